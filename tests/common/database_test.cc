@@ -1,0 +1,51 @@
+#include "common/database.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace berth {
+
+TEST_CASE("migrations apply once and data survives reopening", "[database]") {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/dbXXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  std::string path = dir + "/state.db";
+  std::vector<std::string> migrations = {
+      "CREATE TABLE items (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  };
+  {
+    auto db = Database::Open(path, migrations);
+    REQUIRE(db.ok());
+    auto insert = (*db)->Prepare("INSERT INTO items (name, value) VALUES (?, ?)");
+    REQUIRE(insert.ok());
+    REQUIRE(insert->Bind(1, "a").Bind(2, int64_t{7}).Run().ok());
+    // A duplicate key is AlreadyExists, and a failing transaction rolls back.
+    absl::Status status = (*db)->Transaction([&]() -> absl::Status {
+      auto again = (*db)->Prepare("INSERT INTO items (name, value) VALUES ('b', 1)");
+      RETURN_IF_ERROR(again.status());
+      RETURN_IF_ERROR(again->Run());
+      auto dup = (*db)->Prepare("INSERT INTO items (name, value) VALUES ('a', 2)");
+      RETURN_IF_ERROR(dup.status());
+      return dup->Run();
+    });
+    CHECK(status.code() == absl::StatusCode::kAlreadyExists);
+  }
+  migrations.push_back("ALTER TABLE items ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+  auto db = Database::Open(path, migrations);
+  REQUIRE(db.ok());
+  auto query = (*db)->Prepare("SELECT name, value, note FROM items ORDER BY name");
+  REQUIRE(query.ok());
+  REQUIRE(*query->Step());
+  CHECK(query->ColumnText(0) == "a");
+  CHECK(query->ColumnInt(1) == 7);
+  CHECK(query->ColumnText(2).empty());
+  CHECK_FALSE(*query->Step());
+  // A binary that knows fewer migrations than the database refuses to open it.
+  CHECK_FALSE(Database::Open(path, {migrations[0]}).ok());
+  REQUIRE(RemoveAll(dir).ok());
+}
+
+}  // namespace berth
