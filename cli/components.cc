@@ -1,0 +1,32 @@
+#include "cli/components.h"
+
+namespace berth::cli {
+
+const std::vector<ComponentSpec>& BuiltinComponents() {
+  static const auto* components = new std::vector<ComponentSpec>{
+      // Unpacks layers (ownership, device nodes, xattrs) and mounts overlays.
+      {"stored",
+       "berth-stored",
+       true,
+       {"CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_FOWNER", "CAP_FSETID", "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP"},
+       false},
+      // Creates network namespaces (mount of nsfs, unshare) and configures links.
+      {"netd", "berth-netd", true, {"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, false},
+      {"imaged", "berth-imaged", false, {}, false},
+      // Creates containers: every capability a container may be given must be
+      // in runtimed's bounding set, and --privileged containers get them all.
+      {"runtimed", "berth-runtimed", true, {}, false},
+      {"apiserver", "berth-apiserver", false, {}, true},
+  };
+  return *components;
+}
+
+const ComponentSpec* FindComponent(const std::string& name) {
+  for (const ComponentSpec& spec : BuiltinComponents()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,64 @@
+// `berth daemon`: starts the daemons as separate processes, each with its own
+// privileges, restarts one that dies, and stops them on SIGTERM/SIGINT.
+// Containers are not touched: their shims outlive every daemon.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "cli/components.h"
+
+namespace berth::cli {
+
+struct SupervisorOptions {
+  std::string root = "/var/lib/berth";
+  std::string exec_root = "/run/berth";
+  // Where the berth-* binaries are; default: beside the berth binary.
+  std::string bin_dir;
+  // The unprivileged user for apiserver and imaged (nobody when missing).
+  std::string user = "berth";
+  // Group owning the Docker API socket ("docker" when it exists, else the
+  // berth user's group).
+  std::string socket_group;
+  std::string log_level = "info";
+  std::string cgroup_parent = "berth";
+  std::string config_file;
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(SupervisorOptions options) : options_(std::move(options)) {}
+
+  // Creates directories with the right owners and binds the Docker socket.
+  absl::Status Prepare();
+  // Starts every component and supervises them until SIGTERM or SIGINT.
+  absl::Status Run();
+
+ private:
+  struct Child {
+    const ComponentSpec* spec;
+    pid_t pid = -1;
+    std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point restart_at;
+    std::chrono::milliseconds backoff{100};
+    int restarts = 0;
+  };
+
+  absl::Status Spawn(Child& child);
+  void OnExit(pid_t pid, int status);
+  void StopAll();
+  void WaitReady();
+  std::vector<std::string> ArgsFor(const ComponentSpec& spec) const;
+
+  SupervisorOptions options_;
+  uid_t user_uid_ = 65534;
+  gid_t user_gid_ = 65534;
+  int docker_socket_fd_ = -1;
+  std::vector<Child> children_;
+};
+
+}  // namespace berth::cli
