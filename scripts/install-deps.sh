@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything berth needs to build, run and test on a Debian 12 machine.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  bazel-bootstrap g++ pkg-config protobuf-compiler protobuf-compiler-grpc
+  libgrpc++-dev libprotobuf-dev libabsl-dev libssl-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev libarchive-dev libcgroup-dev libseccomp-dev libcap-dev
+  nlohmann-json3-dev libboost-dev catch2
+  # run and test: busybox for the test image, tools the tests use
+  busybox-static iproute2 procps util-linux python3 curl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The unprivileged daemons (apiserver, imaged) run as this system user.
+if ! getent passwd berth >/dev/null; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin berth
+fi
+
+if ! command -v docker >/dev/null; then
+  echo "note: the docker CLI is not installed; berth serves any Docker API client" >&2
+fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# berth's end-to-end suite: a private engine driven by the real docker CLI.
+# Usage: tests/e2e/run.sh [test_function ...]   (default: all)
+set -uo pipefail
+cd "$(dirname "$0")"
+source ./lib.sh
+for f in ./*_test.sh; do source "$f"; done
+
+command -v docker >/dev/null || { say "the docker CLI is required"; exit 1; }
+tests=("$@")
+if ((${#tests[@]} == 0)); then
+  tests=(test_images test_status test_run_foreground test_isolation test_lifecycle test_errors
+         test_crash_recovery)
+fi
+
+trap 'engine_stop; engine_cleanup' EXIT
+if ! engine_start; then
+  fail "engine starts"
+  report
+  exit 1
+fi
+if ! docker image inspect busybox >/dev/null 2>&1; then
+  "$REPO/scripts/make-busybox-image.sh" "$E2E_DIR/busybox.tar" >/dev/null
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+fi
+for t in "${tests[@]}"; do "$t"; done
+
+say "== leaks"
+docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
+check_no_container_leaks
+((FAIL)) && engine_logs 40
+engine_stop
+SUPERVISOR_PID=
+check_no_engine_leaks
+report
