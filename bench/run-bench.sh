@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# berth's speed and memory benchmark, with a reference engine measured in the
+# same run (these machines are noisy: compare ratios, not absolute numbers).
+#
+#   - median wall time of `docker run --rm --network none busybox true`
+#     through the real docker CLI, for berth and for Debian's docker.io dockerd
+#     (started on its own socket and root) when it is installed
+#   - the docker CLI alone (`docker version`), the floor both share
+#   - resident memory of the idle engine: berth's five daemons vs dockerd +
+#     containerd
+#
+# Usage: bench/run-bench.sh [RUNS]    (default 30)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-30}
+BIN=${BERTH_BIN:-$PWD/out/bin}
+WORK=$(mktemp -d /tmp/bb.XXXXXX)
+export DOCKER_CONFIG=$WORK/docker-config
+mkdir -p "$DOCKER_CONFIG"
+
+median_ms() {  # median_ms HOST CMD... : prints the median wall time in ms
+  local host=$1; shift
+  local times=() i start end
+  for ((i = 0; i < RUNS; i++)); do
+    start=$(date +%s%N)
+    DOCKER_HOST=$host "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; echo nan; return; }
+    end=$(date +%s%N)
+    times+=($(((end - start) / 1000)))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
+}
+
+rss_kb() {  # total resident KiB of the given pids
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+cleanup() {
+  [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
+  [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
+  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
+
+# berth
+BERTH_HOST=unix://$WORK/b/run/docker.sock
+"$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-bench \
+  --log-level warn >"$WORK/berth.log" 2>&1 &
+BERTH_PID=$!
+for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
+DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/busybox.tar" >/dev/null
+DOCKER_HOST=$BERTH_HOST docker run --rm --network none busybox true  # warm up
+sleep 2
+berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
+berth_rss=$(rss_kb $berth_pids)
+berth_run=$(median_ms "$BERTH_HOST" docker run --rm --network none busybox true)
+cli_only=$(median_ms "$BERTH_HOST" docker version)
+
+# reference: Debian's dockerd 20.10 on its own socket and root
+ref_run=nan; ref_rss=0
+if command -v dockerd >/dev/null; then
+  REF_HOST=unix://$WORK/d/docker.sock
+  mkdir -p "$WORK/d"
+  dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
+    -H "$REF_HOST" --bridge=none --iptables=false --ip-masq=false \
+    --containerd-namespace=bench --log-level=error >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  if DOCKER_HOST=$REF_HOST docker load -i "$WORK/busybox.tar" >/dev/null 2>&1; then
+    DOCKER_HOST=$REF_HOST docker run --rm --network none busybox true >/dev/null 2>&1
+    sleep 2
+    ref_rss=$(rss_kb "$DOCKERD_PID" $(pgrep -P "$DOCKERD_PID" | tr '\n' ' '))
+    ref_run=$(median_ms "$REF_HOST" docker run --rm --network none busybox true)
+  else
+    echo "reference dockerd did not start; see $WORK/dockerd.log" >&2
+    tail -5 "$WORK/dockerd.log" >&2
+  fi
+else
+  echo "no reference engine (apt-get install docker.io for one)" >&2
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "nan" || b == 0 || a == "nan") print "n/a"; else printf "%.2f\n", a / b }'; }
+echo
+echo "docker run --rm --network none busybox true, median of $RUNS:"
+printf '  berth      %8s ms\n' "$berth_run"
+printf '  reference  %8s ms   (berth/reference = %s)\n' "$ref_run" "$(ratio "$berth_run" "$ref_run")"
+printf '  CLI alone  %8s ms   (docker version)\n' "$cli_only"
+echo "idle resident memory:"
+printf '  berth (5 daemons)          %6d KiB\n' "$berth_rss"
+printf '  reference (dockerd+containerd) %6d KiB   (berth/reference = %s)\n' "$ref_rss" "$(ratio "$berth_rss" "$ref_rss")"
