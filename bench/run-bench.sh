@@ -13,6 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-30}
+scripts/install-deps.sh --bench
 BIN=${BERTH_BIN:-$PWD/out/bin}
 WORK=$(mktemp -d /tmp/bb.XXXXXX)
 export DOCKER_CONFIG=$WORK/docker-config

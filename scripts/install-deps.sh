@@ -12,6 +12,9 @@ PACKAGES=(
   # run and test: busybox for the test image, tools the tests use
   busybox-static iproute2 procps util-linux python3 curl
 )
+# --bench: also Debian's docker.io, the reference engine the benchmarks
+# measure against in the same run.
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(docker.io); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
