@@ -1,0 +1,31 @@
+// Resolving tar entry names inside an extraction root without ever leaving it:
+// names are cleaned lexically (no absolute paths, no ".."), and directories
+// are opened one component at a time with O_NOFOLLOW, so a symlink planted by
+// an earlier entry cannot redirect a later write outside the root.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
+
+namespace berth::layers {
+
+// Splits an entry name into components, dropping "." and empty ones (so
+// "./a//b/" -> {"a", "b"}; "." and "./" -> {}). Absolute names and names with
+// a ".." component are InvalidArgument: layers are relative to the root.
+absl::StatusOr<std::vector<std::string>> CleanEntryPath(absl::string_view name);
+
+std::string JoinComponents(const std::vector<std::string>& components, size_t count);
+
+// Opens the directory made of the first `count` components beneath root_fd.
+// Missing directories are created (mode 0755, root-owned) unless a lower
+// layer has the same directory, whose owner, mode and times are copied so
+// that the upper copy does not change what the container sees. A component
+// that is a symlink or not a directory is InvalidArgument.
+absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::string>& components,
+                                        size_t count, const std::vector<std::string>& lower_dirs);
+
+}  // namespace berth::layers

@@ -1,0 +1,39 @@
+// berth.storage.v1.StorageService over gRPC: converts messages and maps
+// errors; the logic is in Storage.
+#pragma once
+
+#include "proto/storage/v1/storage.grpc.pb.h"
+#include "stored/service/storage.h"
+
+namespace berth::stored {
+
+class StorageService final : public storage::v1::StorageService::Service {
+ public:
+  explicit StorageService(Storage* storage) : storage_(storage) {}
+
+  grpc::Status StatLayer(grpc::ServerContext* context, const storage::v1::StatLayerRequest* request,
+                         storage::v1::StatLayerResponse* response) override;
+  grpc::Status ApplyLayer(grpc::ServerContext* context,
+                          grpc::ServerReader<storage::v1::ApplyLayerRequest>* reader,
+                          storage::v1::ApplyLayerResponse* response) override;
+  grpc::Status RemoveLayer(grpc::ServerContext* context,
+                           const storage::v1::RemoveLayerRequest* request,
+                           storage::v1::RemoveLayerResponse* response) override;
+  grpc::Status PrepareRootfs(grpc::ServerContext* context,
+                             const storage::v1::PrepareRootfsRequest* request,
+                             storage::v1::PrepareRootfsResponse* response) override;
+  grpc::Status MountRootfs(grpc::ServerContext* context,
+                           const storage::v1::MountRootfsRequest* request,
+                           storage::v1::MountRootfsResponse* response) override;
+  grpc::Status UnmountRootfs(grpc::ServerContext* context,
+                             const storage::v1::UnmountRootfsRequest* request,
+                             storage::v1::UnmountRootfsResponse* response) override;
+  grpc::Status RemoveRootfs(grpc::ServerContext* context,
+                            const storage::v1::RemoveRootfsRequest* request,
+                            storage::v1::RemoveRootfsResponse* response) override;
+
+ private:
+  Storage* storage_;
+};
+
+}  // namespace berth::stored
