@@ -1,0 +1,50 @@
+// The container's cgroup, behind one interface with a cgroup v1 (one
+// hierarchy per controller) and a cgroup v2 (unified) implementation.
+//
+// Plain cgroupfs file writes, not libcgroup: libcgroup keeps process-global
+// state filled by cgroup_init() and wants its own configuration model, which
+// buys nothing for "mkdir, write a few files, rmdir" and costs the shim
+// resident memory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtimed/runtime/spec.h"
+
+namespace berth::runtime {
+
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+
+  // Creates the cgroup and applies the limits. A limit the kernel refuses is
+  // an error naming it, and leaves no cgroup behind.
+  virtual absl::Status Create(const Resources& resources) = 0;
+  // Moves a process (and so its future children) into the cgroup.
+  virtual absl::Status AddProcess(pid_t pid) = 0;
+  virtual absl::StatusOr<std::vector<pid_t>> Pids() const = 0;
+  // True when the kernel's OOM killer killed a process of the cgroup.
+  virtual bool OomKilled() const = 0;
+  // Removes the cgroup once its processes are gone (retrying briefly while
+  // the kernel still reports it busy). Only the leaf goes: its parents (the
+  // cgroup parent, e.g. "berth") are shared. A missing cgroup is fine.
+  virtual absl::Status Destroy() = 0;
+  // The directories this manager uses (one per v1 hierarchy), for tests and logs.
+  virtual std::vector<std::string> Paths() const = 0;
+};
+
+// Picks the implementation for the host: v2 when `root` (normally
+// /sys/fs/cgroup) is a cgroup2 filesystem, v1 otherwise. `cgroups_path` is
+// relative to the hierarchy roots ("berth/<id>"; a leading '/' is ignored).
+absl::StatusOr<std::unique_ptr<CgroupManager>> NewCgroupManager(
+    const std::string& cgroups_path, const std::string& root = "/sys/fs/cgroup");
+
+// True when `root` is a cgroup2 mount.
+bool IsCgroup2(const std::string& root);
+
+}  // namespace berth::runtime

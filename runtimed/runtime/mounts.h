@@ -1,0 +1,38 @@
+// The container's filesystem view, built inside its new mount namespace:
+// spec mounts, /dev, pivot_root, masked and read-only paths.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtimed/runtime/spec.h"
+
+namespace berth::runtime {
+
+struct MountFlags {
+  unsigned long flags = 0;        // MS_RDONLY, MS_NOSUID, MS_BIND, ...
+  unsigned long clear = 0;        // flags an option turned off ("rw", "suid")
+  unsigned long propagation = 0;  // MS_PRIVATE | MS_REC, ...
+  std::string data;               // filesystem options: "size=65536k,mode=755"
+};
+
+// Splits OCI mount options into mount(2) flags, propagation and fs data.
+MountFlags ParseMountOptions(const std::vector<std::string>& options);
+
+// Resolves `path` inside `root` as if `root` were "/": symlinks (also
+// absolute ones) never lead out of it. Components that do not exist yet are
+// appended as they are.
+absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::string& path);
+
+// Everything up to and including pivot_root, run by the container's init in
+// its new mount namespace. `console` is the pty slave to expose as
+// /dev/console ("" without a terminal).
+absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs, const std::string& console);
+
+// After pivot_root (and after sysctls, which need a writable /proc/sys):
+// read-only and masked paths, then the read-only root.
+absl::Status FinalizeRootfs(const Spec& spec);
+
+}  // namespace berth::runtime

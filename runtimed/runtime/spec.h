@@ -1,0 +1,112 @@
+// The OCI runtime configuration (config.json) as plain structs: what the
+// runtime acts on. Fields the runtime does not implement are parsed leniently
+// (ignored); fields it does are validated, and errors name the JSON field.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace berth::runtime {
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE"
+  int resource = 0;  // RLIMIT_NOFILE
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct Capabilities {
+  // Capability numbers (CAP_CHOWN, ...); unknown names are rejected.
+  std::vector<int> bounding, effective, permitted, inheritable, ambient;
+};
+
+struct User {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  std::optional<mode_t> umask;
+};
+
+struct Process {
+  bool terminal = false;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  User user;
+  std::optional<Capabilities> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Namespace {
+  std::string type;  // "pid", "mount", ...
+  int flag = 0;      // CLONE_NEWPID, ...
+  std::string path;  // join this namespace instead of creating one
+};
+
+struct Resources {
+  std::optional<int64_t> memory_limit;
+  std::optional<int64_t> memory_swap;  // memory + swap, -1 = unlimited
+  std::optional<uint64_t> cpu_shares;
+  std::optional<int64_t> cpu_quota;
+  std::optional<uint64_t> cpu_period;
+  std::string cpu_cpus;
+  std::string cpu_mems;
+  std::optional<int64_t> pids_limit;
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';
+  int64_t major = 0;
+  int64_t minor = 0;
+  mode_t file_mode = 0666;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+struct Spec {
+  std::string oci_version;
+  Process process;
+  std::string root_path;  // as written; relative paths are relative to the bundle
+  bool root_readonly = false;
+  std::string hostname;
+  std::vector<Mount> mounts;
+  std::vector<Namespace> namespaces;
+  Resources resources;
+  std::string cgroups_path;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::map<std::string, std::string> sysctl;
+  std::vector<Device> devices;
+  std::string rootfs_propagation;
+
+  const Namespace* FindNamespace(const std::string& type) const;
+};
+
+// Parses config.json text. InvalidArgument naming the field on bad input,
+// e.g. `invalid config.json: process.args: must not be empty`.
+absl::StatusOr<Spec> ParseSpec(const std::string& text);
+
+// Reads and parses <bundle>/config.json.
+absl::StatusOr<Spec> LoadSpec(const std::string& bundle);
+
+// Maps "CAP_SYS_ADMIN" to its number; -1 when unknown.
+int CapabilityFromName(const std::string& name);
+
+}  // namespace berth::runtime
