@@ -1,0 +1,142 @@
+#include "imaged/image_service.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/grpc_status.h"
+
+namespace berth::imaged {
+namespace {
+
+namespace pb = berth::image::v1;
+
+void ToProto(const ImageInfo& info, pb::Image* image) {
+  image->set_id(info.id);
+  for (const std::string& tag : info.repo_tags) image->add_repo_tags(tag);
+  image->set_config_json(info.config_json);
+  for (const std::string& chain : info.chain_ids) image->add_chain_ids(chain);
+  for (const std::string& diff : info.diff_ids) image->add_diff_ids(diff);
+  image->set_size(info.size);
+  image->set_created(info.created);
+  image->set_parent(info.parent);
+  for (const auto& [key, value] : info.labels) (*image->mutable_labels())[key] = value;
+}
+
+// The archive after the options message: the data of each chunk message.
+template <typename Request, typename Reader>
+class ChunkSource : public ByteSource {
+ public:
+  ChunkSource(Reader* reader, std::string first) : reader_(reader), current_(std::move(first)) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    while (offset_ == current_.size()) {
+      if (done_) return 0;
+      Request request;
+      if (!reader_->Read(&request)) {
+        done_ = true;
+        return 0;
+      }
+      if (!request.has_chunk()) {
+        return absl::InvalidArgumentError("expected a chunk after the options message");
+      }
+      current_ = std::move(*request.mutable_chunk()->mutable_data());
+      offset_ = 0;
+    }
+    size_t count = std::min(n, current_.size() - offset_);
+    std::memcpy(buffer, current_.data() + offset_, count);
+    offset_ += count;
+    return count;
+  }
+
+ private:
+  Reader* reader_;
+  std::string current_;
+  size_t offset_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+grpc::Status ImageService::GetImage(grpc::ServerContext* context,
+                                    const pb::GetImageRequest* request,
+                                    pb::GetImageResponse* response) {
+  absl::StatusOr<ImageInfo> info = store_->Get(request->reference());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  ToProto(*info, response->mutable_image());
+  berth::types::v1::ImageSpec* spec = response->mutable_spec();
+  spec->set_id(info->id);
+  spec->set_reference(request->reference());
+  spec->set_config_json(info->config_json);
+  spec->set_top_chain_id(info->top_chain_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status ImageService::ListImages(grpc::ServerContext* context,
+                                      const pb::ListImagesRequest* request,
+                                      pb::ListImagesResponse* response) {
+  absl::StatusOr<std::vector<ImageInfo>> images = store_->List();
+  if (!images.ok()) return ToGrpcStatus(images.status());
+  for (const ImageInfo& info : *images) ToProto(info, response->add_images());
+  return grpc::Status::OK;
+}
+
+grpc::Status ImageService::LoadImages(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<pb::Progress, pb::LoadImagesRequest>* stream) {
+  pb::LoadImagesRequest first;
+  if (!stream->Read(&first)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("empty load request"));
+  }
+  // The options message may be left out: then the first message is archive data.
+  ChunkSource<pb::LoadImagesRequest, grpc::ServerReaderWriter<pb::Progress, pb::LoadImagesRequest>>
+      source(stream, first.has_chunk() ? first.chunk().data() : "");
+  absl::StatusOr<std::vector<std::string>> ids = store_->Load(source, [&](const std::string& line) {
+    pb::Progress progress;
+    progress.set_stream(line);
+    stream->Write(progress);
+  });
+  return ToGrpcStatus(ids.status());
+}
+
+grpc::Status ImageService::ImportImage(grpc::ServerContext* context,
+                                       grpc::ServerReader<pb::ImportImageRequest>* reader,
+                                       pb::ImportImageResponse* response) {
+  pb::ImportImageRequest first;
+  if (!reader->Read(&first) || !first.has_options()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("the first message must carry the options"));
+  }
+  ImportOptions options;
+  options.repository = first.options().repository();
+  options.tag = first.options().tag();
+  options.changes.assign(first.options().changes().begin(), first.options().changes().end());
+  options.message = first.options().message();
+  options.platform = first.options().platform();
+  ChunkSource<pb::ImportImageRequest, grpc::ServerReader<pb::ImportImageRequest>> source(reader,
+                                                                                         "");
+  absl::StatusOr<std::string> id = store_->Import(options, source);
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImageService::TagImage(grpc::ServerContext* context,
+                                    const pb::TagImageRequest* request,
+                                    pb::TagImageResponse* response) {
+  return ToGrpcStatus(store_->Tag(request->source(), request->repository(), request->tag()));
+}
+
+grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
+                                       const pb::RemoveImageRequest* request,
+                                       pb::RemoveImageResponse* response) {
+  std::set<std::string> in_use(request->images_in_use().begin(), request->images_in_use().end());
+  absl::StatusOr<std::vector<DeleteItem>> items =
+      store_->Remove(request->reference(), request->force(), in_use);
+  if (!items.ok()) return ToGrpcStatus(items.status());
+  for (const DeleteItem& item : *items) {
+    pb::ImageDeleteItem* out = response->add_items();
+    out->set_untagged(item.untagged);
+    out->set_deleted(item.deleted);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace berth::imaged

@@ -1,0 +1,38 @@
+// berth.image.v1.ImageService: converts messages and errors, nothing more;
+// the logic is in ImageStore.
+#pragma once
+
+#include "imaged/image_store.h"
+#include "proto/image/v1/image.grpc.pb.h"
+
+namespace berth::imaged {
+
+class ImageService final : public berth::image::v1::ImageService::Service {
+ public:
+  explicit ImageService(ImageStore* store) : store_(store) {}
+
+  grpc::Status GetImage(grpc::ServerContext* context,
+                        const berth::image::v1::GetImageRequest* request,
+                        berth::image::v1::GetImageResponse* response) override;
+  grpc::Status ListImages(grpc::ServerContext* context,
+                          const berth::image::v1::ListImagesRequest* request,
+                          berth::image::v1::ListImagesResponse* response) override;
+  grpc::Status LoadImages(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<berth::image::v1::Progress, berth::image::v1::LoadImagesRequest>*
+          stream) override;
+  grpc::Status ImportImage(grpc::ServerContext* context,
+                           grpc::ServerReader<berth::image::v1::ImportImageRequest>* reader,
+                           berth::image::v1::ImportImageResponse* response) override;
+  grpc::Status TagImage(grpc::ServerContext* context,
+                        const berth::image::v1::TagImageRequest* request,
+                        berth::image::v1::TagImageResponse* response) override;
+  grpc::Status RemoveImage(grpc::ServerContext* context,
+                           const berth::image::v1::RemoveImageRequest* request,
+                           berth::image::v1::RemoveImageResponse* response) override;
+
+ private:
+  ImageStore* store_;
+};
+
+}  // namespace berth::imaged

@@ -1,0 +1,137 @@
+// The image logic of imaged: load, import, list, get, tag and remove images
+// over a content store (blobs), a metadata store (records, tags) and a layer
+// sink (stored). The gRPC service is a thin adapter over this class; tests
+// drive it directly with a fake layer sink.
+//
+// Crash safety: blobs are committed (verified) and layers applied before the
+// image records and tags are written in one transaction, so a crash leaves
+// at worst unreferenced blobs, which GarbageCollect removes at start.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/json.h"
+#include "common/reference.h"
+#include "imaged/byte_source.h"
+#include "imaged/content_store.h"
+#include "imaged/layer_sink.h"
+#include "imaged/metadata_store.h"
+
+namespace berth::imaged {
+
+struct ImageInfo {
+  std::string id;
+  // Familiar form, sorted: "busybox:latest".
+  std::vector<std::string> repo_tags;
+  std::string config_json;
+  std::vector<std::string> chain_ids;
+  std::vector<std::string> diff_ids;
+  int64_t size = 0;
+  int64_t created = 0;
+  std::string parent;
+  std::map<std::string, std::string> labels;
+
+  // Top layer's chain ID; empty for an image without layers.
+  std::string top_chain_id() const { return chain_ids.empty() ? "" : chain_ids.back(); }
+};
+
+struct ImportOptions {
+  // "repo[:tag]"; empty for an untagged image.
+  std::string repository;
+  // Overrides a tag in repository when set.
+  std::string tag;
+  std::vector<std::string> changes;
+  // Commit message; "Imported from -" when empty.
+  std::string message;
+  // "os[/arch[/variant]]"; the host's when empty.
+  std::string platform;
+};
+
+struct DeleteItem {
+  std::string untagged;
+  std::string deleted;
+};
+
+class ImageStore {
+ public:
+  // Not owned; must outlive the store.
+  ImageStore(ContentStore* content, MetadataStore* metadata, LayerSink* layers);
+
+  // Removes blobs that no image references (what a crash during a load or
+  // an image removal leaves behind). Call at start, before serving.
+  absl::Status GarbageCollect();
+
+  // Resolves a reference (full or familiar name, "sha256:<hex>", full ID,
+  // unique ID prefix). NotFound "No such image: <reference>".
+  absl::StatusOr<ImageInfo> Get(const std::string& reference);
+  absl::StatusOr<std::vector<ImageInfo>> List();
+
+  // One line for the user, e.g. "Loaded image: busybox:latest\n".
+  using ProgressFn = std::function<void(const std::string& line)>;
+  // Loads a docker-archive (docker save) or OCI image layout tar. Returns the
+  // IDs of the images loaded. Nothing is visible unless everything succeeded.
+  absl::StatusOr<std::vector<std::string>> Load(ByteSource& archive, const ProgressFn& progress);
+  // Imports a root filesystem tar (plain or compressed) as a one-layer image
+  // and returns its ID.
+  absl::StatusOr<std::string> Import(const ImportOptions& options, ByteSource& tar);
+
+  // Points repository[:tag] (tag "latest" when empty) at the image source names.
+  absl::Status Tag(const std::string& source, const std::string& repository,
+                   const std::string& tag);
+  // Docker's image delete: untags a name, deletes an image by ID or when its
+  // last tag is gone. in_use holds IDs of images that containers use.
+  absl::StatusOr<std::vector<DeleteItem>> Remove(const std::string& reference, bool force,
+                                                 const std::set<std::string>& in_use);
+
+ private:
+  struct PendingLayer {
+    ContentWriter* blob = nullptr;
+    std::string diff_id;
+    std::string expected_blob_digest;
+  };
+  struct PendingImage {
+    ContentWriter* config = nullptr;
+    std::string id;
+    std::string config_json;
+    std::vector<PendingLayer> layers;
+    std::vector<Reference> tags;
+  };
+
+  absl::StatusOr<std::string> ResolveId(const std::string& reference);
+  absl::StatusOr<ImageInfo> Describe(const ImageRecord& record);
+  // Makes every layer exist in the sink (bottom up) and returns the records.
+  // Under mutation_mutex_.
+  absl::StatusOr<std::vector<LayerRecord>> ApplyLayers(const std::vector<std::string>& diff_ids,
+                                                       const std::vector<std::string>& blob_digests,
+                                                       const std::vector<bool>& decompress,
+                                                       std::vector<std::string>* applied);
+  absl::Status CommitPending(const std::vector<PendingImage>& images, const ProgressFn& progress);
+  // After a failed load or import: drops what it made that nothing references.
+  // Under mutation_mutex_.
+  void RollBack(const std::vector<std::string>& applied_chains);
+  // Asks the sink to remove the chains queued in layer_removals. Best effort.
+  // Under mutation_mutex_.
+  void ProcessLayerRemovals();
+  absl::Status DeleteImage(const std::string& id, std::vector<DeleteItem>* items);
+
+  ContentStore* content_;
+  MetadataStore* metadata_;
+  LayerSink* layers_;
+  // Serialises everything that commits blobs, applies or removes layers, or
+  // changes records, so that a removal never deletes a blob or a layer that a
+  // concurrent load is about to reference. Spooling happens outside it.
+  std::mutex mutation_mutex_;
+};
+
+// Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05.123Z"); 0 when
+// it does not parse.
+int64_t ParseCreated(const std::string& rfc3339);
+
+}  // namespace berth::imaged
