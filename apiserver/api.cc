@@ -1,0 +1,59 @@
+#include "apiserver/api.h"
+
+#include "absl/strings/str_cat.h"
+#include "apiserver/errors.h"
+#include "apiserver/version.h"
+#include "common/daemon_options.h"
+#include "common/log.h"
+
+namespace berth::apiserver {
+
+Api::Api(ContainerBackend* containers, ImageBackend* images, HostInfo host)
+    : system_(containers, images, std::move(host)),
+      containers_(containers, images),
+      images_(images, containers) {
+  system_.Register(router_);
+  containers_.Register(router_);
+  images_.Register(router_);
+}
+
+HeaderList Api::DefaultHeaders() {
+  return {{"Api-Version", kMaxApiVersion},
+          {"Docker-Experimental", "false"},
+          {"Ostype", "linux"},
+          {"Server", absl::StrCat("berth/", kBerthVersion, " (linux)")}};
+}
+
+void Api::Handle(Exchange& exchange) {
+  Request& request = exchange.mutable_request();
+  absl::Status status;
+  absl::StatusOr<VersionedPath> versioned = StripApiVersion(request.path);
+  if (!versioned.ok()) {
+    status = versioned.status();
+  } else {
+    request.api_version = versioned->version;
+    request.path = versioned->path;
+    std::optional<Router::Match> match = router_.Find(request.method, request.path);
+    if (!match) {
+      status = absl::NotFoundError("page not found");
+    } else {
+      try {
+        status = (*match->handler)(exchange, match->name);
+      } catch (const nlohmann::json::exception& e) {
+        // Type mismatches in client JSON that parsed fine.
+        status = absl::InvalidArgumentError(absl::StrCat("invalid JSON: ", e.what()));
+      }
+    }
+  }
+  if (status.ok()) return;
+  int http_status = HttpStatusFor(status.code());
+  if (http_status >= 500) {
+    SPDLOG_WARN("{} {}: {}", request.method, request.path, status.ToString());
+  } else {
+    SPDLOG_DEBUG("{} {}: {}", request.method, request.path, status.ToString());
+  }
+  if (exchange.response_started()) return;
+  exchange.Reply(http_status, "application/json", ErrorBody(status.message()));
+}
+
+}  // namespace berth::apiserver

@@ -1,0 +1,34 @@
+// The Docker Engine API: version middleware, routes and error mapping over
+// the handler groups. Transport-independent: HttpServer feeds it Exchanges.
+#pragma once
+
+#include <memory>
+
+#include "apiserver/backends/backends.h"
+#include "apiserver/handlers/containers.h"
+#include "apiserver/handlers/images.h"
+#include "apiserver/handlers/system.h"
+#include "apiserver/host_info.h"
+#include "apiserver/http/server.h"
+#include "apiserver/router.h"
+
+namespace berth::apiserver {
+
+class Api {
+ public:
+  // Backends are not owned and must outlive the Api.
+  Api(ContainerBackend* containers, ImageBackend* images, HostInfo host);
+
+  void Handle(Exchange& exchange);
+
+  // Headers Docker puts on every response.
+  static HeaderList DefaultHeaders();
+
+ private:
+  SystemHandlers system_;
+  ContainerHandlers containers_;
+  ImageHandlers images_;
+  Router router_;
+};
+
+}  // namespace berth::apiserver

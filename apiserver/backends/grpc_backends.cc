@@ -1,0 +1,324 @@
+#include "apiserver/backends/grpc_backends.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+
+namespace berth::apiserver {
+
+namespace img = ::berth::image::v1;
+namespace rt = ::berth::runtime::v1;
+
+namespace {
+
+constexpr char kImaged[] = "imaged";
+constexpr char kRuntimed[] = "runtimed";
+
+// Quick calls get a deadline so a wedged daemon cannot hold an HTTP client
+// forever; calls that wait on containers (stop, restart, remove -f) get a long one.
+constexpr auto kShortDeadline = std::chrono::seconds(60);
+constexpr auto kLongDeadline = std::chrono::minutes(30);
+
+void SetDeadline(grpc::ClientContext* context, std::chrono::seconds timeout) {
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+void SetDeadline(grpc::ClientContext* context, std::chrono::minutes timeout) {
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+template <typename T>
+class GrpcReadStream : public ReadStream<T> {
+ public:
+  GrpcReadStream(std::unique_ptr<grpc::ClientContext> context, std::string component)
+      : context_(std::move(context)), component_(std::move(component)) {}
+
+  void set_reader(std::unique_ptr<grpc::ClientReader<T>> reader) { reader_ = std::move(reader); }
+  grpc::ClientContext* context() { return context_.get(); }
+
+  bool Read(T* message) override { return reader_->Read(message); }
+  absl::Status Finish() override { return FromBackendStatus(reader_->Finish(), component_); }
+  void Cancel() override { context_->TryCancel(); }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::string component_;
+  std::unique_ptr<grpc::ClientReader<T>> reader_;
+};
+
+class GrpcLoadSession : public LoadSession {
+ public:
+  explicit GrpcLoadSession(img::ImageService::Stub* stub) { stream_ = stub->LoadImages(&context_); }
+  bool Start(bool quiet) {
+    img::LoadImagesRequest request;
+    request.mutable_options()->set_quiet(quiet);
+    return stream_->Write(request);
+  }
+  bool Write(const std::string& chunk) override {
+    img::LoadImagesRequest request;
+    request.mutable_chunk()->set_data(chunk);
+    return stream_->Write(request);
+  }
+  void WritesDone() override { stream_->WritesDone(); }
+  bool Read(img::Progress* progress) override { return stream_->Read(progress); }
+  absl::Status Finish() override { return FromBackendStatus(stream_->Finish(), kImaged); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<img::LoadImagesRequest, img::Progress>> stream_;
+};
+
+class GrpcImportSession : public ImportSession {
+ public:
+  explicit GrpcImportSession(img::ImageService::Stub* stub) {
+    stream_ = stub->ImportImage(&context_, &response_);
+  }
+  bool Start(const img::ImportOptions& options) {
+    img::ImportImageRequest request;
+    *request.mutable_options() = options;
+    return stream_->Write(request);
+  }
+  bool Write(const std::string& chunk) override {
+    img::ImportImageRequest request;
+    request.mutable_chunk()->set_data(chunk);
+    return stream_->Write(request);
+  }
+  absl::StatusOr<std::string> Finish() override {
+    stream_->WritesDone();
+    absl::Status status = FromBackendStatus(stream_->Finish(), kImaged);
+    if (!status.ok()) return status;
+    return response_.id();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  img::ImportImageResponse response_;
+  std::unique_ptr<grpc::ClientWriter<img::ImportImageRequest>> stream_;
+};
+
+class GrpcAttachSession : public AttachSession {
+ public:
+  GrpcAttachSession(rt::RuntimeService::Stub* stub, const rt::AttachOptions& options) {
+    stream_ = stub->Attach(&context_);
+    rt::AttachRequest request;
+    *request.mutable_options() = options;
+    // A failed first write shows up as the end of the stream in Read.
+    stream_->Write(request);
+  }
+  bool Read(rt::AttachResponse* event) override { return stream_->Read(event); }
+  bool WriteStdin(const std::string& data) override {
+    rt::AttachRequest request;
+    request.set_stdin(data);
+    return stream_->Write(request);
+  }
+  bool CloseStdin() override {
+    rt::AttachRequest request;
+    request.set_close_stdin(true);
+    bool ok = stream_->Write(request);
+    stream_->WritesDone();
+    return ok;
+  }
+  absl::Status Finish() override { return FromBackendStatus(stream_->Finish(), kRuntimed); }
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<rt::AttachRequest, rt::AttachResponse>> stream_;
+};
+
+}  // namespace
+
+absl::Status FromBackendStatus(const grpc::Status& status, const std::string& component) {
+  absl::Status converted = FromGrpcStatus(status);
+  if (converted.code() == absl::StatusCode::kUnavailable &&
+      !absl::StrContains(converted.message(), " is unavailable")) {
+    return absl::UnavailableError(
+        absl::StrCat(component, " is unavailable: ", std::string(converted.message())));
+  }
+  if (converted.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(component, " did not answer in time: ", std::string(converted.message())));
+  }
+  return converted;
+}
+
+// ---- imaged ----
+
+GrpcImageBackend::GrpcImageBackend(std::shared_ptr<grpc::Channel> channel)
+    : stub_(img::ImageService::NewStub(channel)) {}
+
+absl::StatusOr<img::GetImageResponse> GrpcImageBackend::GetImage(const std::string& reference) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  img::GetImageRequest request;
+  request.set_reference(reference);
+  img::GetImageResponse response;
+  absl::Status status = FromBackendStatus(stub_->GetImage(&context, request, &response), kImaged);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::vector<img::Image>> GrpcImageBackend::ListImages() {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  img::ListImagesResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->ListImages(&context, img::ListImagesRequest(), &response), kImaged);
+  if (!status.ok()) return status;
+  return std::vector<img::Image>(response.images().begin(), response.images().end());
+}
+
+absl::StatusOr<std::unique_ptr<LoadSession>> GrpcImageBackend::LoadImages(bool quiet) {
+  auto session = std::make_unique<GrpcLoadSession>(stub_.get());
+  if (!session->Start(quiet)) {
+    // The call failed at once (imaged down): report why.
+    session->WritesDone();
+    img::Progress ignored;
+    while (session->Read(&ignored)) {
+    }
+    absl::Status status = session->Finish();
+    if (!status.ok()) return status;
+  }
+  return std::unique_ptr<LoadSession>(std::move(session));
+}
+
+absl::StatusOr<std::unique_ptr<ImportSession>> GrpcImageBackend::ImportImage(
+    const img::ImportOptions& options) {
+  auto session = std::make_unique<GrpcImportSession>(stub_.get());
+  if (!session->Start(options)) {
+    absl::StatusOr<std::string> result = session->Finish();
+    if (!result.ok()) return result.status();
+  }
+  return std::unique_ptr<ImportSession>(std::move(session));
+}
+
+absl::Status GrpcImageBackend::TagImage(const img::TagImageRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  img::TagImageResponse response;
+  return FromBackendStatus(stub_->TagImage(&context, request, &response), kImaged);
+}
+
+absl::StatusOr<img::RemoveImageResponse> GrpcImageBackend::RemoveImage(
+    const img::RemoveImageRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  img::RemoveImageResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->RemoveImage(&context, request, &response), kImaged);
+  if (!status.ok()) return status;
+  return response;
+}
+
+// ---- runtimed ----
+
+GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel)
+    : stub_(rt::RuntimeService::NewStub(channel)) {}
+
+absl::StatusOr<rt::CreateContainerResponse> GrpcContainerBackend::CreateContainer(
+    const rt::CreateContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  rt::CreateContainerResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->CreateContainer(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status GrpcContainerBackend::StartContainer(const std::string& id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  rt::StartContainerRequest request;
+  request.set_id(id);
+  rt::StartContainerResponse response;
+  return FromBackendStatus(stub_->StartContainer(&context, request, &response), kRuntimed);
+}
+
+absl::StatusOr<rt::StopContainerResponse> GrpcContainerBackend::StopContainer(
+    const rt::StopContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  rt::StopContainerResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->StopContainer(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status GrpcContainerBackend::RestartContainer(const rt::RestartContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  rt::RestartContainerResponse response;
+  return FromBackendStatus(stub_->RestartContainer(&context, request, &response), kRuntimed);
+}
+
+absl::Status GrpcContainerBackend::KillContainer(const rt::KillContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::KillContainerResponse response;
+  return FromBackendStatus(stub_->KillContainer(&context, request, &response), kRuntimed);
+}
+
+absl::Status GrpcContainerBackend::RemoveContainer(const rt::RemoveContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  rt::RemoveContainerResponse response;
+  return FromBackendStatus(stub_->RemoveContainer(&context, request, &response), kRuntimed);
+}
+
+absl::StatusOr<rt::Container> GrpcContainerBackend::GetContainer(const std::string& id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::GetContainerRequest request;
+  request.set_id(id);
+  rt::GetContainerResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->GetContainer(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response.container();
+}
+
+absl::StatusOr<std::vector<rt::Container>> GrpcContainerBackend::ListContainers(bool all) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::ListContainersRequest request;
+  request.set_all(all);
+  rt::ListContainersResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->ListContainers(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return std::vector<rt::Container>(response.containers().begin(), response.containers().end());
+}
+
+std::unique_ptr<ReadStream<rt::WaitContainerResponse>> GrpcContainerBackend::WaitContainer(
+    const rt::WaitContainerRequest& request) {
+  auto stream = std::make_unique<GrpcReadStream<rt::WaitContainerResponse>>(
+      std::make_unique<grpc::ClientContext>(), kRuntimed);
+  stream->set_reader(stub_->WaitContainer(stream->context(), request));
+  return stream;
+}
+
+std::unique_ptr<AttachSession> GrpcContainerBackend::Attach(const rt::AttachOptions& options) {
+  return std::make_unique<GrpcAttachSession>(stub_.get(), options);
+}
+
+std::unique_ptr<ReadStream<rt::LogEntry>> GrpcContainerBackend::Logs(
+    const rt::LogsRequest& request) {
+  auto stream = std::make_unique<GrpcReadStream<rt::LogEntry>>(
+      std::make_unique<grpc::ClientContext>(), kRuntimed);
+  stream->set_reader(stub_->Logs(stream->context(), request));
+  return stream;
+}
+
+absl::Status GrpcContainerBackend::ResizeTty(const rt::ResizeTtyRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::ResizeTtyResponse response;
+  return FromBackendStatus(stub_->ResizeTty(&context, request, &response), kRuntimed);
+}
+
+}  // namespace berth::apiserver

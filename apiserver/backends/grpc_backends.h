@@ -1,0 +1,63 @@
+// ImageBackend and ContainerBackend over gRPC to imaged and runtimed. A
+// channel is created once and reused; it connects lazily, so the apiserver
+// starts without its siblings, and a daemon that is down yields
+// Unavailable("<daemon> is unavailable: ...") (HTTP 503).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "apiserver/backends/backends.h"
+#include "proto/image/v1/image.grpc.pb.h"
+#include "proto/runtime/v1/runtime.grpc.pb.h"
+
+namespace berth::apiserver {
+
+class GrpcImageBackend : public ImageBackend {
+ public:
+  explicit GrpcImageBackend(std::shared_ptr<grpc::Channel> channel);
+
+  absl::StatusOr<image::v1::GetImageResponse> GetImage(const std::string& reference) override;
+  absl::StatusOr<std::vector<image::v1::Image>> ListImages() override;
+  absl::StatusOr<std::unique_ptr<LoadSession>> LoadImages(bool quiet) override;
+  absl::StatusOr<std::unique_ptr<ImportSession>> ImportImage(
+      const image::v1::ImportOptions& options) override;
+  absl::Status TagImage(const image::v1::TagImageRequest& request) override;
+  absl::StatusOr<image::v1::RemoveImageResponse> RemoveImage(
+      const image::v1::RemoveImageRequest& request) override;
+
+ private:
+  std::unique_ptr<image::v1::ImageService::Stub> stub_;
+};
+
+class GrpcContainerBackend : public ContainerBackend {
+ public:
+  explicit GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel);
+
+  absl::StatusOr<runtime::v1::CreateContainerResponse> CreateContainer(
+      const runtime::v1::CreateContainerRequest& request) override;
+  absl::Status StartContainer(const std::string& id) override;
+  absl::StatusOr<runtime::v1::StopContainerResponse> StopContainer(
+      const runtime::v1::StopContainerRequest& request) override;
+  absl::Status RestartContainer(const runtime::v1::RestartContainerRequest& request) override;
+  absl::Status KillContainer(const runtime::v1::KillContainerRequest& request) override;
+  absl::Status RemoveContainer(const runtime::v1::RemoveContainerRequest& request) override;
+  absl::StatusOr<runtime::v1::Container> GetContainer(const std::string& id) override;
+  absl::StatusOr<std::vector<runtime::v1::Container>> ListContainers(bool all) override;
+  std::unique_ptr<ReadStream<runtime::v1::WaitContainerResponse>> WaitContainer(
+      const runtime::v1::WaitContainerRequest& request) override;
+  std::unique_ptr<AttachSession> Attach(const runtime::v1::AttachOptions& options) override;
+  std::unique_ptr<ReadStream<runtime::v1::LogEntry>> Logs(
+      const runtime::v1::LogsRequest& request) override;
+  absl::Status ResizeTty(const runtime::v1::ResizeTtyRequest& request) override;
+
+ private:
+  std::unique_ptr<runtime::v1::RuntimeService::Stub> stub_;
+};
+
+// Converts a gRPC status from `component`, naming the component when it is
+// unreachable so that the user sees which daemon is down.
+absl::Status FromBackendStatus(const grpc::Status& status, const std::string& component);
+
+}  // namespace berth::apiserver

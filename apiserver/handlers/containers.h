@@ -1,0 +1,39 @@
+// /containers/...: create, list, inspect, lifecycle, wait, attach, logs, resize.
+#pragma once
+
+#include "apiserver/backends/backends.h"
+#include "apiserver/router.h"
+
+namespace berth::apiserver {
+
+class ContainerHandlers {
+ public:
+  ContainerHandlers(ContainerBackend* containers, ImageBackend* images)
+      : containers_(containers), images_(images) {}
+
+  void Register(Router& router);
+
+  absl::Status Create(Exchange& exchange);
+  absl::Status List(Exchange& exchange);
+  absl::Status Inspect(Exchange& exchange, const std::string& name);
+  absl::Status Start(Exchange& exchange, const std::string& name);
+  absl::Status Stop(Exchange& exchange, const std::string& name);
+  absl::Status Restart(Exchange& exchange, const std::string& name);
+  absl::Status Kill(Exchange& exchange, const std::string& name);
+  absl::Status Remove(Exchange& exchange, const std::string& name);
+  absl::Status Wait(Exchange& exchange, const std::string& name);
+  absl::Status Attach(Exchange& exchange, const std::string& name);
+  absl::Status Logs(Exchange& exchange, const std::string& name);
+  absl::Status Resize(Exchange& exchange, const std::string& name);
+
+ private:
+  absl::StatusOr<runtime::v1::Container> RunningContainer(const std::string& name);
+
+  ContainerBackend* containers_;
+  ImageBackend* images_;
+};
+
+// Docker's rule for container names.
+bool ValidContainerName(const std::string& name);
+
+}  // namespace berth::apiserver

@@ -1,0 +1,270 @@
+#include "apiserver/handlers/images.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "apiserver/filters.h"
+#include "apiserver/framing.h"
+#include "apiserver/handlers/util.h"
+#include "apiserver/render.h"
+#include "common/status.h"
+
+namespace berth::apiserver {
+
+namespace img = ::berth::image::v1;
+
+namespace {
+
+constexpr size_t kChunkSize = 1024 * 1024;
+
+// Fills chunk with up to kChunkSize bytes of the request body; empty at the end.
+absl::Status NextBodyChunk(Exchange& exchange, std::string* chunk) {
+  chunk->resize(kChunkSize);
+  size_t filled = 0;
+  while (filled < kChunkSize) {
+    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(&(*chunk)[filled], kChunkSize - filled));
+    if (n == 0) break;
+    filled += n;
+  }
+  chunk->resize(filled);
+  return absl::OkStatus();
+}
+
+std::vector<Json> ProgressMessages(const img::Progress& progress) {
+  std::vector<Json> messages;
+  if (!progress.stream().empty()) messages.push_back({{"stream", progress.stream()}});
+  if (!progress.status().empty()) {
+    Json message = {{"status", progress.status()}};
+    if (!progress.id().empty()) message["id"] = progress.id();
+    if (progress.total() > 0 || progress.current() > 0) {
+      message["progressDetail"] = {{"current", progress.current()}, {"total", progress.total()}};
+    }
+    messages.push_back(message);
+  }
+  if (!progress.aux_id().empty()) messages.push_back({{"aux", {{"ID", progress.aux_id()}}}});
+  return messages;
+}
+
+// "docker.io/library/busybox" -> "busybox", "docker.io/x/y" -> "x/y".
+std::string FamiliarName(const std::string& reference) {
+  absl::string_view name = reference;
+  if (absl::ConsumePrefix(&name, "docker.io/")) absl::ConsumePrefix(&name, "library/");
+  return std::string(name);
+}
+
+}  // namespace
+
+void SplitRepoTag(std::string* repo, std::string* tag) {
+  if (!tag->empty()) return;
+  size_t slash = repo->rfind('/');
+  size_t colon = repo->rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    *tag = repo->substr(colon + 1);
+    repo->resize(colon);
+  }
+}
+
+bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag) {
+  if (PathMatch(pattern, repo_tag)) return true;
+  std::string name = repo_tag;
+  std::string tag;
+  SplitRepoTag(&name, &tag);
+  return PathMatch(pattern, name);
+}
+
+void ImageHandlers::Register(Router& router) {
+  auto bind = [this](absl::Status (ImageHandlers::*method)(Exchange&, const std::string&)) {
+    return
+        [this, method](Exchange& e, const std::string& name) { return (this->*method)(e, name); };
+  };
+  router.Add("POST", "/images/load", [this](Exchange& e, const std::string&) { return Load(e); });
+  router.Add("POST", "/images/create",
+             [this](Exchange& e, const std::string&) { return Create(e); });
+  router.Add("GET", "/images/json", [this](Exchange& e, const std::string&) { return List(e); });
+  router.Add("GET", "/images/{name}/json", bind(&ImageHandlers::Inspect));
+  router.Add("GET", "/images/{name}/history", bind(&ImageHandlers::History));
+  router.Add("POST", "/images/{name}/tag", bind(&ImageHandlers::Tag));
+  router.Add("DELETE", "/images/{name}", bind(&ImageHandlers::Remove));
+}
+
+absl::Status ImageHandlers::Load(Exchange& exchange) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LoadSession> session,
+                   images_->LoadImages(exchange.request().query.GetBool("quiet")));
+  std::string chunk;
+  while (true) {
+    RETURN_IF_ERROR(NextBodyChunk(exchange, &chunk));
+    if (chunk.empty()) break;
+    // A failed write means imaged gave up; its reason comes with Finish.
+    if (!session->Write(chunk)) break;
+  }
+  session->WritesDone();
+  img::Progress progress;
+  if (!session->Read(&progress)) {
+    absl::Status status = session->Finish();
+    if (!status.ok()) return status;
+    exchange.StartChunked(200, kJsonType);
+    exchange.EndChunked();
+    return absl::OkStatus();
+  }
+  exchange.StartChunked(200, kJsonType);
+  do {
+    for (const Json& message : ProgressMessages(progress)) {
+      exchange.WriteChunk(JsonMessageLine(message));
+    }
+  } while (session->Read(&progress));
+  absl::Status status = session->Finish();
+  if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
+  exchange.EndChunked();
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Create(Exchange& exchange) {
+  const Query& query = exchange.request().query;
+  if (query.Has("fromImage") && !query.Get("fromImage").empty()) return Pull(exchange);
+  if (query.Has("fromSrc")) return Import(exchange);
+  return absl::InvalidArgumentError("either fromImage or fromSrc must be given");
+}
+
+absl::Status ImageHandlers::Import(Exchange& exchange) {
+  const Query& query = exchange.request().query;
+  if (query.Get("fromSrc") != "-") {
+    return absl::UnimplementedError(absl::StrCat("importing from a URL (", query.Get("fromSrc"),
+                                                 ") is not supported; use a file or -"));
+  }
+  img::ImportOptions options;
+  std::string repo = query.Get("repo"), tag = query.Get("tag");
+  SplitRepoTag(&repo, &tag);
+  options.set_repository(repo);
+  options.set_tag(tag);
+  for (const std::string& change : query.GetAll("changes")) {
+    if (!change.empty()) options.add_changes(change);
+  }
+  options.set_message(query.Get("message"));
+  options.set_platform(query.Get("platform"));
+  ASSIGN_OR_RETURN(std::unique_ptr<ImportSession> session, images_->ImportImage(options));
+  std::string chunk;
+  while (true) {
+    RETURN_IF_ERROR(NextBodyChunk(exchange, &chunk));
+    if (chunk.empty() || !session->Write(chunk)) break;
+  }
+  ASSIGN_OR_RETURN(std::string id, session->Finish());
+  exchange.StartChunked(200, kJsonType);
+  exchange.WriteChunk(JsonMessageLine({{"status", id}}));
+  exchange.EndChunked();
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Pull(Exchange& exchange) {
+  const Query& query = exchange.request().query;
+  std::string repo = query.Get("fromImage"), tag = query.Get("tag");
+  SplitRepoTag(&repo, &tag);
+  if (tag.empty()) tag = "latest";
+  bool digest = absl::StartsWith(tag, "sha256:");
+  std::string reference = absl::StrCat(repo, digest ? "@" : ":", tag);
+  absl::StatusOr<img::GetImageResponse> image = images_->GetImage(reference);
+  if (!image.ok()) {
+    if (image.status().code() != absl::StatusCode::kNotFound) return image.status();
+    // Registry pulls come later; an image that is already here is "up to
+    // date", which keeps `docker pull` and `docker run --pull` working.
+    return absl::UnimplementedError(absl::StrCat(
+        "pulling from a registry is not supported yet: No such image: ", FamiliarName(reference),
+        " (load it with `docker load` or `docker import`)"));
+  }
+  exchange.StartChunked(200, kJsonType);
+  std::string familiar = FamiliarName(reference);
+  exchange.WriteChunk(JsonMessageLine(
+      {{"status", absl::StrCat("Pulling from ", FamiliarName(repo))}, {"id", tag}}));
+  exchange.WriteChunk(JsonMessageLine({{"status", "Status: Image is up to date for " + familiar}}));
+  exchange.EndChunked();
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::List(Exchange& exchange) {
+  ASSIGN_OR_RETURN(Filters filters, Filters::Parse(exchange.request().query.Get("filters")));
+  RETURN_IF_ERROR(filters.Validate({"before", "dangling", "label", "reference", "since", "until"}));
+  std::optional<bool> dangling;
+  for (const std::string& value : filters.Get("dangling")) {
+    if (value == "true" || value == "1") {
+      dangling = true;
+    } else if (value == "false" || value == "0") {
+      dangling = false;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("invalid filter 'dangling=", value, "'"));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<img::Image> images, images_->ListImages());
+  std::sort(images.begin(), images.end(),
+            [](const img::Image& a, const img::Image& b) { return a.created() > b.created(); });
+  Json out = Json::array();
+  for (const img::Image& image : images) {
+    if (dangling && (*dangling != (image.repo_tags_size() == 0))) continue;
+    if (filters.Has("reference")) {
+      bool matched = false;
+      for (const std::string& tag : image.repo_tags()) {
+        matched = matched || filters.AnyOrAbsent("reference", [&](const std::string& pattern) {
+          return ReferenceMatches(pattern, tag);
+        });
+      }
+      if (!matched) continue;
+    }
+    if (!filters.MatchLabels(ImageLabels(image))) continue;
+    out.push_back(RenderImageSummary(image, exchange.request().api_version));
+  }
+  ReplyJson(exchange, 200, out);
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Inspect(Exchange& exchange, const std::string& name) {
+  ASSIGN_OR_RETURN(img::GetImageResponse image, images_->GetImage(name));
+  ReplyJson(exchange, 200, RenderImageInspect(image.image(), exchange.request().api_version));
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::History(Exchange& exchange, const std::string& name) {
+  ASSIGN_OR_RETURN(img::GetImageResponse image, images_->GetImage(name));
+  ReplyJson(exchange, 200, RenderImageHistory(image.image()));
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Tag(Exchange& exchange, const std::string& name) {
+  img::TagImageRequest request;
+  request.set_source(name);
+  std::string repo = exchange.request().query.Get("repo");
+  std::string tag = exchange.request().query.Get("tag");
+  if (repo.empty()) {
+    return absl::InvalidArgumentError("repository name must have at least one component");
+  }
+  SplitRepoTag(&repo, &tag);
+  request.set_repository(repo);
+  request.set_tag(tag);
+  RETURN_IF_ERROR(images_->TagImage(request));
+  exchange.Reply(201, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Remove(Exchange& exchange, const std::string& name) {
+  img::RemoveImageRequest request;
+  request.set_reference(name);
+  request.set_force(exchange.request().query.GetBool("force"));
+  request.set_no_prune(exchange.request().query.GetBool("noprune"));
+  ASSIGN_OR_RETURN(std::vector<runtime::v1::Container> containers,
+                   containers_->ListContainers(true));
+  std::set<std::string> in_use;
+  for (const auto& c : containers) {
+    if (!c.image_id().empty()) in_use.insert(c.image_id());
+  }
+  for (const std::string& id : in_use) request.add_images_in_use(id);
+  ASSIGN_OR_RETURN(img::RemoveImageResponse response, images_->RemoveImage(request));
+  Json out = Json::array();
+  for (const img::ImageDeleteItem& item : response.items()) {
+    if (!item.untagged().empty()) out.push_back({{"Untagged", item.untagged()}});
+    if (!item.deleted().empty()) out.push_back({{"Deleted", item.deleted()}});
+  }
+  ReplyJson(exchange, 200, out);
+  return absl::OkStatus();
+}
+
+}  // namespace berth::apiserver

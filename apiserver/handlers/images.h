@@ -1,0 +1,39 @@
+// /images/...: load, import, (pull of local images), list, inspect, history,
+// tag, remove.
+#pragma once
+
+#include "apiserver/backends/backends.h"
+#include "apiserver/router.h"
+
+namespace berth::apiserver {
+
+class ImageHandlers {
+ public:
+  ImageHandlers(ImageBackend* images, ContainerBackend* containers)
+      : images_(images), containers_(containers) {}
+
+  void Register(Router& router);
+
+  absl::Status Load(Exchange& exchange);
+  absl::Status Create(Exchange& exchange);
+  absl::Status List(Exchange& exchange);
+  absl::Status Inspect(Exchange& exchange, const std::string& name);
+  absl::Status History(Exchange& exchange, const std::string& name);
+  absl::Status Tag(Exchange& exchange, const std::string& name);
+  absl::Status Remove(Exchange& exchange, const std::string& name);
+
+ private:
+  absl::Status Import(Exchange& exchange);
+  absl::Status Pull(Exchange& exchange);
+
+  ImageBackend* images_;
+  ContainerBackend* containers_;
+};
+
+// Splits "repo:tag" (the tag being after the last '/') when tag is empty.
+void SplitRepoTag(std::string* repo, std::string* tag);
+
+// Moby's reference filter: pattern matches "name:tag" or the bare name.
+bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag);
+
+}  // namespace berth::apiserver

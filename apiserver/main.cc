@@ -1,0 +1,65 @@
+// berth-apiserver: the Docker Engine API on a unix socket, translating
+// requests into gRPC calls to imaged and runtimed. It keeps no state.
+#include <unistd.h>
+
+#include <csignal>
+
+#include "absl/flags/flag.h"
+#include "apiserver/api.h"
+#include "apiserver/backends/grpc_backends.h"
+#include "apiserver/host_info.h"
+#include "apiserver/http/server.h"
+#include "common/daemon_options.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+
+ABSL_FLAG(std::string, host, "",
+          "Where to listen: unix:///path (default unix://<exec-root>/docker.sock)");
+
+int main(int argc, char** argv) {
+  berth::BlockTerminationSignals();
+  berth::DaemonOptions options = berth::ParseDaemonFlags(argc, argv, "apiserver");
+  using namespace berth::apiserver;
+
+  // A listener from the supervisor wins: it already has the right owner and
+  // mode, and clients queue in its backlog while we restart.
+  int listen_fd = InheritedListener();
+  if (listen_fd < 0) {
+    std::string host = absl::GetFlag(FLAGS_host);
+    if (host.empty()) host = "unix://" + options.DockerSocket();
+    absl::StatusOr<std::string> path = UnixPathFromHost(host);
+    if (!path.ok()) {
+      SPDLOG_CRITICAL("{}", path.status().ToString());
+      return 2;
+    }
+    absl::StatusOr<int> fd = ListenUnix(*path, options.socket_gid);
+    if (!fd.ok()) {
+      SPDLOG_CRITICAL("cannot listen on {}: {}", *path, fd.status().ToString());
+      return 1;
+    }
+    listen_fd = *fd;
+    SPDLOG_INFO("listening on {}", *path);
+  } else {
+    SPDLOG_INFO("serving the socket passed by the supervisor");
+  }
+
+  GrpcImageBackend images(berth::UnixChannel(options.GrpcSocketOf("imaged")));
+  GrpcContainerBackend containers(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
+  Api api(&containers, &images, ProbeHost(options.root));
+  HttpServer server(
+      listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
+  server.Start();
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  SPDLOG_INFO("signal {}: shutting down", signal);
+  if (!server.Stop(std::chrono::seconds(3))) {
+    SPDLOG_WARN("connections still open after 3s; exiting anyway");
+    _exit(0);
+  }
+  return 0;
+}
