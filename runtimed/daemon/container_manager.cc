@@ -1,0 +1,1052 @@
+#include "runtimed/daemon/container_manager.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/names.h"
+#include "runtimed/daemon/rootfs.h"
+#include "runtimed/daemon/signals.h"
+#include "runtimed/daemon/spec_builder.h"
+#include "runtimed/daemon/user.h"
+
+namespace berth::runtimed {
+
+using runtime::v1::Container;
+
+struct ContainerManager::Entry {
+  Container c;  // Guarded by mu_, as are all fields but `op`.
+  Phase phase = Phase::kReady;
+  std::mutex op;
+  // Counts exits (and failed starts), so waiters see "the next one".
+  uint64_t exits = 0;
+  bool removing = false;
+  bool removed = false;
+  // The shim of the running container.
+  std::shared_ptr<ShimHandle> shim;
+  // Attachments waiting for the next start.
+  std::vector<std::shared_ptr<Attachment>> pending;
+
+  bool running() const { return c.state().status() == "running"; }
+};
+
+namespace {
+
+constexpr char kRunning[] = "running";
+constexpr char kCreated[] = "created";
+constexpr char kExited[] = "exited";
+
+int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
+
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+absl::StatusOr<Json> ParseDocument(const std::string& text, const char* what) {
+  if (text.empty()) return Json();
+  auto json = ParseJson(text);
+  if (!json.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", what, ": ", json.status().message()));
+  return json;
+}
+
+// The Docker exit code of a start failure, as moby's translateContainerdStartErr.
+int StartFailureExitCode(const absl::Status& status, bool shim_error) {
+  if (!shim_error) return 128;
+  const std::string message(status.message());
+  if (status.code() == absl::StatusCode::kNotFound ||
+      absl::StrContains(message, "executable file not found") ||
+      absl::StrContains(message, "no such file or directory")) {
+    return 127;
+  }
+  if (status.code() == absl::StatusCode::kPermissionDenied ||
+      absl::StrContains(message, "permission denied")) {
+    return 126;
+  }
+  return 128;
+}
+
+std::string HostsFile(const Json& config, const Json& host) {
+  std::string hostname = JsonString(config, "Hostname");
+  std::string names = hostname;
+  if (std::string domain = JsonString(config, "Domainname"); !domain.empty()) {
+    names = absl::StrCat(hostname, ".", domain, " ", hostname);
+  }
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n"
+      "::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\n"
+      "ff02::1\tip6-allnodes\n"
+      "ff02::2\tip6-allrouters\n";
+  for (const std::string& extra : StringList(host.value("ExtraHosts", Json()))) {
+    size_t colon = extra.find(':');
+    if (colon == std::string::npos) continue;
+    absl::StrAppend(&hosts, extra.substr(colon + 1), "\t", extra.substr(0, colon), "\n");
+  }
+  // netd does not tell runtimed the container's address; the hostname
+  // resolves to loopback, which keeps `hostname -i` and self-connects working.
+  absl::StrAppend(&hosts, "127.0.1.1\t", names, "\n");
+  return hosts;
+}
+
+absl::StatusOr<std::string> ResolvConf(const Json& host, const std::string& host_path) {
+  std::vector<std::string> dns = StringList(host.value("Dns", Json()));
+  std::vector<std::string> search = StringList(host.value("DnsSearch", Json()));
+  std::vector<std::string> opts = StringList(host.value("DnsOptions", Json()));
+  if (dns.empty() && search.empty() && opts.empty()) {
+    auto content = ReadFile(host_path);
+    if (!content.ok()) return std::string();
+    return *content;
+  }
+  std::string out;
+  for (const std::string& s : dns) absl::StrAppend(&out, "nameserver ", s, "\n");
+  if (!search.empty()) absl::StrAppend(&out, "search ", absl::StrJoin(search, " "), "\n");
+  if (!opts.empty()) absl::StrAppend(&out, "options ", absl::StrJoin(opts, " "), "\n");
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Construction and recovery
+
+ContainerManager::ContainerManager(ManagerOptions options, Storage* storage, Network* network,
+                                   ShimLauncher* launcher, std::unique_ptr<ContainerStore> store)
+    : options_(std::move(options)),
+      storage_(storage),
+      network_(network),
+      launcher_(launcher),
+      store_(std::move(store)) {
+  worker_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(work_mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return work_stop_ || !work_.empty(); });
+      if (work_.empty()) return;
+      auto task = std::move(work_.front());
+      work_.erase(work_.begin());
+      work_busy_ = true;
+      lock.unlock();
+      task();
+      lock.lock();
+      work_busy_ = false;
+      work_cv_.notify_all();
+    }
+  });
+}
+
+absl::StatusOr<std::unique_ptr<ContainerManager>> ContainerManager::Open(ManagerOptions options,
+                                                                         Storage* storage,
+                                                                         Network* network,
+                                                                         ShimLauncher* launcher) {
+  RETURN_IF_ERROR(MakeDirs(options.state_dir + "/containers", 0710));
+  RETURN_IF_ERROR(MakeDirs(options.run_dir + "/s", 0700));
+  ASSIGN_OR_RETURN(std::unique_ptr<ContainerStore> store,
+                   ContainerStore::Open(options.state_dir + "/runtimed.db"));
+  std::unique_ptr<ContainerManager> manager(
+      new ContainerManager(std::move(options), storage, network, launcher, std::move(store)));
+  RETURN_IF_ERROR(manager->Recover());
+  return manager;
+}
+
+ContainerManager::~ContainerManager() {
+  std::vector<std::shared_ptr<ShimHandle>> shims;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+    for (auto& [id, entry] : containers_) {
+      if (entry->shim) shims.push_back(entry->shim);
+    }
+  }
+  for (auto& shim : shims) shim->CancelWait();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return active_monitors_ == 0; });
+  }
+  {
+    std::lock_guard<std::mutex> lock(work_mu_);
+    work_stop_ = true;
+    work_cv_.notify_all();
+  }
+  worker_.join();
+}
+
+void ContainerManager::RunInBackground(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(work_mu_);
+  work_.push_back(std::move(task));
+  work_cv_.notify_all();
+}
+
+void ContainerManager::DrainBackgroundWork() {
+  std::unique_lock<std::mutex> lock(work_mu_);
+  work_cv_.wait(lock, [&] { return work_.empty() && !work_busy_; });
+}
+
+absl::Status ContainerManager::Recover() {
+  ASSIGN_OR_RETURN(std::vector<StoredContainer> rows, store_->LoadAll());
+  for (StoredContainer& row : rows) {
+    const std::string id = row.container.id();
+    if (row.phase == Phase::kCreating) {
+      // Create never finished: nothing of it may stay.
+      spdlog::info("cleaning up interrupted creation of container {}", id);
+      RunInBackground([this, id] {
+        absl::Status status = storage_->RemoveRootfs(id);
+        if (!status.ok() && status.code() != absl::StatusCode::kNotFound) {
+          spdlog::warn("container {}: remove rootfs: {}", id, status.ToString());
+          return;  // The row stays; the next start retries.
+        }
+        (void)RemoveAll(ContainerDir(id));
+        (void)store_->Delete(id);
+      });
+      continue;
+    }
+    auto entry = std::make_shared<Entry>();
+    entry->c = std::move(row.container);
+    entry->phase = row.phase;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      containers_[id] = entry;
+    }
+    if (row.phase == Phase::kRemoving) {
+      std::lock_guard<std::mutex> lock(mu_);
+      entry->removing = true;
+      RunInBackground([this, entry] {
+        ReleaseRuntimeResources(entry->c.id());
+        if (absl::Status status = RemoveEntry(entry); !status.ok()) {
+          spdlog::warn("container {}: finishing removal: {}", entry->c.id(), status.ToString());
+        }
+      });
+      continue;
+    }
+    if (entry->running()) {
+      std::shared_ptr<ShimHandle> shim = launcher_->Connect(SocketPath(id));
+      if (shim->State().ok()) {
+        spdlog::info("container {}: reconnected to its shim", id);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          entry->shim = shim;
+        }
+        StartMonitor(entry, shim);
+        continue;
+      }
+      // The shim is gone: the exit it recorded, or a kill we never saw.
+      shim::v1::ExitStatus exit;
+      std::string error;
+      auto recorded = launcher_->ReadExitFile(BundleDir(id) + "/exit.pb");
+      if (recorded.ok()) {
+        exit = *recorded;
+      } else {
+        exit.set_exit_code(137);
+        exit.set_exited_at(NowNanos());
+        error = "shim died";
+      }
+      spdlog::info("container {}: its shim is gone", id);
+      bool auto_remove = false;
+      RecordExit(entry, exit, error, &auto_remove);
+      RunInBackground([this, entry, auto_remove] {
+        {
+          std::lock_guard<std::mutex> op(entry->op);
+          ReleaseRuntimeResources(entry->c.id());
+        }
+        if (auto_remove) AutoRemove(entry);
+      });
+      continue;
+    }
+    if (PathExists(BundleDir(id))) {
+      // A start was interrupted: stop whatever it got running, release what
+      // it took.
+      RunInBackground([this, id] {
+        std::unique_ptr<ShimHandle> shim = launcher_->Connect(SocketPath(id));
+        if (shim->State().ok()) {
+          (void)shim->Kill(SIGKILL, true);
+          (void)shim->Wait();
+          (void)shim->Shutdown();
+        }
+        ReleaseRuntimeResources(id);
+      });
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Lookup
+
+std::string ContainerManager::ContainerDir(const std::string& id) const {
+  return options_.state_dir + "/containers/" + id;
+}
+
+std::string ContainerManager::BundleDir(const std::string& id) const {
+  return options_.run_dir + "/" + id;
+}
+
+std::string ContainerManager::SocketPath(const std::string& id) const {
+  return options_.run_dir + "/s/" + id.substr(0, 16) + ".sock";
+}
+
+std::shared_ptr<ContainerManager::Entry> ContainerManager::FindLocked(const std::string& ref,
+                                                                      absl::Status* error) {
+  auto visible = [](const std::shared_ptr<Entry>& e) {
+    return e->phase != Phase::kCreating && !e->removed;
+  };
+  if (!ref.empty()) {
+    if (auto it = containers_.find(ref); it != containers_.end() && visible(it->second)) {
+      return it->second;
+    }
+    const std::string name = ref[0] == '/' ? ref.substr(1) : ref;
+    for (auto& [id, entry] : containers_) {
+      if (visible(entry) && entry->c.name() == name) return entry;
+    }
+    std::shared_ptr<Entry> found;
+    for (auto it = containers_.lower_bound(ref);
+         it != containers_.end() && absl::StartsWith(it->first, ref); ++it) {
+      if (!visible(it->second)) continue;
+      if (found) {
+        *error = absl::InvalidArgumentError("multiple IDs found with provided prefix: " + ref);
+        return nullptr;
+      }
+      found = it->second;
+    }
+    if (found) return found;
+  }
+  *error = absl::NotFoundError("No such container: " + ref);
+  return nullptr;
+}
+
+absl::StatusOr<std::shared_ptr<ContainerManager::Entry>> ContainerManager::Find(
+    const std::string& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status error;
+  std::shared_ptr<Entry> entry = FindLocked(ref, &error);
+  if (!entry) return error;
+  return entry;
+}
+
+absl::Status ContainerManager::Persist(const Entry& entry) {
+  return store_->Put(entry.c, entry.phase);
+}
+
+absl::StatusOr<Container> ContainerManager::Get(const std::string& ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status error;
+  std::shared_ptr<Entry> entry = FindLocked(ref, &error);
+  if (!entry) return error;
+  return entry->c;
+}
+
+std::vector<Container> ContainerManager::List(bool all) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Container> result;
+  for (auto& [id, entry] : containers_) {
+    if (entry->phase == Phase::kCreating || entry->removed) continue;
+    if (!all && !entry->running()) continue;
+    result.push_back(entry->c);
+  }
+  // Newest first, as docker ps shows them.
+  std::sort(result.begin(), result.end(),
+            [](const Container& a, const Container& b) { return a.created() > b.created(); });
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Create
+
+absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
+    const runtime::v1::CreateContainerRequest& request) {
+  std::string name;
+  if (!request.name().empty()) {
+    ASSIGN_OR_RETURN(name, ValidateContainerName(request.name()));
+  }
+  ASSIGN_OR_RETURN(Json user_config, ParseDocument(request.config_json(), "container config"));
+  ASSIGN_OR_RETURN(Json host_config, ParseDocument(request.host_config_json(), "host config"));
+  ASSIGN_OR_RETURN(Json networking,
+                   ParseDocument(request.networking_config_json(), "networking config"));
+  ASSIGN_OR_RETURN(Json image_blob, ParseDocument(request.image().config_json(), "image config"));
+  const Json image_config = image_blob.is_object() ? image_blob.value("config", Json()) : Json();
+
+  const std::string id = GenerateId();
+  ASSIGN_OR_RETURN(CreateConfig merged,
+                   MergeCreateConfig(user_config, host_config, image_config, id));
+  if (std::string type = JsonString(merged.host_config["LogConfig"], "Type");
+      type != "json-file" && type != "none" && type != "local") {
+    return absl::InvalidArgumentError("logging driver " + type + " is not supported");
+  }
+
+  auto entry = std::make_shared<Entry>();
+  Container& c = entry->c;
+  c.set_id(id);
+  c.set_created(NowNanos());
+  std::string image = JsonString(merged.config, "Image");
+  c.set_image(image.empty() ? request.image().reference() : image);
+  c.set_image_id(request.image().id());
+  c.set_config_json(Dump(merged.config));
+  c.set_host_config_json(Dump(merged.host_config));
+  c.set_networking_config_json(networking.is_null() ? "{}" : Dump(networking));
+  c.mutable_state()->set_status(kCreated);
+  c.set_path(merged.path);
+  for (const std::string& arg : merged.args) c.add_args(arg);
+  const std::string dir = ContainerDir(id);
+  if (JsonString(merged.host_config["LogConfig"], "Type") != "none") {
+    c.set_log_path(dir + "/" + id + "-json.log");
+  }
+  c.set_hostname_path(dir + "/hostname");
+  c.set_hosts_path(dir + "/hosts");
+  c.set_resolv_conf_path(dir + "/resolv.conf");
+  entry->phase = Phase::kCreating;
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto taken = [&](const std::string& n) -> std::shared_ptr<Entry> {
+      for (auto& [other_id, other] : containers_) {
+        if (!other->removed && other->c.name() == n) return other;
+      }
+      return nullptr;
+    };
+    if (name.empty()) {
+      name = GenerateContainerName([&](const std::string& n) { return taken(n) != nullptr; });
+    } else if (auto other = taken(name)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "Conflict. The container name \"/", name, "\" is already in use by container \"",
+          other->c.id(),
+          "\". You have to remove (or rename) that container to be able to reuse that name."));
+    }
+    c.set_name(name);
+    containers_[id] = entry;
+  }
+
+  // The row goes first, marked "creating", so that a crash at any later point
+  // is found and undone at startup.
+  bool prepared = false;
+  absl::Status status = Persist(*entry);
+  if (status.ok()) status = MakeDirs(dir, 0710);
+  if (status.ok()) {
+    status = storage_->PrepareRootfs(id, request.image().top_chain_id());
+    prepared = status.ok();
+  }
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entry->phase = Phase::kReady;
+    status = Persist(*entry);
+  }
+  if (!status.ok()) {
+    if (prepared) {
+      if (absl::Status s = storage_->RemoveRootfs(id); !s.ok()) {
+        spdlog::warn("container {}: undo rootfs: {}", id, s.ToString());
+      }
+    }
+    (void)RemoveAll(dir);
+    (void)store_->Delete(id);
+    std::lock_guard<std::mutex> lock(mu_);
+    containers_.erase(id);
+    return status;
+  }
+  spdlog::info("created container {} ({})", id, name);
+  runtime::v1::CreateContainerResponse response;
+  response.set_id(id);
+  return response;
+}
+
+// ---------------------------------------------------------------------------
+// Start
+
+absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::unique_lock<std::mutex> op(entry->op);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entry->removed || entry->removing) {
+      return absl::FailedPreconditionError("container " + entry->c.id() +
+                                           " is marked for removal and cannot be started");
+    }
+    if (entry->running()) return true;
+  }
+  bool shim_error = false;
+  absl::Status status = DoStart(entry, &shim_error);
+  if (status.ok()) return false;
+  RecordStartFailure(entry, status, shim_error);
+  bool auto_remove = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto_remove = JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove") &&
+                  !entry->removing;
+  }
+  op.unlock();
+  if (auto_remove) AutoRemove(entry);
+  const int exit_code = StartFailureExitCode(status, shim_error);
+  // The CLI derives 127 / 126 from the message, and Docker answers 400 for
+  // these; other failures keep their class (e.g. Unavailable).
+  if (exit_code != 128 || status.code() == absl::StatusCode::kNotFound ||
+      status.code() == absl::StatusCode::kPermissionDenied) {
+    return absl::InvalidArgumentError(status.message());
+  }
+  return status;
+}
+
+absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error) {
+  Container c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    c = entry->c;
+  }
+  const std::string& id = c.id();
+  ASSIGN_OR_RETURN(Json config, ParseDocument(c.config_json(), "config"));
+  ASSIGN_OR_RETURN(Json host, ParseDocument(c.host_config_json(), "host config"));
+  const std::string bundle = BundleDir(id);
+  const std::string socket = SocketPath(id);
+
+  // Undo in reverse order on any failure.
+  std::vector<std::function<void()>> undo;
+  struct Unwinder {
+    std::vector<std::function<void()>>* undo;
+    bool armed = true;
+    ~Unwinder() {
+      if (!armed) return;
+      for (auto it = undo->rbegin(); it != undo->rend(); ++it) (*it)();
+    }
+  } unwinder{&undo};
+
+  ASSIGN_OR_RETURN(std::string rootfs, storage_->MountRootfs(id));
+  undo.push_back([this, id] {
+    if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
+      spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
+    }
+  });
+  const std::string network_mode = JsonString(host, "NetworkMode");
+  const std::string hostname = JsonString(config, "Hostname");
+  ASSIGN_OR_RETURN(std::string netns, network_->CreateSandbox(id, network_mode, hostname));
+  undo.push_back([this, id] {
+    if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
+      spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
+    }
+  });
+
+  RETURN_IF_ERROR(MakeDirs(ContainerDir(id), 0710));
+  RETURN_IF_ERROR(WriteFileAtomic(c.hostname_path(), hostname + "\n"));
+  std::string hosts;
+  if (network_mode == "host") {
+    hosts = ReadFile(options_.host_hosts).value_or("127.0.0.1\tlocalhost\n");
+  } else {
+    hosts = HostsFile(config, host);
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(c.hosts_path(), hosts));
+  ASSIGN_OR_RETURN(std::string resolv, ResolvConf(host, options_.host_resolv_conf));
+  RETURN_IF_ERROR(WriteFileAtomic(c.resolv_conf_path(), resolv));
+
+  ASSIGN_OR_RETURN(std::optional<std::string> passwd, ReadFileInRoot(rootfs, "/etc/passwd"));
+  ASSIGN_OR_RETURN(std::optional<std::string> group, ReadFileInRoot(rootfs, "/etc/group"));
+  ASSIGN_OR_RETURN(ResolvedUser user, ResolveUser(JsonString(config, "User"), passwd, group,
+                                                  StringList(host.value("GroupAdd", Json()))));
+  if (std::string cwd = JsonString(config, "WorkingDir"); !cwd.empty() && cwd[0] == '/') {
+    RETURN_IF_ERROR(MakeDirsInRoot(rootfs, cwd));
+  }
+
+  SpecInputs inputs;
+  inputs.id = id;
+  inputs.config = config;
+  inputs.host_config = host;
+  inputs.args.push_back(c.path());
+  for (const std::string& arg : c.args()) inputs.args.push_back(arg);
+  inputs.env = ProcessEnv(config);
+  inputs.user = user;
+  inputs.rootfs = rootfs;
+  inputs.netns_path = netns;
+  inputs.hostname_path = c.hostname_path();
+  inputs.hosts_path = c.hosts_path();
+  inputs.resolv_conf_path = c.resolv_conf_path();
+  inputs.cgroup_parent = options_.cgroup_parent;
+  inputs.cgroup_v2 = options_.cgroup_v2;
+  ASSIGN_OR_RETURN(Json spec, BuildOciSpec(inputs));
+
+  (void)RemoveAll(bundle);
+  RETURN_IF_ERROR(MakeDirs(bundle, 0700));
+  undo.push_back([bundle] { (void)RemoveAll(bundle); });
+  RETURN_IF_ERROR(WriteFileAtomic(bundle + "/config.json", Dump(spec), 0600));
+  RETURN_IF_ERROR(MakeDirs(options_.run_dir + "/s", 0700));
+  unlink(socket.c_str());
+
+  shim::v1::Bootstrap bootstrap;
+  bootstrap.set_container_id(id);
+  bootstrap.set_bundle(bundle);
+  bootstrap.set_socket_path(socket);
+  bootstrap.set_log_path(c.log_path());
+  bootstrap.set_exit_path(bundle + "/exit.pb");
+  bootstrap.set_tty(JsonBool(config, "Tty"));
+  bootstrap.set_open_stdin(JsonBool(config, "OpenStdin"));
+  bootstrap.set_stdin_once(JsonBool(config, "StdinOnce"));
+  const Json& log_options = host["LogConfig"]["Config"];
+  if (std::string size = JsonString(log_options, "max-size"); !size.empty()) {
+    ASSIGN_OR_RETURN(int64_t bytes, ParseByteSize(size));
+    bootstrap.set_log_max_size(bytes);
+  }
+  if (std::string files = JsonString(log_options, "max-file"); !files.empty()) {
+    int count = 0;
+    if (!absl::SimpleAtoi(files, &count) || count < 1) {
+      return absl::InvalidArgumentError("invalid value for max-file: " + files);
+    }
+    bootstrap.set_log_max_files(count);
+  }
+
+  if (absl::Status status = launcher_->Launch(options_.shim_binary, bootstrap); !status.ok()) {
+    *shim_error = true;
+    return status;
+  }
+  std::shared_ptr<ShimHandle> shim = launcher_->Connect(socket);
+  undo.push_back([shim] {
+    (void)shim->Kill(SIGKILL, true);
+    (void)shim->Shutdown();
+  });
+
+  std::vector<std::shared_ptr<Attachment>> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending.swap(entry->pending);
+  }
+  for (auto& attachment : pending) {
+    if (attachment->cancelled()) continue;
+    const AttachStreams& s = attachment->streams();
+    auto stream = shim->Attach(s.stdin, s.stdout, s.stderr);
+    if (stream.ok()) {
+      attachment->Connect(*std::move(stream));
+    } else {
+      spdlog::warn("container {}: attach: {}", id, stream.status().ToString());
+      attachment->End();
+    }
+  }
+
+  if (absl::Status status = shim->Start(); !status.ok()) {
+    *shim_error = true;
+    return status;
+  }
+  int64_t pid = 0;
+  if (auto state = shim->State(); state.ok()) pid = state->pid;
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto* state = entry->c.mutable_state();
+    state->set_status(kRunning);
+    state->set_pid(pid);
+    state->set_exit_code(0);
+    state->set_error("");
+    state->set_oom_killed(false);
+    state->set_started_at(NowNanos());
+    state->set_finished_at(0);
+    state->set_stopped_by_user(false);
+    entry->c.set_rootfs_path(rootfs);
+    entry->shim = shim;
+    if (absl::Status status = Persist(*entry); !status.ok()) {
+      // Without the record the container could not be found after a restart.
+      state->set_status(c.state().status());
+      entry->shim.reset();
+      return status;
+    }
+  }
+  unwinder.armed = false;
+  StartMonitor(entry, shim);
+  spdlog::info("started container {} (pid {})", id, pid);
+  return absl::OkStatus();
+}
+
+void ContainerManager::RecordStartFailure(const std::shared_ptr<Entry>& entry,
+                                          const absl::Status& status, bool shim_error) {
+  std::vector<std::shared_ptr<Attachment>> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto* state = entry->c.mutable_state();
+    state->set_exit_code(StartFailureExitCode(status, shim_error));
+    state->set_error(std::string(status.message()));
+    state->set_pid(0);
+    if (absl::Status s = Persist(*entry); !s.ok()) {
+      spdlog::warn("container {}: record start failure: {}", entry->c.id(), s.ToString());
+    }
+    pending.swap(entry->pending);
+    ++entry->exits;
+    cv_.notify_all();
+  }
+  for (auto& attachment : pending) attachment->End();
+  spdlog::info("container {} failed to start: {}", entry->c.id(), status.ToString());
+}
+
+// ---------------------------------------------------------------------------
+// Exit
+
+void ContainerManager::StartMonitor(const std::shared_ptr<Entry>& entry,
+                                    std::shared_ptr<ShimHandle> shim) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++active_monitors_;
+  }
+  std::thread([this, entry, shim = std::move(shim)] { Monitor(entry, shim); }).detach();
+}
+
+void ContainerManager::Monitor(std::shared_ptr<Entry> entry, std::shared_ptr<ShimHandle> shim) {
+  const std::string id = entry->c.id();
+  shim::v1::ExitStatus exit;
+  std::string error;
+  for (;;) {
+    auto result = shim->Wait();
+    if (result.ok()) {
+      exit = *result;
+      break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutting_down_) {
+        --active_monitors_;
+        cv_.notify_all();
+        return;
+      }
+    }
+    if (shim->State().ok()) {
+      // A broken connection to a live shim: wait again.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    auto recorded = launcher_->ReadExitFile(BundleDir(id) + "/exit.pb");
+    if (recorded.ok()) {
+      exit = *recorded;
+    } else {
+      exit.set_exit_code(137);
+      exit.set_exited_at(NowNanos());
+      error = "shim died";
+    }
+    break;
+  }
+  HandleExit(entry, exit, error);
+  std::lock_guard<std::mutex> lock(mu_);
+  --active_monitors_;
+  cv_.notify_all();
+}
+
+std::shared_ptr<ShimHandle> ContainerManager::RecordExit(const std::shared_ptr<Entry>& entry,
+                                                         const shim::v1::ExitStatus& exit,
+                                                         const std::string& error,
+                                                         bool* auto_remove) {
+  std::shared_ptr<ShimHandle> shim;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto* state = entry->c.mutable_state();
+  state->set_status(kExited);
+  state->set_exit_code(exit.exit_code());
+  state->set_finished_at(exit.exited_at() != 0 ? exit.exited_at() : NowNanos());
+  state->set_oom_killed(exit.oom_killed());
+  state->set_pid(0);
+  state->set_error(error);
+  entry->c.set_rootfs_path("");
+  shim.swap(entry->shim);
+  if (absl::Status s = Persist(*entry); !s.ok()) {
+    spdlog::error("container {}: record exit: {}", entry->c.id(), s.ToString());
+  }
+  ++entry->exits;
+  cv_.notify_all();
+  *auto_remove = JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove") &&
+                 !entry->removing;
+  spdlog::info("container {} exited with {}", entry->c.id(), exit.exit_code());
+  return shim;
+}
+
+void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
+                                  const shim::v1::ExitStatus& exit, const std::string& error) {
+  bool auto_remove = false;
+  {
+    std::lock_guard<std::mutex> op(entry->op);
+    std::shared_ptr<ShimHandle> shim = RecordExit(entry, exit, error, &auto_remove);
+    if (shim) (void)shim->Shutdown();
+    ReleaseRuntimeResources(entry->c.id());
+  }
+  if (auto_remove) AutoRemove(entry);
+}
+
+void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
+  if (absl::Status s = RemoveEntry(entry); !s.ok()) {
+    spdlog::warn("container {}: auto-remove: {}", entry->c.id(), s.ToString());
+  }
+}
+
+void ContainerManager::ReleaseRuntimeResources(const std::string& id) {
+  if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
+    spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
+  }
+  if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
+    spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
+  }
+  (void)RemoveAll(BundleDir(id));
+  unlink(SocketPath(id).c_str());
+}
+
+bool ContainerManager::WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t seen,
+                                   int timeout_seconds) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto exited = [&] { return entry->exits != seen || entry->removed; };
+  if (timeout_seconds < 0) {
+    cv_.wait(lock, exited);
+    return true;
+  }
+  return cv_.wait_for(lock, std::chrono::seconds(timeout_seconds), exited);
+}
+
+// ---------------------------------------------------------------------------
+// Stop, kill, restart, resize
+
+absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
+                                            std::optional<int> timeout_seconds,
+                                            const std::string& signal) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::shared_ptr<ShimHandle> shim;
+  uint64_t seen = 0;
+  Json config;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->running() || !entry->shim) return true;
+    shim = entry->shim;
+    seen = entry->exits;
+    config = ParseJson(entry->c.config_json()).value_or(Json());
+    entry->c.mutable_state()->set_stopped_by_user(true);
+  }
+  std::string name = signal;
+  if (name.empty()) name = JsonString(config, "StopSignal");
+  if (name.empty()) name = "SIGTERM";
+  ASSIGN_OR_RETURN(int number, ParseSignal(name));
+  int timeout = 10;
+  if (timeout_seconds.has_value()) {
+    timeout = *timeout_seconds;
+  } else if (config.is_object() && config.contains("StopTimeout") &&
+             config["StopTimeout"].is_number_integer()) {
+    timeout = config["StopTimeout"].get<int>();
+  }
+  if (absl::Status s = shim->Kill(number, false); !s.ok()) {
+    spdlog::warn("container {}: stop signal: {}", entry->c.id(), s.ToString());
+  }
+  if (!WaitForExit(entry, seen, timeout)) {
+    spdlog::info("container {} did not stop within {}s, killing it", entry->c.id(), timeout);
+    if (absl::Status s = shim->Kill(SIGKILL, true); !s.ok()) {
+      spdlog::warn("container {}: SIGKILL: {}", entry->c.id(), s.ToString());
+    }
+    if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
+      return absl::DeadlineExceededError("container " + entry->c.id() +
+                                         " did not exit after SIGKILL");
+    }
+  }
+  return false;
+}
+
+absl::Status ContainerManager::Restart(const std::string& ref, std::optional<int> timeout_seconds,
+                                       const std::string& signal) {
+  RETURN_IF_ERROR(Stop(ref, timeout_seconds, signal).status());
+  return Start(ref).status();
+}
+
+absl::Status ContainerManager::Kill(const std::string& ref, const std::string& signal) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  ASSIGN_OR_RETURN(int number, ParseSignal(signal.empty() ? "SIGKILL" : signal));
+  std::shared_ptr<ShimHandle> shim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->running() || !entry->shim) {
+      return absl::FailedPreconditionError("Container " + entry->c.id() + " is not running");
+    }
+    shim = entry->shim;
+    entry->c.mutable_state()->set_stopped_by_user(true);
+  }
+  return shim->Kill(number, false);
+}
+
+absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height, uint32_t width) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::shared_ptr<ShimHandle> shim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->running() || !entry->shim) {
+      return absl::FailedPreconditionError("Container " + entry->c.id() + " is not running");
+    }
+    shim = entry->shim;
+  }
+  return shim->Resize(height, width);
+}
+
+// ---------------------------------------------------------------------------
+// Remove
+
+absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::shared_ptr<ShimHandle> shim;
+  uint64_t seen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entry->removing) {
+      return absl::FailedPreconditionError("removal of container " + entry->c.id() +
+                                           " is already in progress");
+    }
+    if (entry->running()) {
+      if (!force) {
+        return absl::FailedPreconditionError(
+            "You cannot remove a running container " + entry->c.id() +
+            ". Stop the container before attempting removal or force remove");
+      }
+      shim = entry->shim;
+      seen = entry->exits;
+    }
+  }
+  if (shim) {
+    (void)shim->Kill(SIGKILL, true);
+    if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
+      return absl::DeadlineExceededError("container " + entry->c.id() +
+                                         " did not exit after SIGKILL");
+    }
+  }
+  return RemoveEntry(entry);
+}
+
+absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry) {
+  std::unique_lock<std::mutex> op(entry->op);
+  const std::string id = entry->c.id();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entry->removed) return absl::NotFoundError("No such container: " + id);
+    if (entry->running()) {
+      return absl::FailedPreconditionError(
+          "You cannot remove a running container " + id +
+          ". Stop the container before attempting removal or force remove");
+    }
+    entry->removing = true;
+    entry->phase = Phase::kRemoving;
+    RETURN_IF_ERROR(Persist(*entry));
+  }
+  absl::Status status = storage_->RemoveRootfs(id);
+  if (status.code() == absl::StatusCode::kNotFound) status = absl::OkStatus();
+  if (status.ok()) status = RemoveAll(ContainerDir(id));
+  if (status.ok()) status = RemoveAll(BundleDir(id));
+  if (status.ok()) status = store_->Delete(id);
+  std::vector<std::shared_ptr<Attachment>> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!status.ok()) {
+      // Still recorded as "removing": startup finishes it if nobody retries.
+      entry->removing = false;
+      return status;
+    }
+    entry->removed = true;
+    containers_.erase(id);
+    pending.swap(entry->pending);
+    cv_.notify_all();
+  }
+  for (auto& attachment : pending) attachment->End();
+  spdlog::info("removed container {}", id);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Wait, attach, logs
+
+absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
+    const std::string& ref, const std::string& condition,
+    const std::function<void()>& on_registered, const std::function<bool()>& cancelled) {
+  enum { kNotRunning, kNextExit, kRemoved } mode;
+  if (condition.empty() || condition == "not-running") {
+    mode = kNotRunning;
+  } else if (condition == "next-exit") {
+    mode = kNextExit;
+  } else if (condition == "removed") {
+    mode = kRemoved;
+  } else {
+    return absl::InvalidArgumentError("invalid condition: \"" + condition + "\"");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  uint64_t seen = 0;
+  bool running = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seen = entry->exits;
+    running = entry->running();
+  }
+  on_registered();
+  std::unique_lock<std::mutex> lock(mu_);
+  auto done = [&] {
+    switch (mode) {
+      case kNotRunning:
+        return !running || entry->exits != seen || entry->removed;
+      case kNextExit:
+        return entry->exits != seen || entry->removed;
+      case kRemoved:
+        return entry->removed;
+    }
+    return true;
+  };
+  while (!done()) {
+    if (cancelled()) return absl::CancelledError("wait cancelled");
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  runtime::v1::WaitResult result;
+  result.set_exit_code(entry->c.state().exit_code());
+  result.set_error(entry->c.state().error());
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<Attachment>> ContainerManager::Attach(const std::string& ref,
+                                                                     AttachStreams streams) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  auto attachment = std::make_shared<Attachment>(streams);
+  std::shared_ptr<ShimHandle> shim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entry->running() && entry->shim) {
+      shim = entry->shim;
+    } else {
+      // Drop attachments whose clients left before any start.
+      auto& pending = entry->pending;
+      pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                   [](const auto& a) { return a->cancelled(); }),
+                    pending.end());
+      pending.push_back(attachment);
+    }
+  }
+  if (shim) {
+    auto stream = shim->Attach(streams.stdin, streams.stdout, streams.stderr);
+    if (stream.ok()) {
+      attachment->Connect(*std::move(stream));
+    } else {
+      // The container exited in between: its output has ended.
+      attachment->End();
+    }
+  }
+  return attachment;
+}
+
+absl::StatusOr<std::string> ContainerManager::LogPath(const std::string& ref) {
+  ASSIGN_OR_RETURN(Container c, Get(ref));
+  return c.log_path();
+}
+
+absl::Status ContainerManager::Logs(const std::string& ref, LogReadOptions options,
+                                    const std::function<bool(const LogRecord&)>& emit,
+                                    const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    path = entry->c.log_path();
+  }
+  if (path.empty()) {
+    return absl::FailedPreconditionError("configured logging driver does not support reading");
+  }
+  LogReadCallbacks callbacks;
+  callbacks.emit = emit;
+  callbacks.cancelled = cancelled;
+  callbacks.finished = [this, entry] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !entry->running() || entry->removed;
+  };
+  return ReadLogs(path, options, callbacks);
+}
+
+}  // namespace berth::runtimed

@@ -1,0 +1,154 @@
+// The container lifecycle: create, start, exit, stop, kill, remove, wait,
+// attach, logs, and reconnecting to live shims after runtimed restarts.
+//
+// Files (see docs/layout.md):
+//   <state_dir>/runtimed.db                      the container records (store.h)
+//   <state_dir>/containers/<id>/                 <id>-json.log, hostname, hosts, resolv.conf
+//   <run_dir>/<id>/                              OCI bundle: config.json, bootstrap.pb, exit.pb
+//   <run_dir>/s/<first 16 of id>.sock            the shim's socket
+//
+// Concurrency: mu_ guards every container's record and the maps; each
+// container's `op` mutex serialises the operations that change what runs
+// (start, exit handling, remove), which call stored / netd / the shim without
+// holding mu_. Stop and kill only signal and then wait for the exit.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/json.h"
+#include "proto/runtime/v1/runtime.pb.h"
+#include "runtimed/daemon/attachment.h"
+#include "runtimed/daemon/interfaces.h"
+#include "runtimed/daemon/log_reader.h"
+#include "runtimed/daemon/store.h"
+
+namespace berth::runtimed {
+
+struct ManagerOptions {
+  // <root>/runtimed and <exec_root>/runtimed.
+  std::string state_dir;
+  std::string run_dir;
+  std::string shim_binary;
+  std::string cgroup_parent = "berth";
+  // The host has only cgroup v2 (containers get a cgroup namespace).
+  bool cgroup_v2 = false;
+  // The host's files that containers get copies of.
+  std::string host_hosts = "/etc/hosts";
+  std::string host_resolv_conf = "/etc/resolv.conf";
+  // After the stop signal and the timeout, how long SIGKILL may take.
+  int kill_grace_seconds = 30;
+};
+
+class ContainerManager {
+ public:
+  // Opens <state_dir>/runtimed.db and recovers: reconnects to live shims,
+  // records the exits of containers whose shim died, and finishes interrupted
+  // creations and removals. Calls to stored / netd for the clean-up happen in
+  // the background, so this returns without needing them.
+  static absl::StatusOr<std::unique_ptr<ContainerManager>> Open(ManagerOptions options,
+                                                                Storage* storage, Network* network,
+                                                                ShimLauncher* launcher);
+  ~ContainerManager();
+
+  absl::StatusOr<runtime::v1::CreateContainerResponse> Create(
+      const runtime::v1::CreateContainerRequest& request);
+  // True when the container was already running (Docker answers 304).
+  absl::StatusOr<bool> Start(const std::string& ref);
+  // True when the container was not running.
+  absl::StatusOr<bool> Stop(const std::string& ref, std::optional<int> timeout_seconds,
+                            const std::string& signal);
+  absl::Status Restart(const std::string& ref, std::optional<int> timeout_seconds,
+                       const std::string& signal);
+  absl::Status Kill(const std::string& ref, const std::string& signal);
+  absl::Status Remove(const std::string& ref, bool force);
+  absl::StatusOr<runtime::v1::Container> Get(const std::string& ref);
+  std::vector<runtime::v1::Container> List(bool all);
+  absl::Status ResizeTty(const std::string& ref, uint32_t height, uint32_t width);
+
+  // condition: "not-running" (or ""), "next-exit", "removed". on_registered
+  // runs once the waiter is in place; cancelled is polled.
+  absl::StatusOr<runtime::v1::WaitResult> Wait(const std::string& ref, const std::string& condition,
+                                               const std::function<void()>& on_registered,
+                                               const std::function<bool()>& cancelled);
+
+  // Registers an attachment: connected now when the container runs, else at
+  // its next start.
+  absl::StatusOr<std::shared_ptr<Attachment>> Attach(const std::string& ref, AttachStreams streams);
+
+  // The container's json-file log.
+  absl::Status Logs(const std::string& ref, LogReadOptions options,
+                    const std::function<bool(const LogRecord&)>& emit,
+                    const std::function<bool()>& cancelled);
+  // Where the log is, for Attach's logs=1 replay.
+  absl::StatusOr<std::string> LogPath(const std::string& ref);
+
+  // Blocks until the background clean-up queued so far has run (tests).
+  void DrainBackgroundWork();
+
+ private:
+  struct Entry;
+
+  ContainerManager(ManagerOptions options, Storage* storage, Network* network,
+                   ShimLauncher* launcher, std::unique_ptr<ContainerStore> store);
+  absl::Status Recover();
+
+  absl::StatusOr<std::shared_ptr<Entry>> Find(const std::string& ref);
+  std::shared_ptr<Entry> FindLocked(const std::string& ref, absl::Status* error);
+  absl::Status Persist(const Entry& entry);
+
+  absl::Status DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error);
+  void RecordStartFailure(const std::shared_ptr<Entry>& entry, const absl::Status& status,
+                          bool shim_error);
+  void StartMonitor(const std::shared_ptr<Entry>& entry, std::shared_ptr<ShimHandle> shim);
+  void Monitor(std::shared_ptr<Entry> entry, std::shared_ptr<ShimHandle> shim);
+  // Records the exit and wakes waiters; returns the shim to shut down.
+  std::shared_ptr<ShimHandle> RecordExit(const std::shared_ptr<Entry>& entry,
+                                         const shim::v1::ExitStatus& exit, const std::string& error,
+                                         bool* auto_remove);
+  void AutoRemove(const std::shared_ptr<Entry>& entry);
+  void HandleExit(const std::shared_ptr<Entry>& entry, const shim::v1::ExitStatus& exit,
+                  const std::string& error);
+  // Unmounts, removes the sandbox and bundle of a container that has stopped.
+  void ReleaseRuntimeResources(const std::string& id);
+  absl::Status RemoveEntry(const std::shared_ptr<Entry>& entry);
+  // Waits until entry->exits moves past `seen`; false on timeout.
+  bool WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t seen, int timeout_seconds);
+
+  void RunInBackground(std::function<void()> task);
+
+  std::string ContainerDir(const std::string& id) const;
+  std::string BundleDir(const std::string& id) const;
+  std::string SocketPath(const std::string& id) const;
+
+  const ManagerOptions options_;
+  Storage* const storage_;
+  Network* const network_;
+  ShimLauncher* const launcher_;
+  const std::unique_ptr<ContainerStore> store_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Entry>> containers_;
+  int active_monitors_ = 0;
+  bool shutting_down_ = false;
+
+  // One worker for clean-up that may wait on other daemons.
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::vector<std::function<void()>> work_;
+  bool work_busy_ = false;
+  bool work_stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace berth::runtimed

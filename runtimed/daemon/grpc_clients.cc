@@ -1,0 +1,96 @@
+#include "runtimed/daemon/grpc_clients.h"
+
+#include <chrono>
+
+#include "common/grpc_status.h"
+
+namespace berth::runtimed {
+namespace {
+
+void SetDeadline(grpc::ClientContext* context, int seconds) {
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+absl::Status Convert(const grpc::Status& status, const char* component) {
+  absl::Status converted = FromGrpcStatus(status);
+  if (converted.code() == absl::StatusCode::kUnavailable ||
+      converted.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::UnavailableError(std::string(component) +
+                                  " is unavailable: " + std::string(converted.message()));
+  }
+  return converted;
+}
+
+}  // namespace
+
+GrpcStorage::GrpcStorage(std::shared_ptr<grpc::Channel> channel)
+    : stub_(storage::v1::StorageService::NewStub(channel)) {}
+
+absl::Status GrpcStorage::PrepareRootfs(const std::string& container_id,
+                                        const std::string& parent_chain_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 120);
+  storage::v1::PrepareRootfsRequest request;
+  request.set_container_id(container_id);
+  request.set_parent_chain_id(parent_chain_id);
+  storage::v1::PrepareRootfsResponse response;
+  return Convert(stub_->PrepareRootfs(&context, request, &response), "stored");
+}
+
+absl::StatusOr<std::string> GrpcStorage::MountRootfs(const std::string& container_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  storage::v1::MountRootfsRequest request;
+  request.set_container_id(container_id);
+  storage::v1::MountRootfsResponse response;
+  absl::Status status = Convert(stub_->MountRootfs(&context, request, &response), "stored");
+  if (!status.ok()) return status;
+  return response.path();
+}
+
+absl::Status GrpcStorage::UnmountRootfs(const std::string& container_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  storage::v1::UnmountRootfsRequest request;
+  request.set_container_id(container_id);
+  storage::v1::UnmountRootfsResponse response;
+  return Convert(stub_->UnmountRootfs(&context, request, &response), "stored");
+}
+
+absl::Status GrpcStorage::RemoveRootfs(const std::string& container_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 120);
+  storage::v1::RemoveRootfsRequest request;
+  request.set_container_id(container_id);
+  storage::v1::RemoveRootfsResponse response;
+  return Convert(stub_->RemoveRootfs(&context, request, &response), "stored");
+}
+
+GrpcNetwork::GrpcNetwork(std::shared_ptr<grpc::Channel> channel)
+    : stub_(network::v1::NetworkService::NewStub(channel)) {}
+
+absl::StatusOr<std::string> GrpcNetwork::CreateSandbox(const std::string& container_id,
+                                                       const std::string& network_mode,
+                                                       const std::string& hostname) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  network::v1::CreateSandboxRequest request;
+  request.set_container_id(container_id);
+  request.set_network_mode(network_mode);
+  request.set_hostname(hostname);
+  network::v1::CreateSandboxResponse response;
+  absl::Status status = Convert(stub_->CreateSandbox(&context, request, &response), "netd");
+  if (!status.ok()) return status;
+  return response.netns_path();
+}
+
+absl::Status GrpcNetwork::RemoveSandbox(const std::string& container_id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  network::v1::RemoveSandboxRequest request;
+  request.set_container_id(container_id);
+  network::v1::RemoveSandboxResponse response;
+  return Convert(stub_->RemoveSandbox(&context, request, &response), "netd");
+}
+
+}  // namespace berth::runtimed

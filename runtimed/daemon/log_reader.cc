@@ -1,0 +1,172 @@
+#include "runtimed/daemon/log_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/status.h"
+
+namespace berth::runtimed {
+namespace {
+
+// Splits a file into complete lines as it grows; a trailing partial line is
+// kept until its newline arrives.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  ~LineReader() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // Calls on_line for each complete line available now; false when on_line
+  // asked to stop.
+  absl::StatusOr<bool> ReadAvailable(const std::function<bool(const std::string&)>& on_line) {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = read(fd_, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LastErrnoStatus("read log");
+      if (n == 0) return true;
+      partial_.append(buffer, static_cast<size_t>(n));
+      size_t start = 0;
+      for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+        if (!on_line(partial_.substr(start, nl - start))) {
+          partial_.erase(0, nl + 1);
+          return false;
+        }
+      }
+      partial_.erase(0, start);
+    }
+  }
+
+  ino_t inode() const {
+    struct stat st;
+    return fstat(fd_, &st) == 0 ? st.st_ino : 0;
+  }
+
+ private:
+  int fd_;
+  std::string partial_;
+};
+
+absl::StatusOr<std::unique_ptr<LineReader>> OpenLog(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::unique_ptr<LineReader>();
+    return LastErrnoStatus("open " + path);
+  }
+  return std::make_unique<LineReader>(fd);
+}
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParseRfc3339Nano(const std::string& text) {
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    return absl::InvalidArgumentError("invalid timestamp " + text + ": " + error);
+  }
+  return absl::ToUnixNanos(time);
+}
+
+absl::StatusOr<LogRecord> ParseLogLine(const std::string& line) {
+  ASSIGN_OR_RETURN(Json entry, ParseJson(line));
+  if (!entry.is_object() || !entry.contains("log") || !entry["log"].is_string()) {
+    return absl::InvalidArgumentError("log line without \"log\"");
+  }
+  LogRecord record;
+  record.data = entry["log"].get<std::string>();
+  record.stream = entry.value("stream", "stdout") == "stderr" ? 2 : 1;
+  if (entry.contains("time") && entry["time"].is_string()) {
+    ASSIGN_OR_RETURN(record.time_nano, ParseRfc3339Nano(entry["time"].get<std::string>()));
+  }
+  return record;
+}
+
+absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
+                      const LogReadCallbacks& callbacks) {
+  auto in_range = [&](const LogRecord& r) {
+    return (options.since == 0 || r.time_nano >= options.since) &&
+           (options.until == 0 || r.time_nano <= options.until);
+  };
+  auto wanted_stream = [&](const LogRecord& r) {
+    return r.stream == 2 ? options.stderr : options.stdout;
+  };
+  bool stopped = false;
+  auto deliver = [&](const LogRecord& r) {
+    if (stopped || !wanted_stream(r)) return !stopped;
+    if (!callbacks.emit(r)) stopped = true;
+    return !stopped;
+  };
+
+  // The backlog: rotated files oldest first, then the live file. With a tail,
+  // only the last N records are kept before being delivered.
+  std::deque<LogRecord> tail;
+  auto on_line = [&](const std::string& line) {
+    auto record = ParseLogLine(line);
+    if (!record.ok() || !in_range(*record)) return true;  // Skip torn or foreign lines.
+    if (options.tail < 0) return deliver(*record);
+    if (options.tail == 0) return true;
+    tail.push_back(*std::move(record));
+    if (static_cast<int64_t>(tail.size()) > options.tail) tail.pop_front();
+    return true;
+  };
+  std::vector<std::string> rotated;
+  for (int i = 1; PathExists(absl::StrCat(path, ".", i)); ++i) {
+    rotated.insert(rotated.begin(), absl::StrCat(path, ".", i));
+  }
+  for (const std::string& file : rotated) {
+    ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, OpenLog(file));
+    if (reader) RETURN_IF_ERROR(reader->ReadAvailable(on_line).status());
+    if (stopped) return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> live, OpenLog(path));
+  if (live) RETURN_IF_ERROR(live->ReadAvailable(on_line).status());
+  for (const LogRecord& r : tail) {
+    if (!deliver(r)) return absl::OkStatus();
+  }
+  if (!options.follow || stopped) return absl::OkStatus();
+
+  auto follow_line = [&](const std::string& line) {
+    auto record = ParseLogLine(line);
+    if (!record.ok() || !in_range(*record)) return true;
+    return deliver(*record);
+  };
+  for (;;) {
+    if (live) {
+      ASSIGN_OR_RETURN(bool more, live->ReadAvailable(follow_line));
+      if (!more) return absl::OkStatus();
+    }
+    // The shim rotated (or created) the file: finish the old one, continue
+    // with the new one from its start.
+    const ino_t current = InodeOf(path);
+    if (current != 0 && (!live || live->inode() != current)) {
+      ASSIGN_OR_RETURN(live, OpenLog(path));
+      continue;
+    }
+    if (callbacks.cancelled()) return absl::OkStatus();
+    if (callbacks.finished()) {
+      if (live) RETURN_IF_ERROR(live->ReadAvailable(follow_line).status());
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_interval_ms));
+  }
+}
+
+}  // namespace berth::runtimed

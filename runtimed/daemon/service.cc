@@ -1,0 +1,236 @@
+#include "runtimed/daemon/service.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/grpc_status.h"
+
+namespace berth::runtimed {
+
+using namespace runtime::v1;  // NOLINT: the adapter speaks only this package.
+
+namespace {
+
+std::optional<int> Timeout(bool has, int value) {
+  return has ? std::optional<int>(value) : std::nullopt;
+}
+
+StdStream ToStdStream(int stream) { return stream == 2 ? STDERR : STDOUT; }
+
+}  // namespace
+
+grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*,
+                                                 const CreateContainerRequest* request,
+                                                 CreateContainerResponse* response) {
+  auto result = manager_->Create(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*,
+                                                const StartContainerRequest* request,
+                                                StartContainerResponse* response) {
+  auto result = manager_->Start(request->id());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_already_running(*result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext*,
+                                               const StopContainerRequest* request,
+                                               StopContainerResponse* response) {
+  auto result = manager_->Stop(request->id(), Timeout(request->has_timeout(), request->timeout()),
+                               request->signal());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_already_stopped(*result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::RestartContainer(grpc::ServerContext*,
+                                                  const RestartContainerRequest* request,
+                                                  RestartContainerResponse*) {
+  return ToGrpcStatus(manager_->Restart(
+      request->id(), Timeout(request->has_timeout(), request->timeout()), request->signal()));
+}
+
+grpc::Status RuntimeServiceImpl::KillContainer(grpc::ServerContext*,
+                                               const KillContainerRequest* request,
+                                               KillContainerResponse*) {
+  return ToGrpcStatus(manager_->Kill(request->id(), request->signal()));
+}
+
+grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext*,
+                                                 const RemoveContainerRequest* request,
+                                                 RemoveContainerResponse*) {
+  return ToGrpcStatus(manager_->Remove(request->id(), request->force()));
+}
+
+grpc::Status RuntimeServiceImpl::GetContainer(grpc::ServerContext*,
+                                              const GetContainerRequest* request,
+                                              GetContainerResponse* response) {
+  auto result = manager_->Get(request->id());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response->mutable_container() = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext*,
+                                                const ListContainersRequest* request,
+                                                ListContainersResponse* response) {
+  for (Container& c : manager_->List(request->all())) {
+    *response->add_containers() = std::move(c);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::WaitContainer(grpc::ServerContext* context,
+                                               const WaitContainerRequest* request,
+                                               grpc::ServerWriter<WaitContainerResponse>* writer) {
+  auto result = manager_->Wait(
+      request->id(), request->condition(),
+      [&] {
+        WaitContainerResponse registered;
+        registered.mutable_registered();
+        writer->Write(registered);
+      },
+      [&] { return context->IsCancelled(); });
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  WaitContainerResponse response;
+  *response.mutable_result() = *std::move(result);
+  writer->Write(response);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::Attach(
+    grpc::ServerContext* context, grpc::ServerReaderWriter<AttachResponse, AttachRequest>* stream) {
+  AttachRequest first;
+  if (!stream->Read(&first) || !first.has_options()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first attach message must carry the options");
+  }
+  const AttachOptions& options = first.options();
+  std::shared_ptr<Attachment> attachment;
+  if (options.stream()) {
+    auto result =
+        manager_->Attach(options.id(), {options.stdin(), options.stdout(), options.stderr()});
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    attachment = *std::move(result);
+  }
+  auto log_path = manager_->LogPath(options.id());
+  if (!log_path.ok()) return ToGrpcStatus(log_path.status());
+
+  AttachResponse registered;
+  registered.mutable_registered();
+  stream->Write(registered);
+
+  if (options.logs() && !log_path->empty()) {
+    LogReadOptions log_options;
+    log_options.stdout = options.stdout();
+    log_options.stderr = options.stderr();
+    absl::Status status = ReadLogs(*log_path, log_options, {[&](const LogRecord& record) {
+      AttachResponse response;
+      response.mutable_output()->set_stream(ToStdStream(record.stream));
+      response.mutable_output()->set_data(record.data);
+      return stream->Write(response);
+    }});
+    if (!status.ok()) return ToGrpcStatus(status);
+  }
+  if (!attachment) return grpc::Status::OK;
+
+  // Stdin flows client → shim on a thread of its own; a watcher notices a
+  // client that went away while the output loop blocks on the shim.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool output_done = false;
+  bool reader_done = !options.stdin();
+  std::thread reader;
+  if (options.stdin()) {
+    reader = std::thread([&] {
+      AttachRequest request;
+      while (stream->Read(&request)) {
+        if (request.has_stdin()) {
+          (void)attachment->WriteStdin(request.stdin());
+        } else if (request.has_close_stdin()) {
+          (void)attachment->CloseStdin();
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      reader_done = true;
+      cv.notify_all();
+    });
+  }
+  std::thread watcher([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!output_done) {
+      if (context->IsCancelled()) {
+        attachment->Cancel();
+        return;
+      }
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  });
+
+  for (;;) {
+    auto chunk = attachment->Read();
+    if (!chunk.ok() || !chunk->has_value()) break;
+    AttachResponse response;
+    response.mutable_output()->set_stream(ToStdStream((*chunk)->stream()));
+    response.mutable_output()->set_data((*chunk)->data());
+    if (!stream->Write(response)) {
+      attachment->Cancel();
+      break;
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    output_done = true;
+    cv.notify_all();
+  }
+  watcher.join();
+  if (reader.joinable()) {
+    AttachResponse ended;
+    ended.mutable_ended();
+    stream->Write(ended);
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return reader_done; })) {
+      context->TryCancel();
+      cv.wait(lock, [&] { return reader_done; });
+    }
+    lock.unlock();
+    reader.join();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::Logs(grpc::ServerContext* context, const LogsRequest* request,
+                                      grpc::ServerWriter<LogEntry>* writer) {
+  LogReadOptions options;
+  options.stdout = request->stdout();
+  options.stderr = request->stderr();
+  options.since = request->since();
+  options.until = request->until();
+  options.tail = request->tail();
+  options.follow = request->follow();
+  absl::Status status = manager_->Logs(
+      request->id(), options,
+      [&](const LogRecord& record) {
+        LogEntry entry;
+        entry.set_stream(ToStdStream(record.stream));
+        entry.set_data(record.data);
+        entry.set_time_nano(record.time_nano);
+        return writer->Write(entry);
+      },
+      [&] { return context->IsCancelled(); });
+  return ToGrpcStatus(status);
+}
+
+grpc::Status RuntimeServiceImpl::ResizeTty(grpc::ServerContext*, const ResizeTtyRequest* request,
+                                           ResizeTtyResponse*) {
+  return ToGrpcStatus(manager_->ResizeTty(request->id(), request->height(), request->width()));
+}
+
+}  // namespace berth::runtimed

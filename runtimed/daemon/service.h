@@ -1,0 +1,44 @@
+// berth.runtime.v1.RuntimeService over ContainerManager: converts messages
+// and maps errors with ToGrpcStatus, nothing else.
+#pragma once
+
+#include "proto/runtime/v1/runtime.grpc.pb.h"
+#include "runtimed/daemon/container_manager.h"
+
+namespace berth::runtimed {
+
+class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
+ public:
+  explicit RuntimeServiceImpl(ContainerManager* manager) : manager_(manager) {}
+
+  grpc::Status CreateContainer(grpc::ServerContext*, const runtime::v1::CreateContainerRequest*,
+                               runtime::v1::CreateContainerResponse*) override;
+  grpc::Status StartContainer(grpc::ServerContext*, const runtime::v1::StartContainerRequest*,
+                              runtime::v1::StartContainerResponse*) override;
+  grpc::Status StopContainer(grpc::ServerContext*, const runtime::v1::StopContainerRequest*,
+                             runtime::v1::StopContainerResponse*) override;
+  grpc::Status RestartContainer(grpc::ServerContext*, const runtime::v1::RestartContainerRequest*,
+                                runtime::v1::RestartContainerResponse*) override;
+  grpc::Status KillContainer(grpc::ServerContext*, const runtime::v1::KillContainerRequest*,
+                             runtime::v1::KillContainerResponse*) override;
+  grpc::Status RemoveContainer(grpc::ServerContext*, const runtime::v1::RemoveContainerRequest*,
+                               runtime::v1::RemoveContainerResponse*) override;
+  grpc::Status GetContainer(grpc::ServerContext*, const runtime::v1::GetContainerRequest*,
+                            runtime::v1::GetContainerResponse*) override;
+  grpc::Status ListContainers(grpc::ServerContext*, const runtime::v1::ListContainersRequest*,
+                              runtime::v1::ListContainersResponse*) override;
+  grpc::Status WaitContainer(grpc::ServerContext*, const runtime::v1::WaitContainerRequest*,
+                             grpc::ServerWriter<runtime::v1::WaitContainerResponse>*) override;
+  grpc::Status Attach(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<runtime::v1::AttachResponse, runtime::v1::AttachRequest>*) override;
+  grpc::Status Logs(grpc::ServerContext*, const runtime::v1::LogsRequest*,
+                    grpc::ServerWriter<runtime::v1::LogEntry>*) override;
+  grpc::Status ResizeTty(grpc::ServerContext*, const runtime::v1::ResizeTtyRequest*,
+                         runtime::v1::ResizeTtyResponse*) override;
+
+ private:
+  ContainerManager* const manager_;
+};
+
+}  // namespace berth::runtimed

@@ -1,0 +1,43 @@
+// Builds the OCI runtime config.json for a container the way Docker's daemon
+// does (moby's oci.DefaultSpec plus daemon/oci_linux.go): default mounts,
+// capabilities, masked and read-only paths, namespaces, resources and cgroup.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/json.h"
+#include "runtimed/daemon/user.h"
+
+namespace berth::runtimed {
+
+struct SpecInputs {
+  std::string id;
+  // Merged Config and HostConfig (container_config.h).
+  Json config;
+  Json host_config;
+  // argv and environment of the process.
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  ResolvedUser user;
+  // The mounted root filesystem.
+  std::string rootfs;
+  // From netd; "" means the host's network namespace.
+  std::string netns_path;
+  // Files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf.
+  std::string hostname_path;
+  std::string hosts_path;
+  std::string resolv_conf_path;
+  // --cgroup-parent (HostConfig.CgroupParent overrides it).
+  std::string cgroup_parent = "berth";
+  // The host runs cgroup v2 only: the container gets a cgroup namespace.
+  bool cgroup_v2 = false;
+};
+
+absl::StatusOr<Json> BuildOciSpec(const SpecInputs& inputs);
+
+// Docker's default capability set, as OCI names ("CAP_CHOWN", ...).
+const std::vector<std::string>& DefaultCapabilities();
+
+}  // namespace berth::runtimed

@@ -1,0 +1,72 @@
+// berth-runtimed: containers and their lifecycle (berth.runtime.v1).
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "common/daemon_options.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "runtimed/daemon/container_manager.h"
+#include "runtimed/daemon/grpc_clients.h"
+#include "runtimed/daemon/service.h"
+#include "runtimed/daemon/shim_launcher.h"
+
+ABSL_FLAG(std::string, shim_binary, "",
+          "Path of berth-shim (default: berth-shim beside this binary)");
+ABSL_FLAG(std::string, cgroup_parent, "berth", "Parent cgroup of containers");
+
+namespace {
+
+std::string SiblingBinary(const std::string& name) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return name;
+  std::string path(self, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + name;
+}
+
+bool HostIsCgroupV2() {
+  struct statfs fs;
+  return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  berth::BlockTerminationSignals();
+  berth::DaemonOptions options = berth::ParseDaemonFlags(argc, argv, "runtimed");
+
+  berth::runtimed::ManagerOptions manager_options;
+  manager_options.state_dir = options.StateDir();
+  manager_options.run_dir = options.RunDir();
+  manager_options.shim_binary = absl::GetFlag(FLAGS_shim_binary);
+  if (manager_options.shim_binary.empty()) {
+    manager_options.shim_binary = SiblingBinary("berth-shim");
+  }
+  manager_options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
+  manager_options.cgroup_v2 = HostIsCgroupV2();
+
+  berth::runtimed::GrpcStorage storage(berth::UnixChannel(options.GrpcSocketOf("stored")));
+  berth::runtimed::GrpcNetwork network(berth::UnixChannel(options.GrpcSocketOf("netd")));
+  berth::runtimed::RealShimLauncher launcher;
+  auto manager =
+      berth::runtimed::ContainerManager::Open(manager_options, &storage, &network, &launcher);
+  if (!manager.ok()) {
+    spdlog::critical("cannot open the container store: {}", manager.status().ToString());
+    return 1;
+  }
+  berth::runtimed::RuntimeServiceImpl service(manager->get());
+  auto server = berth::GrpcServer::Start(options, {&service});
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().ToString());
+    return 1;
+  }
+  (*server)->ServeUntilSignal();
+  // Shims keep running; the next runtimed reconnects to them.
+  server->reset();
+  return 0;
+}
