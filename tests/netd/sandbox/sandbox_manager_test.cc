@@ -1,0 +1,116 @@
+#include "netd/sandbox/sandbox_manager.h"
+
+#include <net/if.h>
+
+#include <catch2/catch.hpp>
+
+#include "common/fs.h"
+#include "common/mountinfo.h"
+#include "netd/sandbox/netns.h"
+#include "netd/sandbox/network_mode.h"
+#include "tests/netd/test_util.h"
+
+namespace berth::netd {
+namespace {
+
+std::unique_ptr<SandboxManager> Open(const std::string& dir) {
+  auto manager = SandboxManager::Open(dir + "/state", dir + "/run");
+  INFO(manager.status().ToString());
+  REQUIRE(manager.ok());
+  return std::move(*manager);
+}
+
+}  // namespace
+
+TEST_CASE("network modes are parsed as Docker names them", "[netd]") {
+  CHECK(ParseNetworkMode("").kind == NetworkMode::kBridge);
+  CHECK(ParseNetworkMode("default").kind == NetworkMode::kBridge);
+  CHECK(ParseNetworkMode("bridge").kind == NetworkMode::kBridge);
+  CHECK(ParseNetworkMode("none").kind == NetworkMode::kNone);
+  CHECK(ParseNetworkMode("host").kind == NetworkMode::kHost);
+  NetworkMode shared = ParseNetworkMode("container:web");
+  CHECK(shared.kind == NetworkMode::kContainer);
+  CHECK(shared.target == "web");
+  NetworkMode user = ParseNetworkMode("backend");
+  CHECK(user.kind == NetworkMode::kUser);
+  CHECK(user.target == "backend");
+}
+
+TEST_CASE("sandboxes per network mode", "[netd][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto manager = Open(dir);
+
+  auto host = manager->CreateSandbox("h", "host");
+  REQUIRE(host.ok());
+  CHECK(host->empty());
+  auto shared = manager->CreateSandbox("s", "container:web");
+  CHECK(shared.status().code() == absl::StatusCode::kUnimplemented);
+  auto user = manager->CreateSandbox("u", "backend");
+  CHECK(user.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(user.status().message()) == "network backend not found");
+  CHECK(manager->CreateSandbox("../x", "none").status().code() ==
+        absl::StatusCode::kInvalidArgument);
+
+  for (const char* mode : {"none", "default", "bridge"}) {
+    INFO(mode);
+    std::string id = std::string("c-") + mode;
+    auto path = manager->CreateSandbox(id, mode);
+    REQUIRE(path.ok());
+    CHECK(*path == dir + "/run/netns/" + id);
+    CHECK(testing::Inode(*path) != testing::Inode("/proc/self/ns/net"));
+    CHECK((testing::LoopbackFlagsIn(*path) & IFF_UP) != 0);
+    // Idempotent: the same namespace, not a new one.
+    ino_t inode = testing::Inode(*path);
+    CHECK(*manager->CreateSandbox(id, mode) == *path);
+    CHECK(testing::Inode(*path) == inode);
+  }
+  CHECK(manager->ListSandboxes()->size() == 3);
+
+  for (const char* id : {"c-none", "c-default", "c-bridge", "h", "never"}) {
+    REQUIRE(manager->RemoveSandbox(id).ok());
+    REQUIRE(manager->RemoveSandbox(id).ok());
+  }
+  CHECK(manager->ListSandboxes()->empty());
+  CHECK_FALSE(testing::MountedUnder(dir + "/run/netns"));
+  CHECK_FALSE(PathExists(dir + "/run/netns/c-none"));
+  manager.reset();
+  testing::CleanUp(dir);
+}
+
+TEST_CASE("restart keeps pinned sandboxes and clears what a crash left", "[netd][local]") {
+  std::string dir = testing::MakeTempDir();
+  std::string live, lost;
+  ino_t live_inode = 0;
+  {
+    auto manager = Open(dir);
+    live = *manager->CreateSandbox("live", "none");
+    lost = *manager->CreateSandbox("lost", "none");
+    live_inode = testing::Inode(live);
+  }
+  // A row whose namespace is gone (unpinned behind our back), and a pinned
+  // namespace whose row was never written (crash between the two).
+  REQUIRE(RemovePinnedNetns(lost).ok());
+  std::string orphan = dir + "/run/netns/orphan";
+  REQUIRE(CreatePinnedNetns(orphan).ok());
+  // A stale empty file, e.g. from a crash before the namespace was pinned.
+  REQUIRE(WriteFileAtomic(dir + "/run/netns/stale", "").ok());
+
+  auto manager = Open(dir);
+  auto sandboxes = manager->ListSandboxes();
+  REQUIRE(sandboxes.ok());
+  REQUIRE(sandboxes->size() == 1);
+  CHECK((*sandboxes)[0].container_id == "live");
+  CHECK(testing::Inode(live) == live_inode);
+  CHECK(*manager->CreateSandbox("live", "none") == live);
+  CHECK(testing::Inode(live) == live_inode);
+  CHECK_FALSE(PathExists(orphan));
+  CHECK_FALSE(*IsMountPoint(orphan));
+  CHECK_FALSE(PathExists(dir + "/run/netns/stale"));
+
+  REQUIRE(manager->RemoveSandbox("live").ok());
+  CHECK_FALSE(testing::MountedUnder(dir + "/run/netns"));
+  manager.reset();
+  testing::CleanUp(dir);
+}
+
+}  // namespace berth::netd
