@@ -1,5 +1,7 @@
 #include "imaged/image_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -161,6 +163,7 @@ absl::StatusOr<ImageInfo> ImageStore::Describe(const ImageRecord& record) {
     auto reference = Reference::Parse(tag);
     info.repo_tags.push_back(reference.ok() ? reference->FamiliarString() : tag);
   }
+  std::sort(info.repo_tags.begin(), info.repo_tags.end());
   for (const LayerRecord& layer : record.layers) {
     info.chain_ids.push_back(layer.chain_id);
     info.diff_ids.push_back(layer.diff_id);
@@ -682,11 +685,14 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
         absl::StrCat("conflict: unable to delete ", ShortId(id),
                      " (must be forced) - image is being used by a container"));
   }
+  for (const std::string& tag : record.tags) RETURN_IF_ERROR(metadata_->RemoveTag(tag));
+  std::vector<std::string> familiar;
   for (const std::string& tag : record.tags) {
-    RETURN_IF_ERROR(metadata_->RemoveTag(tag));
     auto parsed = Reference::Parse(tag);
-    items.push_back(DeleteItem{parsed.ok() ? parsed->FamiliarString() : tag, ""});
+    familiar.push_back(parsed.ok() ? parsed->FamiliarString() : tag);
   }
+  std::sort(familiar.begin(), familiar.end());
+  for (const std::string& tag : familiar) items.push_back(DeleteItem{tag, ""});
   RETURN_IF_ERROR(DeleteImage(id, &items));
   return items;
 }

@@ -196,15 +196,16 @@ absl::StatusOr<ReleasedResources> MetadataStore::DeleteImage(const std::string& 
     RETURN_IF_ERROR(remove.Run());
     ASSIGN_OR_RETURN(std::set<std::string> blobs, ReferencedBlobs());
     ASSIGN_OR_RETURN(std::set<std::string> chains, ReferencedChains());
-    std::set<std::string> seen;
+    std::set<std::string> seen_blobs;
+    std::set<std::string> seen_chains;
     if (!blobs.count(id)) released.blobs.push_back(id);
     for (const LayerRecord& layer : image.layers) {
-      if (!blobs.count(layer.blob_digest) && seen.insert(layer.blob_digest).second) {
+      if (!blobs.count(layer.blob_digest) && seen_blobs.insert(layer.blob_digest).second) {
         released.blobs.push_back(layer.blob_digest);
       }
     }
     for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it) {
-      if (!chains.count(it->chain_id) && seen.insert(it->chain_id).second) {
+      if (!chains.count(it->chain_id) && seen_chains.insert(it->chain_id).second) {
         released.chains.push_back(it->chain_id);
         RETURN_IF_ERROR(QueueLayerRemoval(it->chain_id));
       }

@@ -1,0 +1,77 @@
+#include "imaged/metadata_store.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/digest.h"
+#include "tests/imaged/test_util.h"
+
+namespace berth::imaged {
+namespace {
+
+using testing::TempDir;
+
+ImageRecord MakeImage(const std::string& name, const std::vector<std::string>& chains) {
+  ImageRecord image;
+  image.id = Sha256Digest(name);
+  image.created = 100;
+  for (const std::string& chain : chains) {
+    image.layers.push_back(LayerRecord{Sha256Digest("diff" + chain), Sha256Digest(chain),
+                                       Sha256Digest("blob" + chain), 10});
+    image.size += 10;
+  }
+  return image;
+}
+
+TEST_CASE("migration 1 creates the schema and a reopen keeps the data", "[metadata]") {
+  TempDir dir;
+  std::string path = dir.path() + "/imaged.db";
+  ImageRecord image = MakeImage("a", {"l1", "l2"});
+  {
+    auto store = MetadataStore::Open(path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->Commit({image}, {{"docker.io/library/a:latest", image.id}}).ok());
+  }
+  auto store = MetadataStore::Open(path);
+  REQUIRE(store.ok());
+  auto got = (*store)->GetImage(image.id);
+  REQUIRE(got.ok());
+  CHECK(got->size == 20);
+  CHECK(got->created == 100);
+  REQUIRE(got->layers.size() == 2);
+  CHECK(got->layers[0].chain_id == Sha256Digest("l1"));
+  CHECK(got->layers[1].blob_digest == Sha256Digest("blobl2"));
+  CHECK(got->tags == std::vector<std::string>{"docker.io/library/a:latest"});
+  CHECK((*store)->ResolveTag("docker.io/library/a:latest").value() == image.id);
+  CHECK(MetadataStore::Migrations().size() == 1);
+}
+
+TEST_CASE("prefix search, tag moves and removal", "[metadata]") {
+  TempDir dir;
+  auto store = MetadataStore::Open(dir.path() + "/imaged.db");
+  REQUIRE(store.ok());
+  ImageRecord a = MakeImage("a", {"l1"});
+  ImageRecord b = MakeImage("b", {"l1", "l2"});
+  REQUIRE((*store)->Commit({a}, {{"docker.io/library/x:latest", a.id}}).ok());
+  REQUIRE((*store)->Commit({b}, {{"docker.io/library/x:latest", b.id}}).ok());
+  CHECK((*store)->ResolveTag("docker.io/library/x:latest").value() == b.id);
+  CHECK((*store)->GetImage(a.id)->tags.empty());
+  std::string hex_a(DigestHex(a.id));
+  CHECK((*store)->FindByPrefix(hex_a.substr(0, 12)).value() == std::vector<std::string>{a.id});
+  CHECK((*store)->FindByPrefix("%").value().empty());
+  CHECK((*store)->FindByPrefix("").value().size() == 2);
+  CHECK(absl::IsNotFound((*store)->RemoveTag("docker.io/library/nope:latest")));
+
+  // b shares l1 with a: deleting b releases only l2 and b's own blobs.
+  auto released = (*store)->DeleteImage(b.id);
+  REQUIRE(released.ok());
+  CHECK(released->chains == std::vector<std::string>{Sha256Digest("l2")});
+  CHECK(released->blobs == std::vector<std::string>{b.id, Sha256Digest("blobl2")});
+  CHECK((*store)->PendingLayerRemovals().value() == std::vector<std::string>{Sha256Digest("l2")});
+  CHECK(absl::IsNotFound((*store)->ResolveTag("docker.io/library/x:latest").status()));
+  // Committing an image that uses a queued chain takes it off the queue.
+  REQUIRE((*store)->Commit({b}, {}).ok());
+  CHECK((*store)->PendingLayerRemovals().value().empty());
+}
+
+}  // namespace
+}  // namespace berth::imaged
