@@ -1,0 +1,209 @@
+#include "runtimed/shim/json_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace berth::runtime {
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
+size_t Utf8SequenceLength(absl::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t n;
+  uint32_t min;
+  uint32_t code;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2, min = 0x80, code = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, min = 0x800, code = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, min = 0x10000, code = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return n;
+}
+
+void AppendEscaped(absl::string_view text, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) {
+        out->append("\\ufffd");
+        ++i;
+        continue;
+      }
+      absl::string_view seq = text.substr(i, n);
+      // U+2028 and U+2029 are escaped by Go to keep JSON valid JavaScript.
+      if (seq == "\xE2\x80\xA8" || seq == "\xE2\x80\xA9") {
+        out->append(seq == "\xE2\x80\xA8" ? "\\u2028" : "\\u2029");
+      } else {
+        out->append(seq.data(), seq.size());
+      }
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '<':
+      case '>':
+      case '&':
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+        break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xF]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+}
+
+}  // namespace
+
+std::string FormatRfc3339Nano(const timespec& time) {
+  struct tm tm;
+  gmtime_r(&time.tv_sec, &tm);
+  char buffer[64];
+  size_t n = strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string result(buffer, n);
+  if (time.tv_nsec != 0) {
+    char fraction[16];
+    snprintf(fraction, sizeof(fraction), ".%09ld", static_cast<long>(time.tv_nsec));
+    std::string f = fraction;
+    while (f.back() == '0') f.pop_back();
+    result += f;
+  }
+  return result + "Z";
+}
+
+std::string FormatLogEntry(absl::string_view text, absl::string_view stream, const timespec& time) {
+  std::string line = "{\"log\":\"";
+  line.reserve(text.size() + 80);
+  AppendEscaped(text, &line);
+  absl::StrAppend(&line, "\",\"stream\":\"", stream, "\",\"time\":\"", FormatRfc3339Nano(time),
+                  "\"}\n");
+  return line;
+}
+
+JsonLogWriter::JsonLogWriter(std::string path, int64_t max_size, int max_files)
+    : path_(std::move(path)), max_size_(max_size), max_files_(max_files) {}
+
+JsonLogWriter::~JsonLogWriter() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status JsonLogWriter::Open() {
+  if (path_.empty()) return absl::OkStatus();
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) return LastErrnoStatus("open log file " + path_);
+  struct stat st;
+  if (fstat(fd_, &st) == 0) size_ = st.st_size;
+  return absl::OkStatus();
+}
+
+absl::Status JsonLogWriter::Write(int stream, absl::string_view data) {
+  if (stream != 1 && stream != 2) return absl::InvalidArgumentError("bad stream");
+  std::string& pending = pending_[stream];
+  pending.append(data.data(), data.size());
+  size_t start = 0;
+  while (true) {
+    size_t newline = pending.find('\n', start);
+    if (newline == std::string::npos) {
+      if (pending.size() - start < kMaxLine) break;
+      RETURN_IF_ERROR(Emit(stream, absl::string_view(pending).substr(start, kMaxLine)));
+      start += kMaxLine;
+      continue;
+    }
+    size_t length = newline + 1 - start;
+    while (length > kMaxLine) {
+      RETURN_IF_ERROR(Emit(stream, absl::string_view(pending).substr(start, kMaxLine)));
+      start += kMaxLine;
+      length -= kMaxLine;
+    }
+    RETURN_IF_ERROR(Emit(stream, absl::string_view(pending).substr(start, length)));
+    start += length;
+  }
+  pending.erase(0, start);
+  return absl::OkStatus();
+}
+
+absl::Status JsonLogWriter::Flush(int stream) {
+  if (stream != 1 && stream != 2) return absl::InvalidArgumentError("bad stream");
+  std::string pending = std::move(pending_[stream]);
+  pending_[stream].clear();
+  if (pending.empty()) return absl::OkStatus();
+  return Emit(stream, pending);
+}
+
+absl::Status JsonLogWriter::Emit(int stream, absl::string_view text) {
+  if (fd_ < 0) return absl::OkStatus();
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::string entry = FormatLogEntry(text, stream == 1 ? "stdout" : "stderr", now);
+  if (max_size_ > 0 && size_ > 0 && size_ + static_cast<int64_t>(entry.size()) > max_size_) {
+    RETURN_IF_ERROR(Rotate());
+  }
+  RETURN_IF_ERROR(WriteFull(fd_, entry.data(), entry.size()));
+  size_ += static_cast<int64_t>(entry.size());
+  return absl::OkStatus();
+}
+
+absl::Status JsonLogWriter::Rotate() {
+  if (max_files_ <= 1) {
+    if (ftruncate(fd_, 0) != 0) return LastErrnoStatus("truncate " + path_);
+    size_ = 0;
+    return absl::OkStatus();
+  }
+  for (int i = max_files_ - 1; i > 1; --i) {
+    std::string from = absl::StrCat(path_, ".", i - 1);
+    std::string to = absl::StrCat(path_, ".", i);
+    if (rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+      return LastErrnoStatus("rotate " + from);
+    }
+  }
+  if (rename(path_.c_str(), (path_ + ".1").c_str()) != 0) return LastErrnoStatus("rotate " + path_);
+  close(fd_);
+  fd_ = -1;
+  size_ = 0;
+  return Open();
+}
+
+}  // namespace berth::runtime

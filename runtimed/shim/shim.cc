@@ -1,0 +1,584 @@
+#include "runtimed/shim/shim.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace berth::runtime {
+namespace {
+
+constexpr size_t kMaxFrame = 16 * 1024 * 1024;
+// An attached client that falls this far behind is dropped rather than
+// letting the shim's memory grow without bound.
+constexpr size_t kMaxClientBacklog = 8 * 1024 * 1024;
+// After init exits, how long processes that inherited its stdio may keep
+// it open before the output is considered ended.
+constexpr int kOutputGraceMs = 2000;
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The shim's own log (stderr is <bundle>/shim.log).
+void Log(const char* format, ...) {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  fprintf(stderr, "%s ", FormatRfc3339Nano(now).c_str());
+  va_list args;
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fputc('\n', stderr);
+}
+
+std::string Encode(const shim::v1::ShimFrame& frame) {
+  std::string payload = frame.SerializeAsString();
+  auto length = static_cast<uint32_t>(payload.size());
+  char header[4] = {static_cast<char>(length >> 24), static_cast<char>(length >> 16),
+                    static_cast<char>(length >> 8), static_cast<char>(length)};
+  return std::string(header, 4) + payload;
+}
+
+absl::Status SetNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return LastErrnoStatus("set O_NONBLOCK");
+  }
+  return absl::OkStatus();
+}
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+}  // namespace
+
+Shim::Shim(shim::v1::Bootstrap bootstrap)
+    : bootstrap_(std::move(bootstrap)),
+      log_(bootstrap_.log_path(), bootstrap_.log_max_size(), bootstrap_.log_max_files()) {}
+
+Shim::~Shim() {
+  for (auto& [fd, client] : clients_) close(fd);
+  for (int* fd : {&epoll_fd_, &listen_fd_, &signal_fd_, &stdout_fd_, &stderr_fd_, &stdin_fd_,
+                  &child_stdin_, &child_stdout_, &child_stderr_}) {
+    CloseFd(fd);
+  }
+}
+
+absl::Status Shim::SetupIo() {
+  if (bootstrap_.tty()) {
+    tty_master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty_master_ < 0) return LastErrnoStatus("open a pty");
+    char name[128];
+    if (grantpt(tty_master_) != 0 || unlockpt(tty_master_) != 0 ||
+        ptsname_r(tty_master_, name, sizeof(name)) != 0) {
+      return LastErrnoStatus("set up the pty");
+    }
+    child_stdin_ = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (child_stdin_ < 0) return LastErrnoStatus(absl::StrCat("open ", name));
+    stdout_fd_ = tty_master_;
+    RETURN_IF_ERROR(SetNonBlocking(stdout_fd_));
+    if (bootstrap_.open_stdin()) {
+      // A separate descriptor: epoll watches reads and writes independently.
+      stdin_fd_ = fcntl(tty_master_, F_DUPFD_CLOEXEC, 3);
+      if (stdin_fd_ < 0) return LastErrnoStatus("dup the pty");
+    }
+    return absl::OkStatus();
+  }
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
+  stdout_fd_ = out[0];
+  child_stdout_ = out[1];
+  if (pipe2(err, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
+  stderr_fd_ = err[0];
+  child_stderr_ = err[1];
+  RETURN_IF_ERROR(SetNonBlocking(stdout_fd_));
+  RETURN_IF_ERROR(SetNonBlocking(stderr_fd_));
+  if (bootstrap_.open_stdin()) {
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
+    child_stdin_ = in[0];
+    stdin_fd_ = in[1];
+    RETURN_IF_ERROR(SetNonBlocking(stdin_fd_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Shim::Listen() {
+  const std::string& path = bootstrap_.socket_path();
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError("invalid shim socket path \"" + path + "\"");
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (!dir.empty()) RETURN_IF_ERROR(MakeDirs(dir, 0711));
+  unlink(path.c_str());
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return LastErrnoStatus("socket");
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return LastErrnoStatus("bind " + path);
+  }
+  chmod(path.c_str(), 0600);
+  if (listen(listen_fd_, 64) != 0) return LastErrnoStatus("listen " + path);
+  return absl::OkStatus();
+}
+
+absl::Status Shim::Create() {
+  RETURN_IF_ERROR(log_.Open());
+  RETURN_IF_ERROR(SetupIo());
+  ASSIGN_OR_RETURN(Spec spec, LoadSpec(bootstrap_.bundle()));
+  std::string cgroups_path = spec.cgroups_path;
+  if (cgroups_path.empty()) cgroups_path = "berth/" + bootstrap_.container_id();
+  ASSIGN_OR_RETURN(cgroup_, NewCgroupManager(cgroups_path));
+
+  CreateOptions options;
+  options.bundle = bootstrap_.bundle();
+  options.io = {child_stdin_, bootstrap_.tty() ? child_stdin_ : child_stdout_,
+                bootstrap_.tty() ? child_stdin_ : child_stderr_, bootstrap_.tty()};
+  options.cgroup = cgroup_.get();
+  ASSIGN_OR_RETURN(container_, CreateContainer(spec, options));
+  pid_ = container_->pid();
+  // The container holds its ends now; ours would keep its output from ever
+  // reaching EOF.
+  CloseFd(&child_stdin_);
+  CloseFd(&child_stdout_);
+  CloseFd(&child_stderr_);
+
+  absl::Status status = [&]() -> absl::Status {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) return LastErrnoStatus("signalfd");
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return LastErrnoStatus("epoll_create");
+    RETURN_IF_ERROR(Listen());
+    Watch(listen_fd_, EPOLLIN);
+    Watch(signal_fd_, EPOLLIN);
+    Watch(stdout_fd_, EPOLLIN);
+    if (stderr_fd_ >= 0) Watch(stderr_fd_, EPOLLIN);
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) Abort();
+  Log("container %s created, init pid %d", bootstrap_.container_id().c_str(), pid_);
+  return status;
+}
+
+void Shim::Abort() {
+  if (container_ != nullptr) {
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    container_.reset();
+  }
+  if (cgroup_ != nullptr) cgroup_->Destroy().IgnoreError();
+  if (listen_fd_ >= 0) unlink(bootstrap_.socket_path().c_str());
+}
+
+void Shim::Watch(int fd, uint32_t events) {
+  epoll_event event = {};
+  event.events = events;
+  event.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0 && errno == EEXIST) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
+  }
+}
+
+void Shim::Run() {
+  std::vector<epoll_event> events(32);
+  while (true) {
+    int64_t now = NowMs();
+    if (exited_ && !finished_ && output_deadline_ms_ >= 0 && now >= output_deadline_ms_) {
+      Log("output still open %d ms after init exited; closing it", kOutputGraceMs);
+      if (stdout_fd_ >= 0) CloseOutput(stdout_fd_);
+      if (stderr_fd_ >= 0) CloseOutput(stderr_fd_);
+      MaybeFinish();
+    }
+    if (finished_) {
+      bool flushed = true;
+      for (const auto& [fd, client] : clients_) flushed &= client.out.empty();
+      bool leave = shutdown_requested_ || now >= exit_deadline_ms_;
+      if (leave && (flushed || now >= exit_deadline_ms_ + 1000)) break;
+    }
+    int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                       static_cast<int>(NextTimeoutMs()));
+    if (n < 0 && errno != EINTR) {
+      Log("epoll_wait: %s", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) OnEvent(events[i].data.fd, events[i].events);
+    // Clients are removed here, never while a handler may still use them.
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      Client& client = it->second;
+      if (client.dead || (client.close_when_flushed && client.out.empty())) {
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
+        close(it->first);
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  unlink(bootstrap_.socket_path().c_str());
+  Log("shim exiting");
+}
+
+int64_t Shim::NextTimeoutMs() const {
+  int64_t deadline = -1;
+  if (exited_ && !finished_) deadline = output_deadline_ms_;
+  if (finished_) deadline = shutdown_requested_ ? NowMs() + 100 : exit_deadline_ms_;
+  if (deadline < 0) return -1;
+  // Also wake up regularly while clients still have output to drain.
+  int64_t left = deadline - NowMs();
+  if (left < 0) left = 0;
+  return left > 1000 ? 1000 : left + 1;
+}
+
+void Shim::OnEvent(int fd, uint32_t events) {
+  if (fd == listen_fd_) return OnAccept();
+  if (fd == signal_fd_) return OnSignal();
+  if (fd == stdout_fd_ || fd == stderr_fd_) return OnOutput(fd);
+  if (fd == stdin_fd_) return FlushStdin();
+  if (clients_.count(fd) == 0) return;
+  if (events & EPOLLOUT) OnClientWritable(fd);
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnClientReadable(fd);
+}
+
+void Shim::OnAccept() {
+  while (true) {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EINTR) Log("accept: %s", strerror(errno));
+      return;
+    }
+    clients_[fd] = Client();
+    Watch(fd, EPOLLIN);
+  }
+}
+
+void Shim::OnSignal() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+  }
+  // As a subreaper the shim also inherits the container's orphans: reap all.
+  while (true) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (pid != pid_ || exited_) continue;
+    exited_ = true;
+    status_ = "stopped";
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    exit_.set_exit_code(code);
+    exit_.set_exited_at(NowNs());
+    exit_.set_oom_killed(cgroup_ != nullptr && cgroup_->OomKilled());
+    output_deadline_ms_ = NowMs() + kOutputGraceMs;
+    Log("init %d exited with %d", pid_, code);
+  }
+  MaybeFinish();
+}
+
+void Shim::OnOutput(int fd) {
+  char buffer[32 * 1024];
+  ssize_t n = read(fd, buffer, sizeof(buffer));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    // EOF; EIO is how a pty master says every slave is closed.
+    CloseOutput(fd);
+    MaybeFinish();
+    return;
+  }
+  int stream = fd == stderr_fd_ ? 2 : 1;
+  absl::string_view data(buffer, static_cast<size_t>(n));
+  absl::Status status = log_.Write(stream, data);
+  if (!status.ok()) Log("log: %s", std::string(status.message()).c_str());
+  shim::v1::ShimFrame frame;
+  frame.mutable_output()->set_stream(stream);
+  frame.mutable_output()->set_data(buffer, static_cast<size_t>(n));
+  std::string encoded;
+  for (auto& [client_fd, client] : clients_) {
+    if (client.kind != Client::Kind::kAttach || client.dead) continue;
+    if (!(stream == 1 ? client.stdout : client.stderr)) continue;
+    if (encoded.empty()) encoded = Encode(frame);
+    client.out += encoded;
+    FlushClient(client_fd);
+  }
+}
+
+void Shim::CloseOutput(int fd) {
+  int stream = fd == stderr_fd_ ? 2 : 1;
+  absl::Status status = log_.Flush(stream);
+  if (!status.ok()) Log("log: %s", std::string(status.message()).c_str());
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (fd == stdout_fd_) {
+    // With a tty the master is also stdin's target (through a dup).
+    if (fd == tty_master_) tty_master_ = -1;
+    CloseFd(&stdout_fd_);
+  } else {
+    CloseFd(&stderr_fd_);
+  }
+}
+
+void Shim::OnClientReadable(int fd) {
+  Client& client = clients_[fd];
+  char buffer[64 * 1024];
+  ssize_t n = read(fd, buffer, sizeof(buffer));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    // The client hung up; pending output for it is pointless.
+    client.dead = true;
+    return;
+  }
+  client.in.append(buffer, static_cast<size_t>(n));
+  while (!client.dead && client.in.size() >= 4) {
+    auto byte = [&](int i) {
+      return static_cast<uint32_t>(static_cast<unsigned char>(client.in[i]));
+    };
+    uint32_t length = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
+    if (length > kMaxFrame) {
+      client.dead = true;
+      return;
+    }
+    if (client.in.size() < 4 + length) return;
+    shim::v1::ShimFrame frame;
+    bool parsed = frame.ParseFromArray(client.in.data() + 4, static_cast<int>(length));
+    client.in.erase(0, 4 + length);
+    if (!parsed) {
+      client.dead = true;
+      return;
+    }
+    if (client.kind == Client::Kind::kNew) {
+      HandleRequest(fd, client, frame);
+    } else {
+      HandleFrame(client, frame);
+    }
+  }
+}
+
+void Shim::OnClientWritable(int fd) { FlushClient(fd); }
+
+void Shim::HandleFrame(Client& client, const shim::v1::ShimFrame& frame) {
+  if (client.kind != Client::Kind::kAttach || !client.stdin) return;
+  if (frame.has_stdin()) {
+    QueueStdin(frame.stdin());
+  } else if (frame.has_close_stdin() && frame.close_stdin()) {
+    client.stdin = false;
+    if (bootstrap_.stdin_once()) {
+      stdin_closing_ = true;
+      FlushStdin();
+    }
+  }
+}
+
+void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& frame) {
+  client.close_when_flushed = true;
+  switch (frame.frame_case()) {
+    case shim::v1::ShimFrame::kAttach:
+      client.kind = Client::Kind::kAttach;
+      client.stdout = frame.attach().stdout();
+      client.stderr = frame.attach().stderr();
+      client.stdin = frame.attach().stdin() && stdin_fd_ >= 0;
+      // Stays open until the output ends (or already has).
+      client.close_when_flushed = finished_;
+      return SendReply(fd, absl::OkStatus());
+    case shim::v1::ShimFrame::kStart: {
+      if (exited_) return SendReply(fd, absl::FailedPreconditionError("container is not running"));
+      if (status_ != "created" || container_ == nullptr) {
+        return SendReply(fd, absl::FailedPreconditionError("container already started"));
+      }
+      absl::Status status = container_->Start();
+      if (status.ok()) status_ = "running";
+      Log("start: %s", status.ToString().c_str());
+      return SendReply(fd, status);
+    }
+    case shim::v1::ShimFrame::kKill:
+      return SendReply(fd, KillContainer(frame.kill().signal(), frame.kill().all()));
+    case shim::v1::ShimFrame::kResize: {
+      if (tty_master_ >= 0) {
+        winsize size = {};
+        size.ws_row = static_cast<unsigned short>(frame.resize().height());
+        size.ws_col = static_cast<unsigned short>(frame.resize().width());
+        if (ioctl(tty_master_, TIOCSWINSZ, &size) != 0) {
+          return SendReply(fd, LastErrnoStatus("resize the tty"));
+        }
+      }
+      return SendReply(fd, absl::OkStatus());
+    }
+    case shim::v1::ShimFrame::kState: {
+      shim::v1::ShimFrame reply;
+      reply.mutable_reply()->set_pid(pid_);
+      reply.mutable_reply()->set_status(status_);
+      return Send(fd, reply);
+    }
+    case shim::v1::ShimFrame::kWait: {
+      if (!finished_) {
+        client.kind = Client::Kind::kWait;
+        client.close_when_flushed = false;
+        return;
+      }
+      shim::v1::ShimFrame reply;
+      *reply.mutable_exit() = exit_;
+      return Send(fd, reply);
+    }
+    case shim::v1::ShimFrame::kShutdown:
+      shutdown_requested_ = true;
+      return SendReply(fd, absl::OkStatus());
+    default:
+      return SendReply(fd, absl::InvalidArgumentError("unexpected request frame"));
+  }
+}
+
+absl::Status Shim::KillContainer(int signal, bool all) {
+  if (exited_) return absl::FailedPreconditionError("container is not running");
+  if (all && cgroup_ != nullptr) {
+    absl::StatusOr<std::vector<pid_t>> pids = cgroup_->Pids();
+    if (pids.ok()) {
+      for (pid_t pid : *pids) kill(pid, signal);
+    }
+  }
+  if (kill(pid_, signal) != 0) {
+    if (errno == ESRCH) return absl::FailedPreconditionError("container is not running");
+    return LastErrnoStatus(absl::StrCat("kill ", pid_));
+  }
+  return absl::OkStatus();
+}
+
+void Shim::SendReply(int fd, const absl::Status& status) {
+  shim::v1::ShimFrame frame;
+  if (!status.ok()) {
+    frame.mutable_reply()->set_error(std::string(status.message()));
+    frame.mutable_reply()->set_code(static_cast<int>(status.code()));
+  } else {
+    frame.mutable_reply();
+  }
+  Send(fd, frame);
+}
+
+void Shim::Send(int fd, const shim::v1::ShimFrame& frame) {
+  clients_[fd].out += Encode(frame);
+  FlushClient(fd);
+}
+
+void Shim::FlushClient(int fd) {
+  Client& client = clients_[fd];
+  while (!client.out.empty() && !client.dead) {
+    ssize_t n = send(fd, client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      client.dead = true;
+      return;
+    }
+    client.out.erase(0, static_cast<size_t>(n));
+  }
+  if (client.out.size() > kMaxClientBacklog) {
+    Log("dropping a client that is %zu bytes behind", client.out.size());
+    client.dead = true;
+    return;
+  }
+  bool want_out = !client.out.empty();
+  if (want_out != client.writable) {
+    client.writable = want_out;
+    Watch(fd, want_out ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
+  }
+}
+
+void Shim::QueueStdin(const std::string& data) {
+  if (stdin_fd_ < 0 || stdin_closing_) return;
+  stdin_buffer_ += data;
+  FlushStdin();
+}
+
+void Shim::FlushStdin() {
+  if (stdin_fd_ < 0) return;
+  while (!stdin_buffer_.empty()) {
+    ssize_t n = write(stdin_fd_, stdin_buffer_.data(), stdin_buffer_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      // The container closed its stdin (EPIPE): nothing more can go in.
+      return CloseStdin();
+    }
+    stdin_buffer_.erase(0, static_cast<size_t>(n));
+  }
+  if (stdin_buffer_.empty() && stdin_closing_) return CloseStdin();
+  bool want_out = !stdin_buffer_.empty();
+  if (want_out != stdin_writable_) {
+    stdin_writable_ = want_out;
+    if (want_out) {
+      Watch(stdin_fd_, EPOLLOUT);
+    } else {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, stdin_fd_, nullptr);
+    }
+  }
+}
+
+void Shim::CloseStdin() {
+  if (stdin_fd_ < 0) return;
+  if (stdin_writable_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, stdin_fd_, nullptr);
+  stdin_writable_ = false;
+  stdin_buffer_.clear();
+  CloseFd(&stdin_fd_);
+}
+
+void Shim::MaybeFinish() {
+  if (exited_ && !finished_ && stdout_fd_ < 0 && stderr_fd_ < 0) Finish();
+}
+
+void Shim::Finish() {
+  finished_ = true;
+  exit_deadline_ms_ = NowMs() + kLingerMs;
+  CloseStdin();
+  if (!bootstrap_.exit_path().empty()) {
+    absl::Status status = WriteFileAtomic(bootstrap_.exit_path(), exit_.SerializeAsString());
+    if (!status.ok()) Log("exit file: %s", std::string(status.message()).c_str());
+  }
+  shim::v1::ShimFrame exit_frame;
+  *exit_frame.mutable_exit() = exit_;
+  for (auto& [fd, client] : clients_) {
+    if (client.kind == Client::Kind::kWait) {
+      client.out += Encode(exit_frame);
+      FlushClient(fd);
+    }
+    // Closing an attach connection is its end-of-output.
+    if (client.kind != Client::Kind::kNew) client.close_when_flushed = true;
+  }
+  container_.reset();
+  if (cgroup_ != nullptr) {
+    absl::Status status = cgroup_->Destroy();
+    if (!status.ok()) Log("cgroup: %s", std::string(status.message()).c_str());
+  }
+  Log("container %s finished with exit code %d", bootstrap_.container_id().c_str(),
+      exit_.exit_code());
+}
+
+}  // namespace berth::runtime

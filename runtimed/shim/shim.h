@@ -1,0 +1,113 @@
+// The per-container shim: owns the container's stdio, log and exit status,
+// and serves the shim protocol (proto/shim/v1/shim.proto) on a unix socket
+// from one epoll loop, without threads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "proto/shim/v1/shim.pb.h"
+#include "runtimed/runtime/cgroups.h"
+#include "runtimed/runtime/container.h"
+#include "runtimed/shim/json_log.h"
+
+namespace berth::runtime {
+
+class Shim {
+ public:
+  // How long a shim whose container has exited stays to answer late `wait`
+  // and `state` requests, unless told to shut down.
+  static constexpr int kLingerMs = 3000;
+
+  explicit Shim(shim::v1::Bootstrap bootstrap);
+  ~Shim();
+  Shim(const Shim&) = delete;
+  Shim& operator=(const Shim&) = delete;
+
+  // Sets up stdio, the cgroup and the container (waiting to exec), then
+  // listens on the socket. SIGCHLD must be blocked by the caller. On error
+  // nothing is left: no process, no cgroup, no socket.
+  absl::Status Create();
+
+  // Serves until the container has exited, everything is flushed and
+  // recorded, and the linger time (or a shutdown request) has passed.
+  void Run();
+
+ private:
+  struct Client {
+    enum class Kind { kNew, kAttach, kWait };
+    Kind kind = Kind::kNew;
+    bool stdout = false;
+    bool stderr = false;
+    bool stdin = false;
+    bool writable = false;  // EPOLLOUT registered
+    bool close_when_flushed = false;
+    bool dead = false;
+    std::string in;
+    std::string out;
+  };
+
+  absl::Status SetupIo();
+  absl::Status Listen();
+  void Abort();
+
+  void Watch(int fd, uint32_t events);
+  void OnEvent(int fd, uint32_t events);
+  void OnAccept();
+  void OnSignal();
+  void OnOutput(int fd);
+  void CloseOutput(int fd);
+  void OnClientReadable(int fd);
+  void OnClientWritable(int fd);
+  void HandleFrame(Client& client, const shim::v1::ShimFrame& frame);
+  void HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& frame);
+  void Send(int fd, const shim::v1::ShimFrame& frame);
+  void FlushClient(int fd);
+  void SendReply(int fd, const absl::Status& status);
+  absl::Status KillContainer(int signal, bool all);
+
+  void QueueStdin(const std::string& data);
+  void FlushStdin();
+  void CloseStdin();
+
+  void MaybeFinish();
+  void Finish();
+  int64_t NextTimeoutMs() const;
+
+  shim::v1::Bootstrap bootstrap_;
+  std::unique_ptr<CgroupManager> cgroup_;
+  std::unique_ptr<Container> container_;
+  JsonLogWriter log_;
+  pid_t pid_ = 0;
+  std::string status_ = "created";
+
+  int epoll_fd_ = -1;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  int stdout_fd_ = -1;  // pty master with a tty
+  int stderr_fd_ = -1;
+  int stdin_fd_ = -1;  // write side: a pipe, or a dup of the pty master
+  int tty_master_ = -1;
+  // The container's ends, closed once the container holds them.
+  int child_stdin_ = -1, child_stdout_ = -1, child_stderr_ = -1;
+
+  std::string stdin_buffer_;
+  bool stdin_closing_ = false;
+  bool stdin_writable_ = false;
+
+  std::map<int, Client> clients_;
+
+  bool exited_ = false;
+  shim::v1::ExitStatus exit_;
+  int64_t output_deadline_ms_ = -1;  // after init's exit, stop waiting for EOF
+  bool finished_ = false;
+  bool shutdown_requested_ = false;
+  int64_t exit_deadline_ms_ = -1;
+};
+
+}  // namespace berth::runtime
