@@ -44,7 +44,7 @@ absl::StatusOr<int> ParseSignal(const std::string& signal) {
   }
   // RTMIN, RTMIN+n, RTMAX, RTMAX-n.
   if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
-    bool min = name[4] == 'I';
+    bool min = name[3] == 'I';
     int base = min ? SIGRTMIN : SIGRTMAX;
     std::string rest = name.substr(5);
     if (rest.empty()) return base;

@@ -1,0 +1,461 @@
+#include "runtimed/daemon/container_manager.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <future>
+#include <thread>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "tests/runtimed/daemon/fakes.h"
+#include "tests/runtimed/daemon/test_util.h"
+
+namespace berth::runtimed {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeContainer;
+
+const char kImage[] = R"({"config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/srv"}})";
+
+struct Fixture {
+  testing::TempDir dir;
+  testing::FakeStorage storage{dir.path() + "/mnt"};
+  testing::FakeNetwork network;
+  testing::FakeLauncher launcher;
+  std::unique_ptr<ContainerManager> manager;
+
+  Fixture() { Reopen(); }
+
+  ManagerOptions Options() {
+    ManagerOptions options;
+    options.state_dir = dir.path() + "/state";
+    options.run_dir = dir.path() + "/run";
+    options.shim_binary = "/opt/berth-shim";
+    options.cgroup_parent = "berth-test";
+    options.host_resolv_conf = dir.path() + "/resolv.conf";
+    options.kill_grace_seconds = 5;
+    return options;
+  }
+
+  // Simulates runtimed restarting: the shims stay.
+  void Reopen() {
+    manager.reset();
+    auto opened = ContainerManager::Open(Options(), &storage, &network, &launcher);
+    REQUIRE(opened.ok());
+    manager = *std::move(opened);
+    manager->DrainBackgroundWork();
+  }
+
+  std::string Create(const std::string& config, const std::string& host = "{}",
+                     const std::string& name = "") {
+    runtime::v1::CreateContainerRequest request;
+    request.set_name(name);
+    request.set_config_json(config);
+    request.set_host_config_json(host);
+    request.mutable_image()->set_id("sha256:" + std::string(64, 'e'));
+    request.mutable_image()->set_reference("busybox");
+    request.mutable_image()->set_config_json(kImage);
+    request.mutable_image()->set_top_chain_id("sha256:" + std::string(64, 'c'));
+    auto response = manager->Create(request);
+    REQUIRE(response.ok());
+    return response->id();
+  }
+
+  std::string Status(const std::string& id) { return manager->Get(id)->state().status(); }
+
+  // Waits on a thread; the future's value is the result.
+  std::future<absl::StatusOr<runtime::v1::WaitResult>> WaitAsync(const std::string& id,
+                                                                 const std::string& condition) {
+    auto registered = std::make_shared<std::promise<void>>();
+    auto future = std::async(std::launch::async, [this, id, condition, registered] {
+      return manager->Wait(
+          id, condition, [&] { registered->set_value(); }, [] { return false; });
+    });
+    registered->get_future().wait();
+    return future;
+  }
+};
+
+template <typename F>
+bool Eventually(F condition) {
+  for (int i = 0; i < 500; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("create, start, exit, wait and remove", "[manager]") {
+  Fixture f;
+  REQUIRE(WriteFileAtomic(f.dir.path() + "/resolv.conf", "nameserver 10.0.0.1\n").ok());
+  const std::string id = f.Create(
+      R"({"Cmd":["echo","hi"],"Image":"busybox","User":"app","Labels":{"a":"b"},"Tty":true,
+          "OpenStdin":true})",
+      R"({"LogConfig":{"Type":"json-file","Config":{"max-size":"1m","max-file":"3"}}})", "web");
+  CHECK(id.size() == 64);
+  CHECK(f.storage.prepared.count(id));
+  CHECK(f.storage.parents[id] == "sha256:" + std::string(64, 'c'));
+
+  auto c = f.manager->Get("web");
+  REQUIRE(c.ok());
+  CHECK(c->name() == "web");
+  CHECK(c->state().status() == "created");
+  CHECK(c->path() == "echo");
+  CHECK(c->image() == "busybox");
+  CHECK(c->image_id() == "sha256:" + std::string(64, 'e'));
+  Json config = Json::parse(c->config_json());
+  CHECK(config["WorkingDir"] == "/srv");
+  CHECK(config["Labels"]["a"] == "b");
+  CHECK(Json::parse(c->host_config_json())["NetworkMode"] == "default");
+  CHECK(c->log_path() == f.dir.path() + "/state/containers/" + id + "/" + id + "-json.log");
+  CHECK(f.manager->Get(id.substr(0, 5))->id() == id);
+  CHECK(f.manager->List(false).empty());
+  CHECK(f.manager->List(true).size() == 1);
+
+  // A waiter for the next exit and one for removal, registered before start.
+  auto next_exit = f.WaitAsync(id, "next-exit");
+  auto removed = f.WaitAsync(id, "removed");
+  auto attachment = f.manager->Attach(id, {true, true, true});
+  REQUIRE(attachment.ok());
+  REQUIRE((*attachment)->WriteStdin("early input").ok());
+
+  auto started = f.manager->Start(id);
+  REQUIRE(started.ok());
+  CHECK_FALSE(*started);
+  CHECK(*f.manager->Start(id));  // Already running.
+  CHECK(f.Status(id) == "running");
+  CHECK(f.manager->Get(id)->state().pid() == 4242);
+  CHECK(f.manager->List(false).size() == 1);
+
+  std::shared_ptr<FakeContainer> shim = f.launcher.Get(id);
+  REQUIRE(shim);
+  CHECK(shim->started);
+  CHECK(shim->attachments == 1);  // Connected before the process started.
+  CHECK(shim->stdin_data == "early input");
+  CHECK(f.launcher.shim_binary == "/opt/berth-shim");
+  const shim::v1::Bootstrap& b = shim->bootstrap;
+  CHECK(b.bundle() == f.dir.path() + "/run/" + id);
+  CHECK(b.socket_path() == f.dir.path() + "/run/s/" + id.substr(0, 16) + ".sock");
+  CHECK(b.exit_path() == b.bundle() + "/exit.pb");
+  CHECK(b.log_path() == c->log_path());
+  CHECK(b.tty());
+  CHECK(b.open_stdin());
+  CHECK(b.log_max_size() == 1 << 20);
+  CHECK(b.log_max_files() == 3);
+
+  auto spec = Json::parse(*ReadFile(b.bundle() + "/config.json"));
+  CHECK(spec["process"]["args"] == Json::array({"echo", "hi"}));
+  CHECK(spec["process"]["user"]["uid"] == 1000);
+  CHECK(spec["process"]["user"]["additionalGids"] == Json::array({50}));
+  CHECK(spec["process"]["cwd"] == "/srv");
+  CHECK(spec["linux"]["cgroupsPath"] == "/berth-test/" + id);
+  CHECK(spec["root"]["path"] == f.dir.path() + "/mnt/" + id.substr(0, 8));
+  CHECK(PathExists(spec["root"]["path"].get<std::string>() + "/srv"));
+  CHECK(*ReadFile(c->hostname_path()) == id.substr(0, 12) + "\n");
+  CHECK(ReadFile(c->hosts_path())->find("localhost") != std::string::npos);
+  CHECK(*ReadFile(c->resolv_conf_path()) == "nameserver 10.0.0.1\n");
+  CHECK(f.network.sandboxes.at(id) == "default");
+
+  shim->Write(1, "hello\n");
+  auto chunk = (*attachment)->Read();
+  REQUIRE(chunk.ok());
+  REQUIRE(chunk->has_value());
+  CHECK((*chunk)->data() == "hello\n");
+
+  CHECK(f.manager->ResizeTty(id, 30, 100).ok());
+  CHECK(shim->resizes.size() == 1);
+
+  shim->Exit(3);
+  auto result = next_exit.get();
+  REQUIRE(result.ok());
+  CHECK(result->exit_code() == 3);
+  auto end = (*attachment)->Read();
+  REQUIRE(end.ok());
+  CHECK_FALSE(end->has_value());
+  REQUIRE(Eventually([&] { return f.storage.mounted.empty(); }));
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.manager->Get(id)->state().exit_code() == 3);
+  CHECK(Eventually(
+      [&] { return f.network.sandboxes.empty() && shim->shutdown && !PathExists(b.bundle()); }));
+  CHECK(removed.wait_for(50ms) == std::future_status::timeout);
+
+  // "not-running" returns at once for a stopped container.
+  auto now = f.manager->Wait(
+      id, "", [] {}, [] { return false; });
+  REQUIRE(now.ok());
+  CHECK(now->exit_code() == 3);
+
+  CHECK(f.manager->Remove(id, false).ok());
+  auto removed_result = removed.get();
+  REQUIRE(removed_result.ok());
+  CHECK(removed_result->exit_code() == 3);
+  CHECK(f.manager->Get(id).status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.manager->Get(id).status().message() == "No such container: " + id);
+  CHECK(f.storage.prepared.empty());
+  CHECK_FALSE(PathExists(f.dir.path() + "/state/containers/" + id));
+  f.Reopen();
+  CHECK(f.manager->List(true).empty());
+}
+
+TEST_CASE("names conflict, prefixes resolve, generated names are unique", "[manager]") {
+  Fixture f;
+  const std::string a = f.Create(R"({"Cmd":["x"]})", "{}", "/dup");
+  runtime::v1::CreateContainerRequest request;
+  request.set_name("dup");
+  request.set_config_json(R"({"Cmd":["x"]})");
+  auto conflict = f.manager->Create(request);
+  REQUIRE_FALSE(conflict.ok());
+  CHECK(conflict.status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK(conflict.status().message() ==
+        "Conflict. The container name \"/dup\" is already in use by container \"" + a +
+            "\". You have to remove (or rename) that container to be able to reuse that name.");
+  request.set_name("bad name");
+  CHECK(f.manager->Create(request).status().code() == absl::StatusCode::kInvalidArgument);
+  request.set_name("");
+  request.set_config_json("{}");
+  CHECK(f.manager->Create(request).status().message() == "No command specified");
+  CHECK(f.manager->List(true).size() == 1);
+
+  const std::string b = f.Create(R"({"Cmd":["x"]})");
+  CHECK(f.manager->Get(b)->name() != "");
+  CHECK(f.manager->Get("/dup")->id() == a);
+  CHECK(f.manager->Get("").status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.manager->Get("zz").status().message() == "No such container: zz");
+  // Find a prefix shared by both IDs, if any (IDs are random): ambiguous.
+  if (a[0] == b[0]) {
+    CHECK(f.manager->Get(a.substr(0, 1)).status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  CHECK(f.manager->Get(a.substr(0, 12))->id() == a);
+}
+
+TEST_CASE("a failed create leaves nothing behind", "[manager]") {
+  Fixture f;
+  f.storage.fail_prepare = absl::UnavailableError("stored is unavailable: down");
+  runtime::v1::CreateContainerRequest request;
+  request.set_name("x1");
+  request.set_config_json(R"({"Cmd":["x"]})");
+  auto result = f.manager->Create(request);
+  CHECK(result.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(f.manager->List(true).empty());
+  CHECK(f.manager->Get("x1").status().code() == absl::StatusCode::kNotFound);
+  f.Reopen();
+  CHECK(f.manager->List(true).empty());
+  // The name is free again.
+  f.storage.fail_prepare = absl::OkStatus();
+  f.Create(R"({"Cmd":["x"]})", "{}", "x1");
+}
+
+TEST_CASE("a start failure records Docker's exit code and undoes everything", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["nope"]})");
+  auto next = f.WaitAsync(id, "next-exit");
+  auto attachment = f.manager->Attach(id, {false, true, true});
+  f.launcher.fail_launch =
+      absl::NotFoundError("exec: \"nope\": executable file not found in $PATH");
+  auto started = f.manager->Start(id);
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(started.status().message() == "exec: \"nope\": executable file not found in $PATH");
+  auto c = f.manager->Get(id);
+  CHECK(c->state().status() == "created");
+  CHECK(c->state().exit_code() == 127);
+  CHECK(c->state().error() == "exec: \"nope\": executable file not found in $PATH");
+  CHECK(next.get()->exit_code() == 127);
+  CHECK_FALSE((*attachment)->Read()->has_value());
+  CHECK(f.storage.mounted.empty());
+  CHECK(f.network.sandboxes.empty());
+  CHECK_FALSE(PathExists(f.dir.path() + "/run/" + id));
+
+  f.launcher.fail_launch = absl::PermissionDeniedError("exec: \"/etc\": permission denied");
+  CHECK_FALSE(f.manager->Start(id).ok());
+  CHECK(f.manager->Get(id)->state().exit_code() == 126);
+
+  // With --rm, a container that cannot start is removed.
+  const std::string rm = f.Create(R"({"Cmd":["nope"]})", R"({"AutoRemove":true})");
+  auto removed = f.WaitAsync(rm, "removed");
+  CHECK_FALSE(f.manager->Start(rm).ok());
+  CHECK(removed.get()->exit_code() == 126);
+  CHECK(f.manager->Get(rm).status().code() == absl::StatusCode::kNotFound);
+
+  // An unknown user fails before the shim.
+  f.launcher.fail_launch = absl::OkStatus();
+  const std::string user = f.Create(R"({"Cmd":["x"],"User":"ghost"})");
+  auto bad_user = f.manager->Start(user);
+  CHECK(bad_user.status().message() ==
+        "unable to find user ghost: no matching entries in passwd file");
+  CHECK(f.manager->Get(user)->state().exit_code() == 128);
+  CHECK(f.storage.mounted.empty());
+}
+
+TEST_CASE("AutoRemove removes the container after it exits", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["x"]})", R"({"AutoRemove":true})");
+  auto removed = f.WaitAsync(id, "removed");
+  REQUIRE(f.manager->Start(id).ok());
+  f.launcher.Get(id)->Exit(0);
+  auto result = removed.get();
+  REQUIRE(result.ok());
+  CHECK(result->exit_code() == 0);
+  CHECK(f.manager->Get(id).status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.storage.prepared.empty());
+}
+
+TEST_CASE("stop escalates to SIGKILL after the timeout", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["x"],"StopSignal":"SIGUSR1"})");
+  REQUIRE(f.manager->Start(id).ok());
+  auto shim = f.launcher.Get(id);
+  shim->ignore_sigterm = true;
+  auto start = std::chrono::steady_clock::now();
+  auto stopped = f.manager->Stop(id, 1, "");
+  REQUIRE(stopped.ok());
+  CHECK_FALSE(*stopped);
+  CHECK(std::chrono::steady_clock::now() - start >= 1s);
+  CHECK(shim->signals == std::vector<int>{SIGUSR1, SIGKILL});
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.manager->Get(id)->state().exit_code() == 137);
+  CHECK(*f.manager->Stop(id, 1, ""));  // Already stopped.
+
+  // Restart, then a stop whose signal the container honours.
+  REQUIRE(f.manager->Restart(id, 1, "").ok());
+  CHECK(f.Status(id) == "running");
+  auto again = f.launcher.Get(id);
+  REQUIRE(f.manager->Stop(id, std::nullopt, "TERM").ok());
+  CHECK(again->signals == std::vector<int>{SIGTERM});
+  CHECK(f.manager->Get(id)->state().exit_code() == 143);
+}
+
+TEST_CASE("kill, resize and remove check the container's state", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["x"]})");
+  auto kill = f.manager->Kill(id, "KILL");
+  CHECK(kill.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(kill.message() == "Container " + id + " is not running");
+  CHECK(f.manager->ResizeTty(id, 1, 1).code() == absl::StatusCode::kFailedPrecondition);
+
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(f.manager->Kill(id, "BOGUS").message() == "Invalid signal: BOGUS");
+  auto rm = f.manager->Remove(id, false);
+  CHECK(rm.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(rm.message() == "You cannot remove a running container " + id +
+                            ". Stop the container before attempting removal or force remove");
+  CHECK(f.manager->Kill(id, "USR1").ok());
+  CHECK(f.Status(id) == "running");
+  CHECK(f.manager->Kill(id, "9").ok());
+  REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
+  CHECK(f.manager->Get(id)->state().exit_code() == 137);
+
+  const std::string forced = f.Create(R"({"Cmd":["x"]})");
+  REQUIRE(f.manager->Start(forced).ok());
+  CHECK(f.manager->Remove(forced, true).ok());
+  CHECK(f.manager->Get(forced).status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.storage.mounted.empty());
+}
+
+TEST_CASE("a cancelled wait and attach free their waiters", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["x"]})");
+  std::atomic<bool> cancelled{false};
+  auto waiter = std::async(std::launch::async, [&] {
+    return f.manager->Wait(
+        id, "removed", [] {}, [&] { return cancelled.load(); });
+  });
+  std::this_thread::sleep_for(50ms);
+  cancelled = true;
+  CHECK(waiter.get().status().code() == absl::StatusCode::kCancelled);
+  CHECK(f.manager
+            ->Wait(
+                id, "bogus", [] {}, [] { return false; })
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
+
+  auto attachment = f.manager->Attach(id, {false, true, true});
+  auto reader = std::async(std::launch::async, [&] { return (*attachment)->Read(); });
+  (*attachment)->Cancel();
+  CHECK_FALSE(reader.get()->has_value());
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(f.launcher.Get(id)->attachments == 0);  // The cancelled one was not connected.
+}
+
+TEST_CASE("logs of a container, followed until it exits", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["x"]})");
+  REQUIRE(f.manager->Start(id).ok());
+  const std::string log = f.manager->Get(id)->log_path();
+  REQUIRE(WriteFileAtomic(log, R"({"log":"one\n","stream":"stdout","time":"2024-01-01T00:00:00Z"})"
+                               "\n")
+              .ok());
+  std::vector<std::string> got;
+  std::mutex mu;
+  LogReadOptions options;
+  options.follow = true;
+  options.poll_interval_ms = 5;
+  auto follower = std::async(std::launch::async, [&] {
+    return f.manager->Logs(
+        id, options,
+        [&](const LogRecord& r) {
+          std::lock_guard<std::mutex> lock(mu);
+          got.push_back(r.data);
+          return true;
+        },
+        [] { return false; });
+  });
+  REQUIRE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return got.size() == 1;
+  }));
+  CHECK(follower.wait_for(30ms) == std::future_status::timeout);
+  f.launcher.Get(id)->Exit(0);
+  CHECK(follower.get().ok());
+  CHECK(got == std::vector<std::string>{"one\n"});
+  CHECK(f.manager->Logs("nope", {}, nullptr, nullptr).code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("after a restart runtimed reconnects to live shims and reaps dead ones", "[manager]") {
+  Fixture f;
+  const std::string live = f.Create(R"({"Cmd":["x"]})", "{}", "live");
+  const std::string recorded = f.Create(R"({"Cmd":["x"]})", R"({"AutoRemove":true})", "rec");
+  const std::string lost = f.Create(R"({"Cmd":["x"]})", "{}", "lost");
+  const std::string exited_while_down = f.Create(R"({"Cmd":["x"]})", "{}", "down");
+  for (const std::string& id : {live, recorded, lost, exited_while_down}) {
+    REQUIRE(f.manager->Start(id).ok());
+  }
+  f.manager.reset();  // runtimed is killed; the shims keep going.
+  {
+    auto c = f.launcher.Get(recorded);
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->ExitLocked(7);
+    c->alive = false;  // The shim wrote exit.pb and went away.
+  }
+  {
+    auto c = f.launcher.Get(lost);
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->alive = false;  // SIGKILLed shim: no exit file.
+  }
+  f.launcher.Get(exited_while_down)->Exit(4);  // The shim is still up.
+
+  f.Reopen();
+  CHECK(f.Status(live) == "running");
+  CHECK(f.manager->Get(recorded).status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.Status(lost) == "exited");
+  CHECK(f.manager->Get(lost)->state().exit_code() == 137);
+  CHECK(f.manager->Get(lost)->state().error() == "shim died");
+  REQUIRE(Eventually([&] { return f.Status(exited_while_down) == "exited"; }));
+  CHECK(f.manager->Get(exited_while_down)->state().exit_code() == 4);
+  REQUIRE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(f.storage.mu);
+    return f.storage.mounted == std::set<std::string>{live};
+  }));
+  CHECK(f.network.sandboxes.size() == 1);
+
+  // The reconnected container is monitored: its exit is seen.
+  auto waiter = f.WaitAsync(live, "next-exit");
+  f.launcher.Get(live)->Exit(9);
+  CHECK(waiter.get()->exit_code() == 9);
+  CHECK(f.Status(live) == "exited");
+}
+
+}  // namespace berth::runtimed

@@ -1,0 +1,258 @@
+// In-process stand-ins for stored, netd and the shims, for the container
+// manager's tests. A fake shim's container "runs" until the test (or a
+// signal) makes it exit; fake shims outlive the manager, like real ones.
+#pragma once
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "common/fs.h"
+#include "common/status.h"
+#include "runtimed/daemon/interfaces.h"
+
+namespace berth::runtimed::testing {
+
+class FakeStorage : public Storage {
+ public:
+  explicit FakeStorage(std::string base) : base_(std::move(base)) {}
+  absl::Status PrepareRootfs(const std::string& id, const std::string& parent) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!fail_prepare.ok()) return fail_prepare;
+    prepared.insert(id);
+    parents[id] = parent;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> MountRootfs(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!prepared.count(id)) return absl::NotFoundError("no rootfs for " + id);
+    const std::string path = base_ + "/" + id.substr(0, 8);
+    RETURN_IF_ERROR(MakeDirs(path + "/etc"));
+    RETURN_IF_ERROR(WriteFileAtomic(path + "/etc/passwd",
+                                    "root:x:0:0:root:/root:/bin/sh\n"
+                                    "app:x:1000:1000::/home/app:/bin/sh\n"));
+    RETURN_IF_ERROR(WriteFileAtomic(path + "/etc/group", "root:x:0:\nstaff:x:50:app\n"));
+    mounted.insert(id);
+    return path;
+  }
+  absl::Status UnmountRootfs(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    mounted.erase(id);
+    ++unmounts;
+    return absl::OkStatus();
+  }
+  absl::Status RemoveRootfs(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (mounted.count(id)) return absl::FailedPreconditionError("rootfs is mounted");
+    prepared.erase(id);
+    return absl::OkStatus();
+  }
+
+  std::mutex mu;
+  std::set<std::string> prepared, mounted;
+  std::map<std::string, std::string> parents;
+  absl::Status fail_prepare;
+  int unmounts = 0;
+
+ private:
+  std::string base_;
+};
+
+class FakeNetwork : public Network {
+ public:
+  absl::StatusOr<std::string> CreateSandbox(const std::string& id, const std::string& mode,
+                                            const std::string& hostname) override {
+    std::lock_guard<std::mutex> lock(mu);
+    sandboxes[id] = mode;
+    return mode == "host" ? std::string() : "/run/netns/" + id.substr(0, 12);
+  }
+  absl::Status RemoveSandbox(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    sandboxes.erase(id);
+    return absl::OkStatus();
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> sandboxes;
+};
+
+// The container behind one fake shim.
+struct FakeContainer {
+  std::mutex mu;
+  std::condition_variable cv;
+  shim::v1::Bootstrap bootstrap;
+  bool alive = true;  // The shim process.
+  bool started = false;
+  bool exited = false;
+  bool exit_recorded = false;  // exit.pb written.
+  shim::v1::ExitStatus exit;
+  bool ignore_sigterm = false;
+  std::vector<int> signals;
+  std::vector<std::pair<uint32_t, uint32_t>> resizes;
+  std::deque<shim::v1::Output> output;  // Broadcast to attachments.
+  int attachments = 0;
+  std::string stdin_data;
+  bool stdin_closed = false;
+  bool shutdown = false;
+
+  void Exit(int code) {
+    std::lock_guard<std::mutex> lock(mu);
+    ExitLocked(code);
+  }
+  void ExitLocked(int code) {
+    if (exited) return;
+    exited = true;
+    exit_recorded = true;
+    exit.set_exit_code(code);
+    exit.set_exited_at(1);
+    cv.notify_all();
+  }
+  void Write(int stream, const std::string& data) {
+    std::lock_guard<std::mutex> lock(mu);
+    shim::v1::Output o;
+    o.set_stream(stream);
+    o.set_data(data);
+    output.push_back(o);
+    cv.notify_all();
+  }
+};
+
+class FakeStream : public ShimStream {
+ public:
+  explicit FakeStream(std::shared_ptr<FakeContainer> c) : c_(std::move(c)) {}
+  absl::StatusOr<std::optional<shim::v1::Output>> Read() override {
+    std::unique_lock<std::mutex> lock(c_->mu);
+    c_->cv.wait(lock, [&] {
+      return interrupted_ || next_ < c_->output.size() || c_->exited || !c_->alive;
+    });
+    if (interrupted_) return std::optional<shim::v1::Output>();
+    if (next_ < c_->output.size()) return std::optional<shim::v1::Output>(c_->output[next_++]);
+    return std::optional<shim::v1::Output>();
+  }
+  absl::Status WriteStdin(const std::string& data) override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    c_->stdin_data += data;
+    return absl::OkStatus();
+  }
+  absl::Status CloseStdin() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    c_->stdin_closed = true;
+    return absl::OkStatus();
+  }
+  void Interrupt() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    interrupted_ = true;
+    c_->cv.notify_all();
+  }
+
+ private:
+  std::shared_ptr<FakeContainer> c_;
+  size_t next_ = 0;  // Attachments see output from when they were made.
+  bool interrupted_ = false;
+  friend class FakeHandle;
+};
+
+class FakeHandle : public ShimHandle {
+ public:
+  explicit FakeHandle(std::shared_ptr<FakeContainer> c) : c_(std::move(c)) {}
+  absl::Status Start() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    if (!c_->alive) return absl::UnavailableError("shim is gone");
+    c_->started = true;
+    return absl::OkStatus();
+  }
+  absl::Status Kill(int signal, bool all) override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    if (!c_->alive) return absl::UnavailableError("shim is gone");
+    c_->signals.push_back(signal);
+    if (signal == SIGKILL || (signal == SIGTERM && !c_->ignore_sigterm)) {
+      c_->ExitLocked(128 + signal);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Resize(uint32_t h, uint32_t w) override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    c_->resizes.emplace_back(h, w);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ShimState> State() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    if (!c_->alive) return absl::UnavailableError("shim is gone");
+    return ShimState{4242, c_->exited ? "stopped" : c_->started ? "running" : "created"};
+  }
+  absl::StatusOr<shim::v1::ExitStatus> Wait() override {
+    std::unique_lock<std::mutex> lock(c_->mu);
+    c_->cv.wait(lock, [&] { return c_->exited || !c_->alive || cancelled_; });
+    if (cancelled_) return absl::CancelledError("cancelled");
+    if (!c_->alive) return absl::UnavailableError("shim is gone");
+    return c_->exit;
+  }
+  void CancelWait() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    cancelled_ = true;
+    c_->cv.notify_all();
+  }
+  absl::Status Shutdown() override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    c_->shutdown = true;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<ShimStream>> Attach(bool, bool, bool) override {
+    std::lock_guard<std::mutex> lock(c_->mu);
+    if (!c_->alive) return absl::UnavailableError("shim is gone");
+    auto stream = std::make_unique<FakeStream>(c_);
+    stream->next_ = c_->output.size();
+    ++c_->attachments;
+    return std::unique_ptr<ShimStream>(std::move(stream));
+  }
+
+ private:
+  std::shared_ptr<FakeContainer> c_;
+  bool cancelled_ = false;
+};
+
+class FakeLauncher : public ShimLauncher {
+ public:
+  absl::Status Launch(const std::string& binary, const shim::v1::Bootstrap& bootstrap) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!fail_launch.ok()) return fail_launch;
+    auto c = std::make_shared<FakeContainer>();
+    c->bootstrap = bootstrap;
+    shims[bootstrap.socket_path()] = c;
+    by_id[bootstrap.container_id()] = c;
+    shim_binary = binary;
+    return absl::OkStatus();
+  }
+  std::unique_ptr<ShimHandle> Connect(const std::string& socket) override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = shims.find(socket);
+    if (it == shims.end()) {
+      auto dead = std::make_shared<FakeContainer>();
+      dead->alive = false;
+      return std::make_unique<FakeHandle>(dead);
+    }
+    return std::make_unique<FakeHandle>(it->second);
+  }
+  absl::StatusOr<shim::v1::ExitStatus> ReadExitFile(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [socket, c] : shims) {
+      std::lock_guard<std::mutex> c_lock(c->mu);
+      if (c->bootstrap.exit_path() == path && c->exit_recorded) return c->exit;
+    }
+    return absl::NotFoundError("no exit recorded");
+  }
+  std::shared_ptr<FakeContainer> Get(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    return by_id.count(id) ? by_id[id] : nullptr;
+  }
+
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<FakeContainer>> shims, by_id;
+  absl::Status fail_launch;
+  std::string shim_binary;
+};
+
+}  // namespace berth::runtimed::testing

@@ -1,0 +1,323 @@
+#include "runtimed/daemon/spec_builder.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "common/fs.h"
+#include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/rootfs.h"
+#include "runtimed/daemon/user.h"
+#include "tests/runtimed/daemon/test_util.h"
+
+namespace berth::runtimed {
+namespace {
+
+const std::string kId(64, 'a');
+
+CreateConfig Merge(const std::string& user, const std::string& host, const std::string& image) {
+  auto result = MergeCreateConfig(Json::parse(user), Json::parse(host), Json::parse(image), kId);
+  REQUIRE(result.ok());
+  return *result;
+}
+
+std::vector<std::string> Argv(const CreateConfig& c) {
+  std::vector<std::string> argv = {c.path};
+  argv.insert(argv.end(), c.args.begin(), c.args.end());
+  return argv;
+}
+
+const Json* FindMount(const Json& spec, const std::string& destination) {
+  for (const Json& m : spec["mounts"]) {
+    if (m["destination"] == destination) return &m;
+  }
+  return nullptr;
+}
+
+bool HasNamespace(const Json& spec, const std::string& type) {
+  for (const Json& ns : spec["linux"]["namespaces"]) {
+    if (ns["type"] == type) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("Entrypoint and Cmd merge as Docker does", "[config]") {
+  const std::string image = R"({"Entrypoint":["/entry"],"Cmd":["img-cmd"]})";
+  // No user command: the image's entrypoint and cmd.
+  CHECK(Argv(Merge("{}", "{}", image)) == std::vector<std::string>{"/entry", "img-cmd"});
+  // A user Cmd replaces the image's Cmd under the image's entrypoint.
+  CHECK(Argv(Merge(R"({"Cmd":["x","y"]})", "{}", image)) ==
+        std::vector<std::string>{"/entry", "x", "y"});
+  // A user entrypoint drops the image's Cmd...
+  CHECK(Argv(Merge(R"({"Entrypoint":["sh"]})", "{}", image)) == std::vector<std::string>{"sh"});
+  // ...unless the user also gave one.
+  CHECK(Argv(Merge(R"({"Entrypoint":["sh"],"Cmd":["-c","true"]})", "{}", image)) ==
+        std::vector<std::string>{"sh", "-c", "true"});
+  // `--entrypoint ""` with a command runs the command alone.
+  CHECK(Argv(Merge(R"({"Entrypoint":[""],"Cmd":["ls"]})", "{}", image)) ==
+        std::vector<std::string>{"ls"});
+  // A string Cmd (old clients) is one argument.
+  CHECK(Argv(Merge(R"({"Cmd":"ls"})", "{}", "{}")) == std::vector<std::string>{"ls"});
+  // Null entrypoint from the client counts as absent.
+  CHECK(Argv(Merge(R"({"Entrypoint":null,"Cmd":null})", "{}", image)) ==
+        std::vector<std::string>{"/entry", "img-cmd"});
+
+  for (const char* user : {R"({})", R"({"Entrypoint":[""]})", R"({"Entrypoint":[]})"}) {
+    auto result = MergeCreateConfig(Json::parse(user), Json(), Json(), kId);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(result.status().message() == "No command specified");
+  }
+  auto no_cmd =
+      MergeCreateConfig(Json::parse(R"({"Entrypoint":[]})"), Json(), Json::parse(image), kId);
+  CHECK(no_cmd.status().message() == "No command specified");
+}
+
+TEST_CASE("Env, labels, user, workdir and defaults merge with the image", "[config]") {
+  const std::string image = R"({"Env":["PATH=/img/bin","A=1","B=2"],"Cmd":["sh"],
+      "Labels":{"from":"image","both":"image"},"User":"nobody","WorkingDir":"/srv",
+      "StopSignal":"SIGQUIT","ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}}})";
+  CreateConfig c = Merge(
+      R"({"Env":["B=3","C=4"],"Labels":{"both":"user","com.docker.compose.project":"spy"},
+          "Image":"busybox","ExposedPorts":{"443/tcp":{}},"CustomField":{"kept":true}})",
+      R"({"Memory":1048576,"LogConfig":{"Type":"","Config":null}})", image);
+  CHECK(StringList(c.config["Env"]) ==
+        std::vector<std::string>{"PATH=/img/bin", "A=1", "B=3", "C=4"});
+  CHECK(c.config["Labels"] == Json::parse(R"({"from":"image","both":"user",
+      "com.docker.compose.project":"spy"})"));
+  CHECK(c.config["User"] == "nobody");
+  CHECK(c.config["WorkingDir"] == "/srv");
+  CHECK(c.config["StopSignal"] == "SIGQUIT");
+  CHECK(c.config["ExposedPorts"].size() == 2);
+  CHECK(c.config["Volumes"].contains("/data"));
+  CHECK(c.config["Hostname"] == kId.substr(0, 12));
+  CHECK(c.config["Image"] == "busybox");
+  CHECK(c.config["CustomField"]["kept"] == true);
+  CHECK(c.host_config["NetworkMode"] == "default");
+  CHECK(c.host_config["RestartPolicy"]["Name"] == "no");
+  CHECK(c.host_config["LogConfig"] == Json::parse(R"({"Type":"json-file","Config":{}})"));
+  CHECK(c.host_config["ShmSize"] == kDefaultShmSize);
+  CHECK(c.host_config["MemorySwap"] == 2097152);
+
+  // The process environment: PATH default only when missing, HOSTNAME, TERM.
+  Json config = {{"Hostname", "h1"}, {"Tty", true}, {"Env", {"FOO=bar", "HOSTNAME=mine"}}};
+  CHECK(ProcessEnv(config) == std::vector<std::string>{std::string("PATH=") + kDefaultPath,
+                                                       "HOSTNAME=mine", "TERM=xterm", "FOO=bar"});
+  config = {{"Hostname", "h1"}, {"Env", {"PATH=/x"}}};
+  CHECK(ProcessEnv(config) == std::vector<std::string>{"PATH=/x", "HOSTNAME=h1"});
+
+  auto conflict = MergeCreateConfig(
+      Json::parse(R"({"Cmd":["x"]})"),
+      Json::parse(R"({"AutoRemove":true,"RestartPolicy":{"Name":"always"}})"), Json(), kId);
+  CHECK(conflict.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("users resolve through passwd and group", "[user]") {
+  const std::string passwd =
+      "root:x:0:0:root:/root:/bin/sh\n"
+      "daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+      "app:x:1000:1000:App:/home/app:/bin/sh\n";
+  const std::string group =
+      "root:x:0:\n"
+      "wheel:x:10:root,app\n"
+      "app:x:1000:\n"
+      "docker:x:999:app\n";
+  auto root = ResolveUser("", passwd, group);
+  REQUIRE(root.ok());
+  CHECK(root->uid == 0);
+  CHECK(root->gid == 0);
+  CHECK(root->home == "/root");
+  CHECK(root->additional_gids == std::vector<uint32_t>{10});
+
+  auto app = ResolveUser("app", passwd, group);
+  REQUIRE(app.ok());
+  CHECK(app->uid == 1000);
+  CHECK(app->gid == 1000);
+  CHECK(app->additional_gids == std::vector<uint32_t>{10, 999});
+  CHECK(app->home == "/home/app");
+
+  auto by_uid = ResolveUser("1000", passwd, group);
+  REQUIRE(by_uid.ok());
+  CHECK(by_uid->gid == 1000);
+  // An explicit group replaces membership lookups.
+  auto explicit_group = ResolveUser("app:docker", passwd, group);
+  REQUIRE(explicit_group.ok());
+  CHECK(explicit_group->gid == 999);
+  CHECK(explicit_group->additional_gids.empty());
+  auto numeric = ResolveUser("4242:4343", passwd, group);
+  REQUIRE(numeric.ok());
+  CHECK(numeric->uid == 4242);
+  CHECK(numeric->gid == 4343);
+  CHECK(numeric->home == "/");
+  // A numeric uid works without any passwd file.
+  CHECK(ResolveUser("5", std::nullopt, std::nullopt)->uid == 5);
+  auto extra = ResolveUser("daemon", passwd, group, {"docker", "77"});
+  REQUIRE(extra.ok());
+  CHECK(extra->additional_gids == std::vector<uint32_t>{999, 77});
+
+  auto unknown = ResolveUser("nosuch", passwd, group);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message() ==
+        "unable to find user nosuch: no matching entries in passwd file");
+  CHECK(ResolveUser("nosuch", std::nullopt, std::nullopt).status().message() ==
+        "unable to find user nosuch: no matching entries in passwd file");
+  CHECK(ResolveUser("app:nogroup", passwd, group).status().message() ==
+        "unable to find group nogroup: no matching entries in group file");
+}
+
+TEST_CASE("rootfs access stays inside the root", "[rootfs]") {
+  testing::TempDir dir;
+  const std::string root = dir.path() + "/root";
+  REQUIRE(MakeDirs(root + "/etc").ok());
+  REQUIRE(WriteFileAtomic(dir.path() + "/outside", "host secret").ok());
+  REQUIRE(WriteFileAtomic(root + "/etc/group", "g:x:1:\n").ok());
+  // An absolute symlink in the image points into the image, not the host.
+  REQUIRE(symlink((dir.path() + "/outside").c_str(), (root + "/etc/passwd").c_str()) == 0);
+  auto passwd = ReadFileInRoot(root, "/etc/passwd");
+  REQUIRE(passwd.ok());
+  CHECK_FALSE(passwd->has_value());
+  CHECK(**ReadFileInRoot(root, "/etc/group") == "g:x:1:\n");
+  CHECK_FALSE(ReadFileInRoot(root, "/nope/file")->has_value());
+
+  REQUIRE(symlink("/", (root + "/escape").c_str()) == 0);
+  REQUIRE(MakeDirsInRoot(root, "/escape/work/dir").ok());
+  struct stat st;
+  CHECK(stat((root + "/work/dir").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
+  CHECK_FALSE(PathExists("/escape"));
+  CHECK(MakeDirsInRoot(root, "/work/dir").ok());
+}
+
+TEST_CASE("the OCI spec has Docker's defaults", "[spec]") {
+  CreateConfig c = Merge(R"({"Cmd":["sh","-c","echo hi"],"Tty":true,"WorkingDir":"/w"})",
+                         R"({"ShmSize":1048576})", "{}");
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.env = ProcessEnv(c.config);
+  in.user.uid = 1000;
+  in.user.gid = 1000;
+  in.user.additional_gids = {10};
+  in.user.home = "/home/app";
+  in.rootfs = "/rootfs";
+  in.netns_path = "/run/netns/x";
+  in.hostname_path = "/s/hostname";
+  in.hosts_path = "/s/hosts";
+  in.resolv_conf_path = "/s/resolv.conf";
+  auto built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  const Json& spec = *built;
+  CHECK(spec["process"]["args"] == Json::array({"sh", "-c", "echo hi"}));
+  CHECK(spec["process"]["terminal"] == true);
+  CHECK(spec["process"]["cwd"] == "/w");
+  CHECK(spec["process"]["user"] == Json::parse(R"({"uid":1000,"gid":1000,"additionalGids":[10]})"));
+  const std::vector<std::string> env = spec["process"]["env"];
+  CHECK(std::find(env.begin(), env.end(), "HOME=/home/app") != env.end());
+  CHECK(std::find(env.begin(), env.end(), "TERM=xterm") != env.end());
+  CHECK(spec["process"].count("rlimits") == 0);
+  const std::vector<std::string> caps = spec["process"]["capabilities"]["bounding"];
+  CHECK(caps.size() == 14);
+  CHECK(caps == DefaultCapabilities());
+  CHECK(spec["process"]["capabilities"]["effective"] ==
+        spec["process"]["capabilities"]["bounding"]);
+  CHECK(spec["root"] == Json::parse(R"({"path":"/rootfs","readonly":false})"));
+  CHECK(spec["hostname"] == kId.substr(0, 12));
+
+  REQUIRE(FindMount(spec, "/proc") != nullptr);
+  CHECK((*FindMount(spec, "/dev"))["options"] ==
+        Json::array({"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  CHECK((*FindMount(spec, "/dev/pts"))["options"] ==
+        Json::array({"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+  const std::vector<std::string> sys = (*FindMount(spec, "/sys"))["options"];
+  CHECK(std::find(sys.begin(), sys.end(), "ro") != sys.end());
+  CHECK((*FindMount(spec, "/sys/fs/cgroup"))["type"] == "cgroup");
+  CHECK(FindMount(spec, "/dev/mqueue") != nullptr);
+  const std::vector<std::string> shm = (*FindMount(spec, "/dev/shm"))["options"];
+  CHECK(std::find(shm.begin(), shm.end(), "size=1048576") != shm.end());
+  CHECK((*FindMount(spec, "/etc/hosts"))["source"] == "/s/hosts");
+  CHECK((*FindMount(spec, "/etc/hostname"))["type"] == "bind");
+  CHECK((*FindMount(spec, "/etc/resolv.conf"))["source"] == "/s/resolv.conf");
+
+  const std::vector<std::string> masked = spec["linux"]["maskedPaths"];
+  CHECK(std::find(masked.begin(), masked.end(), "/proc/kcore") != masked.end());
+  CHECK(std::find(masked.begin(), masked.end(), "/sys/firmware") != masked.end());
+  const std::vector<std::string> readonly = spec["linux"]["readonlyPaths"];
+  CHECK(std::find(readonly.begin(), readonly.end(), "/proc/sys") != readonly.end());
+  for (const char* ns : {"pid", "ipc", "uts", "mount", "network"}) CHECK(HasNamespace(spec, ns));
+  CHECK_FALSE(HasNamespace(spec, "cgroup"));
+  for (const Json& ns : spec["linux"]["namespaces"]) {
+    if (ns["type"] == "network") CHECK(ns["path"] == "/run/netns/x");
+  }
+  CHECK(spec["linux"]["cgroupsPath"] == "/berth/" + kId);
+  CHECK(spec["linux"]["resources"].count("memory") == 0);
+
+  // Host network: no network namespace; cgroup v2: a cgroup namespace.
+  in.netns_path = "";
+  in.cgroup_v2 = true;
+  in.cgroup_parent = "/test-parent/";
+  built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  CHECK_FALSE(HasNamespace(*built, "network"));
+  CHECK(HasNamespace(*built, "cgroup"));
+  CHECK((*built)["linux"]["cgroupsPath"] == "/test-parent/" + kId);
+}
+
+TEST_CASE("resources, capabilities and mounts come from HostConfig", "[spec]") {
+  CreateConfig c =
+      Merge(R"({"Cmd":["x"]})",
+            R"({"Memory":67108864,"MemorySwap":134217728,"NanoCpus":1500000000,"CpuShares":512,
+          "PidsLimit":100,"ReadonlyRootfs":true,"CapAdd":["SYS_ADMIN"],"CapDrop":["chown"],
+          "Binds":["/host/data:/data:ro","/host/x:/x"],"Tmpfs":{"/run":"size=1m"},
+          "Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"CgroupParent":"custom"})",
+            "{}");
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.rootfs = "/r";
+  auto built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  const Json& r = (*built)["linux"]["resources"];
+  CHECK(r["memory"]["limit"] == 67108864);
+  CHECK(r["memory"]["swap"] == 134217728);
+  CHECK(r["cpu"]["quota"] == 150000);
+  CHECK(r["cpu"]["period"] == 100000);
+  CHECK(r["cpu"]["shares"] == 512);
+  CHECK(r["pids"]["limit"] == 100);
+  CHECK(r["devices"][0] == Json::parse(R"({"allow":false,"access":"rwm"})"));
+  CHECK((*built)["root"]["readonly"] == true);
+  CHECK((*built)["linux"]["cgroupsPath"] == "/custom/" + kId);
+  const std::vector<std::string> caps = (*built)["process"]["capabilities"]["bounding"];
+  CHECK(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN") != caps.end());
+  CHECK(std::find(caps.begin(), caps.end(), "CAP_CHOWN") == caps.end());
+  CHECK((*built)["process"]["rlimits"][0] ==
+        Json::parse(R"({"type":"RLIMIT_NOFILE","soft":1024,"hard":2048})"));
+  const Json* data = FindMount(*built, "/data");
+  REQUIRE(data != nullptr);
+  CHECK((*data)["source"] == "/host/data");
+  CHECK((*data)["options"] == Json::array({"rbind", "ro", "rprivate"}));
+  CHECK((*FindMount(*built, "/x"))["options"] == Json::array({"rbind", "rw", "rprivate"}));
+  CHECK((*FindMount(*built, "/run"))["type"] == "tmpfs");
+
+  // CpuQuota / CpuPeriod when NanoCpus is not set.
+  in.host_config = Json::parse(R"({"CpuQuota":50000,"CpuPeriod":200000})");
+  built = BuildOciSpec(in);
+  CHECK((*built)["linux"]["resources"]["cpu"] == Json::parse(R"({"quota":50000,"period":200000})"));
+
+  in.host_config = Json::parse(R"({"CapAdd":["NOT_A_CAP"]})");
+  CHECK(BuildOciSpec(in).status().code() == absl::StatusCode::kInvalidArgument);
+  in.host_config = Json::parse(R"({"Binds":["named:/data"]})");
+  CHECK_FALSE(BuildOciSpec(in).ok());
+  in.host_config = Json::object();
+  in.config["WorkingDir"] = "relative";
+  CHECK_FALSE(BuildOciSpec(in).ok());
+}
+
+}  // namespace berth::runtimed
