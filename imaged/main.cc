@@ -31,7 +31,6 @@ int main(int argc, char** argv) {
   berth::imaged::ImageService service(&store);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) return fail(server.status());
-  spdlog::info("imaged serving on {}", options.GrpcSocket());
   (*server)->ServeUntilSignal();
   return EXIT_SUCCESS;
 }
