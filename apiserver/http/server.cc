@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -73,7 +74,9 @@ class Connection : public Exchange {
   void Serve(const App& app) {
     while (true) {
       parser_.emplace();
-      parser_->body_limit(boost::none);
+      // Not boost::none: Boost 1.74 compares Content-Length against an empty
+      // optional as "exceeded". Handlers apply their own limits.
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       parser_->header_limit(kHeaderLimit);
       boost::beast::error_code ec;
       http::read_header(socket_, buffer_, *parser_, ec);
@@ -81,6 +84,7 @@ class Connection : public Exchange {
         if (ec != http::error::end_of_stream && ec != net::error::eof &&
             ec != net::error::connection_reset) {
           // Malformed request: say so and hang up, as Go's server does.
+          SPDLOG_WARN("bad request: {}", ec.message());
           SendHead(
               "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Connection: close\r\nContent-Length: 11\r\n\r\nBad Request");
