@@ -117,8 +117,22 @@ std::shared_ptr<grpc::Channel> UnixChannel(const std::string& socket_path) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return grpc::CreateCustomChannel("unix:" + socket_path, grpc::InsecureChannelCredentials(),
-                                   args);
+  // A sibling that was restarted leaves this channel's old connection broken;
+  // the first call on it fails UNAVAILABLE before reaching any server. Retry
+  // such calls briefly instead of failing the user's request.
+  args.SetServiceConfigJSON(R"({
+    "methodConfig": [{
+      "name": [{}],
+      "retryPolicy": {
+        "maxAttempts": 3,
+        "initialBackoff": "0.05s",
+        "maxBackoff": "0.3s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"]
+      }
+    }]
+  })");
+  return grpc::CreateCustomChannel("unix:" + socket_path, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace berth
