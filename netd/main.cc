@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot serve: {}", server.status().ToString());
     return EXIT_FAILURE;
   }
-  spdlog::info("netd serving on {}", options.GrpcSocket());
   (*server)->ServeUntilSignal();
   return EXIT_SUCCESS;
 }
