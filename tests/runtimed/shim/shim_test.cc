@@ -8,7 +8,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/fs.h"
 #include "runtimed/shim/shim_client.h"
 #include "tests/runtimed/shim/test_bundle.h"
@@ -279,6 +281,30 @@ TEST_CASE("the shim survives its launcher being killed") {
   CHECK(again->exit_code() == 7);
   ShutdownAndWait(client, shim_pid);
   CHECK(ReadExitFile(bundle.bundle() + "/exit.pb")->exit_code() == 7);
+}
+
+TEST_CASE("the shim stays small") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sleep", "100"}));
+  absl::StatusOr<int64_t> shim_pid = LaunchShim(Options(bundle));
+  REQUIRE(shim_pid.ok());
+  ShimClient client(bundle.Bootstrap().socket_path());
+  REQUIRE(client.Start().ok());
+  absl::StatusOr<std::string> status = ReadFile("/proc/" + std::to_string(*shim_pid) + "/status");
+  REQUIRE(status.ok());
+  int64_t rss_kb = -1;
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    if (absl::ConsumePrefix(&line, "VmRSS:")) {
+      REQUIRE(absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line, "kB")), &rss_kb));
+    }
+  }
+  INFO("shim VmRSS " << rss_kb << " kB");
+  CHECK(rss_kb > 0);
+  // Brief's budget: well under 2 MB (see ReleaseStartupPages in shim_main.cc).
+  CHECK(rss_kb < 2048);
+  REQUIRE(client.Kill(SIGKILL).ok());
+  REQUIRE(client.Wait().ok());
+  ShutdownAndWait(client, *shim_pid);
 }
 
 }  // namespace

@@ -1,0 +1,93 @@
+// The cgroup managers against the host's real cgroupfs (root; tagged local).
+#include "runtimed/runtime/cgroups.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "absl/strings/strip.h"
+#include "common/fs.h"
+
+namespace berth::runtime {
+namespace {
+
+std::string Read(const std::string& path) {
+  absl::StatusOr<std::string> content = ReadFile(path);
+  REQUIRE(content.ok());
+  return std::string(absl::StripTrailingAsciiWhitespace(*content));
+}
+
+struct PrivateParent {
+  PrivateParent() : name("berth-test-" + std::to_string(std::random_device{}())) {}
+  ~PrivateParent() {
+    for (const char* c :
+         {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices", ""}) {
+      rmdir((std::string("/sys/fs/cgroup/") + c + "/" + name).c_str());
+    }
+  }
+  std::string name;
+};
+
+TEST_CASE("a cgroup gets its limits, a process, and goes away") {
+  PrivateParent parent;
+  absl::StatusOr<std::unique_ptr<CgroupManager>> cgroup = NewCgroupManager(parent.name + "/c1");
+  REQUIRE(cgroup.ok());
+  Resources resources;
+  resources.memory_limit = 32 * 1024 * 1024;
+  resources.cpu_shares = 512;
+  resources.cpu_quota = 50000;
+  resources.cpu_period = 100000;
+  resources.pids_limit = 10;
+  REQUIRE((*cgroup)->Create(resources).ok());
+  bool v2 = IsCgroup2("/sys/fs/cgroup");
+  std::string dir = (*cgroup)->Paths().front();
+  if (v2) {
+    CHECK(Read(dir + "/memory.max") == "33554432");
+    CHECK(Read(dir + "/pids.max") == "10");
+    CHECK(Read(dir + "/cpu.max") == "50000 100000");
+  } else {
+    CHECK(Read("/sys/fs/cgroup/memory/" + parent.name + "/c1/memory.limit_in_bytes") == "33554432");
+    CHECK(Read("/sys/fs/cgroup/pids/" + parent.name + "/c1/pids.max") == "10");
+    CHECK(Read("/sys/fs/cgroup/cpu/" + parent.name + "/c1/cpu.shares") == "512");
+    CHECK(Read("/sys/fs/cgroup/cpu/" + parent.name + "/c1/cpu.cfs_quota_us") == "50000");
+  }
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  REQUIRE((*cgroup)->AddProcess(child).ok());
+  CHECK(*(*cgroup)->Pids() == std::vector<pid_t>{child});
+  CHECK_FALSE((*cgroup)->OomKilled());
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  REQUIRE((*cgroup)->Destroy().ok());
+  for (const std::string& path : (*cgroup)->Paths()) CHECK_FALSE(PathExists(path));
+  CHECK((*cgroup)->Destroy().ok());  // idempotent
+}
+
+TEST_CASE("a limit the kernel refuses is named and leaves no cgroup") {
+  PrivateParent parent;
+  absl::StatusOr<std::unique_ptr<CgroupManager>> cgroup = NewCgroupManager(parent.name + "/c2");
+  REQUIRE(cgroup.ok());
+  Resources resources;
+  resources.cpu_quota = 1;
+  resources.cpu_period = 100000;
+  absl::Status status = (*cgroup)->Create(resources);
+  REQUIRE_FALSE(status.ok());
+  std::string expected = IsCgroup2("/sys/fs/cgroup") ? "cpu.max" : "cpu.cfs_quota_us";
+  CHECK(std::string(status.message()).find(expected) != std::string::npos);
+  for (const std::string& path : (*cgroup)->Paths()) CHECK_FALSE(PathExists(path));
+}
+
+TEST_CASE("cgroup paths may not escape") {
+  CHECK(absl::IsInvalidArgument(NewCgroupManager("a/../b").status()));
+  CHECK(absl::IsInvalidArgument(NewCgroupManager("/").status()));
+}
+
+}  // namespace
+}  // namespace berth::runtime
