@@ -84,7 +84,7 @@ class Connection : public Exchange {
         if (ec != http::error::end_of_stream && ec != net::error::eof &&
             ec != net::error::connection_reset) {
           // Malformed request: say so and hang up, as Go's server does.
-          SPDLOG_WARN("bad request: {}", ec.message());
+          SPDLOG_INFO("bad request: {}", ec.message());
           SendHead(
               "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Connection: close\r\nContent-Length: 11\r\n\r\nBad Request");

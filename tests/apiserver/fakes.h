@@ -160,6 +160,9 @@ class FakeContainers : public ContainerBackend {
     }
     rt::CreateContainerResponse response;
     response.set_id(std::string(64, 'c'));
+    rt::Container& c = Add(response.id(), request.name().empty() ? "auto_name" : request.name(),
+                           "created", request.config_json());
+    c.set_image_id(request.image().id());
     return response;
   }
   absl::Status StartContainer(const std::string& id) override {
