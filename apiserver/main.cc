@@ -49,6 +49,13 @@ int main(int argc, char** argv) {
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();
+  // Like every daemon, the apiserver reports its health and version over gRPC
+  // (berth status); it serves no other gRPC service.
+  absl::StatusOr<std::unique_ptr<berth::GrpcServer>> health = berth::GrpcServer::Start(options, {});
+  if (!health.ok()) {
+    SPDLOG_CRITICAL("cannot serve health: {}", health.status().ToString());
+    return 1;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -57,6 +64,7 @@ int main(int argc, char** argv) {
   int signal = 0;
   sigwait(&signals, &signal);
   SPDLOG_INFO("signal {}: shutting down", signal);
+  (*health)->SetServing(false);
   if (!server.Stop(std::chrono::seconds(3))) {
     SPDLOG_WARN("connections still open after 3s; exiting anyway");
     _exit(0);

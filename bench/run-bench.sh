@@ -16,6 +16,7 @@ RUNS=${1:-30}
 scripts/install-deps.sh --bench
 BIN=${BERTH_BIN:-$PWD/out/bin}
 WORK=$(mktemp -d /tmp/bb.XXXXXX)
+chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
 export DOCKER_CONFIG=$WORK/docker-config
 mkdir -p "$DOCKER_CONFIG"
 

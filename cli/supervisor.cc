@@ -27,6 +27,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kStableAfter = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 constexpr auto kStopTimeout = std::chrono::seconds(10);
+constexpr auto kReadyTimeout = std::chrono::seconds(15);
 
 absl::Status ChownPath(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
   if (chown(path.c_str(), uid, gid) != 0) return LastErrnoStatus("chown " + path);
@@ -99,8 +100,10 @@ absl::Status Supervisor::Prepare() {
   // Every daemon creates its gRPC socket here; the unprivileged ones through
   // the group.
   const std::string grpc_dir = options_.exec_root + "/grpc";
+  // setgid: every socket created here belongs to the shared group, so the
+  // daemons need no CAP_CHOWN to let the apiserver and imaged connect.
   RETURN_IF_ERROR(MakeDirs(grpc_dir, 0770));
-  RETURN_IF_ERROR(ChownPath(grpc_dir, 0, user_gid_, 0770));
+  RETURN_IF_ERROR(ChownPath(grpc_dir, 0, user_gid_, 02770));
   for (const ComponentSpec& spec : BuiltinComponents()) {
     uid_t uid = spec.privileged ? 0 : user_uid_;
     gid_t gid = spec.privileged ? 0 : user_gid_;
@@ -163,7 +166,12 @@ absl::Status Supervisor::Spawn(Child& child) {
     dup2(log_fd, 2);
     int keep_from = 3;
     if (spec.serves_docker_api) {
-      dup2(docker_socket_fd_, 3);
+      if (docker_socket_fd_ == 3) {
+        // dup2 onto itself is a no-op that would keep close-on-exec set.
+        fcntl(3, F_SETFD, 0);
+      } else {
+        dup2(docker_socket_fd_, 3);
+      }
       keep_from = 4;
       setenv("LISTEN_FDS", "1", 1);
       setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
@@ -206,26 +214,34 @@ void Supervisor::OnExit(pid_t pid, int status) {
   }
 }
 
-void Supervisor::WaitReady() {
-  // Ready means every daemon accepts connections on its gRPC socket; the
-  // Docker socket itself has been listening since Prepare.
-  auto deadline = Clock::now() + std::chrono::seconds(15);
+bool Supervisor::Accepts(const ComponentSpec& spec) const {
+  const std::string path = options_.exec_root + "/grpc/" + spec.name + ".sock";
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  bool accepts = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return accepts;
+}
+
+void Supervisor::CheckReady(Clock::time_point deadline) {
+  std::string waiting;
   for (const Child& child : children_) {
-    const std::string path = options_.exec_root + "/grpc/" + child.spec->name + ".sock";
-    bool ready = false;
-    while (!ready && Clock::now() < deadline) {
-      int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un address{};
-      address.sun_family = AF_UNIX;
-      std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-      ready = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-      close(fd);
-      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (child.pid <= 0 || !Accepts(*child.spec)) {
+      waiting += (waiting.empty() ? "" : ", ") + child.spec->name;
     }
-    if (!ready) spdlog::warn("{} is not accepting connections yet", child.spec->name);
   }
-  std::printf("berth is ready: DOCKER_HOST=unix://%s/docker.sock\n", options_.exec_root.c_str());
-  std::fflush(stdout);
+  if (waiting.empty()) {
+    std::printf("berth is ready: DOCKER_HOST=unix://%s/docker.sock\n", options_.exec_root.c_str());
+    std::fflush(stdout);
+    ready_announced_ = true;
+  } else if (Clock::now() > deadline) {
+    spdlog::error("not ready after {}s, still waiting for: {} (see {}/logs)",
+                  std::chrono::duration_cast<std::chrono::seconds>(kReadyTimeout).count(), waiting,
+                  options_.root);
+    ready_announced_ = true;
+  }
 }
 
 void Supervisor::StopAll() {
@@ -270,7 +286,7 @@ absl::Status Supervisor::Run() {
 
   for (const ComponentSpec& spec : BuiltinComponents()) children_.push_back(Child{&spec});
   for (Child& child : children_) RETURN_IF_ERROR(Spawn(child));
-  WaitReady();
+  const auto ready_deadline = Clock::now() + kReadyTimeout;
 
   while (true) {
     auto now = Clock::now();
@@ -285,6 +301,10 @@ absl::Status Supervisor::Run() {
         }
       }
       if (child.pid <= 0) wake = std::min(wake, child.restart_at);
+    }
+    if (!ready_announced_) {
+      CheckReady(ready_deadline);
+      if (!ready_announced_) wake = std::min(wake, Clock::now() + std::chrono::milliseconds(10));
     }
     auto wait_for = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
     if (wait_for.count() < 0) wait_for = std::chrono::nanoseconds(0);

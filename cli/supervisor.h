@@ -51,13 +51,18 @@ class Supervisor {
   absl::Status Spawn(Child& child);
   void OnExit(pid_t pid, int status);
   void StopAll();
-  void WaitReady();
+  // Whether the component accepts connections on its gRPC socket.
+  bool Accepts(const ComponentSpec& spec) const;
+  // Announces readiness once every daemon accepts connections, or gives up
+  // (with an error naming the missing ones) after the deadline.
+  void CheckReady(std::chrono::steady_clock::time_point deadline);
   std::vector<std::string> ArgsFor(const ComponentSpec& spec) const;
 
   SupervisorOptions options_;
   uid_t user_uid_ = 65534;
   gid_t user_gid_ = 65534;
   int docker_socket_fd_ = -1;
+  bool ready_announced_ = false;
   std::vector<Child> children_;
 };
 

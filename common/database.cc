@@ -91,9 +91,9 @@ bool Statement::ColumnIsNull(int index) const {
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& path, const std::vector<std::string>& migrations) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = SqliteError(db, "open " + path);
     sqlite3_close(db);
@@ -146,9 +146,9 @@ absl::Status Database::Migrate(const std::vector<std::string>& migrations) {
   ASSIGN_OR_RETURN(bool row, version_query.Step());
   size_t applied = row ? static_cast<size_t>(version_query.ColumnInt(0)) : 0;
   if (applied > migrations.size()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", applied, " is newer than this binary (",
-                     migrations.size(), ")"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", applied,
+                                                      " is newer than this binary (",
+                                                      migrations.size(), ")"));
   }
   for (size_t i = applied; i < migrations.size(); ++i) {
     RETURN_IF_ERROR(Transaction([&]() -> absl::Status {

@@ -15,6 +15,10 @@ namespace berth {
 
 absl::Status MakeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) return absl::InvalidArgumentError("empty path");
+  struct stat existing;
+  // An unprivileged daemon may not be able to search the parents of its own
+  // directory; when the directory exists there is nothing to walk.
+  if (stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) return absl::OkStatus();
   std::string partial;
   size_t pos = 0;
   while (pos != std::string::npos) {

@@ -78,7 +78,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError("cannot serve gRPC on " + socket);
   }
   if (chmod(socket.c_str(), 0660) != 0) return LastErrnoStatus("chmod " + socket);
-  if (options.socket_gid >= 0 && chown(socket.c_str(), -1, options.socket_gid) != 0) {
+  // The supervisor makes the socket directory setgid to the shared group, so
+  // the socket usually has the right group already; only then is no CAP_CHOWN
+  // needed (netd has none).
+  struct stat st;
+  if (options.socket_gid >= 0 && stat(socket.c_str(), &st) == 0 &&
+      st.st_gid != static_cast<gid_t>(options.socket_gid) &&
+      chown(socket.c_str(), -1, options.socket_gid) != 0) {
     return LastErrnoStatus("chown " + socket);
   }
   server->SetServing(true);

@@ -1,6 +1,7 @@
 #include "apiserver/backends/grpc_backends.h"
 
 #include <chrono>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -109,12 +110,19 @@ class GrpcAttachSession : public AttachSession {
     stream_->Write(request);
   }
   bool Read(rt::AttachResponse* event) override { return stream_->Read(event); }
+  // The client's input thread and the output loop (on `ended`) both write:
+  // gRPC allows one writer at a time, and nothing after WritesDone.
   bool WriteStdin(const std::string& data) override {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    if (writes_done_) return false;
     rt::AttachRequest request;
     request.set_stdin(data);
     return stream_->Write(request);
   }
   bool CloseStdin() override {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    if (writes_done_) return true;
+    writes_done_ = true;
     rt::AttachRequest request;
     request.set_close_stdin(true);
     bool ok = stream_->Write(request);
@@ -127,6 +135,8 @@ class GrpcAttachSession : public AttachSession {
  private:
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<rt::AttachRequest, rt::AttachResponse>> stream_;
+  std::mutex write_mutex_;
+  bool writes_done_ = false;
 };
 
 }  // namespace

@@ -379,13 +379,11 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
         }
         continue;
       }
-      if (options.stdin()) {
-        // The client half-closed: its stdin is over, output keeps flowing.
-        session->CloseStdin();
-      } else {
-        // Nothing to read from a client without stdin: EOF means it left.
-        session->Cancel();
-      }
+      // EOF is a half-close: the docker CLI closes its write side as soon as
+      // it has no more stdin to send (at once when it attaches without
+      // stdin), and output keeps flowing. A client that is really gone shows
+      // up as a failed write of output.
+      if (options.stdin()) session->CloseStdin();
       return;
     }
   });
@@ -398,6 +396,12 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
   bool writable = true;
   if (have_output) writable = write_output(event.output());
   while (session->Read(&event)) {
+    if (event.has_ended()) {
+      // The container's output is over; runtimed finishes the stream once our
+      // side of it is closed too.
+      session->CloseStdin();
+      continue;
+    }
     if (!event.has_output() || !writable) continue;
     if (!write_output(event.output())) {
       writable = false;

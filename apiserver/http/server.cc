@@ -417,8 +417,16 @@ int InheritedListener() {
   const char* pid = getenv("LISTEN_PID");
   int result = -1;
   if (fds != nullptr && pid != nullptr && atoi(fds) >= 1 && atol(pid) == getpid()) {
-    result = 3;
-    fcntl(result, F_SETFD, FD_CLOEXEC);
+    // Only a listening socket will do; anything else is the parent's mistake
+    // and must not be served as if it were one.
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening) {
+      result = 3;
+      fcntl(result, F_SETFD, FD_CLOEXEC);
+    } else {
+      SPDLOG_ERROR("LISTEN_FDS is set but fd 3 is not a listening socket; ignoring it");
+    }
   }
   unsetenv("LISTEN_FDS");
   unsetenv("LISTEN_PID");

@@ -268,6 +268,28 @@ TEST_CASE_METHOD(Fixture, "attach relays stdin, half-close and output") {
   CHECK_FALSE(containers.last_attach.logs());
 }
 
+TEST_CASE_METHOD(Fixture, "attach without stdin keeps streaming after the client half-closes") {
+  // The docker CLI closes its write side at once when it attaches without
+  // stdin; the output that follows must still reach it.
+  containers.Add(kId, "web", "running", R"({"Tty":false})");
+  auto exchange =
+      std::make_unique<FakeExchange>("POST", "/containers/web/attach?stream=1&stdout=1&stderr=1");
+  exchange->mutable_request().headers["upgrade"] = "tcp";
+  exchange->raw_in_eof = true;
+  std::thread container([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    rt::AttachResponse event;
+    event.mutable_output()->set_stream(rt::STDERR);
+    event.mutable_output()->set_data("late output\n");
+    containers.attach_stream->Push(event);
+    containers.attach_stream->Close();
+  });
+  api.Handle(*exchange);
+  container.join();
+  CHECK(exchange->status == 101);
+  CHECK(exchange->body == MuxFrame(StreamId::kStderr, "late output\n"));
+}
+
 TEST_CASE_METHOD(Fixture, "load streams the body in chunks and reports in-stream") {
   img::Progress loaded;
   loaded.set_stream("Loaded image: busybox:latest\n");

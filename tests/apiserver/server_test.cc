@@ -1,7 +1,6 @@
+#include <fcntl.h>
 // Drives the real HTTP server over a unix socket with raw HTTP, as the docker
 // CLI does, with fake backends behind it.
-#include "apiserver/http/server.h"
-
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 
 #include "apiserver/api.h"
 #include "apiserver/framing.h"
+#include "apiserver/http/server.h"
 #include "tests/apiserver/fakes.h"
 
 namespace berth::apiserver {
@@ -248,7 +248,29 @@ TEST_CASE_METHOD(ServerFixture, "a Content-Length body is read and the connectio
   CHECK(Body(client.ReadUntil("\r\n\r\nOK")) == "OK");
 }
 
-TEST_CASE("socket activation takes fd 3 only when meant for us") {
+// Moves fd to descriptor 3 (it may already be 3 when 3 was free).
+void PlaceAtFd3(int fd) {
+  REQUIRE(fd >= 0);
+  if (fd == 3) return;
+  REQUIRE(dup2(fd, 3) == 3);
+  close(fd);
+}
+
+TEST_CASE("socket activation takes fd 3 only when meant for us and listening") {
+  int saved = dup(3);
+  // Not a socket at fd 3: refused even with the right environment.
+  PlaceAtFd3(open("/dev/null", O_RDONLY));
+  setenv("LISTEN_FDS", "1", 1);
+  setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+  CHECK(InheritedListener() == -1);
+
+  int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un autobind{};
+  autobind.sun_family = AF_UNIX;
+  // Binding only the family picks a free abstract address.
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&autobind), sizeof(sa_family_t)) == 0);
+  REQUIRE(listen(listener, 1) == 0);
+  PlaceAtFd3(listener);
   setenv("LISTEN_FDS", "1", 1);
   setenv("LISTEN_PID", "1", 1);
   CHECK(InheritedListener() == -1);
@@ -257,6 +279,12 @@ TEST_CASE("socket activation takes fd 3 only when meant for us") {
   setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
   CHECK(InheritedListener() == 3);
   CHECK(InheritedListener() == -1);
+  if (saved >= 0) {
+    dup2(saved, 3);
+    close(saved);
+  } else {
+    close(3);
+  }
 }
 
 TEST_CASE("--host takes unix:// paths") {

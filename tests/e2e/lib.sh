@@ -50,11 +50,13 @@ check_not_contains() {
 wait_for() {
   local seconds=$1; shift
   local deadline=$((SECONDS + seconds))
+  # Each attempt is bounded too: a connection to a socket nobody serves yet
+  # waits in its backlog.
   while ((SECONDS < deadline)); do
-    "$@" >/dev/null 2>&1 && return 0
+    timeout 10 "$@" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  "$@" >/dev/null 2>&1
+  timeout 10 "$@" >/dev/null 2>&1
 }
 
 # Raw API access for what the CLI validates before sending.
@@ -64,6 +66,8 @@ api() {
 
 engine_start() {
   E2E_DIR=$(mktemp -d /tmp/be.XXXXXX)
+  # The unprivileged daemons must be able to reach their directories below.
+  chmod 0711 "$E2E_DIR"
   ROOT=$E2E_DIR/root
   EXEC_ROOT=$E2E_DIR/run
   CGROUP_PARENT=berth-e2e-$$
