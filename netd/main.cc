@@ -24,5 +24,7 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   (*server)->ServeUntilSignal();
+  absl::Status closed = (*sandboxes)->Close();
+  if (!closed.ok()) spdlog::warn("shutdown: {}", closed.ToString());
   return EXIT_SUCCESS;
 }

@@ -1,6 +1,7 @@
 #include "netd/sandbox/sandbox_manager.h"
 
 #include <dirent.h>
+#include <sys/mount.h>
 
 #include <ctime>
 #include <set>
@@ -155,6 +156,17 @@ absl::Status SandboxManager::RemoveSandbox(const std::string& container_id) {
 absl::Status SandboxManager::DeleteRow(const std::string& container_id) {
   ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM sandboxes WHERE container_id = ?"));
   return del.Bind(1, container_id).Run();
+}
+
+absl::Status SandboxManager::Close() {
+  ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
+  if (!sandboxes.empty()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(bool mounted, IsMountPoint(NetnsDir()));
+  if (mounted && umount2(NetnsDir().c_str(), MNT_DETACH) != 0) {
+    return LastErrnoStatus("unmount " + NetnsDir());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Sandbox>> SandboxManager::ListSandboxes() {

@@ -49,6 +49,12 @@ class SandboxManager {
 
   absl::StatusOr<std::vector<Sandbox>> ListSandboxes();
 
+  // For a clean shutdown: when no sandbox is left, unmounts the netns
+  // directory's own bind mount, so a stopped engine leaves no mount behind.
+  // With sandboxes left (containers keep running while netd is stopped) it
+  // keeps everything.
+  absl::Status Close();
+
   std::string NetnsDir() const { return run_dir_ + "/netns"; }
   static const std::vector<std::string>& Migrations();
 

@@ -81,7 +81,7 @@ test_isolation() {
     check_eq "--memory in the cgroup" "67108864" \
       "$(cat /sys/fs/cgroup/memory/$CGROUP_PARENT/$id/memory.limit_in_bytes 2>&1)"
     check_eq "--cpus in the cgroup" "50000" \
-      "$(cat /sys/fs/cgroup/cpu,cpuacct/$CGROUP_PARENT/$id/cpu.cfs_quota_us 2>&1)"
+      "$(cat /sys/fs/cgroup/cpu/$CGROUP_PARENT/$id/cpu.cfs_quota_us 2>&1)"
     check_eq "--pids-limit in the cgroup" "50" \
       "$(cat /sys/fs/cgroup/pids/$CGROUP_PARENT/$id/pids.max 2>&1)"
   else

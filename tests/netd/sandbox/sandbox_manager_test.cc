@@ -77,6 +77,26 @@ TEST_CASE("sandboxes per network mode", "[netd][local]") {
   testing::CleanUp(dir);
 }
 
+TEST_CASE("a clean shutdown leaves no mount once no sandbox is left", "[netd][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto manager = Open(dir);
+  REQUIRE(manager->CreateSandbox("kept", "none").ok());
+  // A running container's namespace keeps the directory mounted.
+  REQUIRE(manager->Close().ok());
+  CHECK(*IsMountPoint(dir + "/run/netns"));
+  CHECK(*IsMountPoint(dir + "/run/netns/kept"));
+  REQUIRE(manager->RemoveSandbox("kept").ok());
+  REQUIRE(manager->Close().ok());
+  CHECK_FALSE(*IsMountPoint(dir + "/run/netns"));
+  manager.reset();
+  // The next start makes it private again.
+  manager = Open(dir);
+  CHECK(*IsMountPoint(dir + "/run/netns"));
+  REQUIRE(manager->Close().ok());
+  manager.reset();
+  testing::CleanUp(dir);
+}
+
 TEST_CASE("restart keeps pinned sandboxes and clears what a crash left", "[netd][local]") {
   std::string dir = testing::MakeTempDir();
   std::string live, lost;
