@@ -32,10 +32,22 @@ median_ms() {  # median_ms HOST CMD... : prints the median wall time in ms
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
 }
 
-rss_kb() {  # total resident KiB of the given pids
+rss_kb() {  # total resident KiB of the given pids (shared pages counted once per process)
   local total=0 pid
   for pid in "$@"; do
     total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# Proportional set size: a page shared by N processes counts 1/N in each, so
+# the sum is what the group really keeps resident. berth's daemons share their
+# C++ libraries (gRPC, protobuf, libstdc++), which RSS counts five times;
+# dockerd and containerd are static binaries, for which RSS and PSS agree.
+pss_kb() {
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
   done
   echo "$total"
 }
@@ -61,11 +73,12 @@ DOCKER_HOST=$BERTH_HOST docker run --rm --network none busybox true  # warm up
 sleep 2
 berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
 berth_rss=$(rss_kb $berth_pids)
+berth_pss=$(pss_kb $berth_pids)
 berth_run=$(median_ms "$BERTH_HOST" docker run --rm --network none busybox true)
 cli_only=$(median_ms "$BERTH_HOST" docker version)
 
 # reference: Debian's dockerd 20.10 on its own socket and root
-ref_run=nan; ref_rss=0
+ref_run=nan; ref_rss=0; ref_pss=0
 if command -v dockerd >/dev/null; then
   REF_HOST=unix://$WORK/d/docker.sock
   mkdir -p "$WORK/d"
@@ -77,7 +90,9 @@ if command -v dockerd >/dev/null; then
   if DOCKER_HOST=$REF_HOST docker load -i "$WORK/busybox.tar" >/dev/null 2>&1; then
     DOCKER_HOST=$REF_HOST docker run --rm --network none busybox true >/dev/null 2>&1
     sleep 2
-    ref_rss=$(rss_kb "$DOCKERD_PID" $(pgrep -P "$DOCKERD_PID" | tr '\n' ' '))
+    ref_pids="$DOCKERD_PID $(pgrep -P "$DOCKERD_PID" | tr '\n' ' ')"
+    ref_rss=$(rss_kb $ref_pids)
+    ref_pss=$(pss_kb $ref_pids)
     ref_run=$(median_ms "$REF_HOST" docker run --rm --network none busybox true)
   else
     echo "reference dockerd did not start; see $WORK/dockerd.log" >&2
@@ -93,6 +108,7 @@ echo "docker run --rm --network none busybox true, median of $RUNS:"
 printf '  berth      %8s ms\n' "$berth_run"
 printf '  reference  %8s ms   (berth/reference = %s)\n' "$ref_run" "$(ratio "$berth_run" "$ref_run")"
 printf '  CLI alone  %8s ms   (docker version)\n' "$cli_only"
-echo "idle resident memory:"
-printf '  berth (5 daemons)          %6d KiB\n' "$berth_rss"
-printf '  reference (dockerd+containerd) %6d KiB   (berth/reference = %s)\n' "$ref_rss" "$(ratio "$berth_rss" "$ref_rss")"
+echo "idle memory, KiB              PSS (resident together)      RSS (summed per process)"
+printf '  berth (5 daemons)          %8d                     %8d\n' "$berth_pss" "$berth_rss"
+printf '  reference (dockerd+containerd) %4d                     %8d\n' "$ref_pss" "$ref_rss"
+printf '  berth/reference            %8s                     %8s\n' "$(ratio "$berth_pss" "$ref_pss")" "$(ratio "$berth_rss" "$ref_rss")"
