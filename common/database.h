@@ -54,8 +54,8 @@ class Database {
  public:
   // Opens (creating) the database and applies the migrations not yet applied,
   // each in its own transaction.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(
-      const std::string& path, const std::vector<std::string>& migrations);
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path,
+                                                        const std::vector<std::string>& migrations);
   ~Database();
 
   absl::StatusOr<Statement> Prepare(std::string_view sql);

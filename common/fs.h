@@ -18,8 +18,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Writes to a temporary file beside `path`, fsyncs it, renames it into place
 // and fsyncs the directory: readers see the old content or the new, never a
 // torn file, also across a crash.
-absl::Status WriteFileAtomic(const std::string& path, std::string_view content,
-                             mode_t mode = 0644);
+absl::Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 
 // rm -rf that does not cross into other mounts (it refuses to descend into a
 // mount point and reports it, rather than deleting a mounted filesystem's files).

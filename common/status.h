@@ -4,10 +4,10 @@
 
 #include <cerrno>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace berth {
 
@@ -28,10 +28,10 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context);
 #define BERTH_CONCAT_INNER(a, b) a##b
 #define BERTH_CONCAT(a, b) BERTH_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                             \
-  do {                                                    \
-    ::absl::Status berth_status_ = (expr);                \
-    if (!berth_status_.ok()) return berth_status_;        \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status berth_status_ = (expr);         \
+    if (!berth_status_.ok()) return berth_status_; \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
