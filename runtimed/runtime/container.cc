@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
 #include "runtimed/runtime/capabilities.h"
+#include "runtimed/runtime/console.h"
 #include "runtimed/runtime/mounts.h"
 #include "runtimed/runtime/namespaces.h"
 
@@ -78,16 +78,6 @@ struct InitArgs {
   int sync_fd;
 };
 
-// The pty slave as the host names it, to bind onto /dev/console.
-std::string ConsolePath(const ContainerIo& io) {
-  if (!io.terminal) return "";
-  char path[PATH_MAX];
-  ssize_t n = readlink("/proc/self/fd/0", path, sizeof(path) - 1);
-  if (n <= 0) return "";
-  path[n] = '\0';
-  return path;
-}
-
 // Everything the init does before exec; returns only on error.
 absl::Status RunInit(const InitArgs& args) {
   const Spec& spec = *args.spec;
@@ -99,11 +89,17 @@ absl::Status RunInit(const InitArgs& args) {
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kGo));
   RETURN_IF_ERROR(JoinNamespaces(spec));
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
-  RETURN_IF_ERROR(SetupStdio(args.io));
-  if (spec.FindNamespace("mount") != nullptr) {
-    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs, ConsolePath(args.io)));
+  if (!args.io.terminal) RETURN_IF_ERROR(SetupStdio(args.io));
+  bool new_mount_ns = spec.FindNamespace("mount") != nullptr;
+  if (new_mount_ns) {
+    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs));
   } else if (chroot(args.rootfs.c_str()) != 0 || chdir("/") != 0) {
     return LastErrnoStatus("chroot " + args.rootfs);
+  }
+  // Only now is /dev/ptmx the container's own devpts instance; and before
+  // FinalizeRootfs, which may make /dev read-only.
+  if (args.io.terminal) {
+    RETURN_IF_ERROR(SetupConsole(args.io.console_socket, new_mount_ns && !BindsHostDev(spec)));
   }
   if (!spec.hostname.empty() && sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     return LastErrnoStatus("sethostname " + spec.hostname);
@@ -195,6 +191,9 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   if (stat(rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat("rootfs (\"", rootfs, "\") does not exist or is not a directory"));
+  }
+  if (options.io.terminal && options.io.console_socket < 0) {
+    return absl::InvalidArgumentError("a terminal needs a console socket");
   }
   if (options.cgroup != nullptr) RETURN_IF_ERROR(options.cgroup->Create(spec.resources));
   auto fail = [&](pid_t pid, absl::Status status) {

@@ -181,17 +181,7 @@ absl::Status Symlink(const std::string& rootfs, const std::string& link, const s
   return absl::OkStatus();
 }
 
-bool BindsHostDev(const Spec& spec) {
-  for (const Mount& m : spec.mounts) {
-    if (m.destination == "/dev" &&
-        (m.type == "bind" || ParseMountOptions(m.options).flags & MS_BIND)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-absl::Status SetupDev(const Spec& spec, const std::string& rootfs, const std::string& console) {
+absl::Status SetupDev(const Spec& spec, const std::string& rootfs) {
   std::vector<Device> devices = spec.devices;
   for (const DefaultDevice& d : kDefaultDevices) {
     bool listed = false;
@@ -205,11 +195,6 @@ absl::Status SetupDev(const Spec& spec, const std::string& rootfs, const std::st
   RETURN_IF_ERROR(Symlink(rootfs, "/dev/stdout", "/proc/self/fd/1"));
   RETURN_IF_ERROR(Symlink(rootfs, "/dev/stderr", "/proc/self/fd/2"));
   if (PathExists("/proc/kcore")) RETURN_IF_ERROR(Symlink(rootfs, "/dev/core", "/proc/kcore"));
-  if (!console.empty()) {
-    std::string target = rootfs + "/dev/console";
-    RETURN_IF_ERROR(CreateTarget(target, /*file=*/true));
-    RETURN_IF_ERROR(DoMount(console, target, "", MS_BIND, ""));
-  }
   return absl::OkStatus();
 }
 
@@ -320,7 +305,17 @@ absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::strin
   return root + (resolved.empty() ? "" : "/" + absl::StrJoin(resolved, "/"));
 }
 
-absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs, const std::string& console) {
+bool BindsHostDev(const Spec& spec) {
+  for (const Mount& m : spec.mounts) {
+    if (m.destination == "/dev" &&
+        (m.type == "bind" || ParseMountOptions(m.options).flags & MS_BIND)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs) {
   // Nothing mounted from here on may propagate back to the host.
   unsigned long propagation = MS_SLAVE | MS_REC;
   if (!spec.rootfs_propagation.empty()) {
@@ -332,7 +327,7 @@ absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs, const std:
   for (const Mount& m : spec.mounts) {
     RETURN_IF_ERROR(Annotate(MountEntry(rootfs, m), "mount " + m.destination));
   }
-  if (!BindsHostDev(spec)) RETURN_IF_ERROR(SetupDev(spec, rootfs, console));
+  if (!BindsHostDev(spec)) RETURN_IF_ERROR(SetupDev(spec, rootfs));
   return PivotRoot(rootfs);
 }
 

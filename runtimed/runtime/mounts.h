@@ -27,9 +27,12 @@ MountFlags ParseMountOptions(const std::vector<std::string>& options);
 absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::string& path);
 
 // Everything up to and including pivot_root, run by the container's init in
-// its new mount namespace. `console` is the pty slave to expose as
-// /dev/console ("" without a terminal).
-absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs, const std::string& console);
+// its new mount namespace.
+absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs);
+
+// Whether /dev is the host's (bound by a spec mount) rather than one the
+// runtime builds: then nothing, /dev/console included, is created in it.
+bool BindsHostDev(const Spec& spec);
 
 // After pivot_root (and after sysctls, which need a writable /proc/sys):
 // read-only and masked paths, then the read-only root.

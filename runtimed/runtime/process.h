@@ -17,6 +17,11 @@ struct ContainerIo {
   int stdout_fd = -1;
   int stderr_fd = -1;
   bool terminal = false;
+  // With `terminal` for a new container, the three descriptors above are
+  // unused: its init allocates the pty in the container's own devpts and
+  // sends the master over this unix socket (see console.h), which the init
+  // inherits and closes. The caller keeps its own end.
+  int console_socket = -1;
 };
 
 // Finds args[0] the way Go's exec.LookPath does (runc and Docker's wording):

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "runtimed/runtime/console.h"
 
 namespace berth::runtime {
 namespace {
@@ -86,30 +87,23 @@ Shim::Shim(shim::v1::Bootstrap bootstrap)
 
 Shim::~Shim() {
   for (auto& [fd, client] : clients_) close(fd);
-  for (int* fd : {&epoll_fd_, &listen_fd_, &signal_fd_, &stdout_fd_, &stderr_fd_, &stdin_fd_,
-                  &child_stdin_, &child_stdout_, &child_stderr_}) {
+  for (int* fd :
+       {&epoll_fd_, &listen_fd_, &signal_fd_, &stdout_fd_, &stderr_fd_, &stdin_fd_, &child_stdin_,
+        &child_stdout_, &child_stderr_, &console_socket_, &child_console_}) {
     CloseFd(fd);
   }
 }
 
 absl::Status Shim::SetupIo() {
   if (bootstrap_.tty()) {
-    tty_master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (tty_master_ < 0) return LastErrnoStatus("open a pty");
-    char name[128];
-    if (grantpt(tty_master_) != 0 || unlockpt(tty_master_) != 0 ||
-        ptsname_r(tty_master_, name, sizeof(name)) != 0) {
-      return LastErrnoStatus("set up the pty");
+    // The container's init allocates the pty in its own devpts and sends
+    // the master back here (AdoptConsole).
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      return LastErrnoStatus("console socketpair");
     }
-    child_stdin_ = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (child_stdin_ < 0) return LastErrnoStatus(absl::StrCat("open ", name));
-    stdout_fd_ = tty_master_;
-    RETURN_IF_ERROR(SetNonBlocking(stdout_fd_));
-    if (bootstrap_.open_stdin()) {
-      // A separate descriptor: epoll watches reads and writes independently.
-      stdin_fd_ = fcntl(tty_master_, F_DUPFD_CLOEXEC, 3);
-      if (stdin_fd_ < 0) return LastErrnoStatus("dup the pty");
-    }
+    console_socket_ = pair[0];
+    child_console_ = pair[1];
     return absl::OkStatus();
   }
   int out[2], err[2];
@@ -127,6 +121,23 @@ absl::Status Shim::SetupIo() {
     child_stdin_ = in[0];
     stdin_fd_ = in[1];
     RETURN_IF_ERROR(SetNonBlocking(stdin_fd_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Shim::AdoptConsole() {
+  // Without our copy of the init's end, a missing master is EOF, not a hang.
+  CloseFd(&child_console_);
+  absl::StatusOr<ReceivedFd> master = ReceiveFd(console_socket_);
+  CloseFd(&console_socket_);
+  if (!master.ok()) return Annotate(master.status(), "receive the container's pty master");
+  tty_master_ = master->fd;
+  stdout_fd_ = tty_master_;
+  RETURN_IF_ERROR(SetNonBlocking(stdout_fd_));
+  if (bootstrap_.open_stdin()) {
+    // A separate descriptor: epoll watches reads and writes independently.
+    stdin_fd_ = fcntl(tty_master_, F_DUPFD_CLOEXEC, 3);
+    if (stdin_fd_ < 0) return LastErrnoStatus("dup the pty master");
   }
   return absl::OkStatus();
 }
@@ -162,8 +173,7 @@ absl::Status Shim::Create() {
 
   CreateOptions options;
   options.bundle = bootstrap_.bundle();
-  options.io = {child_stdin_, bootstrap_.tty() ? child_stdin_ : child_stdout_,
-                bootstrap_.tty() ? child_stdin_ : child_stderr_, bootstrap_.tty()};
+  options.io = {child_stdin_, child_stdout_, child_stderr_, bootstrap_.tty(), child_console_};
   options.cgroup = cgroup_.get();
   ASSIGN_OR_RETURN(container_, CreateContainer(spec, options));
   pid_ = container_->pid();
@@ -174,6 +184,7 @@ absl::Status Shim::Create() {
   CloseFd(&child_stderr_);
 
   absl::Status status = [&]() -> absl::Status {
+    if (bootstrap_.tty()) RETURN_IF_ERROR(AdoptConsole());
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);

@@ -53,6 +53,8 @@ class Shim {
   };
 
   absl::Status SetupIo();
+  // With a tty: takes the pty master the container's init sent.
+  absl::Status AdoptConsole();
   absl::Status Listen();
   void Abort();
 
@@ -95,6 +97,8 @@ class Shim {
   int tty_master_ = -1;
   // The container's ends, closed once the container holds them.
   int child_stdin_ = -1, child_stdout_ = -1, child_stderr_ = -1;
+  // With a tty, the socketpair over which the init sends the pty master.
+  int console_socket_ = -1, child_console_ = -1;
 
   std::string stdin_buffer_;
   bool stdin_closing_ = false;

@@ -43,6 +43,19 @@ Captured ReadAll(ShimAttachment& attachment) {
   }
 }
 
+// Reads until the output so far contains `want` (which is returned with
+// everything before it), or has ended.
+std::string ReadUntil(ShimAttachment& attachment, const std::string& want) {
+  std::string out;
+  while (out.find(want) == std::string::npos) {
+    absl::StatusOr<std::optional<shim::v1::Output>> output = attachment.Read();
+    REQUIRE(output.ok());
+    if (!output->has_value()) break;
+    out += (*output)->data();
+  }
+  return out;
+}
+
 bool ProcessAlive(pid_t pid) { return kill(pid, 0) == 0; }
 
 // Waits for the shim to go away (it lingers briefly after the exit).
@@ -244,6 +257,48 @@ TEST_CASE("tty mode: the container's stdio is a terminal") {
   absl::StatusOr<shim::v1::ExitStatus> exit = client.Wait();
   REQUIRE(exit.ok());
   CHECK(exit->exit_code() == 0);
+  ShutdownAndWait(client, *shim_pid);
+}
+
+TEST_CASE("tty mode: the pty is the container's own, resizable, and logged") {
+  TestBundle bundle;
+  Json config = bundle.Config(
+      {"sh", "-c",
+       "tty; ls /proc/self/fd | grep -v '^3$'; test -c /dev/console && echo console; stty size; "
+       "read line; stty size"});
+  config["process"]["terminal"] = true;
+  bundle.WriteConfig(config);
+  absl::StatusOr<int64_t> shim_pid = LaunchShim(Options(bundle, true, true, false));
+  REQUIRE(shim_pid.ok());
+  ShimClient client(bundle.Bootstrap().socket_path());
+  auto attachment = client.Attach(true, true, true);
+  REQUIRE(attachment.ok());
+  // Before start: the size must already be the container's first view.
+  REQUIRE(client.Resize(40, 100).ok());
+  REQUIRE(client.Start().ok());
+  std::string out = ReadUntil(**attachment, "40 100\r\n");
+  // Docker's answer: the slave of the container's own devpts instance, and
+  // no descriptor but the three stdio ones.
+  CHECK(out == "/dev/pts/0\r\n0\r\n1\r\n2\r\nconsole\r\n40 100\r\n");
+  REQUIRE(client.Resize(50, 120).ok());
+  REQUIRE((*attachment)->WriteStdin("go\n").ok());
+  Captured rest = ReadAll(**attachment);
+  CHECK(rest.out == "go\r\n50 120\r\n");  // the line discipline echoes the input
+  CHECK(rest.err == "");
+  absl::StatusOr<shim::v1::ExitStatus> exit = client.Wait();
+  REQUIRE(exit.ok());
+  CHECK(exit->exit_code() == 0);
+
+  absl::StatusOr<std::string> log = ReadFile(bundle.bundle() + "/json.log");
+  REQUIRE(log.ok());
+  std::string logged;
+  for (absl::string_view line : absl::StrSplit(*log, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<Json> json = ParseJson(std::string(line));
+    REQUIRE(json.ok());
+    CHECK((*json)["stream"].get<std::string>() == "stdout");
+    logged += (*json)["log"].get<std::string>();
+  }
+  CHECK(logged == out + rest.out);
   ShutdownAndWait(client, *shim_pid);
 }
 

@@ -44,7 +44,7 @@ TestBundle::TestBundle() {
   }
   chmod((rootfs + "/bin/busybox").c_str(), 0755);
   for (const char* tool : {"sh", "echo", "cat", "sleep", "ls", "id", "hostname", "true", "false",
-                           "test", "readlink", "grep", "head"}) {
+                           "test", "readlink", "grep", "head", "tty", "stty", "tr"}) {
     Check(symlink("busybox", (rootfs + "/bin/" + tool).c_str()) == 0, "symlink");
   }
   std::ofstream(rootfs + "/bin/notexec") << "#!/bin/sh\n";
