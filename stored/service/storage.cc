@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "stored/volumes/copy.h"
 
 namespace berth::stored {
 namespace {
@@ -93,6 +95,8 @@ const std::vector<std::string>& Storage::Migrations() {
       "  parent_chain_id TEXT NOT NULL,"
       "  created_at INTEGER NOT NULL);"
       "CREATE INDEX rootfs_parent ON rootfs(parent_chain_id);",
+      // 2: volumes.
+      volumes::VolumeManager::Migration(),
   };
   return migrations;
 }
@@ -114,6 +118,9 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const std::string& state_
                    Database::Open(state_dir + "/stored.db", Migrations()));
   std::unique_ptr<Storage> storage(new Storage(state_dir, std::move(db), std::move(mounter)));
   RETURN_IF_ERROR(storage->Reconcile());
+  ASSIGN_OR_RETURN(
+      storage->volumes_,
+      volumes::VolumeManager::Open(storage->db_.get(), state_dir + "/volumes", state_dir + "/tmp"));
   return storage;
 }
 
@@ -515,6 +522,33 @@ absl::Status Storage::RemoveRootfs(const std::string& container_id) {
   ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM rootfs WHERE id = ?"));
   RETURN_IF_ERROR(del.Bind(1, rootfs->id).Run());
   return CollectLayers(rootfs->parent_chain_id);
+}
+
+}  // namespace berth::stored
+
+namespace berth::stored {
+
+absl::StatusOr<std::string> Storage::MountVolume(const std::string& name,
+                                                 const std::string& container_id,
+                                                 const std::string& container_path,
+                                                 bool copy_image_data) {
+  ASSIGN_OR_RETURN(volumes::Volume volume, volumes_->Get(name));
+  if (std::find(volume.users.begin(), volume.users.end(), container_id) == volume.users.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("volume ", name, " is not acquired by container ", container_id));
+  }
+  if (!copy_image_data) return volume.mountpoint;
+  ASSIGN_OR_RETURN(bool empty, volumes::DirIsEmpty(volume.mountpoint));
+  if (!empty) return volume.mountpoint;
+  std::string merged;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(std::optional<RootfsRow> row, FindRootfs(container_id));
+    if (!row) return absl::NotFoundError(NotFoundRootfs(container_id));
+    merged = RootfsDir(row->id) + "/merged";
+  }
+  RETURN_IF_ERROR(volumes::CopyTreeBeneath(merged, container_path, volume.mountpoint));
+  return volume.mountpoint;
 }
 
 }  // namespace berth::stored

@@ -14,6 +14,7 @@
 //   c/<n>/work       overlay workdir
 //   c/<n>/merged     the mounted root filesystem handed to the runtime
 //   empty/           the lower dir of containers whose image has no layers
+//   volumes/<name>/_data  a volume's content (stored/volumes/volumes.h)
 //   tmp/             staging: layers being extracted, directories being
 //                    deleted. Anything here at start is a leftover.
 //
@@ -47,6 +48,7 @@
 #include "common/database.h"
 #include "stored/layers/extract.h"
 #include "stored/rootfs/overlay.h"
+#include "stored/volumes/volumes.h"
 
 namespace berth::stored {
 
@@ -87,6 +89,14 @@ class Storage {
   // Unmounts and deletes; a container without a rootfs is fine.
   absl::Status RemoveRootfs(const std::string& container_id);
 
+  // Named and anonymous volumes.
+  volumes::VolumeManager& volumes() { return *volumes_; }
+  // The volume's mountpoint for a container being started. A volume that is
+  // still empty first gets the image's content at container_path, read from
+  // the container's mounted root filesystem, as Docker does.
+  absl::StatusOr<std::string> MountVolume(const std::string& name, const std::string& container_id,
+                                          const std::string& container_path, bool copy_image_data);
+
   const std::string& state_dir() const { return state_dir_; }
   // The database schema, in order. Exposed for tests.
   static const std::vector<std::string>& Migrations();
@@ -122,6 +132,7 @@ class Storage {
   const std::string state_dir_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<rootfs::Mounter> mounter_;
+  std::unique_ptr<volumes::VolumeManager> volumes_;
   // Serialises everything but the extraction of layers, which runs unlocked
   // in its own staging directory.
   std::mutex mu_;

@@ -32,6 +32,30 @@ class StorageService final : public storage::v1::StorageService::Service {
                             const storage::v1::RemoveRootfsRequest* request,
                             storage::v1::RemoveRootfsResponse* response) override;
 
+  grpc::Status CreateVolume(grpc::ServerContext* context,
+                            const storage::v1::CreateVolumeRequest* request,
+                            storage::v1::CreateVolumeResponse* response) override;
+  grpc::Status GetVolume(grpc::ServerContext* context, const storage::v1::GetVolumeRequest* request,
+                         storage::v1::GetVolumeResponse* response) override;
+  grpc::Status ListVolumes(grpc::ServerContext* context,
+                           const storage::v1::ListVolumesRequest* request,
+                           storage::v1::ListVolumesResponse* response) override;
+  grpc::Status RemoveVolume(grpc::ServerContext* context,
+                            const storage::v1::RemoveVolumeRequest* request,
+                            storage::v1::RemoveVolumeResponse* response) override;
+  grpc::Status PruneVolumes(grpc::ServerContext* context,
+                            const storage::v1::PruneVolumesRequest* request,
+                            storage::v1::PruneVolumesResponse* response) override;
+  grpc::Status AcquireVolume(grpc::ServerContext* context,
+                             const storage::v1::AcquireVolumeRequest* request,
+                             storage::v1::AcquireVolumeResponse* response) override;
+  grpc::Status MountVolume(grpc::ServerContext* context,
+                           const storage::v1::MountVolumeRequest* request,
+                           storage::v1::MountVolumeResponse* response) override;
+  grpc::Status ReleaseVolume(grpc::ServerContext* context,
+                             const storage::v1::ReleaseVolumeRequest* request,
+                             storage::v1::ReleaseVolumeResponse* response) override;
+
  private:
   Storage* storage_;
 };
