@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/status.h"
 
 namespace berth::imaged {
@@ -55,6 +56,25 @@ class FdSource : public ByteSource {
 
  private:
   int fd_;
+};
+
+// A push-based byte stream: where imaged writes archives (docker save) to.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual absl::Status Write(absl::string_view data) = 0;
+};
+
+class StringSink : public ByteSink {
+ public:
+  absl::Status Write(absl::string_view data) override {
+    data_.append(data.data(), data.size());
+    return absl::OkStatus();
+  }
+  const std::string& data() const { return data_; }
+
+ private:
+  std::string data_;
 };
 
 }  // namespace berth::imaged

@@ -160,6 +160,17 @@ absl::StatusOr<std::unique_ptr<ByteSource>> FileContentStore::OpenBlob(const std
   return std::make_unique<FdSource>(fd);
 }
 
+absl::StatusOr<int64_t> FileContentStore::BlobSize(const std::string& digest) {
+  RETURN_IF_ERROR(CheckDigest(digest));
+  std::string path = BlobPath(digest);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("blob ", digest, " not found"));
+    return LastErrnoStatus("stat " + path);
+  }
+  return static_cast<int64_t>(st.st_size);
+}
+
 bool FileContentStore::Exists(const std::string& digest) {
   return IsSha256Digest(digest) && PathExists(BlobPath(digest));
 }

@@ -44,6 +44,8 @@ class ContentStore {
   virtual absl::StatusOr<std::string> ReadBlob(const std::string& digest) = 0;
   virtual absl::StatusOr<std::unique_ptr<ByteSource>> OpenBlob(const std::string& digest) = 0;
   virtual bool Exists(const std::string& digest) = 0;
+  // Size in bytes; NotFound when absent.
+  virtual absl::StatusOr<int64_t> BlobSize(const std::string& digest) = 0;
   // Deleting an absent blob is not an error.
   virtual absl::Status Delete(const std::string& digest) = 0;
   // Digests of every visible blob.
@@ -61,6 +63,7 @@ class FileContentStore : public ContentStore {
   absl::StatusOr<std::string> ReadBlob(const std::string& digest) override;
   absl::StatusOr<std::unique_ptr<ByteSource>> OpenBlob(const std::string& digest) override;
   bool Exists(const std::string& digest) override;
+  absl::StatusOr<int64_t> BlobSize(const std::string& digest) override;
   absl::Status Delete(const std::string& digest) override;
   absl::StatusOr<std::vector<std::string>> List() override;
 

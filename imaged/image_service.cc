@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::imaged {
 namespace {
@@ -54,7 +55,46 @@ class ChunkSource : public ByteSource {
   bool done_ = false;
 };
 
+// Gathers the archive into chunks of kChunkSize for the client stream.
+class ChunkSink : public ByteSink {
+ public:
+  static constexpr size_t kChunkSize = 1 << 20;
+  explicit ChunkSink(grpc::ServerWriter<berth::types::v1::Chunk>* writer) : writer_(writer) {}
+  absl::Status Write(absl::string_view data) override {
+    while (!data.empty()) {
+      size_t take = std::min(data.size(), kChunkSize - pending_.size());
+      pending_.append(data.data(), take);
+      data.remove_prefix(take);
+      if (pending_.size() == kChunkSize) RETURN_IF_ERROR(Flush());
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Flush() {
+    if (pending_.empty()) return absl::OkStatus();
+    berth::types::v1::Chunk chunk;
+    chunk.set_data(std::move(pending_));
+    pending_.clear();
+    if (!writer_->Write(chunk)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  }
+
+ private:
+  grpc::ServerWriter<berth::types::v1::Chunk>* writer_;
+  std::string pending_;
+};
+
 }  // namespace
+
+grpc::Status ImageService::SaveImages(grpc::ServerContext* /*context*/,
+                                      const pb::SaveImagesRequest* request,
+                                      grpc::ServerWriter<berth::types::v1::Chunk>* writer) {
+  std::vector<std::string> names(request->references().begin(), request->references().end());
+  if (names.empty()) return ToGrpcStatus(absl::InvalidArgumentError("no image names given"));
+  ChunkSink sink(writer);
+  absl::Status status = store_->Save(names, sink);
+  if (status.ok()) status = sink.Flush();
+  return ToGrpcStatus(status);
+}
 
 grpc::Status ImageService::GetImage(grpc::ServerContext* context,
                                     const pb::GetImageRequest* request,

@@ -30,6 +30,9 @@ class ImageService final : public berth::image::v1::ImageService::Service {
   grpc::Status RemoveImage(grpc::ServerContext* context,
                            const berth::image::v1::RemoveImageRequest* request,
                            berth::image::v1::RemoveImageResponse* response) override;
+  grpc::Status SaveImages(grpc::ServerContext* context,
+                          const berth::image::v1::SaveImagesRequest* request,
+                          grpc::ServerWriter<berth::types::v1::Chunk>* writer) override;
 
  private:
   ImageStore* store_;

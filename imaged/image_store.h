@@ -85,6 +85,11 @@ class ImageStore {
   // Points repository[:tag] (tag "latest" when empty) at the image source names.
   absl::Status Tag(const std::string& source, const std::string& repository,
                    const std::string& tag);
+  // docker save: writes the images named (tags; IDs; repository names, meaning
+  // every tag of the repository) to out as one tar, as Moby >= 25 does (see
+  // image_save.cc). Names are resolved first: an unknown one is NotFound
+  // "No such image: <name>" before anything is written.
+  absl::Status Save(const std::vector<std::string>& names, ByteSink& out);
   // Docker's image delete: untags a name, deletes an image by ID or when its
   // last tag is gone. in_use holds IDs of images that containers use.
   absl::StatusOr<std::vector<DeleteItem>> Remove(const std::string& reference, bool force,

@@ -56,6 +56,10 @@ class ImageBackend {
   virtual absl::Status TagImage(const image::v1::TagImageRequest& request) = 0;
   virtual absl::StatusOr<image::v1::RemoveImageResponse> RemoveImage(
       const image::v1::RemoveImageRequest& request) = 0;
+  // docker save: the archive in chunks. An unknown name ends the stream
+  // before the first chunk, with the error in Finish.
+  virtual std::unique_ptr<ReadStream<types::v1::Chunk>> SaveImages(
+      const std::vector<std::string>& names) = 0;
 };
 
 // A live attach: output events from the container, stdin towards it.

@@ -225,6 +225,16 @@ absl::StatusOr<img::RemoveImageResponse> GrpcImageBackend::RemoveImage(
 
 // ---- runtimed ----
 
+std::unique_ptr<ReadStream<types::v1::Chunk>> GrpcImageBackend::SaveImages(
+    const std::vector<std::string>& names) {
+  img::SaveImagesRequest request;
+  for (const std::string& name : names) request.add_references(name);
+  auto stream = std::make_unique<GrpcReadStream<types::v1::Chunk>>(
+      std::make_unique<grpc::ClientContext>(), kImaged);
+  stream->set_reader(stub_->SaveImages(stream->context(), request));
+  return stream;
+}
+
 GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel)
     : stub_(rt::RuntimeService::NewStub(channel)) {}
 

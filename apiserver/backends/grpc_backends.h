@@ -26,6 +26,8 @@ class GrpcImageBackend : public ImageBackend {
   absl::Status TagImage(const image::v1::TagImageRequest& request) override;
   absl::StatusOr<image::v1::RemoveImageResponse> RemoveImage(
       const image::v1::RemoveImageRequest& request) override;
+  std::unique_ptr<ReadStream<types::v1::Chunk>> SaveImages(
+      const std::vector<std::string>& names) override;
 
  private:
   std::unique_ptr<image::v1::ImageService::Stub> stub_;

@@ -1,15 +1,18 @@
 #include "apiserver/handlers/images.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/render.h"
+#include "common/log.h"
 #include "common/status.h"
 
 namespace berth::apiserver {
@@ -88,6 +91,11 @@ void ImageHandlers::Register(Router& router) {
   router.Add("GET", "/images/{name}/history", bind(&ImageHandlers::History));
   router.Add("POST", "/images/{name}/tag", bind(&ImageHandlers::Tag));
   router.Add("DELETE", "/images/{name}", bind(&ImageHandlers::Remove));
+  router.Add("GET", "/images/get", [this](Exchange& e, const std::string&) {
+    return Save(e, e.request().query.GetAll("names"));
+  });
+  router.Add("GET", "/images/{name}/get",
+             [this](Exchange& e, const std::string& name) { return Save(e, {name}); });
 }
 
 absl::Status ImageHandlers::Load(Exchange& exchange) {
@@ -264,6 +272,41 @@ absl::Status ImageHandlers::Remove(Exchange& exchange, const std::string& name) 
     if (!item.deleted().empty()) out.push_back({{"Deleted", item.deleted()}});
   }
   ReplyJson(exchange, 200, out);
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Save(Exchange& exchange, const std::vector<std::string>& names) {
+  if (names.empty()) return absl::InvalidArgumentError("no image names given");
+  std::unique_ptr<ReadStream<types::v1::Chunk>> stream = images_->SaveImages(names);
+  std::atomic<bool> client_gone{false};
+  auto watch = exchange.WatchDisconnect([&] {
+    client_gone = true;
+    stream->Cancel();
+  });
+  types::v1::Chunk chunk;
+  // imaged resolves every name before it sends a byte, so an unknown image
+  // is still an HTTP error here.
+  bool have_chunk = stream->Read(&chunk);
+  if (!have_chunk) RETURN_IF_ERROR(stream->Finish());
+  exchange.StartChunked(200, "application/x-tar");
+  while (have_chunk) {
+    if (!exchange.WriteChunk(chunk.data())) {
+      client_gone = true;
+      stream->Cancel();
+      break;
+    }
+    have_chunk = stream->Read(&chunk);
+  }
+  absl::Status status = stream->Finish();
+  if (!status.ok() && !client_gone) {
+    // Too late for a status: break the connection so the client sees a
+    // truncated archive instead of a complete-looking one.
+    SPDLOG_WARN("docker save of {} failed mid-stream: {}", absl::StrJoin(names, " "),
+                status.ToString());
+    exchange.CloseRaw();
+    return absl::OkStatus();
+  }
+  if (!client_gone) exchange.EndChunked();
   return absl::OkStatus();
 }
 

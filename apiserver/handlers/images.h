@@ -21,6 +21,8 @@ class ImageHandlers {
   absl::Status History(Exchange& exchange, const std::string& name);
   absl::Status Tag(Exchange& exchange, const std::string& name);
   absl::Status Remove(Exchange& exchange, const std::string& name);
+  // GET /images/get?names=a&names=b and GET /images/{name}/get.
+  absl::Status Save(Exchange& exchange, const std::vector<std::string>& names);
 
  private:
   absl::Status Import(Exchange& exchange);

@@ -335,6 +335,27 @@ class FakeImages : public ImageBackend {
     response.add_items()->set_deleted(image->image().id());
     return response;
   }
+  // Save: the archive to send for known names (looked up in images).
+  std::string save_archive = "tar bytes";
+  std::vector<std::string> last_save;
+  std::unique_ptr<ReadStream<types::v1::Chunk>> SaveImages(
+      const std::vector<std::string>& names) override {
+    last_save = names;
+    auto stream = std::make_unique<QueueStream<types::v1::Chunk>>();
+    for (const std::string& name : names) {
+      if (!images.count(name)) {
+        stream->Close(absl::NotFoundError("No such image: " + name));
+        return stream;
+      }
+    }
+    for (size_t i = 0; i < save_archive.size(); i += 4) {
+      types::v1::Chunk chunk;
+      chunk.set_data(save_archive.substr(i, 4));
+      stream->Push(chunk);
+    }
+    stream->Close();
+    return stream;
+  }
 };
 
 // An exchange in memory: the request is set by the test, the response is

@@ -313,6 +313,25 @@ TEST_CASE_METHOD(Fixture, "load streams the body in chunks and reports in-stream
   CHECK(early->status == 400);
 }
 
+TEST_CASE_METHOD(Fixture, "save streams the archive as x-tar; an unknown name is a 404") {
+  images.save_archive = "0123456789";
+  auto saved = Call("GET", "/images/get?names=busybox&names=busybox%3Alatest");
+  CHECK(saved->status == 200);
+  CHECK(saved->content_type == "application/x-tar");
+  CHECK(saved->chunked);
+  CHECK(saved->ended);
+  CHECK(saved->body == "0123456789");
+  CHECK(images.last_save == std::vector<std::string>{"busybox", "busybox:latest"});
+
+  auto single = Call("GET", "/images/docker.io/library/busybox:latest/get");
+  CHECK(single->status == 200);
+  CHECK(images.last_save == std::vector<std::string>{"docker.io/library/busybox:latest"});
+
+  auto unknown = Call("GET", "/images/get?names=busybox&names=nosuch");
+  CHECK(unknown->status == 404);
+  CHECK(BodyJson(*unknown)["message"] == "No such image: nosuch");
+}
+
 TEST_CASE_METHOD(Fixture, "import splits repo:tag and returns the ID in-stream") {
   auto imported =
       Call("POST", "/images/create?fromSrc=-&repo=spy-import:1&changes=CMD%20%5B%22sh%22%5D",
