@@ -9,7 +9,7 @@ for f in ./*_test.sh; do source "$f"; done
 command -v docker >/dev/null || { say "the docker CLI is required"; exit 1; }
 tests=("$@")
 if ((${#tests[@]} == 0)); then
-  tests=(test_images test_status test_run_foreground test_isolation test_lifecycle test_errors
+  tests=(test_images test_save test_status test_run_foreground test_isolation test_lifecycle test_errors
          test_crash_recovery)
 fi
 
