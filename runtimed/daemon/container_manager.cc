@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/mount_points.h"
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
@@ -201,7 +202,11 @@ absl::Status ContainerManager::Recover() {
     if (row.phase == Phase::kCreating) {
       // Create never finished: nothing of it may stay.
       spdlog::info("cleaning up interrupted creation of container {}", id);
-      RunInBackground([this, id] {
+      RunInBackground([this, id, container = row.container] {
+        if (absl::Status s = ReleaseVolumes(container, /*remove_anonymous=*/true); !s.ok()) {
+          spdlog::warn("container {}: release volumes: {}", id, s.ToString());
+          return;  // The row stays; the next start retries.
+        }
         absl::Status status = storage_->RemoveRootfs(id);
         if (!status.ok() && status.code() != absl::StatusCode::kNotFound) {
           spdlog::warn("container {}: remove rootfs: {}", id, status.ToString());
@@ -222,9 +227,13 @@ absl::Status ContainerManager::Recover() {
     if (row.phase == Phase::kRemoving) {
       std::lock_guard<std::mutex> lock(mu_);
       entry->removing = true;
-      RunInBackground([this, entry] {
+      // Only --rm containers are known to have asked for their anonymous
+      // volumes to go; the others' stay (dangling, for prune).
+      const bool remove_volumes =
+          JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove");
+      RunInBackground([this, entry, remove_volumes] {
         ReleaseRuntimeResources(entry->c.id());
-        if (absl::Status status = RemoveEntry(entry); !status.ok()) {
+        if (absl::Status status = RemoveEntry(entry, remove_volumes); !status.ok()) {
           spdlog::warn("container {}: finishing removal: {}", entry->c.id(), status.ToString());
         }
       });
@@ -384,6 +393,16 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
     return absl::InvalidArgumentError("logging driver " + type + " is not supported");
   }
 
+  ASSIGN_OR_RETURN(std::vector<MountPoint> mounts,
+                   ParseMountPoints(merged.config, merged.host_config, id));
+  for (const MountPoint& m : mounts) {
+    // --mount refuses a missing bind source at create; -v creates it at start.
+    if (m.type == "bind" && !m.create_source && !PathExists(m.source)) {
+      return absl::InvalidArgumentError(
+          "invalid mount config for type \"bind\": bind source path does not exist: " + m.source);
+    }
+  }
+
   auto entry = std::make_shared<Entry>();
   Container& c = entry->c;
   c.set_id(id);
@@ -435,12 +454,24 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
     status = storage_->PrepareRootfs(id, request.image().top_chain_id());
     prepared = status.ok();
   }
+  bool acquired = false;
+  for (const MountPoint& m : mounts) {
+    if (!status.ok()) break;
+    if (m.type != "volume") continue;
+    acquired = true;
+    status = storage_->AcquireVolume(m.name, id, m.anonymous);
+  }
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     entry->phase = Phase::kReady;
     status = Persist(*entry);
   }
   if (!status.ok()) {
+    if (acquired) {
+      if (absl::Status s = ReleaseVolumes(c, /*remove_anonymous=*/true); !s.ok()) {
+        spdlog::warn("container {}: undo volumes: {}", id, s.ToString());
+      }
+    }
     if (prepared) {
       if (absl::Status s = storage_->RemoveRootfs(id); !s.ok()) {
         spdlog::warn("container {}: undo rootfs: {}", id, s.ToString());
@@ -552,8 +583,22 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     RETURN_IF_ERROR(MakeDirsInRoot(rootfs, cwd));
   }
 
+  ASSIGN_OR_RETURN(std::vector<MountPoint> mounts, ParseMountPoints(config, host, id));
+  for (MountPoint& m : mounts) {
+    if (m.type == "volume") {
+      ASSIGN_OR_RETURN(m.source, storage_->MountVolume(m.name, id, m.destination, m.copy_data));
+    } else if (m.type == "bind" && !PathExists(m.source)) {
+      if (!m.create_source) {
+        return absl::InvalidArgumentError(
+            "invalid mount config for type \"bind\": bind source path does not exist: " + m.source);
+      }
+      RETURN_IF_ERROR(MakeDirs(m.source, 0755));
+    }
+  }
+
   SpecInputs inputs;
   inputs.id = id;
+  inputs.mounts = std::move(mounts);
   inputs.config = config;
   inputs.host_config = host;
   inputs.args.push_back(c.path());
@@ -768,7 +813,8 @@ void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
 }
 
 void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
-  if (absl::Status s = RemoveEntry(entry); !s.ok()) {
+  // --rm takes the container's anonymous volumes with it, as in Docker.
+  if (absl::Status s = RemoveEntry(entry, /*remove_volumes=*/true); !s.ok()) {
     spdlog::warn("container {}: auto-remove: {}", entry->c.id(), s.ToString());
   }
 }
@@ -877,7 +923,7 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
 // ---------------------------------------------------------------------------
 // Remove
 
-absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
+absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool remove_volumes) {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   std::shared_ptr<ShimHandle> shim;
   uint64_t seen = 0;
@@ -904,10 +950,26 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
                                          " did not exit after SIGKILL");
     }
   }
-  return RemoveEntry(entry);
+  return RemoveEntry(entry, remove_volumes);
 }
 
-absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry) {
+absl::Status ContainerManager::ReleaseVolumes(const Container& c, bool remove_anonymous) {
+  absl::StatusOr<Json> config = ParseJson(c.config_json());
+  absl::StatusOr<Json> host = ParseJson(c.host_config_json());
+  if (!config.ok() || !host.ok()) return absl::OkStatus();
+  absl::StatusOr<std::vector<MountPoint>> mounts = ParseMountPoints(*config, *host, c.id());
+  // A record whose mounts do not parse never acquired a volume.
+  if (!mounts.ok()) return absl::OkStatus();
+  for (const MountPoint& m : *mounts) {
+    if (m.type != "volume") continue;
+    absl::Status status = storage_->ReleaseVolume(m.name, c.id(), remove_anonymous && m.anonymous);
+    if (!status.ok() && status.code() != absl::StatusCode::kNotFound) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
+                                           bool remove_volumes) {
   std::unique_lock<std::mutex> op(entry->op);
   const std::string id = entry->c.id();
   {
@@ -924,6 +986,7 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry) 
   }
   absl::Status status = storage_->RemoveRootfs(id);
   if (status.code() == absl::StatusCode::kNotFound) status = absl::OkStatus();
+  if (status.ok()) status = ReleaseVolumes(entry->c, remove_volumes);
   if (status.ok()) status = RemoveAll(ContainerDir(id));
   if (status.ok()) status = RemoveAll(BundleDir(id));
   if (status.ok()) status = store_->Delete(id);

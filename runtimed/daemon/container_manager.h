@@ -70,7 +70,9 @@ class ContainerManager {
   absl::Status Restart(const std::string& ref, std::optional<int> timeout_seconds,
                        const std::string& signal);
   absl::Status Kill(const std::string& ref, const std::string& signal);
-  absl::Status Remove(const std::string& ref, bool force);
+  // remove_volumes (docker rm -v): also remove the anonymous volumes nobody
+  // else uses.
+  absl::Status Remove(const std::string& ref, bool force, bool remove_volumes = false);
   absl::StatusOr<runtime::v1::Container> Get(const std::string& ref);
   std::vector<runtime::v1::Container> List(bool all);
   absl::Status ResizeTty(const std::string& ref, uint32_t height, uint32_t width);
@@ -120,7 +122,9 @@ class ContainerManager {
                   const std::string& error);
   // Unmounts, removes the sandbox and bundle of a container that has stopped.
   void ReleaseRuntimeResources(const std::string& id);
-  absl::Status RemoveEntry(const std::shared_ptr<Entry>& entry);
+  absl::Status RemoveEntry(const std::shared_ptr<Entry>& entry, bool remove_volumes);
+  // Drops the container's uses of volumes (see Storage::ReleaseVolume).
+  absl::Status ReleaseVolumes(const runtime::v1::Container& c, bool remove_anonymous);
   // Waits until entry->exits moves past `seen`; false on timeout.
   bool WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t seen, int timeout_seconds);
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::runtimed {
 namespace {
@@ -64,6 +65,47 @@ absl::Status GrpcStorage::RemoveRootfs(const std::string& container_id) {
   request.set_container_id(container_id);
   storage::v1::RemoveRootfsResponse response;
   return Convert(stub_->RemoveRootfs(&context, request, &response), "stored");
+}
+
+absl::Status GrpcStorage::AcquireVolume(const std::string& name, const std::string& container_id,
+                                        bool anonymous) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  storage::v1::AcquireVolumeRequest request;
+  request.set_name(name);
+  request.set_container_id(container_id);
+  request.set_anonymous(anonymous);
+  storage::v1::AcquireVolumeResponse response;
+  return Convert(stub_->AcquireVolume(&context, request, &response), "stored");
+}
+
+absl::StatusOr<std::string> GrpcStorage::MountVolume(const std::string& name,
+                                                     const std::string& container_id,
+                                                     const std::string& container_path,
+                                                     bool copy_image_data) {
+  grpc::ClientContext context;
+  // Copying the image's content into a new volume may take a while.
+  SetDeadline(&context, 600);
+  storage::v1::MountVolumeRequest request;
+  request.set_name(name);
+  request.set_container_id(container_id);
+  request.set_container_path(container_path);
+  request.set_copy_image_data(copy_image_data);
+  storage::v1::MountVolumeResponse response;
+  RETURN_IF_ERROR(Convert(stub_->MountVolume(&context, request, &response), "stored"));
+  return response.mountpoint();
+}
+
+absl::Status GrpcStorage::ReleaseVolume(const std::string& name, const std::string& container_id,
+                                        bool remove_anonymous) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 600);
+  storage::v1::ReleaseVolumeRequest request;
+  request.set_name(name);
+  request.set_container_id(container_id);
+  request.set_remove_anonymous(remove_anonymous);
+  storage::v1::ReleaseVolumeResponse response;
+  return Convert(stub_->ReleaseVolume(&context, request, &response), "stored");
 }
 
 GrpcNetwork::GrpcNetwork(std::shared_ptr<grpc::Channel> channel)

@@ -22,6 +22,13 @@ class GrpcStorage : public Storage {
   absl::StatusOr<std::string> MountRootfs(const std::string& container_id) override;
   absl::Status UnmountRootfs(const std::string& container_id) override;
   absl::Status RemoveRootfs(const std::string& container_id) override;
+  absl::Status AcquireVolume(const std::string& name, const std::string& container_id,
+                             bool anonymous) override;
+  absl::StatusOr<std::string> MountVolume(const std::string& name, const std::string& container_id,
+                                          const std::string& container_path,
+                                          bool copy_image_data) override;
+  absl::Status ReleaseVolume(const std::string& name, const std::string& container_id,
+                             bool remove_anonymous) override;
 
  private:
   std::unique_ptr<storage::v1::StorageService::Stub> stub_;

@@ -23,6 +23,20 @@ class Storage {
   virtual absl::StatusOr<std::string> MountRootfs(const std::string& container_id) = 0;
   virtual absl::Status UnmountRootfs(const std::string& container_id) = 0;
   virtual absl::Status RemoveRootfs(const std::string& container_id) = 0;
+  // Records that the container uses the volume (at create), creating it when
+  // missing; the volume cannot be removed while used.
+  virtual absl::Status AcquireVolume(const std::string& name, const std::string& container_id,
+                                     bool anonymous) = 0;
+  // The host path to bind-mount (at start). An empty volume first gets the
+  // image's content at container_path when copy_image_data.
+  virtual absl::StatusOr<std::string> MountVolume(const std::string& name,
+                                                  const std::string& container_id,
+                                                  const std::string& container_path,
+                                                  bool copy_image_data) = 0;
+  // Drops the use (at remove); an anonymous volume nobody uses any more is
+  // removed too when remove_anonymous. Releasing twice is fine.
+  virtual absl::Status ReleaseVolume(const std::string& name, const std::string& container_id,
+                                     bool remove_anonymous) = 0;
 };
 
 class Network {

@@ -66,7 +66,7 @@ grpc::Status RuntimeServiceImpl::KillContainer(grpc::ServerContext*,
 grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext*,
                                                  const RemoveContainerRequest* request,
                                                  RemoveContainerResponse*) {
-  return ToGrpcStatus(manager_->Remove(request->id(), request->force()));
+  return ToGrpcStatus(manager_->Remove(request->id(), request->force(), request->remove_volumes()));
 }
 
 grpc::Status RuntimeServiceImpl::GetContainer(grpc::ServerContext*,

@@ -108,34 +108,21 @@ Json Mount(const std::string& destination, const std::string& type, const std::s
   return {{"destination", destination}, {"type", type}, {"source", source}, {"options", options}};
 }
 
-absl::Status AddUserMounts(const Json& host, Json& mounts) {
-  for (const std::string& bind : StringList(host.value("Binds", Json()))) {
-    std::vector<std::string> parts = absl::StrSplit(bind, ':');
-    if (parts.size() < 2 || parts.size() > 3 || parts[1].empty() || parts[1][0] != '/') {
-      return absl::InvalidArgumentError("invalid volume specification: '" + bind + "'");
+absl::Status AddUserMounts(const std::vector<MountPoint>& user_mounts, const Json& host,
+                           Json& mounts) {
+  for (const MountPoint& m : user_mounts) {
+    if (m.type == "tmpfs") {
+      std::vector<std::string> options = m.tmpfs_options;
+      if (!m.read_write) options.push_back("ro");
+      mounts.push_back(Mount(m.destination, "tmpfs", "tmpfs", options));
+      continue;
     }
-    if (parts[0].empty() || parts[0][0] != '/') {
-      return absl::InvalidArgumentError("named volumes are not supported: '" + bind + "'");
+    if (m.source.empty()) {
+      return absl::InternalError("mount " + m.destination + " has no resolved source");
     }
-    std::vector<std::string> options = {"rbind"};
-    std::string propagation = "rprivate";
-    bool readonly = false;
-    if (parts.size() == 3) {
-      for (absl::string_view option : absl::StrSplit(parts[2], ',', absl::SkipEmpty())) {
-        if (option == "ro") {
-          readonly = true;
-        } else if (option == "rw" || option == "z" || option == "Z" || option == "nocopy") {
-        } else if (option == "shared" || option == "rshared" || option == "slave" ||
-                   option == "rslave" || option == "private" || option == "rprivate") {
-          propagation = std::string(option);
-        } else {
-          return absl::InvalidArgumentError("invalid mode: " + std::string(option));
-        }
-      }
-    }
-    options.push_back(readonly ? "ro" : "rw");
-    options.push_back(propagation);
-    mounts.push_back(Mount(parts[1], "bind", parts[0], options));
+    const std::string propagation = m.propagation.empty() ? "rprivate" : m.propagation;
+    mounts.push_back(
+        Mount(m.destination, "bind", m.source, {"rbind", m.read_write ? "rw" : "ro", propagation}));
   }
   if (host.contains("Tmpfs") && host["Tmpfs"].is_object()) {
     for (auto it = host["Tmpfs"].begin(); it != host["Tmpfs"].end(); ++it) {
@@ -335,7 +322,9 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   if (!in.hosts_path.empty()) {
     mounts.push_back(Mount("/etc/hosts", "bind", in.hosts_path, {"rbind", "rprivate"}));
   }
-  if (absl::Status status = AddUserMounts(host, mounts); !status.ok()) return status;
+  if (absl::Status status = AddUserMounts(in.mounts, host, mounts); !status.ok()) {
+    return status;
+  }
   spec["mounts"] = mounts;
 
   Json namespaces = Json::array();

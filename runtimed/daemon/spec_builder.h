@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/json.h"
+#include "common/mount_points.h"
 #include "runtimed/daemon/user.h"
 
 namespace berth::runtimed {
@@ -29,6 +30,9 @@ struct SpecInputs {
   std::string hostname_path;
   std::string hosts_path;
   std::string resolv_conf_path;
+  // The user's mounts (common/mount_points.h), with `source` resolved to the
+  // host path for volumes too. HostConfig.Tmpfs is read from host_config.
+  std::vector<MountPoint> mounts;
   // --cgroup-parent (HostConfig.CgroupParent overrides it).
   std::string cgroup_parent = "berth";
   // The host runs cgroup v2 only: the container gets a cgroup namespace.

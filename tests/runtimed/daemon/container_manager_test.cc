@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/mount_points.h"
 #include "tests/runtimed/daemon/fakes.h"
 #include "tests/runtimed/daemon/test_util.h"
 
@@ -456,6 +457,66 @@ TEST_CASE("after a restart runtimed reconnects to live shims and reaps dead ones
   f.launcher.Get(live)->Exit(9);
   CHECK(waiter.get()->exit_code() == 9);
   CHECK(f.Status(live) == "exited");
+}
+
+}  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("volumes are acquired at create, mounted at start, released at remove", "[manager]") {
+  Fixture f;
+  const std::string bind_source = f.dir.path() + "/created-by-v";
+  const std::string id =
+      f.Create(R"({"Cmd":["x"],"Volumes":{"/anon":{}}})",
+               R"({"Binds":["data:/data:ro","/)" + bind_source.substr(1) + R"(:/mnt"]})");
+  const std::string anon = AnonymousVolumeName(id, "/anon");
+  CHECK(f.storage.volumes["data"] == std::set<std::string>{id});
+  CHECK(f.storage.volumes[anon] == std::set<std::string>{id});
+  CHECK(f.storage.anonymous_volumes[anon]);
+  CHECK_FALSE(f.storage.anonymous_volumes["data"]);
+  CHECK_FALSE(PathExists(bind_source));
+
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(PathExists(bind_source));  // -v creates a missing host path.
+  CHECK(f.storage.volume_mounts.size() == 2);
+  auto spec = Json::parse(*ReadFile(f.launcher.Get(id)->bootstrap.bundle() + "/config.json"));
+  bool found = false;
+  for (const Json& m : spec["mounts"]) {
+    if (m["destination"] != "/data") continue;
+    found = true;
+    CHECK(m["source"] == "/volumes/data/_data");
+    CHECK(m["options"] == Json::array({"rbind", "ro", "rprivate"}));
+  }
+  CHECK(found);
+  f.launcher.Get(id)->Exit(0);
+  REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
+
+  // rm -v: the anonymous volume goes, the named one stays.
+  REQUIRE(f.manager->Remove(id, false, true).ok());
+  CHECK(f.storage.volumes["data"].empty());
+  CHECK_FALSE(f.storage.volumes.count(anon));
+
+  // Plain rm keeps anonymous volumes (dangling).
+  const std::string kept = f.Create(R"({"Cmd":["x"],"Volumes":{"/anon":{}}})");
+  REQUIRE(f.manager->Remove(kept, false).ok());
+  CHECK(f.storage.volumes.count(AnonymousVolumeName(kept, "/anon")));
+}
+
+TEST_CASE("mount specifications are checked at create", "[manager]") {
+  Fixture f;
+  runtime::v1::CreateContainerRequest request;
+  request.set_config_json(R"({"Cmd":["x"]})");
+  request.mutable_image()->set_config_json(kImage);
+  request.set_host_config_json(R"({"Binds":["bad/name:/x"]})");
+  CHECK(f.manager->Create(request).status().code() == absl::StatusCode::kInvalidArgument);
+  request.set_host_config_json(
+      R"({"Mounts":[{"Type":"bind","Source":"/nonexistent/berth","Target":"/x"}]})");
+  auto created = f.manager->Create(request);
+  CHECK(created.status().message() ==
+        "invalid mount config for type \"bind\": bind source path does not exist: "
+        "/nonexistent/berth");
+  CHECK(f.storage.volumes.empty());
+  CHECK(f.manager->List(true).empty());
 }
 
 }  // namespace berth::runtimed

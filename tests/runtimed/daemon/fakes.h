@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "common/fs.h"
 #include "common/status.h"
@@ -52,7 +53,38 @@ class FakeStorage : public Storage {
     return absl::OkStatus();
   }
 
+  absl::Status AcquireVolume(const std::string& name, const std::string& id,
+                             bool anonymous) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!volumes.count(name)) anonymous_volumes[name] = anonymous;
+    volumes[name].insert(id);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> MountVolume(const std::string& name, const std::string& id,
+                                          const std::string& path, bool copy) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!volumes[name].count(id)) return absl::FailedPreconditionError("not acquired");
+    if (!mounted.count(id)) return absl::FailedPreconditionError("rootfs not mounted");
+    volume_mounts.push_back(name + ":" + path + (copy ? ":copy" : ""));
+    return "/volumes/" + name + "/_data";
+  }
+  absl::Status ReleaseVolume(const std::string& name, const std::string& id,
+                             bool remove_anonymous) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!volumes.count(name)) return absl::NotFoundError("no such volume");
+    volumes[name].erase(id);
+    if (remove_anonymous && anonymous_volumes[name] && volumes[name].empty()) {
+      volumes.erase(name);
+      anonymous_volumes.erase(name);
+    }
+    return absl::OkStatus();
+  }
+
   std::mutex mu;
+  // Volume name -> IDs of the containers using it.
+  std::map<std::string, std::set<std::string>> volumes;
+  std::map<std::string, bool> anonymous_volumes;
+  std::vector<std::string> volume_mounts;
   std::set<std::string> prepared, mounted;
   std::map<std::string, std::string> parents;
   absl::Status fail_prepare;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "common/fs.h"
 #include "runtimed/daemon/container_config.h"
@@ -282,6 +283,9 @@ TEST_CASE("resources, capabilities and mounts come from HostConfig", "[spec]") {
   in.host_config = c.host_config;
   in.args = Argv(c);
   in.rootfs = "/r";
+  auto mounts = ParseMountPoints(in.config, in.host_config, kId);
+  REQUIRE(mounts.ok());
+  in.mounts = *mounts;
   auto built = BuildOciSpec(in);
   REQUIRE(built.ok());
   const Json& r = (*built)["linux"]["resources"];
@@ -313,11 +317,82 @@ TEST_CASE("resources, capabilities and mounts come from HostConfig", "[spec]") {
 
   in.host_config = Json::parse(R"({"CapAdd":["NOT_A_CAP"]})");
   CHECK(BuildOciSpec(in).status().code() == absl::StatusCode::kInvalidArgument);
-  in.host_config = Json::parse(R"({"Binds":["named:/data"]})");
-  CHECK_FALSE(BuildOciSpec(in).ok());
+  // A volume whose host path was not resolved is a bug in the caller.
+  in.host_config = Json::object();
+  in.mounts = *ParseMountPoints(in.config, Json::parse(R"({"Binds":["named:/data"]})"), kId);
+  CHECK(BuildOciSpec(in).status().code() == absl::StatusCode::kInternal);
+  in.mounts.clear();
   in.host_config = Json::object();
   in.config["WorkingDir"] = "relative";
   CHECK_FALSE(BuildOciSpec(in).ok());
+}
+
+}  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("binds, volumes and tmpfs mounts become bind mounts in the spec", "[spec]") {
+  CreateConfig c = Merge(R"({"Cmd":["x"],"Volumes":{"/anon":{},"/data":{}}})",
+                         R"({"Binds":["v1:/data:ro","/host/logs:/logs:rshared"],
+                 "Mounts":[{"Type":"tmpfs","Target":"/scratch","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}},
+                           {"Type":"volume","Target":"/cache"},
+                           {"Type":"bind","Source":"/srv","Target":"/data/srv","ReadOnly":true}]})",
+                         "{}");
+  auto mounts = ParseMountPoints(c.config, c.host_config, kId);
+  REQUIRE(mounts.ok());
+  // Config.Volumes' /data is covered by the named volume; /anon is anonymous.
+  REQUIRE(mounts->size() == 6);
+  std::map<std::string, MountPoint> by_dest;
+  for (const MountPoint& m : *mounts) by_dest[m.destination] = m;
+  CHECK(by_dest["/data"].type == "volume");
+  CHECK(by_dest["/data"].name == "v1");
+  CHECK_FALSE(by_dest["/data"].read_write);
+  CHECK(by_dest["/anon"].anonymous);
+  CHECK(by_dest["/anon"].name == AnonymousVolumeName(kId, "/anon"));
+  CHECK(by_dest["/anon"].name.size() == 64);
+  CHECK(by_dest["/cache"].anonymous);
+  CHECK(by_dest["/logs"].create_source);
+  CHECK_FALSE(by_dest["/data/srv"].create_source);
+  // Parents are mounted before what is beneath them.
+  CHECK(mounts->back().destination == "/data/srv");
+
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.rootfs = "/r";
+  for (MountPoint m : *mounts) {
+    if (m.type == "volume") m.source = "/v/" + m.name + "/_data";
+    in.mounts.push_back(m);
+  }
+  auto built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  CHECK((*FindMount(*built, "/data"))["source"] == "/v/v1/_data");
+  CHECK((*FindMount(*built, "/data"))["options"] == Json::array({"rbind", "ro", "rprivate"}));
+  CHECK((*FindMount(*built, "/logs"))["options"] == Json::array({"rbind", "rw", "rshared"}));
+  CHECK((*FindMount(*built, "/data/srv"))["options"] == Json::array({"rbind", "ro", "rprivate"}));
+  const Json& scratch = *FindMount(*built, "/scratch");
+  CHECK(scratch["type"] == "tmpfs");
+  CHECK(scratch["options"] ==
+        Json::array({"nosuid", "nodev", "noexec", "size=1048576", "mode=700"}));
+}
+
+TEST_CASE("bad mount specifications are refused in Docker's words", "[spec]") {
+  auto parse = [](const char* host) {
+    return ParseMountPoints(Json::object(), Json::parse(host), kId).status();
+  };
+  CHECK(parse(R"({"Binds":["/a:/x","b1:/x"]})").message() == "Duplicate mount point: /x");
+  CHECK(parse(R"({"Binds":["a/b:/x"]})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Binds":["/a:relative"]})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Binds":["/a:/x:bogus"]})").message() == "invalid mode: bogus");
+  CHECK(parse(R"({"Binds":["/a"]})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Mounts":[{"Type":"nfs","Target":"/x"}]})").code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Mounts":[{"Type":"bind","Target":"/x"}]})").code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Binds":["/a:/"]})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(parse(R"({"Binds":["/a:/x:ro,z"]})").ok());
 }
 
 }  // namespace berth::runtimed
