@@ -17,6 +17,12 @@ Api::Api(ContainerBackend* containers, ImageBackend* images, HostInfo host)
   images_.Register(router_);
 }
 
+void Api::EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir) {
+  volumes_ = std::make_unique<VolumeHandlers>(volumes);
+  volumes_->Register(router_);
+  containers_.set_volumes_dir(volumes_dir);
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

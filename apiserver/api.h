@@ -8,6 +8,7 @@
 #include "apiserver/handlers/containers.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/system.h"
+#include "apiserver/handlers/volumes.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
 #include "apiserver/router.h"
@@ -19,6 +20,9 @@ class Api {
   // Backends are not owned and must outlive the Api.
   Api(ContainerBackend* containers, ImageBackend* images, HostInfo host);
 
+  // Serves /volumes over stored; volumes_dir is where stored keeps them.
+  void EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir);
+
   void Handle(Exchange& exchange);
 
   // Headers Docker puts on every response.
@@ -28,6 +32,7 @@ class Api {
   SystemHandlers system_;
   ContainerHandlers containers_;
   ImageHandlers images_;
+  std::unique_ptr<VolumeHandlers> volumes_;
   Router router_;
 };
 

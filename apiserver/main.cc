@@ -45,7 +45,9 @@ int main(int argc, char** argv) {
 
   GrpcImageBackend images(berth::UnixChannel(options.GrpcSocketOf("imaged")));
   GrpcContainerBackend containers(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
+  GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
   Api api(&containers, &images, ProbeHost(options.root));
+  api.EnableVolumes(&volumes, options.root + "/stored/volumes");
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "proto/image/v1/image.pb.h"
 #include "proto/runtime/v1/runtime.pb.h"
+#include "proto/storage/v1/storage.pb.h"
 
 namespace berth::apiserver {
 
@@ -92,6 +93,18 @@ class ContainerBackend {
   virtual std::unique_ptr<ReadStream<runtime::v1::LogEntry>> Logs(
       const runtime::v1::LogsRequest& request) = 0;
   virtual absl::Status ResizeTty(const runtime::v1::ResizeTtyRequest& request) = 0;
+};
+
+// Volumes, kept by stored.
+class VolumeBackend {
+ public:
+  virtual ~VolumeBackend() = default;
+  virtual absl::StatusOr<storage::v1::Volume> CreateVolume(
+      const storage::v1::CreateVolumeRequest& request) = 0;
+  virtual absl::StatusOr<storage::v1::Volume> GetVolume(const std::string& name) = 0;
+  virtual absl::StatusOr<std::vector<storage::v1::Volume>> ListVolumes() = 0;
+  virtual absl::Status RemoveVolume(const std::string& name, bool force) = 0;
+  virtual absl::StatusOr<storage::v1::PruneVolumesResponse> PruneVolumes(bool all) = 0;
 };
 
 }  // namespace berth::apiserver

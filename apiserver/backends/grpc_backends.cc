@@ -341,4 +341,66 @@ absl::Status GrpcContainerBackend::ResizeTty(const rt::ResizeTtyRequest& request
   return FromBackendStatus(stub_->ResizeTty(&context, request, &response), kRuntimed);
 }
 
+// ---------------------------------------------------------------------------
+// stored: volumes
+
+namespace st = ::berth::storage::v1;
+
+GrpcVolumeBackend::GrpcVolumeBackend(std::shared_ptr<grpc::Channel> channel)
+    : stub_(st::StorageService::NewStub(channel)) {}
+
+absl::StatusOr<st::Volume> GrpcVolumeBackend::CreateVolume(const st::CreateVolumeRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  st::CreateVolumeResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->CreateVolume(&context, request, &response), "stored");
+  if (!status.ok()) return status;
+  return response.volume();
+}
+
+absl::StatusOr<st::Volume> GrpcVolumeBackend::GetVolume(const std::string& name) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  st::GetVolumeRequest request;
+  request.set_name(name);
+  st::GetVolumeResponse response;
+  absl::Status status = FromBackendStatus(stub_->GetVolume(&context, request, &response), "stored");
+  if (!status.ok()) return status;
+  return response.volume();
+}
+
+absl::StatusOr<std::vector<st::Volume>> GrpcVolumeBackend::ListVolumes() {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  st::ListVolumesRequest request;
+  st::ListVolumesResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->ListVolumes(&context, request, &response), "stored");
+  if (!status.ok()) return status;
+  return std::vector<st::Volume>(response.volumes().begin(), response.volumes().end());
+}
+
+absl::Status GrpcVolumeBackend::RemoveVolume(const std::string& name, bool force) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  st::RemoveVolumeRequest request;
+  request.set_name(name);
+  request.set_force(force);
+  st::RemoveVolumeResponse response;
+  return FromBackendStatus(stub_->RemoveVolume(&context, request, &response), "stored");
+}
+
+absl::StatusOr<st::PruneVolumesResponse> GrpcVolumeBackend::PruneVolumes(bool all) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  st::PruneVolumesRequest request;
+  request.set_all(all);
+  st::PruneVolumesResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->PruneVolumes(&context, request, &response), "stored");
+  if (!status.ok()) return status;
+  return response;
+}
+
 }  // namespace berth::apiserver

@@ -11,6 +11,7 @@
 #include "apiserver/backends/backends.h"
 #include "proto/image/v1/image.grpc.pb.h"
 #include "proto/runtime/v1/runtime.grpc.pb.h"
+#include "proto/storage/v1/storage.grpc.pb.h"
 
 namespace berth::apiserver {
 
@@ -56,6 +57,21 @@ class GrpcContainerBackend : public ContainerBackend {
 
  private:
   std::unique_ptr<runtime::v1::RuntimeService::Stub> stub_;
+};
+
+class GrpcVolumeBackend : public VolumeBackend {
+ public:
+  explicit GrpcVolumeBackend(std::shared_ptr<grpc::Channel> channel);
+
+  absl::StatusOr<storage::v1::Volume> CreateVolume(
+      const storage::v1::CreateVolumeRequest& request) override;
+  absl::StatusOr<storage::v1::Volume> GetVolume(const std::string& name) override;
+  absl::StatusOr<std::vector<storage::v1::Volume>> ListVolumes() override;
+  absl::Status RemoveVolume(const std::string& name, bool force) override;
+  absl::StatusOr<storage::v1::PruneVolumesResponse> PruneVolumes(bool all) override;
+
+ private:
+  std::unique_ptr<storage::v1::StorageService::Stub> stub_;
 };
 
 // Converts a gRPC status from `component`, naming the component when it is

@@ -10,6 +10,7 @@
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
 #include "apiserver/handlers/util.h"
+#include "apiserver/handlers/volumes.h"
 #include "apiserver/render.h"
 #include "apiserver/timefmt.h"
 #include "common/log.h"
@@ -207,7 +208,9 @@ absl::Status ContainerHandlers::List(Exchange& exchange) {
         })) {
       continue;
     }
-    out.push_back(RenderContainerSummary(c, with_size, now));
+    Json summary = RenderContainerSummary(c, with_size, now);
+    summary["Mounts"] = RenderMounts(c, volumes_dir_);
+    out.push_back(std::move(summary));
     if (limit && *limit > 0 && static_cast<int64_t>(out.size()) >= *limit) break;
   }
   ReplyJson(exchange, 200, out);
@@ -216,7 +219,9 @@ absl::Status ContainerHandlers::List(Exchange& exchange) {
 
 absl::Status ContainerHandlers::Inspect(Exchange& exchange, const std::string& name) {
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
-  ReplyJson(exchange, 200, RenderContainerInspect(container));
+  Json out = RenderContainerInspect(container);
+  out["Mounts"] = RenderMounts(container, volumes_dir_);
+  ReplyJson(exchange, 200, out);
   return absl::OkStatus();
 }
 

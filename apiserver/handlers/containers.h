@@ -12,6 +12,8 @@ class ContainerHandlers {
       : containers_(containers), images_(images) {}
 
   void Register(Router& router);
+  // Where stored keeps volumes, for the Source of volume mounts in inspect.
+  void set_volumes_dir(std::string dir) { volumes_dir_ = std::move(dir); }
 
   absl::Status Create(Exchange& exchange);
   absl::Status List(Exchange& exchange);
@@ -31,6 +33,7 @@ class ContainerHandlers {
 
   ContainerBackend* containers_;
   ImageBackend* images_;
+  std::string volumes_dir_;
 };
 
 // Docker's rule for container names.
