@@ -1,0 +1,93 @@
+# Volumes and mounts: named volumes of the local driver, anonymous volumes,
+# binds, read-only mounts, and what is refused while a volume is in use.
+# shellcheck shell=bash
+
+test_volumes() {
+  say "== volumes"
+  local out id anon
+  out=$(docker volume create v1)
+  check_eq "volume create prints the name" "v1" "$out"
+  check "volume create of an existing name is fine" docker volume create v1
+  out=$(docker volume create --label team=a labelled)
+  check_eq "volume create --label" "labelled" "$out"
+  out=$(docker volume inspect -f '{{.Driver}} {{.Scope}} {{.Mountpoint}} {{.Labels}}' labelled)
+  check_eq "volume inspect" "local local $ROOT/stored/volumes/labelled/_data map[team:a]" "$out"
+  out=$(docker volume ls -q | sort | tr '\n' ' ')
+  check_eq "volume ls" "labelled v1 " "$out"
+  out=$(docker volume ls -q --filter label=team=a)
+  check_eq "volume ls --filter label" "labelled" "$out"
+  out=$(docker volume create 'bad/name' 2>&1)
+  check_contains "invalid volume name refused" "includes invalid characters" "$out"
+  out=$(docker volume inspect nosuchvolume 2>&1)
+  check_contains "inspect of a missing volume" "no such volume" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' -d '{}' "http://d/volumes/create")
+  check_eq "a volume without a name gets 64 hex" "64" \
+    "$(printf '%s' "$out" | sed -n 's/.*"Name":"\([0-9a-f]*\)".*/\1/p' | tr -d '\n' | wc -c)"
+
+  docker run --rm -v v1:/data busybox sh -c 'echo hi > /data/f'
+  out=$(docker run --rm -v v1:/data busybox cat /data/f)
+  check_eq "data persists across containers" "hi" "$out"
+  check_eq "the data is in the volume's directory" "hi" "$(cat "$ROOT/stored/volumes/v1/_data/f")"
+  out=$(docker run --rm -v v1:/data:ro busybox sh -c 'echo x > /data/g' 2>&1)
+  check_contains ":ro refuses writes" "Read-only file system" "$out"
+  out=$(docker run --rm -v auto:/data busybox sh -c 'echo ok')
+  check_eq "run -v auto-creates the volume" "ok" "$out"
+  check "auto-created volume exists" docker volume inspect auto
+  out=$(docker run --rm -v etcvol:/etc busybox cat /etc/group | head -1)
+  check_contains "a new volume gets the image's content" "root:x:0:" "$out"
+  check "image content was copied into the volume" test -s "$ROOT/stored/volumes/etcvol/_data/passwd"
+
+  # Binds both ways; a missing host path is created for -v.
+  mkdir -p "$E2E_DIR/bind"
+  echo from-host >"$E2E_DIR/bind/in"
+  out=$(docker run --rm -v "$E2E_DIR/bind:/mnt" busybox sh -c 'cat /mnt/in; echo from-container > /mnt/out')
+  check_eq "bind: host file visible inside" "from-host" "$out"
+  check_eq "bind: container write visible on the host" "from-container" "$(cat "$E2E_DIR/bind/out")"
+  out=$(docker run --rm -v "$E2E_DIR/bind:/mnt:ro" busybox sh -c 'echo x > /mnt/y' 2>&1)
+  check_contains "bind :ro refuses writes" "Read-only file system" "$out"
+  docker run --rm -v "$E2E_DIR/newdir:/mnt" busybox true
+  check "bind source created for -v" test -d "$E2E_DIR/newdir"
+  out=$(docker run --rm --mount "type=bind,source=$E2E_DIR/missing,target=/mnt" busybox true 2>&1)
+  check_contains "--mount refuses a missing bind source" "bind source path does not exist" "$out"
+  out=$(docker run --rm --mount type=volume,source=mv,target=/m busybox sh -c 'echo m > /m/f; cat /m/f')
+  check_eq "--mount type=volume" "m" "$out"
+  out=$(docker run --rm --mount type=tmpfs,target=/t busybox sh -c 'grep " /t " /proc/mounts')
+  check_contains "--mount type=tmpfs" "tmpfs /t tmpfs" "$out"
+
+  # In use: refused, even with -f; inspect lists the mounts.
+  id=$(docker create -v v1:/data -v "$E2E_DIR/bind:/mnt:ro" -v /anon busybox true)
+  out=$(docker volume rm v1 2>&1)
+  check_contains "rm of a volume in use refused" "volume is in use - [$id]" "$out"
+  check_fails "rm -f of a volume in use refused" docker volume rm -f v1
+  out=$(docker inspect -f '{{range .Mounts}}{{.Type}},{{.Name}},{{.Destination}},{{.RW}};{{end}}' "$id")
+  check_contains "inspect Mounts: named volume" "volume,v1,/data,true;" "$out"
+  check_contains "inspect Mounts: bind" "bind,,/mnt,false;" "$out"
+  anon=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/anon"}}{{.Name}}{{end}}{{end}}' "$id")
+  check_eq "anonymous volume has a 64-hex name" "64" "${#anon}"
+  check "anonymous volume exists" docker volume inspect "$anon"
+  out=$(docker volume ls -q --filter dangling=true | tr '\n' ' ')
+  check_not_contains "a used volume is not dangling" "v1 " "$out"
+  docker rm -v "$id" >/dev/null
+  check_fails "rm -v removes the anonymous volume" docker volume inspect "$anon"
+  check "rm -v keeps named volumes" docker volume inspect v1
+
+  # --rm removes anonymous volumes.
+  id=$(docker run -d --rm -v /scratch busybox sleep 1)
+  anon=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+  check_eq "--rm container has an anonymous volume" "64" "${#anon}"
+  wait_for 20 sh -c "! docker inspect $id"
+  check_fails "--rm removes the anonymous volume" docker volume inspect "$anon"
+
+  # Prune: anonymous only by default, everything unused with -a.
+  id=$(docker create -v /kept busybox true)
+  anon=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+  docker rm "$id" >/dev/null
+  check_eq "created container has an anonymous volume" "64" "${#anon}"
+  check "plain rm keeps the anonymous volume" docker volume inspect "$anon"
+  out=$(docker volume prune -f)
+  check_contains "prune removes dangling anonymous volumes" "$anon" "$out"
+  check "prune keeps named volumes" docker volume inspect v1
+  docker volume prune -af >/dev/null
+  check_eq "prune -a removes all unused volumes" "" "$(docker volume ls -q)"
+  check_eq "nothing is left in the volumes directory" "" "$(ls -A "$ROOT/stored/volumes")"
+}
