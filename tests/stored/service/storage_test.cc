@@ -260,4 +260,43 @@ TEST_CASE("the schema migrations apply to an empty database", "[stored]") {
   REQUIRE(RemoveAll(dir).ok());
 }
 
+TEST_CASE("a new volume gets the image's content at its first mount", "[stored][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto storage = OpenStorage(dir);
+  REQUIRE(Apply(*storage, Base()).ok());
+  REQUIRE(storage->PrepareRootfs("c1", Base().header.chain_id).ok());
+  REQUIRE(storage->MountRootfs("c1").ok());
+  // Only a container that acquired the volume may mount it.
+  CHECK(storage->MountVolume("vol", "c1", "/etc", true).status().code() ==
+        absl::StatusCode::kNotFound);
+  auto acquired = storage->volumes().Acquire("vol", "c1", false);
+  INFO(acquired.status().ToString());
+  REQUIRE(acquired.ok());
+  CHECK(storage->MountVolume("vol", "c2", "/etc", true).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  auto path = storage->MountVolume("vol", "c1", "/etc", true);
+  REQUIRE(path.ok());
+  CHECK(*path == dir + "/volumes/vol/_data");
+  CHECK(*ReadFile(*path + "/passwd") == "root\n");
+  // Not copied again once the volume has content.
+  REQUIRE(WriteFileAtomic(*path + "/passwd", "changed\n").ok());
+  REQUIRE(storage->MountVolume("vol", "c1", "/etc", true).ok());
+  CHECK(*ReadFile(*path + "/passwd") == "changed\n");
+  // nocopy leaves a new volume empty.
+  REQUIRE(storage->volumes().Acquire("empty", "c1", false).ok());
+  auto empty = storage->MountVolume("empty", "c1", "/etc", false);
+  REQUIRE(empty.ok());
+  CHECK(Entries(*empty) == 0);
+
+  // Volumes survive a restart of stored, with their users.
+  storage.reset();
+  storage = OpenStorage(dir);
+  auto v = storage->volumes().Get("vol");
+  REQUIRE(v.ok());
+  CHECK(v->users == std::vector<std::string>{"c1"});
+  CHECK(*ReadFile(*path + "/passwd") == "changed\n");
+  REQUIRE(storage->RemoveRootfs("c1").ok());
+  REQUIRE(RemoveAll(dir).ok());
+}
+
 }  // namespace berth::stored
