@@ -3,6 +3,7 @@
 // container commands to the docker CLI pointed at this engine.
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,12 +39,13 @@ bool TakeFlag(std::vector<std::string>& args, size_t& i, const std::string& name
   const std::string& arg = args[i];
   if (arg == name && i + 1 < args.size()) {
     *value = args[i + 1];
-    args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+               args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
     return true;
   }
   if (arg.rfind(name + "=", 0) == 0) {
     *value = arg.substr(name.size() + 1);
-    args.erase(args.begin() + static_cast<long>(i));
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
     return true;
   }
   return false;

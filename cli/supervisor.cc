@@ -145,6 +145,7 @@ absl::Status Supervisor::Spawn(Child& child) {
   if (log_fd < 0) return LastErrnoStatus("open " + log_path);
 
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
@@ -308,8 +309,9 @@ absl::Status Supervisor::Run() {
     }
     auto wait_for = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
     if (wait_for.count() < 0) wait_for = std::chrono::nanoseconds(0);
-    timespec timeout{static_cast<time_t>(wait_for.count() / 1000000000),
-                     static_cast<long>(wait_for.count() % 1000000000)};
+    timespec timeout{
+        static_cast<time_t>(wait_for.count() / 1000000000),
+        static_cast<long>(wait_for.count() % 1000000000)};  // NOLINT(google-runtime-int): timespec
     int signal_number = sigtimedwait(&signals, nullptr, &timeout);
     if (signal_number == SIGTERM || signal_number == SIGINT || signal_number == SIGHUP) {
       spdlog::info("signal {}: stopping the daemons (containers keep running)", signal_number);

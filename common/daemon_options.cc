@@ -33,6 +33,7 @@ std::vector<char*> NormaliseFlagNames(int argc, char** argv, std::vector<std::st
     }
   }
   std::vector<char*> normalised;
+  normalised.reserve(storage.size() + 1);
   for (std::string& arg : storage) normalised.push_back(arg.data());
   normalised.push_back(nullptr);
   return normalised;

@@ -18,7 +18,7 @@ std::string Sha256::FinishHex() {
   EVP_DigestFinal_ex(ctx_, md, &length);
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(length * 2);
+  hex.reserve(static_cast<size_t>(length) * 2);
   for (unsigned int i = 0; i < length; ++i) {
     hex.push_back(kHex[md[i] >> 4]);
     hex.push_back(kHex[md[i] & 0xf]);
