@@ -1,0 +1,361 @@
+#include "runtimed/runc/launch.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/status.h"
+#include "runtimed/runtime/cgroups.h"
+#include "runtimed/runtime/container.h"
+#include "runtimed/runtime/spec.h"
+
+namespace berth::runc {
+namespace {
+
+using runtime::CgroupManager;
+using runtime::Spec;
+
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    return absl::InvalidArgumentError("socket path too long: " + path);
+  }
+  memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return address;
+}
+
+absl::StatusOr<int> Connect(const std::string& path) {
+  ASSIGN_OR_RETURN(sockaddr_un address, UnixAddress(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return LastErrnoStatus("socket");
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    absl::Status status = LastErrnoStatus("connect " + path);
+    close(fd);
+    return status;
+  }
+  return fd;
+}
+
+absl::StatusOr<int> Listen(const std::string& path) {
+  ASSIGN_OR_RETURN(sockaddr_un address, UnixAddress(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return LastErrnoStatus("socket");
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd, 4) != 0) {
+    absl::Status status = LastErrnoStatus("listen " + path);
+    close(fd);
+    return status;
+  }
+  chmod(path.c_str(), 0600);
+  return fd;
+}
+
+// Everything create needs, read before anything is made.
+struct Prepared {
+  Spec spec;
+  ContainerRecord record;
+};
+
+absl::StatusOr<Prepared> Prepare(const LaunchOptions& options) {
+  RETURN_IF_ERROR(ValidateId(options.id));
+  char resolved[PATH_MAX];
+  std::string bundle = options.bundle.empty() ? "." : options.bundle;
+  if (realpath(bundle.c_str(), resolved) == nullptr) return LastErrnoStatus("bundle " + bundle);
+  Prepared prepared;
+  ASSIGN_OR_RETURN(prepared.spec, runtime::LoadSpec(resolved));
+  ContainerRecord& record = prepared.record;
+  record.id = options.id;
+  record.bundle = resolved;
+  const std::string& root_path = prepared.spec.root_path;
+  record.rootfs =
+      !root_path.empty() && root_path[0] == '/' ? root_path : record.bundle + "/" + root_path;
+  if (realpath(record.rootfs.c_str(), resolved) != nullptr) record.rootfs = resolved;
+  record.created = NowRfc3339();
+  record.cgroups_path =
+      prepared.spec.cgroups_path.empty() ? "berth-runc/" + options.id : prepared.spec.cgroups_path;
+  // The library's Spec leaves annotations out: they are read here.
+  ASSIGN_OR_RETURN(std::string text, ReadFile(record.bundle + "/config.json"));
+  ASSIGN_OR_RETURN(Json json, ParseJson(text));
+  if (json.contains("annotations") && json["annotations"].is_object()) {
+    for (auto& [key, value] : json["annotations"].items()) {
+      if (value.is_string()) record.annotations[key] = value.get<std::string>();
+    }
+  }
+  if (prepared.spec.process.terminal && options.console_socket.empty()) {
+    return absl::InvalidArgumentError(
+        "cannot allocate tty if berth-runc will detach without setting console socket");
+  }
+  if (!prepared.spec.process.terminal && !options.console_socket.empty()) {
+    return absl::InvalidArgumentError(
+        "cannot use console socket if berth-runc will not allocate tty");
+  }
+  return prepared;
+}
+
+// Claims <root>/<id>: mkdir is the atomic "does it exist" test.
+absl::Status ClaimDirectory(const std::string& root, const std::string& id) {
+  RETURN_IF_ERROR(MakeDirs(root, 0711));
+  if (mkdir(ContainerDir(root, id).c_str(), 0711) != 0) {
+    if (errno == EEXIST) return absl::AlreadyExistsError("container with id exists: " + id);
+    return LastErrnoStatus("mkdir " + ContainerDir(root, id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WritePidFile(const std::string& path, pid_t pid) {
+  if (path.empty()) return absl::OkStatus();
+  return WriteFileAtomic(path, std::to_string(pid), 0644);
+}
+
+absl::StatusOr<runtime::ContainerIo> MakeIo(const Prepared& prepared,
+                                            const LaunchOptions& options) {
+  runtime::ContainerIo io;
+  if (prepared.spec.process.terminal) {
+    io.terminal = true;
+    ASSIGN_OR_RETURN(io.console_socket, Connect(options.console_socket));
+  } else {
+    io.stdin_fd = 0;
+    io.stdout_fd = 1;
+    io.stderr_fd = 2;
+  }
+  return io;
+}
+
+void SendReport(int fd, const std::string& message) {
+  WriteFull(fd, message.data(), message.size()).IgnoreError();
+}
+
+void DetachStdio() {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
+  close(null);
+}
+
+// Waits for `start` on the listening socket while the init lives.
+[[noreturn]] void ServeStart(runtime::Container& container, int listener,
+                             const std::string& socket_path) {
+  while (true) {
+    pollfd pfd{listener, POLLIN, 0};
+    int ready = poll(&pfd, 1, 200);
+    if (waitpid(container.pid(), nullptr, WNOHANG) == container.pid()) {
+      // Killed (or deleted) before start: nothing to hold any more.
+      unlink(socket_path.c_str());
+      _exit(0);
+    }
+    if (ready <= 0) continue;
+    int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    char byte = 0;
+    if (read(conn, &byte, 1) != 1 || byte != 'S') {
+      close(conn);
+      continue;
+    }
+    absl::Status status = container.Start();
+    SendReport(conn, status.ok() ? std::string("OK") : "E" + std::string(status.message()));
+    close(conn);
+    unlink(socket_path.c_str());
+    _exit(status.ok() ? 0 : 1);
+  }
+}
+
+[[noreturn]] void HolderMain(const Prepared& prepared, const LaunchOptions& options, int report) {
+  setsid();
+  auto fail = [&](const absl::Status& status) {
+    SendReport(report, "E" + std::string(status.message()));
+    _exit(1);
+  };
+  std::string socket_path = StartSocketPath(options.root, options.id);
+  int listener = -1;
+  if (!options.start_now) {
+    absl::StatusOr<int> fd = Listen(socket_path);
+    if (!fd.ok()) fail(fd.status());
+    listener = *fd;
+  }
+  absl::StatusOr<std::unique_ptr<CgroupManager>> cgroup =
+      runtime::NewCgroupManager(prepared.record.cgroups_path);
+  if (!cgroup.ok()) fail(cgroup.status());
+  absl::StatusOr<runtime::ContainerIo> io = MakeIo(prepared, options);
+  if (!io.ok()) fail(io.status());
+  runtime::CreateOptions create;
+  create.bundle = prepared.record.bundle;
+  create.io = *io;
+  create.cgroup = cgroup->get();
+  absl::StatusOr<std::unique_ptr<runtime::Container>> container =
+      runtime::CreateContainer(prepared.spec, create);
+  if (io->console_socket >= 0) close(io->console_socket);
+  if (!container.ok()) fail(container.status());
+  if (options.start_now) {
+    absl::Status started = (*container)->Start();
+    if (!started.ok()) fail(started);
+  }
+  SendReport(report, absl::StrCat("P", (*container)->pid()));
+  close(report);
+  DetachStdio();
+  if (options.start_now) _exit(0);
+  ServeStart(**container, listener, socket_path);
+}
+
+absl::StatusOr<std::string> ReadReport(int fd) {
+  std::string message;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return LastErrnoStatus("read holder report");
+    if (n == 0) break;
+    message.append(buffer, static_cast<size_t>(n));
+  }
+  return message;
+}
+
+pid_t g_forward_pid = 0;
+
+void ForwardSignal(int signal) {
+  if (g_forward_pid > 0) kill(g_forward_pid, signal);
+}
+
+}  // namespace
+
+absl::Status LaunchDetached(const LaunchOptions& options) {
+  ASSIGN_OR_RETURN(Prepared prepared, Prepare(options));
+  RETURN_IF_ERROR(ClaimDirectory(options.root, options.id));
+  auto cleanup = [&](absl::Status status) {
+    RemoveAll(ContainerDir(options.root, options.id)).IgnoreError();
+    return status;
+  };
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return cleanup(LastErrnoStatus("pipe"));
+  pid_t holder = fork();
+  if (holder < 0) return cleanup(LastErrnoStatus("fork"));
+  if (holder == 0) {
+    close(report[0]);
+    HolderMain(prepared, options, report[1]);
+  }
+  close(report[1]);
+  absl::StatusOr<std::string> message = ReadReport(report[0]);
+  close(report[0]);
+  if (!message.ok()) return cleanup(message.status());
+  int pid = 0;
+  if (message->empty() || (*message)[0] != 'P' || !absl::SimpleAtoi(message->substr(1), &pid)) {
+    waitpid(holder, nullptr, 0);
+    std::string reason =
+        message->empty() ? "container init exited during setup" : message->substr(1);
+    return cleanup(absl::InternalError(reason));
+  }
+  if (options.start_now) waitpid(holder, nullptr, 0);
+  ContainerRecord& record = prepared.record;
+  record.pid = pid;
+  record.start_time = ProcessStartTime(pid);
+  record.started = options.start_now;
+  RETURN_IF_ERROR(SaveRecord(options.root, record));
+  return WritePidFile(options.pid_file, pid);
+}
+
+absl::StatusOr<int> RunForeground(const LaunchOptions& options) {
+  ASSIGN_OR_RETURN(Prepared prepared, Prepare(options));
+  RETURN_IF_ERROR(ClaimDirectory(options.root, options.id));
+  ContainerRecord& record = prepared.record;
+  absl::StatusOr<int> result = [&]() -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(std::unique_ptr<CgroupManager> cgroup,
+                     runtime::NewCgroupManager(record.cgroups_path));
+    ASSIGN_OR_RETURN(runtime::ContainerIo io, MakeIo(prepared, options));
+    runtime::CreateOptions create;
+    create.bundle = record.bundle;
+    create.io = io;
+    create.cgroup = cgroup.get();
+    absl::StatusOr<std::unique_ptr<runtime::Container>> container =
+        runtime::CreateContainer(prepared.spec, create);
+    if (io.console_socket >= 0) close(io.console_socket);
+    if (!container.ok()) return container.status();
+    pid_t pid = (*container)->pid();
+    record.pid = pid;
+    record.start_time = ProcessStartTime(pid);
+    record.started = true;
+    absl::Status status = SaveRecord(options.root, record);
+    if (status.ok()) status = WritePidFile(options.pid_file, pid);
+    if (status.ok()) {
+      g_forward_pid = pid;
+      for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) {
+        struct sigaction action {};
+        action.sa_handler = ForwardSignal;
+        sigaction(signal, &action, nullptr);
+      }
+      status = (*container)->Start();
+    }
+    if (!status.ok()) kill(pid, SIGKILL);
+    int wait_status = 0;
+    while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+    g_forward_pid = 0;
+    if (!status.ok()) {
+      cgroup->Destroy().IgnoreError();
+      return status;
+    }
+    // Whatever the init left behind in its cgroup goes with it.
+    if (absl::StatusOr<std::vector<pid_t>> pids = cgroup->Pids(); pids.ok()) {
+      for (pid_t leftover : *pids) kill(leftover, SIGKILL);
+    }
+    RETURN_IF_ERROR(cgroup->Destroy());
+    if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+    return WEXITSTATUS(wait_status);
+  }();
+  RemoveAll(ContainerDir(options.root, options.id)).IgnoreError();
+  return result;
+}
+
+absl::Status StartCreated(const std::string& root, const ContainerRecord& record) {
+  absl::StatusOr<int> fd = Connect(StartSocketPath(root, record.id));
+  if (!fd.ok()) {
+    return absl::FailedPreconditionError("cannot start container " + record.id +
+                                         ": its creator is gone (" +
+                                         std::string(fd.status().message()) + ")");
+  }
+  char start = 'S';
+  absl::Status status = WriteFull(*fd, &start, 1);
+  absl::StatusOr<std::string> reply = status.ok() ? ReadReport(*fd) : status;
+  close(*fd);
+  if (!reply.ok()) return reply.status();
+  if (*reply == "OK") return absl::OkStatus();
+  if (reply->empty()) return absl::InternalError("container init exited during start");
+  return absl::InternalError(reply->substr(1));
+}
+
+absl::Status Destroy(const std::string& root, const ContainerRecord& record) {
+  ASSIGN_OR_RETURN(std::unique_ptr<CgroupManager> cgroup,
+                   runtime::NewCgroupManager(record.cgroups_path));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    bool alive = InitAlive(record);
+    if (alive) kill(record.pid, SIGKILL);
+    absl::StatusOr<std::vector<pid_t>> pids = cgroup->Pids();
+    bool leftovers = pids.ok() && !pids->empty();
+    if (leftovers) {
+      for (pid_t pid : *pids) kill(pid, SIGKILL);
+    }
+    if (!alive && !leftovers) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError("container " + record.id + " did not die after SIGKILL");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  RETURN_IF_ERROR(cgroup->Destroy());
+  return RemoveAll(ContainerDir(root, record.id));
+}
+
+}  // namespace berth::runc

@@ -1,0 +1,41 @@
+// Creating and starting containers across berth-runc invocations.
+//
+// The library's Container keeps its init waiting on a sync socket and kills
+// it when its creator goes away, so `create` cannot simply return: it forks
+// a small holder that creates the container, owns that socket, and waits on
+// <root>/<id>/start.sock (our exec.fifo) until `start` connects. The holder
+// lets go of the caller's stdio so only the container keeps it.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtimed/runc/store.h"
+
+namespace berth::runc {
+
+struct LaunchOptions {
+  std::string root;
+  std::string id;
+  std::string bundle;
+  std::string pid_file;
+  std::string console_socket;
+  // `run -d`: start as soon as created.
+  bool start_now = false;
+};
+
+// `create` and `run -d`: returns once the container is created (or started).
+absl::Status LaunchDetached(const LaunchOptions& options);
+
+// `run`: create, start, wait, remove; returns the container's exit code
+// (128 + signal when killed).
+absl::StatusOr<int> RunForeground(const LaunchOptions& options);
+
+// `start`: lets a created container's init exec.
+absl::Status StartCreated(const std::string& root, const ContainerRecord& record);
+
+// Kills what is left (SIGKILL to the cgroup and the init), removes the cgroup
+// and the state directory.
+absl::Status Destroy(const std::string& root, const ContainerRecord& record);
+
+}  // namespace berth::runc

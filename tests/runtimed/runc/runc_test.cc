@@ -1,0 +1,321 @@
+// berth-runc's command-line contract, verb by verb, on real containers.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "runtimed/runtime/spec.h"
+#include "tests/runtimed/shim/test_bundle.h"
+
+namespace berth::runc {
+namespace {
+
+using runtime::testing::TestBundle;
+
+struct Result {
+  int code = -1;
+  std::string out_path;  // the container's output, after create returned
+  std::string out;
+  std::string err;
+};
+
+// Runs berth-runc with --root under the bundle's temp dir. Output goes to
+// files, not pipes: a container keeps the caller's stdout long after
+// create returns.
+Result Runc(const TestBundle& bundle, std::vector<std::string> args,
+            const std::vector<std::string>& global = {}) {
+  static int serial = 0;
+  std::string out_path = bundle.dir() + "/out" + std::to_string(serial);
+  std::string err_path = bundle.dir() + "/err" + std::to_string(serial++);
+  std::string binary = runtime::testing::RunfilePath("runtimed/berth-runc");
+  std::vector<std::string> argv = {binary, "--root", bundle.dir() + "/root"};
+  argv.insert(argv.end(), global.begin(), global.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> raw;
+    for (std::string& arg : argv) raw.push_back(arg.data());
+    raw.push_back(nullptr);
+    execv(raw[0], raw.data());
+    _exit(126);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out_path = out_path;
+  result.out = ReadFile(out_path).value_or("");
+  result.err = ReadFile(err_path).value_or("");
+  return result;
+}
+
+// What the container wrote on the stdout it inherited from `create`.
+std::string OutputOf(const Result& create) { return ReadFile(create.out_path).value_or(""); }
+
+std::string StatusOf(const TestBundle& bundle, const std::string& id) {
+  Result state = Runc(bundle, {"state", id});
+  if (state.code != 0) return "error: " + state.err;
+  absl::StatusOr<Json> json = ParseJson(state.out);
+  REQUIRE(json.ok());
+  return (*json)["status"].get<std::string>();
+}
+
+bool WaitForStatus(const TestBundle& bundle, const std::string& id, const std::string& want) {
+  for (int i = 0; i < 200; ++i) {
+    if (StatusOf(bundle, id) == want) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
+}
+
+bool Alive(pid_t pid) {
+  absl::StatusOr<std::string> stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return false;
+  size_t paren = stat->rfind(')');
+  return paren != std::string::npos && stat->substr(paren + 2, 1) != "Z";
+}
+
+TEST_CASE("spec writes a config.json the runtime accepts, and refuses to overwrite it") {
+  TestBundle bundle;
+  std::string dir = bundle.dir() + "/spec";
+  REQUIRE(MakeDirs(dir).ok());
+  REQUIRE(Runc(bundle, {"spec", "--bundle", dir}).code == 0);
+  absl::StatusOr<std::string> text = ReadFile(dir + "/config.json");
+  REQUIRE(text.ok());
+  absl::StatusOr<runtime::Spec> spec = runtime::ParseSpec(*text);
+  REQUIRE(spec.ok());
+  CHECK(spec->process.args == std::vector<std::string>{"sh"});
+  CHECK(spec->process.terminal);
+  CHECK(spec->root_path == "rootfs");
+  CHECK(spec->FindNamespace("mount") != nullptr);
+  Result again = Runc(bundle, {"spec", "--bundle", dir});
+  CHECK(again.code != 0);
+  CHECK(again.err.find("exists") != std::string::npos);
+}
+
+TEST_CASE("create blocks the process until start; pid file; state; stopped after exit; delete") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sh", "-c", "echo started; exit 0"}));
+  const std::string id = "c1";
+  std::string pid_file = bundle.dir() + "/pid";
+  Result create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "--pid-file", pid_file, id});
+  REQUIRE(create.code == 0);
+  absl::StatusOr<std::string> pid_text = ReadFile(pid_file);
+  REQUIRE(pid_text.ok());
+  CHECK(!pid_text->empty());
+  CHECK(std::all_of(pid_text->begin(), pid_text->end(), ::isdigit));
+  int pid = 0;
+  REQUIRE(absl::SimpleAtoi(*pid_text, &pid));
+  CHECK(Alive(pid));
+
+  Result state = Runc(bundle, {"state", id});
+  REQUIRE(state.code == 0);
+  absl::StatusOr<Json> json = ParseJson(state.out);
+  REQUIRE(json.ok());
+  CHECK((*json)["status"] == "created");
+  CHECK((*json)["id"] == id);
+  CHECK((*json)["pid"] == pid);
+  CHECK((*json)["bundle"] == bundle.bundle());
+  CHECK((*json)["rootfs"] == bundle.bundle() + "/rootfs");
+  CHECK((*json).contains("ociVersion"));
+  CHECK((*json).contains("created"));
+  CHECK((*json)["annotations"].is_object());
+  // Blocked: nothing ran yet (the container inherited create's stdout).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(OutputOf(create).empty());
+  CHECK(PathExists(bundle.CgroupDir("memory")));
+
+  REQUIRE(Runc(bundle, {"start", id}).code == 0);
+  REQUIRE(WaitForStatus(bundle, id, "stopped"));
+  CHECK(OutputOf(create) == "started\n");
+  CHECK_FALSE(Alive(pid));
+
+  Result start_again = Runc(bundle, {"start", id});
+  CHECK(start_again.code != 0);
+  CHECK(start_again.err.find("stopped") != std::string::npos);
+  Result kill_stopped = Runc(bundle, {"kill", id, "KILL"});
+  CHECK(kill_stopped.code != 0);
+  CHECK(kill_stopped.err.find("not running") != std::string::npos);
+
+  REQUIRE(Runc(bundle, {"delete", id}).code == 0);
+  CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+  CHECK_FALSE(PathExists(bundle.dir() + "/root/" + id));
+  CHECK(Runc(bundle, {"state", id}).code != 0);
+}
+
+TEST_CASE("run waits and exits with the container's code, its output on the caller's stdout") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sh", "-c", "echo out; echo err >&2; exit 7"}));
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "r1"});
+  CHECK(run.code == 7);
+  CHECK(run.out == "out\n");
+  CHECK(run.err == "err\n");
+  CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+  CHECK(Runc(bundle, {"state", "r1"}).code != 0);
+}
+
+TEST_CASE("run -d, kill by name with and without SIG and by number, delete --force") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sleep", "1000"}));
+  std::string pid_file = bundle.dir() + "/pid";
+  REQUIRE(
+      Runc(bundle, {"run", "-d", "--pid-file", pid_file, "--bundle", bundle.bundle(), "d1"}).code ==
+      0);
+  CHECK(StatusOf(bundle, "d1") == "running");
+  int pid = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &pid));
+
+  Result refused = Runc(bundle, {"delete", "d1"});
+  CHECK(refused.code != 0);
+  CHECK(refused.err.find("not stopped") != std::string::npos);
+  CHECK(Runc(bundle, {"kill", "d1", "BOGUS"}).code != 0);
+  CHECK(Runc(bundle, {"kill", "d1", "SIGCONT"}).code == 0);
+  CHECK(Runc(bundle, {"kill", "d1", "cont"}).code == 0);
+  CHECK(Runc(bundle, {"kill", "d1", "18"}).code == 0);
+  CHECK(StatusOf(bundle, "d1") == "running");
+
+  SECTION("kill with the default TERM stops it") {
+    // sleep as pid 1 of its namespace ignores TERM without a handler: KILL.
+    REQUIRE(Runc(bundle, {"kill", "d1", "KILL"}).code == 0);
+    REQUIRE(WaitForStatus(bundle, "d1", "stopped"));
+    REQUIRE(Runc(bundle, {"delete", "d1"}).code == 0);
+  }
+  SECTION("delete --force kills it") {
+    REQUIRE(Runc(bundle, {"delete", "--force", "d1"}).code == 0);
+  }
+  SECTION("kill --all signals every process of the cgroup") {
+    REQUIRE(Runc(bundle, {"kill", "--all", "d1", "9"}).code == 0);
+    REQUIRE(WaitForStatus(bundle, "d1", "stopped"));
+    REQUIRE(Runc(bundle, {"delete", "d1"}).code == 0);
+  }
+  CHECK_FALSE(Alive(pid));
+  CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+  CHECK_FALSE(PathExists(bundle.CgroupDir("pids")));
+  CHECK_FALSE(PathExists(bundle.dir() + "/root/d1"));
+}
+
+TEST_CASE("a shell container stops on the default TERM") {
+  TestBundle bundle;
+  bundle.WriteConfig(
+      bundle.Config({"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"}));
+  REQUIRE(Runc(bundle, {"run", "-d", "--bundle", bundle.bundle(), "t1"}).code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(Runc(bundle, {"kill", "t1"}).code == 0);
+  CHECK(WaitForStatus(bundle, "t1", "stopped"));
+  REQUIRE(Runc(bundle, {"delete", "t1"}).code == 0);
+}
+
+TEST_CASE("deleting a created container kills its blocked process") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"true"}));
+  std::string pid_file = bundle.dir() + "/pid";
+  REQUIRE(Runc(bundle, {"create", "--bundle", bundle.bundle(), "--pid-file", pid_file, "x"}).code ==
+          0);
+  int pid = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &pid));
+  REQUIRE(Runc(bundle, {"delete", "x"}).code == 0);
+  CHECK_FALSE(Alive(pid));
+  CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+}
+
+TEST_CASE("every verb fails clearly on an unknown id") {
+  TestBundle bundle;
+  for (std::vector<std::string> args : {std::vector<std::string>{"state", "nope"},
+                                        {"start", "nope"},
+                                        {"kill", "nope"},
+                                        {"kill", "nope", "KILL"},
+                                        {"delete", "nope"},
+                                        {"delete", "--force", "nope"}}) {
+    Result result = Runc(bundle, args);
+    CHECK(result.code != 0);
+    CHECK(result.err.find("nope does not exist") != std::string::npos);
+  }
+  CHECK(Runc(bundle, {"state"}).code != 0);
+  CHECK(Runc(bundle, {"bogus-verb"}).code != 0);
+  CHECK(Runc(bundle, {"state", "../etc"}).code != 0);
+}
+
+TEST_CASE("create refuses an id in use") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"true"}));
+  REQUIRE(Runc(bundle, {"create", "--bundle", bundle.bundle(), "dup"}).code == 0);
+  Result again = Runc(bundle, {"create", "--bundle", bundle.bundle(), "dup"});
+  CHECK(again.code != 0);
+  CHECK(again.err.find("exists") != std::string::npos);
+  REQUIRE(Runc(bundle, {"delete", "dup"}).code == 0);
+}
+
+TEST_CASE("a config without namespaces, and a bundle that is its own rootfs (root.path \".\")") {
+  TestBundle bundle;
+  Json config = bundle.Config({"sh", "-c", "echo plain; exit 3"});
+  config["linux"]["namespaces"] = Json::array();
+  config["mounts"] = Json::array();
+  config["linux"].erase("maskedPaths");
+  config["linux"].erase("readonlyPaths");
+  config["hostname"] = "";
+  // The library writes oom_score_adj from inside the root, which has no /proc
+  // here (runc writes it from outside); reported as a library gap.
+  config["process"].erase("oomScoreAdj");
+  config["root"]["path"] = ".";
+  std::string rootfs = bundle.bundle() + "/rootfs";
+  {
+    std::string text = config.dump();
+    REQUIRE(WriteFileAtomic(rootfs + "/config.json", text).ok());
+  }
+  Result run = Runc(bundle, {"run", "--bundle", rootfs, "plain"});
+  INFO(run.err);
+  CHECK(run.code == 3);
+  CHECK(run.out == "plain\n");
+  CHECK(run.err.empty());
+}
+
+TEST_CASE("list prints a table and JSON") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"true"}));
+  REQUIRE(Runc(bundle, {"create", "--bundle", bundle.bundle(), "l1"}).code == 0);
+  Result table = Runc(bundle, {"list"});
+  REQUIRE(table.code == 0);
+  CHECK(table.out.rfind("ID", 0) == 0);
+  CHECK(table.out.find("l1") != std::string::npos);
+  CHECK(table.out.find("created") != std::string::npos);
+  Result json = Runc(bundle, {"list", "--format", "json"});
+  REQUIRE(json.code == 0);
+  absl::StatusOr<Json> parsed = ParseJson(json.out);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed->size() == 1);
+  CHECK((*parsed)[0]["id"] == "l1");
+  CHECK((*parsed)[0]["status"] == "created");
+  REQUIRE(Runc(bundle, {"delete", "l1"}).code == 0);
+  Result empty = Runc(bundle, {"list", "--format", "json"});
+  CHECK(absl::StripAsciiWhitespace(empty.out) == "[]");
+}
+
+TEST_CASE("--log with --log-format json records errors as JSON lines") {
+  TestBundle bundle;
+  std::string log = bundle.dir() + "/log.json";
+  Result result = Runc(bundle, {"state", "missing"}, {"--log", log, "--log-format", "json"});
+  CHECK(result.code != 0);
+  absl::StatusOr<std::string> text = ReadFile(log);
+  REQUIRE(text.ok());
+  absl::StatusOr<Json> line = ParseJson(*text);
+  REQUIRE(line.ok());
+  CHECK((*line)["level"] == "error");
+  CHECK((*line)["msg"].get<std::string>().find("missing does not exist") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::runc
