@@ -1,7 +1,9 @@
 // berth-runc's command-line contract, verb by verb, on real containers.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "runtimed/runtime/console.h"
 #include "runtimed/runtime/spec.h"
 #include "tests/runtimed/shim/test_bundle.h"
 
@@ -281,6 +284,44 @@ TEST_CASE("a config without namespaces, and a bundle that is its own rootfs (roo
   CHECK(run.code == 3);
   CHECK(run.out == "plain\n");
   CHECK(run.err.empty());
+}
+
+TEST_CASE("terminal: the pty master arrives over --console-socket") {
+  TestBundle bundle;
+  Json config = bundle.Config({"sh", "-c", "tty; exit 0"});
+  config["process"]["terminal"] = true;
+  bundle.WriteConfig(config);
+  std::string socket_path = bundle.dir() + "/console.sock";
+  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(listen(listener, 1) == 0);
+
+  Result missing = Runc(bundle, {"create", "--bundle", bundle.bundle(), "tty0"});
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find("console socket") != std::string::npos);
+
+  Result create = Runc(
+      bundle, {"create", "--bundle", bundle.bundle(), "--console-socket", socket_path, "tty1"});
+  REQUIRE(create.code == 0);
+  int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  REQUIRE(conn >= 0);
+  absl::StatusOr<runtime::ReceivedFd> master = runtime::ReceiveFd(conn);
+  REQUIRE(master.ok());
+  REQUIRE(Runc(bundle, {"start", "tty1"}).code == 0);
+  std::string output;
+  char buffer[256];
+  ssize_t n;
+  while ((n = read(master->fd, buffer, sizeof(buffer))) > 0) output.append(buffer, n);
+  CHECK(output.find("/dev/pts/0") != std::string::npos);
+  close(master->fd);
+  close(conn);
+  close(listener);
+  REQUIRE(WaitForStatus(bundle, "tty1", "stopped"));
+  REQUIRE(Runc(bundle, {"delete", "tty1"}).code == 0);
 }
 
 TEST_CASE("list prints a table and JSON") {
