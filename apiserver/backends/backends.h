@@ -93,6 +93,10 @@ class ContainerBackend {
   virtual std::unique_ptr<ReadStream<runtime::v1::LogEntry>> Logs(
       const runtime::v1::LogsRequest& request) = 0;
   virtual absl::Status ResizeTty(const runtime::v1::ResizeTtyRequest& request) = 0;
+  virtual absl::Status PauseContainer(const std::string& id) = 0;
+  virtual absl::Status UnpauseContainer(const std::string& id) = 0;
+  virtual absl::StatusOr<runtime::v1::TopContainerResponse> TopContainer(
+      const runtime::v1::TopContainerRequest& request) = 0;
 };
 
 // Volumes, kept by stored.

@@ -276,6 +276,35 @@ absl::Status GrpcContainerBackend::RestartContainer(const rt::RestartContainerRe
   return FromBackendStatus(stub_->RestartContainer(&context, request, &response), kRuntimed);
 }
 
+absl::Status GrpcContainerBackend::PauseContainer(const std::string& id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::PauseContainerRequest request;
+  request.set_id(id);
+  rt::PauseContainerResponse response;
+  return FromBackendStatus(stub_->PauseContainer(&context, request, &response), kRuntimed);
+}
+
+absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::UnpauseContainerRequest request;
+  request.set_id(id);
+  rt::UnpauseContainerResponse response;
+  return FromBackendStatus(stub_->UnpauseContainer(&context, request, &response), kRuntimed);
+}
+
+absl::StatusOr<rt::TopContainerResponse> GrpcContainerBackend::TopContainer(
+    const rt::TopContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::TopContainerResponse response;
+  absl::Status status =
+      FromBackendStatus(stub_->TopContainer(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response;
+}
+
 absl::Status GrpcContainerBackend::KillContainer(const rt::KillContainerRequest& request) {
   grpc::ClientContext context;
   SetDeadline(&context, kShortDeadline);

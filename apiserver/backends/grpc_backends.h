@@ -45,6 +45,10 @@ class GrpcContainerBackend : public ContainerBackend {
       const runtime::v1::StopContainerRequest& request) override;
   absl::Status RestartContainer(const runtime::v1::RestartContainerRequest& request) override;
   absl::Status KillContainer(const runtime::v1::KillContainerRequest& request) override;
+  absl::Status PauseContainer(const std::string& id) override;
+  absl::Status UnpauseContainer(const std::string& id) override;
+  absl::StatusOr<runtime::v1::TopContainerResponse> TopContainer(
+      const runtime::v1::TopContainerRequest& request) override;
   absl::Status RemoveContainer(const runtime::v1::RemoveContainerRequest& request) override;
   absl::StatusOr<runtime::v1::Container> GetContainer(const std::string& id) override;
   absl::StatusOr<std::vector<runtime::v1::Container>> ListContainers(bool all) override;

@@ -77,6 +77,9 @@ void ContainerHandlers::Register(Router& router) {
   router.Add("POST", "/containers/{name}/stop", bind(&ContainerHandlers::Stop));
   router.Add("POST", "/containers/{name}/restart", bind(&ContainerHandlers::Restart));
   router.Add("POST", "/containers/{name}/kill", bind(&ContainerHandlers::Kill));
+  router.Add("POST", "/containers/{name}/pause", bind(&ContainerHandlers::Pause));
+  router.Add("POST", "/containers/{name}/unpause", bind(&ContainerHandlers::Unpause));
+  router.Add("GET", "/containers/{name}/top", bind(&ContainerHandlers::Top));
   router.Add("DELETE", "/containers/{name}", bind(&ContainerHandlers::Remove));
   router.Add("POST", "/containers/{name}/wait", bind(&ContainerHandlers::Wait));
   router.Add("POST", "/containers/{name}/attach", bind(&ContainerHandlers::Attach));
@@ -274,6 +277,34 @@ absl::Status ContainerHandlers::Kill(Exchange& exchange, const std::string& name
   request.set_signal(exchange.request().query.Get("signal"));
   RETURN_IF_ERROR(containers_->KillContainer(request));
   exchange.Reply(204, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ContainerHandlers::Pause(Exchange& exchange, const std::string& name) {
+  RETURN_IF_ERROR(containers_->PauseContainer(name));
+  exchange.Reply(204, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ContainerHandlers::Unpause(Exchange& exchange, const std::string& name) {
+  RETURN_IF_ERROR(containers_->UnpauseContainer(name));
+  exchange.Reply(204, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ContainerHandlers::Top(Exchange& exchange, const std::string& name) {
+  rt::TopContainerRequest request;
+  request.set_id(name);
+  request.set_ps_args(exchange.request().query.Get("ps_args"));
+  ASSIGN_OR_RETURN(rt::TopContainerResponse top, containers_->TopContainer(request));
+  Json processes = Json::array();
+  for (const auto& process : top.processes()) {
+    processes.push_back(
+        Json(std::vector<std::string>(process.fields().begin(), process.fields().end())));
+  }
+  ReplyJson(exchange, 200,
+            {{"Titles", std::vector<std::string>(top.titles().begin(), top.titles().end())},
+             {"Processes", processes}});
   return absl::OkStatus();
 }
 

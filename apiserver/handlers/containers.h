@@ -22,6 +22,9 @@ class ContainerHandlers {
   absl::Status Stop(Exchange& exchange, const std::string& name);
   absl::Status Restart(Exchange& exchange, const std::string& name);
   absl::Status Kill(Exchange& exchange, const std::string& name);
+  absl::Status Pause(Exchange& exchange, const std::string& name);
+  absl::Status Unpause(Exchange& exchange, const std::string& name);
+  absl::Status Top(Exchange& exchange, const std::string& name);
   absl::Status Remove(Exchange& exchange, const std::string& name);
   absl::Status Wait(Exchange& exchange, const std::string& name);
   absl::Status Attach(Exchange& exchange, const std::string& name);

@@ -4,11 +4,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/fs.h"
 #include "common/ids.h"
@@ -17,9 +22,11 @@
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
+#include "runtimed/daemon/restart_policy.h"
 #include "runtimed/daemon/rootfs.h"
 #include "runtimed/daemon/signals.h"
 #include "runtimed/daemon/spec_builder.h"
+#include "runtimed/daemon/top.h"
 #include "runtimed/daemon/user.h"
 
 namespace berth::runtimed {
@@ -38,8 +45,13 @@ struct ContainerManager::Entry {
   std::shared_ptr<ShimHandle> shim;
   // Attachments waiting for the next start.
   std::vector<std::shared_ptr<Attachment>> pending;
+  // Bumped by every user action that cancels a pending policy restart.
+  uint64_t restart_generation = 0;
+  std::chrono::milliseconds restart_delay{0};
 
-  bool running() const { return c.state().status() == "running"; }
+  // A paused container still runs: stop, kill and rm -f handle it.
+  bool running() const { return c.state().status() == "running" || c.state().status() == "paused"; }
+  bool paused() const { return c.state().status() == "paused"; }
 };
 
 namespace {
@@ -47,6 +59,7 @@ namespace {
 constexpr char kRunning[] = "running";
 constexpr char kCreated[] = "created";
 constexpr char kExited[] = "exited";
+constexpr char kPaused[] = "paused";
 
 int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
 
@@ -167,6 +180,7 @@ ContainerManager::~ContainerManager() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
+    cv_.notify_all();
     for (auto& [id, entry] : containers_) {
       if (entry->shim) shims.push_back(entry->shim);
     }
@@ -246,6 +260,8 @@ absl::Status ContainerManager::Recover() {
         {
           std::lock_guard<std::mutex> lock(mu_);
           entry->shim = shim;
+          // The freezer, not the record, knows whether it is paused.
+          entry->c.mutable_state()->set_status(IsFrozen(entry->c) ? kPaused : kRunning);
         }
         StartMonitor(entry, shim);
         continue;
@@ -271,8 +287,10 @@ absl::Status ContainerManager::Recover() {
         }
         if (auto_remove) AutoRemove(entry);
       });
+      if (!auto_remove) MaybeRestart(entry, /*at_startup=*/true);
       continue;
     }
+    if (entry->c.state().status() == kExited) MaybeRestart(entry, /*at_startup=*/true);
     if (PathExists(BundleDir(id))) {
       // A start was interrupted: stop whatever it got running, release what
       // it took.
@@ -502,6 +520,9 @@ absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
                                            " is marked for removal and cannot be started");
     }
     if (entry->running()) return true;
+    ++entry->restart_generation;
+    entry->restart_delay = std::chrono::milliseconds(0);
+    entry->c.set_restart_count(0);
   }
   bool shim_error = false;
   absl::Status status = DoStart(entry, &shim_error);
@@ -809,7 +830,11 @@ void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
     if (shim) (void)shim->Shutdown();
     ReleaseRuntimeResources(entry->c.id());
   }
-  if (auto_remove) AutoRemove(entry);
+  if (auto_remove) {
+    AutoRemove(entry);
+  } else {
+    MaybeRestart(entry, /*at_startup=*/false);
+  }
 }
 
 void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
@@ -842,6 +867,77 @@ bool ContainerManager::WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t
 }
 
 // ---------------------------------------------------------------------------
+// Restart policies
+
+void ContainerManager::MaybeRestart(const std::shared_ptr<Entry>& entry, bool at_startup) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entry->removed || entry->removing || shutting_down_ || entry->running()) return;
+  const RestartPolicy policy =
+      ParseRestartPolicy(ParseJson(entry->c.host_config_json()).value_or(Json()));
+  const auto& state = entry->c.state();
+  if (at_startup) {
+    if (state.started_at() == 0 || !RestartAtStartup(policy, state.stopped_by_user())) return;
+  } else if (!ShouldRestart(policy, state.exit_code(), state.stopped_by_user(),
+                            entry->c.restart_count())) {
+    return;
+  }
+  const auto ran_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds(std::max<int64_t>(0, state.finished_at() - state.started_at())));
+  entry->restart_delay = NextRestartDelay(entry->restart_delay, ran_for, options_.restart_delay,
+                                          options_.restart_reset_after);
+  const uint64_t generation = ++entry->restart_generation;
+  const auto delay = entry->restart_delay;
+  ++active_monitors_;
+  spdlog::info("container {}: restarting in {} ms ({} policy)", entry->c.id(), delay.count(),
+               policy.name);
+  std::thread([this, entry, generation, delay] {
+    RestartLater(entry, generation, delay);
+  }).detach();
+}
+
+void ContainerManager::RestartLater(std::shared_ptr<Entry> entry, uint64_t generation,
+                                    std::chrono::milliseconds delay) {
+  auto done = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    --active_monitors_;
+    cv_.notify_all();
+  };
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      auto cancelled = [&] {
+        return shutting_down_ || generation != entry->restart_generation || entry->removed ||
+               entry->removing;
+      };
+      cv_.wait_for(lock, delay, cancelled);
+      if (cancelled()) break;
+    }
+    std::unique_lock<std::mutex> op(entry->op);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutting_down_ || generation != entry->restart_generation || entry->removed ||
+          entry->removing || entry->running()) {
+        break;
+      }
+      entry->c.set_restart_count(entry->c.restart_count() + 1);
+    }
+    bool shim_error = false;
+    absl::Status status = DoStart(entry, &shim_error);
+    if (status.ok()) break;
+    spdlog::warn("container {}: restart: {}", entry->c.id(), status.ToString());
+    if (status.code() != absl::StatusCode::kUnavailable) {
+      RecordStartFailure(entry, status, shim_error);
+      break;
+    }
+    // stored or netd is not up yet (runtimed just started): try again.
+    std::lock_guard<std::mutex> lock(mu_);
+    entry->c.set_restart_count(entry->c.restart_count() - 1);
+    delay = std::chrono::milliseconds(500);
+  }
+  done();
+}
+
+// ---------------------------------------------------------------------------
 // Stop, kill, restart, resize
 
 absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
@@ -851,13 +947,23 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
   std::shared_ptr<ShimHandle> shim;
   uint64_t seen = 0;
   Json config;
+  bool paused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!entry->running() || !entry->shim) return true;
+    ++entry->restart_generation;
+    if (!entry->running() || !entry->shim) {
+      // A stop during the restart back-off keeps it stopped, across restarts.
+      if (!entry->c.state().stopped_by_user() && !entry->removing) {
+        entry->c.mutable_state()->set_stopped_by_user(true);
+        (void)Persist(*entry);
+      }
+      return true;
+    }
     shim = entry->shim;
     seen = entry->exits;
     config = ParseJson(entry->c.config_json()).value_or(Json());
     entry->c.mutable_state()->set_stopped_by_user(true);
+    paused = entry->paused();
   }
   std::string name = signal;
   if (name.empty()) name = JsonString(config, "StopSignal");
@@ -873,11 +979,14 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
   if (absl::Status s = shim->Kill(number, false); !s.ok()) {
     spdlog::warn("container {}: stop signal: {}", entry->c.id(), s.ToString());
   }
+  // Signals stay pending in a frozen process: thaw after signalling, as Docker.
+  if (paused) (void)SetFrozen(entry->c, false);
   if (!WaitForExit(entry, seen, timeout)) {
     spdlog::info("container {} did not stop within {}s, killing it", entry->c.id(), timeout);
     if (absl::Status s = shim->Kill(SIGKILL, true); !s.ok()) {
       spdlog::warn("container {}: SIGKILL: {}", entry->c.id(), s.ToString());
     }
+    if (paused) (void)SetFrozen(entry->c, false);
     if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
       return absl::DeadlineExceededError("container " + entry->c.id() +
                                          " did not exit after SIGKILL");
@@ -896,6 +1005,7 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   ASSIGN_OR_RETURN(int number, ParseSignal(signal.empty() ? "SIGKILL" : signal));
   std::shared_ptr<ShimHandle> shim;
+  bool paused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!entry->running() || !entry->shim) {
@@ -903,8 +1013,13 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
     }
     shim = entry->shim;
     entry->c.mutable_state()->set_stopped_by_user(true);
+    ++entry->restart_generation;
+    paused = entry->paused();
   }
-  return shim->Kill(number, false);
+  RETURN_IF_ERROR(shim->Kill(number, false));
+  // Docker thaws a paused container after SIGKILL only; other signals wait.
+  if (paused && number == SIGKILL) (void)SetFrozen(entry->c, false);
+  return absl::OkStatus();
 }
 
 absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height, uint32_t width) {
@@ -921,6 +1036,127 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
 }
 
 // ---------------------------------------------------------------------------
+// Pause, top
+
+std::string ContainerManager::FreezerFile(const Container& c, bool* v2) const {
+  std::string parent = JsonString(ParseJson(c.host_config_json()).value_or(Json()), "CgroupParent");
+  if (parent.empty()) parent = options_.cgroup_parent;
+  while (!parent.empty() && parent.back() == '/') parent.pop_back();
+  while (!parent.empty() && parent.front() == '/') parent.erase(0, 1);
+  const std::string path = parent.empty() ? c.id() : parent + "/" + c.id();
+  *v2 = options_.cgroup_v2;
+  if (*v2) return options_.cgroup_root + "/" + path + "/cgroup.freeze";
+  return options_.cgroup_root + "/freezer/" + path + "/freezer.state";
+}
+
+absl::Status ContainerManager::SetFrozen(const Container& c, bool frozen) {
+  bool v2 = false;
+  const std::string file = FreezerFile(c, &v2);
+  const std::string value = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+  // Cgroup files cannot be replaced by rename: write in place.
+  FILE* f = fopen(file.c_str(), "w");
+  if (f == nullptr) {
+    return absl::InternalError("cannot " + std::string(frozen ? "freeze" : "thaw") + " container " +
+                               c.id() + ": " + file + ": " + strerror(errno));
+  }
+  const bool written = fputs(value.c_str(), f) >= 0;
+  if (fclose(f) != 0 || !written) {
+    return absl::InternalError("cannot write " + file + ": " + strerror(errno));
+  }
+  // v1 passes through FREEZING until every task stopped.
+  for (int i = 0; i < 500 && frozen != IsFrozen(c); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return absl::OkStatus();
+}
+
+bool ContainerManager::IsFrozen(const Container& c) const {
+  bool v2 = false;
+  auto content = ReadFile(FreezerFile(c, &v2));
+  if (!content.ok()) return false;
+  const std::string value(absl::StripAsciiWhitespace(*content));
+  return v2 ? value == "1" : value == "FROZEN";
+}
+
+absl::Status ContainerManager::Pause(const std::string& ref) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  Container c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string& id = entry->c.id();
+    if (!entry->running() || !entry->shim) {
+      return absl::FailedPreconditionError("Container " + id + " is not running");
+    }
+    if (entry->paused()) {
+      return absl::FailedPreconditionError("Container " + id + " is already paused");
+    }
+    c = entry->c;
+  }
+  RETURN_IF_ERROR(SetFrozen(c, true));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entry->c.state().status() != kRunning) return absl::OkStatus();
+  entry->c.mutable_state()->set_status(kPaused);
+  return Persist(*entry);
+}
+
+absl::Status ContainerManager::Unpause(const std::string& ref) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  Container c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->paused()) {
+      return absl::FailedPreconditionError("Container " + entry->c.id() + " is not paused");
+    }
+    c = entry->c;
+  }
+  RETURN_IF_ERROR(SetFrozen(c, false));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!entry->paused()) return absl::OkStatus();
+  entry->c.mutable_state()->set_status(kRunning);
+  return Persist(*entry);
+}
+
+absl::StatusOr<runtime::v1::TopContainerResponse> ContainerManager::Top(
+    const std::string& ref, const std::string& ps_args) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  Container c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!entry->running()) {
+      return absl::FailedPreconditionError("Container " + entry->c.id() + " is not running");
+    }
+    c = entry->c;
+  }
+  bool v2 = false;
+  std::string procs = FreezerFile(c, &v2);
+  procs = procs.substr(0, procs.rfind('/')) + "/cgroup.procs";
+  ASSIGN_OR_RETURN(std::string pid_text, ReadFile(procs));
+  std::set<std::string> pids;
+  for (absl::string_view line : absl::StrSplit(pid_text, '\n', absl::SkipWhitespace())) {
+    pids.insert(std::string(absl::StripAsciiWhitespace(line)));
+  }
+  const std::string args = ps_args.empty() ? "-ef" : ps_args;
+  for (char ch : args) {
+    // The arguments reach a shell: allow only what ps options are made of.
+    if (!absl::ascii_isalnum(ch) && std::string(" -,=_").find(ch) == std::string::npos) {
+      return absl::InvalidArgumentError("invalid ps arguments: " + args);
+    }
+  }
+  FILE* ps = popen(("ps " + args + " 2>&1").c_str(), "r");
+  if (ps == nullptr) return absl::InternalError("cannot run ps: " + std::string(strerror(errno)));
+  std::string output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), ps)) > 0) output.append(buffer, n);
+  const int rc = pclose(ps);
+  if (rc != 0) {
+    return absl::InvalidArgumentError("Error running ps: " +
+                                      std::string(absl::StripAsciiWhitespace(output)));
+  }
+  return ParsePsOutput(output, pids);
+}
+
+// ---------------------------------------------------------------------------
 // Remove
 
 absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool remove_volumes) {
@@ -933,6 +1169,7 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool r
       return absl::FailedPreconditionError("removal of container " + entry->c.id() +
                                            " is already in progress");
     }
+    ++entry->restart_generation;
     if (entry->running()) {
       if (!force) {
         return absl::FailedPreconditionError(
@@ -945,6 +1182,7 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool r
   }
   if (shim) {
     (void)shim->Kill(SIGKILL, true);
+    (void)SetFrozen(entry->c, false);
     if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
       return absl::DeadlineExceededError("container " + entry->c.id() +
                                          " did not exit after SIGKILL");

@@ -13,6 +13,7 @@
 // holding mu_. Stop and kill only signal and then wait for the exit.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -47,6 +48,12 @@ struct ManagerOptions {
   std::string host_resolv_conf = "/etc/resolv.conf";
   // After the stop signal and the timeout, how long SIGKILL may take.
   int kill_grace_seconds = 30;
+  // Where the cgroup hierarchies are mounted (tests use a plain directory).
+  std::string cgroup_root = "/sys/fs/cgroup";
+  // Restart back-off: the first delay, doubled at each restart and reset once
+  // the container ran for reset_after.
+  std::chrono::milliseconds restart_delay{100};
+  std::chrono::milliseconds restart_reset_after{10000};
 };
 
 class ContainerManager {
@@ -76,6 +83,12 @@ class ContainerManager {
   absl::StatusOr<runtime::v1::Container> Get(const std::string& ref);
   std::vector<runtime::v1::Container> List(bool all);
   absl::Status ResizeTty(const std::string& ref, uint32_t height, uint32_t width);
+  // Freezes / thaws the container's cgroup.
+  absl::Status Pause(const std::string& ref);
+  absl::Status Unpause(const std::string& ref);
+  // Runs the host's `ps <ps_args>` and keeps the container's processes.
+  absl::StatusOr<runtime::v1::TopContainerResponse> Top(const std::string& ref,
+                                                        const std::string& ps_args);
 
   // condition: "not-running" (or ""), "next-exit", "removed". on_registered
   // runs once the waiter is in place; cancelled is polled.
@@ -99,6 +112,7 @@ class ContainerManager {
 
  private:
   struct Entry;
+  using Container = runtime::v1::Container;
 
   ContainerManager(ManagerOptions options, Storage* storage, Network* network,
                    ShimLauncher* launcher, std::unique_ptr<ContainerStore> store);
@@ -129,6 +143,15 @@ class ContainerManager {
   bool WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t seen, int timeout_seconds);
 
   void RunInBackground(std::function<void()> task);
+
+  // The freezer file of the container's cgroup and the value that freezes it.
+  std::string FreezerFile(const Container& c, bool* v2) const;
+  absl::Status SetFrozen(const Container& c, bool frozen);
+  bool IsFrozen(const Container& c) const;
+  // Applies the restart policy after an exit (or at startup, at_startup).
+  void MaybeRestart(const std::shared_ptr<Entry>& entry, bool at_startup);
+  void RestartLater(std::shared_ptr<Entry> entry, uint64_t generation,
+                    std::chrono::milliseconds delay);
 
   std::string ContainerDir(const std::string& id) const;
   std::string BundleDir(const std::string& id) const;

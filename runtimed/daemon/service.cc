@@ -233,4 +233,25 @@ grpc::Status RuntimeServiceImpl::ResizeTty(grpc::ServerContext*, const ResizeTty
   return ToGrpcStatus(manager_->ResizeTty(request->id(), request->height(), request->width()));
 }
 
+grpc::Status RuntimeServiceImpl::PauseContainer(grpc::ServerContext*,
+                                                const PauseContainerRequest* request,
+                                                PauseContainerResponse*) {
+  return ToGrpcStatus(manager_->Pause(request->id()));
+}
+
+grpc::Status RuntimeServiceImpl::UnpauseContainer(grpc::ServerContext*,
+                                                  const UnpauseContainerRequest* request,
+                                                  UnpauseContainerResponse*) {
+  return ToGrpcStatus(manager_->Unpause(request->id()));
+}
+
+grpc::Status RuntimeServiceImpl::TopContainer(grpc::ServerContext*,
+                                              const TopContainerRequest* request,
+                                              TopContainerResponse* response) {
+  auto result = manager_->Top(request->id(), request->ps_args());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
 }  // namespace berth::runtimed

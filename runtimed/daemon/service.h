@@ -36,6 +36,12 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                     grpc::ServerWriter<runtime::v1::LogEntry>*) override;
   grpc::Status ResizeTty(grpc::ServerContext*, const runtime::v1::ResizeTtyRequest*,
                          runtime::v1::ResizeTtyResponse*) override;
+  grpc::Status PauseContainer(grpc::ServerContext*, const runtime::v1::PauseContainerRequest*,
+                              runtime::v1::PauseContainerResponse*) override;
+  grpc::Status UnpauseContainer(grpc::ServerContext*, const runtime::v1::UnpauseContainerRequest*,
+                                runtime::v1::UnpauseContainerResponse*) override;
+  grpc::Status TopContainer(grpc::ServerContext*, const runtime::v1::TopContainerRequest*,
+                            runtime::v1::TopContainerResponse*) override;
 
  private:
   ContainerManager* const manager_;

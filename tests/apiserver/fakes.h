@@ -116,6 +116,7 @@ class FakeContainers : public ContainerBackend {
   rt::CreateContainerRequest last_create;
   rt::StopContainerRequest last_stop;
   rt::KillContainerRequest last_kill;
+  std::string last_ps_args;
   rt::RemoveContainerRequest last_remove;
   rt::LogsRequest last_logs;
   rt::AttachOptions last_attach;
@@ -182,6 +183,44 @@ class FakeContainers : public ContainerBackend {
   }
   absl::Status RestartContainer(const rt::RestartContainerRequest& request) override {
     return Find(request.id()).status();
+  }
+  absl::Status PauseContainer(const std::string& id) override {
+    auto found = Find(id);
+    if (!found.ok()) return found.status();
+    rt::Container* c = &containers[found->id()];
+    if (c->state().status() == "paused") {
+      return absl::FailedPreconditionError("Container " + c->id() + " is already paused");
+    }
+    if (c->state().status() != "running") {
+      return absl::FailedPreconditionError("Container " + c->id() + " is not running");
+    }
+    c->mutable_state()->set_status("paused");
+    return absl::OkStatus();
+  }
+  absl::Status UnpauseContainer(const std::string& id) override {
+    auto found = Find(id);
+    if (!found.ok()) return found.status();
+    rt::Container* c = &containers[found->id()];
+    if (c->state().status() != "paused") {
+      return absl::FailedPreconditionError("Container " + c->id() + " is not paused");
+    }
+    c->mutable_state()->set_status("running");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<rt::TopContainerResponse> TopContainer(
+      const rt::TopContainerRequest& request) override {
+    auto found = Find(request.id());
+    if (!found.ok()) return found.status();
+    const rt::Container* c = &*found;
+    if (c->state().status() != "running") {
+      return absl::FailedPreconditionError("Container " + c->id() + " is not running");
+    }
+    last_ps_args = request.ps_args();
+    rt::TopContainerResponse top;
+    for (const char* title : {"UID", "PID", "CMD"}) top.add_titles(title);
+    auto* p = top.add_processes();
+    for (const char* field : {"root", "42", "sleep 100"}) p->add_fields(field);
+    return top;
   }
   absl::Status KillContainer(const rt::KillContainerRequest& request) override {
     last_kill = request;

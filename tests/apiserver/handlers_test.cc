@@ -388,5 +388,30 @@ TEST_CASE_METHOD(Fixture, "images list, inspect, tag and remove") {
   CHECK(images.last_remove.images_in_use(0) == kImageId);
 }
 
+TEST_CASE_METHOD(Fixture, "pause, unpause and top answer Docker's statuses") {
+  containers.Add(kId, "web", "running");
+  CHECK(Call("POST", "/containers/web/pause")->status == 204);
+  CHECK(containers.containers[kId].state().status() == "paused");
+  auto again = Call("POST", "/containers/web/pause");
+  CHECK(again->status == 409);
+  CHECK(BodyJson(*again)["message"] == "Container " + kId + " is already paused");
+  CHECK(Call("POST", "/containers/web/unpause")->status == 204);
+  auto not_paused = Call("POST", "/containers/web/unpause");
+  CHECK(not_paused->status == 409);
+  CHECK(BodyJson(*not_paused)["message"] == "Container " + kId + " is not paused");
+  CHECK(Call("POST", "/containers/nope/pause")->status == 404);
+
+  auto top = Call("GET", "/containers/web/top?ps_args=aux");
+  REQUIRE(top->status == 200);
+  CHECK(containers.last_ps_args == "aux");
+  Json body = BodyJson(*top);
+  CHECK(body["Titles"] == Json({"UID", "PID", "CMD"}));
+  CHECK(body["Processes"] == Json::array({Json({"root", "42", "sleep 100"})}));
+
+  containers.containers[kId].mutable_state()->set_status("exited");
+  CHECK(Call("GET", "/containers/web/top")->status == 409);
+  CHECK(Call("POST", "/containers/web/pause")->status == 409);
+}
+
 }  // namespace
 }  // namespace berth::apiserver

@@ -8,6 +8,8 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/mount_points.h"
+#include "runtimed/daemon/restart_policy.h"
+#include "runtimed/daemon/top.h"
 #include "tests/runtimed/daemon/fakes.h"
 #include "tests/runtimed/daemon/test_util.h"
 
@@ -36,6 +38,8 @@ struct Fixture {
     options.cgroup_parent = "berth-test";
     options.host_resolv_conf = dir.path() + "/resolv.conf";
     options.kill_grace_seconds = 5;
+    options.cgroup_root = dir.path() + "/cgroup";
+    options.restart_delay = 10ms;
     return options;
   }
 
@@ -519,4 +523,174 @@ TEST_CASE("mount specifications are checked at create", "[manager]") {
   CHECK(f.manager->List(true).empty());
 }
 
+}  // namespace berth::runtimed
+
+namespace berth::runtimed {
+namespace {
+
+std::string FreezerState(Fixture& f, const std::string& id) {
+  return ReadFile(f.dir.path() + "/cgroup/freezer/berth-test/" + id + "/freezer.state")
+      .value_or("");
+}
+
+TEST_CASE("pause freezes the cgroup, stop thaws, and restarts keep the state", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["sleep","100"]})");
+  const std::string cgroup = f.dir.path() + "/cgroup/freezer/berth-test/" + id;
+  REQUIRE(MakeDirs(cgroup, 0755).ok());
+
+  auto not_running = f.manager->Pause(id);
+  CHECK(not_running.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(not_running.message() == "Container " + id + " is not running");
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(f.manager->Unpause(id).message() == "Container " + id + " is not paused");
+
+  REQUIRE(f.manager->Pause(id).ok());
+  CHECK(FreezerState(f, id) == "FROZEN");
+  CHECK(f.Status(id) == "paused");
+  CHECK(f.manager->List(false).size() == 1);
+  CHECK(f.manager->Pause(id).message() == "Container " + id + " is already paused");
+
+  // runtimed restarts: the freezer says paused.
+  f.Reopen();
+  CHECK(f.Status(id) == "paused");
+  REQUIRE(f.manager->Unpause(id).ok());
+  CHECK(FreezerState(f, id) == "THAWED");
+  CHECK(f.Status(id) == "running");
+  REQUIRE(WriteFileAtomic(cgroup + "/freezer.state", "FROZEN").ok());
+  f.Reopen();
+  CHECK(f.Status(id) == "paused");
+
+  // Stop signals, then thaws so that the signal is delivered.
+  auto stopped = f.manager->Stop(id, 5, "");
+  REQUIRE(stopped.ok());
+  CHECK(FreezerState(f, id) == "THAWED");
+  CHECK(f.Status(id) == "exited");
+}
+
+TEST_CASE("top needs a running container", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["sleep","100"]})");
+  CHECK(f.manager->Top(id, "").status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(f.manager->Start(id).ok());
+  const std::string cgroup = f.dir.path() + "/cgroup/freezer/berth-test/" + id;
+  REQUIRE(MakeDirs(cgroup, 0755).ok());
+  REQUIRE(WriteFileAtomic(cgroup + "/cgroup.procs", std::to_string(getpid()) + "\n").ok());
+  auto top = f.manager->Top(id, "");
+  REQUIRE(top.ok());
+  CHECK(top->titles_size() == 8);
+  REQUIRE(top->processes_size() == 1);
+  CHECK(top->processes(0).fields(1) == std::to_string(getpid()));
+  CHECK(f.manager->Top(id, "-ef; rm -rf /").status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(f.manager->Kill(id, "").ok());
+}
+
+// Makes the running container's process exit with code once it runs.
+std::shared_ptr<FakeContainer> ExitWhenRunning(Fixture& f, const std::string& id,
+                                               const std::shared_ptr<FakeContainer>& previous,
+                                               int code) {
+  std::shared_ptr<FakeContainer> c;
+  REQUIRE(Eventually([&] {
+    c = f.launcher.Get(id);
+    return c && c != previous && f.Status(id) == "running";
+  }));
+  c->Exit(code);
+  return c;
+}
+
+TEST_CASE("on-failure restarts up to its limit and counts restarts", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(
+      R"({"Cmd":["false"]})", R"({"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2}})");
+  REQUIRE(f.manager->Start(id).ok());
+  std::shared_ptr<FakeContainer> c;
+  for (int i = 0; i < 3; ++i) c = ExitWhenRunning(f, id, c, 1);
+  REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
+  std::this_thread::sleep_for(200ms);
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.launcher.Get(id) == c);
+  CHECK(f.manager->Get(id)->restart_count() == 2);
+  CHECK(f.manager->Get(id)->state().exit_code() == 1);
+
+  // A clean exit is not a failure.
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(f.manager->Get(id)->restart_count() == 0);
+  c = ExitWhenRunning(f, id, c, 0);
+  std::this_thread::sleep_for(200ms);
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.launcher.Get(id) == c);
+}
+
+TEST_CASE("always restarts until the user stops it, and again at startup", "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["sh"]})", R"({"RestartPolicy":{"Name":"always"}})");
+  const std::string other =
+      f.Create(R"({"Cmd":["sh"]})", R"({"RestartPolicy":{"Name":"unless-stopped"}})");
+  REQUIRE(f.manager->Start(id).ok());
+  REQUIRE(f.manager->Start(other).ok());
+  auto c = ExitWhenRunning(f, id, nullptr, 0);
+  c = ExitWhenRunning(f, id, c, 137);
+  REQUIRE(Eventually([&] { return f.launcher.Get(id) != c && f.Status(id) == "running"; }));
+  CHECK(f.manager->Get(id)->restart_count() == 2);
+
+  REQUIRE(f.manager->Stop(id, 1, "").ok());
+  REQUIRE(f.manager->Stop(other, 1, "").ok());
+  std::this_thread::sleep_for(200ms);
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.Status(other) == "exited");
+
+  // At startup `always` comes back even after a stop, `unless-stopped` not.
+  f.Reopen();
+  REQUIRE(Eventually([&] { return f.Status(id) == "running"; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(f.Status(other) == "exited");
+  REQUIRE(f.manager->Kill(id, "").ok());
+  REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(f.Status(id) == "exited");
+}
+
+TEST_CASE("restart policies and back-off follow Docker", "[restart]") {
+  Json host = Json::parse(R"({"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3}})");
+  RestartPolicy policy = ParseRestartPolicy(host);
+  CHECK(policy.name == "on-failure");
+  CHECK(policy.max_retries == 3);
+  CHECK(ShouldRestart(policy, 1, false, 2));
+  CHECK_FALSE(ShouldRestart(policy, 1, false, 3));
+  CHECK_FALSE(ShouldRestart(policy, 0, false, 0));
+  CHECK_FALSE(ShouldRestart(policy, 1, true, 0));
+  CHECK(ParseRestartPolicy(Json::parse("{}")).name == "no");
+  CHECK_FALSE(ShouldRestart(ParseRestartPolicy(Json::parse("{}")), 1, false, 0));
+  RestartPolicy always{"always", 0};
+  CHECK(ShouldRestart(always, 0, false, 100));
+  CHECK_FALSE(ShouldRestart(always, 0, true, 0));
+  CHECK(RestartAtStartup(always, true));
+  CHECK(RestartAtStartup({"unless-stopped", 0}, false));
+  CHECK_FALSE(RestartAtStartup({"unless-stopped", 0}, true));
+  CHECK_FALSE(RestartAtStartup(policy, false));
+
+  using std::chrono::milliseconds;
+  CHECK(NextRestartDelay(0ms, 0ms, 100ms, 10000ms) == 100ms);
+  CHECK(NextRestartDelay(100ms, 50ms, 100ms, 10000ms) == 200ms);
+  CHECK(NextRestartDelay(400ms, 9999ms, 100ms, 10000ms) == 800ms);
+  CHECK(NextRestartDelay(800ms, 10000ms, 100ms, 10000ms) == 100ms);
+  CHECK(NextRestartDelay(milliseconds(40000), 0ms, 100ms, 10000ms) == milliseconds(60000));
+}
+
+TEST_CASE("ps output keeps the container's rows", "[top]") {
+  const std::string output =
+      "UID          PID    PPID  C STIME TTY          TIME CMD\n"
+      "root           1       0  0 08:00 ?        00:00:01 /sbin/init splash\n"
+      "root        4242       1  0 08:01 ?        00:00:00 sleep 100\n";
+  auto top = ParsePsOutput(output, {"4242"});
+  REQUIRE(top.ok());
+  CHECK(top->titles_size() == 8);
+  REQUIRE(top->processes_size() == 1);
+  CHECK(top->processes(0).fields_size() == 8);
+  CHECK(top->processes(0).fields(7) == "sleep 100");
+  CHECK(ParsePsOutput("USER COMMAND\nroot x\n", {"1"}).status().message() ==
+        "Couldn't find PID field in ps output");
+}
+
+}  // namespace
 }  // namespace berth::runtimed
