@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -25,6 +26,9 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view content, 
 absl::Status RemoveAll(const std::string& path);
 
 bool PathExists(const std::string& path);
+
+// The names of a directory's entries, "." and ".." excluded, sorted.
+absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& path);
 
 // Closes every descriptor >= lowest except those listed, for use in a child
 // between fork and exec (uses close_range where the kernel has it).

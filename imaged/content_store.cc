@@ -183,13 +183,11 @@ absl::Status FileContentStore::Delete(const std::string& digest) {
 }
 
 absl::StatusOr<std::vector<std::string>> FileContentStore::List() {
-  DIR* dir = opendir(blobs_dir_.c_str());
-  if (dir == nullptr) return LastErrnoStatus("opendir " + blobs_dir_);
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(blobs_dir_));
   std::vector<std::string> digests;
-  while (struct dirent* entry = readdir(dir)) {
-    if (IsFullHexId(entry->d_name)) digests.push_back(std::string("sha256:") + entry->d_name);
+  for (const std::string& name : names) {
+    if (IsFullHexId(name)) digests.push_back("sha256:" + name);
   }
-  closedir(dir);
   return digests;
 }
 

@@ -79,15 +79,13 @@ absl::Status SandboxManager::Reconcile() {
     RETURN_IF_ERROR(DeleteRow(sandbox.container_id));
   }
 
-  DIR* dir = opendir(NetnsDir().c_str());
-  if (dir == nullptr) return LastErrnoStatus("open " + NetnsDir());
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(NetnsDir()));
   std::vector<std::string> orphans;
-  while (dirent* entry = readdir(dir)) {
-    std::string path = NetnsDir() + "/" + entry->d_name;
-    if (entry->d_name[0] == '.' || kept.count(path) != 0) continue;
+  for (const std::string& name : names) {
+    std::string path = NetnsDir() + "/" + name;
+    if (name[0] == '.' || kept.count(path) != 0) continue;
     orphans.push_back(std::move(path));
   }
-  closedir(dir);
   for (const std::string& path : orphans) {
     spdlog::warn("removing network namespace {} that has no sandbox", path);
     RETURN_IF_ERROR(RemovePinnedNetns(path));

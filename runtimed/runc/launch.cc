@@ -232,6 +232,29 @@ void ForwardSignal(int signal) {
 
 }  // namespace
 
+std::vector<FlagSpec> LaunchFlags() {
+  return {{"bundle", "b", true},
+          {"pid-file", "", true},
+          {"console-socket", "", true},
+          {"no-pivot", "", false},
+          {"no-new-keyring", "", false}};
+}
+
+absl::StatusOr<LaunchOptions> LaunchOptionsFromArgs(const std::string& verb,
+                                                    const GlobalOptions& global,
+                                                    const ParsedFlags& flags) {
+  if (flags.positionals.size() != 1) {
+    return absl::InvalidArgumentError("\"" + verb + "\" requires exactly 1 argument");
+  }
+  LaunchOptions options;
+  options.root = global.root;
+  options.id = flags.positionals[0];
+  options.bundle = flags.Get("bundle", ".");
+  options.pid_file = flags.Get("pid-file");
+  options.console_socket = flags.Get("console-socket");
+  return options;
+}
+
 absl::Status LaunchDetached(const LaunchOptions& options) {
   ASSIGN_OR_RETURN(Prepared prepared, Prepare(options));
   RETURN_IF_ERROR(ClaimDirectory(options.root, options.id));

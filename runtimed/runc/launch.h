@@ -10,6 +10,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtimed/runc/flags.h"
+#include "runtimed/runc/runc.h"
 #include "runtimed/runc/store.h"
 
 namespace berth::runc {
@@ -23,6 +25,13 @@ struct LaunchOptions {
   // `run -d`: start as soon as created.
   bool start_now = false;
 };
+
+// What `create` and `run` share: their flags (`run` adds --detach) and the
+// LaunchOptions those flags and the one positional argument (the id) make.
+std::vector<FlagSpec> LaunchFlags();
+absl::StatusOr<LaunchOptions> LaunchOptionsFromArgs(const std::string& verb,
+                                                    const GlobalOptions& global,
+                                                    const ParsedFlags& flags);
 
 // `create` and `run -d`: returns once the container is created (or started).
 absl::Status LaunchDetached(const LaunchOptions& options);

@@ -7,21 +7,10 @@ namespace berth::runc {
 
 absl::Status RunVerb(const GlobalOptions& global, const std::vector<std::string>& args,
                      int* exit_code) {
-  ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(args, {{"bundle", "b", true},
-                                                        {"pid-file", "", true},
-                                                        {"console-socket", "", true},
-                                                        {"detach", "d", false},
-                                                        {"no-pivot", "", false},
-                                                        {"no-new-keyring", "", false}}));
-  if (flags.positionals.size() != 1) {
-    return absl::InvalidArgumentError("\"run\" requires exactly 1 argument");
-  }
-  LaunchOptions options;
-  options.root = global.root;
-  options.id = flags.positionals[0];
-  options.bundle = flags.Get("bundle", ".");
-  options.pid_file = flags.Get("pid-file");
-  options.console_socket = flags.Get("console-socket");
+  std::vector<FlagSpec> specs = LaunchFlags();
+  specs.push_back({"detach", "d", false});
+  ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(args, specs));
+  ASSIGN_OR_RETURN(LaunchOptions options, LaunchOptionsFromArgs("run", global, flags));
   if (flags.Has("detach")) {
     options.start_now = true;
     *exit_code = 0;

@@ -74,18 +74,15 @@ absl::Status SaveRecord(const std::string& root, const ContainerRecord& record) 
 
 absl::StatusOr<std::vector<std::string>> ListIds(const std::string& root) {
   std::vector<std::string> ids;
-  DIR* dir = opendir(root.c_str());
-  if (dir == nullptr) {
-    if (errno == ENOENT) return ids;
-    return LastErrnoStatus("open " + root);
+  absl::StatusOr<std::vector<std::string>> names = ListDirectory(root);
+  if (!names.ok()) {
+    // No root yet means no containers yet.
+    if (absl::IsNotFound(names.status())) return ids;
+    return names.status();
   }
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
+  for (const std::string& name : *names) {
     if (PathExists(root + "/" + name + "/state.json")) ids.push_back(name);
   }
-  closedir(dir);
-  std::sort(ids.begin(), ids.end());
   return ids;
 }
 

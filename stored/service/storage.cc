@@ -35,19 +35,6 @@ absl::Status ValidateContainerId(const std::string& container_id) {
   return absl::OkStatus();
 }
 
-// Names of the entries of a directory ("." and ".." excluded).
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) {
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return LastErrnoStatus("open " + path);
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  return names;
-}
-
 // Makes everything written under path durable before it is published: the
 // extraction writes thousands of files without fsyncing each one.
 absl::Status SyncFilesystemOf(const std::string& path) {
@@ -134,7 +121,7 @@ absl::Status Storage::Reconcile() {
   int dropped_rows = 0;
 
   // Staging leftovers: half-extracted layers and half-deleted directories.
-  ASSIGN_OR_RETURN(std::vector<std::string> staged, ListDir(state_dir_ + "/tmp"));
+  ASSIGN_OR_RETURN(std::vector<std::string> staged, ListDirectory(state_dir_ + "/tmp"));
   for (const std::string& name : staged) {
     absl::Status status = RemoveAll(state_dir_ + "/tmp/" + name);
     if (!status.ok())
@@ -181,7 +168,7 @@ absl::Status Storage::Reconcile() {
       }
     }
   }));
-  ASSIGN_OR_RETURN(std::vector<std::string> layer_dirs, ListDir(state_dir_ + "/l"));
+  ASSIGN_OR_RETURN(std::vector<std::string> layer_dirs, ListDirectory(state_dir_ + "/l"));
   for (const std::string& name : layer_dirs) {
     int64_t id = 0;
     if (absl::SimpleAtoi(name, &id) && layer_ids.count(id) != 0) continue;
@@ -214,7 +201,7 @@ absl::Status Storage::Reconcile() {
     }
     return absl::OkStatus();
   }));
-  ASSIGN_OR_RETURN(std::vector<std::string> rootfs_dirs, ListDir(state_dir_ + "/c"));
+  ASSIGN_OR_RETURN(std::vector<std::string> rootfs_dirs, ListDirectory(state_dir_ + "/c"));
   for (const std::string& name : rootfs_dirs) {
     int64_t id = 0;
     if (absl::SimpleAtoi(name, &id) && rootfs_ids.count(id) != 0) continue;

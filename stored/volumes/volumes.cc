@@ -38,18 +38,6 @@ std::map<std::string, std::string> DecodeMap(const std::string& text) {
   return map;
 }
 
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) {
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return LastErrnoStatus("open " + path);
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  return names;
-}
-
 thread_local uint64_t tree_bytes = 0;
 
 uint64_t TreeSize(const std::string& path) {
@@ -127,7 +115,7 @@ absl::Status VolumeManager::Reconcile() {
     }));
   }
   // A directory without a row is a creation that did not commit.
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir_));
   for (const std::string& name : names) {
     if (known.count(name)) continue;
     std::string staged = absl::StrCat(staging_dir_, "/vol-orphan-", GenerateId().substr(0, 12));

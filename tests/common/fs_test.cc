@@ -35,6 +35,18 @@ TEST_CASE("MakeDirs, atomic write and read back", "[fs]") {
   CHECK(RemoveAll(dir).ok());
 }
 
+TEST_CASE("ListDirectory lists entries sorted, without . and ..", "[fs]") {
+  std::string dir = TempDir();
+  REQUIRE(WriteFileAtomic(dir + "/b", "").ok());
+  REQUIRE(MakeDirs(dir + "/a").ok());
+  REQUIRE(WriteFileAtomic(dir + "/.hidden", "").ok());
+  auto names = ListDirectory(dir);
+  REQUIRE(names.ok());
+  CHECK(*names == std::vector<std::string>{".hidden", "a", "b"});
+  CHECK(ListDirectory(dir + "/missing").status().code() == absl::StatusCode::kNotFound);
+  REQUIRE(RemoveAll(dir).ok());
+}
+
 TEST_CASE("RemoveAll removes symlinks, not their targets", "[fs]") {
   std::string dir = TempDir();
   std::string outside = TempDir();
