@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
 namespace berth {
 
 // absl::StatusCode and grpc::StatusCode share their numbering (both follow
@@ -14,6 +17,20 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::Status FromSiblingStatus(const grpc::Status& status, absl::string_view component) {
+  absl::Status converted = FromGrpcStatus(status);
+  if (absl::IsUnavailable(converted) &&
+      !absl::StrContains(converted.message(), " is unavailable")) {
+    return absl::UnavailableError(
+        absl::StrCat(component, " is unavailable: ", converted.message()));
+  }
+  if (absl::IsDeadlineExceeded(converted)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(component, " did not answer in time: ", converted.message()));
+  }
+  return converted;
 }
 
 }  // namespace berth

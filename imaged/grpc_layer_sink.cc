@@ -16,14 +16,6 @@ namespace storage = berth::storage::v1;
 constexpr size_t kChunkSize = 1 << 20;
 constexpr auto kShortCallTimeout = std::chrono::seconds(60);
 
-absl::Status FromStored(const grpc::Status& status) {
-  absl::Status converted = FromGrpcStatus(status);
-  if (absl::IsUnavailable(converted)) {
-    return absl::UnavailableError(absl::StrCat("stored is unavailable: ", converted.message()));
-  }
-  return converted;
-}
-
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + kShortCallTimeout);
 }
@@ -43,7 +35,7 @@ absl::StatusOr<LayerStat> GrpcLayerSink::StatLayer(const std::string& chain_id) 
   if (!status.ok()) {
     // stored may answer NotFound for an unknown chain rather than exists=false.
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) return LayerStat{};
-    return FromStored(status);
+    return FromSiblingStatus(status, "stored");
   }
   return LayerStat{response.exists(), response.size()};
 }
@@ -84,7 +76,7 @@ absl::StatusOr<int64_t> GrpcLayerSink::ApplyLayer(const LayerHeader& header, Byt
   writer->WritesDone();
   grpc::Status status = writer->Finish();
   RETURN_IF_ERROR(read_status);
-  if (!status.ok()) return FromStored(status);
+  if (!status.ok()) return FromSiblingStatus(status, "stored");
   return response.size();
 }
 
@@ -96,7 +88,7 @@ absl::Status GrpcLayerSink::RemoveLayer(const std::string& chain_id) {
   storage::RemoveLayerResponse response;
   grpc::Status status = stub_->RemoveLayer(&context, request, &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return absl::OkStatus();
-  return FromStored(status);
+  return FromSiblingStatus(status, "stored");
 }
 
 }  // namespace berth::imaged

@@ -41,7 +41,7 @@ class GrpcReadStream : public ReadStream<T> {
   grpc::ClientContext* context() { return context_.get(); }
 
   bool Read(T* message) override { return reader_->Read(message); }
-  absl::Status Finish() override { return FromBackendStatus(reader_->Finish(), component_); }
+  absl::Status Finish() override { return FromSiblingStatus(reader_->Finish(), component_); }
   void Cancel() override { context_->TryCancel(); }
 
  private:
@@ -65,7 +65,7 @@ class GrpcLoadSession : public LoadSession {
   }
   void WritesDone() override { stream_->WritesDone(); }
   bool Read(img::Progress* progress) override { return stream_->Read(progress); }
-  absl::Status Finish() override { return FromBackendStatus(stream_->Finish(), kImaged); }
+  absl::Status Finish() override { return FromSiblingStatus(stream_->Finish(), kImaged); }
 
  private:
   grpc::ClientContext context_;
@@ -89,7 +89,7 @@ class GrpcImportSession : public ImportSession {
   }
   absl::StatusOr<std::string> Finish() override {
     stream_->WritesDone();
-    absl::Status status = FromBackendStatus(stream_->Finish(), kImaged);
+    absl::Status status = FromSiblingStatus(stream_->Finish(), kImaged);
     if (!status.ok()) return status;
     return response_.id();
   }
@@ -129,7 +129,7 @@ class GrpcAttachSession : public AttachSession {
     stream_->WritesDone();
     return ok;
   }
-  absl::Status Finish() override { return FromBackendStatus(stream_->Finish(), kRuntimed); }
+  absl::Status Finish() override { return FromSiblingStatus(stream_->Finish(), kRuntimed); }
   void Cancel() override { context_.TryCancel(); }
 
  private:
@@ -140,20 +140,6 @@ class GrpcAttachSession : public AttachSession {
 };
 
 }  // namespace
-
-absl::Status FromBackendStatus(const grpc::Status& status, const std::string& component) {
-  absl::Status converted = FromGrpcStatus(status);
-  if (converted.code() == absl::StatusCode::kUnavailable &&
-      !absl::StrContains(converted.message(), " is unavailable")) {
-    return absl::UnavailableError(
-        absl::StrCat(component, " is unavailable: ", std::string(converted.message())));
-  }
-  if (converted.code() == absl::StatusCode::kDeadlineExceeded) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(component, " did not answer in time: ", std::string(converted.message())));
-  }
-  return converted;
-}
 
 // ---- imaged ----
 
@@ -166,7 +152,7 @@ absl::StatusOr<img::GetImageResponse> GrpcImageBackend::GetImage(const std::stri
   img::GetImageRequest request;
   request.set_reference(reference);
   img::GetImageResponse response;
-  absl::Status status = FromBackendStatus(stub_->GetImage(&context, request, &response), kImaged);
+  absl::Status status = FromSiblingStatus(stub_->GetImage(&context, request, &response), kImaged);
   if (!status.ok()) return status;
   return response;
 }
@@ -176,7 +162,7 @@ absl::StatusOr<std::vector<img::Image>> GrpcImageBackend::ListImages() {
   SetDeadline(&context, kShortDeadline);
   img::ListImagesResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->ListImages(&context, img::ListImagesRequest(), &response), kImaged);
+      FromSiblingStatus(stub_->ListImages(&context, img::ListImagesRequest(), &response), kImaged);
   if (!status.ok()) return status;
   return std::vector<img::Image>(response.images().begin(), response.images().end());
 }
@@ -209,7 +195,7 @@ absl::Status GrpcImageBackend::TagImage(const img::TagImageRequest& request) {
   grpc::ClientContext context;
   SetDeadline(&context, kShortDeadline);
   img::TagImageResponse response;
-  return FromBackendStatus(stub_->TagImage(&context, request, &response), kImaged);
+  return FromSiblingStatus(stub_->TagImage(&context, request, &response), kImaged);
 }
 
 absl::StatusOr<img::RemoveImageResponse> GrpcImageBackend::RemoveImage(
@@ -218,7 +204,7 @@ absl::StatusOr<img::RemoveImageResponse> GrpcImageBackend::RemoveImage(
   SetDeadline(&context, kLongDeadline);
   img::RemoveImageResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->RemoveImage(&context, request, &response), kImaged);
+      FromSiblingStatus(stub_->RemoveImage(&context, request, &response), kImaged);
   if (!status.ok()) return status;
   return response;
 }
@@ -244,7 +230,7 @@ absl::StatusOr<rt::CreateContainerResponse> GrpcContainerBackend::CreateContaine
   SetDeadline(&context, kLongDeadline);
   rt::CreateContainerResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->CreateContainer(&context, request, &response), kRuntimed);
+      FromSiblingStatus(stub_->CreateContainer(&context, request, &response), kRuntimed);
   if (!status.ok()) return status;
   return response;
 }
@@ -255,7 +241,7 @@ absl::Status GrpcContainerBackend::StartContainer(const std::string& id) {
   rt::StartContainerRequest request;
   request.set_id(id);
   rt::StartContainerResponse response;
-  return FromBackendStatus(stub_->StartContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->StartContainer(&context, request, &response), kRuntimed);
 }
 
 absl::StatusOr<rt::StopContainerResponse> GrpcContainerBackend::StopContainer(
@@ -264,7 +250,7 @@ absl::StatusOr<rt::StopContainerResponse> GrpcContainerBackend::StopContainer(
   SetDeadline(&context, kLongDeadline);
   rt::StopContainerResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->StopContainer(&context, request, &response), kRuntimed);
+      FromSiblingStatus(stub_->StopContainer(&context, request, &response), kRuntimed);
   if (!status.ok()) return status;
   return response;
 }
@@ -273,7 +259,7 @@ absl::Status GrpcContainerBackend::RestartContainer(const rt::RestartContainerRe
   grpc::ClientContext context;
   SetDeadline(&context, kLongDeadline);
   rt::RestartContainerResponse response;
-  return FromBackendStatus(stub_->RestartContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->RestartContainer(&context, request, &response), kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::PauseContainer(const std::string& id) {
@@ -282,7 +268,7 @@ absl::Status GrpcContainerBackend::PauseContainer(const std::string& id) {
   rt::PauseContainerRequest request;
   request.set_id(id);
   rt::PauseContainerResponse response;
-  return FromBackendStatus(stub_->PauseContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->PauseContainer(&context, request, &response), kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
@@ -291,7 +277,7 @@ absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
   rt::UnpauseContainerRequest request;
   request.set_id(id);
   rt::UnpauseContainerResponse response;
-  return FromBackendStatus(stub_->UnpauseContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->UnpauseContainer(&context, request, &response), kRuntimed);
 }
 
 absl::StatusOr<rt::TopContainerResponse> GrpcContainerBackend::TopContainer(
@@ -300,7 +286,7 @@ absl::StatusOr<rt::TopContainerResponse> GrpcContainerBackend::TopContainer(
   SetDeadline(&context, kShortDeadline);
   rt::TopContainerResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->TopContainer(&context, request, &response), kRuntimed);
+      FromSiblingStatus(stub_->TopContainer(&context, request, &response), kRuntimed);
   if (!status.ok()) return status;
   return response;
 }
@@ -309,14 +295,14 @@ absl::Status GrpcContainerBackend::KillContainer(const rt::KillContainerRequest&
   grpc::ClientContext context;
   SetDeadline(&context, kShortDeadline);
   rt::KillContainerResponse response;
-  return FromBackendStatus(stub_->KillContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->KillContainer(&context, request, &response), kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::RemoveContainer(const rt::RemoveContainerRequest& request) {
   grpc::ClientContext context;
   SetDeadline(&context, kLongDeadline);
   rt::RemoveContainerResponse response;
-  return FromBackendStatus(stub_->RemoveContainer(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->RemoveContainer(&context, request, &response), kRuntimed);
 }
 
 absl::StatusOr<rt::Container> GrpcContainerBackend::GetContainer(const std::string& id) {
@@ -326,7 +312,7 @@ absl::StatusOr<rt::Container> GrpcContainerBackend::GetContainer(const std::stri
   request.set_id(id);
   rt::GetContainerResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->GetContainer(&context, request, &response), kRuntimed);
+      FromSiblingStatus(stub_->GetContainer(&context, request, &response), kRuntimed);
   if (!status.ok()) return status;
   return response.container();
 }
@@ -338,7 +324,7 @@ absl::StatusOr<std::vector<rt::Container>> GrpcContainerBackend::ListContainers(
   request.set_all(all);
   rt::ListContainersResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->ListContainers(&context, request, &response), kRuntimed);
+      FromSiblingStatus(stub_->ListContainers(&context, request, &response), kRuntimed);
   if (!status.ok()) return status;
   return std::vector<rt::Container>(response.containers().begin(), response.containers().end());
 }
@@ -367,7 +353,7 @@ absl::Status GrpcContainerBackend::ResizeTty(const rt::ResizeTtyRequest& request
   grpc::ClientContext context;
   SetDeadline(&context, kShortDeadline);
   rt::ResizeTtyResponse response;
-  return FromBackendStatus(stub_->ResizeTty(&context, request, &response), kRuntimed);
+  return FromSiblingStatus(stub_->ResizeTty(&context, request, &response), kRuntimed);
 }
 
 // ---------------------------------------------------------------------------
@@ -383,7 +369,7 @@ absl::StatusOr<st::Volume> GrpcVolumeBackend::CreateVolume(const st::CreateVolum
   SetDeadline(&context, kShortDeadline);
   st::CreateVolumeResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->CreateVolume(&context, request, &response), "stored");
+      FromSiblingStatus(stub_->CreateVolume(&context, request, &response), "stored");
   if (!status.ok()) return status;
   return response.volume();
 }
@@ -394,7 +380,7 @@ absl::StatusOr<st::Volume> GrpcVolumeBackend::GetVolume(const std::string& name)
   st::GetVolumeRequest request;
   request.set_name(name);
   st::GetVolumeResponse response;
-  absl::Status status = FromBackendStatus(stub_->GetVolume(&context, request, &response), "stored");
+  absl::Status status = FromSiblingStatus(stub_->GetVolume(&context, request, &response), "stored");
   if (!status.ok()) return status;
   return response.volume();
 }
@@ -405,7 +391,7 @@ absl::StatusOr<std::vector<st::Volume>> GrpcVolumeBackend::ListVolumes() {
   st::ListVolumesRequest request;
   st::ListVolumesResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->ListVolumes(&context, request, &response), "stored");
+      FromSiblingStatus(stub_->ListVolumes(&context, request, &response), "stored");
   if (!status.ok()) return status;
   return std::vector<st::Volume>(response.volumes().begin(), response.volumes().end());
 }
@@ -417,7 +403,7 @@ absl::Status GrpcVolumeBackend::RemoveVolume(const std::string& name, bool force
   request.set_name(name);
   request.set_force(force);
   st::RemoveVolumeResponse response;
-  return FromBackendStatus(stub_->RemoveVolume(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->RemoveVolume(&context, request, &response), "stored");
 }
 
 absl::StatusOr<st::PruneVolumesResponse> GrpcVolumeBackend::PruneVolumes(bool all) {
@@ -427,7 +413,7 @@ absl::StatusOr<st::PruneVolumesResponse> GrpcVolumeBackend::PruneVolumes(bool al
   request.set_all(all);
   st::PruneVolumesResponse response;
   absl::Status status =
-      FromBackendStatus(stub_->PruneVolumes(&context, request, &response), "stored");
+      FromSiblingStatus(stub_->PruneVolumes(&context, request, &response), "stored");
   if (!status.ok()) return status;
   return response;
 }

@@ -78,8 +78,4 @@ class GrpcVolumeBackend : public VolumeBackend {
   std::unique_ptr<storage::v1::StorageService::Stub> stub_;
 };
 
-// Converts a gRPC status from `component`, naming the component when it is
-// unreachable so that the user sees which daemon is down.
-absl::Status FromBackendStatus(const grpc::Status& status, const std::string& component);
-
 }  // namespace berth::apiserver

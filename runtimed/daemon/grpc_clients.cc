@@ -12,16 +12,6 @@ void SetDeadline(grpc::ClientContext* context, int seconds) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
-absl::Status Convert(const grpc::Status& status, const char* component) {
-  absl::Status converted = FromGrpcStatus(status);
-  if (converted.code() == absl::StatusCode::kUnavailable ||
-      converted.code() == absl::StatusCode::kDeadlineExceeded) {
-    return absl::UnavailableError(std::string(component) +
-                                  " is unavailable: " + std::string(converted.message()));
-  }
-  return converted;
-}
-
 }  // namespace
 
 GrpcStorage::GrpcStorage(std::shared_ptr<grpc::Channel> channel)
@@ -35,7 +25,7 @@ absl::Status GrpcStorage::PrepareRootfs(const std::string& container_id,
   request.set_container_id(container_id);
   request.set_parent_chain_id(parent_chain_id);
   storage::v1::PrepareRootfsResponse response;
-  return Convert(stub_->PrepareRootfs(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->PrepareRootfs(&context, request, &response), "stored");
 }
 
 absl::StatusOr<std::string> GrpcStorage::MountRootfs(const std::string& container_id) {
@@ -44,7 +34,8 @@ absl::StatusOr<std::string> GrpcStorage::MountRootfs(const std::string& containe
   storage::v1::MountRootfsRequest request;
   request.set_container_id(container_id);
   storage::v1::MountRootfsResponse response;
-  absl::Status status = Convert(stub_->MountRootfs(&context, request, &response), "stored");
+  absl::Status status =
+      FromSiblingStatus(stub_->MountRootfs(&context, request, &response), "stored");
   if (!status.ok()) return status;
   return response.path();
 }
@@ -55,7 +46,7 @@ absl::Status GrpcStorage::UnmountRootfs(const std::string& container_id) {
   storage::v1::UnmountRootfsRequest request;
   request.set_container_id(container_id);
   storage::v1::UnmountRootfsResponse response;
-  return Convert(stub_->UnmountRootfs(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->UnmountRootfs(&context, request, &response), "stored");
 }
 
 absl::Status GrpcStorage::RemoveRootfs(const std::string& container_id) {
@@ -64,7 +55,7 @@ absl::Status GrpcStorage::RemoveRootfs(const std::string& container_id) {
   storage::v1::RemoveRootfsRequest request;
   request.set_container_id(container_id);
   storage::v1::RemoveRootfsResponse response;
-  return Convert(stub_->RemoveRootfs(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->RemoveRootfs(&context, request, &response), "stored");
 }
 
 absl::Status GrpcStorage::AcquireVolume(const std::string& name, const std::string& container_id,
@@ -76,7 +67,7 @@ absl::Status GrpcStorage::AcquireVolume(const std::string& name, const std::stri
   request.set_container_id(container_id);
   request.set_anonymous(anonymous);
   storage::v1::AcquireVolumeResponse response;
-  return Convert(stub_->AcquireVolume(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->AcquireVolume(&context, request, &response), "stored");
 }
 
 absl::StatusOr<std::string> GrpcStorage::MountVolume(const std::string& name,
@@ -92,7 +83,7 @@ absl::StatusOr<std::string> GrpcStorage::MountVolume(const std::string& name,
   request.set_container_path(container_path);
   request.set_copy_image_data(copy_image_data);
   storage::v1::MountVolumeResponse response;
-  RETURN_IF_ERROR(Convert(stub_->MountVolume(&context, request, &response), "stored"));
+  RETURN_IF_ERROR(FromSiblingStatus(stub_->MountVolume(&context, request, &response), "stored"));
   return response.mountpoint();
 }
 
@@ -105,7 +96,7 @@ absl::Status GrpcStorage::ReleaseVolume(const std::string& name, const std::stri
   request.set_container_id(container_id);
   request.set_remove_anonymous(remove_anonymous);
   storage::v1::ReleaseVolumeResponse response;
-  return Convert(stub_->ReleaseVolume(&context, request, &response), "stored");
+  return FromSiblingStatus(stub_->ReleaseVolume(&context, request, &response), "stored");
 }
 
 GrpcNetwork::GrpcNetwork(std::shared_ptr<grpc::Channel> channel)
@@ -121,7 +112,8 @@ absl::StatusOr<std::string> GrpcNetwork::CreateSandbox(const std::string& contai
   request.set_network_mode(network_mode);
   request.set_hostname(hostname);
   network::v1::CreateSandboxResponse response;
-  absl::Status status = Convert(stub_->CreateSandbox(&context, request, &response), "netd");
+  absl::Status status =
+      FromSiblingStatus(stub_->CreateSandbox(&context, request, &response), "netd");
   if (!status.ok()) return status;
   return response.netns_path();
 }
@@ -132,7 +124,7 @@ absl::Status GrpcNetwork::RemoveSandbox(const std::string& container_id) {
   network::v1::RemoveSandboxRequest request;
   request.set_container_id(container_id);
   network::v1::RemoveSandboxResponse response;
-  return Convert(stub_->RemoveSandbox(&context, request, &response), "netd");
+  return FromSiblingStatus(stub_->RemoveSandbox(&context, request, &response), "netd");
 }
 
 }  // namespace berth::runtimed
