@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bazel build //... "$@"
 mkdir -p out/bin
 for target in cli/berth apiserver/berth-apiserver imaged/berth-imaged runtimed/berth-runtimed \
-              runtimed/berth-shim stored/berth-stored netd/berth-netd; do
+              runtimed/berth-shim runtimed/berth-runc stored/berth-stored netd/berth-netd; do
   install -m 0755 "bazel-bin/$target" "out/bin/$(basename "$target")"
 done
 echo "binaries in $(pwd)/out/bin"
