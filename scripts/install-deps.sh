@@ -8,9 +8,12 @@ PACKAGES=(
   bazel-bootstrap g++ pkg-config protobuf-compiler protobuf-compiler-grpc
   libgrpc++-dev libprotobuf-dev libabsl-dev libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libarchive-dev libcgroup-dev libseccomp-dev libcap-dev
-  nlohmann-json3-dev libboost-dev catch2
+  nlohmann-json3-dev libboost-dev catch2 libcurl4-openssl-dev libmnl-dev libnftables-dev
   # run and test: busybox for the test image, tools the tests use
   busybox-static iproute2 procps util-linux python3 curl
+  # the real distribution registry for pull/push tests, htpasswd for its auth,
+  # nft to inspect the engine's rules, tini for --init
+  docker-registry apache2-utils nftables tini
 )
 # --bench: also Debian's docker.io, the reference engine the benchmarks
 # measure against in the same run.
