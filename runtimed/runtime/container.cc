@@ -16,60 +16,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
-#include "runtimed/runtime/capabilities.h"
 #include "runtimed/runtime/console.h"
 #include "runtimed/runtime/mounts.h"
 #include "runtimed/runtime/namespaces.h"
+#include "runtimed/runtime/sync.h"
 
 namespace berth::runtime {
 namespace {
 
-// Messages on the sync socket (SOCK_SEQPACKET: one message per send).
-// parent -> child: kGo once the child is in its cgroup, kStart to exec.
-// child -> parent: kReady once set up, or kError + code + message.
-constexpr char kGo = 'G';
-constexpr char kStart = 'S';
-constexpr char kReady = 'R';
-constexpr char kError = 'E';
-
-absl::Status SendByte(int fd, char byte) {
-  if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1) return LastErrnoStatus("sync socket send");
-  return absl::OkStatus();
-}
-
-void SendError(int fd, const absl::Status& status) {
-  std::string message(1, kError);
-  message.push_back(static_cast<char>(status.code()));
-  message.append(status.message().data(), status.message().size());
-  send(fd, message.data(), message.size(), MSG_NOSIGNAL);
-}
-
-// The next message: nullopt on EOF (the peer closed or exec'd).
-absl::StatusOr<std::optional<std::string>> Receive(int fd) {
-  char buffer[8192];
-  while (true) {
-    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return LastErrnoStatus("sync socket receive");
-    if (n == 0) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(buffer, static_cast<size_t>(n)));
-  }
-}
-
-absl::Status DecodeError(const std::string& message) {
-  if (message.size() < 2 || message[0] != kError) {
-    return absl::InternalError("container init sent an unexpected message");
-  }
-  auto code = static_cast<absl::StatusCode>(static_cast<unsigned char>(message[1]));
-  return absl::Status(code, message.substr(2));
-}
-
-absl::Status WaitFor(int fd, char expected) {
-  ASSIGN_OR_RETURN(std::optional<std::string> message, Receive(fd));
-  if (!message) return absl::CancelledError("runtime went away");
-  if (*message != std::string(1, expected)) return DecodeError(*message);
-  return absl::OkStatus();
-}
+constexpr char kGo = kSyncGo;
+constexpr char kStart = kSyncStart;
+constexpr char kReady = kSyncReady;
 
 struct InitArgs {
   const Spec* spec;
@@ -106,42 +63,13 @@ absl::Status RunInit(const InitArgs& args) {
   }
   RETURN_IF_ERROR(ApplySysctls(spec.sysctl));
   RETURN_IF_ERROR(FinalizeRootfs(spec));
-  if (spec.process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*spec.process.oom_score_adj));
-  RETURN_IF_ERROR(ApplyRlimits(spec.process.rlimits));
-  umask(spec.process.user.umask.value_or(022));
-  // A missing working directory is created, as runc does; one the user
-  // cannot enter is retried after the switch (root squash on NFS etc.).
-  bool cwd_done = MakeDirs(spec.process.cwd).ok() && chdir(spec.process.cwd.c_str()) == 0;
-  const std::optional<Capabilities>& caps = spec.process.capabilities;
-  if (caps) RETURN_IF_ERROR(DropBoundingSet(*caps));
-  RETURN_IF_ERROR(SwitchUser(spec.process.user, caps.has_value()));
-  if (caps) RETURN_IF_ERROR(ApplyCapabilities(*caps));
-  if (!cwd_done && chdir(spec.process.cwd.c_str()) != 0) {
-    return LastErrnoStatus("chdir to cwd (\"" + spec.process.cwd + "\") set in config.json");
-  }
-  ASSIGN_OR_RETURN(std::string executable, LookPath(spec.process.args[0], spec.process.env));
-  if (spec.process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return LastErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS)");
-  }
+  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(spec.process));
   CloseDescriptorsExcept(args.sync_fd);
-
-  std::vector<char*> argv, envp;
-  for (const std::string& arg : spec.process.args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& var : spec.process.env) envp.push_back(const_cast<char*>(var.c_str()));
-  envp.push_back(nullptr);
-
   RETURN_IF_ERROR(SendByte(args.sync_fd, kReady));
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kStart));
   // From here the container outlives the runtime.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  execve(executable.c_str(), argv.data(), envp.data());
-  int err = errno;
-  if (err == EACCES || err == EPERM) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("exec: \"", spec.process.args[0], "\": permission denied"));
-  }
-  return ErrnoStatus(err, absl::StrCat("exec: \"", spec.process.args[0], "\""));
+  return ExecveProcess(spec.process, executable);
 }
 
 [[noreturn]] void InitMain(const InitArgs& args) {

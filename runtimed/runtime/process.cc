@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "runtimed/runtime/capabilities.h"
 
 namespace berth::runtime {
 namespace {
@@ -144,6 +146,42 @@ void CloseDescriptorsExcept(int keep) {
   for (int fd = 3; fd < max; ++fd) {
     if (fd != keep) close(fd);
   }
+}
+
+absl::StatusOr<std::string> PrepareProcess(const Process& process) {
+  if (process.oom_score_adj) RETURN_IF_ERROR(SetOomScoreAdj(*process.oom_score_adj));
+  RETURN_IF_ERROR(ApplyRlimits(process.rlimits));
+  umask(process.user.umask.value_or(022));
+  // A missing working directory is created, as runc does; one the user
+  // cannot enter is retried after the switch (root squash on NFS etc.).
+  bool cwd_done = MakeDirs(process.cwd).ok() && chdir(process.cwd.c_str()) == 0;
+  const std::optional<Capabilities>& caps = process.capabilities;
+  if (caps) RETURN_IF_ERROR(DropBoundingSet(*caps));
+  RETURN_IF_ERROR(SwitchUser(process.user, caps.has_value()));
+  if (caps) RETURN_IF_ERROR(ApplyCapabilities(*caps));
+  if (!cwd_done && chdir(process.cwd.c_str()) != 0) {
+    return LastErrnoStatus("chdir to cwd (\"" + process.cwd + "\") set in config.json");
+  }
+  ASSIGN_OR_RETURN(std::string executable, LookPath(process.args[0], process.env));
+  if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return LastErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+  return executable;
+}
+
+absl::Status ExecveProcess(const Process& process, const std::string& executable) {
+  std::vector<char*> argv, envp;
+  for (const std::string& arg : process.args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& var : process.env) envp.push_back(const_cast<char*>(var.c_str()));
+  envp.push_back(nullptr);
+  execve(executable.c_str(), argv.data(), envp.data());
+  int err = errno;
+  if (err == EACCES || err == EPERM) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("exec: \"", process.args[0], "\": permission denied"));
+  }
+  return ErrnoStatus(err, absl::StrCat("exec: \"", process.args[0], "\""));
 }
 
 void ResetSignals() {

@@ -47,6 +47,17 @@ absl::Status ApplySysctls(const std::map<std::string, std::string>& sysctl);
 // reach the container: CVE-2024-21626).
 void CloseDescriptorsExcept(int keep);
 
+// The last steps before exec shared by a container's init and a process
+// exec'd into it, run inside the container's root: OOM score, rlimits,
+// umask, working directory, bounding set, user switch, capabilities,
+// executable lookup, no_new_privs. Returns the executable to pass to
+// ExecveProcess.
+absl::StatusOr<std::string> PrepareProcess(const Process& process);
+
+// execve(2) of the prepared process; returns only on failure, in runc's
+// words (`exec: "x": permission denied`).
+absl::Status ExecveProcess(const Process& process, const std::string& executable);
+
 // Default dispositions and an empty mask: the caller's (the shim blocks
 // SIGCHLD and ignores SIGPIPE) must not leak into the container.
 void ResetSignals();

@@ -399,6 +399,20 @@ absl::StatusOr<Spec> ParseSpec(const std::string& text) {
   }
 }
 
+absl::StatusOr<Process> ParseProcessJson(const std::string& text) {
+  absl::StatusOr<Json> json = ParseJson(text);
+  if (!json.ok()) {
+    return absl::InvalidArgumentError("invalid process: " + std::string(json.status().message()));
+  }
+  Process process;
+  try {
+    RETURN_IF_ERROR(ParseProcess(*json, &process));
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid process: ", e.what()));
+  }
+  return process;
+}
+
 absl::StatusOr<Spec> LoadSpec(const std::string& bundle) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(bundle + "/config.json"));
   return ParseSpec(text);

@@ -103,6 +103,10 @@ struct Spec {
 // e.g. `invalid config.json: process.args: must not be empty`.
 absl::StatusOr<Spec> ParseSpec(const std::string& text);
 
+// Parses an OCI `process` object on its own (runc exec --process, the
+// shim's exec requests); errors name the field as in config.json.
+absl::StatusOr<Process> ParseProcessJson(const std::string& text);
+
 // Reads and parses <bundle>/config.json.
 absl::StatusOr<Spec> LoadSpec(const std::string& bundle);
 
