@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/security_options.h"
 
 namespace berth::runtimed {
 namespace {
@@ -278,6 +279,13 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   if (!in.user.additional_gids.empty()) user["additionalGids"] = in.user.additional_gids;
   auto rlimits = Rlimits(host);
   if (!rlimits.ok()) return rlimits.status();
+  auto security = ParseSecurityOptions(StringList(host.value("SecurityOpt", Json())));
+  if (!security.ok()) return security.status();
+  static const SeccompContext* host_context = new SeccompContext(HostSeccompContext());
+  SeccompContext seccomp_context = *host_context;
+  seccomp_context.capabilities = caps;
+  auto seccomp = ContainerSeccomp(*security, privileged, seccomp_context);
+  if (!seccomp.ok()) return seccomp.status();
   Json process = {
       {"terminal", JsonBool(config, "Tty")},
       {"user", user},
@@ -285,7 +293,7 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
       {"env", env},
       {"cwd", cwd},
       {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-      {"noNewPrivileges", false},
+      {"noNewPrivileges", security->no_new_privileges},
   };
   if (!rlimits->empty()) process["rlimits"] = *rlimits;
   if (int64_t adj = JsonInt(host, "OomScoreAdj"); adj != 0) process["oomScoreAdj"] = adj;
@@ -355,6 +363,7 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   if (host.contains("Sysctls") && host["Sysctls"].is_object() && !host["Sysctls"].empty()) {
     linux["sysctl"] = host["Sysctls"];
   }
+  if (*seccomp) linux["seccomp"] = **seccomp;
   spec["linux"] = linux;
   return spec;
 }

@@ -396,3 +396,43 @@ TEST_CASE("bad mount specifications are refused in Docker's words", "[spec]") {
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("SecurityOpt sets no_new_privs and the seccomp profile", "[spec]") {
+  auto build = [](const std::string& host) {
+    CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
+    SpecInputs in;
+    in.id = kId;
+    in.config = c.config;
+    in.host_config = c.host_config;
+    in.args = Argv(c);
+    in.rootfs = "/rootfs";
+    return BuildOciSpec(in);
+  };
+  auto plain = build("{}");
+  REQUIRE(plain.ok());
+  CHECK((*plain)["process"]["noNewPrivileges"] == false);
+  CHECK((*plain)["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO");
+
+  auto hardened = build(R"({"SecurityOpt":["no-new-privileges:true"]})");
+  REQUIRE(hardened.ok());
+  CHECK((*hardened)["process"]["noNewPrivileges"] == true);
+
+  auto unconfined = build(R"({"SecurityOpt":["seccomp=unconfined"]})");
+  REQUIRE(unconfined.ok());
+  CHECK_FALSE((*unconfined)["linux"].contains("seccomp"));
+  auto privileged = build(R"({"Privileged":true})");
+  REQUIRE(privileged.ok());
+  CHECK_FALSE((*privileged)["linux"].contains("seccomp"));
+
+  auto custom = build(
+      R"({"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]})");
+  REQUIRE(custom.ok());
+  CHECK((*custom)["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW");
+
+  CHECK(build(R"({"SecurityOpt":["nonsense"]})").status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace berth::runtimed
