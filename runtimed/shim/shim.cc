@@ -22,6 +22,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "runtimed/runtime/console.h"
+#include "runtimed/runtime/exec.h"
 
 namespace berth::runtime {
 namespace {
@@ -87,6 +88,7 @@ Shim::Shim(shim::v1::Bootstrap bootstrap)
 
 Shim::~Shim() {
   for (auto& [fd, client] : clients_) close(fd);
+  for (auto& [fd, id] : exec_fds_) close(fd);
   for (int* fd :
        {&epoll_fd_, &listen_fd_, &signal_fd_, &stdout_fd_, &stderr_fd_, &stdin_fd_, &child_stdin_,
         &child_stdout_, &child_stderr_, &console_socket_, &child_console_}) {
@@ -234,8 +236,9 @@ void Shim::Run() {
       if (stderr_fd_ >= 0) CloseOutput(stderr_fd_);
       MaybeFinish();
     }
+    ExpireExecOutput(now);
     if (finished_) {
-      bool flushed = true;
+      bool flushed = execs_.empty();
       for (const auto& [fd, client] : clients_) flushed &= client.out.empty();
       bool leave = shutdown_requested_ || now >= exit_deadline_ms_;
       if (leave && (flushed || now >= exit_deadline_ms_ + 1000)) break;
@@ -251,6 +254,7 @@ void Shim::Run() {
     for (auto it = clients_.begin(); it != clients_.end();) {
       Client& client = it->second;
       if (client.dead || (client.close_when_flushed && client.out.empty())) {
+        if (client.kind == Client::Kind::kExec) DetachExecClient(client.exec_id);
         epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
         close(it->first);
         it = clients_.erase(it);
@@ -267,6 +271,11 @@ int64_t Shim::NextTimeoutMs() const {
   int64_t deadline = -1;
   if (exited_ && !finished_) deadline = output_deadline_ms_;
   if (finished_) deadline = shutdown_requested_ ? NowMs() + 100 : exit_deadline_ms_;
+  for (const auto& [id, exec] : execs_) {
+    if (exec.output_deadline_ms >= 0 && (deadline < 0 || exec.output_deadline_ms < deadline)) {
+      deadline = exec.output_deadline_ms;
+    }
+  }
   if (deadline < 0) return -1;
   // Also wake up regularly while clients still have output to drain.
   int64_t left = deadline - NowMs();
@@ -279,6 +288,7 @@ void Shim::OnEvent(int fd, uint32_t events) {
   if (fd == signal_fd_) return OnSignal();
   if (fd == stdout_fd_ || fd == stderr_fd_) return OnOutput(fd);
   if (fd == stdin_fd_) return FlushStdin();
+  if (exec_fds_.count(fd) != 0) return OnExecFd(fd, events);
   if (clients_.count(fd) == 0) return;
   if (events & EPOLLOUT) OnClientWritable(fd);
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnClientReadable(fd);
@@ -305,7 +315,15 @@ void Shim::OnSignal() {
     int status;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
-    if (pid != pid_ || exited_) continue;
+    bool exec_pid = false;
+    for (auto& [id, exec] : execs_) {
+      if (exec.pid == pid && !exec.exited) {
+        OnExecExit(id, status);
+        exec_pid = true;
+        break;
+      }
+    }
+    if (exec_pid || pid != pid_ || exited_) continue;
     exited_ = true;
     status_ = "stopped";
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -314,6 +332,8 @@ void Shim::OnSignal() {
     exit_.set_oom_killed(cgroup_ != nullptr && cgroup_->OomKilled());
     output_deadline_ms_ = NowMs() + kOutputGraceMs;
     Log("init %d exited with %d", pid_, code);
+    // Without a pid namespace of its own the kernel leaves them running.
+    KillExecs();
   }
   MaybeFinish();
 }
@@ -398,6 +418,7 @@ void Shim::OnClientReadable(int fd) {
 void Shim::OnClientWritable(int fd) { FlushClient(fd); }
 
 void Shim::HandleFrame(Client& client, const shim::v1::ShimFrame& frame) {
+  if (client.kind == Client::Kind::kExec) return HandleExecFrame(client, frame);
   if (client.kind != Client::Kind::kAttach || !client.stdin) return;
   if (frame.has_stdin()) {
     QueueStdin(frame.stdin());
@@ -434,6 +455,9 @@ void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& fram
     case shim::v1::ShimFrame::kKill:
       return SendReply(fd, KillContainer(frame.kill().signal(), frame.kill().all()));
     case shim::v1::ShimFrame::kResize: {
+      if (!frame.resize().exec_id().empty()) {
+        return SendReply(fd, ResizeExec(frame.resize().exec_id(), frame.resize()));
+      }
       if (tty_master_ >= 0) {
         winsize size = {};
         size.ws_row = static_cast<unsigned short>(frame.resize().height());
@@ -459,6 +483,11 @@ void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& fram
       shim::v1::ShimFrame reply;
       *reply.mutable_exit() = exit_;
       return Send(fd, reply);
+    }
+    case shim::v1::ShimFrame::kExec: {
+      absl::Status status = StartExec(fd, client, frame.exec());
+      if (!status.ok()) SendReply(fd, status);
+      return;
     }
     case shim::v1::ShimFrame::kShutdown:
       shutdown_requested_ = true;
@@ -590,6 +619,251 @@ void Shim::Finish() {
   }
   Log("container %s finished with exit code %d", bootstrap_.container_id().c_str(),
       exit_.exit_code());
+}
+
+// ---- exec ----
+
+absl::Status Shim::StartExec(int fd, Client& client, const shim::v1::ExecRequest& request) {
+  if (exited_ || status_ != "running") {
+    return absl::FailedPreconditionError("container is not running");
+  }
+  if (request.exec_id().empty() || execs_.count(request.exec_id()) != 0) {
+    return absl::InvalidArgumentError("exec id \"" + request.exec_id() + "\" is empty or in use");
+  }
+  ASSIGN_OR_RETURN(Process process, ParseProcessJson(request.process_json()));
+  Exec exec;
+  ExecOptions options;
+  options.init_pid = pid_;
+  options.cgroup = cgroup_.get();
+  options.io.terminal = process.terminal;
+  // The container's ends; ours are closed whatever happens.
+  int child_in = -1, child_out = -1, child_err = -1, child_console = -1, console = -1;
+  auto close_children = [&]() {
+    for (int* end : {&child_in, &child_out, &child_err, &child_console, &console}) CloseFd(end);
+  };
+  auto fail = [&](absl::Status status) {
+    close_children();
+    for (int* end : {&exec.stdout_fd, &exec.stderr_fd, &exec.stdin_fd}) CloseFd(end);
+    return status;
+  };
+  if (process.terminal) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      return fail(LastErrnoStatus("console socketpair"));
+    }
+    console = pair[0];
+    child_console = pair[1];
+    options.io.console_socket = child_console;
+  } else {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return fail(LastErrnoStatus("pipe"));
+    exec.stdout_fd = out[0];
+    child_out = out[1];
+    if (pipe2(err, O_CLOEXEC) != 0) return fail(LastErrnoStatus("pipe"));
+    exec.stderr_fd = err[0];
+    child_err = err[1];
+    if (request.stdin()) {
+      int in[2];
+      if (pipe2(in, O_CLOEXEC) != 0) return fail(LastErrnoStatus("pipe"));
+      child_in = in[0];
+      exec.stdin_fd = in[1];
+    }
+    options.io.stdin_fd = child_in;
+    options.io.stdout_fd = child_out;
+    options.io.stderr_fd = child_err;
+  }
+  absl::StatusOr<pid_t> pid = ExecInContainer(process, options);
+  if (!pid.ok()) return fail(pid.status());
+  exec.pid = *pid;
+  if (process.terminal) {
+    // Sent before the process exec'd, so it is already waiting.
+    CloseFd(&child_console);
+    absl::StatusOr<ReceivedFd> master = ReceiveFd(console);
+    if (!master.ok()) {
+      kill(exec.pid, SIGKILL);
+      return fail(Annotate(master.status(), "receive the exec's pty master"));
+    }
+    exec.tty_master = master->fd;
+    exec.stdout_fd = master->fd;
+    if (request.stdin()) {
+      exec.stdin_fd = fcntl(master->fd, F_DUPFD_CLOEXEC, 3);
+      if (exec.stdin_fd < 0) Log("dup an exec's pty master: %s", strerror(errno));
+    }
+  }
+  close_children();
+  for (int end : {exec.stdout_fd, exec.stderr_fd, exec.stdin_fd}) {
+    if (end < 0) continue;
+    SetNonBlocking(end).IgnoreError();
+    exec_fds_[end] = request.exec_id();
+  }
+  Watch(exec.stdout_fd, EPOLLIN);
+  if (exec.stderr_fd >= 0) Watch(exec.stderr_fd, EPOLLIN);
+  exec.client_fd = fd;
+  client.kind = Client::Kind::kExec;
+  client.exec_id = request.exec_id();
+  client.close_when_flushed = false;
+  client.stdin = exec.stdin_fd >= 0;
+  Log("exec %s started, pid %d", request.exec_id().c_str(), exec.pid);
+  execs_[request.exec_id()] = std::move(exec);
+  shim::v1::ShimFrame reply;
+  reply.mutable_reply()->set_pid(*pid);
+  reply.mutable_reply()->set_status("running");
+  Send(fd, reply);
+  return absl::OkStatus();
+}
+
+void Shim::HandleExecFrame(Client& client, const shim::v1::ShimFrame& frame) {
+  auto it = execs_.find(client.exec_id);
+  if (it == execs_.end() || !client.stdin) return;
+  Exec& exec = it->second;
+  if (frame.has_stdin()) {
+    if (exec.stdin_fd < 0) return;
+    exec.stdin_buffer += frame.stdin();
+    FlushExecStdin(exec);
+  } else if (frame.has_close_stdin() && frame.close_stdin()) {
+    client.stdin = false;
+    if (exec.stdin_buffer.empty()) CloseExecStdin(exec);
+  }
+}
+
+void Shim::OnExecFd(int fd, uint32_t events) {
+  std::string id = exec_fds_[fd];
+  auto it = execs_.find(id);
+  if (it == execs_.end()) return;
+  Exec& exec = it->second;
+  if (fd == exec.stdin_fd) {
+    if (events & (EPOLLERR | EPOLLHUP)) return CloseExecStdin(exec);
+    return FlushExecStdin(exec);
+  }
+  char buffer[32 * 1024];
+  ssize_t n = read(fd, buffer, sizeof(buffer));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    CloseExecFd(exec, fd == exec.stdout_fd ? &exec.stdout_fd : &exec.stderr_fd);
+    return MaybeFinishExec(id);
+  }
+  if (exec.client_fd < 0) return;
+  auto client = clients_.find(exec.client_fd);
+  if (client == clients_.end() || client->second.dead) return;
+  shim::v1::ShimFrame frame;
+  frame.mutable_output()->set_stream(fd == exec.stderr_fd ? 2 : 1);
+  frame.mutable_output()->set_data(buffer, static_cast<size_t>(n));
+  client->second.out += Encode(frame);
+  FlushClient(exec.client_fd);
+}
+
+void Shim::CloseExecFd(Exec& exec, int* fd) {
+  if (*fd < 0) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, *fd, nullptr);
+  exec_fds_.erase(*fd);
+  if (*fd == exec.tty_master) exec.tty_master = -1;
+  CloseFd(fd);
+}
+
+void Shim::FlushExecStdin(Exec& exec) {
+  if (exec.stdin_fd < 0) return;
+  while (!exec.stdin_buffer.empty()) {
+    ssize_t n = write(exec.stdin_fd, exec.stdin_buffer.data(), exec.stdin_buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) return CloseExecStdin(exec);
+    exec.stdin_buffer.erase(0, static_cast<size_t>(n));
+  }
+  auto client = clients_.find(exec.client_fd);
+  bool closing = client == clients_.end() || !client->second.stdin;
+  if (exec.stdin_buffer.empty() && closing) return CloseExecStdin(exec);
+  bool want_out = !exec.stdin_buffer.empty();
+  if (want_out != exec.stdin_writable) {
+    exec.stdin_writable = want_out;
+    if (want_out) {
+      Watch(exec.stdin_fd, EPOLLOUT);
+    } else {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, exec.stdin_fd, nullptr);
+    }
+  }
+}
+
+void Shim::CloseExecStdin(Exec& exec) {
+  if (exec.stdin_fd < 0) return;
+  if (exec.stdin_writable) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, exec.stdin_fd, nullptr);
+  exec.stdin_writable = false;
+  exec.stdin_buffer.clear();
+  exec_fds_.erase(exec.stdin_fd);
+  CloseFd(&exec.stdin_fd);
+}
+
+void Shim::OnExecExit(const std::string& id, int status) {
+  Exec& exec = execs_[id];
+  exec.exited = true;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exec.exit.set_exit_code(code);
+  exec.exit.set_exited_at(NowNs());
+  exec.output_deadline_ms = NowMs() + kOutputGraceMs;
+  Log("exec %s (pid %d) exited with %d", id.c_str(), exec.pid, code);
+  // Output may still be in the pipes: finished once they reach EOF.
+  MaybeFinishExec(id);
+}
+
+void Shim::MaybeFinishExec(const std::string& id) {
+  auto it = execs_.find(id);
+  if (it == execs_.end()) return;
+  Exec& exec = it->second;
+  if (!exec.exited || exec.stdout_fd >= 0 || exec.stderr_fd >= 0) return;
+  CloseExecStdin(exec);
+  if (exec.client_fd >= 0) {
+    auto client = clients_.find(exec.client_fd);
+    if (client != clients_.end()) {
+      shim::v1::ShimFrame frame;
+      *frame.mutable_exit() = exec.exit;
+      client->second.out += Encode(frame);
+      client->second.close_when_flushed = true;
+      client->second.exec_id.clear();
+      FlushClient(exec.client_fd);
+    }
+  }
+  execs_.erase(it);
+}
+
+void Shim::DetachExecClient(const std::string& id) {
+  auto it = execs_.find(id);
+  if (it == execs_.end()) return;
+  // The process keeps running (runtimed may be restarting); only its stdin
+  // ends.
+  it->second.client_fd = -1;
+  if (it->second.stdin_buffer.empty()) CloseExecStdin(it->second);
+}
+
+void Shim::KillExecs() {
+  for (auto& [id, exec] : execs_) {
+    if (!exec.exited) kill(exec.pid, SIGKILL);
+  }
+}
+
+absl::Status Shim::ResizeExec(const std::string& id, const shim::v1::ResizeRequest& request) {
+  auto it = execs_.find(id);
+  if (it == execs_.end()) return absl::NotFoundError("no such exec: " + id);
+  if (it->second.tty_master < 0) return absl::OkStatus();
+  winsize size = {};
+  size.ws_row = static_cast<unsigned short>(request.height());
+  size.ws_col = static_cast<unsigned short>(request.width());
+  if (ioctl(it->second.tty_master, TIOCSWINSZ, &size) != 0) {
+    return LastErrnoStatus("resize the exec's tty");
+  }
+  return absl::OkStatus();
+}
+
+void Shim::ExpireExecOutput(int64_t now) {
+  std::vector<std::string> expired;
+  for (auto& [id, exec] : execs_) {
+    if (exec.output_deadline_ms >= 0 && now >= exec.output_deadline_ms) expired.push_back(id);
+  }
+  for (const std::string& id : expired) {
+    Exec& exec = execs_[id];
+    Log("exec %s: output still open %d ms after it exited; closing it", id.c_str(), kOutputGraceMs);
+    CloseExecFd(exec, &exec.stdout_fd);
+    CloseExecFd(exec, &exec.stderr_fd);
+    MaybeFinishExec(id);
+  }
 }
 
 }  // namespace berth::runtime

@@ -40,7 +40,7 @@ class Shim {
 
  private:
   struct Client {
-    enum class Kind { kNew, kAttach, kWait };
+    enum class Kind { kNew, kAttach, kWait, kExec };
     Kind kind = Kind::kNew;
     bool stdout = false;
     bool stderr = false;
@@ -50,6 +50,23 @@ class Shim {
     bool dead = false;
     std::string in;
     std::string out;
+    std::string exec_id;  // kExec
+  };
+
+  // A process started in the container by an ExecRequest. Its output goes
+  // only to the client that started it, never to the log.
+  struct Exec {
+    pid_t pid = 0;
+    int client_fd = -1;  // -1 once the client has gone away
+    int stdout_fd = -1;  // pty master with a terminal
+    int stderr_fd = -1;
+    int stdin_fd = -1;
+    int tty_master = -1;
+    std::string stdin_buffer;
+    bool stdin_writable = false;
+    bool exited = false;
+    shim::v1::ExitStatus exit;
+    int64_t output_deadline_ms = -1;
   };
 
   absl::Status SetupIo();
@@ -72,6 +89,21 @@ class Shim {
   void FlushClient(int fd);
   void SendReply(int fd, const absl::Status& status);
   absl::Status KillContainer(int signal, bool all);
+
+  // Exec handling (shim_exec.cc).
+  absl::Status StartExec(int fd, Client& client, const shim::v1::ExecRequest& request);
+  void HandleExecFrame(Client& client, const shim::v1::ShimFrame& frame);
+  void OnExecFd(int fd, uint32_t events);
+  void OnExecExit(const std::string& id, int status);
+  void CloseExecFd(Exec& exec, int* fd);
+  void FlushExecStdin(Exec& exec);
+  void CloseExecStdin(Exec& exec);
+  void MaybeFinishExec(const std::string& id);
+  void DetachExecClient(const std::string& id);
+  void KillExecs();
+  absl::Status ResizeExec(const std::string& id, const shim::v1::ResizeRequest& request);
+  // Ends the output of execs whose process exited kOutputGraceMs ago.
+  void ExpireExecOutput(int64_t now);
 
   void QueueStdin(const std::string& data);
   void FlushStdin();
@@ -105,6 +137,9 @@ class Shim {
   bool stdin_writable_ = false;
 
   std::map<int, Client> clients_;
+  std::map<std::string, Exec> execs_;
+  // An exec's stdio descriptors in epoll, to its id.
+  std::map<int, std::string> exec_fds_;
 
   bool exited_ = false;
   shim::v1::ExitStatus exit_;

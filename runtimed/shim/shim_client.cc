@@ -176,6 +176,46 @@ class ShimAttachmentImpl : public ShimAttachment {
   int fd_;
 };
 
+class ShimExecutionImpl : public ShimExecution {
+ public:
+  explicit ShimExecutionImpl(int fd) : fd_(fd) {}
+  ~ShimExecutionImpl() override { close(fd_); }
+
+  void set_pid(int64_t pid) { pid_ = pid; }
+  int64_t pid() const override { return pid_; }
+
+  absl::StatusOr<Event> Read() override {
+    while (true) {
+      ASSIGN_OR_RETURN(std::optional<shim::v1::ShimFrame> frame, ReadFrame(fd_));
+      Event event;
+      if (!frame) return event;
+      if (frame->has_output()) {
+        event.output = frame->output();
+        return event;
+      }
+      if (frame->has_exit()) {
+        event.exit = frame->exit();
+        return event;
+      }
+    }
+  }
+  absl::Status WriteStdin(const std::string& data) override {
+    shim::v1::ShimFrame frame;
+    frame.set_stdin(data);
+    return WriteFrame(fd_, frame);
+  }
+  absl::Status CloseStdin() override {
+    shim::v1::ShimFrame frame;
+    frame.set_close_stdin(true);
+    return WriteFrame(fd_, frame);
+  }
+  int fd() const override { return fd_; }
+
+ private:
+  int fd_;
+  int64_t pid_ = 0;
+};
+
 }  // namespace
 
 absl::Status WriteFrame(int fd, const shim::v1::ShimFrame& frame) {
@@ -338,6 +378,30 @@ absl::StatusOr<std::unique_ptr<ShimAttachment>> ShimClient::Attach(bool stdin, b
   if (!frame.has_reply()) return absl::InternalError("shim sent an unexpected frame");
   RETURN_IF_ERROR(ReplyStatus(frame.reply()));
   return std::unique_ptr<ShimAttachment>(std::move(attachment));
+}
+
+absl::StatusOr<std::unique_ptr<ShimExecution>> ShimClient::Exec(const std::string& exec_id,
+                                                                const std::string& process_json,
+                                                                bool stdin) {
+  shim::v1::ShimFrame request;
+  request.mutable_exec()->set_exec_id(exec_id);
+  request.mutable_exec()->set_process_json(process_json);
+  request.mutable_exec()->set_stdin(stdin);
+  int fd = -1;
+  ASSIGN_OR_RETURN(shim::v1::ShimFrame frame, Call(socket_path_, request, &fd));
+  auto execution = std::make_unique<ShimExecutionImpl>(fd);
+  if (!frame.has_reply()) return absl::InternalError("shim sent an unexpected frame");
+  RETURN_IF_ERROR(ReplyStatus(frame.reply()));
+  execution->set_pid(frame.reply().pid());
+  return std::unique_ptr<ShimExecution>(std::move(execution));
+}
+
+absl::Status ShimClient::ResizeExec(const std::string& exec_id, uint32_t height, uint32_t width) {
+  shim::v1::ShimFrame request;
+  request.mutable_resize()->set_height(height);
+  request.mutable_resize()->set_width(width);
+  request.mutable_resize()->set_exec_id(exec_id);
+  return CallForReply(socket_path_, request);
 }
 
 absl::StatusOr<shim::v1::ExitStatus> ReadExitFile(const std::string& path) {

@@ -51,6 +51,24 @@ class ShimAttachment {
   virtual int fd() const = 0;
 };
 
+// A process started in the container (ShimClient::Exec): its output, then
+// its exit status, over one connection.
+class ShimExecution {
+ public:
+  struct Event {
+    // Exactly one is set, unless the shim went away (then neither is).
+    std::optional<shim::v1::Output> output;
+    std::optional<shim::v1::ExitStatus> exit;
+  };
+  virtual ~ShimExecution() = default;
+  virtual int64_t pid() const = 0;
+  virtual absl::StatusOr<Event> Read() = 0;
+  virtual absl::Status WriteStdin(const std::string& data) = 0;
+  virtual absl::Status CloseStdin() = 0;
+  // The descriptor of the connection, to poll on or shut down.
+  virtual int fd() const = 0;
+};
+
 class ShimClient {
  public:
   explicit ShimClient(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -67,6 +85,13 @@ class ShimClient {
   // Asks the shim to exit once the container has stopped and output is flushed.
   absl::Status Shutdown();
   absl::StatusOr<std::unique_ptr<ShimAttachment>> Attach(bool stdin, bool stdout, bool stderr);
+  // Starts `process_json` (an OCI process) in the running container; returns
+  // once it has exec'd, or the error that stopped it (NotFound for a missing
+  // executable, PermissionDenied for one that cannot run, FailedPrecondition
+  // when the container is not running).
+  absl::StatusOr<std::unique_ptr<ShimExecution>> Exec(const std::string& exec_id,
+                                                      const std::string& process_json, bool stdin);
+  absl::Status ResizeExec(const std::string& exec_id, uint32_t height, uint32_t width);
 
   // Unavailable when nothing listens on the socket (the shim is gone).
   const std::string& socket_path() const { return socket_path_; }
