@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 
 #include <ctime>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/mountinfo.h"
 #include "common/status.h"
+#include "netd/network/render.h"
 #include "netd/sandbox/netns.h"
 #include "netd/sandbox/network_mode.h"
 
@@ -37,28 +39,52 @@ absl::StatusOr<std::set<std::string>> MountPoints() {
   return points;
 }
 
+const Json& Field(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+std::string StringField(const Json& object, const char* key) {
+  const Json& value = Field(object, key);
+  return value.is_string() ? value.get<std::string>() : "";
+}
+
 }  // namespace
 
 const std::vector<std::string>& SandboxManager::Migrations() {
-  static const std::vector<std::string> migrations = {
-      // 1: one row per pinned network namespace.
-      "CREATE TABLE sandboxes ("
-      "  container_id TEXT PRIMARY KEY,"
-      "  network_mode TEXT NOT NULL,"
-      "  netns_path TEXT NOT NULL,"
-      "  created_at INTEGER NOT NULL);",
-  };
+  static const std::vector<std::string> migrations = [] {
+    std::vector<std::string> all = {
+        // 1: one row per pinned network namespace.
+        "CREATE TABLE sandboxes ("
+        "  container_id TEXT PRIMARY KEY,"
+        "  network_mode TEXT NOT NULL,"
+        "  netns_path TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL);",
+    };
+    // 2, 3: networks and endpoints.
+    for (const std::string& m : NetworkStore::Migrations()) all.push_back(m);
+    // 4: the name, for network inspect's Containers and the DNS server.
+    all.push_back("ALTER TABLE sandboxes ADD COLUMN container_name TEXT NOT NULL DEFAULT '';");
+    return all;
+  }();
   return migrations;
 }
 
 absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Open(const std::string& state_dir,
-                                                                     const std::string& run_dir) {
+                                                                     const std::string& run_dir,
+                                                                     NetworkConfig config,
+                                                                     BridgeDriver* driver) {
   RETURN_IF_ERROR(MakeDirs(state_dir, 0700));
   RETURN_IF_ERROR(MakeDirs(run_dir + "/netns", 0755));
   ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
                    Database::Open(state_dir + "/netd.db", Migrations()));
   std::unique_ptr<SandboxManager> manager(new SandboxManager(run_dir, std::move(db)));
   RETURN_IF_ERROR(MakePrivateMountDir(manager->NetnsDir()));
+  config.netns_dir = manager->NetnsDir();
+  ASSIGN_OR_RETURN(manager->networks_,
+                   NetworkManager::Open(manager->db_.get(), driver, std::move(config)));
   RETURN_IF_ERROR(manager->Reconcile());
   return manager;
 }
@@ -67,15 +93,18 @@ absl::Status SandboxManager::Reconcile() {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::set<std::string> mounted, MountPoints());
   ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
-  std::set<std::string> kept;
+  std::set<std::string> kept, live;
   for (const Sandbox& sandbox : sandboxes) {
     if (mounted.count(sandbox.netns_path) != 0) {
       kept.insert(sandbox.netns_path);
+      live.insert(sandbox.container_id);
       continue;
     }
     spdlog::warn("dropping sandbox of container {}: {} is no longer pinned", sandbox.container_id,
                  sandbox.netns_path);
-    RETURN_IF_ERROR(RemovePinnedNetns(sandbox.netns_path));
+    if (sandbox.netns_path == NetnsDir() + "/" + sandbox.container_id) {
+      RETURN_IF_ERROR(RemovePinnedNetns(sandbox.netns_path));
+    }
     RETURN_IF_ERROR(DeleteRow(sandbox.container_id));
   }
 
@@ -90,63 +119,215 @@ absl::Status SandboxManager::Reconcile() {
     spdlog::warn("removing network namespace {} that has no sandbox", path);
     RETURN_IF_ERROR(RemovePinnedNetns(path));
   }
+  RETURN_IF_ERROR(networks_->Reconcile(live));
   spdlog::info("netd state reconciled: {} sandboxes kept, {} dropped, {} orphans removed",
-               kept.size(), sandboxes.size() - kept.size(), orphans.size());
+               live.size(), sandboxes.size() - live.size(), orphans.size());
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> SandboxManager::CreateSandbox(const std::string& container_id,
-                                                          const std::string& network_mode) {
+absl::StatusOr<std::optional<Sandbox>> SandboxManager::FindRow(const std::string& container_id) {
+  ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
+  for (Sandbox& sandbox : sandboxes) {
+    if (sandbox.container_id == container_id) return std::optional<Sandbox>(std::move(sandbox));
+  }
+  return std::optional<Sandbox>();
+}
+
+absl::StatusOr<Json> SandboxManager::RenderSettings(const Sandbox& sandbox) {
+  const NetworkMode mode = ParseNetworkMode(sandbox.network_mode);
+  std::vector<std::pair<Network, Endpoint>> attached;
+  std::vector<Network> endpointless;
+  if (mode.kind == NetworkMode::kHost || mode.kind == NetworkMode::kNone) {
+    ASSIGN_OR_RETURN(
+        Network network,
+        networks_->GetNetwork(mode.kind == NetworkMode::kHost ? kHostNetwork : kNoneNetwork));
+    endpointless.push_back(std::move(network));
+  }
+  ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, networks_->EndpointsOf(sandbox.container_id));
+  for (Endpoint& endpoint : endpoints) {
+    absl::StatusOr<Network> network = networks_->GetNetwork(endpoint.network_id);
+    if (network.ok()) attached.emplace_back(std::move(*network), std::move(endpoint));
+  }
+  return RenderNetworkSettings(sandbox.container_id, sandbox.netns_path, attached, endpointless);
+}
+
+absl::Status SandboxManager::ConnectAll(const SandboxRequest& request, const std::string& network,
+                                        const std::string& netns_path) {
+  ASSIGN_OR_RETURN(Network primary, networks_->GetNetwork(network));
+  const Json& endpoints = Field(request.networking_config, "EndpointsConfig");
+  Json primary_settings = Json::object();
+  std::vector<std::pair<std::string, Json>> others;
+  if (endpoints.is_object()) {
+    for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
+      if (it.key() == network || it.key() == primary.name || it.key() == primary.id) {
+        primary_settings = it.value();
+      } else {
+        others.emplace_back(it.key(), it.value());
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(EndpointRequest first, ParseEndpointRequest(primary_settings));
+  // Before API 1.44 the MAC address came in Config.
+  if (std::string mac = StringField(request.config, "MacAddress");
+      first.mac.empty() && !mac.empty()) {
+    ASSIGN_OR_RETURN(first.mac, ParseMac(mac));
+  }
+  RETURN_IF_ERROR(
+      networks_
+          ->Connect(request.container_id, request.container_name, primary.id, first, netns_path)
+          .status());
+  for (const auto& [name, settings] : others) {
+    ASSIGN_OR_RETURN(EndpointRequest more, ParseEndpointRequest(settings));
+    RETURN_IF_ERROR(
+        networks_->Connect(request.container_id, request.container_name, name, more, netns_path)
+            .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SandboxInfo> SandboxManager::CreateSandbox(const SandboxRequest& request) {
+  const std::string& container_id = request.container_id;
   RETURN_IF_ERROR(ValidateContainerId(container_id));
+  const std::string network_mode = StringField(request.host_config, "NetworkMode");
   const NetworkMode mode = ParseNetworkMode(network_mode);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Sandbox sandbox{container_id, network_mode, NetnsDir() + "/" + container_id,
+                  request.container_name};
   switch (mode.kind) {
     case NetworkMode::kHost:
-      return std::string();
-    case NetworkMode::kContainer:
-      return absl::UnimplementedError(
-          absl::StrCat("network mode \"", network_mode,
-                       "\" (sharing another container's network namespace) is not supported yet"));
-    case NetworkMode::kUser:
-      // No user-defined networks exist yet; Docker's words for a missing one.
-      return absl::NotFoundError(absl::StrCat("network ", mode.target, " not found"));
+      sandbox.netns_path.clear();
+      break;
+    case NetworkMode::kContainer: {
+      ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
+      const Sandbox* owner = nullptr;
+      for (const Sandbox& other : sandboxes) {
+        if (other.container_id == mode.target || other.container_name == mode.target) {
+          owner = &other;
+          break;
+        }
+      }
+      if (owner == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot join network namespace of a non running container: ", mode.target));
+      }
+      if (owner->netns_path.empty()) {
+        return absl::InvalidArgumentError(
+            "cannot share the network namespace of a container that uses the host's network");
+      }
+      sandbox.netns_path = owner->netns_path;
+      break;
+    }
+    case NetworkMode::kUser: {
+      ASSIGN_OR_RETURN(Network network, networks_->GetNetwork(mode.target));
+      if (network.name == kHostNetwork) {
+        sandbox.netns_path.clear();
+        sandbox.network_mode = "host";
+      } else if (network.name == kNoneNetwork) {
+        sandbox.network_mode = "none";
+      }
+      break;
+    }
     case NetworkMode::kNone:
     case NetworkMode::kBridge:
       break;
   }
-
-  std::lock_guard<std::mutex> lock(mu_);
-  const std::string path = NetnsDir() + "/" + container_id;
-  ASSIGN_OR_RETURN(bool pinned, IsMountPoint(path));
-  if (pinned) {
-    ASSIGN_OR_RETURN(Statement query,
-                     db_->Prepare("SELECT 1 FROM sandboxes WHERE container_id = ?"));
-    query.Bind(1, container_id);
-    ASSIGN_OR_RETURN(bool row, query.Step());
-    if (row) return path;
+  if (sandbox.netns_path.empty()) {
+    ASSIGN_OR_RETURN(Json settings, RenderSettings(sandbox));
+    return SandboxInfo{"", std::move(settings)};
   }
+
+  ASSIGN_OR_RETURN(std::optional<Sandbox> existing, FindRow(container_id));
+  if (existing) {
+    ASSIGN_OR_RETURN(bool pinned, IsMountPoint(existing->netns_path));
+    if (pinned) {
+      ASSIGN_OR_RETURN(Json settings, RenderSettings(*existing));
+      return SandboxInfo{existing->netns_path, std::move(settings)};
+    }
+  }
+  const bool own = mode.kind != NetworkMode::kContainer;
+  const std::string own_path = NetnsDir() + "/" + container_id;
   // A leftover file (pinned or not) without a complete sandbox: start over.
-  RETURN_IF_ERROR(RemovePinnedNetns(path));
-  RETURN_IF_ERROR(CreatePinnedNetns(path));
+  RETURN_IF_ERROR(networks_->DisconnectAll(container_id));
+  RETURN_IF_ERROR(RemovePinnedNetns(own_path));
+  if (own) RETURN_IF_ERROR(CreatePinnedNetns(own_path));
   ASSIGN_OR_RETURN(Statement insert,
                    db_->Prepare("INSERT OR REPLACE INTO sandboxes (container_id, network_mode, "
-                                "netns_path, created_at) VALUES (?, ?, ?, ?)"));
+                                "netns_path, created_at, container_name) VALUES (?, ?, ?, ?, ?)"));
   insert.Bind(1, container_id)
-      .Bind(2, network_mode)
-      .Bind(3, path)
-      .Bind(4, static_cast<int64_t>(time(nullptr)));
+      .Bind(2, sandbox.network_mode)
+      .Bind(3, sandbox.netns_path)
+      .Bind(4, static_cast<int64_t>(time(nullptr)))
+      .Bind(5, request.container_name);
   absl::Status status = insert.Run();
-  if (!status.ok()) {
-    RemovePinnedNetns(path).IgnoreError();
-    return status;
+  if (status.ok() && (mode.kind == NetworkMode::kBridge || mode.kind == NetworkMode::kUser) &&
+      sandbox.network_mode != "none") {
+    status =
+        ConnectAll(request, mode.kind == NetworkMode::kBridge ? kDefaultBridgeNetwork : mode.target,
+                   sandbox.netns_path);
+  }
+  absl::StatusOr<Json> settings = status.ok() ? RenderSettings(sandbox) : status;
+  if (!settings.ok()) {
+    networks_->DisconnectAll(container_id).IgnoreError();
+    if (own) RemovePinnedNetns(own_path).IgnoreError();
+    DeleteRow(container_id).IgnoreError();
+    return settings.status();
   }
   spdlog::info("created network sandbox for container {} ({})", container_id,
                network_mode.empty() ? "default" : network_mode);
-  return path;
+  return SandboxInfo{sandbox.netns_path, std::move(*settings)};
+}
+
+absl::StatusOr<SandboxInfo> SandboxManager::GetSandbox(const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Sandbox> sandbox, FindRow(container_id));
+  if (!sandbox) {
+    return absl::NotFoundError(absl::StrCat("container ", container_id, " has no network sandbox"));
+  }
+  ASSIGN_OR_RETURN(Json settings, RenderSettings(*sandbox));
+  return SandboxInfo{sandbox->netns_path, std::move(settings)};
+}
+
+absl::StatusOr<Json> SandboxManager::Connect(const std::string& container_id,
+                                             const std::string& container_name,
+                                             const std::string& network,
+                                             const Json& endpoint_config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Sandbox> sandbox, FindRow(container_id));
+  if (!sandbox) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", container_id, " is not running"));
+  }
+  const NetworkMode mode = ParseNetworkMode(sandbox->network_mode);
+  if (mode.kind == NetworkMode::kNone || mode.kind == NetworkMode::kContainer) {
+    return absl::FailedPreconditionError(
+        "container sharing network namespace with another container or host cannot be connected "
+        "to any other network");
+  }
+  ASSIGN_OR_RETURN(EndpointRequest request, ParseEndpointRequest(endpoint_config));
+  RETURN_IF_ERROR(
+      networks_->Connect(container_id, container_name, network, request, sandbox->netns_path)
+          .status());
+  return RenderSettings(*sandbox);
+}
+
+absl::StatusOr<Json> SandboxManager::Disconnect(const std::string& container_id,
+                                                const std::string& network) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Sandbox> sandbox, FindRow(container_id));
+  if (!sandbox) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", container_id, " is not running"));
+  }
+  RETURN_IF_ERROR(networks_->Disconnect(container_id, network));
+  return RenderSettings(*sandbox);
 }
 
 absl::Status SandboxManager::RemoveSandbox(const std::string& container_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));
   std::lock_guard<std::mutex> lock(mu_);
+  // Endpoints first: their rows are the address leases.
+  RETURN_IF_ERROR(networks_->DisconnectAll(container_id));
   RETURN_IF_ERROR(RemovePinnedNetns(NetnsDir() + "/" + container_id));
   return DeleteRow(container_id);
 }
@@ -157,6 +338,7 @@ absl::Status SandboxManager::DeleteRow(const std::string& container_id) {
 }
 
 absl::Status SandboxManager::Close() {
+  RETURN_IF_ERROR(networks_->Close());
   ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
   if (!sandboxes.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
@@ -169,13 +351,14 @@ absl::Status SandboxManager::Close() {
 
 absl::StatusOr<std::vector<Sandbox>> SandboxManager::ListSandboxes() {
   ASSIGN_OR_RETURN(Statement query,
-                   db_->Prepare("SELECT container_id, network_mode, netns_path FROM sandboxes "
-                                "ORDER BY container_id"));
+                   db_->Prepare("SELECT container_id, network_mode, netns_path, container_name "
+                                "FROM sandboxes ORDER BY container_id"));
   std::vector<Sandbox> sandboxes;
   while (true) {
     ASSIGN_OR_RETURN(bool row, query.Step());
     if (!row) break;
-    sandboxes.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2)});
+    sandboxes.push_back(
+        {query.ColumnText(0), query.ColumnText(1), query.ColumnText(2), query.ColumnText(3)});
   }
   return sandboxes;
 }

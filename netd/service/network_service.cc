@@ -1,16 +1,43 @@
 #include "netd/service/network_service.h"
 
 #include "common/grpc_status.h"
+#include "common/status.h"
+#include "netd/network/render.h"
 
 namespace berth::netd {
+namespace {
+
+// An empty body is an empty object; anything else must be JSON.
+absl::StatusOr<Json> ParseBody(const std::string& text, const Json& empty) {
+  if (text.empty()) return empty;
+  return ParseJson(text);
+}
+
+}  // namespace
 
 grpc::Status NetworkService::CreateSandbox(grpc::ServerContext*,
                                            const network::v1::CreateSandboxRequest* request,
                                            network::v1::CreateSandboxResponse* response) {
-  absl::StatusOr<std::string> path =
-      sandboxes_->CreateSandbox(request->container_id(), request->network_mode());
-  if (!path.ok()) return ToGrpcStatus(path.status());
-  response->set_netns_path(*path);
+  SandboxRequest sandbox;
+  sandbox.container_id = request->container_id();
+  sandbox.container_name = request->container_name();
+  absl::StatusOr<Json> config = ParseBody(request->config_json(), Json::object());
+  absl::StatusOr<Json> host = ParseBody(request->host_config_json(), Json::object());
+  absl::StatusOr<Json> networking = ParseBody(request->networking_config_json(), Json::object());
+  for (const auto* parsed : {&config, &host, &networking}) {
+    if (!parsed->ok()) return ToGrpcStatus(parsed->status());
+  }
+  sandbox.config = std::move(*config);
+  sandbox.host_config = std::move(*host);
+  sandbox.networking_config = std::move(*networking);
+  // Callers that predate host_config_json name the mode on its own.
+  if (request->host_config_json().empty()) {
+    sandbox.host_config["NetworkMode"] = request->network_mode();
+  }
+  absl::StatusOr<SandboxInfo> info = sandboxes_->CreateSandbox(sandbox);
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  response->set_netns_path(info->netns_path);
+  response->set_network_settings_json(info->network_settings.dump());
   return grpc::Status::OK;
 }
 
@@ -18,6 +45,101 @@ grpc::Status NetworkService::RemoveSandbox(grpc::ServerContext*,
                                            const network::v1::RemoveSandboxRequest* request,
                                            network::v1::RemoveSandboxResponse*) {
   return ToGrpcStatus(sandboxes_->RemoveSandbox(request->container_id()));
+}
+
+grpc::Status NetworkService::GetSandbox(grpc::ServerContext*,
+                                        const network::v1::GetSandboxRequest* request,
+                                        network::v1::GetSandboxResponse* response) {
+  absl::StatusOr<SandboxInfo> info = sandboxes_->GetSandbox(request->container_id());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  response->set_netns_path(info->netns_path);
+  response->set_network_settings_json(info->network_settings.dump());
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::string> NetworkService::NetworkJson(const Network& network) {
+  std::vector<Endpoint> mine;
+  ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, sandboxes_->networks()->AllEndpoints());
+  for (Endpoint& endpoint : endpoints) {
+    if (endpoint.network_id == network.id) mine.push_back(std::move(endpoint));
+  }
+  return RenderNetwork(network, mine).dump();
+}
+
+grpc::Status NetworkService::CreateNetwork(grpc::ServerContext*,
+                                           const network::v1::CreateNetworkRequest* request,
+                                           network::v1::CreateNetworkResponse* response) {
+  absl::StatusOr<Json> body = ParseBody(request->request_json(), Json::object());
+  if (!body.ok()) return ToGrpcStatus(body.status());
+  absl::StatusOr<Network> network = sandboxes_->networks()->CreateNetwork(*body);
+  if (!network.ok()) return ToGrpcStatus(network.status());
+  response->set_id(network->id);
+  return grpc::Status::OK;
+}
+
+grpc::Status NetworkService::GetNetwork(grpc::ServerContext*,
+                                        const network::v1::GetNetworkRequest* request,
+                                        network::v1::GetNetworkResponse* response) {
+  absl::StatusOr<Network> network = sandboxes_->networks()->GetNetwork(request->network());
+  if (!network.ok()) return ToGrpcStatus(network.status());
+  absl::StatusOr<std::string> json = NetworkJson(*network);
+  if (!json.ok()) return ToGrpcStatus(json.status());
+  response->set_network_json(*json);
+  return grpc::Status::OK;
+}
+
+grpc::Status NetworkService::ListNetworks(grpc::ServerContext*,
+                                          const network::v1::ListNetworksRequest*,
+                                          network::v1::ListNetworksResponse* response) {
+  absl::StatusOr<std::vector<Network>> networks = sandboxes_->networks()->ListNetworks();
+  if (!networks.ok()) return ToGrpcStatus(networks.status());
+  for (const Network& network : *networks) {
+    absl::StatusOr<std::string> json = NetworkJson(network);
+    if (!json.ok()) return ToGrpcStatus(json.status());
+    response->add_network_json(*json);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status NetworkService::RemoveNetwork(grpc::ServerContext*,
+                                           const network::v1::RemoveNetworkRequest* request,
+                                           network::v1::RemoveNetworkResponse*) {
+  return ToGrpcStatus(sandboxes_->networks()->RemoveNetwork(request->network()));
+}
+
+grpc::Status NetworkService::PruneNetworks(grpc::ServerContext*,
+                                           const network::v1::PruneNetworksRequest* request,
+                                           network::v1::PruneNetworksResponse* response) {
+  absl::StatusOr<Json> filters = ParseBody(request->filters_json(), Json::object());
+  if (!filters.ok()) return ToGrpcStatus(filters.status());
+  auto keep = PruneKeepFilter(*filters);
+  if (!keep.ok()) return ToGrpcStatus(keep.status());
+  absl::StatusOr<std::vector<std::string>> removed = sandboxes_->networks()->PruneNetworks(*keep);
+  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  for (const std::string& name : *removed) response->add_removed(name);
+  return grpc::Status::OK;
+}
+
+grpc::Status NetworkService::ConnectContainer(grpc::ServerContext*,
+                                              const network::v1::ConnectContainerRequest* request,
+                                              network::v1::ConnectContainerResponse* response) {
+  absl::StatusOr<Json> config = ParseBody(request->endpoint_config_json(), Json::object());
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  absl::StatusOr<Json> settings = sandboxes_->Connect(
+      request->container_id(), request->container_name(), request->network(), *config);
+  if (!settings.ok()) return ToGrpcStatus(settings.status());
+  response->set_network_settings_json(settings->dump());
+  return grpc::Status::OK;
+}
+
+grpc::Status NetworkService::DisconnectContainer(
+    grpc::ServerContext*, const network::v1::DisconnectContainerRequest* request,
+    network::v1::DisconnectContainerResponse* response) {
+  absl::StatusOr<Json> settings =
+      sandboxes_->Disconnect(request->container_id(), request->network());
+  if (!settings.ok()) return ToGrpcStatus(settings.status());
+  response->set_network_settings_json(settings->dump());
+  return grpc::Status::OK;
 }
 
 }  // namespace berth::netd

@@ -1,5 +1,5 @@
 // berth.network.v1.NetworkService over gRPC: converts messages and maps
-// errors; the logic is in SandboxManager.
+// errors; the logic is in SandboxManager and NetworkManager.
 #pragma once
 
 #include "netd/sandbox/sandbox_manager.h"
@@ -17,8 +17,33 @@ class NetworkService final : public network::v1::NetworkService::Service {
   grpc::Status RemoveSandbox(grpc::ServerContext* context,
                              const network::v1::RemoveSandboxRequest* request,
                              network::v1::RemoveSandboxResponse* response) override;
+  grpc::Status GetSandbox(grpc::ServerContext* context,
+                          const network::v1::GetSandboxRequest* request,
+                          network::v1::GetSandboxResponse* response) override;
+  grpc::Status CreateNetwork(grpc::ServerContext* context,
+                             const network::v1::CreateNetworkRequest* request,
+                             network::v1::CreateNetworkResponse* response) override;
+  grpc::Status GetNetwork(grpc::ServerContext* context,
+                          const network::v1::GetNetworkRequest* request,
+                          network::v1::GetNetworkResponse* response) override;
+  grpc::Status ListNetworks(grpc::ServerContext* context,
+                            const network::v1::ListNetworksRequest* request,
+                            network::v1::ListNetworksResponse* response) override;
+  grpc::Status RemoveNetwork(grpc::ServerContext* context,
+                             const network::v1::RemoveNetworkRequest* request,
+                             network::v1::RemoveNetworkResponse* response) override;
+  grpc::Status PruneNetworks(grpc::ServerContext* context,
+                             const network::v1::PruneNetworksRequest* request,
+                             network::v1::PruneNetworksResponse* response) override;
+  grpc::Status ConnectContainer(grpc::ServerContext* context,
+                                const network::v1::ConnectContainerRequest* request,
+                                network::v1::ConnectContainerResponse* response) override;
+  grpc::Status DisconnectContainer(grpc::ServerContext* context,
+                                   const network::v1::DisconnectContainerRequest* request,
+                                   network::v1::DisconnectContainerResponse* response) override;
 
  private:
+  absl::StatusOr<std::string> NetworkJson(const Network& network);
   SandboxManager* sandboxes_;
 };
 

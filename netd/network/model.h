@@ -1,0 +1,63 @@
+// netd's data model: networks and the endpoints that attach containers to
+// them. Addresses are host-order IPv4 integers (see netd/ipam/address.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "netd/ipam/address.h"
+
+namespace berth::netd {
+
+inline constexpr char kDefaultBridgeNetwork[] = "bridge";
+inline constexpr char kHostNetwork[] = "host";
+inline constexpr char kNoneNetwork[] = "none";
+
+struct Network {
+  std::string id;
+  std::string name;
+  // "bridge", or "host"/"null" for the predefined networks of those names.
+  std::string driver = "bridge";
+  // Nanoseconds since the epoch.
+  int64_t created = 0;
+  // Unset (prefix 0, base 0) for host/null.
+  Subnet subnet;
+  uint32_t gateway = 0;
+  // Where container addresses come from; the whole subnet when unset.
+  Subnet ip_range;
+  bool has_ip_range = false;
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;
+  // The host bridge (bridge driver only).
+  std::string bridge;
+
+  // bridge, host and none: listed as "builtin", never removable.
+  bool Predefined() const {
+    return name == kDefaultBridgeNetwork || name == kHostNetwork || name == kNoneNetwork;
+  }
+  bool IsBridge() const { return driver == "bridge"; }
+};
+
+struct Endpoint {
+  std::string container_id;
+  std::string network_id;
+  std::string endpoint_id;
+  // Without Docker's leading "/".
+  std::string container_name;
+  uint32_t address = 0;
+  // 6 raw bytes.
+  std::string mac;
+  // User-given aliases (--network-alias / connect --alias).
+  std::vector<std::string> aliases;
+  // The interface inside the container ("eth0", "eth1", ...).
+  std::string interface;
+  // The host end of the veth pair.
+  std::string host_interface;
+  // Whether the address was asked for (--ip), as inspect's IPAMConfig shows.
+  bool static_address = false;
+};
+
+}  // namespace berth::netd

@@ -1,0 +1,560 @@
+#include "netd/network/network_manager.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace berth::netd {
+namespace {
+
+constexpr char kBridgeNameOption[] = "com.docker.network.bridge.name";
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string StringField(const Json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::map<std::string, std::string> StringMapField(const Json& object, const char* key) {
+  std::map<std::string, std::string> map;
+  if (!object.is_object()) return map;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_object()) return map;
+  for (auto entry = it->begin(); entry != it->end(); ++entry) {
+    if (entry->is_string()) map[entry.key()] = entry->get<std::string>();
+  }
+  return map;
+}
+
+bool ValidNetworkName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return isalnum(static_cast<unsigned char>(name[0]));
+}
+
+}  // namespace
+
+absl::StatusOr<EndpointRequest> ParseEndpointRequest(const Json& settings) {
+  EndpointRequest request;
+  if (!settings.is_object()) return request;
+  if (auto ipam = settings.find("IPAMConfig"); ipam != settings.end() && ipam->is_object()) {
+    if (std::string address = StringField(*ipam, "IPv4Address"); !address.empty()) {
+      ASSIGN_OR_RETURN(request.address, ParseIpv4(address));
+    }
+  }
+  if (auto aliases = settings.find("Aliases"); aliases != settings.end() && aliases->is_array()) {
+    for (const Json& alias : *aliases) {
+      if (alias.is_string() && !alias.get<std::string>().empty()) {
+        request.aliases.push_back(alias.get<std::string>());
+      }
+    }
+  }
+  if (std::string mac = StringField(settings, "MacAddress"); !mac.empty()) {
+    ASSIGN_OR_RETURN(request.mac, ParseMac(mac));
+  }
+  return request;
+}
+
+absl::StatusOr<std::unique_ptr<NetworkManager>> NetworkManager::Open(Database* db,
+                                                                     BridgeDriver* driver,
+                                                                     NetworkConfig config) {
+  std::unique_ptr<NetworkManager> manager(new NetworkManager(db, driver, std::move(config)));
+  RETURN_IF_ERROR(manager->EnsurePredefined());
+  ASSIGN_OR_RETURN(std::vector<Network> networks, manager->store_.ListNetworks());
+  for (const Network& network : networks) {
+    if (!network.IsBridge()) continue;
+    RETURN_IF_ERROR(Annotate(driver->EnsureBridge(network), "network " + network.name));
+  }
+  return manager;
+}
+
+absl::StatusOr<std::vector<Subnet>> NetworkManager::TakenSubnets() {
+  std::vector<Subnet> taken;
+  ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
+  for (const Network& network : networks) {
+    if (network.IsBridge()) taken.push_back(network.subnet);
+  }
+  if (config_.host_subnets) {
+    ASSIGN_OR_RETURN(std::vector<Subnet> host, config_.host_subnets());
+    // The default route covers everything: it is no reason to avoid a subnet.
+    for (const Subnet& subnet : host) {
+      if (subnet.prefix_length > 0) taken.push_back(subnet);
+    }
+  }
+  return taken;
+}
+
+absl::Status NetworkManager::EnsurePredefined() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, driver] :
+       {std::pair<const char*, const char*>{kHostNetwork, "host"}, {kNoneNetwork, "null"}}) {
+    absl::StatusOr<Network> existing = store_.FindNetwork(name);
+    if (existing.ok() && existing->name == name) continue;
+    Network network;
+    network.id = GenerateId();
+    network.name = name;
+    network.driver = driver;
+    network.created = NowNanos();
+    RETURN_IF_ERROR(store_.PutNetwork(network));
+  }
+
+  Network wanted;
+  absl::StatusOr<Network> existing = store_.FindNetwork(kDefaultBridgeNetwork);
+  const bool have = existing.ok() && existing->name == kDefaultBridgeNetwork;
+  if (have) {
+    wanted = *existing;
+  } else {
+    wanted.id = GenerateId();
+    wanted.name = kDefaultBridgeNetwork;
+    wanted.created = NowNanos();
+  }
+  wanted.bridge = config_.bridge_name;
+  wanted.options = {{"com.docker.network.bridge.default_bridge", "true"},
+                    {"com.docker.network.bridge.enable_icc", "true"},
+                    {"com.docker.network.bridge.enable_ip_masquerade", "true"},
+                    {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
+                    {kBridgeNameOption, config_.bridge_name},
+                    {"com.docker.network.driver.mtu", "1500"}};
+  if (!config_.bip.empty()) {
+    ASSIGN_OR_RETURN(Subnet subnet, ParseSubnet(config_.bip, /*allow_host_bits=*/true));
+    ASSIGN_OR_RETURN(wanted.gateway, ParseCidrAddress(config_.bip));
+    wanted.subnet = subnet;
+  } else if (!have || existing->bridge != config_.bridge_name) {
+    // A subnet of the pools, chosen once and kept across restarts.
+    store_.DeleteNetwork(wanted.id).IgnoreError();
+    ASSIGN_OR_RETURN(std::vector<Subnet> taken, TakenSubnets());
+    if (have) {
+      // Its own old subnet is not a reason to move.
+      taken.erase(std::remove(taken.begin(), taken.end(), existing->subnet), taken.end());
+    }
+    ASSIGN_OR_RETURN(wanted.subnet, AllocateSubnet(config_.pools, taken));
+    wanted.gateway = wanted.subnet.base + 1;
+  }
+  if (have && (existing->subnet != wanted.subnet || existing->bridge != wanted.bridge)) {
+    ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.EndpointsOfNetwork(existing->id));
+    if (!endpoints.empty()) {
+      spdlog::warn(
+          "default bridge configuration changed while {} containers use it: keeping {} "
+          "on {} until they stop",
+          endpoints.size(), existing->subnet.ToString(), existing->bridge);
+      return absl::OkStatus();
+    }
+    driver_->RemoveBridge(*existing).IgnoreError();
+  }
+  return store_.PutNetwork(wanted);
+}
+
+absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
+  if (!request.is_object()) return absl::InvalidArgumentError("invalid network create request");
+  Network network;
+  network.name = StringField(request, "Name");
+  if (network.name.empty()) return absl::InvalidArgumentError("network name is required");
+  if (!ValidNetworkName(network.name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid name \"", network.name, "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+  }
+  const std::string driver = StringField(request, "Driver");
+  if (driver == "host" || driver == "null") {
+    return absl::PermissionDeniedError(
+        absl::StrCat("only one instance of \"", driver, "\" network is allowed"));
+  }
+  if (!driver.empty() && driver != "bridge") {
+    return absl::NotFoundError(absl::StrCat("plugin \"", driver, "\" not found"));
+  }
+  if (request.value("EnableIPv6", false)) {
+    return absl::UnimplementedError("IPv6 networks are not supported by berth yet");
+  }
+  network.internal = request.value("Internal", false);
+  network.labels = StringMapField(request, "Labels");
+  network.options = StringMapField(request, "Options");
+
+  Json config = Json::object();
+  if (auto ipam = request.find("IPAM"); ipam != request.end() && ipam->is_object()) {
+    if (std::string ipam_driver = StringField(*ipam, "Driver");
+        !ipam_driver.empty() && ipam_driver != "default") {
+      return absl::NotFoundError(absl::StrCat("plugin \"", ipam_driver, "\" not found"));
+    }
+    if (auto configs = ipam->find("Config"); configs != ipam->end() && configs->is_array()) {
+      if (configs->size() > 1) {
+        return absl::InvalidArgumentError("berth supports one IPv4 subnet per network");
+      }
+      if (!configs->empty()) config = (*configs)[0];
+    }
+  }
+  const std::string subnet_text = StringField(config, "Subnet");
+  const std::string gateway_text = StringField(config, "Gateway");
+  const std::string range_text = StringField(config, "IPRange");
+  if (subnet_text.find(':') != std::string::npos) {
+    return absl::UnimplementedError("IPv6 networks are not supported by berth yet");
+  }
+  if (subnet_text.empty() && (!gateway_text.empty() || !range_text.empty())) {
+    return absl::InvalidArgumentError("a gateway or ip-range needs a subnet (--subnet)");
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
+  for (const Network& other : networks) {
+    if (other.name == network.name) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("network with name ", network.name, " already exists"));
+    }
+  }
+  if (!subnet_text.empty()) {
+    ASSIGN_OR_RETURN(network.subnet, ParseSubnet(subnet_text));
+    if (network.subnet.prefix_length > 30) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("subnet ", subnet_text, " is too small for containers"));
+    }
+    for (const Network& other : networks) {
+      if (other.IsBridge() && other.subnet.Overlaps(network.subnet)) {
+        return absl::PermissionDeniedError(
+            "invalid pool request: Pool overlaps with other one on this address space");
+      }
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::vector<Subnet> taken, TakenSubnets());
+    ASSIGN_OR_RETURN(network.subnet, AllocateSubnet(config_.pools, taken));
+  }
+  network.gateway = network.subnet.base + 1;
+  if (!gateway_text.empty()) {
+    ASSIGN_OR_RETURN(network.gateway, ParseIpv4(gateway_text));
+    if (!network.subnet.Contains(network.gateway)) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid network config: parent subnet ",
+                                                     network.subnet.ToString(),
+                                                     " does not contain gateway ", gateway_text));
+    }
+  }
+  if (!range_text.empty()) {
+    ASSIGN_OR_RETURN(network.ip_range, ParseSubnet(range_text));
+    if (!network.subnet.Contains(network.ip_range.base) ||
+        network.ip_range.prefix_length < network.subnet.prefix_length) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid network config: parent subnet ",
+                                                     network.subnet.ToString(),
+                                                     " does not contain ip-range ", range_text));
+    }
+    network.has_ip_range = true;
+  }
+
+  network.id = GenerateId();
+  network.created = NowNanos();
+  network.bridge = network.options.count(kBridgeNameOption) != 0
+                       ? network.options[kBridgeNameOption]
+                       : "br-" + network.id.substr(0, 12);
+  if (network.bridge.empty() || network.bridge.size() > 15) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid bridge name \"", network.bridge, "\": at most 15 characters"));
+  }
+  for (const Network& other : networks) {
+    if (other.IsBridge() && other.bridge == network.bridge) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("bridge name ", network.bridge, " is already used by network ", other.name));
+    }
+  }
+  if (driver_->BridgeExists(network.bridge)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a network interface named ", network.bridge, " already exists"));
+  }
+  // The row first: a crash afterwards leaves a network whose bridge the next
+  // start creates, never a bridge nobody knows.
+  RETURN_IF_ERROR(store_.PutNetwork(network));
+  absl::Status status = driver_->EnsureBridge(network);
+  std::vector<NetworkObserver*> done;
+  for (NetworkObserver* observer : observers_) {
+    if (!status.ok()) break;
+    status = observer->NetworkCreated(network);
+    if (status.ok()) done.push_back(observer);
+  }
+  if (!status.ok()) {
+    for (auto it = done.rbegin(); it != done.rend(); ++it) (*it)->NetworkRemoved(network);
+    driver_->RemoveBridge(network).IgnoreError();
+    store_.DeleteNetwork(network.id).IgnoreError();
+    return status;
+  }
+  spdlog::info("created network {} ({}) on bridge {} with subnet {}", network.name, network.id,
+               network.bridge, network.subnet.ToString());
+  return network;
+}
+
+absl::Status NetworkManager::AddObserver(NetworkObserver* observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observers_.push_back(observer);
+  ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
+  for (const Network& network : networks) {
+    if (!network.IsBridge()) continue;
+    RETURN_IF_ERROR(observer->NetworkCreated(network));
+    ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.EndpointsOfNetwork(network.id));
+    for (const Endpoint& endpoint : endpoints) {
+      RETURN_IF_ERROR(observer->EndpointCreated(
+          network, endpoint, absl::StrCat(config_.netns_dir, "/", endpoint.container_id)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Network> NetworkManager::GetNetwork(const std::string& name_or_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.FindNetwork(name_or_id);
+}
+
+absl::StatusOr<std::vector<Network>> NetworkManager::ListNetworks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.ListNetworks();
+}
+
+absl::Status NetworkManager::RemoveNetwork(const std::string& name_or_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Network network, store_.FindNetwork(name_or_id));
+  if (network.Predefined()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(network.name, " is a pre-defined network and cannot be removed"));
+  }
+  ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.EndpointsOfNetwork(network.id));
+  if (!endpoints.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat("error while removing network: network ",
+                                                    network.name, " id ", network.id,
+                                                    " has active endpoints"));
+  }
+  for (NetworkObserver* observer : observers_) observer->NetworkRemoved(network);
+  RETURN_IF_ERROR(driver_->RemoveBridge(network));
+  RETURN_IF_ERROR(store_.DeleteNetwork(network.id));
+  spdlog::info("removed network {} ({})", network.name, network.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> NetworkManager::PruneNetworks(
+    const std::function<bool(const Network&)>& keep) {
+  ASSIGN_OR_RETURN(std::vector<Network> networks, ListNetworks());
+  std::vector<std::string> removed;
+  for (const Network& network : networks) {
+    if (network.Predefined() || (keep && keep(network))) continue;
+    absl::Status status = RemoveNetwork(network.id);
+    if (status.ok()) {
+      removed.push_back(network.name);
+    } else if (!absl::IsPermissionDenied(status) && !absl::IsNotFound(status)) {
+      return status;
+    }
+  }
+  return removed;
+}
+
+absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id,
+                                                 const std::string& container_name,
+                                                 const std::string& network_name_or_id,
+                                                 const EndpointRequest& request,
+                                                 const std::string& netns_path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Network network, store_.FindNetwork(network_name_or_id));
+  if (!network.IsBridge()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "container cannot be disconnected from host network or connected to host network"));
+  }
+  const bool user_defined = network.name != kDefaultBridgeNetwork;
+  if (!user_defined && request.address) {
+    return absl::InvalidArgumentError(
+        "user specified IP address is supported on user defined networks only");
+  }
+  if (!user_defined && !request.aliases.empty()) {
+    return absl::InvalidArgumentError(
+        "network-scoped alias is supported only for containers in user defined networks");
+  }
+  ASSIGN_OR_RETURN(std::vector<Endpoint> mine, store_.EndpointsOfContainer(container_id));
+  std::set<std::string> interfaces;
+  for (const Endpoint& endpoint : mine) {
+    if (endpoint.network_id == network.id) {
+      return absl::PermissionDeniedError(absl::StrCat("endpoint with name ", container_name,
+                                                      " already exists in network ", network.name));
+    }
+    interfaces.insert(endpoint.interface);
+  }
+
+  Endpoint endpoint;
+  endpoint.container_id = container_id;
+  endpoint.network_id = network.id;
+  endpoint.endpoint_id = GenerateId();
+  endpoint.container_name = container_name;
+  endpoint.aliases = request.aliases;
+  endpoint.static_address = request.address.has_value();
+  for (int n = 0;; ++n) {
+    endpoint.interface = absl::StrCat("eth", n);
+    if (interfaces.count(endpoint.interface) == 0) break;
+  }
+  endpoint.host_interface = "veth" + endpoint.endpoint_id.substr(0, 7);
+  // The lease: allocation and row in one transaction.
+  RETURN_IF_ERROR(store_.db()->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<uint32_t> in_use, store_.AddressesInUse(network.id));
+    std::optional<Subnet> range;
+    if (network.has_ip_range) range = network.ip_range;
+    absl::StatusOr<uint32_t> address =
+        AllocateAddress(network.subnet, range, network.gateway, in_use, request.address);
+    if (absl::IsResourceExhausted(address.status())) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "no available IPv4 addresses on this network's address pools: ", network.name, " (",
+          network.id, ")"));
+    }
+    if (!address.ok()) return address.status();
+    endpoint.address = *address;
+    endpoint.mac = request.mac.empty() ? MacForAddress(endpoint.address) : request.mac;
+    return store_.PutEndpoint(endpoint);
+  }));
+
+  absl::Status status = driver_->AttachEndpoint(network, endpoint, netns_path,
+                                                /*default_route=*/mine.empty());
+  std::vector<NetworkObserver*> done;
+  for (NetworkObserver* observer : observers_) {
+    if (!status.ok()) break;
+    status = observer->EndpointCreated(network, endpoint, netns_path);
+    if (status.ok()) done.push_back(observer);
+  }
+  if (!status.ok()) {
+    for (auto it = done.rbegin(); it != done.rend(); ++it)
+      (*it)->EndpointRemoved(network, endpoint);
+    driver_->DetachEndpoint(endpoint).IgnoreError();
+    store_.DeleteEndpoint(container_id, network.id).IgnoreError();
+    return status;
+  }
+  spdlog::info("container {} joined network {} as {} ({})", container_id, network.name,
+               FormatIpv4(endpoint.address), endpoint.host_interface);
+  return endpoint;
+}
+
+absl::Status NetworkManager::DetachLocked(const Network& network, const Endpoint& endpoint) {
+  for (auto it = observers_.rbegin(); it != observers_.rend(); ++it) {
+    (*it)->EndpointRemoved(network, endpoint);
+  }
+  RETURN_IF_ERROR(driver_->DetachEndpoint(endpoint));
+  return store_.DeleteEndpoint(endpoint.container_id, endpoint.network_id);
+}
+
+absl::Status NetworkManager::Disconnect(const std::string& container_id,
+                                        const std::string& network_name_or_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Network network, store_.FindNetwork(network_name_or_id));
+  ASSIGN_OR_RETURN(std::vector<Endpoint> mine, store_.EndpointsOfContainer(container_id));
+  for (const Endpoint& endpoint : mine) {
+    if (endpoint.network_id == network.id) return DetachLocked(network, endpoint);
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("container ", container_id, " is not connected to network ", network.name));
+}
+
+absl::Status NetworkManager::DisconnectAll(const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::vector<Endpoint> mine, store_.EndpointsOfContainer(container_id));
+  absl::Status first;
+  for (const Endpoint& endpoint : mine) {
+    absl::StatusOr<Network> network = store_.FindNetwork(endpoint.network_id);
+    absl::Status status = network.ok() ? DetachLocked(*network, endpoint)
+                                       : store_.DeleteEndpoint(container_id, endpoint.network_id);
+    if (first.ok()) first = status;
+  }
+  return first;
+}
+
+absl::StatusOr<std::vector<Endpoint>> NetworkManager::EndpointsOf(const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.EndpointsOfContainer(container_id);
+}
+
+absl::StatusOr<std::vector<Endpoint>> NetworkManager::AllEndpoints() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.ListEndpoints();
+}
+
+absl::Status NetworkManager::Reconcile(const std::set<std::string>& live) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.ListEndpoints());
+  for (const Endpoint& endpoint : endpoints) {
+    if (live.count(endpoint.container_id) != 0) continue;
+    spdlog::warn("releasing {} of container {}: its sandbox is gone", FormatIpv4(endpoint.address),
+                 endpoint.container_id);
+    RETURN_IF_ERROR(driver_->DetachEndpoint(endpoint));
+    RETURN_IF_ERROR(store_.DeleteEndpoint(endpoint.container_id, endpoint.network_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetworkManager::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
+  for (const Network& network : networks) {
+    if (!network.IsBridge()) continue;
+    ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.EndpointsOfNetwork(network.id));
+    if (endpoints.empty()) RETURN_IF_ERROR(driver_->RemoveBridge(network));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace berth::netd
+
+namespace berth::netd {
+namespace {
+
+std::vector<std::string> FilterValues(const Json& value) {
+  std::vector<std::string> values;
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) values.push_back(it.key());
+  } else if (value.is_array()) {
+    for (const Json& v : value) {
+      if (v.is_string()) values.push_back(v.get<std::string>());
+    }
+  }
+  return values;
+}
+
+bool HasLabel(const Network& network, const std::string& filter) {
+  const size_t eq = filter.find('=');
+  auto it = network.labels.find(filter.substr(0, eq));
+  if (it == network.labels.end()) return false;
+  return eq == std::string::npos || it->second == filter.substr(eq + 1);
+}
+
+}  // namespace
+
+absl::StatusOr<std::function<bool(const Network&)>> PruneKeepFilter(const Json& filters) {
+  std::vector<std::string> with, without;
+  int64_t until = 0;
+  if (filters.is_object()) {
+    for (auto it = filters.begin(); it != filters.end(); ++it) {
+      if (it.key() == "label") {
+        with = FilterValues(*it);
+      } else if (it.key() == "label!") {
+        without = FilterValues(*it);
+      } else if (it.key() == "until") {
+        for (const std::string& value : FilterValues(*it)) {
+          int64_t seconds = 0;
+          if (!absl::SimpleAtoi(value, &seconds)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("invalid filter 'until=", value, "': expected a Unix timestamp"));
+          }
+          until = seconds * 1000000000;
+        }
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("invalid filter '", it.key(), "'"));
+      }
+    }
+  }
+  return std::function<bool(const Network&)>([=](const Network& network) {
+    for (const std::string& label : with) {
+      if (!HasLabel(network, label)) return true;
+    }
+    for (const std::string& label : without) {
+      if (HasLabel(network, label)) return true;
+    }
+    return until != 0 && network.created >= until;
+  });
+}
+
+}  // namespace berth::netd
