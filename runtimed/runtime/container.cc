@@ -30,6 +30,7 @@ constexpr char kReady = kSyncReady;
 
 struct InitArgs {
   const Spec* spec;
+  const SeccompFilter* seccomp;
   std::string rootfs;
   ContainerIo io;
   int sync_fd;
@@ -63,7 +64,7 @@ absl::Status RunInit(const InitArgs& args) {
   }
   RETURN_IF_ERROR(ApplySysctls(spec.sysctl));
   RETURN_IF_ERROR(FinalizeRootfs(spec));
-  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(spec.process));
+  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(spec.process, args.seccomp));
   CloseDescriptorsExcept(args.sync_fd);
   RETURN_IF_ERROR(SendByte(args.sync_fd, kReady));
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kStart));
@@ -123,6 +124,10 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   if (options.io.terminal && options.io.console_socket < 0) {
     return absl::InvalidArgumentError("a terminal needs a console socket");
   }
+  std::unique_ptr<SeccompFilter> seccomp;
+  if (spec.seccomp) {
+    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*spec.seccomp));
+  }
   if (options.cgroup != nullptr) RETURN_IF_ERROR(options.cgroup->Create(spec.resources));
   auto fail = [&](pid_t pid, absl::Status status) {
     if (pid > 0) KillAndReap(pid);
@@ -134,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) {
     return fail(0, LastErrnoStatus("socketpair"));
   }
-  InitArgs args{&spec, rootfs, options.io, sync[1]};
+  InitArgs args{&spec, seccomp.get(), rootfs, options.io, sync[1]};
   // Raw clone: glibc's clone() wants a separate stack, and fork() cannot
   // create the pid namespace for the child itself.
   long pid = syscall(SYS_clone, CloneFlags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);

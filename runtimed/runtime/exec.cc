@@ -61,6 +61,7 @@ absl::StatusOr<std::vector<NamespaceFd>> OpenNamespaces(pid_t pid) {
 
 struct ChildArgs {
   const Process* process;
+  const SeccompFilter* seccomp;
   const ExecOptions* options;
   const std::vector<NamespaceFd>* namespaces;
   int root_fd;
@@ -87,7 +88,7 @@ absl::Status RunChild(const ChildArgs& args) {
   } else {
     RETURN_IF_ERROR(SetupStdio(io));
   }
-  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(*args.process));
+  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(*args.process, args.seccomp));
   CloseDescriptorsExcept(args.sync_fd);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   return ExecveProcess(*args.process, executable);
@@ -143,6 +144,10 @@ absl::StatusOr<pid_t> ExecInContainer(const Process& process, const ExecOptions&
   if (kill(options.init_pid, 0) != 0 && errno == ESRCH) {
     return absl::FailedPreconditionError("container is not running");
   }
+  std::unique_ptr<SeccompFilter> seccomp;
+  if (options.seccomp != nullptr) {
+    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*options.seccomp));
+  }
   ASSIGN_OR_RETURN(std::vector<NamespaceFd> namespaces, OpenNamespaces(options.init_pid));
   int root_fd = -1, sync[2] = {-1, -1};
   auto cleanup = [&]() {
@@ -170,7 +175,7 @@ absl::StatusOr<pid_t> ExecInContainer(const Process& process, const ExecOptions&
   }
   if (*forked == 0) {
     close(sync[0]);
-    ChildArgs args{&process, &options, &namespaces, root_fd, sync[1]};
+    ChildArgs args{&process, seccomp.get(), &options, &namespaces, root_fd, sync[1]};
     absl::Status status = RunChild(args);
     SendError(sync[1], status);
     _exit(127);

@@ -28,6 +28,9 @@ struct ExecOptions {
   // The container's cgroup, joined before the process runs anything of its
   // own; nullptr leaves it in the caller's.
   CgroupManager* cgroup = nullptr;
+  // The container's linux.seccomp: an exec'd process is confined as the
+  // init is. nullptr for none.
+  const Seccomp* seccomp = nullptr;
 };
 
 // Returns the pid (a child of the caller) once the process has exec'd, or

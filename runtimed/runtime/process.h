@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtimed/runtime/seccomp.h"
 #include "runtimed/runtime/spec.h"
 
 namespace berth::runtime {
@@ -50,9 +51,10 @@ void CloseDescriptorsExcept(int keep);
 // The last steps before exec shared by a container's init and a process
 // exec'd into it, run inside the container's root: OOM score, rlimits,
 // umask, working directory, bounding set, user switch, capabilities,
-// executable lookup, no_new_privs. Returns the executable to pass to
-// ExecveProcess.
-absl::StatusOr<std::string> PrepareProcess(const Process& process);
+// executable lookup, no_new_privs, seccomp. Returns the executable to pass
+// to ExecveProcess.
+absl::StatusOr<std::string> PrepareProcess(const Process& process,
+                                           const SeccompFilter* seccomp = nullptr);
 
 // execve(2) of the prepared process; returns only on failure, in runc's
 // words (`exec: "x": permission denied`).

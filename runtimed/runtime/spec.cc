@@ -350,6 +350,9 @@ absl::Status ParseLinux(const Json& json, Spec* spec) {
   if (auto it = json.find("devices"); it != json.end() && !it->is_null()) {
     RETURN_IF_ERROR(ParseDevices(*it, &spec->devices));
   }
+  if (auto it = json.find("seccomp"); it != json.end() && !it->is_null()) {
+    ASSIGN_OR_RETURN(spec->seccomp, ParseSeccomp(*it));
+  }
   return absl::OkStatus();
 }
 

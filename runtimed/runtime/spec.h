@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtimed/runtime/seccomp.h"
 
 namespace berth::runtime {
 
@@ -95,6 +96,7 @@ struct Spec {
   std::map<std::string, std::string> sysctl;
   std::vector<Device> devices;
   std::string rootfs_propagation;
+  std::optional<Seccomp> seccomp;
 
   const Namespace* FindNamespace(const std::string& type) const;
 };
