@@ -62,8 +62,11 @@ absl::StatusOr<Record> ReadRecord(absl::string_view packet, size_t* offset) {
 // `written` maps lowercased suffixes to their offsets.
 absl::Status WriteName(const std::string& name, std::string* out,
                        std::map<std::string, size_t>* written) {
+  // "example.com." (fully qualified) is "example.com".
+  absl::string_view relative = name;
+  if (!relative.empty() && relative.back() == '.') relative.remove_suffix(1);
   std::vector<std::string> labels;
-  if (!name.empty()) labels = absl::StrSplit(name, '.');
+  if (!relative.empty()) labels = absl::StrSplit(relative, '.');
   size_t total = 1;
   for (const std::string& label : labels) {
     if (label.empty() || label.size() > kMaxLabel) {
@@ -75,7 +78,8 @@ absl::Status WriteName(const std::string& name, std::string* out,
     return absl::InvalidArgumentError(absl::StrCat("DNS name too long: ", name));
   }
   for (size_t i = 0; i < labels.size(); ++i) {
-    std::string suffix = absl::AsciiStrToLower(absl::StrJoin(labels.begin() + i, labels.end(), "."));
+    std::string suffix =
+        absl::AsciiStrToLower(absl::StrJoin(labels.begin() + i, labels.end(), "."));
     auto found = written->find(suffix);
     if (found != written->end()) {
       Put16(out, static_cast<uint16_t>(0xc000 | found->second));

@@ -71,8 +71,8 @@ absl::StatusOr<Message> Parse(absl::string_view packet);
 // Only the 16-bit ID, for answering a message that does not parse.
 absl::StatusOr<uint16_t> PeekId(absl::string_view packet);
 
-// Encodes with name compression. InvalidArgument for names that cannot be
-// encoded (empty labels, a label over 63 bytes, a name over 255).
+// Encodes with name compression; a trailing dot on a name is dropped. InvalidArgument for names
+// that cannot be encoded (empty labels, a label over 63 bytes, a name over 255).
 absl::StatusOr<std::string> Encode(const Message& message);
 
 // An answer to `query` with its questions, flags QR, RA, RD as asked, and

@@ -2,7 +2,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "netd/dns/dns_message.h"
 
 namespace berth::netd::dns {
@@ -43,8 +42,8 @@ Decision Decide(absl::string_view query, const std::string& asker, NameSource* n
     if (!id.ok() || query.size() < 4 || (static_cast<uint8_t>(query[2]) & 0x80) != 0) {
       return Decision{Decision::kDrop, ""};
     }
-    const uint16_t flags =
-        static_cast<uint16_t>((static_cast<uint8_t>(query[2]) << 8) | static_cast<uint8_t>(query[3]));
+    const uint16_t flags = static_cast<uint16_t>((static_cast<uint8_t>(query[2]) << 8) |
+                                                 static_cast<uint8_t>(query[3]));
     return HeaderOnly(*id, flags, kRcodeFormErr);
   }
   const Message& message = *parsed;
@@ -54,7 +53,7 @@ Decision Decide(absl::string_view query, const std::string& asker, NameSource* n
 
   const Question& question = message.questions[0];
   std::string name = absl::AsciiStrToLower(question.name);
-  absl::ConsumeSuffix(&name, ".");
+  if (!name.empty() && name.back() == '.') name.pop_back();
   if (question.qclass == kClassIn && !name.empty()) {
     std::vector<uint32_t> addresses = names->Lookup(asker, name);
     if (!addresses.empty()) {
@@ -63,7 +62,8 @@ Decision Decide(absl::string_view query, const std::string& asker, NameSource* n
       // empty NOERROR, so that resolvers fall back to the A records.
       if (question.type == kTypeA) {
         for (uint32_t address : addresses) {
-          reply.answers.push_back({question.name, kTypeA, kClassIn, kLocalTtl, ARecordData(address)});
+          reply.answers.push_back(
+              {question.name, kTypeA, kClassIn, kLocalTtl, ARecordData(address)});
         }
       }
       return Reply(reply, max_size);
