@@ -13,6 +13,7 @@
 #include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/grpc_clients.h"
 #include "runtimed/daemon/service.h"
+#include "runtimed/daemon/exec_targets.h"
 #include "runtimed/daemon/shim_launcher.h"
 
 ABSL_FLAG(std::string, shim_binary, "",
@@ -59,7 +60,10 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot open the container store: {}", manager.status().ToString());
     return 1;
   }
-  berth::runtimed::RuntimeServiceImpl service(manager->get());
+  berth::runtimed::ManagerExecContainers exec_targets(manager->get(), manager_options.run_dir);
+  berth::runtimed::ShimExecShim exec_shim;
+  berth::runtimed::ExecManager execs(&exec_targets, &exec_shim);
+  berth::runtimed::RuntimeServiceImpl service(manager->get(), &execs);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().ToString());

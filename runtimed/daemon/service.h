@@ -4,12 +4,14 @@
 
 #include "proto/runtime/v1/runtime.grpc.pb.h"
 #include "runtimed/daemon/container_manager.h"
+#include "runtimed/daemon/exec_manager.h"
 
 namespace berth::runtimed {
 
 class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
  public:
-  explicit RuntimeServiceImpl(ContainerManager* manager) : manager_(manager) {}
+  explicit RuntimeServiceImpl(ContainerManager* manager, ExecManager* execs = nullptr)
+      : manager_(manager), execs_(execs) {}
 
   grpc::Status CreateContainer(grpc::ServerContext*, const runtime::v1::CreateContainerRequest*,
                                runtime::v1::CreateContainerResponse*) override;
@@ -43,8 +45,22 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
   grpc::Status TopContainer(grpc::ServerContext*, const runtime::v1::TopContainerRequest*,
                             runtime::v1::TopContainerResponse*) override;
 
+  // docker exec (exec_service.cc).
+  grpc::Status CreateExec(grpc::ServerContext*, const runtime::v1::CreateExecRequest*,
+                          runtime::v1::CreateExecResponse*) override;
+  grpc::Status StartExec(grpc::ServerContext*,
+                         grpc::ServerReaderWriter<runtime::v1::AttachResponse,
+                                                  runtime::v1::StartExecRequest>*) override;
+  grpc::Status InspectExec(grpc::ServerContext*, const runtime::v1::InspectExecRequest*,
+                           runtime::v1::InspectExecResponse*) override;
+  grpc::Status ResizeExec(grpc::ServerContext*, const runtime::v1::ResizeExecRequest*,
+                          runtime::v1::ResizeExecResponse*) override;
+  grpc::Status ListExecs(grpc::ServerContext*, const runtime::v1::ListExecsRequest*,
+                         runtime::v1::ListExecsResponse*) override;
+
  private:
   ContainerManager* const manager_;
+  ExecManager* const execs_;
 };
 
 }  // namespace berth::runtimed

@@ -1,0 +1,131 @@
+// The exec RPCs of RuntimeServiceImpl over ExecManager: messages and
+// ToGrpcStatus only.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/grpc_status.h"
+#include "runtimed/daemon/service.h"
+
+namespace berth::runtimed {
+
+using namespace runtime::v1;  // NOLINT: the adapter speaks only this package.
+
+namespace {
+
+grpc::Status NoExec() {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "exec is not configured");
+}
+
+}  // namespace
+
+grpc::Status RuntimeServiceImpl::CreateExec(grpc::ServerContext*, const CreateExecRequest* request,
+                                            CreateExecResponse* response) {
+  if (execs_ == nullptr) return NoExec();
+  auto id = execs_->Create(request->container_id(), request->config_json());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::StartExec(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<AttachResponse, StartExecRequest>* stream) {
+  if (execs_ == nullptr) return NoExec();
+  StartExecRequest first;
+  if (!stream->Read(&first) || !first.has_options()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first exec start message must carry the options");
+  }
+  auto started = execs_->Start(first.options().id(), first.options().detach());
+  if (!started.ok()) return ToGrpcStatus(started.status());
+  std::shared_ptr<ExecSession> session = *std::move(started);
+  AttachResponse registered;
+  registered.mutable_registered();
+  stream->Write(registered);
+  if (first.options().detach()) return grpc::Status::OK;
+
+  // As in Attach: stdin on its own thread, a watcher for a client that went
+  // away while the output loop waits for the process.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool output_done = false;
+  bool reader_done = false;
+  std::thread reader([&] {
+    StartExecRequest request;
+    while (stream->Read(&request)) {
+      if (request.has_stdin()) {
+        (void)session->WriteStdin(request.stdin());
+      } else if (request.has_close_stdin()) {
+        (void)session->CloseStdin();
+      }
+    }
+    (void)session->CloseStdin();
+    std::lock_guard<std::mutex> lock(mu);
+    reader_done = true;
+    cv.notify_all();
+  });
+  std::thread watcher([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!output_done) {
+      if (context->IsCancelled()) {
+        session->Cancel();
+        return;
+      }
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  });
+  while (std::optional<shim::v1::Output> chunk = session->Read()) {
+    AttachResponse response;
+    response.mutable_output()->set_stream(chunk->stream() == 2 ? STDERR : STDOUT);
+    response.mutable_output()->set_data(chunk->data());
+    if (!stream->Write(response)) {
+      session->Cancel();
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    output_done = true;
+    cv.notify_all();
+  }
+  watcher.join();
+  AttachResponse ended;
+  ended.mutable_ended();
+  stream->Write(ended);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return reader_done; })) {
+      context->TryCancel();
+      cv.wait(lock, [&] { return reader_done; });
+    }
+  }
+  reader.join();
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::InspectExec(grpc::ServerContext*,
+                                             const InspectExecRequest* request,
+                                             InspectExecResponse* response) {
+  if (execs_ == nullptr) return NoExec();
+  auto info = execs_->Inspect(request->id());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  *response->mutable_exec() = *std::move(info);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeServiceImpl::ResizeExec(grpc::ServerContext*, const ResizeExecRequest* request,
+                                            ResizeExecResponse*) {
+  if (execs_ == nullptr) return NoExec();
+  return ToGrpcStatus(execs_->Resize(request->id(), request->height(), request->width()));
+}
+
+grpc::Status RuntimeServiceImpl::ListExecs(grpc::ServerContext*, const ListExecsRequest* request,
+                                           ListExecsResponse* response) {
+  if (execs_ == nullptr) return NoExec();
+  for (std::string& id : execs_->List(request->container_id())) response->add_ids(std::move(id));
+  return grpc::Status::OK;
+}
+
+}  // namespace berth::runtimed
