@@ -19,6 +19,9 @@
 ABSL_FLAG(std::string, shim_binary, "",
           "Path of berth-shim (default: berth-shim beside this binary)");
 ABSL_FLAG(std::string, cgroup_parent, "berth", "Parent cgroup of containers");
+ABSL_FLAG(std::string, init_path, "",
+          "Static init for `docker run --init` (default: tini-static or docker-init from "
+          "/usr/local/bin, /usr/bin or /usr/libexec/docker)");
 
 namespace {
 
@@ -28,6 +31,17 @@ std::string SiblingBinary(const std::string& name) {
   if (n <= 0) return name;
   std::string path(self, static_cast<size_t>(n));
   return path.substr(0, path.rfind('/') + 1) + name;
+}
+
+std::string FindInit() {
+  // Static builds only: the init runs inside images that may have no libc.
+  for (const char* name : {"tini-static", "docker-init"}) {
+    for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/libexec/docker"}) {
+      std::string path = std::string(dir) + "/" + name;
+      if (access(path.c_str(), X_OK) == 0) return path;
+    }
+  }
+  return "";
 }
 
 bool HostIsCgroupV2() {
@@ -50,6 +64,8 @@ int main(int argc, char** argv) {
   }
   manager_options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
   manager_options.cgroup_v2 = HostIsCgroupV2();
+  manager_options.init_path = absl::GetFlag(FLAGS_init_path);
+  if (manager_options.init_path.empty()) manager_options.init_path = FindInit();
 
   berth::runtimed::GrpcStorage storage(berth::UnixChannel(options.GrpcSocketOf("stored")));
   berth::runtimed::GrpcNetwork network(berth::UnixChannel(options.GrpcSocketOf("netd")));

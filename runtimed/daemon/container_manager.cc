@@ -633,6 +633,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   inputs.resolv_conf_path = c.resolv_conf_path();
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.cgroup_v2 = options_.cgroup_v2;
+  inputs.init_path = options_.init_path;
   ASSIGN_OR_RETURN(Json spec, BuildOciSpec(inputs));
 
   (void)RemoveAll(bundle);

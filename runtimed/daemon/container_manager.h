@@ -41,6 +41,8 @@ struct ManagerOptions {
   std::string run_dir;
   std::string shim_binary;
   std::string cgroup_parent = "berth";
+  // The static init for `docker run --init` ("" when none is installed).
+  std::string init_path;
   // The host has only cgroup v2 (containers get a cgroup namespace).
   bool cgroup_v2 = false;
   // The host's files that containers get copies of.

@@ -275,6 +275,10 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
                    [](const std::string& e) { return absl::StartsWith(e, "HOME="); })) {
     env.push_back("HOME=" + in.user.home);
   }
+  // With --init the container's pid 1 is tini, which reaps zombies and
+  // forwards signals to the command.
+  std::vector<std::string> args = in.args;
+  if (JsonBool(host, "Init")) args.insert(args.begin(), {"/sbin/docker-init", "--"});
   Json user = {{"uid", in.user.uid}, {"gid", in.user.gid}};
   if (!in.user.additional_gids.empty()) user["additionalGids"] = in.user.additional_gids;
   auto rlimits = Rlimits(host);
@@ -289,7 +293,7 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   Json process = {
       {"terminal", JsonBool(config, "Tty")},
       {"user", user},
-      {"args", in.args},
+      {"args", args},
       {"env", env},
       {"cwd", cwd},
       {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
@@ -329,6 +333,13 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   }
   if (!in.hosts_path.empty()) {
     mounts.push_back(Mount("/etc/hosts", "bind", in.hosts_path, {"rbind", "rprivate"}));
+  }
+  if (JsonBool(host, "Init")) {
+    if (in.init_path.empty()) {
+      return absl::FailedPreconditionError(
+          "docker-init binary not found: install tini (tini-static) or set runtimed's --init-path");
+    }
+    mounts.push_back(Mount("/sbin/docker-init", "bind", in.init_path, {"bind", "ro"}));
   }
   if (absl::Status status = AddUserMounts(in.mounts, host, mounts); !status.ok()) {
     return status;

@@ -436,3 +436,26 @@ TEST_CASE("SecurityOpt sets no_new_privs and the seccomp profile", "[spec]") {
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("--init runs docker-init as pid 1 with the command after --", "[spec]") {
+  CreateConfig c = Merge(R"({"Cmd":["sleep","5"]})", R"({"Init":true})", "{}");
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.rootfs = "/rootfs";
+  CHECK(BuildOciSpec(in).status().code() == absl::StatusCode::kFailedPrecondition);
+  in.init_path = "/usr/bin/tini-static";
+  auto built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  CHECK((*built)["process"]["args"] == Json::array({"/sbin/docker-init", "--", "sleep", "5"}));
+  const Json* init = FindMount(*built, "/sbin/docker-init");
+  REQUIRE(init != nullptr);
+  CHECK((*init)["source"] == "/usr/bin/tini-static");
+  CHECK((*init)["options"] == Json::array({"bind", "ro"}));
+}
+
+}  // namespace berth::runtimed

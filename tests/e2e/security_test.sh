@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Seccomp (Docker's default profile, a client's profile, unconfined) and
+# no-new-privileges, checked from inside real containers.
+
+test_security() {
+  say "== seccomp and no-new-privileges"
+  local out
+  out=$(docker run --rm busybox grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -s '\t ' ' ')
+  check_contains "the default profile is a filter" "Seccomp: 2" "$out"
+  check_contains "no_new_privs is off by default" "NoNewPrivs: 0" "$out"
+  out=$(docker run --rm busybox unshare -u true 2>&1; echo "rc=$?")
+  check_contains "the default profile refuses new namespaces" "Operation not permitted" "$out"
+  out=$(docker run --rm --cap-add SYS_ADMIN busybox unshare -u true 2>&1; echo "rc=$?")
+  check_contains "CAP_SYS_ADMIN brings unshare back, as in Docker's profile" "rc=0" "$out"
+  out=$(docker run --rm busybox sh -c 'mkdir /tmp/d && ls -d /tmp/d')
+  check_eq "ordinary syscalls work under the default profile" "/tmp/d" "$out"
+
+  out=$(docker run --rm --security-opt seccomp=unconfined busybox grep '^Seccomp:' /proc/self/status)
+  check_eq "seccomp=unconfined runs without a filter" "Seccomp:	0" "$out"
+  out=$(docker run --rm --privileged busybox grep '^Seccomp:' /proc/self/status)
+  check_eq "--privileged runs without a filter" "Seccomp:	0" "$out"
+
+  local profile=$E2E_DIR/no-mkdir.json
+  cat >"$profile" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+JSON
+  out=$(docker run --rm --security-opt "seccomp=$profile" busybox mkdir /tmp/x 2>&1; echo "rc=$?")
+  check_contains "a client's profile is enforced" "Operation not permitted" "$out"
+  out=$(docker run --rm --security-opt "seccomp=$profile" busybox sh -c 'echo ok > /tmp/f && cat /tmp/f')
+  check_eq "what a client's profile allows still runs" "ok" "$out"
+  echo '{"syscalls": []}' >"$E2E_DIR/bad.json"
+  out=$(docker run --rm --security-opt "seccomp=$E2E_DIR/bad.json" busybox true 2>&1)
+  check_contains "a profile without defaultAction is refused" "defaultAction" "$out"
+
+  out=$(docker run --rm --security-opt no-new-privileges busybox grep '^NoNewPrivs:' /proc/self/status)
+  check_eq "no-new-privileges sets no_new_privs" "NoNewPrivs:	1" "$out"
+  out=$(docker run --rm --security-opt no-new-privileges --user 1000 busybox \
+        grep '^Seccomp:' /proc/self/status)
+  check_eq "the filter loads late for an unprivileged user with no_new_privs" "Seccomp:	2" "$out"
+  out=$(docker run --rm --security-opt bogus=1 busybox true 2>&1)
+  check_contains "an unknown --security-opt is refused" 'invalid --security-opt 2: "bogus=1"' "$out"
+}
+
+test_init() {
+  say "== --init"
+  local out
+  out=$(docker run --rm --init busybox ps -o pid,args)
+  check_contains "--init runs docker-init as pid 1" "1 /sbin/docker-init -- ps -o pid,args" "$out"
+  out=$(docker run --rm --init busybox sh -c 'exit 7'; echo "rc=$?")
+  check_eq "the command's exit code comes through the init" "rc=7" "$out"
+  # tini forwards SIGTERM to a shell that ignores it as pid 1 otherwise.
+  local id start
+  id=$(docker run -d --init busybox sleep 300)
+  start=$SECONDS
+  docker stop -t 20 "$id" >/dev/null
+  check "a stopped --init container ends on SIGTERM, not after the timeout" \
+    test $((SECONDS - start)) -lt 10
+  docker rm "$id" >/dev/null
+  out=$(docker inspect -f '{{.HostConfig.Init}}' "$(docker create --init busybox true)")
+  check_eq "inspect shows HostConfig.Init" "true" "$out"
+}
