@@ -1,0 +1,87 @@
+// The build context: the tar the client sends with POST /build, extracted
+// into a private directory and seen through a safe, read-only view.
+//
+// Safety: an entry whose name is absolute or climbs out with "..", a
+// symbolic link whose target is absolute or leads outside the context, or a
+// hard link to something outside it makes the whole context invalid (named in
+// the error), so nothing a build reads can lie outside the context directory.
+// Modes come from the tar (the files on disk are only made readable by imaged).
+// .dockerignore applies to the view: excluded files do not exist for COPY/ADD,
+// the Dockerfile is read even when excluded.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "imaged/build/dockerignore.h"
+#include "imaged/byte_source.h"
+
+namespace berth::imaged::build {
+
+enum class FileType { kFile, kDirectory, kSymlink, kOther };
+
+struct FileInfo {
+  FileType type = FileType::kFile;
+  // Permission bits (07777).
+  uint32_t mode = 0644;
+  int64_t size = 0;
+  std::string link_target;
+};
+
+// A read-only file tree COPY and ADD take sources from: the build context,
+// or later a stage's or an image's root filesystem. Paths are relative to
+// its root, cleaned, "" or "." for the root itself.
+class SourceTree {
+ public:
+  virtual ~SourceTree() = default;
+  // NotFound when missing (or excluded). Does not follow a final symlink.
+  virtual absl::StatusOr<FileInfo> Lstat(const std::string& path) const = 0;
+  // Names in a directory, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const = 0;
+};
+
+class BuildContext : public SourceTree {
+ public:
+  // Extracts a tar (plain, gzip, bzip2 or xz) into root, an empty directory
+  // imaged owns, and reads .dockerignore.
+  static absl::StatusOr<std::unique_ptr<BuildContext>> Extract(ByteSource& tar,
+                                                               const std::string& root);
+
+  // The Dockerfile at path inside the context (default "Dockerfile", then
+  // "dockerfile" as Docker falls back), symlinks followed inside the context.
+  // NotFound "Cannot locate specified Dockerfile: <path>".
+  absl::StatusOr<std::string> ReadDockerfile(const std::string& path) const;
+
+  absl::StatusOr<FileInfo> Lstat(const std::string& path) const override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const override;
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  explicit BuildContext(std::string root) : root_(std::move(root)) {}
+  void ApplyIgnore(const PatternMatcher& matcher);
+  absl::StatusOr<std::string> ReadFileInView(const std::string& path, bool honour_ignore) const;
+
+  std::string root_;
+  // Every entry, by cleaned path ("" is the root).
+  std::map<std::string, FileInfo> entries_;
+  // Entries .dockerignore leaves visible.
+  std::map<std::string, FileInfo> visible_;
+};
+
+// Follows symlinks in path (each component, the last one too) inside tree,
+// as Docker's FollowSymlinkInScope does, and returns the resolved path.
+// InvalidArgument when a link leads outside the tree's root.
+absl::StatusOr<std::string> ResolveInTree(const SourceTree& tree, const std::string& path);
+
+// True when the file starts like a tar archive, maybe compressed (ADD
+// extracts such local files instead of copying them).
+bool IsArchive(const SourceTree& tree, const std::string& path);
+
+}  // namespace berth::imaged::build

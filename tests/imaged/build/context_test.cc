@@ -1,0 +1,99 @@
+#include "imaged/build/context.h"
+
+#include <catch2/catch.hpp>
+
+#include "imaged/byte_source.h"
+#include "tests/imaged/build/tar_builder.h"
+
+namespace berth::imaged::build {
+namespace {
+
+using testing::TarBuilder;
+using testing::TempDir;
+
+absl::StatusOr<std::unique_ptr<BuildContext>> Load(const std::string& tar, const TempDir& dir) {
+  StringSource source(tar);
+  return BuildContext::Extract(source, dir.path());
+}
+
+TEST_CASE("a context extracts with modes kept in the view") {
+  TempDir dir;
+  std::string tar = TarBuilder()
+                        .File("Dockerfile", "FROM scratch\n")
+                        .File("./bin/run.sh", "#!/bin/sh\n", 0755)
+                        .File("secret", "s", 0000)
+                        .Symlink("bin/link", "run.sh")
+                        .Hardlink("hard", "secret")
+                        .Finish();
+  auto context = Load(tar, dir);
+  REQUIRE(context.ok());
+  auto& c = **context;
+  CHECK(c.Lstat("bin/run.sh")->mode == 0755);
+  CHECK(c.Lstat("bin")->type == FileType::kDirectory);
+  CHECK(c.Lstat("secret")->mode == 0);
+  CHECK(c.Lstat("bin/link")->type == FileType::kSymlink);
+  CHECK(c.Lstat("bin/link")->link_target == "run.sh");
+  CHECK(c.Lstat("hard")->type == FileType::kFile);
+  CHECK(*c.List("") == std::vector<std::string>{"Dockerfile", "bin", "hard", "secret"});
+  CHECK(*c.List("bin") == std::vector<std::string>{"link", "run.sh"});
+  CHECK(*c.ReadDockerfile("") == "FROM scratch\n");
+  // Readable although the tar said 0000.
+  auto secret = c.Open("secret");
+  REQUIRE(secret.ok());
+  char byte = 0;
+  CHECK(*(*secret)->Read(&byte, 1) == 1);
+  CHECK(ResolveInTree(c, "bin/link").value() == "bin/run.sh");
+}
+
+TEST_CASE("gzip contexts and the lowercase dockerfile fallback") {
+  TempDir dir;
+  auto context = Load(TarBuilder(/*gzip=*/true).File("dockerfile", "FROM x\n").Finish(), dir);
+  REQUIRE(context.ok());
+  CHECK(*(*context)->ReadDockerfile("Dockerfile") == "FROM x\n");
+  CHECK((*context)->ReadDockerfile("other/Dockerfile").status().message() ==
+        "Cannot locate specified Dockerfile: other/Dockerfile");
+}
+
+TEST_CASE("entries escaping the context are refused") {
+  TempDir a, b, c, d, e;
+  auto dotdot = Load(TarBuilder().File("../evil", "x").Finish(), a);
+  REQUIRE_FALSE(dotdot.ok());
+  CHECK(dotdot.status().message() ==
+        "invalid build context: entry \"../evil\" points outside the context");
+  auto inner = Load(TarBuilder().File("a/../../evil", "x").Finish(), b);
+  CHECK_FALSE(inner.ok());
+  auto absolute_link = Load(TarBuilder().Symlink("etc", "/etc").Finish(), c);
+  REQUIRE_FALSE(absolute_link.ok());
+  CHECK(absolute_link.status().message() ==
+        "invalid build context: symbolic link \"etc\" points outside the context (/etc)");
+  auto climbing = Load(TarBuilder().Symlink("a/b/up", "../../..").Finish(), d);
+  CHECK_FALSE(climbing.ok());
+  auto fine = Load(TarBuilder().Symlink("a/b/up", "../..").Finish(), e);
+  CHECK(fine.ok());
+  TempDir f;
+  CHECK_FALSE(Load("this is not a tar archive at all, it is a sentence", f).ok());
+}
+
+TEST_CASE(".dockerignore hides files but not the Dockerfile") {
+  TempDir dir;
+  std::string tar =
+      TarBuilder()
+          .File(".dockerignore", "Dockerfile\n.dockerignore\n*.log\ndocs\n!docs/keep.md\n")
+          .File("Dockerfile", "FROM x\n")
+          .File("app.log", "l")
+          .File("app.c", "c")
+          .File("docs/keep.md", "k")
+          .File("docs/drop.md", "d")
+          .Finish();
+  auto context = Load(tar, dir);
+  REQUIRE(context.ok());
+  auto& c = **context;
+  CHECK(*c.List("") == std::vector<std::string>{"app.c", "docs"});
+  CHECK(*c.List("docs") == std::vector<std::string>{"keep.md"});
+  CHECK(absl::IsNotFound(c.Lstat("app.log").status()));
+  CHECK(absl::IsNotFound(c.Open("Dockerfile").status()));
+  CHECK(*c.ReadDockerfile("Dockerfile") == "FROM x\n");
+}
+
+}  // namespace
+}  // namespace berth::imaged::build
