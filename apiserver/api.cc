@@ -23,6 +23,11 @@ void Api::EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir) 
   containers_.set_volumes_dir(volumes_dir);
 }
 
+void Api::EnableExec(ExecBackend* execs) {
+  exec_ = std::make_unique<ExecHandlers>(execs);
+  exec_->Register(router_);
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

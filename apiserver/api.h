@@ -6,6 +6,7 @@
 
 #include "apiserver/backends/backends.h"
 #include "apiserver/handlers/containers.h"
+#include "apiserver/handlers/exec.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/system.h"
 #include "apiserver/handlers/volumes.h"
@@ -23,6 +24,9 @@ class Api {
   // Serves /volumes over stored; volumes_dir is where stored keeps them.
   void EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir);
 
+  // Serves docker exec over runtimed.
+  void EnableExec(ExecBackend* execs);
+
   void Handle(Exchange& exchange);
 
   // Headers Docker puts on every response.
@@ -33,6 +37,7 @@ class Api {
   ContainerHandlers containers_;
   ImageHandlers images_;
   std::unique_ptr<VolumeHandlers> volumes_;
+  std::unique_ptr<ExecHandlers> exec_;
   Router router_;
 };
 

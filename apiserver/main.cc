@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "apiserver/api.h"
+#include "apiserver/backends/grpc_exec.h"
 #include "apiserver/backends/grpc_backends.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
   Api api(&containers, &images, ProbeHost(options.root));
   api.EnableVolumes(&volumes, options.root + "/stored/volumes");
+  berth::apiserver::GrpcExecBackend execs(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
+  api.EnableExec(&execs);
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();

@@ -1,0 +1,184 @@
+#include "apiserver/handlers/exec.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "apiserver/framing.h"
+#include "apiserver/handlers/util.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace berth::apiserver {
+
+namespace rt = ::berth::runtime::v1;
+
+namespace {
+
+constexpr size_t kMaxExecBody = 1024 * 1024;
+
+// The runtime's reasons a command could not start: Docker puts them in the
+// stream (the exec's exit code, 126 or 127, says the rest).
+bool IsStartFailure(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsPermissionDenied(status);
+}
+
+}  // namespace
+
+void ExecHandlers::Register(Router& router) {
+  auto bind = [this](absl::Status (ExecHandlers::*method)(Exchange&, const std::string&)) {
+    return [this, method](Exchange& exchange, const std::string& name) {
+      return (this->*method)(exchange, name);
+    };
+  };
+  router.Add("POST", "/containers/{name}/exec", bind(&ExecHandlers::Create));
+  router.Add("POST", "/exec/{name}/start", bind(&ExecHandlers::Start));
+  router.Add("POST", "/exec/{name}/resize", bind(&ExecHandlers::Resize));
+  router.Add("GET", "/exec/{name}/json", bind(&ExecHandlers::Inspect));
+}
+
+absl::Status ExecHandlers::Create(Exchange& exchange, const std::string& container) {
+  ASSIGN_OR_RETURN(std::string body, exchange.ReadBody(kMaxExecBody));
+  ASSIGN_OR_RETURN(Json config, ParseJson(body.empty() ? "{}" : body));
+  if (!config.is_object()) {
+    return absl::InvalidArgumentError("invalid JSON: the body must be a JSON object");
+  }
+  ASSIGN_OR_RETURN(std::string id, execs_->CreateExec(container, config.dump()));
+  ReplyJson(exchange, 201, {{"Id", id}});
+  return absl::OkStatus();
+}
+
+absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
+  const Request& request = exchange.request();
+  ASSIGN_OR_RETURN(std::string body, exchange.ReadBody(kMaxExecBody));
+  bool detach = false;
+  if (!body.empty()) {
+    ASSIGN_OR_RETURN(Json options, ParseJson(body));
+    if (options.is_object()) detach = options.value("Detach", false);
+  }
+  // Unknown IDs are a 404 before anything is hijacked.
+  ASSIGN_OR_RETURN(rt::ExecInfo exec, execs_->InspectExec(id));
+  rt::StartExecOptions options;
+  options.set_id(exec.id());
+  options.set_detach(detach);
+  std::unique_ptr<AttachSession> session = execs_->StartExec(options);
+  rt::AttachResponse event;
+  bool started = session->Read(&event);
+  absl::Status failure;
+  if (!started) {
+    failure = session->Finish();
+    if (failure.ok()) failure = absl::InternalError("runtimed ended the exec before it started");
+    if (detach || !IsStartFailure(failure)) return failure;
+  }
+  if (detach) {
+    session->CloseStdin();
+    while (session->Read(&event)) {
+    }
+    session->Finish().IgnoreError();
+    exchange.Reply(200, "", "");
+    return absl::OkStatus();
+  }
+
+  bool tty = exec.tty();
+  bool upgrade = !request.Header("upgrade").empty();
+  if (!exchange.StartRaw(upgrade ? 101 : 200, StreamContentType(tty, request.api_version))) {
+    if (started) {
+      session->Cancel();
+      session->Finish().IgnoreError();
+    }
+    return absl::OkStatus();
+  }
+  auto write_output = [&](StreamId stream, const std::string& data) {
+    if (tty) return exchange.WriteRaw(data);
+    return exchange.WriteRaw(MuxFrame(stream, data));
+  };
+  if (!started) {
+    // Moby's words, on the stream's stdout.
+    write_output(StreamId::kStdout,
+                 absl::StrCat("OCI runtime exec failed: exec failed: unable to start container "
+                              "process: ",
+                              std::string(failure.message()), ": unknown\r\n"));
+    exchange.CloseRaw();
+    return absl::OkStatus();
+  }
+
+  std::atomic<bool> output_done{false};
+  bool with_stdin = exec.open_stdin();
+  std::thread input([&] {
+    char buf[32 * 1024];
+    while (true) {
+      long n = exchange.ReadRaw(buf, sizeof(buf));
+      if (output_done) return;
+      if (n > 0) {
+        if (with_stdin && !session->WriteStdin(std::string(buf, static_cast<size_t>(n)))) return;
+        continue;
+      }
+      // EOF is the client's half-close of stdin; output keeps flowing.
+      session->CloseStdin();
+      return;
+    }
+  });
+  bool writable = true;
+  while (session->Read(&event)) {
+    if (event.has_ended()) {
+      session->CloseStdin();
+      continue;
+    }
+    if (!event.has_output() || !writable) continue;
+    StreamId stream = event.output().stream() == rt::STDERR ? StreamId::kStderr : StreamId::kStdout;
+    if (!write_output(stream, event.output().data())) {
+      writable = false;
+      session->Cancel();
+    }
+  }
+  output_done = true;
+  exchange.CloseRaw();
+  input.join();
+  absl::Status status = session->Finish();
+  if (!status.ok() && writable) SPDLOG_INFO("exec {} ended: {}", exec.id(), status.ToString());
+  return absl::OkStatus();
+}
+
+absl::Status ExecHandlers::Resize(Exchange& exchange, const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<int64_t> height, IntParam(exchange, "h"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> width, IntParam(exchange, "w"));
+  if (height.value_or(0) < 0 || width.value_or(0) < 0) {
+    return absl::InvalidArgumentError("invalid resize: height and width must not be negative");
+  }
+  rt::ResizeExecRequest request;
+  request.set_id(id);
+  request.set_height(static_cast<uint32_t>(height.value_or(0)));
+  request.set_width(static_cast<uint32_t>(width.value_or(0)));
+  RETURN_IF_ERROR(execs_->ResizeExec(request));
+  exchange.Reply(200, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ExecHandlers::Inspect(Exchange& exchange, const std::string& id) {
+  ASSIGN_OR_RETURN(rt::ExecInfo exec, execs_->InspectExec(id));
+  ReplyJson(exchange, 200, RenderExecInspect(exec));
+  return absl::OkStatus();
+}
+
+Json RenderExecInspect(const rt::ExecInfo& exec) {
+  Json arguments = Json::array();
+  for (const std::string& arg : exec.arguments()) arguments.push_back(arg);
+  return {{"CanRemove", exec.can_remove()},
+          {"ContainerID", exec.container_id()},
+          {"DetachKeys", exec.detach_keys()},
+          {"ExitCode", exec.has_exit_code() ? Json(exec.exit_code()) : Json(nullptr)},
+          {"ID", exec.id()},
+          {"OpenStderr", exec.open_stderr()},
+          {"OpenStdin", exec.open_stdin()},
+          {"OpenStdout", exec.open_stdout()},
+          {"ProcessConfig",
+           {{"arguments", arguments},
+            {"entrypoint", exec.entrypoint()},
+            {"privileged", exec.privileged()},
+            {"tty", exec.tty()},
+            {"user", exec.user()}}},
+          {"Running", exec.running()},
+          {"Pid", exec.pid()}};
+}
+
+}  // namespace berth::apiserver

@@ -1,0 +1,31 @@
+// /containers/{name}/exec and /exec/{id}/...: docker exec. Start hijacks the
+// connection exactly like attach (101 UPGRADED when asked, multiplexed
+// frames without a tty, raw bytes with one).
+#pragma once
+
+#include "apiserver/backends/backends.h"
+#include "apiserver/backends/exec_backend.h"
+#include "apiserver/router.h"
+#include "common/json.h"
+
+namespace berth::apiserver {
+
+class ExecHandlers {
+ public:
+  explicit ExecHandlers(ExecBackend* execs) : execs_(execs) {}
+
+  void Register(Router& router);
+
+  absl::Status Create(Exchange& exchange, const std::string& container);
+  absl::Status Start(Exchange& exchange, const std::string& id);
+  absl::Status Resize(Exchange& exchange, const std::string& id);
+  absl::Status Inspect(Exchange& exchange, const std::string& id);
+
+ private:
+  ExecBackend* execs_;
+};
+
+// Docker's ExecInspectResponse.
+Json RenderExecInspect(const runtime::v1::ExecInfo& exec);
+
+}  // namespace berth::apiserver
