@@ -14,6 +14,7 @@ namespace pb = berth::image::v1;
 void ToProto(const ImageInfo& info, pb::Image* image) {
   image->set_id(info.id);
   for (const std::string& tag : info.repo_tags) image->add_repo_tags(tag);
+  for (const std::string& digest : info.repo_digests) image->add_repo_digests(digest);
   image->set_config_json(info.config_json);
   for (const std::string& chain : info.chain_ids) image->add_chain_ids(chain);
   for (const std::string& diff : info.diff_ids) image->add_diff_ids(diff);
@@ -83,7 +84,60 @@ class ChunkSink : public ByteSink {
   std::string pending_;
 };
 
+registry::Credentials ToCredentials(const pb::RegistryAuth& auth) {
+  registry::Credentials credentials;
+  credentials.username = auth.username();
+  credentials.password = auth.password();
+  credentials.identity_token = auth.identity_token();
+  credentials.registry_token = auth.registry_token();
+  return credentials;
+}
+
+ProgressSink StreamSink(grpc::ServerWriter<pb::Progress>* writer) {
+  return [writer](const ProgressEvent& event) {
+    pb::Progress progress;
+    progress.set_status(event.status);
+    progress.set_id(event.id);
+    progress.set_current(event.current);
+    progress.set_total(event.total);
+    progress.set_aux_json(event.aux_json);
+    // A client that went away is noticed by the context; keep going to a
+    // consistent end rather than leave a half-written image.
+    writer->Write(progress);
+  };
+}
+
+absl::Status NoDistribution() {
+  return absl::UnimplementedError("registry operations are not enabled in this imaged");
+}
+
 }  // namespace
+
+grpc::Status ImageService::PullImage(grpc::ServerContext* /*context*/,
+                                     const pb::PullImageRequest* request,
+                                     grpc::ServerWriter<pb::Progress>* writer) {
+  if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
+  return ToGrpcStatus(distribution_->Pull(request->reference(), request->platform(),
+                                          ToCredentials(request->auth()), StreamSink(writer)));
+}
+
+grpc::Status ImageService::PushImage(grpc::ServerContext* /*context*/,
+                                     const pb::PushImageRequest* request,
+                                     grpc::ServerWriter<pb::Progress>* writer) {
+  if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
+  return ToGrpcStatus(distribution_->Push(request->reference(), ToCredentials(request->auth()),
+                                          StreamSink(writer)));
+}
+
+grpc::Status ImageService::Login(grpc::ServerContext* /*context*/, const pb::LoginRequest* request,
+                                 pb::LoginResponse* response) {
+  if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
+  absl::Status status =
+      distribution_->Login(request->auth().server_address(), ToCredentials(request->auth()));
+  if (!status.ok()) return ToGrpcStatus(status);
+  response->set_status("Login Succeeded");
+  return grpc::Status::OK;
+}
 
 grpc::Status ImageService::SaveImages(grpc::ServerContext* /*context*/,
                                       const pb::SaveImagesRequest* request,

@@ -2,6 +2,7 @@
 // the logic is in ImageStore.
 #pragma once
 
+#include "imaged/distribution.h"
 #include "imaged/image_store.h"
 #include "proto/image/v1/image.grpc.pb.h"
 
@@ -9,7 +10,9 @@ namespace berth::imaged {
 
 class ImageService final : public berth::image::v1::ImageService::Service {
  public:
-  explicit ImageService(ImageStore* store) : store_(store) {}
+  // distribution may be null: then pull, push and login are Unimplemented.
+  explicit ImageService(ImageStore* store, Distribution* distribution = nullptr)
+      : store_(store), distribution_(distribution) {}
 
   grpc::Status GetImage(grpc::ServerContext* context,
                         const berth::image::v1::GetImageRequest* request,
@@ -33,9 +36,18 @@ class ImageService final : public berth::image::v1::ImageService::Service {
   grpc::Status SaveImages(grpc::ServerContext* context,
                           const berth::image::v1::SaveImagesRequest* request,
                           grpc::ServerWriter<berth::types::v1::Chunk>* writer) override;
+  grpc::Status PullImage(grpc::ServerContext* context,
+                         const berth::image::v1::PullImageRequest* request,
+                         grpc::ServerWriter<berth::image::v1::Progress>* writer) override;
+  grpc::Status PushImage(grpc::ServerContext* context,
+                         const berth::image::v1::PushImageRequest* request,
+                         grpc::ServerWriter<berth::image::v1::Progress>* writer) override;
+  grpc::Status Login(grpc::ServerContext* context, const berth::image::v1::LoginRequest* request,
+                     berth::image::v1::LoginResponse* response) override;
 
  private:
   ImageStore* store_;
+  Distribution* distribution_;
 };
 
 }  // namespace berth::imaged

@@ -141,6 +141,10 @@ absl::StatusOr<std::string> ImageStore::ResolveId(const std::string& reference) 
     } else if (!parsed->has_digest()) {
       auto id = metadata_->ResolveTag(parsed->TagNameOnly().String());
       if (id.ok() || !absl::IsNotFound(id.status())) return id;
+    } else {
+      auto id = metadata_->ResolveRepoDigest(absl::StrCat(parsed->Name(), "@", parsed->digest()));
+      if (id.ok() || !absl::IsNotFound(id.status())) return id;
+      return NoSuchImage(reference);
     }
   }
   if (!IsLowerHex(id_part)) return NoSuchImage(reference);
@@ -164,9 +168,15 @@ absl::StatusOr<ImageInfo> ImageStore::Describe(const ImageRecord& record) {
     info.repo_tags.push_back(reference.ok() ? reference->FamiliarString() : tag);
   }
   std::sort(info.repo_tags.begin(), info.repo_tags.end());
+  for (const std::string& digest : record.repo_digests) {
+    auto reference = Reference::Parse(digest);
+    info.repo_digests.push_back(reference.ok() ? reference->FamiliarString() : digest);
+  }
+  std::sort(info.repo_digests.begin(), info.repo_digests.end());
   for (const LayerRecord& layer : record.layers) {
     info.chain_ids.push_back(layer.chain_id);
     info.diff_ids.push_back(layer.diff_id);
+    info.blob_digests.push_back(layer.blob_digest);
   }
   ASSIGN_OR_RETURN(info.config_json, content_->ReadBlob(record.id));
   auto config = ParseJson(info.config_json);
@@ -269,13 +279,21 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
   auto commit = [&]() -> absl::Status {
     std::vector<ImageRecord> records;
     std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<std::pair<std::string, std::string>> repo_digests;
     for (const PendingImage& image : images) {
-      RETURN_IF_ERROR(image.config->Commit(image.id));
+      if (image.config != nullptr) {
+        RETURN_IF_ERROR(image.config->Commit(image.id));
+      } else if (!content_->Exists(image.id)) {
+        return absl::NotFoundError(absl::StrCat("config blob ", image.id, " is gone"));
+      }
       std::vector<std::string> diff_ids;
       std::vector<std::string> blob_digests;
       for (const PendingLayer& layer : image.layers) {
-        RETURN_IF_ERROR(layer.blob->Commit(layer.expected_blob_digest));
-        ASSIGN_OR_RETURN(std::string digest, layer.blob->Finish());
+        std::string digest = layer.expected_blob_digest;
+        if (layer.blob != nullptr) {
+          RETURN_IF_ERROR(layer.blob->Commit(layer.expected_blob_digest));
+          ASSIGN_OR_RETURN(digest, layer.blob->Finish());
+        }
         diff_ids.push_back(layer.diff_id);
         blob_digests.push_back(digest);
       }
@@ -291,8 +309,11 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
       }
       records.push_back(std::move(record));
       for (const Reference& tag : image.tags) tags.emplace_back(tag.String(), image.id);
+      for (const Reference& digest : image.repo_digests) {
+        repo_digests.emplace_back(digest.String(), image.id);
+      }
     }
-    return metadata_->Commit(records, tags);
+    return metadata_->Commit(records, tags, repo_digests);
   };
   absl::Status status = commit();
   if (!status.ok()) {
@@ -598,6 +619,53 @@ absl::StatusOr<std::string> ImageStore::Import(const ImportOptions& options, Byt
   return id;
 }
 
+absl::Status ImageStore::CommitPulled(const PulledImage& pulled) {
+  PendingImage image;
+  image.config = pulled.config;
+  image.id = pulled.id;
+  image.config_json = pulled.config_json;
+  for (const PulledLayer& layer : pulled.layers) {
+    image.layers.push_back(PendingLayer{layer.blob, layer.diff_id, layer.blob_digest});
+  }
+  image.tags = pulled.tags;
+  image.repo_digests.push_back(pulled.repo_digest);
+  RETURN_IF_ERROR(CommitPending({image}, [](const std::string&) {}));
+  std::vector<std::string> blobs;
+  for (const PulledLayer& layer : pulled.layers) blobs.push_back(layer.blob_digest);
+  blobs.push_back(pulled.id);
+  RecordBlobSources(blobs, pulled.repository);
+  return absl::OkStatus();
+}
+
+bool ImageStore::HasBlob(const std::string& digest) { return content_->Exists(digest); }
+
+bool ImageStore::HasChain(const std::string& chain_id) {
+  auto chains = metadata_->ReferencedChains();
+  return chains.ok() && chains->count(chain_id) > 0;
+}
+
+void ImageStore::RecordBlobSources(const std::vector<std::string>& blobs,
+                                   const std::string& repository) {
+  // Only a hint for mounts: losing one costs an upload, not correctness.
+  for (const std::string& blob : blobs) {
+    absl::Status status = metadata_->AddBlobSource(blob, repository);
+    if (!status.ok()) spdlog::warn("recording the source of {}: {}", blob, status.ToString());
+  }
+}
+
+std::vector<std::string> ImageStore::BlobSources(const std::string& digest) {
+  auto sources = metadata_->BlobSources(digest);
+  return sources.ok() ? *sources : std::vector<std::string>();
+}
+
+absl::Status ImageStore::AddRepoDigest(const std::string& image_id, const Reference& repo_digest) {
+  std::lock_guard<std::mutex> lock(mutation_mutex_);
+  auto record = metadata_->GetImage(image_id);
+  if (absl::IsNotFound(record.status())) return NoSuchImage(image_id);
+  RETURN_IF_ERROR(record.status());
+  return metadata_->SetRepoDigest(repo_digest.String(), image_id);
+}
+
 absl::Status ImageStore::Tag(const std::string& source, const std::string& repository,
                              const std::string& tag) {
   ASSIGN_OR_RETURN(std::string id, ResolveId(source));
@@ -618,6 +686,14 @@ absl::Status ImageStore::Tag(const std::string& source, const std::string& repos
 }
 
 absl::Status ImageStore::DeleteImage(const std::string& id, std::vector<DeleteItem>* items) {
+  // Docker lists the digest references that go with the image as untagged.
+  auto record = metadata_->GetImage(id);
+  if (record.ok()) {
+    for (const std::string& digest : record->repo_digests) {
+      auto familiar = Reference::Parse(digest);
+      items->push_back(DeleteItem{familiar.ok() ? familiar->FamiliarString() : digest, ""});
+    }
+  }
   ASSIGN_OR_RETURN(ReleasedResources released, metadata_->DeleteImage(id));
   items->push_back(DeleteItem{"", id});
   for (const std::string& blob : released.blobs) {
@@ -656,6 +732,20 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
           "\" (must force) - a container is using its referenced image ", ShortId(id)));
     }
     ASSIGN_OR_RETURN(Reference parsed, Reference::ParseNormalized(reference));
+    if (parsed.has_digest()) {
+      std::string digest_reference = absl::StrCat(parsed.Name(), "@", parsed.digest());
+      absl::Status untag = metadata_->RemoveRepoDigest(digest_reference);
+      if (absl::IsNotFound(untag)) return NoSuchImage(reference);
+      RETURN_IF_ERROR(untag);
+      auto familiar = Reference::Parse(digest_reference);
+      items.push_back(
+          DeleteItem{familiar.ok() ? familiar->FamiliarString() : digest_reference, ""});
+      if (!record.tags.empty() || record.repo_digests.size() > 1 || used) return items;
+      ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(id));
+      if (!children.empty()) return items;
+      RETURN_IF_ERROR(DeleteImage(id, &items));
+      return items;
+    }
     parsed = parsed.TagNameOnly();
     absl::Status untag = metadata_->RemoveTag(parsed.String());
     if (absl::IsNotFound(untag)) return NoSuchImage(reference);

@@ -33,6 +33,10 @@ struct ImageInfo {
   std::string config_json;
   std::vector<std::string> chain_ids;
   std::vector<std::string> diff_ids;
+  // The layers as blobs in the content store (possibly compressed), bottom first.
+  std::vector<std::string> blob_digests;
+  // Familiar form, sorted: "busybox@sha256:<manifest digest>".
+  std::vector<std::string> repo_digests;
   int64_t size = 0;
   int64_t created = 0;
   std::string parent;
@@ -52,6 +56,28 @@ struct ImportOptions {
   std::string message;
   // "os[/arch[/variant]]"; the host's when empty.
   std::string platform;
+};
+
+// An image fetched from a registry, ready to be committed. Blobs not yet in
+// the content store come as verified, uncommitted writers; a layer whose blob
+// or chain is already here has none (it was not downloaded).
+struct PulledLayer {
+  ContentWriter* blob = nullptr;
+  std::string blob_digest;
+  std::string diff_id;
+};
+struct PulledImage {
+  // Null when the config blob is already in the content store.
+  ContentWriter* config = nullptr;
+  std::string id;
+  std::string config_json;
+  std::vector<PulledLayer> layers;
+  // The tag pulled, if any.
+  std::vector<Reference> tags;
+  // "name@sha256:<manifest digest>".
+  Reference repo_digest;
+  // Where the blobs came from (for cross-repository mounts at push).
+  std::string repository;
 };
 
 struct DeleteItem {
@@ -82,6 +108,21 @@ class ImageStore {
   // and returns its ID.
   absl::StatusOr<std::string> Import(const ImportOptions& options, ByteSource& tar);
 
+  // Commits a pulled image like a loaded one: blobs made visible, layers
+  // applied, then records, tag and repo digest in one transaction; on failure
+  // nothing of it stays.
+  absl::Status CommitPulled(const PulledImage& image);
+  // Whether a blob is in the content store.
+  bool HasBlob(const std::string& digest);
+  // Whether an image already uses this layer chain (then stored has it).
+  bool HasChain(const std::string& chain_id);
+  // Records that the registry repository ("host/path") holds the blobs.
+  void RecordBlobSources(const std::vector<std::string>& blobs, const std::string& repository);
+  // Repositories known to hold a blob.
+  std::vector<std::string> BlobSources(const std::string& digest);
+  // Records a manifest an image was pushed as.
+  absl::Status AddRepoDigest(const std::string& image_id, const Reference& repo_digest);
+
   // Points repository[:tag] (tag "latest" when empty) at the image source names.
   absl::Status Tag(const std::string& source, const std::string& repository,
                    const std::string& tag);
@@ -102,11 +143,13 @@ class ImageStore {
     std::string expected_blob_digest;
   };
   struct PendingImage {
+    // Null when the config blob is already committed.
     ContentWriter* config = nullptr;
     std::string id;
     std::string config_json;
     std::vector<PendingLayer> layers;
     std::vector<Reference> tags;
+    std::vector<Reference> repo_digests;
   };
 
   absl::StatusOr<std::string> ResolveId(const std::string& reference);
@@ -117,6 +160,7 @@ class ImageStore {
                                                        const std::vector<std::string>& blob_digests,
                                                        const std::vector<bool>& decompress,
                                                        std::vector<std::string>* applied);
+  // Layers without a writer must have their blob committed or their chain in stored.
   absl::Status CommitPending(const std::vector<PendingImage>& images, const ProgressFn& progress);
   // After a failed load or import: drops what it made that nothing references.
   // Under mutation_mutex_.

@@ -1,15 +1,22 @@
-// berth-imaged: the image daemon. Unprivileged: layers go to stored.
+// berth-imaged: the image daemon. Unprivileged: layers go to stored, and the
+// only outbound connections are to registries.
 #include <cstdlib>
 
+#include "absl/flags/flag.h"
 #include "common/daemon_options.h"
 #include "common/fs.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "imaged/content_store.h"
+#include "imaged/distribution.h"
 #include "imaged/grpc_layer_sink.h"
 #include "imaged/image_service.h"
 #include "imaged/image_store.h"
 #include "imaged/metadata_store.h"
+#include "imaged/registry/http.h"
+
+ABSL_FLAG(std::string, certs_dir, "/etc/docker/certs.d",
+          "Docker's certs.d directory: <dir>/<host:port>/ca.crt is trusted for that registry");
 
 int main(int argc, char** argv) {
   berth::BlockTerminationSignals();
@@ -18,6 +25,16 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", status.ToString());
     return EXIT_FAILURE;
   };
+  berth::imaged::RegistryOptions registry_options;
+  registry_options.certs_dir = absl::GetFlag(FLAGS_certs_dir);
+  if (!options.config_file.empty()) {
+    auto text = berth::ReadFile(options.config_file);
+    // A missing daemon.json is the same as an empty one, as for dockerd.
+    if (text.ok()) {
+      absl::Status status = berth::imaged::ApplyDaemonConfig(*text, &registry_options);
+      if (!status.ok()) return fail(status);
+    }
+  }
   const std::string state = options.StateDir();
   if (absl::Status status = berth::MakeDirs(state, 0700); !status.ok()) return fail(status);
   auto content = berth::imaged::FileContentStore::Open(state);
@@ -27,8 +44,10 @@ int main(int argc, char** argv) {
   berth::imaged::GrpcLayerSink layers(options.GrpcSocketOf("stored"));
   berth::imaged::ImageStore store(content->get(), metadata->get(), &layers);
   if (absl::Status status = store.GarbageCollect(); !status.ok()) return fail(status);
+  berth::imaged::registry::CurlTransport http;
+  berth::imaged::Distribution distribution(&store, content->get(), &http, registry_options);
 
-  berth::imaged::ImageService service(&store);
+  berth::imaged::ImageService service(&store, &distribution);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) return fail(server.status());
   (*server)->ServeUntilSignal();

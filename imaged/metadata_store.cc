@@ -34,6 +34,15 @@ const std::vector<std::string>& MetadataStore::Migrations() {
       "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
       "CREATE INDEX tags_image ON tags(image_id);"
       "CREATE TABLE layer_removals (chain_id TEXT PRIMARY KEY);",
+      // 2: registries: the manifests images came from or went to, and where blobs are.
+      "CREATE TABLE repo_digests ("
+      "  reference TEXT PRIMARY KEY,"
+      "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
+      "CREATE INDEX repo_digests_image ON repo_digests(image_id);"
+      "CREATE TABLE blob_sources ("
+      "  blob_digest TEXT NOT NULL,"
+      "  repository TEXT NOT NULL,"
+      "  PRIMARY KEY (blob_digest, repository));",
   };
   return kMigrations;
 }
@@ -61,6 +70,14 @@ absl::Status MetadataStore::FillImage(ImageRecord* image) {
     ASSIGN_OR_RETURN(bool row, tags.Step());
     if (!row) break;
     image->tags.push_back(tags.ColumnText(0));
+  }
+  ASSIGN_OR_RETURN(Statement digests, db_->Prepare("SELECT reference FROM repo_digests WHERE "
+                                                   "image_id = ? ORDER BY reference"));
+  digests.Bind(1, image->id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, digests.Step());
+    if (!row) break;
+    image->repo_digests.push_back(digests.ColumnText(0));
   }
   return absl::OkStatus();
 }
@@ -125,8 +142,10 @@ absl::StatusOr<std::string> MetadataStore::ResolveTag(const std::string& referen
   return query.ColumnText(0);
 }
 
-absl::Status MetadataStore::Commit(const std::vector<ImageRecord>& images,
-                                   const std::vector<std::pair<std::string, std::string>>& tags) {
+absl::Status MetadataStore::Commit(
+    const std::vector<ImageRecord>& images,
+    const std::vector<std::pair<std::string, std::string>>& tags,
+    const std::vector<std::pair<std::string, std::string>>& repo_digests) {
   return db_->Transaction([&]() -> absl::Status {
     for (const ImageRecord& image : images) {
       ASSIGN_OR_RETURN(Statement exists, db_->Prepare("SELECT 1 FROM images WHERE id = ?"));
@@ -164,8 +183,65 @@ absl::Status MetadataStore::Commit(const std::vector<ImageRecord>& images,
       }
     }
     for (const auto& [reference, image_id] : tags) RETURN_IF_ERROR(SetTag(reference, image_id));
+    for (const auto& [reference, image_id] : repo_digests) {
+      RETURN_IF_ERROR(SetRepoDigest(reference, image_id));
+    }
     return absl::OkStatus();
   });
+}
+
+absl::Status MetadataStore::SetRepoDigest(const std::string& reference,
+                                          const std::string& image_id) {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  ASSIGN_OR_RETURN(Statement upsert, db_->Prepare("INSERT OR REPLACE INTO repo_digests "
+                                                  "(reference, image_id) VALUES (?, ?)"));
+  upsert.Bind(1, reference).Bind(2, image_id);
+  return upsert.Run();
+}
+
+absl::StatusOr<std::string> MetadataStore::ResolveRepoDigest(const std::string& reference) {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  ASSIGN_OR_RETURN(Statement query,
+                   db_->Prepare("SELECT image_id FROM repo_digests WHERE reference = ?"));
+  query.Bind(1, reference);
+  ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("digest ", reference, " not found"));
+  return query.ColumnText(0);
+}
+
+absl::Status MetadataStore::RemoveRepoDigest(const std::string& reference) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement query, db_->Prepare("DELETE FROM repo_digests WHERE reference = ? "
+                                                   "RETURNING image_id"));
+    query.Bind(1, reference);
+    ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) return absl::NotFoundError(absl::StrCat("digest ", reference, " not found"));
+    return query.Run();
+  });
+}
+
+absl::Status MetadataStore::AddBlobSource(const std::string& blob_digest,
+                                          const std::string& repository) {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  ASSIGN_OR_RETURN(Statement insert, db_->Prepare("INSERT OR IGNORE INTO blob_sources "
+                                                  "(blob_digest, repository) VALUES (?, ?)"));
+  insert.Bind(1, blob_digest).Bind(2, repository);
+  return insert.Run();
+}
+
+absl::StatusOr<std::vector<std::string>> MetadataStore::BlobSources(
+    const std::string& blob_digest) {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  ASSIGN_OR_RETURN(Statement query, db_->Prepare("SELECT repository FROM blob_sources WHERE "
+                                                 "blob_digest = ? ORDER BY repository"));
+  query.Bind(1, blob_digest);
+  std::vector<std::string> repositories;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    repositories.push_back(query.ColumnText(0));
+  }
+  return repositories;
 }
 
 absl::Status MetadataStore::SetTag(const std::string& reference, const std::string& image_id) {

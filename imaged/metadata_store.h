@@ -13,6 +13,14 @@
 //                   from stored (kept until stored confirms, so a crash or an
 //                   unavailable stored leaks nothing)
 //
+// Migration 2 (registries):
+//
+//   repo_digests    reference (PK, "docker.io/library/busybox@sha256:<manifest>") | image_id
+//                   the manifests an image was pulled as or pushed to
+//   blob_sources    (blob_digest, repository) PK: repositories ("127.0.0.1:5000/a/b")
+//                   known to hold a blob, so a push to another repository of the
+//                   same registry can mount it instead of uploading it
+//
 // The config blob itself (config_json) is in the content store under the image ID.
 // Deleting an image cascades to its layers and tags.
 #pragma once
@@ -44,6 +52,8 @@ struct ImageRecord {
   std::vector<LayerRecord> layers;
   // Normalised references, sorted.
   std::vector<std::string> tags;
+  // Normalised "name@sha256:<manifest digest>", sorted.
+  std::vector<std::string> repo_digests;
 };
 
 // What deleting an image released.
@@ -71,14 +81,24 @@ class MetadataStore {
   // In one transaction: inserts the images (existing ones are kept as they
   // are), points each tag (reference, image id) at its image, and takes the
   // images' chains off layer_removals.
+  // repo_digests are (reference, image id) too.
   absl::Status Commit(const std::vector<ImageRecord>& images,
-                      const std::vector<std::pair<std::string, std::string>>& tags);
+                      const std::vector<std::pair<std::string, std::string>>& tags,
+                      const std::vector<std::pair<std::string, std::string>>& repo_digests = {});
   absl::Status SetTag(const std::string& reference, const std::string& image_id);
   // NotFound when the tag does not exist.
   absl::Status RemoveTag(const std::string& reference);
   // Deletes the image, its layers and tags; queues the chains no other image
   // uses for removal.
   absl::StatusOr<ReleasedResources> DeleteImage(const std::string& id);
+  absl::Status SetRepoDigest(const std::string& reference, const std::string& image_id);
+  // NotFound when absent.
+  absl::StatusOr<std::string> ResolveRepoDigest(const std::string& reference);
+  // NotFound when absent.
+  absl::Status RemoveRepoDigest(const std::string& reference);
+  absl::Status AddBlobSource(const std::string& blob_digest, const std::string& repository);
+  absl::StatusOr<std::vector<std::string>> BlobSources(const std::string& blob_digest);
+
   // IDs of images whose parent is id.
   absl::StatusOr<std::vector<std::string>> Children(const std::string& id);
 

@@ -61,6 +61,22 @@ class ImageBackend {
   // before the first chunk, with the error in Finish.
   virtual std::unique_ptr<ReadStream<types::v1::Chunk>> SaveImages(
       const std::vector<std::string>& names) = 0;
+  // docker pull / push: progress messages; a failure before the first one
+  // (unknown manifest, image not here) is in Finish. Null when the backend
+  // has no registry support.
+  virtual std::unique_ptr<ReadStream<image::v1::Progress>> PullImage(
+      const image::v1::PullImageRequest& /*request*/) {
+    return nullptr;
+  }
+  virtual std::unique_ptr<ReadStream<image::v1::Progress>> PushImage(
+      const image::v1::PushImageRequest& /*request*/) {
+    return nullptr;
+  }
+  // docker login: Unauthenticated when the registry refuses the credentials.
+  virtual absl::StatusOr<image::v1::LoginResponse> Login(
+      const image::v1::LoginRequest& /*request*/) {
+    return absl::UnimplementedError("registry login is not supported");
+  }
 };
 
 // A live attach: output events from the container, stdin towards it.

@@ -221,6 +221,31 @@ std::unique_ptr<ReadStream<types::v1::Chunk>> GrpcImageBackend::SaveImages(
   return stream;
 }
 
+std::unique_ptr<ReadStream<img::Progress>> GrpcImageBackend::PullImage(
+    const img::PullImageRequest& request) {
+  auto stream = std::make_unique<GrpcReadStream<img::Progress>>(
+      std::make_unique<grpc::ClientContext>(), kImaged);
+  stream->set_reader(stub_->PullImage(stream->context(), request));
+  return stream;
+}
+
+std::unique_ptr<ReadStream<img::Progress>> GrpcImageBackend::PushImage(
+    const img::PushImageRequest& request) {
+  auto stream = std::make_unique<GrpcReadStream<img::Progress>>(
+      std::make_unique<grpc::ClientContext>(), kImaged);
+  stream->set_reader(stub_->PushImage(stream->context(), request));
+  return stream;
+}
+
+absl::StatusOr<img::LoginResponse> GrpcImageBackend::Login(const img::LoginRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  img::LoginResponse response;
+  absl::Status status = FromSiblingStatus(stub_->Login(&context, request, &response), kImaged);
+  if (!status.ok()) return status;
+  return response;
+}
+
 GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel)
     : stub_(rt::RuntimeService::NewStub(channel)) {}
 

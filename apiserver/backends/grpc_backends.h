@@ -29,6 +29,11 @@ class GrpcImageBackend : public ImageBackend {
       const image::v1::RemoveImageRequest& request) override;
   std::unique_ptr<ReadStream<types::v1::Chunk>> SaveImages(
       const std::vector<std::string>& names) override;
+  std::unique_ptr<ReadStream<image::v1::Progress>> PullImage(
+      const image::v1::PullImageRequest& request) override;
+  std::unique_ptr<ReadStream<image::v1::Progress>> PushImage(
+      const image::v1::PushImageRequest& request) override;
+  absl::StatusOr<image::v1::LoginResponse> Login(const image::v1::LoginRequest& request) override;
 
  private:
   std::unique_ptr<image::v1::ImageService::Stub> stub_;

@@ -4,10 +4,12 @@
 #include <atomic>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "apiserver/errors.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
 #include "apiserver/handlers/util.h"
@@ -48,8 +50,81 @@ std::vector<Json> ProgressMessages(const img::Progress& progress) {
     messages.push_back(message);
   }
   if (!progress.aux_id().empty()) messages.push_back({{"aux", {{"ID", progress.aux_id()}}}});
+  if (!progress.aux_json().empty()) {
+    auto aux = ParseJson(progress.aux_json());
+    if (aux.ok()) messages.push_back({{"progressDetail", Json::object()}, {"aux", *aux}});
+  }
   return messages;
 }
+
+// Streams imaged's progress as Docker's JSON message stream. A failure
+// before the first message is still an HTTP error; later ones go in-stream.
+absl::Status StreamProgress(Exchange& exchange, ReadStream<img::Progress>& stream) {
+  std::atomic<bool> client_gone{false};
+  auto watch = exchange.WatchDisconnect([&] {
+    client_gone = true;
+    stream.Cancel();
+  });
+  img::Progress progress;
+  if (!stream.Read(&progress)) {
+    RETURN_IF_ERROR(stream.Finish());
+    exchange.StartChunked(200, kJsonType);
+    exchange.EndChunked();
+    return absl::OkStatus();
+  }
+  exchange.StartChunked(200, kJsonType);
+  do {
+    for (const Json& message : ProgressMessages(progress)) {
+      if (!exchange.WriteChunk(JsonMessageLine(message))) {
+        client_gone = true;
+        stream.Cancel();
+      }
+    }
+  } while (!client_gone && stream.Read(&progress));
+  absl::Status status = stream.Finish();
+  if (client_gone) return absl::OkStatus();
+  if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
+  exchange.EndChunked();
+  return absl::OkStatus();
+}
+
+std::string DecodeBase64Url(const std::string& text) {
+  std::string out;
+  if (absl::WebSafeBase64Unescape(text, &out)) return out;
+  if (absl::Base64Unescape(text, &out)) return out;
+  return "";
+}
+
+}  // namespace
+
+img::RegistryAuth ParseRegistryAuth(const std::string& header) {
+  img::RegistryAuth auth;
+  if (header.empty()) return auth;
+  auto json = ParseJson(DecodeBase64Url(header));
+  if (!json.ok() || !json->is_object()) return auth;
+  auto text = [&](const char* key) {
+    auto it = json->find(key);
+    return it != json->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auth.set_username(text("username"));
+  auth.set_password(text("password"));
+  auth.set_identity_token(text("identitytoken"));
+  auth.set_registry_token(text("registrytoken"));
+  auth.set_server_address(text("serveraddress"));
+  // "auth" is base64("user:password"), as config.json keeps it.
+  std::string encoded = text("auth");
+  if (auth.username().empty() && !encoded.empty()) {
+    std::string decoded = DecodeBase64Url(encoded);
+    size_t colon = decoded.find(':');
+    if (colon != std::string::npos) {
+      auth.set_username(decoded.substr(0, colon));
+      auth.set_password(decoded.substr(colon + 1));
+    }
+  }
+  return auth;
+}
+
+namespace {
 
 // "docker.io/library/busybox" -> "busybox", "docker.io/x/y" -> "x/y".
 std::string FamiliarName(const std::string& reference) {
@@ -96,6 +171,8 @@ void ImageHandlers::Register(Router& router) {
   });
   router.Add("GET", "/images/{name}/get",
              [this](Exchange& e, const std::string& name) { return Save(e, {name}); });
+  router.Add("POST", "/images/{name}/push", bind(&ImageHandlers::Push));
+  router.Add("POST", "/auth", [this](Exchange& e, const std::string&) { return Auth(e); });
 }
 
 absl::Status ImageHandlers::Load(Exchange& exchange) {
@@ -172,21 +249,86 @@ absl::Status ImageHandlers::Pull(Exchange& exchange) {
   if (tag.empty()) tag = "latest";
   bool digest = absl::StartsWith(tag, "sha256:");
   std::string reference = absl::StrCat(repo, digest ? "@" : ":", tag);
-  absl::StatusOr<img::GetImageResponse> image = images_->GetImage(reference);
-  if (!image.ok()) {
-    if (image.status().code() != absl::StatusCode::kNotFound) return image.status();
-    // Registry pulls come later; an image that is already here is "up to
-    // date", which keeps `docker pull` and `docker run --pull` working.
-    return absl::UnimplementedError(absl::StrCat(
-        "pulling from a registry is not supported yet: No such image: ", FamiliarName(reference),
-        " (load it with `docker load` or `docker import`)"));
+  img::PullImageRequest request;
+  request.set_reference(reference);
+  request.set_platform(query.Get("platform"));
+  *request.mutable_auth() = ParseRegistryAuth(exchange.request().Header("x-registry-auth"));
+  std::unique_ptr<ReadStream<img::Progress>> stream = images_->PullImage(request);
+  if (stream == nullptr)
+    return absl::UnimplementedError("pulling from a registry is not supported");
+  img::Progress first;
+  if (!stream->Read(&first)) {
+    absl::Status status = stream->Finish();
+    if (status.ok()) return status;
+    // Without a reachable registry an image that is already here is "up to
+    // date", which keeps `docker run --pull` usable offline.
+    bool unreachable =
+        status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown;
+    if (!unreachable || !images_->GetImage(reference).ok()) return status;
+    exchange.StartChunked(200, kJsonType);
+    exchange.WriteChunk(JsonMessageLine(
+        {{"status", absl::StrCat("Pulling from ", FamiliarName(repo))}, {"id", tag}}));
+    exchange.WriteChunk(JsonMessageLine(
+        {{"status", "Status: Image is up to date for " + FamiliarName(reference)}}));
+    exchange.EndChunked();
+    return absl::OkStatus();
   }
-  exchange.StartChunked(200, kJsonType);
-  std::string familiar = FamiliarName(reference);
-  exchange.WriteChunk(JsonMessageLine(
-      {{"status", absl::StrCat("Pulling from ", FamiliarName(repo))}, {"id", tag}}));
-  exchange.WriteChunk(JsonMessageLine({{"status", "Status: Image is up to date for " + familiar}}));
-  exchange.EndChunked();
+  // The first message was taken to learn whether the pull started at all.
+  class Replay : public ReadStream<img::Progress> {
+   public:
+    Replay(ReadStream<img::Progress>* inner, img::Progress first)
+        : inner_(inner), first_(std::move(first)) {}
+    bool Read(img::Progress* message) override {
+      if (!replayed_) {
+        replayed_ = true;
+        *message = first_;
+        return true;
+      }
+      return inner_->Read(message);
+    }
+    absl::Status Finish() override { return inner_->Finish(); }
+    void Cancel() override { inner_->Cancel(); }
+
+   private:
+    ReadStream<img::Progress>* inner_;
+    img::Progress first_;
+    bool replayed_ = false;
+  };
+  Replay replay(stream.get(), std::move(first));
+  return StreamProgress(exchange, replay);
+}
+
+absl::Status ImageHandlers::Push(Exchange& exchange, const std::string& name) {
+  std::string repo = name;
+  std::string tag = exchange.request().query.Get("tag");
+  SplitRepoTag(&repo, &tag);
+  img::PushImageRequest request;
+  request.set_reference(tag.empty() ? repo : absl::StrCat(repo, ":", tag));
+  *request.mutable_auth() = ParseRegistryAuth(exchange.request().Header("x-registry-auth"));
+  std::unique_ptr<ReadStream<img::Progress>> stream = images_->PushImage(request);
+  if (stream == nullptr) return absl::UnimplementedError("pushing to a registry is not supported");
+  return StreamProgress(exchange, *stream);
+}
+
+absl::Status ImageHandlers::Auth(Exchange& exchange) {
+  ASSIGN_OR_RETURN(std::string body, exchange.ReadBody(1 << 20));
+  auto json = ParseJson(body);
+  if (!json.ok() || !json->is_object()) {
+    return absl::InvalidArgumentError("invalid auth configuration: not a JSON object");
+  }
+  img::LoginRequest request;
+  *request.mutable_auth() = ParseRegistryAuth(absl::WebSafeBase64Escape(json->dump()));
+  absl::StatusOr<img::LoginResponse> response = images_->Login(request);
+  if (!response.ok()) {
+    // Docker answers a refused login with 401, which the CLI reports as is.
+    if (absl::IsUnauthenticated(response.status())) {
+      exchange.Reply(401, "application/json", ErrorBody(response.status().message()));
+      return absl::OkStatus();
+    }
+    return response.status();
+  }
+  ReplyJson(exchange, 200,
+            {{"Status", response->status()}, {"IdentityToken", response->identity_token()}});
   return absl::OkStatus();
 }
 

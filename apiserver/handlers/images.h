@@ -1,5 +1,5 @@
-// /images/...: load, import, (pull of local images), list, inspect, history,
-// tag, remove.
+// /images/...: load, import, pull, push, list, inspect, history, tag, remove,
+// save; and /auth (docker login), which is the registry's business too.
 #pragma once
 
 #include "apiserver/backends/backends.h"
@@ -23,6 +23,10 @@ class ImageHandlers {
   absl::Status Remove(Exchange& exchange, const std::string& name);
   // GET /images/get?names=a&names=b and GET /images/{name}/get.
   absl::Status Save(Exchange& exchange, const std::vector<std::string>& names);
+  // POST /images/{name}/push?tag=
+  absl::Status Push(Exchange& exchange, const std::string& name);
+  // POST /auth {"username","password","serveraddress"}.
+  absl::Status Auth(Exchange& exchange);
 
  private:
   absl::Status Import(Exchange& exchange);
@@ -34,6 +38,11 @@ class ImageHandlers {
 
 // Splits "repo:tag" (the tag being after the last '/') when tag is empty.
 void SplitRepoTag(std::string* repo, std::string* tag);
+
+// X-Registry-Auth: base64url JSON {"username","password","auth","serveraddress",
+// "identitytoken","registrytoken"}; empty fields when absent or malformed
+// (Docker too treats a bad header as no credentials).
+image::v1::RegistryAuth ParseRegistryAuth(const std::string& header);
 
 // Moby's reference filter: pattern matches "name:tag" or the bare name.
 bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag);

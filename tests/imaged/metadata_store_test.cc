@@ -42,7 +42,7 @@ TEST_CASE("migration 1 creates the schema and a reopen keeps the data", "[metada
   CHECK(got->layers[1].blob_digest == Sha256Digest("blobl2"));
   CHECK(got->tags == std::vector<std::string>{"docker.io/library/a:latest"});
   CHECK((*store)->ResolveTag("docker.io/library/a:latest").value() == image.id);
-  CHECK(MetadataStore::Migrations().size() == 1);
+  CHECK(MetadataStore::Migrations().size() == 2);
 }
 
 TEST_CASE("prefix search, tag moves and removal", "[metadata]") {

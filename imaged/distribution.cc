@@ -1,0 +1,516 @@
+#include "imaged/distribution.h"
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/digest.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "imaged/layers.h"
+#include "imaged/registry/manifest.h"
+
+namespace berth::imaged {
+namespace {
+
+using registry::Credentials;
+using registry::Descriptor;
+using registry::RegistryClient;
+
+constexpr int64_t kProgressStep = 512 << 10;
+// Configs are small; a larger one is a broken or hostile registry.
+constexpr int64_t kMaxConfigSize = 16 << 20;
+
+std::string ShortHex(const std::string& digest) {
+  return std::string(DigestHex(digest)).substr(0, 12);
+}
+
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// Host without the port; IPv6 literals keep their brackets off.
+std::string HostOnly(const std::string& host) {
+  if (absl::StartsWith(host, "[")) {
+    size_t end = host.find(']');
+    return end == std::string::npos ? host : host.substr(1, end - 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string::npos ? host : host.substr(0, colon);
+}
+
+bool InCidr(const std::string& address, const std::string& cidr) {
+  std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+  int bits = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &bits) || bits < 0 || bits > 32) {
+    return false;
+  }
+  in_addr net{}, addr{};
+  if (inet_pton(AF_INET, parts[0].c_str(), &net) != 1 ||
+      inet_pton(AF_INET, address.c_str(), &addr) != 1) {
+    return false;
+  }
+  uint32_t mask = bits == 0 ? 0 : htonl(~uint32_t{0} << (32 - bits));
+  return (net.s_addr & mask) == (addr.s_addr & mask);
+}
+
+// The layer's media type when pushed as it is stored.
+std::string LayerMediaType(ContentStore& content, const std::string& digest) {
+  auto source = content.OpenBlob(digest);
+  if (source.ok()) {
+    char head[16];
+    size_t filled = 0;
+    while (filled < sizeof(head)) {
+      auto n = (*source)->Read(head + filled, sizeof(head) - filled);
+      if (!n.ok() || *n == 0) break;
+      filled += *n;
+    }
+    switch (DetectCompression(absl::string_view(head, filled))) {
+      case Compression::kGzip:
+        return registry::kDockerLayerGzip;
+      case Compression::kZstd:
+        return registry::kOciLayerZstd;
+      default:
+        break;
+    }
+  }
+  return registry::kDockerLayerTar;
+}
+
+// Counts what the upload reads, for the progress bar.
+class CountingSource : public ByteSource {
+ public:
+  CountingSource(ByteSource* inner, std::function<void(int64_t)> on_bytes)
+      : inner_(inner), on_bytes_(std::move(on_bytes)) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    ASSIGN_OR_RETURN(size_t count, inner_->Read(buffer, n));
+    total_ += static_cast<int64_t>(count);
+    on_bytes_(total_);
+    return count;
+  }
+
+ private:
+  ByteSource* inner_;
+  std::function<void(int64_t)> on_bytes_;
+  int64_t total_ = 0;
+};
+
+// Serialises progress from worker threads and throttles byte counts.
+class Reporter {
+ public:
+  explicit Reporter(const ProgressSink& sink) : sink_(sink) {}
+  void Status(const std::string& status, const std::string& id = "") {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sink_(ProgressEvent{status, id, 0, 0, ""});
+  }
+  void Bytes(const std::string& status, const std::string& id, int64_t current, int64_t total,
+             int64_t* last) {
+    if (current - *last < kProgressStep && current != total) return;
+    *last = current;
+    std::lock_guard<std::mutex> lock(mutex_);
+    sink_(ProgressEvent{status, id, current, total, ""});
+  }
+  void Aux(const std::string& status, const std::string& aux_json) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!status.empty()) sink_(ProgressEvent{status, "", 0, 0, ""});
+    sink_(ProgressEvent{"", "", 0, 0, aux_json});
+  }
+
+ private:
+  const ProgressSink& sink_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options) {
+  ASSIGN_OR_RETURN(Json config, ParseJson(json_text));
+  if (!config.is_object()) return absl::InvalidArgumentError("daemon config is not an object");
+  if (config.contains("insecure-registries")) {
+    const Json& list = config["insecure-registries"];
+    if (!list.is_array()) {
+      return absl::InvalidArgumentError("insecure-registries must be a list");
+    }
+    for (const Json& entry : list) {
+      if (entry.is_string()) options->insecure_registries.push_back(entry.get<std::string>());
+    }
+  }
+  auto read_int = [&](const char* key, int* out) -> absl::Status {
+    if (!config.contains(key)) return absl::OkStatus();
+    if (!config[key].is_number_integer() || config[key].get<int>() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(key, " must be a positive integer"));
+    }
+    *out = config[key].get<int>();
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(read_int("max-concurrent-downloads", &options->max_concurrent_downloads));
+  RETURN_IF_ERROR(read_int("max-concurrent-uploads", &options->max_concurrent_uploads));
+  return absl::OkStatus();
+}
+
+bool IsInsecureRegistry(const RegistryOptions& options, const std::string& host) {
+  std::string address = HostOnly(host);
+  if (address == "localhost" || address == "::1") return true;
+  if (InCidr(address, "127.0.0.0/8")) return true;
+  for (const std::string& entry : options.insecure_registries) {
+    absl::string_view view(entry);
+    absl::ConsumePrefix(&view, "http://");
+    absl::ConsumePrefix(&view, "https://");
+    std::string cleaned(view);
+    if (cleaned == host || cleaned == address) return true;
+    if (cleaned.find('/') != std::string::npos && InCidr(address, cleaned)) return true;
+  }
+  return false;
+}
+
+registry::Endpoint ResolveEndpoint(const RegistryOptions& options, const std::string& domain) {
+  registry::Endpoint endpoint;
+  endpoint.host = domain;
+  if (domain == "docker.io" || domain == "index.docker.io") {
+    endpoint.host = "registry-1.docker.io";
+  }
+  std::string ca = absl::StrCat(options.certs_dir, "/", domain, "/ca.crt");
+  if (!options.certs_dir.empty() && FileExists(ca)) {
+    endpoint.scheme = "https";
+    endpoint.ca_file = ca;
+  } else if (IsInsecureRegistry(options, domain)) {
+    endpoint.scheme = "http";
+  }
+  return endpoint;
+}
+
+absl::Status RunConcurrently(size_t count, int workers,
+                             const std::function<absl::Status(size_t index)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  absl::Status first_error;
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    while (!failed) {
+      size_t index = next++;
+      if (index >= count) return;
+      absl::Status status = fn(index);
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (first_error.ok()) first_error = status;
+        failed = true;
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(count, static_cast<size_t>(std::max(workers, 1)));
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool) thread.join();
+  return first_error;
+}
+
+Distribution::Distribution(ImageStore* store, ContentStore* content, registry::HttpTransport* http,
+                           RegistryOptions options)
+    : store_(store), content_(content), http_(http), options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
+    RegistryClient& client, const std::string& repository, const Descriptor& blob,
+    const std::function<void(int64_t)>& on_bytes) {
+  int backoff_ms = options_.retry.first_backoff_ms;
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer, content_->NewWriter());
+    int64_t received = 0;
+    registry::BodySink sink = [&](absl::string_view data) -> absl::Status {
+      received += static_cast<int64_t>(data.size());
+      if (received > blob.size) {
+        return absl::InvalidArgumentError(absl::StrCat("blob ", blob.digest, " is larger than the ",
+                                                       blob.size, " bytes its manifest says"));
+      }
+      RETURN_IF_ERROR(writer->Write(data));
+      on_bytes(received);
+      return absl::OkStatus();
+    };
+    absl::Status status = client.FetchBlob(repository, blob.digest, sink);
+    if (status.ok() && received != blob.size) {
+      status = absl::UnavailableError(absl::StrCat("blob ", blob.digest, " was truncated: got ",
+                                                   received, " of ", blob.size, " bytes"));
+    }
+    if (status.ok()) {
+      ASSIGN_OR_RETURN(std::string digest, writer->Finish());
+      if (digest != blob.digest) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "filesystem layer verification failed for digest ", blob.digest, ": got ", digest));
+      }
+      return writer;
+    }
+    bool transient = absl::IsUnavailable(status) || absl::IsInternal(status);
+    if (!transient || attempt >= options_.retry.attempts) {
+      if (absl::IsUnavailable(status)) return absl::InternalError(status.message());
+      return status;
+    }
+    spdlog::info("retrying download of {} ({})", blob.digest, status.ToString());
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms *= 2;
+  }
+}
+
+absl::Status Distribution::Pull(const std::string& text, const std::string& platform_text,
+                                const Credentials& credentials, const ProgressSink& progress) {
+  ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
+  reference = reference.TagNameOnly();
+  ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(platform_text));
+  RegistryClient client(http_, ResolveEndpoint(options_, reference.domain()), credentials,
+                        options_.retry);
+  const std::string repository = reference.path();
+  const std::string wanted = reference.has_digest() ? reference.digest() : reference.tag();
+
+  ASSIGN_OR_RETURN(RegistryClient::FetchedManifest top, client.GetManifest(repository, wanted));
+  ASSIGN_OR_RETURN(registry::Manifest manifest,
+                   registry::ParseManifest(top.media_type, top.body, reference.FamiliarString()));
+  if (manifest.is_index) {
+    ASSIGN_OR_RETURN(Descriptor chosen, registry::SelectPlatform(manifest, platform));
+    ASSIGN_OR_RETURN(RegistryClient::FetchedManifest one,
+                     client.GetManifest(repository, chosen.digest));
+    ASSIGN_OR_RETURN(manifest,
+                     registry::ParseManifest(one.media_type, one.body, reference.FamiliarString()));
+    if (manifest.is_index) {
+      return absl::InvalidArgumentError("invalid manifest: an index inside an index");
+    }
+  }
+  if (manifest.config.size > kMaxConfigSize) {
+    return absl::InvalidArgumentError("invalid manifest: the image config is too large");
+  }
+  ASSIGN_OR_RETURN(Reference repo_digest,
+                   Reference::Parse(absl::StrCat(reference.Name(), "@", top.digest)));
+
+  Reporter report(progress);
+  report.Status(absl::StrCat("Pulling from ", reference.path()), wanted);
+
+  PulledImage pulled;
+  pulled.id = manifest.config.digest;
+  pulled.repo_digest = repo_digest;
+  pulled.repository = absl::StrCat(reference.domain(), "/", repository);
+  if (reference.has_tag())
+    pulled.tags.push_back(
+        Reference::Parse(absl::StrCat(reference.Name(), ":", reference.tag())).value());
+  std::unique_ptr<ContentWriter> config_writer;
+  if (store_->HasBlob(pulled.id)) {
+    ASSIGN_OR_RETURN(pulled.config_json, content_->ReadBlob(pulled.id));
+  } else {
+    ASSIGN_OR_RETURN(config_writer, Download(client, repository, manifest.config, [](int64_t) {}));
+    ASSIGN_OR_RETURN(pulled.config_json, config_writer->ReadBack());
+    pulled.config = config_writer.get();
+  }
+  auto config = ParseJson(pulled.config_json);
+  if (!config.ok() || !config->is_object()) {
+    return absl::InvalidArgumentError("invalid image config: not a JSON object");
+  }
+  std::vector<std::string> diff_ids;
+  const Json rootfs = config->value("rootfs", Json::object());
+  for (const Json& diff_id : rootfs.value("diff_ids", Json::array())) {
+    if (!diff_id.is_string() || !IsSha256Digest(diff_id.get<std::string>())) {
+      return absl::InvalidArgumentError("invalid image config: bad diff ID in rootfs.diff_ids");
+    }
+    diff_ids.push_back(diff_id.get<std::string>());
+  }
+  if (diff_ids.size() != manifest.layers.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid manifest, layers length mismatch: expected ", diff_ids.size(),
+                     ", got ", manifest.layers.size()));
+  }
+  const std::string os = config->value("os", "");
+  if (!os.empty() && os != "linux") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image operating system \"", os, "\" cannot be used on this platform"));
+  }
+
+  auto existing = store_->Get(pulled.id);
+  bool up_to_date = false;
+  if (existing.ok() && reference.has_tag()) {
+    std::string familiar = reference.FamiliarString();
+    up_to_date = std::find(existing->repo_tags.begin(), existing->repo_tags.end(), familiar) !=
+                 existing->repo_tags.end();
+  }
+
+  std::vector<std::string> chains = ChainIds(diff_ids);
+  std::vector<size_t> to_fetch;
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    const Descriptor& layer = manifest.layers[i];
+    pulled.layers.push_back(PulledLayer{nullptr, layer.digest, diff_ids[i]});
+    // A layer is fetched once: when its blob or its chain is here already.
+    if (existing.ok() || store_->HasBlob(layer.digest) || store_->HasChain(chains[i])) {
+      report.Status("Already exists", ShortHex(layer.digest));
+    } else {
+      to_fetch.push_back(i);
+      report.Status("Pulling fs layer", ShortHex(layer.digest));
+    }
+  }
+  int workers = std::max(1, options_.max_concurrent_downloads);
+  for (size_t n = static_cast<size_t>(workers); n < to_fetch.size(); ++n) {
+    report.Status("Waiting", ShortHex(manifest.layers[to_fetch[n]].digest));
+  }
+  std::vector<std::unique_ptr<ContentWriter>> writers(to_fetch.size());
+  RETURN_IF_ERROR(RunConcurrently(to_fetch.size(), workers, [&](size_t n) -> absl::Status {
+    const Descriptor& layer = manifest.layers[to_fetch[n]];
+    const std::string id = ShortHex(layer.digest);
+    int64_t last = -kProgressStep;
+    ASSIGN_OR_RETURN(writers[n], Download(client, repository, layer, [&](int64_t bytes) {
+                       report.Bytes("Downloading", id, bytes, layer.size, &last);
+                     }));
+    report.Status("Verifying Checksum", id);
+    report.Status("Download complete", id);
+    pulled.layers[to_fetch[n]].blob = writers[n].get();
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(store_->CommitPulled(pulled));
+  for (size_t index : to_fetch)
+    report.Status("Pull complete", ShortHex(manifest.layers[index].digest));
+  report.Status(absl::StrCat("Digest: ", top.digest));
+  report.Status(absl::StrCat(
+      up_to_date ? "Status: Image is up to date for " : "Status: Downloaded newer image for ",
+      reference.FamiliarString()));
+  return absl::OkStatus();
+}
+
+absl::Status Distribution::Push(const std::string& text, const Credentials& credentials,
+                                const ProgressSink& progress) {
+  ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
+  if (reference.has_digest()) {
+    return absl::InvalidArgumentError("cannot push a digest reference");
+  }
+  std::vector<std::pair<Reference, ImageInfo>> images;
+  if (reference.has_tag()) {
+    auto image = store_->Get(reference.String());
+    if (absl::IsNotFound(image.status())) {
+      return absl::NotFoundError(
+          absl::StrCat("An image does not exist locally with the tag: ", reference.FamiliarName()));
+    }
+    RETURN_IF_ERROR(image.status());
+    images.emplace_back(reference, std::move(*image));
+  } else {
+    ASSIGN_OR_RETURN(std::vector<ImageInfo> all, store_->List());
+    for (const ImageInfo& image : all) {
+      for (const std::string& tag : image.repo_tags) {
+        auto parsed = Reference::ParseNormalized(tag);
+        if (parsed.ok() && parsed->Name() == reference.Name()) {
+          images.emplace_back(*parsed, image);
+        }
+      }
+    }
+    if (images.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("An image does not exist locally with the tag: ", reference.FamiliarName()));
+    }
+    std::sort(images.begin(), images.end(),
+              [](const auto& a, const auto& b) { return a.first.tag() < b.first.tag(); });
+  }
+  RegistryClient client(http_, ResolveEndpoint(options_, reference.domain()), credentials,
+                        options_.retry);
+  ProgressSink sink = progress;
+  sink(ProgressEvent{absl::StrCat("The push refers to repository [", reference.Name(), "]"), "", 0,
+                     0, ""});
+  for (const auto& [tagged, image] : images) {
+    RETURN_IF_ERROR(PushImage(client, tagged, image, progress));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Distribution::PushImage(RegistryClient& client, const Reference& reference,
+                                     const ImageInfo& image, const ProgressSink& progress) {
+  Reporter report(progress);
+  const std::string repository = reference.path();
+  const std::string here = absl::StrCat(reference.domain(), "/", repository);
+  const size_t count = image.blob_digests.size();
+  std::vector<Json> layers(count);
+  for (size_t i = count; i-- > 0;) report.Status("Preparing", ShortHex(image.diff_ids[i]));
+
+  auto push_blob = [&](const std::string& digest, const std::string& id) -> absl::Status {
+    ASSIGN_OR_RETURN(bool exists, client.BlobExists(repository, digest));
+    if (exists) {
+      if (!id.empty()) report.Status("Layer already exists", id);
+      return absl::OkStatus();
+    }
+    // A blob known to be in another repository of this registry is linked.
+    for (const std::string& source : store_->BlobSources(digest)) {
+      std::string prefix = reference.domain() + "/";
+      if (!absl::StartsWith(source, prefix) || source == here) continue;
+      std::string from = source.substr(prefix.size());
+      ASSIGN_OR_RETURN(bool mounted, client.MountBlob(repository, digest, from));
+      if (mounted) {
+        if (!id.empty()) report.Status(absl::StrCat("Mounted from ", from), id);
+        return absl::OkStatus();
+      }
+    }
+    if (!store_->HasBlob(digest)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("blob ", digest,
+                       " is not here to push (the layer came with another "
+                       "image); pull or load the image again"));
+    }
+    ASSIGN_OR_RETURN(int64_t size, content_->BlobSize(digest));
+    ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
+    int64_t last = -kProgressStep;
+    CountingSource counting(blob.get(), [&](int64_t sent) {
+      if (!id.empty()) report.Bytes("Pushing", id, sent, size, &last);
+    });
+    RETURN_IF_ERROR(client.UploadBlob(repository, digest, counting, size));
+    if (!id.empty()) report.Status("Pushed", id);
+    return absl::OkStatus();
+  };
+
+  RETURN_IF_ERROR(
+      RunConcurrently(count, options_.max_concurrent_uploads, [&](size_t i) -> absl::Status {
+        const std::string& digest = image.blob_digests[i];
+        ASSIGN_OR_RETURN(int64_t size, content_->BlobSize(digest));
+        layers[i] = Json{
+            {"mediaType", LayerMediaType(*content_, digest)}, {"size", size}, {"digest", digest}};
+        return push_blob(digest, ShortHex(image.diff_ids[i]));
+      }));
+  RETURN_IF_ERROR(push_blob(image.id, ""));
+  std::vector<std::string> blobs = image.blob_digests;
+  blobs.push_back(image.id);
+  store_->RecordBlobSources(blobs, here);
+
+  Json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", registry::kDockerManifest},
+      {"config",
+       {{"mediaType", registry::kDockerConfig},
+        {"size", static_cast<int64_t>(image.config_json.size())},
+        {"digest", image.id}}},
+      {"layers", layers},
+  };
+  std::string body = manifest.dump(3);
+  ASSIGN_OR_RETURN(std::string digest, client.PutManifest(repository, reference.tag(),
+                                                          registry::kDockerManifest, body));
+  ASSIGN_OR_RETURN(Reference repo_digest,
+                   Reference::Parse(absl::StrCat(reference.Name(), "@", digest)));
+  absl::Status recorded = store_->AddRepoDigest(image.id, repo_digest);
+  if (!recorded.ok()) spdlog::warn("recording {}: {}", repo_digest.String(), recorded.ToString());
+  Json aux = {{"Tag", reference.tag()}, {"Digest", digest}, {"Size", body.size()}};
+  report.Aux(absl::StrCat(reference.tag(), ": digest: ", digest, " size: ", body.size()),
+             aux.dump());
+  return absl::OkStatus();
+}
+
+absl::Status Distribution::Login(const std::string& server, const Credentials& credentials) {
+  absl::string_view view(server);
+  absl::ConsumePrefix(&view, "https://");
+  absl::ConsumePrefix(&view, "http://");
+  std::string host(view.substr(0, view.find('/')));
+  if (host.empty() || host == "index.docker.io" || host == "registry-1.docker.io") {
+    host = "docker.io";
+  }
+  RegistryClient client(http_, ResolveEndpoint(options_, host), credentials, options_.retry);
+  return client.Login();
+}
+
+}  // namespace berth::imaged

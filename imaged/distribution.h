@@ -1,0 +1,92 @@
+// docker pull, push and login: the registry client (imaged/registry) on one
+// side, the image store on the other. A pull downloads every blob into an
+// uncommitted content writer, verifying its digest as it streams, and hands
+// the lot to ImageStore::CommitPulled, so a failed pull leaves nothing
+// visible and no blob behind (uncommitted writers are discarded).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "imaged/content_store.h"
+#include "imaged/image_store.h"
+#include "imaged/registry/client.h"
+#include "imaged/registry/http.h"
+#include "imaged/registry/manifest.h"
+
+namespace berth::imaged {
+
+struct RegistryOptions {
+  // daemon.json "insecure-registries": "host[:port]" or IPv4 CIDRs reached over
+  // plain HTTP. Loopback addresses and localhost always are.
+  std::vector<std::string> insecure_registries;
+  // Docker's certs.d: <certs_dir>/<host[:port]>/ca.crt is trusted for that
+  // registry, which is then reached over HTTPS.
+  std::string certs_dir = "/etc/docker/certs.d";
+  int max_concurrent_downloads = 3;
+  int max_concurrent_uploads = 5;
+  registry::RetryPolicy retry;
+};
+
+// Reads "insecure-registries", "max-concurrent-downloads" and
+// "max-concurrent-uploads" from a daemon.json text (absent keys keep defaults).
+absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options);
+
+// One line of Docker's progress stream.
+struct ProgressEvent {
+  std::string status;
+  std::string id;
+  int64_t current = 0;
+  int64_t total = 0;
+  // Set on the aux message of a push ({"Tag":..,"Digest":..,"Size":..}).
+  std::string aux_json;
+};
+// Called from several threads, one call at a time.
+using ProgressSink = std::function<void(const ProgressEvent& event)>;
+
+// How berth reaches the registry of a reference domain.
+registry::Endpoint ResolveEndpoint(const RegistryOptions& options, const std::string& domain);
+// True for localhost, 127.0.0.0/8, ::1 and the insecure registries.
+bool IsInsecureRegistry(const RegistryOptions& options, const std::string& host);
+
+class Distribution {
+ public:
+  // Not owned; must outlive this object.
+  Distribution(ImageStore* store, ContentStore* content, registry::HttpTransport* http,
+               RegistryOptions options);
+
+  // reference as the user wrote it ("busybox", "127.0.0.1:5000/a:v1",
+  // "a@sha256:..."); platform "os/arch[/variant]" or empty for the host's.
+  // Errors before the first progress event mean nothing was started.
+  absl::Status Pull(const std::string& reference, const std::string& platform,
+                    const registry::Credentials& credentials, const ProgressSink& progress);
+  // Pushes repository:tag, or every tag of the repository when there is none.
+  absl::Status Push(const std::string& reference, const registry::Credentials& credentials,
+                    const ProgressSink& progress);
+  // Checks credentials against server ("127.0.0.1:5000", "http://host:port/").
+  absl::Status Login(const std::string& server, const registry::Credentials& credentials);
+
+ private:
+  absl::Status PushImage(registry::RegistryClient& client, const Reference& reference,
+                         const ImageInfo& image, const ProgressSink& progress);
+  // Downloads a blob into a new writer, verifying size and digest; retries
+  // transient failures. on_bytes reports progress.
+  absl::StatusOr<std::unique_ptr<ContentWriter>> Download(
+      registry::RegistryClient& client, const std::string& repository,
+      const registry::Descriptor& blob, const std::function<void(int64_t)>& on_bytes);
+
+  ImageStore* store_;
+  ContentStore* content_;
+  registry::HttpTransport* http_;
+  RegistryOptions options_;
+};
+
+// Runs fn(0..count-1) on up to workers threads; stops handing out work after
+// the first failure, which it returns.
+absl::Status RunConcurrently(size_t count, int workers,
+                             const std::function<absl::Status(size_t index)>& fn);
+
+}  // namespace berth::imaged
