@@ -1,0 +1,150 @@
+#include "imaged/build/output.h"
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/digest.h"
+
+namespace berth::imaged::build {
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], 0 when invalid.
+size_t Utf8Length(const std::string& s, size_t i, uint32_t* rune) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  uint32_t value = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char next = static_cast<unsigned char>(s[i + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    value = (value << 6) | (next & 0x3F);
+  }
+  // Overlong forms and surrogates are invalid, as in Go.
+  if ((n == 2 && value < 0x80) || (n == 3 && value < 0x800) || (n == 4 && value < 0x10000) ||
+      (value >= 0xD800 && value <= 0xDFFF) || value > 0x10FFFF) {
+    return 0;
+  }
+  *rune = value;
+  return n;
+}
+
+}  // namespace
+
+std::string GoJsonString(const std::string& text) {
+  std::string out = "\"";
+  char buffer[8];
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
+            out += buffer;
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    uint32_t rune = 0;
+    size_t n = Utf8Length(text, i, &rune);
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (rune == 0x2028 || rune == 0x2029) {
+      std::snprintf(buffer, sizeof(buffer), "\\u%04x", rune);
+      out += buffer;
+    } else {
+      out.append(text, i, n);
+    }
+    i += n;
+  }
+  return out + "\"";
+}
+
+std::string StreamMessage(const std::string& text) {
+  return absl::StrCat("{\"stream\":", GoJsonString(text), "}\r\n");
+}
+
+std::string AuxIdMessage(const std::string& image_id) {
+  return absl::StrCat("{\"aux\":{\"ID\":", GoJsonString(image_id), "}}\r\n");
+}
+
+std::string ErrorMessage(const std::string& message, int code) {
+  std::string detail =
+      code != 0 ? absl::StrCat("{\"code\":", code, ",\"message\":") : std::string("{\"message\":");
+  return absl::StrCat("{\"errorDetail\":", detail, GoJsonString(message),
+                      "},\"error\":", GoJsonString(message), "}\r\n");
+}
+
+std::string ShortId(const std::string& id) {
+  std::string hex = absl::StartsWith(id, "sha256:") ? id.substr(7) : id;
+  return hex.substr(0, 12);
+}
+
+std::string CacheKey(const std::string& parent_image_id, const std::string& cache_text,
+                     const std::string& copy_checksum) {
+  // Length prefixes keep the parts apart whatever they contain.
+  return Sha256Digest(absl::StrCat("berth-build-cache-v1\n", parent_image_id.size(), ":",
+                                   parent_image_id, cache_text.size(), ":", cache_text,
+                                   copy_checksum.size(), ":", copy_checksum));
+}
+
+absl::Status BuildOutput::Write(const std::string& message, bool suppressible) {
+  if (quiet_ && suppressible) {
+    held_ += message;
+    return absl::OkStatus();
+  }
+  return sink_(message);
+}
+
+absl::Status BuildOutput::Stream(const std::string& text) {
+  return Write(StreamMessage(text), true);
+}
+
+absl::Status BuildOutput::Aux(const std::string& image_id) {
+  return Write(AuxIdMessage(image_id), true);
+}
+
+absl::Status BuildOutput::StepLine(int step, int total, const std::string& original) {
+  absl::Status status = Stream(absl::StrCat("Step ", step, "/", total, " : ", original));
+  if (!status.ok()) return status;
+  return Stream("\n");
+}
+
+absl::Status BuildOutput::Error(const std::string& message, int code) {
+  if (quiet_ && !held_.empty()) {
+    absl::Status status = sink_(held_);
+    held_.clear();
+    if (!status.ok()) return status;
+  }
+  return sink_(ErrorMessage(message, code));
+}
+
+absl::Status BuildOutput::Finish(const std::string& image_id) {
+  if (!quiet_) return absl::OkStatus();
+  held_.clear();
+  return sink_(StreamMessage(image_id + "\n"));
+}
+
+}  // namespace berth::imaged::build

@@ -1,0 +1,60 @@
+// What `POST /build` streams back, byte for byte as Docker's legacy builder:
+// JSON messages separated by "\r\n", encoded as Go's encoding/json does (so
+// "--->" goes out as "---\u003e"), the step lines, and the cache key.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace berth::imaged::build {
+
+// Go's json string encoding: quotes, backslashes and control characters
+// escaped, and <, >, &, U+2028, U+2029 as \u escapes; invalid UTF-8 as \ufffd.
+std::string GoJsonString(const std::string& text);
+
+// {"stream":"<text>"}
+std::string StreamMessage(const std::string& text);
+// {"aux":{"ID":"<image id>"}}
+std::string AuxIdMessage(const std::string& image_id);
+// {"errorDetail":{"code":<code>,"message":"<m>"},"error":"<m>"}, code left out when 0.
+std::string ErrorMessage(const std::string& message, int code = 0);
+
+// The 12 hex digits Docker shows for an ID ("sha256:" dropped).
+std::string ShortId(const std::string& id);
+
+// The cache key of a step: its parent image, its instruction after expansion
+// (which for RUN holds the build args in scope) and, for COPY/ADD, the checksum
+// of the files it copies. "sha256:<hex>".
+std::string CacheKey(const std::string& parent_image_id, const std::string& cache_text,
+                     const std::string& copy_checksum);
+
+// The build's output channel: one JSON message per call, written to sink.
+// Quiet (-q) keeps the stream messages back: they are written only before an
+// error, and a successful build shows only the image ID, as Docker does.
+class BuildOutput {
+ public:
+  using Sink = std::function<absl::Status(const std::string& bytes)>;
+  BuildOutput(Sink sink, bool quiet) : sink_(std::move(sink)), quiet_(quiet) {}
+
+  absl::Status Stream(const std::string& text);
+  absl::Status Aux(const std::string& image_id);
+  // "Step 2/5 : RUN make", sent in two messages (the line, then "\n") as
+  // Docker sends it.
+  absl::Status StepLine(int step, int total, const std::string& original);
+  // Writes the held-back output first in quiet mode.
+  absl::Status Error(const std::string& message, int code = 0);
+  // Quiet mode's only output: "sha256:<hex>\n".
+  absl::Status Finish(const std::string& image_id);
+  bool quiet() const { return quiet_; }
+
+ private:
+  absl::Status Write(const std::string& message, bool suppressible);
+
+  Sink sink_;
+  bool quiet_;
+  std::string held_;
+};
+
+}  // namespace berth::imaged::build

@@ -1,0 +1,79 @@
+#include "imaged/build/output.h"
+
+#include <catch2/catch.hpp>
+
+namespace berth::imaged::build {
+namespace {
+
+TEST_CASE("messages encoded as Go's encoding/json") {
+  CHECK(StreamMessage(" ---> 085781908c6d\n") ==
+        "{\"stream\":\" ---\\u003e 085781908c6d\\n\"}\r\n");
+  CHECK(GoJsonString("a\"b\\c\t\x01<&>") == "\"a\\\"b\\\\c\\t\\u0001\\u003c\\u0026\\u003e\"");
+  CHECK(GoJsonString("h\xC3\xA9") == "\"h\xC3\xA9\"");
+  CHECK(GoJsonString("\xff") == "\"\\ufffd\"");
+  CHECK(GoJsonString("\xE2\x80\xA8") == "\"\\u2028\"");
+  CHECK(AuxIdMessage("sha256:abc") == "{\"aux\":{\"ID\":\"sha256:abc\"}}\r\n");
+  CHECK(ErrorMessage("boom") == "{\"errorDetail\":{\"message\":\"boom\"},\"error\":\"boom\"}\r\n");
+  CHECK(ErrorMessage("The command '/bin/sh -c false' returned a non-zero code: 1", 1) ==
+        "{\"errorDetail\":{\"code\":1,\"message\":\"The command '/bin/sh -c false' returned a "
+        "non-zero code: 1\"},\"error\":\"The command '/bin/sh -c false' returned a non-zero code: "
+        "1\"}\r\n");
+}
+
+TEST_CASE("short IDs") {
+  CHECK(ShortId("sha256:085781908c6d0123456789") == "085781908c6d");
+  CHECK(ShortId("0123456789abcdef") == "0123456789ab");
+  CHECK(ShortId("") == "");
+}
+
+TEST_CASE("cache key parts") {
+  std::string key = CacheKey("sha256:p", "RUN x", "");
+  CHECK(key.rfind("sha256:", 0) == 0);
+  CHECK(key == CacheKey("sha256:p", "RUN x", ""));
+  CHECK(key != CacheKey("sha256:q", "RUN x", ""));
+  CHECK(key != CacheKey("sha256:p", "RUN y", ""));
+  CHECK(CacheKey("", "COPY a b", "c1") != CacheKey("", "COPY a b", "c2"));
+  // Parts cannot slide into each other.
+  CHECK(CacheKey("ab", "c", "") != CacheKey("a", "bc", ""));
+}
+
+TEST_CASE("step lines, quiet mode") {
+  std::string out;
+  BuildOutput output(
+      [&](const std::string& bytes) {
+        out += bytes;
+        return absl::OkStatus();
+      },
+      false);
+  REQUIRE(output.StepLine(1, 3, "FROM busybox").ok());
+  CHECK(out == "{\"stream\":\"Step 1/3 : FROM busybox\"}\r\n{\"stream\":\"\\n\"}\r\n");
+
+  std::string quiet_out;
+  BuildOutput quiet(
+      [&](const std::string& bytes) {
+        quiet_out += bytes;
+        return absl::OkStatus();
+      },
+      true);
+  REQUIRE(quiet.Stream("hidden\n").ok());
+  REQUIRE(quiet.Aux("sha256:x").ok());
+  CHECK(quiet_out.empty());
+  REQUIRE(quiet.Finish("sha256:abc").ok());
+  CHECK(quiet_out == "{\"stream\":\"sha256:abc\\n\"}\r\n");
+
+  std::string failed_out;
+  BuildOutput failed(
+      [&](const std::string& bytes) {
+        failed_out += bytes;
+        return absl::OkStatus();
+      },
+      true);
+  REQUIRE(failed.Stream("step output\n").ok());
+  REQUIRE(failed.Error("boom").ok());
+  CHECK(failed_out ==
+        "{\"stream\":\"step output\\n\"}\r\n{\"errorDetail\":{\"message\":\"boom\"},\"error\":"
+        "\"boom\"}\r\n");
+}
+
+}  // namespace
+}  // namespace berth::imaged::build
