@@ -27,6 +27,8 @@ const std::vector<std::string>& Migrations() {
       "  bridge TEXT NOT NULL,"
       "  PRIMARY KEY (proto, host_ip, host_port));"
       "CREATE INDEX port_mappings_by_container ON port_mappings (container_id);",
+      // 2: what inspect shows, exposed-only ports included.
+      "CREATE TABLE published (container_id TEXT PRIMARY KEY, ports TEXT NOT NULL);",
   };
   return migrations;
 }
@@ -231,8 +233,41 @@ absl::Status PortMapper::UnpublishLocked(const std::string& container_id) {
 }
 
 absl::Status PortMapper::DeleteRows(const std::string& container_id) {
-  ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM port_mappings WHERE container_id = ?"));
-  return del.Bind(1, container_id).Run();
+  return db_->Transaction([&]() -> absl::Status {
+    for (const char* sql : {"DELETE FROM port_mappings WHERE container_id = ?",
+                            "DELETE FROM published WHERE container_id = ?"}) {
+      ASSIGN_OR_RETURN(Statement del, db_->Prepare(sql));
+      RETURN_IF_ERROR(del.Bind(1, container_id).Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PortMapper::PublishContainer(const std::string& container_id, const Json& config,
+                                          const Json& host_config, const std::string& container_ip,
+                                          const std::string& bridge) {
+  ASSIGN_OR_RETURN(std::vector<PortRequest> requests, ParsePortRequests(host_config, config));
+  ASSIGN_OR_RETURN(std::vector<PortMapping> mappings,
+                   Publish(PublishRequest{container_id, container_ip, bridge, requests}));
+  const Json ports = FormatPorts(mappings, config, host_config);
+  if (ports.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement insert,
+                   db_->Prepare("INSERT OR REPLACE INTO published (container_id, ports) "
+                                "VALUES (?, ?)"));
+  absl::Status stored = insert.Bind(1, container_id).Bind(2, ports.dump()).Run();
+  if (!stored.ok()) Unpublish(container_id).IgnoreError();
+  return stored;
+}
+
+Json PortMapper::Ports(const std::string& container_id) {
+  absl::StatusOr<Statement> query =
+      db_->Prepare("SELECT ports FROM published WHERE container_id = ?");
+  if (!query.ok()) return Json::object();
+  query->Bind(1, container_id);
+  absl::StatusOr<bool> row = query->Step();
+  if (!row.ok() || !*row) return Json::object();
+  absl::StatusOr<Json> ports = ParseJson(query->ColumnText(0));
+  return ports.ok() && ports->is_object() ? *ports : Json::object();
 }
 
 absl::StatusOr<std::vector<PortMapping>> PortMapper::Mappings(const std::string& container_id) {
@@ -264,6 +299,15 @@ absl::StatusOr<std::map<std::string, PortMapper::Stored>> PortMapper::LoadAll() 
 
 absl::Status PortMapper::Restore(const std::set<std::string>& live) {
   std::lock_guard<std::mutex> lock(mu_);
+  // Containers with only exposed ports have a published row and no mapping.
+  ASSIGN_OR_RETURN(Statement published, db_->Prepare("SELECT container_id FROM published"));
+  std::vector<std::string> gone;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, published.Step());
+    if (!row) break;
+    if (live.count(published.ColumnText(0)) == 0) gone.push_back(published.ColumnText(0));
+  }
+  for (const std::string& container_id : gone) RETURN_IF_ERROR(DeleteRows(container_id));
   ASSIGN_OR_RETURN(auto all, LoadAll());
   for (const auto& [container_id, stored] : all) {
     if (live.count(container_id) == 0) {

@@ -7,6 +7,7 @@
 // Layout: <state>/ports.db
 //   port_mappings(container_id, proto, container_port, host_ip, host_port,
 //                 container_ip, bridge, PK(proto, host_ip, host_port))
+//   published(container_id PK, ports)   NetworkSettings.Ports as published
 // Rows are written after every socket of a container is bound and before its
 // rules, and deleted after its rules are gone, so a crash leaves at worst
 // rows whose rules and proxies Restore puts back.
@@ -25,6 +26,7 @@
 #include "netd/firewall/firewall.h"
 #include "netd/portmap/port_spec.h"
 #include "netd/portmap/proxy.h"
+#include "netd/portmap/publisher.h"
 
 namespace berth::netd {
 
@@ -51,12 +53,18 @@ PortRange EphemeralPortRange();
 std::vector<FirewallRule> PortRules(const std::string& container_ip, const std::string& bridge,
                                     const std::vector<PortMapping>& mappings);
 
-class PortMapper {
+class PortMapper final : public PortPublisher {
  public:
   static absl::StatusOr<std::unique_ptr<PortMapper>> Open(const std::string& state_dir,
                                                           Firewall* firewall, EventLoop* loop,
                                                           PortRange range = EphemeralPortRange());
-  ~PortMapper();
+  ~PortMapper() override;
+
+  // PortPublisher.
+  absl::Status PublishContainer(const std::string& container_id, const Json& config,
+                                const Json& host_config, const std::string& container_ip,
+                                const std::string& bridge) override;
+  Json Ports(const std::string& container_id) override;
 
   // Allocates, records and installs every requested port, or none: Docker's
   // "Bind for 0.0.0.0:8080 failed: port is already allocated" when a host
@@ -65,7 +73,7 @@ class PortMapper {
   absl::StatusOr<std::vector<PortMapping>> Publish(const PublishRequest& request);
 
   // Drops the container's mappings; unknown containers are fine.
-  absl::Status Unpublish(const std::string& container_id);
+  absl::Status Unpublish(const std::string& container_id) override;
 
   absl::StatusOr<std::vector<PortMapping>> Mappings(const std::string& container_id);
 

@@ -305,6 +305,33 @@ TEST_CASE("a restarted mapper restores live containers' ports and drops the othe
   CHECK(f.mapper->Mappings("gone")->empty());
 }
 
+TEST_CASE("a container's create request is published and shown as NetworkSettings.Ports") {
+  Fixture f;
+  const Json config = Json::parse(R"({"ExposedPorts": {"80/tcp": {}, "443/tcp": {}}})");
+  const Json host_config = Json::parse(
+      R"({"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18500"}]}})");
+  REQUIRE(f.mapper->PublishContainer("c1", config, host_config, "127.0.0.5", "br-test").ok());
+  CHECK(f.mapper->Ports("c1") == Json::parse(R"({"443/tcp": null,
+      "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18500"}]})"));
+  // Exposed only: inspect still lists the port.
+  REQUIRE(f.mapper->PublishContainer("c2", config, Json::object(), "127.0.0.6", "br-test").ok());
+  CHECK(f.mapper->Ports("c2") == Json::parse(R"({"443/tcp": null, "80/tcp": null})"));
+  // Bad input publishes nothing.
+  CHECK(f.mapper
+            ->PublishContainer("c3", Json::object(),
+                               Json::parse(R"({"PortBindings": {"x/tcp": []}})"), "127.0.0.7", "")
+            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(f.mapper->Ports("c3") == Json::object());
+
+  f.Reopen();
+  REQUIRE(f.mapper->Restore({"c1"}).ok());
+  CHECK(f.mapper->Ports("c1")["80/tcp"][0]["HostPort"] == "18500");
+  CHECK(f.mapper->Ports("c2") == Json::object());
+  REQUIRE(f.mapper->Unpublish("c1").ok());
+  CHECK(f.mapper->Ports("c1") == Json::object());
+  CHECK(PortFree("tcp", "127.0.0.1", 18500));
+}
+
 TEST_CASE("rules DNAT outside and host traffic, never the host's loopback") {
   auto rules = PortRules("172.18.0.2", "br-1",
                          {{"tcp", 80, "0.0.0.0", 8080},
