@@ -1,5 +1,6 @@
 #include "runtimed/daemon/spec_builder.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -62,6 +63,23 @@ const std::vector<std::string>& AllCapabilities() {
   return caps;
 }
 
+// What "all capabilities" can mean here: those in runtimed's own bounding
+// set (AllCapabilities is in capability-number order). A kernel older than a
+// capability, or a host that withholds one from the engine (nested
+// containers), would otherwise make every privileged container fail at
+// capset.
+const std::vector<std::string>& GrantableCapabilities() {
+  static const std::vector<std::string>* caps = [] {
+    auto* grantable = new std::vector<std::string>;
+    const std::vector<std::string>& all = AllCapabilities();
+    for (size_t number = 0; number < all.size(); ++number) {
+      if (prctl(PR_CAPBSET_READ, number, 0, 0, 0) == 1) grantable->push_back(all[number]);
+    }
+    return grantable;
+  }();
+  return *caps;
+}
+
 std::string NormalizeCapability(const std::string& cap) {
   std::string upper;
   for (char c : cap) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -72,7 +90,7 @@ std::string NormalizeCapability(const std::string& cap) {
 // Docker's TweakCapabilities: start from the defaults, apply CapAdd and CapDrop
 // ("ALL" allowed in either).
 absl::StatusOr<std::vector<std::string>> Capabilities(const Json& host) {
-  if (JsonBool(host, "Privileged")) return AllCapabilities();
+  if (JsonBool(host, "Privileged")) return GrantableCapabilities();
   std::vector<std::string> add, drop;
   for (const std::string& c : StringList(host.value("CapAdd", Json()))) {
     add.push_back(NormalizeCapability(c));
@@ -91,7 +109,7 @@ absl::StatusOr<std::vector<std::string>> Capabilities(const Json& host) {
   auto has = [](const std::vector<std::string>& list, const std::string& c) {
     return std::find(list.begin(), list.end(), c) != list.end();
   };
-  std::vector<std::string> base = has(add, "ALL") ? AllCapabilities() : DefaultCapabilities();
+  std::vector<std::string> base = has(add, "ALL") ? GrantableCapabilities() : DefaultCapabilities();
   std::vector<std::string> result;
   if (!has(drop, "ALL")) {
     for (const std::string& c : base) {

@@ -1,5 +1,6 @@
 #include "runtimed/daemon/spec_builder.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -425,6 +426,12 @@ TEST_CASE("SecurityOpt sets no_new_privs and the seccomp profile", "[spec]") {
   auto privileged = build(R"({"Privileged":true})");
   REQUIRE(privileged.ok());
   CHECK_FALSE((*privileged)["linux"].contains("seccomp"));
+  // Every capability this process may grant, and none it may not.
+  size_t grantable = 0;
+  for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
+    grantable += prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1;
+  }
+  CHECK((*privileged)["process"]["capabilities"]["bounding"].size() == grantable);
 
   auto custom = build(
       R"({"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]})");
