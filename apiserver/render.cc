@@ -32,6 +32,13 @@ std::map<std::string, std::string> LabelsFrom(const Json& config) {
   return labels;
 }
 
+// ps shows the networks of a running container as inspect does.
+Json ListNetworks(const rt::Container& container) {
+  Json settings = ParseObject(container.network_settings_json());
+  auto it = settings.find("Networks");
+  return it != settings.end() && it->is_object() ? *it : Json::object();
+}
+
 std::string NetworkModeOf(const Json& host_config) {
   auto it = host_config.find("NetworkMode");
   if (it != host_config.end() && it->is_string() && !it->get<std::string>().empty()) {
@@ -100,7 +107,7 @@ Json RenderContainerSummary(const rt::Container& container, bool with_size, int6
       {"State", state.status()},
       {"Status", StateText(text, now_nanos)},
       {"HostConfig", {{"NetworkMode", NetworkModeOf(host_config)}}},
-      {"NetworkSettings", {{"Networks", Json::object()}}},
+      {"NetworkSettings", {{"Networks", ListNetworks(container)}}},
       {"Mounts", Json::array()},
   };
   if (with_size) {
@@ -152,6 +159,10 @@ Json RenderContainerInspect(const rt::Container& container) {
       {"MacAddress", ""},
       {"Networks", Json::object()},
   };
+  // netd renders Docker's NetworkSettings while the container runs.
+  if (Json from_netd = ParseObject(container.network_settings_json()); !from_netd.empty()) {
+    network_settings = std::move(from_netd);
+  }
   return {
       {"Id", container.id()},
       {"Created", FormatRfc3339Nano(container.created())},

@@ -40,11 +40,12 @@ int main(int argc, char** argv) {
   std::string daemon_json;
   if (!options.config_file.empty()) {
     auto text = berth::ReadFile(options.config_file);
-    if (!text.ok()) {
+    // A missing daemon.json is the same as an empty one, as for dockerd.
+    if (!text.ok() && !absl::IsNotFound(text.status())) {
       spdlog::critical("cannot read {}: {}", options.config_file, text.status().ToString());
       return EXIT_FAILURE;
     }
-    daemon_json = *text;
+    if (text.ok()) daemon_json = *text;
   }
   auto config = berth::netd::LoadNetworkConfig(daemon_json, absl::GetFlag(FLAGS_bridge),
                                                absl::GetFlag(FLAGS_bip));

@@ -159,7 +159,9 @@ absl::Status SandboxManager::ConnectAll(const SandboxRequest& request, const std
   std::vector<std::pair<std::string, Json>> others;
   if (endpoints.is_object()) {
     for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
-      if (it.key() == network || it.key() == primary.name || it.key() == primary.id) {
+      // The CLI keys the default bridge's settings by the mode, "default".
+      if (it.key() == network || it.key() == primary.name || it.key() == primary.id ||
+          (primary.name == kDefaultBridgeNetwork && it.key() == "default")) {
         primary_settings = it.value();
       } else {
         others.emplace_back(it.key(), it.value());

@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
+#include "runtimed/daemon/network_files.h"
 #include "runtimed/daemon/restart_policy.h"
 #include "runtimed/daemon/rootfs.h"
 #include "runtimed/daemon/signals.h"
@@ -90,46 +91,6 @@ int StartFailureExitCode(const absl::Status& status, bool shim_error) {
     return 126;
   }
   return 128;
-}
-
-std::string HostsFile(const Json& config, const Json& host) {
-  std::string hostname = JsonString(config, "Hostname");
-  std::string names = hostname;
-  if (std::string domain = JsonString(config, "Domainname"); !domain.empty()) {
-    names = absl::StrCat(hostname, ".", domain, " ", hostname);
-  }
-  std::string hosts =
-      "127.0.0.1\tlocalhost\n"
-      "::1\tlocalhost ip6-localhost ip6-loopback\n"
-      "fe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\n"
-      "ff02::1\tip6-allnodes\n"
-      "ff02::2\tip6-allrouters\n";
-  for (const std::string& extra : StringList(host.value("ExtraHosts", Json()))) {
-    size_t colon = extra.find(':');
-    if (colon == std::string::npos) continue;
-    absl::StrAppend(&hosts, extra.substr(colon + 1), "\t", extra.substr(0, colon), "\n");
-  }
-  // netd does not tell runtimed the container's address; the hostname
-  // resolves to loopback, which keeps `hostname -i` and self-connects working.
-  absl::StrAppend(&hosts, "127.0.1.1\t", names, "\n");
-  return hosts;
-}
-
-absl::StatusOr<std::string> ResolvConf(const Json& host, const std::string& host_path) {
-  std::vector<std::string> dns = StringList(host.value("Dns", Json()));
-  std::vector<std::string> search = StringList(host.value("DnsSearch", Json()));
-  std::vector<std::string> opts = StringList(host.value("DnsOptions", Json()));
-  if (dns.empty() && search.empty() && opts.empty()) {
-    auto content = ReadFile(host_path);
-    if (!content.ok()) return std::string();
-    return *content;
-  }
-  std::string out;
-  for (const std::string& s : dns) absl::StrAppend(&out, "nameserver ", s, "\n");
-  if (!search.empty()) absl::StrAppend(&out, "search ", absl::StrJoin(search, " "), "\n");
-  if (!opts.empty()) absl::StrAppend(&out, "options ", absl::StrJoin(opts, " "), "\n");
-  return out;
 }
 
 }  // namespace
@@ -577,7 +538,10 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   });
   const std::string network_mode = JsonString(host, "NetworkMode");
   const std::string hostname = JsonString(config, "Hostname");
-  ASSIGN_OR_RETURN(std::string netns, network_->CreateSandbox(id, network_mode, hostname));
+  ASSIGN_OR_RETURN(SandboxResult sandbox,
+                   network_->CreateSandbox({id, c.name(), c.config_json(), c.host_config_json(),
+                                            c.networking_config_json()}));
+  const std::string& netns = sandbox.netns_path;
   undo.push_back([this, id] {
     if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
       spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
@@ -590,10 +554,11 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   if (network_mode == "host") {
     hosts = ReadFile(options_.host_hosts).value_or("127.0.0.1\tlocalhost\n");
   } else {
-    hosts = HostsFile(config, host);
+    hosts = HostsFile(config, host, ParseJson(sandbox.network_settings_json).value_or(Json()));
   }
   RETURN_IF_ERROR(WriteFileAtomic(c.hosts_path(), hosts));
-  ASSIGN_OR_RETURN(std::string resolv, ResolvConf(host, options_.host_resolv_conf));
+  std::string host_resolv = ReadFile(options_.host_resolv_conf).value_or("");
+  std::string resolv = network_mode == "host" ? host_resolv : ResolvConf(host, host_resolv);
   RETURN_IF_ERROR(WriteFileAtomic(c.resolv_conf_path(), resolv));
 
   ASSIGN_OR_RETURN(std::optional<std::string> passwd, ReadFileInRoot(rootfs, "/etc/passwd"));
@@ -711,6 +676,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     state->set_finished_at(0);
     state->set_stopped_by_user(false);
     entry->c.set_rootfs_path(rootfs);
+    entry->c.set_network_settings_json(sandbox.network_settings_json);
     entry->shim = shim;
     if (absl::Status status = Persist(*entry); !status.ok()) {
       // Without the record the container could not be found after a restart.
@@ -810,6 +776,7 @@ std::shared_ptr<ShimHandle> ContainerManager::RecordExit(const std::shared_ptr<E
   state->set_pid(0);
   state->set_error(error);
   entry->c.set_rootfs_path("");
+  entry->c.set_network_settings_json("");
   shim.swap(entry->shim);
   if (absl::Status s = Persist(*entry); !s.ok()) {
     spdlog::error("container {}: record exit: {}", entry->c.id(), s.ToString());

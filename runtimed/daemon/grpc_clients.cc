@@ -102,20 +102,52 @@ absl::Status GrpcStorage::ReleaseVolume(const std::string& name, const std::stri
 GrpcNetwork::GrpcNetwork(std::shared_ptr<grpc::Channel> channel)
     : stub_(network::v1::NetworkService::NewStub(channel)) {}
 
-absl::StatusOr<std::string> GrpcNetwork::CreateSandbox(const std::string& container_id,
-                                                       const std::string& network_mode,
-                                                       const std::string& hostname) {
+absl::StatusOr<SandboxResult> GrpcNetwork::CreateSandbox(const SandboxSpec& spec) {
   grpc::ClientContext context;
   SetDeadline(&context, 60);
   network::v1::CreateSandboxRequest request;
-  request.set_container_id(container_id);
-  request.set_network_mode(network_mode);
-  request.set_hostname(hostname);
+  request.set_container_id(spec.container_id);
+  request.set_container_name(spec.container_name);
+  request.set_config_json(spec.config_json);
+  request.set_host_config_json(spec.host_config_json);
+  request.set_networking_config_json(spec.networking_config_json);
   network::v1::CreateSandboxResponse response;
   absl::Status status =
       FromSiblingStatus(stub_->CreateSandbox(&context, request, &response), "netd");
   if (!status.ok()) return status;
-  return response.netns_path();
+  return SandboxResult{response.netns_path(), response.network_settings_json()};
+}
+
+absl::StatusOr<std::string> GrpcNetwork::ConnectNetwork(const std::string& container_id,
+                                                        const std::string& container_name,
+                                                        const std::string& network,
+                                                        const std::string& endpoint_config_json) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  network::v1::ConnectContainerRequest request;
+  request.set_container_id(container_id);
+  request.set_container_name(container_name);
+  request.set_network(network);
+  request.set_endpoint_config_json(endpoint_config_json);
+  network::v1::ConnectContainerResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->ConnectContainer(&context, request, &response), "netd");
+  if (!status.ok()) return status;
+  return response.network_settings_json();
+}
+
+absl::StatusOr<std::string> GrpcNetwork::DisconnectNetwork(const std::string& container_id,
+                                                           const std::string& network) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  network::v1::DisconnectContainerRequest request;
+  request.set_container_id(container_id);
+  request.set_network(network);
+  network::v1::DisconnectContainerResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->DisconnectContainer(&context, request, &response), "netd");
+  if (!status.ok()) return status;
+  return response.network_settings_json();
 }
 
 absl::Status GrpcNetwork::RemoveSandbox(const std::string& container_id) {

@@ -37,10 +37,14 @@ class GrpcStorage : public Storage {
 class GrpcNetwork : public Network {
  public:
   explicit GrpcNetwork(std::shared_ptr<grpc::Channel> channel);
-  absl::StatusOr<std::string> CreateSandbox(const std::string& container_id,
-                                            const std::string& network_mode,
-                                            const std::string& hostname) override;
+  absl::StatusOr<SandboxResult> CreateSandbox(const SandboxSpec& spec) override;
   absl::Status RemoveSandbox(const std::string& container_id) override;
+  absl::StatusOr<std::string> ConnectNetwork(const std::string& container_id,
+                                             const std::string& container_name,
+                                             const std::string& network,
+                                             const std::string& endpoint_config_json) override;
+  absl::StatusOr<std::string> DisconnectNetwork(const std::string& container_id,
+                                                const std::string& network) override;
 
  private:
   std::unique_ptr<network::v1::NetworkService::Stub> stub_;

@@ -39,14 +39,36 @@ class Storage {
                                      bool remove_anonymous) = 0;
 };
 
+// What netd needs to know of a container to give it its networks: Docker's
+// documents as stored with the container.
+struct SandboxSpec {
+  std::string container_id;
+  std::string container_name;
+  std::string config_json;
+  std::string host_config_json;
+  std::string networking_config_json;
+};
+
+struct SandboxResult {
+  // The network namespace to join; "" means the host's.
+  std::string netns_path;
+  // Docker's NetworkSettings, for inspect (empty when netd gave none).
+  std::string network_settings_json;
+};
+
 class Network {
  public:
   virtual ~Network() = default;
-  // The network namespace to join; "" means the host's.
-  virtual absl::StatusOr<std::string> CreateSandbox(const std::string& container_id,
-                                                    const std::string& network_mode,
-                                                    const std::string& hostname) = 0;
+  virtual absl::StatusOr<SandboxResult> CreateSandbox(const SandboxSpec& spec) = 0;
   virtual absl::Status RemoveSandbox(const std::string& container_id) = 0;
+  // docker network connect / disconnect on a running container: the new
+  // NetworkSettings.
+  virtual absl::StatusOr<std::string> ConnectNetwork(const std::string& container_id,
+                                                     const std::string& container_name,
+                                                     const std::string& network,
+                                                     const std::string& endpoint_config_json) = 0;
+  virtual absl::StatusOr<std::string> DisconnectNetwork(const std::string& container_id,
+                                                        const std::string& network) = 0;
 };
 
 // One attach connection to a shim.

@@ -74,7 +74,16 @@ engine_start() {
   export DOCKER_HOST=unix://$EXEC_ROOT/docker.sock
   export DOCKER_CONFIG=$E2E_DIR/docker-config
   mkdir -p "$DOCKER_CONFIG"
+  # A bridge and subnets of this run's own, so parallel engines never share
+  # one (see check_no_network_leaks).
+  E2E_BRIDGE=be$$
+  E2E_NET_OCTET=$(($$ % 200 + 20))
+  printf '{"bridge": "%s", "bip": "10.%d.0.1/24",
+    "default-address-pools": [{"base": "10.%d.0.0/16", "size": 24}]}\n' \
+    "$E2E_BRIDGE" "$E2E_NET_OCTET" "$E2E_NET_OCTET" >"$E2E_DIR/daemon.json"
+  chmod 0644 "$E2E_DIR/daemon.json"
   "$BIN/berth" --root "$ROOT" --exec-root "$EXEC_ROOT" daemon \
+    --config-file "$E2E_DIR/daemon.json" \
     --cgroup-parent "$CGROUP_PARENT" --log-level "${BERTH_LOG_LEVEL:-info}" \
     >"$E2E_DIR/berth.log" 2>&1 &
   SUPERVISOR_PID=$!
@@ -128,6 +137,16 @@ check_no_container_leaks() {
 check_no_engine_leaks() {
   check_eq "no berth process left" "" "$(pgrep -f -- "--exec-root=$EXEC_ROOT" || true)"
   check_eq "no mounts left at all" "" "$(grep -F "$E2E_DIR" /proc/self/mountinfo || true)"
+  check_no_network_leaks
+}
+
+# This run's default bridge and every bridge of its address pool are gone
+# (their subnets no longer routed) once the engine stopped.
+check_no_network_leaks() {
+  [ -n "${E2E_BRIDGE:-}" ] || return 0
+  check_eq "no default bridge left" "" "$(ip -o link show "$E2E_BRIDGE" 2>/dev/null)"
+  check_eq "no network of this run left" "" \
+    "$(ip -4 route show | grep -E "^10\.$E2E_NET_OCTET\." || true)"
 }
 
 engine_cleanup() {
@@ -139,6 +158,13 @@ engine_cleanup() {
   for d in /sys/fs/cgroup/*/"$CGROUP_PARENT" /sys/fs/cgroup/"$CGROUP_PARENT"; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
+  if [ -n "${E2E_BRIDGE:-}" ]; then
+    local dev
+    for dev in $E2E_BRIDGE $(ip -4 route show | awk -v p="^10\\.$E2E_NET_OCTET\\." \
+      '$0 ~ p {for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1)}'); do
+      ip link del "$dev" 2>/dev/null
+    done
+  fi
   rm -rf "$E2E_DIR"
 }
 

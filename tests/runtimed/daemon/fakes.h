@@ -96,11 +96,23 @@ class FakeStorage : public Storage {
 
 class FakeNetwork : public Network {
  public:
-  absl::StatusOr<std::string> CreateSandbox(const std::string& id, const std::string& mode,
-                                            const std::string& hostname) override {
+  absl::StatusOr<SandboxResult> CreateSandbox(const SandboxSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu);
+    const std::string& id = spec.container_id;
+    // Enough of the document for the tests: host mode or not.
+    const bool host = spec.host_config_json.find("\"NetworkMode\":\"host\"") != std::string::npos;
+    const std::string mode = host ? "host" : "default";
     sandboxes[id] = mode;
-    return mode == "host" ? std::string() : "/run/netns/" + id.substr(0, 12);
+    return SandboxResult{mode == "host" ? std::string() : "/run/netns/" + id.substr(0, 12), ""};
+  }
+  absl::StatusOr<std::string> ConnectNetwork(const std::string&, const std::string&,
+                                             const std::string& network,
+                                             const std::string&) override {
+    return absl::NotFoundError("network " + network + " not found");
+  }
+  absl::StatusOr<std::string> DisconnectNetwork(const std::string&,
+                                                const std::string& network) override {
+    return absl::NotFoundError("network " + network + " not found");
   }
   absl::Status RemoveSandbox(const std::string& id) override {
     std::lock_guard<std::mutex> lock(mu);
