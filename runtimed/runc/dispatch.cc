@@ -40,6 +40,7 @@ const std::vector<Verb>& Verbs() {
   static const std::vector<Verb> verbs = {
       {"create", CreateVerb, "create a container"},
       {"delete", DeleteVerb, "delete any resources held by the container"},
+      {"exec", ExecVerb, "execute new process inside the container"},
       {"kill", KillVerb, "send a signal to the container's init process"},
       {"list", ListVerb, "list containers"},
       {"run", RunVerb, "create and run a container"},

@@ -33,6 +33,7 @@ absl::Status RunVerb(const GlobalOptions&, const std::vector<std::string>&, int*
 absl::Status StateVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 absl::Status KillVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 absl::Status DeleteVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status ExecVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 absl::Status ListVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 
 const std::vector<Verb>& Verbs();

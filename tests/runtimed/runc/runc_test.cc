@@ -360,3 +360,58 @@ TEST_CASE("--log with --log-format json records errors as JSON lines") {
 
 }  // namespace
 }  // namespace berth::runc
+
+namespace berth::runc {
+namespace {
+
+TEST_CASE("exec: the process's exit code, output on the caller's stdout, in the container") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sleep", "1000"}));
+  REQUIRE(Runc(bundle, {"run", "-d", "--bundle", bundle.bundle(), "e1"}).code == 0);
+  Result exec = Runc(bundle, {"exec", "--cwd", "/tmp", "-e", "A=1", "--env", "B=2", "e1", "sh",
+                              "-c", "echo $A$B $(pwd) $(hostname); cat /proc/1/cmdline; exit 4"});
+  CHECK(exec.code == 4);
+  CHECK(exec.out == std::string("12 /tmp berth-test\nsleep\0"
+                                "1000\0",
+                                30));
+  Result user = Runc(bundle, {"exec", "--user", "1000:1001", "e1", "id", "-u"});
+  CHECK(user.code == 0);
+  CHECK(user.out == "1000\n");
+  Result missing = Runc(bundle, {"exec", "e1", "nosuch"});
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find("executable file not found") != std::string::npos);
+
+  std::string process = bundle.dir() + "/process.json";
+  REQUIRE(WriteFileAtomic(process, R"({"args": ["sh", "-c", "exit 9"], "cwd": "/",
+                                       "env": ["PATH=/bin"]})")
+              .ok());
+  CHECK(Runc(bundle, {"exec", "--process", process, "e1"}).code == 9);
+
+  std::string pid_file = bundle.dir() + "/exec.pid";
+  REQUIRE(Runc(bundle, {"exec", "-d", "--pid-file", pid_file, "e1", "sleep", "1000"}).code == 0);
+  int pid = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &pid));
+  CHECK(Alive(pid));
+  REQUIRE(Runc(bundle, {"delete", "--force", "e1"}).code == 0);
+  for (int i = 0; i < 100 && Alive(pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK_FALSE(Alive(pid));
+  Result gone = Runc(bundle, {"exec", "e1", "true"});
+  CHECK(gone.code != 0);
+  CHECK(gone.err.find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("exec into a stopped container is refused") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"true"}));
+  REQUIRE(Runc(bundle, {"run", "-d", "--bundle", bundle.bundle(), "s1"}).code == 0);
+  REQUIRE(WaitForStatus(bundle, "s1", "stopped"));
+  Result exec = Runc(bundle, {"exec", "s1", "true"});
+  CHECK(exec.code != 0);
+  CHECK(exec.err.find("cannot exec in a stopped container") != std::string::npos);
+  REQUIRE(Runc(bundle, {"delete", "s1"}).code == 0);
+}
+
+}  // namespace
+}  // namespace berth::runc
