@@ -54,6 +54,19 @@ test_exec() {
   check_contains "unknown exec is 404 (code)" " 404" \
     "$(api -w ' %{http_code}' "http://d/exec/feedface/json")"
 
+  # A running exec outlives a runtimed restart (SIGKILL); runtimed starts fresh.
+  docker exec -d exec1 sleep 4241
+  wait_for 10 pgrep -f "^sleep 4241"
+  pid=$(pgrep -f "^sleep 4241" | head -1)
+  local before
+  before=$(daemon_pid runtimed)
+  kill -9 "$before"
+  wait_for 15 sh -c "[ -n \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-runtimed ')\" ] && [ \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-runtimed ')\" != $before ]"
+  wait_for 15 docker exec exec1 true
+  check "an exec survives runtimed's restart" kill -0 "$pid"
+  check_eq "exec works after runtimed's restart" "again" "$(docker exec exec1 echo again)"
+  docker exec exec1 pkill -f 'sleep 4241'
+
   check_eq "inspect state unaffected" "running 0" \
     "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' exec1)"
 
