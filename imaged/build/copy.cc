@@ -102,6 +102,7 @@ class Planner {
     }
     CopyPlan plan;
     plan.chown = request_.chown;
+    plan.preserve_ownership = !request_.from.empty() && request_.chown.empty();
     if (!request_.chmod.empty()) {
       ASSIGN_OR_RETURN(uint32_t mode, ParseOctalMode(request_.chmod));
       chmod_ = mode;

@@ -44,6 +44,9 @@ struct CopyPlan {
   // --chown as given ("" = root), resolved against the image's passwd/group
   // by the executor.
   std::string chown;
+  // COPY --from without --chown keeps the owners of the source files, as
+  // Docker does; otherwise files belong to root (or --chown).
+  bool preserve_ownership = false;
 };
 
 // True when dest (absolute, in the image) is an existing directory there.

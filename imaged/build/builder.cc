@@ -1,0 +1,305 @@
+#include "imaged/build/builder.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status.h"
+#include "imaged/build/dispatch.h"
+#include "imaged/build/go_format.h"
+#include "imaged/build/parser.h"
+#include "imaged/build/shell_lex.h"
+
+namespace berth::imaged::build {
+namespace {
+
+std::vector<std::string> EnvList(const std::map<std::string, std::string>& values) {
+  std::vector<std::string> env;
+  for (const auto& [key, value] : values) env.push_back(key + "=" + value);
+  return env;
+}
+
+// One build: the state that lives from the first step to the last.
+class BuildRun {
+ public:
+  BuildRun(const Builder::Dependencies& deps, const BuildOptions& options,
+           const SourceTree& context, BuildOutput& output)
+      : deps_(deps),
+        options_(options),
+        context_(context),
+        output_(output),
+        args_(options.build_args, PlatformArgs(options.platform)) {}
+
+  absl::StatusOr<std::string> Run(const std::string& dockerfile) {
+    ASSIGN_OR_RETURN(plan_, MakePlan(dockerfile, PlanOptions{options_.target, options_.labels}));
+    for (const std::string& warning : plan_.warnings)
+      RETURN_IF_ERROR(output_.Stream(warning + "\n"));
+    const Instructions& in = plan_.instructions;
+    ShellLex lex(in.escape_token);
+    for (const Command& meta : in.meta_args) {
+      RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, meta.original));
+      std::vector<std::string> env = EnvList(args_.GetAllAllowed());
+      for (const KeyValue& pair : meta.pairs) {
+        std::optional<std::string> value = pair.value;
+        if (value.has_value()) {
+          ASSIGN_OR_RETURN(*value, Expand(lex, *value, env));
+        }
+        args_.AddArg(pair.key, value);
+        args_.AddMetaArg(pair.key, value);
+      }
+    }
+    for (int i = 0; i < static_cast<int>(in.stages.size()); ++i) {
+      RETURN_IF_ERROR(BuildStage(i));
+    }
+    std::string unused = args_.UnusedWarning();
+    if (!unused.empty()) RETURN_IF_ERROR(output_.Stream(unused));
+    if (image_.id.empty()) {
+      return absl::InvalidArgumentError("No image was generated. Is your Dockerfile empty?");
+    }
+    RETURN_IF_ERROR(output_.Stream(absl::StrCat("Successfully built ", ShortId(image_.id), "\n")));
+    for (const std::string& tag : options_.tags) {
+      RETURN_IF_ERROR(deps_.writer->Tag(image_.id, tag));
+      RETURN_IF_ERROR(output_.Stream(absl::StrCat("Successfully tagged ", tag, "\n")));
+    }
+    return image_.id;
+  }
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  static absl::StatusOr<std::string> Expand(const ShellLex& lex, const std::string& word,
+                                            const std::vector<std::string>& env) {
+    absl::StatusOr<std::string> expanded = lex.ProcessWord(word, env);
+    if (!expanded.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("failed to process ", GoQuote(word), ": ", expanded.status().message()));
+    }
+    return expanded;
+  }
+
+  LineFn Progress() {
+    return [this](const std::string& line) { output_.Stream(line).IgnoreError(); };
+  }
+
+  absl::Status BuildStage(int index) {
+    const Instructions& in = plan_.instructions;
+    const Stage& stage = in.stages[index];
+    RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, stage.original));
+    ShellLex lex(in.escape_token);
+    std::vector<std::string> meta = EnvList(args_.GetAllMeta());
+    ASSIGN_OR_RETURN(std::string base, Expand(lex, stage.base, meta));
+    if (base.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("base name (", stage.base, ") should not be blank"));
+    }
+    ASSIGN_OR_RETURN(platform_, Expand(lex, stage.platform, meta));
+    if (platform_.empty()) platform_ = options_.platform;
+    ASSIGN_OR_RETURN(int stage_ref, ResolveStageReference(in, index, base));
+    if (stage_ref >= 0) {
+      image_ = stages_[stage_ref];
+    } else if (base == "scratch") {
+      image_ = ImageRecord{};
+    } else {
+      ASSIGN_OR_RETURN(image_, deps_.images->Resolve(base, platform_, options_.pull, Progress()));
+    }
+    state_ = std::make_unique<StageState>(args_, in.escape_token);
+    state_->Begin(stage.name, image_.config.value("config", Json::object()));
+    RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n")));
+
+    Json& config = state_->mutable_config();
+    if (config.contains("OnBuild") && config["OnBuild"].is_array() && !config["OnBuild"].empty()) {
+      std::vector<std::string> triggers;
+      for (const Json& trigger : config["OnBuild"]) {
+        if (trigger.is_string()) triggers.push_back(trigger.get<std::string>());
+      }
+      // The triggers run once, in this build; the new image does not inherit them.
+      config["OnBuild"] = nullptr;
+      RETURN_IF_ERROR(output_.Stream(absl::StrCat("# Executing ", triggers.size(), " build trigger",
+                                                  triggers.size() > 1 ? "s" : "", "\n")));
+      for (const std::string& trigger : triggers) {
+        ASSIGN_OR_RETURN(Node node, ParseLine(trigger, '\\'));
+        ASSIGN_OR_RETURN(Command command, ParseCommand(node));
+        RETURN_IF_ERROR(RunStep(index, command));
+      }
+      RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n")));
+    }
+    for (const Command& command : stage.commands) {
+      RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, command.original));
+      RETURN_IF_ERROR(RunStep(index, command));
+    }
+    if (!image_.id.empty()) RETURN_IF_ERROR(output_.Aux(image_.id));
+    args_.MergeReferencedArgs(state_->args());
+    stages_.push_back(image_);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ImageRecord> CopySourceImage(int index, const std::string& from) {
+    ASSIGN_OR_RETURN(int stage_ref, ResolveStageReference(plan_.instructions, index, from));
+    if (stage_ref >= 0) return stages_[stage_ref];
+    absl::StatusOr<ImageRecord> image =
+        deps_.images->Resolve(from, platform_, options_.pull, Progress());
+    if (!image.ok()) {
+      return absl::Status(image.status().code(), absl::StrCat("invalid from flag value ", from,
+                                                              ": ", image.status().message()));
+    }
+    return image;
+  }
+
+  absl::Status RunStep(int index, const Command& command) {
+    ASSIGN_OR_RETURN(Step step, state_->Dispatch(command));
+    for (const std::string& note : step.notes) RETURN_IF_ERROR(output_.Stream(note));
+    CopyPlan copy_plan;
+    std::unique_ptr<SourceTree> from_tree;
+    const SourceTree* source = &context_;
+    if (step.action == StepAction::kCopy) {
+      if (!step.copy.from.empty()) {
+        ASSIGN_OR_RETURN(ImageRecord from, CopySourceImage(index, step.copy.from));
+        ASSIGN_OR_RETURN(from_tree, deps_.layers->OpenImage(from));
+        source = from_tree.get();
+      }
+      absl::Status dir_error;
+      ASSIGN_OR_RETURN(copy_plan, ResolveCopy(*source, step.copy, [&](const std::string& path) {
+                         absl::StatusOr<bool> is_dir = deps_.layers->IsDirectory(image_, path);
+                         if (!is_dir.ok()) {
+                           dir_error = is_dir.status();
+                           return false;
+                         }
+                         return *is_dir;
+                       }));
+      RETURN_IF_ERROR(dir_error);
+      step.created_by = CopyCreatedBy(state_->Shell(), step.copy.instruction, copy_plan.source_hash,
+                                      step.copy.dest);
+    }
+    std::string key = CacheKey(image_.id, step.cache_text, copy_plan.checksum);
+    if (!options_.no_cache) {
+      ASSIGN_OR_RETURN(std::optional<std::string> cached, deps_.cache->Lookup(key));
+      if (cached.has_value()) {
+        absl::StatusOr<ImageRecord> hit =
+            deps_.images->Resolve(*cached, platform_, /*pull=*/false, Progress());
+        // A cached image that was removed since is a miss.
+        if (hit.ok()) {
+          RETURN_IF_ERROR(output_.Stream(" ---> Using cache\n"));
+          image_ = std::move(*hit);
+          return output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n"));
+        }
+      }
+    }
+    Layer layer;
+    switch (step.action) {
+      case StepAction::kMetadata:
+        break;
+      case StepAction::kRun: {
+        ASSIGN_OR_RETURN(layer, RunContainer(step));
+        break;
+      }
+      case StepAction::kCopy: {
+        ASSIGN_OR_RETURN(layer, deps_.layers->CommitCopy(image_, copy_plan, *source));
+        break;
+      }
+      case StepAction::kWorkdir: {
+        ASSIGN_OR_RETURN(
+            layer, deps_.layers->CommitWorkdir(image_, step.workdir,
+                                               state_->config().value("User", std::string())));
+        break;
+      }
+    }
+    Json child = ChildImage(image_, state_->config(), state_->author(), step.created_by, layer,
+                            deps_.now(), platform_);
+    ASSIGN_OR_RETURN(std::string id, deps_.writer->Write(child));
+    RETURN_IF_ERROR(deps_.cache->Record(key, id));
+    image_ = ImageRecord{id, std::move(child)};
+    return output_.Stream(absl::StrCat(" ---> ", ShortId(id), "\n"));
+  }
+
+  absl::StatusOr<Layer> RunContainer(const Step& step) {
+    StepRunner::Request request;
+    request.image = image_;
+    request.config = state_->config();
+    request.config["Cmd"] = step.run_command;
+    request.config["Env"] = step.run_env;
+    request.config["Entrypoint"] = nullptr;
+    // A RUN container is not health-checked, as in Docker.
+    request.config.erase("Healthcheck");
+    request.config.erase("OnBuild");
+    request.host_config = options_.host_config;
+    ASSIGN_OR_RETURN(std::string container, deps_.runner->Create(request));
+    absl::StatusOr<Layer> layer = RunAndCommit(container, step);
+    absl::Status removed = deps_.runner->Remove(container);
+    RETURN_IF_ERROR(layer.status());
+    RETURN_IF_ERROR(removed);
+    RETURN_IF_ERROR(
+        output_.Stream(absl::StrCat("Removing intermediate container ", ShortId(container), "\n")));
+    return layer;
+  }
+
+  absl::StatusOr<Layer> RunAndCommit(const std::string& container, const Step& step) {
+    RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> Running in ", ShortId(container), "\n")));
+    ASSIGN_OR_RETURN(int code, deps_.runner->Run(container, Progress()));
+    if (code != 0) {
+      exit_code_ = code;
+      return absl::UnknownError(absl::StrCat("The command '", absl::StrJoin(step.run_command, " "),
+                                             "' returned a non-zero code: ", code));
+    }
+    return deps_.layers->CommitContainer(container);
+  }
+
+  const Builder::Dependencies& deps_;
+  const BuildOptions& options_;
+  const SourceTree& context_;
+  BuildOutput& output_;
+  BuildArgs args_;
+  BuildPlan plan_;
+  int step_ = 1;
+  std::unique_ptr<StageState> state_;
+  ImageRecord image_;
+  std::string platform_;
+  std::vector<ImageRecord> stages_;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+Json ChildImage(const ImageRecord& parent, const Json& container_config, const std::string& author,
+                const std::string& created_by, const Layer& layer, const std::string& created,
+                const std::string& platform) {
+  Json image = Json::object();
+  std::map<std::string, std::string> target = PlatformArgs(platform);
+  image["architecture"] = parent.config.value("architecture", target["TARGETARCH"]);
+  image["os"] = parent.config.value("os", target["TARGETOS"]);
+  if (parent.config.contains("variant")) {
+    image["variant"] = parent.config["variant"];
+  } else if (parent.id.empty() && !target["TARGETVARIANT"].empty()) {
+    image["variant"] = target["TARGETVARIANT"];
+  }
+  image["config"] = container_config;
+  image["created"] = created;
+  if (!author.empty()) image["author"] = author;
+  Json history = parent.config.value("history", Json::array());
+  Json entry = Json::object();
+  entry["created"] = created;
+  entry["created_by"] = created_by;
+  if (!author.empty()) entry["author"] = author;
+  if (layer.diff_id.empty()) entry["empty_layer"] = true;
+  history.push_back(entry);
+  image["history"] = history;
+  Json diff_ids = Json::array();
+  const Json& rootfs = parent.config.value("rootfs", Json::object());
+  if (rootfs.is_object() && rootfs.contains("diff_ids")) diff_ids = rootfs["diff_ids"];
+  if (!layer.diff_id.empty()) diff_ids.push_back(layer.diff_id);
+  image["rootfs"] = Json{{"type", "layers"}, {"diff_ids", diff_ids}};
+  return image;
+}
+
+absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
+                                           const std::string& dockerfile, const SourceTree& context,
+                                           BuildOutput& output) {
+  BuildRun run(deps_, options, context, output);
+  absl::StatusOr<std::string> id = run.Run(dockerfile);
+  if (!id.ok()) {
+    output.Error(std::string(id.status().message()), run.exit_code()).IgnoreError();
+    return id.status();
+  }
+  RETURN_IF_ERROR(output.Finish(*id));
+  return id;
+}
+
+}  // namespace berth::imaged::build

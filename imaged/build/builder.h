@@ -1,0 +1,68 @@
+// The Builder drives a build the way Docker's legacy builder does: global
+// ARGs, then each stage in order (FROM, the base image's ONBUILD triggers,
+// every instruction), each step either reused from the cache ("Using cache")
+// or performed through the executor interfaces and committed as an image
+// whose history entry Docker would have written; then the unused build-arg
+// warning, "Successfully built", and the tags. Containers it makes are
+// removed, failed or not, so a failed build leaves no container behind;
+// images of the steps that succeeded stay, as the cache.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "imaged/build/build_args.h"
+#include "imaged/build/executor.h"
+#include "imaged/build/output.h"
+#include "imaged/build/plan.h"
+
+namespace berth::imaged::build {
+
+struct BuildOptions {
+  // Tags to apply, as the user wrote them ("app:1"), printed as written.
+  std::vector<std::string> tags;
+  BuildArgValues build_args;
+  std::map<std::string, std::string> labels;
+  std::string target;
+  bool no_cache = false;
+  bool pull = false;
+  // "os/arch[/variant]"; the host's when empty.
+  std::string platform;
+  // For RUN containers: NetworkMode, ExtraHosts, Memory, CpuShares... as a
+  // Docker HostConfig.
+  Json host_config = Json::object();
+};
+
+class Builder {
+ public:
+  struct Dependencies {
+    BaseImages* images = nullptr;
+    StepRunner* runner = nullptr;
+    LayerStore* layers = nullptr;
+    ImageWriter* writer = nullptr;
+    BuildCache* cache = nullptr;
+    // RFC 3339 time for "created".
+    std::function<std::string()> now;
+  };
+
+  explicit Builder(Dependencies dependencies) : deps_(std::move(dependencies)) {}
+
+  // Builds and returns the image ID. Progress and, on failure, the error
+  // message (with a failed RUN's exit code) are written to output.
+  absl::StatusOr<std::string> Build(const BuildOptions& options, const std::string& dockerfile,
+                                    const SourceTree& context, BuildOutput& output);
+
+ private:
+  Dependencies deps_;
+};
+
+// The image a step makes: parent's config with the stage's container config,
+// one more history entry and, unless the layer is empty, one more diff ID.
+Json ChildImage(const ImageRecord& parent, const Json& container_config, const std::string& author,
+                const std::string& created_by, const Layer& layer, const std::string& created,
+                const std::string& platform);
+
+}  // namespace berth::imaged::build

@@ -1,0 +1,409 @@
+#include "imaged/build/builder.h"
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/digest.h"
+#include "imaged/byte_source.h"
+#include "tests/imaged/build/tar_builder.h"
+
+namespace berth::imaged::build {
+namespace {
+
+using testing::TarBuilder;
+using testing::TempDir;
+
+std::unique_ptr<BuildContext> Extract(const std::string& tar, const std::string& dir) {
+  StringSource source(tar);
+  auto context = BuildContext::Extract(source, dir);
+  REQUIRE(context.ok());
+  return std::move(*context);
+}
+
+// Images by name and everything the writer stored, by ID.
+struct FakeImages : BaseImages {
+  absl::StatusOr<ImageRecord> Resolve(const std::string& reference, const std::string&, bool,
+                                      const LineFn&) override {
+    ++resolves;
+    auto named = by_name.find(reference);
+    if (named != by_name.end()) return named->second;
+    auto stored = by_id.find(reference);
+    if (stored != by_id.end()) return ImageRecord{reference, stored->second};
+    return absl::NotFoundError("No such image: " + reference);
+  }
+  std::map<std::string, ImageRecord> by_name;
+  std::map<std::string, Json> by_id;
+  int resolves = 0;
+};
+
+struct FakeWriter : ImageWriter {
+  explicit FakeWriter(FakeImages* images) : images(images) {}
+  absl::StatusOr<std::string> Write(const Json& config) override {
+    std::string id = Sha256Digest(config.dump());
+    images->by_id[id] = config;
+    ++writes;
+    return id;
+  }
+  absl::Status Tag(const std::string& id, const std::string& reference) override {
+    tags[reference] = id;
+    return absl::OkStatus();
+  }
+  FakeImages* images;
+  std::map<std::string, std::string> tags;
+  int writes = 0;
+};
+
+struct FakeCache : BuildCache {
+  absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override {
+    auto it = entries.find(key);
+    if (it == entries.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  absl::Status Record(const std::string& key, const std::string& id) override {
+    entries[key] = id;
+    return absl::OkStatus();
+  }
+  std::map<std::string, std::string> entries;
+};
+
+struct FakeRunner : StepRunner {
+  absl::StatusOr<std::string> Create(const Request& request) override {
+    std::string id = std::string(DigestHex(Sha256Digest(std::to_string(++created))));
+    requests[id] = request;
+    live.insert(id);
+    return id;
+  }
+  absl::StatusOr<int> Run(const std::string& id, const LineFn& output) override {
+    const Json& cmd = requests[id].config["Cmd"];
+    std::string command = cmd.back().get<std::string>();
+    output("ran " + command + "\n");
+    if (absl::StrContains(command, "exit ")) {
+      return std::stoi(command.substr(command.find("exit ") + 5));
+    }
+    return 0;
+  }
+  absl::Status Remove(const std::string& id) override {
+    live.erase(id);
+    return absl::OkStatus();
+  }
+  int created = 0;
+  std::map<std::string, Request> requests;
+  std::set<std::string> live;
+};
+
+struct FakeLayers : LayerStore {
+  absl::StatusOr<Layer> CommitContainer(const std::string& id) override {
+    return Layer{Sha256Digest("run " + id), 10};
+  }
+  absl::StatusOr<Layer> CommitCopy(const ImageRecord&, const CopyPlan& plan,
+                                   const SourceTree&) override {
+    copies.push_back(plan);
+    return Layer{Sha256Digest("copy " + plan.checksum), 5};
+  }
+  absl::StatusOr<Layer> CommitWorkdir(const ImageRecord&, const std::string& dir,
+                                      const std::string&) override {
+    workdirs.push_back(dir);
+    return Layer{};
+  }
+  absl::StatusOr<bool> IsDirectory(const ImageRecord&, const std::string& path) override {
+    return path == "/usr/bin";
+  }
+  absl::StatusOr<std::unique_ptr<SourceTree>> OpenImage(const ImageRecord& image) override {
+    opened.push_back(image.id);
+    dirs.push_back(std::make_unique<TempDir>());
+    return std::unique_ptr<SourceTree>(
+        Extract(TarBuilder().File("out/app", "binary", 0755).Finish(), dirs.back()->path()));
+  }
+  std::vector<CopyPlan> copies;
+  std::vector<std::string> workdirs;
+  std::vector<std::string> opened;
+  std::vector<std::unique_ptr<TempDir>> dirs;
+};
+
+ImageRecord Busybox() {
+  ImageRecord image;
+  image.id = "sha256:" + std::string(64, 'b');
+  image.config = Json{{"architecture", "amd64"},
+                      {"os", "linux"},
+                      {"config", {{"Env", {"PATH=/bin"}}, {"Cmd", {"sh"}}}},
+                      {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:base"}}}},
+                      {"history", {{{"created_by", "/bin/sh -c #(nop) ADD file:x in / "}}}}};
+  return image;
+}
+
+struct Fixture {
+  Fixture() : writer(&images) {
+    images.by_name["busybox"] = Busybox();
+    deps =
+        Builder::Dependencies{&images, &runner, &layers,
+                              &writer, &cache,  [] { return std::string("2026-01-02T03:04:05Z"); }};
+    context = Extract(TarBuilder()
+                          .File("Dockerfile", "FROM busybox\n")
+                          .File("app.sh", "echo app", 0755)
+                          .File("conf/a.conf", "a")
+                          .Finish(),
+                      dir.path());
+  }
+  absl::StatusOr<std::string> Build(const std::string& dockerfile, BuildOptions options = {},
+                                    bool quiet = false) {
+    stream.clear();
+    BuildOutput output(
+        [this](const std::string& bytes) {
+          stream += bytes;
+          return absl::OkStatus();
+        },
+        quiet);
+    return Builder(deps).Build(options, dockerfile, *context, output);
+  }
+  // The "stream" texts, joined.
+  std::string Text() const {
+    std::string text;
+    for (absl::string_view line : absl::StrSplit(stream, "\r\n", absl::SkipEmpty())) {
+      auto message = ParseJson(std::string(line));
+      REQUIRE(message.ok());
+      if (message->contains("stream")) text += (*message)["stream"].get<std::string>();
+      if (message->contains("aux")) text += "[aux " + ShortId((*message)["aux"]["ID"]) + "]\n";
+      if (message->contains("error"))
+        text += "[error " + (*message)["error"].get<std::string>() + "]\n";
+    }
+    return text;
+  }
+  Json Image(const std::string& id) { return images.by_id.at(id); }
+
+  FakeImages images;
+  FakeWriter writer;
+  FakeCache cache;
+  FakeRunner runner;
+  FakeLayers layers;
+  Builder::Dependencies deps;
+  TempDir dir;
+  std::unique_ptr<BuildContext> context;
+  std::string stream;
+};
+
+TEST_CASE("a metadata-only build: output, config, history, then all from cache") {
+  Fixture f;
+  BuildOptions options;
+  options.tags = {"app:1"};
+  options.labels = {{"team", "core"}};
+  const std::string dockerfile = "FROM busybox\nENV A=1\nCMD [\"app\"]\n";
+  auto id = f.Build(dockerfile, options);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  std::string b = ShortId(Busybox().id);
+  std::vector<std::string> lines = absl::StrSplit(f.Text(), '\n');
+  REQUIRE(lines.size() >= 12);
+  CHECK(lines[0] == "Step 1/4 : FROM busybox");
+  CHECK(lines[1] == " ---> " + b);
+  CHECK(lines[2] == "Step 2/4 : ENV A=1");
+  CHECK(absl::StartsWith(lines[3], " ---> "));
+  CHECK(lines[4] == "Step 3/4 : CMD [\"app\"]");
+  CHECK(lines[6] == "Step 4/4 : LABEL team=core");
+  CHECK(lines[8] == "[aux " + ShortId(*id) + "]");
+  CHECK(lines[9] == "Successfully built " + ShortId(*id));
+  CHECK(lines[10] == "Successfully tagged app:1");
+  CHECK(f.writer.tags["app:1"] == *id);
+  CHECK(absl::StrContains(f.stream, "\"Step 1/4 : FROM busybox\"}\r\n{\"stream\":\"\\n\"}"));
+
+  Json image = f.Image(*id);
+  CHECK(image["config"]["Env"] == Json::array({"PATH=/bin", "A=1"}));
+  CHECK(image["config"]["Cmd"] == Json::array({"app"}));
+  CHECK(image["config"]["Labels"] == Json{{"team", "core"}});
+  CHECK(image["rootfs"]["diff_ids"] == Json::array({"sha256:base"}));
+  REQUIRE(image["history"].size() == 4);
+  CHECK(image["history"][1]["created_by"] == "/bin/sh -c #(nop)  ENV A=1");
+  CHECK(image["history"][1]["empty_layer"] == true);
+  CHECK(image["history"][2]["created_by"] == "/bin/sh -c #(nop)  CMD [\"app\"]");
+  CHECK(image["history"][3]["created_by"] == "/bin/sh -c #(nop)  LABEL team=core");
+  CHECK(image["history"][3]["created"] == "2026-01-02T03:04:05Z");
+  CHECK(image["architecture"] == "amd64");
+  int writes = f.writer.writes;
+
+  auto again = f.Build(dockerfile, options);
+  REQUIRE(again.ok());
+  CHECK(*again == *id);
+  CHECK(f.writer.writes == writes);
+  std::string text = f.Text();
+  size_t hits = 0;
+  for (size_t at = text.find("Using cache"); at != std::string::npos;
+       at = text.find("Using cache", at + 1)) {
+    ++hits;
+  }
+  CHECK(hits == 3);
+
+  // --no-cache rebuilds (same content, so the same IDs).
+  options.no_cache = true;
+  auto fresh = f.Build(dockerfile, options);
+  REQUIRE(fresh.ok());
+  CHECK_FALSE(absl::StrContains(f.Text(), "Using cache"));
+  CHECK(f.writer.writes == writes + 3);
+}
+
+TEST_CASE("RUN steps run in containers that are removed") {
+  Fixture f;
+  BuildOptions options;
+  options.build_args = {{"V", std::string("2")}, {"UNUSED", std::string("x")}};
+  options.host_config = Json{{"NetworkMode", "host"}};
+  auto id = f.Build("FROM busybox\nARG V=1\nWORKDIR /w\nRUN echo $V\n", options);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  REQUIRE(f.runner.requests.size() == 1);
+  const StepRunner::Request& request = f.runner.requests.begin()->second;
+  CHECK(request.config["Cmd"] == Json::array({"/bin/sh", "-c", "echo $V"}));
+  CHECK(request.config["Env"] == Json::array({"PATH=/bin", "V=2"}));
+  CHECK(request.config["WorkingDir"] == "/w");
+  CHECK(request.config["Entrypoint"].is_null());
+  CHECK(request.host_config["NetworkMode"] == "host");
+  CHECK(request.image.id != Busybox().id);
+  CHECK(f.runner.live.empty());
+  std::string container = ShortId(f.runner.requests.begin()->first);
+  std::string text = f.Text();
+  CHECK(absl::StrContains(text, "Step 4/4 : RUN echo $V\n ---> Running in " + container +
+                                    "\nran echo $V\nRemoving intermediate container " + container +
+                                    "\n ---> "));
+  CHECK(absl::StrContains(text, "[Warning] One or more build-args [UNUSED] were not consumed\n"));
+  CHECK(f.layers.workdirs == std::vector<std::string>{"/w"});
+  Json image = f.Image(*id);
+  CHECK(image["history"][3]["created_by"] == "|1 V=2 /bin/sh -c echo $V");
+  CHECK_FALSE(image["history"][3].contains("empty_layer"));
+  CHECK(image["history"][2]["created_by"] == "/bin/sh -c #(nop) WORKDIR /w");
+  CHECK(image["rootfs"]["diff_ids"].size() == 2);
+  // The image keeps no build args in its Env.
+  CHECK(image["config"]["Env"] == Json::array({"PATH=/bin"}));
+
+  // Another value for the build arg is another RUN.
+  options.build_args["V"] = std::string("3");
+  REQUIRE(f.Build("FROM busybox\nARG V=1\nWORKDIR /w\nRUN echo $V\n", options).ok());
+  CHECK(f.runner.created == 2);
+  options.build_args["V"] = std::string("2");
+  REQUIRE(f.Build("FROM busybox\nARG V=1\nWORKDIR /w\nRUN echo $V\n", options).ok());
+  CHECK(f.runner.created == 2);
+}
+
+TEST_CASE("a failing RUN reports its code, removes its container, tags nothing") {
+  Fixture f;
+  BuildOptions options;
+  options.tags = {"broken:1"};
+  auto id = f.Build("FROM busybox\nRUN exit 3\nCMD x\n", options);
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.status().message() == "The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+  CHECK(absl::StrContains(f.stream,
+                          "{\"errorDetail\":{\"code\":3,\"message\":\"The command '/bin/sh -c exit "
+                          "3' returned a non-zero code: 3\"},\"error\":"));
+  CHECK(f.runner.live.empty());
+  CHECK(f.writer.tags.empty());
+  CHECK_FALSE(absl::StrContains(f.Text(), "Step 3/3"));
+}
+
+TEST_CASE("COPY from the context: history hash and cache follow the files") {
+  Fixture f;
+  const std::string dockerfile = "FROM busybox\nCOPY app.sh /usr/bin\nCOPY conf /etc/app/\n";
+  auto id = f.Build(dockerfile);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  REQUIRE(f.layers.copies.size() == 2);
+  CHECK(f.layers.copies[0].items[0].target == "/usr/bin/app.sh");
+  CHECK(f.layers.copies[1].items.back().target == "/etc/app/a.conf");
+  Json image = f.Image(*id);
+  std::string first = image["history"][1]["created_by"];
+  CHECK(absl::StartsWith(first, "/bin/sh -c #(nop) COPY file:"));
+  CHECK(absl::EndsWith(first, " in /usr/bin "));
+  CHECK(absl::StartsWith(image["history"][2]["created_by"].get<std::string>(),
+                         "/bin/sh -c #(nop) COPY dir:"));
+
+  // Same files, new mtimes: cached. Changed content: copied again.
+  TempDir other;
+  f.context = Extract(
+      TarBuilder().File("app.sh", "echo app", 0755, 42).File("conf/a.conf", "a", 0644, 42).Finish(),
+      other.path());
+  REQUIRE(f.Build(dockerfile).ok());
+  CHECK(f.layers.copies.size() == 2);
+  TempDir changed;
+  f.context =
+      Extract(TarBuilder().File("app.sh", "echo app", 0755).File("conf/a.conf", "b").Finish(),
+              changed.path());
+  REQUIRE(f.Build(dockerfile).ok());
+  CHECK(f.layers.copies.size() == 3);
+
+  auto missing = f.Build("FROM busybox\nCOPY nothere /x\n");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message() ==
+        "COPY failed: file not found in build context or excluded by .dockerignore: stat nothere: "
+        "file does not exist");
+}
+
+TEST_CASE("multi-stage: COPY --from a stage, --target, FROM scratch") {
+  Fixture f;
+  const std::string dockerfile =
+      "ARG BASE=busybox\n"
+      "FROM ${BASE} AS build\n"
+      "RUN make\n"
+      "FROM scratch AS final\n"
+      "COPY --from=build /out/app /app\n"
+      "ENTRYPOINT [\"/app\"]\n";
+  auto id = f.Build(dockerfile);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  REQUIRE(f.layers.opened.size() == 1);
+  CHECK(f.layers.opened[0] != Busybox().id);
+  REQUIRE(f.layers.copies.size() == 1);
+  CHECK(f.layers.copies[0].preserve_ownership);
+  Json image = f.Image(*id);
+  CHECK(image["config"]["Env"] == Json::array({std::string("PATH=") + kDefaultPathEnv}));
+  CHECK(image["history"].size() == 2);
+  CHECK(image["rootfs"]["diff_ids"].size() == 1);
+  std::string text = f.Text();
+  CHECK(absl::StrContains(text, "Step 1/6 : ARG BASE=busybox\nStep 2/6 : FROM ${BASE} AS build\n"));
+  CHECK(absl::StrContains(text, "Step 4/6 : FROM scratch AS final\n ---> \n"));
+
+  BuildOptions target;
+  target.target = "build";
+  auto build_only = f.Build(dockerfile, target);
+  REQUIRE(build_only.ok());
+  CHECK(f.Image(*build_only)["history"].size() == 2);
+  CHECK(absl::StrContains(f.Text(), "Step 3/3 : RUN make"));
+
+  auto unknown = f.Build("FROM busybox\nCOPY --from=nginx:1 /x /y\n");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message() == "invalid from flag value nginx:1: No such image: nginx:1");
+  auto base = f.Build("FROM nope:1\n");
+  CHECK(base.status().message() == "No such image: nope:1");
+  CHECK(absl::StrContains(f.stream, "\"error\":\"No such image: nope:1\""));
+}
+
+TEST_CASE("ONBUILD triggers of the base run after FROM and are not inherited") {
+  Fixture f;
+  ImageRecord base = Busybox();
+  base.id = "sha256:" + std::string(64, 'c');
+  base.config["config"]["OnBuild"] = {"ENV FROM_TRIGGER=1", "COPY app.sh /"};
+  f.images.by_name["parent"] = base;
+  auto id = f.Build("FROM parent\nCMD x\n");
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  CHECK(absl::StrContains(f.Text(), "# Executing 2 build triggers\n"));
+  Json image = f.Image(*id);
+  CHECK(image["config"]["OnBuild"].is_null());
+  CHECK(image["config"]["Env"] == Json::array({"PATH=/bin", "FROM_TRIGGER=1"}));
+  CHECK(f.layers.copies.size() == 1);
+}
+
+TEST_CASE("quiet builds print only the ID") {
+  Fixture f;
+  auto id = f.Build("FROM busybox\nENV A=1\n", {}, /*quiet=*/true);
+  REQUIRE(id.ok());
+  CHECK(f.stream == "{\"stream\":\"" + *id + "\\n\"}\r\n");
+}
+
+TEST_CASE("parse errors come out in the stream") {
+  Fixture f;
+  auto id = f.Build("FROM busybox\nRUN true\nFOOBAR x\n");
+  REQUIRE_FALSE(id.ok());
+  CHECK(f.stream ==
+        "{\"errorDetail\":{\"message\":\"Dockerfile parse error line 3: unknown instruction: "
+        "FOOBAR\"},\"error\":\"Dockerfile parse error line 3: unknown instruction: FOOBAR\"}\r\n");
+  CHECK(f.images.resolves == 0);
+}
+
+}  // namespace
+}  // namespace berth::imaged::build
