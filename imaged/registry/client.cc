@@ -91,6 +91,7 @@ std::string RegistryErrorText(const HttpResponse& response) {
     }
     if (!parts.empty()) return absl::StrJoin(parts, ", ");
   }
+  if (response.status == 401) return "unauthorized: authentication required";
   std::string text = absl::StrCat(response.status, " ", ReasonPhrase(response.status));
   absl::StripTrailingAsciiWhitespace(&text);
   return text;
@@ -227,7 +228,12 @@ absl::StatusOr<HttpResponse> RegistryClient::Send(HttpRequest request, const std
     // Without credentials a Basic challenge cannot be answered: the 401 stands.
     absl::StatusOr<std::string> answer = Authorize(challenges, scope);
     if (!answer.ok()) {
-      if (absl::IsUnauthenticated(answer.status())) return response;
+      // Docker's words: `Head "<url>": no basic auth credentials`.
+      if (absl::IsUnauthenticated(answer.status())) {
+        return absl::UnauthenticatedError(absl::StrCat(request.method == "HEAD" ? "Head" : "Get",
+                                                       " \"", request.url,
+                                                       "\": ", answer.status().message()));
+      }
       return answer.status();
     }
     answered_challenge = true;

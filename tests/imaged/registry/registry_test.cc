@@ -212,8 +212,12 @@ TEST_CASE("Basic challenges, refused logins and registry error texts", "[registr
   RegistryClient anonymous(&http, Local(), Credentials{}, Fast());
   auto manifest = anonymous.GetManifest("a", "latest");
   REQUIRE(absl::IsUnauthenticated(manifest.status()));
-  CHECK(absl::StrContains(manifest.status().message(), "unauthorized: authentication required"));
+  CHECK(manifest.status().message() ==
+        "Get \"http://127.0.0.1:5000/v2/a/manifests/latest\": no basic auth credentials");
   CHECK(http.requests.size() == 1);
+  // A 401 without an error body still reads as Docker's.
+  CHECK(RegistryErrorText(ScriptedTransport::Reply(401)) ==
+        "unauthorized: authentication required");
 
   http.responses.push_back(ScriptedTransport::Reply(
       404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})"));

@@ -1,0 +1,127 @@
+# Registries: push, pull by tag and digest, login, against Debian's
+# docker-registry (the distribution registry) run as a child on 127.0.0.1.
+# shellcheck shell=bash
+
+REGISTRY_PIDS=()
+
+# registry_start NAME [htpasswd-file]: starts a registry, sets REGISTRY to host:port.
+registry_start() {
+  local name=$1 htpasswd=${2:-} port dir
+  dir=$E2E_DIR/registry-$name
+  mkdir -p "$dir/data"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  {
+    printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$dir/data"
+    printf '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n  secret: berth-e2e\n' "$port"
+    if [ -n "$htpasswd" ]; then
+      printf 'auth:\n  htpasswd:\n    realm: berth-e2e\n    path: %s\n' "$htpasswd"
+    fi
+  } >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  REGISTRY_PIDS+=($!)
+  REGISTRY=127.0.0.1:$port
+  wait_for 10 curl -s -o /dev/null "http://$REGISTRY/v2/" || say "registry $name did not start"
+}
+
+registry_stop_all() {
+  local pid
+  for pid in "${REGISTRY_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  check_eq "no registry process left" "" "$(pgrep -f "docker-registry serve $E2E_DIR" || true)"
+  REGISTRY_PIDS=()
+}
+
+test_registry() {
+  say "== registry"
+  local out id digest reg
+  "$REPO/scripts/make-busybox-image.sh" "$E2E_DIR/busybox.tar" busybox:latest >/dev/null
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+  id=$(docker image inspect --format '{{.Id}}' busybox)
+
+  registry_start open
+  reg=$REGISTRY
+  docker tag busybox "$reg/e2e/busybox:v1"
+  out=$(docker push "$reg/e2e/busybox:v1" 2>&1)
+  check_contains "push names the repository" "The push refers to repository [$reg/e2e/busybox]" "$out"
+  check_contains "push uploads the layer" "Pushed" "$out"
+  check_contains "push prints the digest" "v1: digest: sha256:" "$out"
+  digest=$(printf '%s\n' "$out" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+  out=$(curl -s "http://$reg/v2/e2e/busybox/tags/list")
+  check_contains "the registry has the tag" '"v1"' "$out"
+  out=$(docker push "$reg/e2e/busybox:v1" 2>&1)
+  check_contains "a second push skips what the registry has" "Layer already exists" "$out"
+  docker tag busybox "$reg/e2e/other:v1"
+  out=$(docker push "$reg/e2e/other:v1" 2>&1)
+  check_contains "push to another repository mounts the blob" "Mounted from e2e/busybox" "$out"
+  out=$(docker push "$reg/e2e/nothere:v1" 2>&1; echo "exit=$?")
+  check_contains "push of an unknown image fails" "An image does not exist locally with the tag" "$out"
+  check_contains "push of an unknown image exits 1" "exit=1" "$out"
+
+  # Nothing of the image stays, so the pull really downloads.
+  docker rmi "$reg/e2e/busybox:v1" "$reg/e2e/other:v1" busybox:latest >/dev/null
+  check_fails "the image is gone" docker image inspect "$id"
+  out=$(docker pull "$reg/e2e/busybox:v1" 2>&1)
+  check_contains "pull names the repository" "v1: Pulling from e2e/busybox" "$out"
+  check_contains "pull completes the layer" "Pull complete" "$out"
+  check_contains "pull prints the digest" "Digest: $digest" "$out"
+  check_contains "pull prints the status" "Status: Downloaded newer image for $reg/e2e/busybox:v1" "$out"
+  out=$(docker image inspect --format '{{.Id}}' "$reg/e2e/busybox:v1")
+  check_eq "the pulled image has the pushed ID" "$id" "$out"
+  out=$(docker image inspect --format '{{json .RepoDigests}}' "$reg/e2e/busybox:v1")
+  check_eq "RepoDigests" "[\"$reg/e2e/busybox@$digest\"]" "$out"
+  out=$(docker run --rm "$reg/e2e/busybox:v1" echo pulled)
+  check_eq "run the pulled image" "pulled" "$out"
+  out=$(docker pull "$reg/e2e/busybox:v1" 2>&1)
+  check_contains "a second pull is up to date" "Status: Image is up to date for $reg/e2e/busybox:v1" "$out"
+  check_not_contains "a second pull downloads nothing" "Pull complete" "$out"
+
+  docker rmi "$reg/e2e/busybox:v1" >/dev/null
+  out=$(docker pull "$reg/e2e/busybox@$digest" 2>&1)
+  check_contains "pull by digest" "Digest: $digest" "$out"
+  out=$(docker run --rm "$reg/e2e/busybox@$digest" echo bydigest)
+  check_eq "run by digest" "bydigest" "$out"
+  out=$(docker images --digests --format '{{.Repository}} {{.Digest}}')
+  check_contains "images --digests" "$reg/e2e/busybox $digest" "$out"
+  out=$(docker rmi "$reg/e2e/busybox@$digest" 2>&1)
+  check_contains "rmi by digest" "Untagged: $reg/e2e/busybox@$digest" "$out"
+
+  out=$(docker pull "$reg/e2e/busybox:nope" 2>&1; echo "exit=$?")
+  check_contains "pull of a missing tag says so" \
+    "manifest for $reg/e2e/busybox:nope not found: manifest unknown" "$out"
+  check_contains "pull of a missing tag exits 1" "exit=1" "$out"
+  out=$(docker pull "$reg/e2e/nosuchrepo" 2>&1; echo "exit=$?")
+  check_contains "pull of a missing repository fails" "exit=1" "$out"
+  out=$(docker pull "127.0.0.1:1/e2e/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "pull from a registry that is down fails" "exit=1" "$out"
+  check_contains "and says why" "127.0.0.1:1" "$out"
+  out=$(docker images --format '{{.Repository}}' | grep -c "$reg" || true)
+  check_eq "failed pulls leave no image" "0" "$out"
+
+  # Basic auth with htpasswd.
+  htpasswd -Bbc "$E2E_DIR/htpasswd" berthuser berthpass >/dev/null 2>&1
+  registry_start auth "$E2E_DIR/htpasswd"
+  reg=$REGISTRY
+  out=$(docker login -u berthuser -p wrong "$reg" 2>&1; echo "exit=$?")
+  check_contains "login with a bad password is refused" "401 Unauthorized" "$out"
+  check_contains "and exits 1" "exit=1" "$out"
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+  docker tag busybox "$reg/private/busybox:v1"
+  out=$(docker push "$reg/private/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "push without credentials is refused" "exit=1" "$out"
+  check_contains "with Docker's reason" "no basic auth credentials" "$out"
+  out=$(docker login -u berthuser -p berthpass "$reg" 2>&1)
+  check_contains "docker login" "Login Succeeded" "$out"
+  out=$(docker push "$reg/private/busybox:v1" 2>&1)
+  check_contains "push with credentials" "v1: digest: sha256:" "$out"
+  docker rmi "$reg/private/busybox:v1" busybox >/dev/null
+  out=$(docker pull "$reg/private/busybox:v1" 2>&1)
+  check_contains "pull with credentials" "Status: Downloaded newer image" "$out"
+  docker logout "$reg" >/dev/null 2>&1
+  docker rmi "$reg/private/busybox:v1" >/dev/null
+  out=$(docker pull "$reg/private/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "pull without credentials is refused" "exit=1" "$out"
+
+  registry_stop_all
+}

@@ -1,0 +1,445 @@
+// Pull and push through Distribution against an in-memory registry that speaks
+// enough of the distribution API (manifests, blobs, uploads, mounts).
+#include "imaged/distribution.h"
+
+#include <dirent.h>
+
+#include <catch2/catch.hpp>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/digest.h"
+#include "imaged/content_store.h"
+#include "imaged/metadata_store.h"
+#include "imaged/registry/manifest.h"
+#include "tests/imaged/test_util.h"
+
+namespace berth::imaged {
+namespace {
+
+using registry::HttpRequest;
+using registry::HttpResponse;
+using testing::ConfigFor;
+using testing::FakeLayerSink;
+using testing::TarBuilder;
+using testing::TempDir;
+
+std::string UrlDecode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      out.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// Repositories of manifests (by tag and digest) and blobs, over the v2 API.
+class FakeRegistry : public registry::HttpTransport {
+ public:
+  struct Repo {
+    std::map<std::string, std::pair<std::string, std::string>> manifests;  // ref -> (type, body)
+    std::set<std::string> blobs;
+  };
+
+  absl::StatusOr<HttpResponse> Do(const HttpRequest& request,
+                                  const registry::BodySink* sink) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    log.push_back(request.method + " " + request.url);
+    std::string url = request.url.substr(std::string("http://reg.test:5000").size());
+    std::string query;
+    if (size_t q = url.find('?'); q != std::string::npos) {
+      query = url.substr(q + 1);
+      url = url.substr(0, q);
+    }
+    std::map<std::string, std::string> params;
+    for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+      std::vector<std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      params[kv[0]] = kv.size() > 1 ? UrlDecode(kv[1]) : "";
+    }
+    HttpResponse response;
+    response.status = 404;
+    auto reply_body = [&](const std::string& body) -> absl::Status {
+      response.status = 200;
+      if (request.method == "HEAD") return absl::OkStatus();
+      if (sink == nullptr) {
+        response.body = body;
+        return absl::OkStatus();
+      }
+      return (*sink)(body);
+    };
+    size_t at = url.find("/manifests/");
+    if (at != std::string::npos) {
+      std::string repo = url.substr(4, at - 4);
+      std::string ref = url.substr(at + 11);
+      if (request.method == "PUT") {
+        std::string type;
+        for (const auto& [name, value] : request.headers) {
+          if (name == "Content-Type") type = value;
+        }
+        repos[repo].manifests[ref] = {type, request.body};
+        repos[repo].manifests[Sha256Digest(request.body)] = {type, request.body};
+        response.status = 201;
+        response.headers.emplace("docker-content-digest", Sha256Digest(request.body));
+        return response;
+      }
+      auto it = repos[repo].manifests.find(ref);
+      if (it == repos[repo].manifests.end()) {
+        response.body = R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})";
+        return response;
+      }
+      response.headers.emplace("content-type", it->second.first);
+      RETURN_IF_ERROR(reply_body(it->second.second));
+      return response;
+    }
+    at = url.find("/blobs/uploads/");
+    if (at != std::string::npos) {
+      std::string repo = url.substr(4, at - 4);
+      if (request.method == "POST") {
+        if (params.count("mount")) {
+          std::string from = params["from"];
+          if (repos[from].blobs.count(params["mount"])) {
+            repos[repo].blobs.insert(params["mount"]);
+            response.status = 201;
+            ++mounts;
+            return response;
+          }
+        }
+        response.status = 202;
+        response.headers.emplace("location", "/v2/" + repo + "/blobs/uploads/u" +
+                                                 std::to_string(++uploads) + "?state=x");
+        return response;
+      }
+      if (request.method == "PUT") {
+        std::string data;
+        char buffer[8192];
+        while (true) {
+          auto n = request.body_source->Read(buffer, sizeof(buffer));
+          if (!n.ok()) return n.status();
+          if (*n == 0) break;
+          data.append(buffer, *n);
+        }
+        if (static_cast<int64_t>(data.size()) != request.body_size ||
+            Sha256Digest(data) != params["digest"]) {
+          response.status = 400;
+          return response;
+        }
+        blobs[params["digest"]] = data;
+        repos[repo].blobs.insert(params["digest"]);
+        response.status = 201;
+        return response;
+      }
+      if (request.method == "DELETE") {
+        response.status = 204;
+        return response;
+      }
+    }
+    at = url.find("/blobs/");
+    if (at != std::string::npos) {
+      std::string repo = url.substr(4, at - 4);
+      std::string digest = url.substr(at + 7);
+      if (!repos[repo].blobs.count(digest)) return response;
+      if (request.method == "GET") ++blob_gets;
+      std::string body = blobs[digest];
+      if (corrupt.count(digest)) body[body.size() / 2] ^= 1;
+      if (truncate.count(digest)) body.resize(body.size() / 2);
+      RETURN_IF_ERROR(reply_body(body));
+      return response;
+    }
+    return response;
+  }
+
+  // Adds an image (one config, its layers) to repo under tag; returns the
+  // manifest digest.
+  std::string AddImage(const std::string& repo, const std::string& tag,
+                       const std::vector<std::string>& layers,
+                       const std::string& media_type = registry::kDockerManifest) {
+    std::vector<std::string> diff_ids;
+    Json layer_descriptors = Json::array();
+    for (const std::string& layer : layers) {
+      diff_ids.push_back(Sha256Digest(layer));
+      Put(repo, layer);
+      layer_descriptors.push_back({{"mediaType", registry::kDockerLayerTar},
+                                   {"size", layer.size()},
+                                   {"digest", Sha256Digest(layer)}});
+    }
+    std::string config = ConfigFor(diff_ids, "2024-01-02T03:04:05Z", tag);
+    Put(repo, config);
+    Json manifest = {{"schemaVersion", 2},
+                     {"mediaType", media_type},
+                     {"config",
+                      {{"mediaType", registry::kDockerConfig},
+                       {"size", config.size()},
+                       {"digest", Sha256Digest(config)}}},
+                     {"layers", layer_descriptors}};
+    std::string body = manifest.dump();
+    repos[repo].manifests[tag] = {media_type, body};
+    repos[repo].manifests[Sha256Digest(body)] = {media_type, body};
+    last_config = config;
+    return Sha256Digest(body);
+  }
+  void Put(const std::string& repo, const std::string& blob) {
+    blobs[Sha256Digest(blob)] = blob;
+    repos[repo].blobs.insert(Sha256Digest(blob));
+  }
+
+  std::mutex mutex;
+  std::map<std::string, Repo> repos;
+  std::map<std::string, std::string> blobs;
+  std::set<std::string> corrupt;
+  std::set<std::string> truncate;
+  std::vector<std::string> log;
+  std::string last_config;
+  int blob_gets = 0;
+  int uploads = 0;
+  int mounts = 0;
+};
+
+class Fixture {
+ public:
+  Fixture() {
+    content_ = FileContentStore::Open(dir_.path()).value();
+    metadata_ = MetadataStore::Open(dir_.path() + "/imaged.db").value();
+    store_ = std::make_unique<ImageStore>(content_.get(), metadata_.get(), &sink_);
+    RegistryOptions options;
+    options.insecure_registries = {"reg.test:5000"};
+    options.retry = registry::RetryPolicy{2, 1};
+    distribution_ =
+        std::make_unique<Distribution>(store_.get(), content_.get(), &registry_, options);
+  }
+  absl::Status Pull(const std::string& reference, const std::string& platform = "") {
+    events.clear();
+    return distribution_->Pull(reference, platform, {},
+                               [&](const ProgressEvent& event) { events.push_back(event); });
+  }
+  absl::Status Push(const std::string& reference) {
+    events.clear();
+    return distribution_->Push(reference, {},
+                               [&](const ProgressEvent& event) { events.push_back(event); });
+  }
+  bool Saw(const std::string& status) {
+    for (const ProgressEvent& event : events) {
+      if (absl::StrContains(event.status, status)) return true;
+    }
+    return false;
+  }
+  size_t FilesIn(const std::string& sub) {
+    size_t count = 0;
+    DIR* d = opendir((dir_.path() + "/" + sub).c_str());
+    while (struct dirent* entry = readdir(d)) count += entry->d_name[0] != '.';
+    closedir(d);
+    return count;
+  }
+
+  TempDir dir_;
+  FakeLayerSink sink_;
+  FakeRegistry registry_;
+  std::unique_ptr<FileContentStore> content_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::unique_ptr<ImageStore> store_;
+  std::unique_ptr<Distribution> distribution_;
+  std::vector<ProgressEvent> events;
+};
+
+std::string Layer(const std::string& name) {
+  return TarBuilder().File(name, "content of " + name).Finish();
+}
+
+}  // namespace
+
+TEST_CASE("pull by tag and by digest, with Docker's progress lines", "[distribution]") {
+  Fixture f;
+  std::string digest = f.registry_.AddImage("team/app", "v1", {Layer("a"), Layer("b")});
+  std::string id = Sha256Digest(f.registry_.last_config);
+  REQUIRE(f.Pull("reg.test:5000/team/app:v1").ok());
+  CHECK(f.events.front().status == "Pulling from team/app");
+  CHECK(f.events.front().id == "v1");
+  CHECK(f.Saw("Pulling fs layer"));
+  CHECK(f.Saw("Download complete"));
+  CHECK(f.Saw("Pull complete"));
+  CHECK(f.Saw("Digest: " + digest));
+  CHECK(f.events.back().status == "Status: Downloaded newer image for reg.test:5000/team/app:v1");
+  auto image = f.store_->Get("reg.test:5000/team/app:v1");
+  REQUIRE(image.ok());
+  CHECK(image->id == id);
+  CHECK(image->repo_digests == std::vector<std::string>{"reg.test:5000/team/app@" + digest});
+  CHECK(f.sink_.applied.size() == 2);
+  CHECK(f.store_->Get("reg.test:5000/team/app@" + digest).value().id == id);
+
+  // Again: nothing is downloaded, and the tag is up to date.
+  int gets = f.registry_.blob_gets;
+  REQUIRE(f.Pull("reg.test:5000/team/app:v1").ok());
+  CHECK(f.registry_.blob_gets == gets);
+  CHECK(f.Saw("Already exists"));
+  CHECK(f.events.back().status == "Status: Image is up to date for reg.test:5000/team/app:v1");
+
+  // A different image sharing the bottom layer fetches only the new one.
+  f.registry_.AddImage("team/app", "v2", {Layer("a"), Layer("c")});
+  gets = f.registry_.blob_gets;
+  REQUIRE(f.Pull("reg.test:5000/team/app:v2").ok());
+  CHECK(f.registry_.blob_gets == gets + 2);  // the config and layer c
+
+  // By digest: no tag, but the digest reference resolves.
+  REQUIRE(f.store_->Remove("reg.test:5000/team/app:v1", false, {}).ok());
+  CHECK_FALSE(f.store_->Get(id).ok());
+  REQUIRE(f.Pull("reg.test:5000/team/app@" + digest).ok());
+  image = f.store_->Get(id);
+  REQUIRE(image.ok());
+  CHECK(image->repo_tags.empty());
+  CHECK(image->repo_digests.size() == 1);
+}
+
+TEST_CASE("failed pulls leave no image and no blob", "[distribution]") {
+  Fixture f;
+  std::string layer = Layer("big");
+  f.registry_.AddImage("x", "corrupt", {Layer("fine"), layer});
+
+  f.registry_.corrupt.insert(Sha256Digest(layer));
+  absl::Status status = f.Pull("reg.test:5000/x:corrupt");
+  REQUIRE(absl::IsInvalidArgument(status));
+  CHECK(absl::StrContains(status.message(), "verification failed for digest"));
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  CHECK(f.FilesIn("ingest") == 0);
+  CHECK(f.sink_.layers.empty());
+
+  f.registry_.corrupt.clear();
+  f.registry_.truncate.insert(Sha256Digest(layer));
+  status = f.Pull("reg.test:5000/x:corrupt");
+  REQUIRE_FALSE(status.ok());
+  CHECK(absl::StrContains(status.message(), "truncated"));
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  CHECK(f.FilesIn("ingest") == 0);
+
+  f.registry_.truncate.clear();
+  f.sink_.fail_apply = true;
+  CHECK_FALSE(f.Pull("reg.test:5000/x:corrupt").ok());
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  f.sink_.fail_apply = false;
+  REQUIRE(f.Pull("reg.test:5000/x:corrupt").ok());
+
+  status = f.Pull("reg.test:5000/x:missing");
+  REQUIRE(absl::IsNotFound(status));
+  CHECK(status.message() ==
+        "manifest for reg.test:5000/x:missing not found: manifest unknown: manifest unknown");
+  CHECK(f.events.empty());
+
+  f.registry_.repos["x"].manifests["bad"] = {registry::kDockerManifest, "{\"schemaVersion\":2"};
+  CHECK(absl::IsInvalidArgument(f.Pull("reg.test:5000/x:bad")));
+  f.registry_.repos["x"].manifests["old"] = {registry::kSchema1Signed, R"({"schemaVersion":1})"};
+  status = f.Pull("reg.test:5000/x:old");
+  CHECK(absl::StrContains(status.message(), "schema 1 support has been removed"));
+}
+
+TEST_CASE("a manifest list is resolved for the platform asked for", "[distribution]") {
+  Fixture f;
+  std::string amd64 = f.registry_.AddImage("multi", "amd64-only", {Layer("amd")});
+  std::string amd64_config = f.registry_.last_config;
+  std::string arm64 = f.registry_.AddImage("multi", "arm64-only", {Layer("arm")});
+  std::string arm64_config = f.registry_.last_config;
+  Json index = {{"schemaVersion", 2},
+                {"mediaType", registry::kOciIndex},
+                {"manifests",
+                 {{{"mediaType", registry::kDockerManifest},
+                   {"size", 1},
+                   {"digest", arm64},
+                   {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                  {{"mediaType", registry::kDockerManifest},
+                   {"size", 1},
+                   {"digest", amd64},
+                   {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  f.registry_.repos["multi"].manifests["latest"] = {registry::kOciIndex, index.dump()};
+  REQUIRE(f.Pull("reg.test:5000/multi", "linux/arm64").ok());
+  CHECK(f.store_->Get("reg.test:5000/multi").value().id == Sha256Digest(arm64_config));
+  // The repo digest is the index's, as Docker records it.
+  CHECK(f.store_->Get("reg.test:5000/multi").value().repo_digests[0] ==
+        "reg.test:5000/multi@" + Sha256Digest(index.dump()));
+  REQUIRE(f.Pull("reg.test:5000/multi", "linux/amd64").ok());
+  CHECK(f.store_->Get("reg.test:5000/multi").value().id == Sha256Digest(amd64_config));
+  absl::Status status = f.Pull("reg.test:5000/multi", "linux/s390x");
+  CHECK(absl::IsNotFound(status));
+}
+
+TEST_CASE("push uploads, skips and mounts, and a pull gets the same image", "[distribution]") {
+  Fixture f;
+  f.registry_.AddImage("src", "v1", {Layer("p1"), Layer("p2")});
+  std::string id = Sha256Digest(f.registry_.last_config);
+  REQUIRE(f.Pull("reg.test:5000/src:v1").ok());
+  CHECK(f.registry_.uploads == 0);
+
+  // To another repository of the same registry: the blobs are mounted.
+  REQUIRE(f.store_->Tag(id, "reg.test:5000/dst", "v1").ok());
+  REQUIRE(f.Push("reg.test:5000/dst:v1").ok());
+  CHECK(f.events.front().status == "The push refers to repository [reg.test:5000/dst]");
+  CHECK(f.registry_.mounts == 3);
+  CHECK(f.registry_.uploads == 0);
+  CHECK(f.Saw("Mounted from src"));
+  CHECK(f.Saw("v1: digest: sha256:"));
+  CHECK(absl::StrContains(f.events.back().aux_json, "\"Tag\":\"v1\""));
+  // Again: the registry has everything.
+  REQUIRE(f.Push("reg.test:5000/dst:v1").ok());
+  CHECK(f.Saw("Layer already exists"));
+  CHECK(f.registry_.mounts == 3);
+
+  // Where the known sources are gone from the registry: plain uploads.
+  f.registry_.repos.erase("src");
+  f.registry_.repos.erase("dst");
+  REQUIRE(f.store_->Tag(id, "reg.test:5000/fresh", "t").ok());
+  f.metadata_->AddBlobSource("sha256:unused", "reg.test:5000/src").IgnoreError();
+  REQUIRE(f.Push("reg.test:5000/fresh:t").ok());
+  CHECK(f.Saw("Pushed"));
+
+  // Into a new store: same image ID.
+  Fixture other;
+  {
+    std::lock_guard<std::mutex> lock(f.registry_.mutex);
+    other.registry_.repos = f.registry_.repos;
+    other.registry_.blobs = f.registry_.blobs;
+  }
+  REQUIRE(other.Pull("reg.test:5000/fresh:t").ok());
+  CHECK(other.store_->Get("reg.test:5000/fresh:t").value().id == id);
+
+  absl::Status status = f.Push("reg.test:5000/nothing:here");
+  REQUIRE(absl::IsNotFound(status));
+  CHECK(status.message() == "An image does not exist locally with the tag: reg.test:5000/nothing");
+}
+
+TEST_CASE("registries reached over plain HTTP, and daemon.json", "[distribution]") {
+  RegistryOptions options;
+  options.certs_dir = "";
+  CHECK(IsInsecureRegistry(options, "localhost:5000"));
+  CHECK(IsInsecureRegistry(options, "127.0.0.1:5000"));
+  CHECK(IsInsecureRegistry(options, "127.1.2.3"));
+  CHECK_FALSE(IsInsecureRegistry(options, "example.com:5000"));
+  CHECK(ResolveEndpoint(options, "docker.io").host == "registry-1.docker.io");
+  CHECK(ResolveEndpoint(options, "docker.io").scheme == "https");
+  CHECK(ResolveEndpoint(options, "127.0.0.1:5000").BaseUrl() == "http://127.0.0.1:5000");
+  REQUIRE(ApplyDaemonConfig(R"({"insecure-registries":["example.com:5000","10.0.0.0/8"],
+                               "max-concurrent-downloads":7})",
+                            &options)
+              .ok());
+  CHECK(IsInsecureRegistry(options, "example.com:5000"));
+  CHECK(IsInsecureRegistry(options, "10.1.2.3:443"));
+  CHECK_FALSE(IsInsecureRegistry(options, "11.1.2.3:443"));
+  CHECK(options.max_concurrent_downloads == 7);
+  CHECK_FALSE(ApplyDaemonConfig(R"({"max-concurrent-uploads":0})", &options).ok());
+
+  std::atomic<int> ran{0};
+  CHECK(RunConcurrently(10, 3, [&](size_t) {
+          ++ran;
+          return absl::OkStatus();
+        }).ok());
+  CHECK(ran == 10);
+  absl::Status status = RunConcurrently(
+      10, 1, [&](size_t i) { return i == 2 ? absl::InternalError("two") : absl::OkStatus(); });
+  CHECK(status.message() == "two");
+}
+
+}  // namespace berth::imaged
