@@ -1,0 +1,51 @@
+// The build cache in imaged's database: cache key -> image ID, written in
+// the same commit order as the image (the image first), so after a crash an
+// entry never names an image that was not stored; a lookup of an entry whose
+// image was removed is a miss (the Builder checks the image exists).
+//
+// Table (append BuildCacheMigrations() to imaged's migration list):
+//   build_cache(key TEXT PRIMARY KEY, image_id TEXT, created INTEGER, last_used INTEGER)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/database.h"
+#include "imaged/build/executor.h"
+
+namespace berth::imaged::build {
+
+// Migrations to append, in order, after imaged's own.
+std::vector<std::string> BuildCacheMigrations();
+
+struct CacheEntry {
+  std::string key;
+  std::string image_id;
+  int64_t created = 0;
+  int64_t last_used = 0;
+};
+
+class SqlBuildCache : public BuildCache {
+ public:
+  // Not owned. clock: seconds since the epoch.
+  SqlBuildCache(Database* db, std::function<int64_t()> clock) : db_(db), clock_(std::move(clock)) {}
+
+  absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override;
+  absl::Status Record(const std::string& key, const std::string& image_id) override;
+
+  // For `docker system df` and `docker builder prune`.
+  absl::StatusOr<std::vector<CacheEntry>> List();
+  // Removes entries last used before `before` (all when 0) and returns the
+  // image IDs no remaining entry names, for imaged to delete when untagged.
+  absl::StatusOr<std::vector<std::string>> Prune(int64_t before);
+  // Drops entries that name an image (after the image was removed).
+  absl::Status ForgetImage(const std::string& image_id);
+
+ private:
+  Database* db_;
+  std::function<int64_t()> clock_;
+};
+
+}  // namespace berth::imaged::build
