@@ -28,6 +28,11 @@ void Api::EnableExec(ExecBackend* execs) {
   exec_->Register(router_);
 }
 
+void Api::EnableNetworks(NetworkBackend* networks) {
+  networks_ = std::make_unique<NetworkHandlers>(networks);
+  networks_->Register(router_);
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

@@ -8,6 +8,7 @@
 #include "apiserver/handlers/containers.h"
 #include "apiserver/handlers/exec.h"
 #include "apiserver/handlers/images.h"
+#include "apiserver/handlers/networks.h"
 #include "apiserver/handlers/system.h"
 #include "apiserver/handlers/volumes.h"
 #include "apiserver/host_info.h"
@@ -27,6 +28,9 @@ class Api {
   // Serves docker exec over runtimed.
   void EnableExec(ExecBackend* execs);
 
+  // Serves /networks over netd (connect/disconnect through runtimed).
+  void EnableNetworks(NetworkBackend* networks);
+
   void Handle(Exchange& exchange);
 
   // Headers Docker puts on every response.
@@ -38,6 +42,7 @@ class Api {
   ImageHandlers images_;
   std::unique_ptr<VolumeHandlers> volumes_;
   std::unique_ptr<ExecHandlers> exec_;
+  std::unique_ptr<NetworkHandlers> networks_;
   Router router_;
 };
 

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "apiserver/api.h"
 #include "apiserver/backends/grpc_exec.h"
+#include "apiserver/backends/grpc_network.h"
 #include "apiserver/backends/grpc_backends.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
   api.EnableVolumes(&volumes, options.root + "/stored/volumes");
   berth::apiserver::GrpcExecBackend execs(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableExec(&execs);
+  berth::apiserver::GrpcNetworkBackend networks(berth::UnixChannel(options.GrpcSocketOf("netd")),
+                                                berth::UnixChannel(options.GrpcSocketOf("runtimed")));
+  api.EnableNetworks(&networks);
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();

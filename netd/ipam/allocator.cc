@@ -47,11 +47,9 @@ absl::StatusOr<uint32_t> AllocateAddress(const Subnet& subnet, const std::option
     return *requested;
   }
   const Subnet& pool = range ? *range : subnet;
-  uint64_t first = pool.base, last = pool.Broadcast();
-  if (pool.prefix_length < 31) {
-    ++first;
-    --last;
-  }
+  // Only the subnet's own network and broadcast addresses are reserved: an
+  // ip-range's first address is handed out, as Docker does.
+  const uint64_t first = pool.base, last = pool.Broadcast();
   for (uint64_t candidate = first; candidate <= last; ++candidate) {
     const uint32_t address = static_cast<uint32_t>(candidate);
     if (address == gateway || address == subnet.base || used.count(address) != 0) continue;

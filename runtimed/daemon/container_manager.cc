@@ -1084,6 +1084,38 @@ absl::Status ContainerManager::Unpause(const std::string& ref) {
   return Persist(*entry);
 }
 
+absl::Status ContainerManager::ConnectNetwork(const std::string& ref, const std::string& network,
+                                              const std::string& endpoint_config_json) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::string id, name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = entry->c.id();
+    name = entry->c.name();
+    if (!entry->running()) return absl::FailedPreconditionError("container " + id + " is not running");
+  }
+  ASSIGN_OR_RETURN(std::string settings,
+                   network_->ConnectNetwork(id, name, network, endpoint_config_json));
+  std::lock_guard<std::mutex> lock(mu_);
+  entry->c.set_network_settings_json(settings);
+  return Persist(*entry);
+}
+
+absl::Status ContainerManager::DisconnectNetwork(const std::string& ref,
+                                                 const std::string& network) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = entry->c.id();
+    if (!entry->running()) return absl::FailedPreconditionError("container " + id + " is not running");
+  }
+  ASSIGN_OR_RETURN(std::string settings, network_->DisconnectNetwork(id, network));
+  std::lock_guard<std::mutex> lock(mu_);
+  entry->c.set_network_settings_json(settings);
+  return Persist(*entry);
+}
+
 absl::StatusOr<runtime::v1::TopContainerResponse> ContainerManager::Top(
     const std::string& ref, const std::string& ps_args) {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));

@@ -88,6 +88,10 @@ class ContainerManager {
   // Freezes / thaws the container's cgroup.
   absl::Status Pause(const std::string& ref);
   absl::Status Unpause(const std::string& ref);
+  // docker network connect / disconnect: running containers only.
+  absl::Status ConnectNetwork(const std::string& ref, const std::string& network,
+                              const std::string& endpoint_config_json);
+  absl::Status DisconnectNetwork(const std::string& ref, const std::string& network);
   // Runs the host's `ps <ps_args>` and keeps the container's processes.
   absl::StatusOr<runtime::v1::TopContainerResponse> Top(const std::string& ref,
                                                         const std::string& ps_args);

@@ -233,6 +233,19 @@ grpc::Status RuntimeServiceImpl::ResizeTty(grpc::ServerContext*, const ResizeTty
   return ToGrpcStatus(manager_->ResizeTty(request->id(), request->height(), request->width()));
 }
 
+grpc::Status RuntimeServiceImpl::ConnectNetwork(grpc::ServerContext*,
+                                                const ConnectNetworkRequest* request,
+                                                ConnectNetworkResponse*) {
+  return ToGrpcStatus(manager_->ConnectNetwork(request->id(), request->network(),
+                                               request->endpoint_config_json()));
+}
+
+grpc::Status RuntimeServiceImpl::DisconnectNetwork(grpc::ServerContext*,
+                                                   const DisconnectNetworkRequest* request,
+                                                   DisconnectNetworkResponse*) {
+  return ToGrpcStatus(manager_->DisconnectNetwork(request->id(), request->network()));
+}
+
 grpc::Status RuntimeServiceImpl::PauseContainer(grpc::ServerContext*,
                                                 const PauseContainerRequest* request,
                                                 PauseContainerResponse*) {

@@ -44,6 +44,11 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                                 runtime::v1::UnpauseContainerResponse*) override;
   grpc::Status TopContainer(grpc::ServerContext*, const runtime::v1::TopContainerRequest*,
                             runtime::v1::TopContainerResponse*) override;
+  grpc::Status ConnectNetwork(grpc::ServerContext*, const runtime::v1::ConnectNetworkRequest*,
+                              runtime::v1::ConnectNetworkResponse*) override;
+  grpc::Status DisconnectNetwork(grpc::ServerContext*,
+                                 const runtime::v1::DisconnectNetworkRequest*,
+                                 runtime::v1::DisconnectNetworkResponse*) override;
 
   // docker exec (exec_service.cc).
   grpc::Status CreateExec(grpc::ServerContext*, const runtime::v1::CreateExecRequest*,

@@ -48,4 +48,93 @@ test_network() {
 
 test_network_user() {
   say "== network: user-defined networks"
+  local out id net=10.$E2E_NET_OCTET ip
+  out=$(docker network ls --format '{{.Name}} {{.Driver}}' | sort | tr '\n' ' ')
+  check_eq "predefined networks listed" "bridge bridge host host none null " "$out"
+  for n in bridge host none; do
+    out=$(docker network rm "$n" 2>&1)
+    check_contains "$n cannot be removed" "is a pre-defined network and cannot be removed" "$out"
+  done
+
+  id=$(docker network create --subnet "$net.200.0/24" --gateway "$net.200.254" \
+    --ip-range "$net.200.128/25" --label team=a -o com.docker.network.bridge.name="bu$$" un1)
+  check_eq "network create prints the ID" "64" "${#id}"
+  check_eq "the bridge is named by the option" "1" "$(ip -o link show "bu$$" | wc -l)"
+  out=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}}{{end}} {{.Labels.team}} {{.Driver}} {{.Internal}}' un1)
+  check_eq "network inspect" "$net.200.0/24 $net.200.254 $net.200.128/25 a bridge false" "$out"
+  out=$(docker network create --subnet "$net.0.0/16" overlap 2>&1)
+  check_contains "overlapping subnet refused" "Pool overlaps with other one on this address space" "$out"
+  out=$(docker network create un1 2>&1)
+  check_contains "duplicate name refused" "network with name un1 already exists" "$out"
+  out=$(docker network create --subnet "$net.201.0/24" --gateway 192.0.2.1 badgw 2>&1)
+  check_contains "gateway outside the subnet refused" "gateway 192.0.2.1" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"badgw\",
+    \"IPAM\": {\"Config\": [{\"Subnet\": \"$net.201.0/24\", \"Gateway\": \"192.0.2.1\"}]}}" \
+    http://d/networks/create)
+  check_contains "the API refuses a gateway outside the subnet too" "does not contain gateway" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"badsub\",
+    \"IPAM\": {\"Config\": [{\"Subnet\": \"$net.201.0/16\"}]}}" http://d/networks/create)
+  check_contains "a subnet with host bits is refused" "invalid subnet" "$out"
+  check_eq "nothing half-made after refusals" "bridge host none un1 " \
+    "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')"
+  check_eq "ls --filter label" "un1" "$(docker network ls -q --filter label=team=a --format '{{.Name}}')"
+  check_eq "ls --filter type=custom" "un1" "$(docker network ls --filter type=custom --format '{{.Name}}')"
+  check_eq "ls --filter type=builtin" "3" "$(docker network ls -q --filter type=builtin | wc -l)"
+  check_eq "ls --filter id" "un1" "$(docker network ls --filter id="${id:0:12}" --format '{{.Name}}')"
+  check_eq "ls --filter driver=null" "none" "$(docker network ls --filter driver=null --format '{{.Name}}')"
+
+  docker run -d --name u1 --network un1 --network-alias web busybox sleep 300 >/dev/null
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.un1.IPAddress}}' u1)
+  check_eq "first address of the ip-range" "$net.200.128" "$ip"
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.un1.Aliases}} {{.NetworkSettings.Networks.un1.Gateway}}' u1)
+  check_eq "aliases and gateway in inspect" "[web] $net.200.254" "$out"
+  docker run -d --name u2 --network un1 --ip "$net.200.10" --mac-address 02:42:aa:bb:cc:dd \
+    busybox sleep 300 >/dev/null
+  out=$(docker exec u2 ip -4 -o addr show eth0)
+  check_contains "--ip is honoured" "inet $net.200.10/24" "$out"
+  check_eq "--mac-address is honoured" "02:42:aa:bb:cc:dd" "$(docker exec u2 cat /sys/class/net/eth0/address)"
+  check "containers on one network reach each other" docker exec u2 ping -c1 -W2 "$ip"
+  out=$(docker run --rm --network un1 --ip "$net.200.10" busybox true 2>&1)
+  check_contains "an address in use is refused" "Address already in use" "$out"
+  out=$(docker run --rm --network un1 --ip 192.0.2.9 busybox true 2>&1)
+  check_contains "an address outside the subnet is refused" "192.0.2.9" "$out"
+  out=$(docker run --rm --network nosuchnet busybox true 2>&1)
+  check_contains "unknown network" "network nosuchnet not found" "$out"
+  out=$(docker network inspect nosuchnet 2>&1)
+  check_contains "inspect of an unknown network" "network nosuchnet not found" "$out"
+  out=$(docker network inspect -f '{{len .Containers}}' un1)
+  check_eq "network inspect lists the containers" "2" "$out"
+  out=$(docker network rm un1 2>&1)
+  check_contains "a network in use cannot be removed" "has active endpoints" "$out"
+
+  docker network create un2 >/dev/null
+  out=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' un2)
+  check_contains "an automatic subnet comes from the pool" "$net." "$out"
+  docker network connect --alias db --ip "$(echo "$out" | sed 's|0/24|50|')" un2 u1
+  out=$(docker exec u1 ip -o link)
+  check_contains "connect adds eth1" "eth1" "$out"
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.un2.IPAddress}} {{.NetworkSettings.Networks.un2.Aliases}}' u1)
+  check_contains "connect with --ip and --alias" "50 [db]" "$out"
+  out=$(docker network connect un2 u1 2>&1)
+  check_contains "connecting twice is refused" "already exists in network un2" "$out"
+  check "disconnect" docker network disconnect un2 u1
+  out=$(docker exec u1 ip -o link)
+  check_not_contains "disconnect removes eth1" "eth1" "$out"
+  out=$(docker inspect -f '{{len .NetworkSettings.Networks}}' u1)
+  check_eq "inspect after disconnect" "1" "$out"
+
+  docker run -d --name u3 --network container:u1 busybox sleep 300 >/dev/null
+  out=$(docker exec u3 ip -4 -o addr show eth0)
+  check_contains "--network container: shares the namespace" "inet $ip/" "$out"
+  docker rm -f u3 >/dev/null
+
+  docker rm -f u1 u2 >/dev/null
+  check "network rm once unused" docker network rm un1
+  check_eq "its bridge is gone" "" "$(ip -o link show "bu$$" 2>/dev/null)"
+  docker network create --label keep=yes un3 >/dev/null
+  out=$(docker network prune -f --filter label!=keep=yes)
+  check_contains "prune removes unused networks" "un2" "$out"
+  check_eq "prune honours label!" "bridge host none un3 " \
+    "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')"
+  docker network rm un3 >/dev/null
 }
