@@ -33,6 +33,15 @@ void Api::EnableNetworks(NetworkBackend* networks) {
   networks_->Register(router_);
 }
 
+void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
+                      ContainerFilesBackend* files) {
+  files_ = std::make_unique<FileHandlers>(containers, images, volumes, files);
+  files_->Register(router_);
+  containers_.set_size_filler([this](const runtime::v1::Container& c, Json& out) {
+    files_->AddSize(c, out);
+  });
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

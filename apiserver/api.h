@@ -6,6 +6,7 @@
 
 #include "apiserver/backends/backends.h"
 #include "apiserver/handlers/containers.h"
+#include "apiserver/handlers/files.h"
 #include "apiserver/handlers/exec.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/networks.h"
@@ -31,6 +32,10 @@ class Api {
   // Serves /networks over netd (connect/disconnect through runtimed).
   void EnableNetworks(NetworkBackend* networks);
 
+  // Serves docker cp, diff, export, sizes and system df over stored.
+  void EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
+                   ContainerFilesBackend* files);
+
   void Handle(Exchange& exchange);
 
   // Headers Docker puts on every response.
@@ -41,6 +46,7 @@ class Api {
   ContainerHandlers containers_;
   ImageHandlers images_;
   std::unique_ptr<VolumeHandlers> volumes_;
+  std::unique_ptr<FileHandlers> files_;
   std::unique_ptr<ExecHandlers> exec_;
   std::unique_ptr<NetworkHandlers> networks_;
   Router router_;

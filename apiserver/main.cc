@@ -9,6 +9,7 @@
 #include "apiserver/backends/grpc_exec.h"
 #include "apiserver/backends/grpc_network.h"
 #include "apiserver/backends/grpc_backends.h"
+#include "apiserver/backends/grpc_files.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
 #include "common/daemon_options.h"
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
   GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
   Api api(&containers, &images, ProbeHost(options.root));
   api.EnableVolumes(&volumes, options.root + "/stored/volumes");
+  GrpcContainerFilesBackend files(berth::UnixChannel(options.GrpcSocketOf("stored")));
+  api.EnableFiles(&containers, &images, &volumes, &files);
   berth::apiserver::GrpcExecBackend execs(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableExec(&execs);
   berth::apiserver::GrpcNetworkBackend networks(berth::UnixChannel(options.GrpcSocketOf("netd")),

@@ -5,11 +5,13 @@ namespace berth::cli {
 const std::vector<ComponentSpec>& BuiltinComponents() {
   static const auto* components = new std::vector<ComponentSpec>{
       // Unpacks layers (ownership, device nodes, xattrs) and mounts overlays.
+      // docker cp's helper chroots into a container's view, or joins a running
+      // container's mount namespace (which needs ptrace access to its pid).
       {"stored",
        "berth-stored",
        true,
        {"CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_FOWNER", "CAP_FSETID", "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP"},
+        "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"},
        false},
       // Creates network namespaces (mount of nsfs, unshare) and configures links.
       {"netd", "berth-netd", true, {"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, false},

@@ -1,17 +1,33 @@
 // berth-stored: layer snapshots and container root filesystems on overlayfs.
 // Runs as uid 0 with CAP_SYS_ADMIN, CHOWN, FOWNER, DAC_OVERRIDE, MKNOD,
-// SETFCAP and FSETID (mounts, and restoring layer files exactly).
+// SETFCAP and FSETID (mounts, and restoring layer files exactly), plus
+// SYS_CHROOT and SYS_PTRACE for docker cp's helper (chroot into a stopped
+// container's view, join a running container's mount namespace).
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "common/daemon_options.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "stored/archive/helper.h"
 #include "stored/rootfs/overlay.h"
+#include "stored/service/container_files.h"
 #include "stored/service/storage.h"
 #include "stored/service/storage_service.h"
 
 int main(int argc, char** argv) {
+  // stored re-runs itself as the short-lived helper of docker cp and export
+  // (stored/archive/helper.h): one binary, nothing else to install.
+  if (argc == 3 && std::strcmp(argv[1], "archive-helper") == 0) {
+    return berth::containerfs::RunHelper(argv[2]);
+  }
   berth::BlockTerminationSignals();
+  // A helper that fails stops reading its stdin: a write error, not a death.
+  signal(SIGPIPE, SIG_IGN);
   berth::DaemonOptions options = berth::ParseDaemonFlags(argc, argv, "stored");
 
   auto storage =
@@ -21,7 +37,15 @@ int main(int argc, char** argv) {
                      storage.status().ToString());
     return EXIT_FAILURE;
   }
-  berth::stored::StorageService service(storage->get());
+  char exe[4096];
+  ssize_t exe_length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (exe_length <= 0) {
+    spdlog::critical("cannot find my own binary: {}", std::strerror(errno));
+    return EXIT_FAILURE;
+  }
+  berth::stored::ContainerFiles files(storage->get(),
+                                      std::string(exe, static_cast<size_t>(exe_length)));
+  berth::stored::StorageService service(storage->get(), &files);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) {
     spdlog::critical("cannot serve: {}", server.status().ToString());

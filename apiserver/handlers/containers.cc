@@ -213,6 +213,7 @@ absl::Status ContainerHandlers::List(Exchange& exchange) {
     }
     Json summary = RenderContainerSummary(c, with_size, now);
     summary["Mounts"] = RenderMounts(c, volumes_dir_);
+    if (with_size && size_filler_) size_filler_(c, summary);
     out.push_back(std::move(summary));
     if (limit && *limit > 0 && static_cast<int64_t>(out.size()) >= *limit) break;
   }
@@ -224,6 +225,7 @@ absl::Status ContainerHandlers::Inspect(Exchange& exchange, const std::string& n
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
   Json out = RenderContainerInspect(container);
   out["Mounts"] = RenderMounts(container, volumes_dir_);
+  if (exchange.request().query.GetBool("size") && size_filler_) size_filler_(container, out);
   ReplyJson(exchange, 200, out);
   return absl::OkStatus();
 }

@@ -1,8 +1,11 @@
 // /containers/...: create, list, inspect, lifecycle, wait, attach, logs, resize.
 #pragma once
 
+#include <functional>
+
 #include "apiserver/backends/backends.h"
 #include "apiserver/router.h"
+#include "common/json.h"
 
 namespace berth::apiserver {
 
@@ -14,6 +17,9 @@ class ContainerHandlers {
   void Register(Router& router);
   // Where stored keeps volumes, for the Source of volume mounts in inspect.
   void set_volumes_dir(std::string dir) { volumes_dir_ = std::move(dir); }
+  // Adds SizeRw/SizeRootFs (ps -s, inspect --size); stored computes them.
+  using SizeFiller = std::function<void(const runtime::v1::Container&, Json&)>;
+  void set_size_filler(SizeFiller filler) { size_filler_ = std::move(filler); }
 
   absl::Status Create(Exchange& exchange);
   absl::Status List(Exchange& exchange);
@@ -37,6 +43,7 @@ class ContainerHandlers {
   ContainerBackend* containers_;
   ImageBackend* images_;
   std::string volumes_dir_;
+  SizeFiller size_filler_;
 };
 
 // Docker's rule for container names.

@@ -539,3 +539,62 @@ absl::StatusOr<std::string> Storage::MountVolume(const std::string& name,
 }
 
 }  // namespace berth::stored
+
+namespace berth::stored {
+
+absl::StatusOr<Storage::RootfsPaths> Storage::Rootfs(const std::string& container_id) {
+  RETURN_IF_ERROR(ValidateContainerId(container_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
+  if (!rootfs) return absl::NotFoundError(NotFoundRootfs(container_id));
+  const std::string dir = RootfsDir(rootfs->id);
+  RootfsPaths paths;
+  paths.merged = dir + "/merged";
+  if (rootfs->parent_chain_id.empty()) {
+    paths.overlay.lower_dirs = {state_dir_ + "/empty"};
+  } else {
+    ASSIGN_OR_RETURN(paths.overlay.lower_dirs, LayerStack(rootfs->parent_chain_id));
+  }
+  paths.overlay.upper_dir = dir + "/diff";
+  paths.overlay.work_dir = dir + "/work";
+  return paths;
+}
+
+absl::StatusOr<std::vector<containerfs::Change>> Storage::Changes(const std::string& container_id) {
+  ASSIGN_OR_RETURN(RootfsPaths paths, Rootfs(container_id));
+  return containerfs::ComputeChanges(paths.overlay.upper_dir, paths.overlay.lower_dirs);
+}
+
+absl::StatusOr<Storage::RootfsSize> Storage::Size(const std::string& container_id) {
+  RETURN_IF_ERROR(ValidateContainerId(container_id));
+  std::string upper;
+  int64_t layers = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
+    if (!rootfs) return absl::NotFoundError(NotFoundRootfs(container_id));
+    upper = RootfsDir(rootfs->id) + "/diff";
+    std::string current = rootfs->parent_chain_id;
+    for (int depth = 0; !current.empty() && depth < 1000; ++depth) {
+      ASSIGN_OR_RETURN(std::optional<LayerRow> layer, FindLayer(current));
+      if (!layer) break;
+      layers += layer->info.size;
+      current = layer->info.parent_chain_id;
+    }
+  }
+  RootfsSize size;
+  ASSIGN_OR_RETURN(size.rw, containerfs::DirectorySize(upper));
+  size.root_fs = size.rw + layers;
+  return size;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> Storage::VolumeUsage() {
+  ASSIGN_OR_RETURN(std::vector<volumes::Volume> all, volumes_->List());
+  std::map<std::string, int64_t> sizes;
+  for (const volumes::Volume& volume : all) {
+    ASSIGN_OR_RETURN(sizes[volume.name], containerfs::DirectorySize(volume.mountpoint));
+  }
+  return sizes;
+}
+
+}  // namespace berth::stored

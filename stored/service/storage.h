@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/database.h"
+#include "stored/archive/changes.h"
 #include "stored/layers/extract.h"
 #include "stored/rootfs/overlay.h"
 #include "stored/volumes/volumes.h"
@@ -96,6 +98,24 @@ class Storage {
   // the container's mounted root filesystem, as Docker does.
   absl::StatusOr<std::string> MountVolume(const std::string& name, const std::string& container_id,
                                           const std::string& container_path, bool copy_image_data);
+
+  // Where a container's root filesystem lives and how it is mounted, for
+  // working on its files while it is not mounted (docker cp, export).
+  struct RootfsPaths {
+    std::string merged;
+    rootfs::OverlaySpec overlay;
+  };
+  absl::StatusOr<RootfsPaths> Rootfs(const std::string& container_id);
+  // docker diff, from the writable layer.
+  absl::StatusOr<std::vector<containerfs::Change>> Changes(const std::string& container_id);
+  struct RootfsSize {
+    int64_t rw = 0;
+    int64_t root_fs = 0;
+  };
+  // SizeRw and SizeRootFs.
+  absl::StatusOr<RootfsSize> Size(const std::string& container_id);
+  // Bytes used by each volume, for docker system df.
+  absl::StatusOr<std::map<std::string, int64_t>> VolumeUsage();
 
   const std::string& state_dir() const { return state_dir_; }
   // The database schema, in order. Exposed for tests.

@@ -49,6 +49,73 @@ std::map<std::string, std::string> FromProto(
   return std::map<std::string, std::string>(m.begin(), m.end());
 }
 
+ContainerViewSpec FromProto(const storage::v1::ContainerView& view) {
+  ContainerViewSpec spec;
+  spec.container_id = view.container_id();
+  spec.pid = view.pid();
+  spec.read_only_rootfs = view.read_only_rootfs();
+  for (const storage::v1::ContainerMount& m : view.mounts()) {
+    spec.mounts.push_back({m.source(), m.volume(), m.destination(), m.read_only()});
+  }
+  return spec;
+}
+
+void ToProto(const containerfs::PathStat& stat, storage::v1::PathStat* out) {
+  out->set_name(stat.name);
+  out->set_size(stat.size);
+  out->set_mode(stat.mode);
+  out->set_mtime_sec(stat.mtime_sec);
+  out->set_mtime_nsec(stat.mtime_nsec);
+  out->set_link_target(stat.link_target);
+}
+
+// Archive bytes into a server stream, in the 1 MiB chunks they arrive in.
+template <typename Message>
+class StreamSink final : public containerfs::ByteSink {
+ public:
+  using Fill = void (*)(Message*, const char*, size_t);
+  StreamSink(grpc::ServerWriter<Message>* writer, Fill fill) : writer_(writer), fill_(fill) {}
+  absl::Status Write(const char* data, size_t size) override {
+    Message message;
+    fill_(&message, data, size);
+    if (!writer_->Write(message)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  }
+
+ private:
+  grpc::ServerWriter<Message>* writer_;
+  Fill fill_;
+};
+
+class ExtractSource final : public layers::ByteSource {
+ public:
+  ExtractSource(grpc::ServerContext* context,
+                grpc::ServerReader<storage::v1::ExtractToContainerRequest>* reader)
+      : context_(context), reader_(reader) {}
+
+  absl::StatusOr<bool> Next(std::string* chunk) override {
+    storage::v1::ExtractToContainerRequest request;
+    while (reader_->Read(&request)) {
+      if (request.part_case() != storage::v1::ExtractToContainerRequest::kChunk) {
+        return absl::InvalidArgumentError("ExtractToContainer: a header after the first message");
+      }
+      if (request.chunk().data().empty()) continue;
+      chunk->swap(*request.mutable_chunk()->mutable_data());
+      return true;
+    }
+    if (context_->IsCancelled()) return absl::CancelledError("the client went away");
+    return false;
+  }
+
+ private:
+  grpc::ServerContext* context_;
+  grpc::ServerReader<storage::v1::ExtractToContainerRequest>* reader_;
+};
+
+absl::Status NoFiles() {
+  return absl::UnimplementedError("stored was started without container file access");
+}
+
 }  // namespace
 
 grpc::Status StorageService::StatLayer(grpc::ServerContext*,
@@ -185,6 +252,101 @@ grpc::Status StorageService::ReleaseVolume(grpc::ServerContext*,
                                            storage::v1::ReleaseVolumeResponse*) {
   return ToGrpcStatus(storage_->volumes().Release(request->name(), request->container_id(),
                                                   request->remove_anonymous()));
+}
+
+grpc::Status StorageService::StatContainerPath(grpc::ServerContext*,
+                                               const storage::v1::StatContainerPathRequest* request,
+                                               storage::v1::StatContainerPathResponse* response) {
+  if (files_ == nullptr) return ToGrpcStatus(NoFiles());
+  absl::StatusOr<containerfs::PathStat> stat =
+      files_->Stat(FromProto(request->container()), request->path());
+  if (!stat.ok()) return ToGrpcStatus(stat.status());
+  ToProto(*stat, response->mutable_stat());
+  return grpc::Status::OK;
+}
+
+grpc::Status StorageService::ArchiveContainerPath(
+    grpc::ServerContext*, const storage::v1::ArchiveContainerPathRequest* request,
+    grpc::ServerWriter<storage::v1::ArchiveContainerPathResponse>* writer) {
+  if (files_ == nullptr) return ToGrpcStatus(NoFiles());
+  using Response = storage::v1::ArchiveContainerPathResponse;
+  StreamSink<Response> sink(writer, [](Response* m, const char* data, size_t size) {
+    m->mutable_chunk()->set_data(data, size);
+  });
+  absl::Status status = files_->Archive(
+      FromProto(request->container()), request->path(),
+      [&](const containerfs::PathStat& stat) -> absl::Status {
+        Response first;
+        ToProto(stat, first.mutable_stat());
+        if (!writer->Write(first)) return absl::CancelledError("the client went away");
+        return absl::OkStatus();
+      },
+      sink);
+  return ToGrpcStatus(status);
+}
+
+grpc::Status StorageService::ExtractToContainer(
+    grpc::ServerContext* context,
+    grpc::ServerReader<storage::v1::ExtractToContainerRequest>* reader,
+    storage::v1::ExtractToContainerResponse*) {
+  if (files_ == nullptr) return ToGrpcStatus(NoFiles());
+  storage::v1::ExtractToContainerRequest first;
+  if (!reader->Read(&first) ||
+      first.part_case() != storage::v1::ExtractToContainerRequest::kHeader) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("ExtractToContainer: the first message must be the header"));
+  }
+  const storage::v1::ExtractToContainerHeader& header = first.header();
+  containerfs::ExtractOptions options;
+  options.no_overwrite_dir_non_dir = header.no_overwrite_dir_non_dir();
+  options.keep_owners = header.copy_uid_gid();
+  options.uid = header.uid();
+  options.gid = header.gid();
+  ExtractSource source(context, reader);
+  return ToGrpcStatus(
+      files_->Extract(FromProto(header.container()), header.path(), options, source));
+}
+
+grpc::Status StorageService::ExportRootfs(grpc::ServerContext*,
+                                          const storage::v1::ExportRootfsRequest* request,
+                                          grpc::ServerWriter<types::v1::Chunk>* writer) {
+  if (files_ == nullptr) return ToGrpcStatus(NoFiles());
+  StreamSink<types::v1::Chunk> sink(
+      writer, [](types::v1::Chunk* m, const char* data, size_t size) { m->set_data(data, size); });
+  return ToGrpcStatus(files_->Export(request->container_id(), sink));
+}
+
+grpc::Status StorageService::ContainerChanges(grpc::ServerContext*,
+                                              const storage::v1::ContainerChangesRequest* request,
+                                              storage::v1::ContainerChangesResponse* response) {
+  absl::StatusOr<std::vector<containerfs::Change>> changes =
+      storage_->Changes(request->container_id());
+  if (!changes.ok()) return ToGrpcStatus(changes.status());
+  for (const containerfs::Change& change : *changes) {
+    storage::v1::FileChange* out = response->add_changes();
+    out->set_path(change.path);
+    out->set_kind(static_cast<int32_t>(change.kind));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status StorageService::RootfsSize(grpc::ServerContext*,
+                                        const storage::v1::RootfsSizeRequest* request,
+                                        storage::v1::RootfsSizeResponse* response) {
+  absl::StatusOr<Storage::RootfsSize> size = storage_->Size(request->container_id());
+  if (!size.ok()) return ToGrpcStatus(size.status());
+  response->set_size_rw(size->rw);
+  response->set_size_root_fs(size->root_fs);
+  return grpc::Status::OK;
+}
+
+grpc::Status StorageService::VolumeUsage(grpc::ServerContext*,
+                                         const storage::v1::VolumeUsageRequest*,
+                                         storage::v1::VolumeUsageResponse* response) {
+  absl::StatusOr<std::map<std::string, int64_t>> sizes = storage_->VolumeUsage();
+  if (!sizes.ok()) return ToGrpcStatus(sizes.status());
+  for (const auto& [name, size] : *sizes) (*response->mutable_sizes())[name] = size;
+  return grpc::Status::OK;
 }
 
 }  // namespace berth::stored

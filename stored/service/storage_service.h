@@ -3,6 +3,7 @@
 #pragma once
 
 #include "proto/storage/v1/storage.grpc.pb.h"
+#include "stored/service/container_files.h"
 #include "stored/service/storage.h"
 
 namespace berth::stored {
@@ -10,6 +11,8 @@ namespace berth::stored {
 class StorageService final : public storage::v1::StorageService::Service {
  public:
   explicit StorageService(Storage* storage) : storage_(storage) {}
+  // files: docker cp and export; without it those calls are Unimplemented.
+  StorageService(Storage* storage, ContainerFiles* files) : storage_(storage), files_(files) {}
 
   grpc::Status StatLayer(grpc::ServerContext* context, const storage::v1::StatLayerRequest* request,
                          storage::v1::StatLayerResponse* response) override;
@@ -56,8 +59,32 @@ class StorageService final : public storage::v1::StorageService::Service {
                              const storage::v1::ReleaseVolumeRequest* request,
                              storage::v1::ReleaseVolumeResponse* response) override;
 
+  grpc::Status StatContainerPath(grpc::ServerContext* context,
+                                 const storage::v1::StatContainerPathRequest* request,
+                                 storage::v1::StatContainerPathResponse* response) override;
+  grpc::Status ArchiveContainerPath(
+      grpc::ServerContext* context, const storage::v1::ArchiveContainerPathRequest* request,
+      grpc::ServerWriter<storage::v1::ArchiveContainerPathResponse>* writer) override;
+  grpc::Status ExtractToContainer(
+      grpc::ServerContext* context,
+      grpc::ServerReader<storage::v1::ExtractToContainerRequest>* reader,
+      storage::v1::ExtractToContainerResponse* response) override;
+  grpc::Status ExportRootfs(grpc::ServerContext* context,
+                            const storage::v1::ExportRootfsRequest* request,
+                            grpc::ServerWriter<types::v1::Chunk>* writer) override;
+  grpc::Status ContainerChanges(grpc::ServerContext* context,
+                                const storage::v1::ContainerChangesRequest* request,
+                                storage::v1::ContainerChangesResponse* response) override;
+  grpc::Status RootfsSize(grpc::ServerContext* context,
+                          const storage::v1::RootfsSizeRequest* request,
+                          storage::v1::RootfsSizeResponse* response) override;
+  grpc::Status VolumeUsage(grpc::ServerContext* context,
+                           const storage::v1::VolumeUsageRequest* request,
+                           storage::v1::VolumeUsageResponse* response) override;
+
  private:
   Storage* storage_;
+  ContainerFiles* files_ = nullptr;
 };
 
 }  // namespace berth::stored

@@ -1,0 +1,119 @@
+# Container files: docker cp both ways (running and stopped containers,
+# volumes and binds, symlinks, ownership, hostile archives), docker diff,
+# export, sizes, system df, and crash safety of stored.
+# shellcheck shell=bash
+
+# incat CONTAINER PATH: a file's content, read through docker cp.
+incat() { docker cp "$1:$2" - 2>/dev/null | tar -xOf - 2>/dev/null; }
+
+test_storage() {
+  say "== storage: docker cp"
+  local out id stopped d
+  d="$E2E_DIR/cp"
+  mkdir -p "$d/bindsrc"
+  echo in-bind >"$d/bindsrc/b"
+  docker volume create cpvol >/dev/null
+  id=$(docker run -d --network none --name cp1 -v cpvol:/vol -v "$d/bindsrc:/bnd" busybox sh -c \
+    'echo hello > /hello; mkdir -p /dir/sub; echo x > /dir/sub/f; ln -s /etc/passwd /dir/abs;
+     mkdir /lnk; ln -s ../../../ /lnk/up; echo v > /vol/v; chown 1234:5678 /dir/sub/f; chmod 640 /dir/sub/f;
+     touch /ready; sleep 300')
+  wait_for 10 docker cp cp1:/ready "$d/ready"
+
+  # Out of a running container.
+  check "cp file out of a running container" docker cp cp1:/hello "$d/hello"
+  check_eq "file content" "hello" "$(cat "$d/hello" 2>/dev/null)"
+  check "cp dir out" docker cp cp1:/dir "$d/dir"
+  check_eq "nested file" "x" "$(cat "$d/dir/sub/f" 2>/dev/null)"
+  check_eq "mode kept" "640" "$(stat -c %a "$d/dir/sub/f" 2>/dev/null)"
+  check_eq "symlink kept as a link" "/etc/passwd" "$(readlink "$d/dir/abs")"
+  out=$(docker cp cp1:/dir - | tar -tvf - | grep 'dir/sub/f')
+  check_contains "cp to - streams a tar with owners" "1234/5678" "$out"
+  check "cp out of a volume" docker cp cp1:/vol/v "$d/v"
+  check_eq "volume content" "v" "$(cat "$d/v" 2>/dev/null)"
+  check "cp out of a bind" docker cp cp1:/bnd/b "$d/b"
+  check_eq "bind content" "in-bind" "$(cat "$d/b" 2>/dev/null)"
+  out=$(docker cp cp1:/nonexistent "$d/x" 2>&1)
+  check_contains "missing path is Docker's error" "Could not find the file /nonexistent in container cp1" "$out"
+  check "cp -L follows a link" docker cp -L cp1:/dir/abs "$d/passwd"
+  check_contains "followed link content" "root:x:0:0" "$(cat "$d/passwd" 2>/dev/null)"
+  # Symlinks pointing out of the root resolve inside the container.
+  check "cp through a symlink to ../.. stays inside" docker cp cp1:/lnk/up/etc/hostname "$d/hn"
+  check_eq "hostname read from the container, not the host" "$(incat cp1 /etc/hostname)" \
+    "$(cat "$d/hn" 2>/dev/null)"
+
+  # Into a running container.
+  echo to-container >"$d/in.txt"
+  check "cp file in" docker cp "$d/in.txt" cp1:/tmp/in.txt
+  check_eq "visible inside" "to-container" "$(incat cp1 /tmp/in.txt)"
+  mkdir -p "$d/tree/a"
+  echo t >"$d/tree/a/t"
+  check "cp dir in" docker cp "$d/tree" cp1:/tree
+  check_eq "dir visible inside" "t" "$(incat cp1 /tree/a/t)"
+  check "cp into a volume" docker cp "$d/in.txt" cp1:/vol/in.txt
+  check_eq "landed in the volume" "to-container" "$(cat "$ROOT/stored/volumes/cpvol/_data/in.txt")"
+  check "cp into a bind" docker cp "$d/in.txt" cp1:/bnd/in.txt
+  check_eq "landed in the bind source" "to-container" "$(cat "$d/bindsrc/in.txt" 2>/dev/null)"
+  out=$(docker cp "$d/in.txt" cp1:/nodir/sub/x 2>&1)
+  check_contains "missing parent is Docker's error" "Could not find the file /nodir/sub in container cp1" "$out"
+  out=$(docker cp "$d/in.txt" cp1:/dir 2>&1; incat cp1 /dir/in.txt)
+  check_eq "cp into an existing dir puts the file inside" "to-container" "$out"
+  # Through a symlink planted to point at the host's root: lands inside.
+  check "cp through an absolute symlink" docker cp "$d/in.txt" cp1:/lnk/up/tmp/through.txt
+  check_eq "written inside the container" "to-container" "$(incat cp1 /tmp/through.txt)"
+  check "nothing written on the host" test ! -e /tmp/through.txt
+
+  # Ownership: kept as in the tar.
+  mkdir -p "$d/own"
+  echo o >"$d/own/o"
+  tar -C "$d/own" --owner=4321 --group=8765 -cf "$d/own.tar" o
+  check "cp - with a tar" sh -c "docker cp - cp1:/tmp < '$d/own.tar'"
+  check_contains "owner from the tar" "4321/8765" "$(docker cp cp1:/tmp/o - | tar -tvf -)"
+
+  # noOverwriteDirNonDir (the CLI always sets it).
+  echo f >"$d/dirfile"
+  mkdir -p "$d/ow"
+  echo f >"$d/ow/dir"
+  out=$(tar -C "$d/ow" -cf - dir | docker cp - cp1:/ 2>&1)
+  check_contains "a file cannot replace a directory" "cannot overwrite directory" "$out"
+
+  # Hostile archives: nothing outside.
+  python3 - "$d" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def tar(name, entries):
+    with tarfile.open(f"{d}/{name}", "w") as t:
+        for info, data in entries:
+            t.addfile(info, io.BytesIO(data) if data else None)
+def reg(n, data=b"evil\n"):
+    i = tarfile.TarInfo(n); i.size = len(data); return (i, data)
+def sym(n, target):
+    i = tarfile.TarInfo(n); i.type = tarfile.SYMTYPE; i.linkname = target; return (i, None)
+def hard(n, target):
+    i = tarfile.TarInfo(n); i.type = tarfile.LNKTYPE; i.linkname = target; return (i, None)
+tar("dotdot.tar", [reg("../../../../../../tmp/berth-escape-dotdot")])
+tar("symlink.tar", [sym("esc", "../../../../../../../tmp"), reg("esc/berth-escape-sym")])
+tar("hardlink.tar", [hard("h", "../../../../../../etc/passwd")])
+PY
+  local t
+  for t in dotdot symlink hardlink; do
+    out=$(docker cp - cp1:/tmp <"$d/$t.tar" 2>&1)
+    check_contains "hostile tar ($t) refused" "invalid" "$out"
+  done
+  check "nothing escaped to the host" sh -c \
+    '! ls /tmp/berth-escape-* 2>/dev/null | grep -q .'
+
+  # A stopped container: same view, volumes and binds included.
+  docker stop -t 1 cp1 >/dev/null
+  check "cp out of a stopped container" docker cp cp1:/tmp/in.txt "$d/stopped.txt"
+  check_eq "stopped content" "to-container" "$(cat "$d/stopped.txt" 2>/dev/null)"
+  check "cp out of a stopped container's volume" docker cp cp1:/vol/v "$d/v2"
+  check "cp into a stopped container" docker cp "$d/in.txt" cp1:/stopped-in.txt
+  check "cp into a stopped container's bind" docker cp "$d/in.txt" cp1:/bnd/stopped-in.txt
+  check_eq "bind got it" "to-container" "$(cat "$d/bindsrc/stopped-in.txt" 2>/dev/null)"
+  check_eq "no mount left by cp on a stopped container" "" \
+    "$(grep -F "$ROOT/stored/c/" /proc/self/mountinfo || true)"
+  docker start cp1 >/dev/null
+  check_eq "file copied while stopped is there" "to-container" "$(incat cp1 /stopped-in.txt)"
+  docker rm -f cp1 >/dev/null
+  docker volume rm cpvol >/dev/null
+}
