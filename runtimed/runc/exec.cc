@@ -179,8 +179,10 @@ absl::Status ExecVerb(const GlobalOptions& global, const std::vector<std::string
   ASSIGN_OR_RETURN(runtime::Process process, BuildProcess(record, flags, split));
   if (flags.Has("tty")) process.terminal = true;
 
+  ASSIGN_OR_RETURN(runtime::Spec spec, runtime::LoadSpec(record.bundle));
   runtime::ExecOptions options;
   options.init_pid = record.pid;
+  if (spec.seccomp) options.seccomp = &*spec.seccomp;
   options.io.terminal = process.terminal;
   int console = -1;
   if (process.terminal) {

@@ -631,10 +631,14 @@ absl::Status Shim::StartExec(int fd, Client& client, const shim::v1::ExecRequest
     return absl::InvalidArgumentError("exec id \"" + request.exec_id() + "\" is empty or in use");
   }
   ASSIGN_OR_RETURN(Process process, ParseProcessJson(request.process_json()));
+  // Read again rather than kept: the seccomp profile would stay in the
+  // shim's memory for the container's whole life.
+  ASSIGN_OR_RETURN(Spec spec, LoadSpec(bootstrap_.bundle()));
   Exec exec;
   ExecOptions options;
   options.init_pid = pid_;
   options.cgroup = cgroup_.get();
+  if (spec.seccomp) options.seccomp = &*spec.seccomp;
   options.io.terminal = process.terminal;
   // The container's ends; ours are closed whatever happens.
   int child_in = -1, child_out = -1, child_err = -1, child_console = -1, console = -1;

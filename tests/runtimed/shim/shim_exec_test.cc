@@ -20,8 +20,10 @@ namespace {
 using testing::TestBundle;
 
 struct Running {
-  explicit Running(const std::vector<std::string>& args) {
-    bundle.WriteConfig(bundle.Config(args));
+  explicit Running(const std::vector<std::string>& args, const Json& seccomp = Json()) {
+    Json config = bundle.Config(args);
+    if (!seccomp.is_null()) config["linux"]["seccomp"] = seccomp;
+    bundle.WriteConfig(config);
     ShimLaunchOptions options;
     options.shim_binary = testing::RunfilePath("runtimed/berth-shim");
     options.bootstrap = bundle.Bootstrap();
@@ -144,6 +146,22 @@ TEST_CASE("exec: errors in Docker's words; refused before start") {
   auto ok = running.client->Exec("e4", ProcessJson({"true"}), false);
   REQUIRE(ok.ok());
   CHECK(ReadToExit(**ok).exit_code == 0);
+}
+
+TEST_CASE("exec: confined by the container's seccomp profile") {
+  Json seccomp = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls",
+       {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+  Running running({"sleep", "1000"}, seccomp);
+  REQUIRE(running.client->Start().ok());
+  auto execution =
+      running.client->Exec("s1", ProcessJson({"sh", "-c", "mkdir /tmp/d && echo made"}), false);
+  REQUIRE(execution.ok());
+  Result result = ReadToExit(**execution);
+  CHECK(result.out == "");
+  CHECK(result.err.find("Operation not permitted") != std::string::npos);
+  CHECK(result.exit_code == 1);
 }
 
 TEST_CASE("exec: outlives its client, dies with the container") {
