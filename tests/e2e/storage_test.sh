@@ -116,4 +116,42 @@ PY
   check_eq "file copied while stopped is there" "to-container" "$(incat cp1 /stopped-in.txt)"
   docker rm -f cp1 >/dev/null
   docker volume rm cpvol >/dev/null
+
+  say "== storage: diff, export, sizes, system df"
+  local d2="$E2E_DIR/diff"
+  mkdir -p "$d2"
+  docker run --network none --name df1 busybox sh -c \
+    'echo new > /added; rm /etc/group; echo x >> /etc/passwd; mkdir -p /opt/d; head -c 100000 /dev/zero > /opt/d/big' >/dev/null
+  out=$(docker diff df1)
+  check_contains "diff: added file" "A /added" "$out"
+  check_contains "diff: deleted file" "D /etc/group" "$out"
+  check_contains "diff: changed file" "C /etc/passwd" "$out"
+  check_contains "diff: changed parent" "C /etc" "$out"
+  check_contains "diff: added dir" "A /opt/d/big" "$out"
+  check "export of a stopped container" docker export -o "$d2/df1.tar" df1
+  out=$(tar -tf "$d2/df1.tar")
+  check_contains "export has the added file" "added" "$out"
+  check_contains "export has the image's files" "bin/busybox" "$out"
+  check_not_contains "export has no deleted file" "etc/group" "$out"
+  check_eq "export content" "new" "$(tar -xOf "$d2/df1.tar" added)"
+  check_eq "no mount left by export of a stopped container" "" \
+    "$(grep -F "$ROOT/stored/c/" /proc/self/mountinfo || true)"
+  out=$(docker ps -a -s --filter name=df1 --format '{{.Size}}')
+  check_contains "ps -s shows the writable layer size" "kB (virtual" "$out"
+  out=$(docker inspect --size -f '{{.SizeRw}} {{.SizeRootFs}}' df1)
+  local rw=${out% *} rootfs=${out#* }
+  check "inspect --size: SizeRw counts the files written" test "$rw" -ge 100004
+  check "inspect --size: SizeRootFs includes the image" test "$rootfs" -gt $((rw + 1000000))
+  docker run -d --network none --name df2 -v dfvol:/v busybox sh -c 'head -c 50000 /dev/zero > /v/f; sleep 300' >/dev/null
+  wait_for 10 docker cp df2:/v/f "$d2/f"
+  check "export of a running container" sh -c "docker export df2 | tar -t | grep -q '^bin/busybox$'"
+  check_not_contains "export leaves volumes out" "v/f" "$(docker export df2 | tar -t)"
+  out=$(docker system df --format '{{.Type}} {{.TotalCount}} {{.Active}}')
+  check_contains "system df images" "Images 1 1" "$out"
+  check_contains "system df containers" "Containers 2 1" "$out"
+  check_contains "system df volumes" "Local Volumes 1 1" "$out"
+  out=$(docker system df -v --format '{{json .Volumes}}')
+  check_contains "system df -v volume size" '"Size":"50kB"' "$out"
+  docker rm -f df1 df2 >/dev/null
+  docker volume rm dfvol >/dev/null
 }
