@@ -147,6 +147,12 @@ absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* op
       if (entry.is_string()) options->insecure_registries.push_back(entry.get<std::string>());
     }
   }
+  if (config.contains("certs-dir")) {
+    if (!config["certs-dir"].is_string()) {
+      return absl::InvalidArgumentError("certs-dir must be a path");
+    }
+    options->certs_dir = config["certs-dir"].get<std::string>();
+  }
   auto read_int = [&](const char* key, int* out) -> absl::Status {
     if (!config.contains(key)) return absl::OkStatus();
     if (!config[key].is_number_integer() || config[key].get<int>() < 1) {

@@ -32,7 +32,9 @@ struct RegistryOptions {
 };
 
 // Reads "insecure-registries", "max-concurrent-downloads" and
-// "max-concurrent-uploads" from a daemon.json text (absent keys keep defaults).
+// "max-concurrent-uploads" from a daemon.json text, and berth's own
+// "certs-dir" (Docker has it fixed at /etc/docker/certs.d; tests need a
+// private one). Absent keys keep their defaults.
 absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options);
 
 // One line of Docker's progress stream.

@@ -78,9 +78,9 @@ engine_start() {
   # one (see check_no_network_leaks).
   E2E_BRIDGE=be$$
   E2E_NET_OCTET=$(($$ % 200 + 20))
-  printf '{"bridge": "%s", "bip": "10.%d.0.1/24",
+  printf '{"bridge": "%s", "bip": "10.%d.0.1/24", "certs-dir": "%s",
     "default-address-pools": [{"base": "10.%d.0.0/16", "size": 24}]}\n' \
-    "$E2E_BRIDGE" "$E2E_NET_OCTET" "$E2E_NET_OCTET" >"$E2E_DIR/daemon.json"
+    "$E2E_BRIDGE" "$E2E_NET_OCTET" "$E2E_DIR/certs.d" "$E2E_NET_OCTET" >"$E2E_DIR/daemon.json"
   chmod 0644 "$E2E_DIR/daemon.json"
   "$BIN/berth" --root "$ROOT" --exec-root "$EXEC_ROOT" daemon \
     --config-file "$E2E_DIR/daemon.json" \

@@ -4,15 +4,20 @@
 
 REGISTRY_PIDS=()
 
-# registry_start NAME [htpasswd-file]: starts a registry, sets REGISTRY to host:port.
+# registry_start NAME [htpasswd-file] [tls-dir]: starts a registry, sets
+# REGISTRY to host:port. tls-dir holds server.crt and server.key.
 registry_start() {
-  local name=$1 htpasswd=${2:-} port dir
+  local name=$1 htpasswd=${2:-} tls=${3:-} port dir scheme=http
   dir=$E2E_DIR/registry-$name
   mkdir -p "$dir/data"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   {
     printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$dir/data"
     printf '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n  secret: berth-e2e\n' "$port"
+    if [ -n "$tls" ]; then
+      printf '  tls:\n    certificate: %s\n    key: %s\n' "$tls/server.crt" "$tls/server.key"
+      scheme=https
+    fi
     if [ -n "$htpasswd" ]; then
       printf 'auth:\n  htpasswd:\n    realm: berth-e2e\n    path: %s\n' "$htpasswd"
     fi
@@ -20,7 +25,20 @@ registry_start() {
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   REGISTRY_PIDS+=($!)
   REGISTRY=127.0.0.1:$port
-  wait_for 10 curl -s -o /dev/null "http://$REGISTRY/v2/" || say "registry $name did not start"
+  wait_for 10 curl -sk -o /dev/null "$scheme://$REGISTRY/v2/" || say "registry $name did not start"
+}
+
+# A CA and a certificate for 127.0.0.1 signed by it, in DIR.
+make_test_ca() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.crt" -days 1 \
+    -subj /CN=berth-e2e-ca 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+    -subj /CN=127.0.0.1 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$dir/ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -out "$dir/server.crt" -days 1 -extfile "$dir/ext" 2>/dev/null
 }
 
 registry_stop_all() {
@@ -122,6 +140,26 @@ test_registry() {
   docker rmi "$reg/private/busybox:v1" >/dev/null
   out=$(docker pull "$reg/private/busybox:v1" 2>&1; echo "exit=$?")
   check_contains "pull without credentials is refused" "exit=1" "$out"
+
+  # TLS with a CA of the test's own, trusted through certs.d/<host:port>/ca.crt.
+  make_test_ca "$E2E_DIR/tls"
+  registry_start tls "" "$E2E_DIR/tls"
+  reg=$REGISTRY
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+  docker tag busybox "$reg/secure/busybox:v1"
+  out=$(docker push "$reg/secure/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "push to a TLS registry without its CA fails" "exit=1" "$out"
+  mkdir -p "$E2E_DIR/certs.d/$reg"
+  cp "$E2E_DIR/tls/ca.crt" "$E2E_DIR/certs.d/$reg/ca.crt"
+  chmod -R a+rX "$E2E_DIR/certs.d"
+  out=$(docker push "$reg/secure/busybox:v1" 2>&1)
+  check_contains "push over TLS with certs.d" "v1: digest: sha256:" "$out"
+  docker rmi "$reg/secure/busybox:v1" busybox >/dev/null
+  out=$(docker pull "$reg/secure/busybox:v1" 2>&1)
+  check_contains "pull over TLS with certs.d" "Status: Downloaded newer image" "$out"
+  out=$(docker image inspect --format '{{.Id}}' "$reg/secure/busybox:v1")
+  check_eq "the image pulled over TLS" "$id" "$out"
+  docker rmi "$reg/secure/busybox:v1" >/dev/null
 
   registry_stop_all
 }
