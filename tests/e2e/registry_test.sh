@@ -4,10 +4,12 @@
 
 REGISTRY_PIDS=()
 
-# registry_start NAME [htpasswd-file] [tls-dir]: starts a registry, sets
-# REGISTRY to host:port. tls-dir holds server.crt and server.key.
+# registry_start NAME [htpasswd-file] [tls-dir] [token-realm]: starts a
+# registry, sets REGISTRY to host:port. tls-dir holds server.crt and
+# server.key; with a token realm the registry trusts tokens signed with
+# $E2E_DIR/token/token.crt.
 registry_start() {
-  local name=$1 htpasswd=${2:-} tls=${3:-} port dir scheme=http
+  local name=$1 htpasswd=${2:-} tls=${3:-} realm=${4:-} port dir scheme=http
   dir=$E2E_DIR/registry-$name
   mkdir -p "$dir/data"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,6 +22,10 @@ registry_start() {
     fi
     if [ -n "$htpasswd" ]; then
       printf 'auth:\n  htpasswd:\n    realm: berth-e2e\n    path: %s\n' "$htpasswd"
+    fi
+    if [ -n "$realm" ]; then
+      printf 'auth:\n  token:\n    realm: %s\n    service: berth-e2e-registry\n' "$realm"
+      printf '    issuer: berth-e2e-issuer\n    rootcertbundle: %s\n' "$E2E_DIR/token/token.crt"
     fi
   } >"$dir/config.yml"
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
@@ -41,6 +47,19 @@ make_test_ca() {
     -CAcreateserial -out "$dir/server.crt" -days 1 -extfile "$dir/ext" 2>/dev/null
 }
 
+# Starts the token service; sets TOKEN_REALM.
+token_server_start() {
+  local dir=$E2E_DIR/token
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/token.key" -out "$dir/token.crt" \
+    -days 1 -subj /CN=berth-e2e-token 2>/dev/null
+  python3 "$REPO/tests/e2e/token_server.py" "$dir/port" "$dir/token.key" "$dir/token.crt" \
+    berth-e2e-issuer >"$dir/log" 2>&1 &
+  REGISTRY_PIDS+=($!)
+  wait_for 10 test -s "$dir/port"
+  TOKEN_REALM=http://127.0.0.1:$(cat "$dir/port")/token
+}
+
 registry_stop_all() {
   local pid
   for pid in "${REGISTRY_PIDS[@]}"; do
@@ -48,6 +67,7 @@ registry_stop_all() {
     wait "$pid" 2>/dev/null
   done
   check_eq "no registry process left" "" "$(pgrep -f "docker-registry serve $E2E_DIR" || true)"
+  check_eq "no token server left" "" "$(pgrep -f "token_server.py $E2E_DIR" || true)"
   REGISTRY_PIDS=()
 }
 
@@ -160,6 +180,26 @@ test_registry() {
   out=$(docker image inspect --format '{{.Id}}' "$reg/secure/busybox:v1")
   check_eq "the image pulled over TLS" "$id" "$out"
   docker rmi "$reg/secure/busybox:v1" >/dev/null
+
+  # Bearer tokens: the registry sends clients to a token service.
+  token_server_start
+  registry_start token "" "" "$TOKEN_REALM"
+  reg=$REGISTRY
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+  docker tag busybox "$reg/tok/busybox:v1"
+  out=$(docker push "$reg/tok/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "push with an anonymous token is refused" "exit=1" "$out"
+  out=$(docker login -u berthuser -p wrong "$reg" 2>&1; echo "exit=$?")
+  check_contains "token login with a bad password is refused" "exit=1" "$out"
+  out=$(docker login -u berthuser -p berthpass "$reg" 2>&1)
+  check_contains "token login" "Login Succeeded" "$out"
+  out=$(docker push "$reg/tok/busybox:v1" 2>&1)
+  check_contains "push with a bearer token" "v1: digest: sha256:" "$out"
+  docker rmi "$reg/tok/busybox:v1" busybox >/dev/null
+  out=$(docker pull "$reg/tok/busybox:v1" 2>&1)
+  check_contains "pull with a bearer token" "Status: Downloaded newer image" "$out"
+  docker logout "$reg" >/dev/null 2>&1
+  docker rmi "$reg/tok/busybox:v1" >/dev/null
 
   registry_stop_all
 }
