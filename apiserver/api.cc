@@ -26,6 +26,9 @@ void Api::EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir) 
 void Api::EnableExec(ExecBackend* execs) {
   exec_ = std::make_unique<ExecHandlers>(execs);
   exec_->Register(router_);
+  containers_.set_exec_ids_filler([this](const runtime::v1::Container& c, Json& out) {
+    exec_->AddExecIds(c, out);
+  });
 }
 
 void Api::EnableNetworks(NetworkBackend* networks) {

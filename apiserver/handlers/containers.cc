@@ -226,6 +226,7 @@ absl::Status ContainerHandlers::Inspect(Exchange& exchange, const std::string& n
   Json out = RenderContainerInspect(container);
   out["Mounts"] = RenderMounts(container, volumes_dir_);
   if (exchange.request().query.GetBool("size") && size_filler_) size_filler_(container, out);
+  if (exec_ids_filler_) exec_ids_filler_(container, out);
   ReplyJson(exchange, 200, out);
   return absl::OkStatus();
 }

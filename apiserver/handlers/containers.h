@@ -20,6 +20,8 @@ class ContainerHandlers {
   // Adds SizeRw/SizeRootFs (ps -s, inspect --size); stored computes them.
   using SizeFiller = std::function<void(const runtime::v1::Container&, Json&)>;
   void set_size_filler(SizeFiller filler) { size_filler_ = std::move(filler); }
+  // Adds ExecIDs to inspect; runtimed keeps the execs.
+  void set_exec_ids_filler(SizeFiller filler) { exec_ids_filler_ = std::move(filler); }
 
   absl::Status Create(Exchange& exchange);
   absl::Status List(Exchange& exchange);
@@ -44,6 +46,7 @@ class ContainerHandlers {
   ImageBackend* images_;
   std::string volumes_dir_;
   SizeFiller size_filler_;
+  SizeFiller exec_ids_filler_;
 };
 
 // Docker's rule for container names.

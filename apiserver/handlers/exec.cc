@@ -160,6 +160,13 @@ absl::Status ExecHandlers::Inspect(Exchange& exchange, const std::string& id) {
   return absl::OkStatus();
 }
 
+void ExecHandlers::AddExecIds(const rt::Container& container, Json& out) {
+  if (container.state().status() != "running" && container.state().status() != "paused") return;
+  absl::StatusOr<std::vector<std::string>> ids = execs_->ListExecs(container.id());
+  if (!ids.ok() || ids->empty()) return;
+  out["ExecIDs"] = *ids;
+}
+
 Json RenderExecInspect(const rt::ExecInfo& exec) {
   Json arguments = Json::array();
   for (const std::string& arg : exec.arguments()) arguments.push_back(arg);

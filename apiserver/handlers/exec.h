@@ -20,6 +20,9 @@ class ExecHandlers {
   absl::Status Start(Exchange& exchange, const std::string& id);
   absl::Status Resize(Exchange& exchange, const std::string& id);
   absl::Status Inspect(Exchange& exchange, const std::string& id);
+  // ExecIDs of container inspect: null when there are none (or runtimed
+  // cannot say), as Docker.
+  void AddExecIds(const runtime::v1::Container& container, Json& out);
 
  private:
   ExecBackend* execs_;

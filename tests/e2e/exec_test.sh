@@ -65,7 +65,7 @@ test_exec() {
   wait_for 15 docker exec exec1 true
   check "an exec survives runtimed's restart" kill -0 "$pid"
   check_eq "exec works after runtimed's restart" "again" "$(docker exec exec1 echo again)"
-  docker exec exec1 pkill -f 'sleep 4241'
+  kill "$pid"
 
   check_eq "inspect state unaffected" "running 0" \
     "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' exec1)"
@@ -75,6 +75,7 @@ test_exec() {
   wait_for 10 pgrep -f "^sleep 4242"
   pid=$(pgrep -f "^sleep 4242" | head -1)
   check "a detached exec runs" test -n "$pid"
+  check_eq "ExecIDs in container inspect" "1" "$(docker inspect -f '{{len .ExecIDs}}' exec1)"
   docker pause exec1 >/dev/null
   out=$(docker exec exec1 true 2>&1)
   check_contains "exec on a paused container is refused" \
