@@ -315,6 +315,8 @@ absl::StatusOr<std::string> ResolveInTree(const SourceTree& tree, const std::str
     if (part == ".") continue;
     if (part == "..") {
       if (resolved.empty()) {
+        // Like chroot: ".." of an image's root is the root.
+        if (tree.AbsoluteLinksAreRooted()) continue;
         return absl::InvalidArgumentError(
             absl::StrCat("forbidden path outside the build context: ", path));
       }
@@ -332,13 +334,63 @@ absl::StatusOr<std::string> ResolveInTree(const SourceTree& tree, const std::str
     resolved.pop_back();
     const std::string& target = info->link_target;
     if (absl::StartsWith(target, "/")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("forbidden path outside the build context: ", path, " (", target, ")"));
+      if (!tree.AbsoluteLinksAreRooted()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("forbidden path outside the build context: ", path, " (", target, ")"));
+      }
+      resolved.clear();
     }
     std::vector<std::string> target_parts = absl::StrSplit(target, '/', absl::SkipEmpty());
     for (auto it = target_parts.rbegin(); it != target_parts.rend(); ++it) pending.push_back(*it);
   }
   return absl::StrJoin(resolved, "/");
+}
+
+std::string DirectoryTree::Full(const std::string& path) const {
+  std::string clean = CleanPath("/" + path);
+  return clean == "/" ? root_ : root_ + clean;
+}
+
+absl::StatusOr<FileInfo> DirectoryTree::Lstat(const std::string& path) const {
+  struct stat st;
+  if (lstat(Full(path).c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return absl::NotFoundError(absl::StrCat("stat ", path, ": file does not exist"));
+    }
+    return LastErrnoStatus(absl::StrCat("stat ", path));
+  }
+  FileInfo info;
+  info.mode = st.st_mode & 07777;
+  info.size = st.st_size;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  if (S_ISDIR(st.st_mode)) {
+    info.type = FileType::kDirectory;
+  } else if (S_ISREG(st.st_mode)) {
+    info.type = FileType::kFile;
+  } else if (S_ISLNK(st.st_mode)) {
+    info.type = FileType::kSymlink;
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = readlink(Full(path).c_str(), target.data(), target.size());
+    if (n < 0) return LastErrnoStatus(absl::StrCat("readlink ", path));
+    target.resize(static_cast<size_t>(n));
+    info.link_target = target;
+  } else {
+    info.type = FileType::kOther;
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<std::string>> DirectoryTree::List(const std::string& dir) const {
+  return ListDirectory(Full(dir));
+}
+
+absl::StatusOr<std::unique_ptr<ByteSource>> DirectoryTree::Open(const std::string& path) const {
+  // Components before the last are trusted to be resolved by the caller
+  // (ResolveInTree); the last one must not be a link.
+  int fd = open(Full(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return LastErrnoStatus(absl::StrCat("open ", path));
+  return std::unique_ptr<ByteSource>(new FileSource(fd));
 }
 
 bool IsArchive(const SourceTree& tree, const std::string& path) {

@@ -30,6 +30,10 @@ struct FileInfo {
   uint32_t mode = 0644;
   int64_t size = 0;
   std::string link_target;
+  // Owners: 0 in the build context (COPY makes files root's), the real ones
+  // in an image's files (COPY --from keeps them).
+  uint32_t uid = 0;
+  uint32_t gid = 0;
 };
 
 // A read-only file tree COPY and ADD take sources from: the build context,
@@ -43,6 +47,25 @@ class SourceTree {
   // Names in a directory, sorted.
   virtual absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const = 0;
   virtual absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const = 0;
+  // In an image's files an absolute link target means the image's root (as
+  // Docker's FollowSymlinkInScope treats it); the context never has one.
+  virtual bool AbsoluteLinksAreRooted() const { return false; }
+};
+
+// The files of a directory on disk (a stage's or an image's mounted root
+// filesystem) as a SourceTree. Paths never leave root: links are resolved
+// with ResolveInTree and the final component is opened with O_NOFOLLOW.
+class DirectoryTree : public SourceTree {
+ public:
+  explicit DirectoryTree(std::string root) : root_(std::move(root)) {}
+  absl::StatusOr<FileInfo> Lstat(const std::string& path) const override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const override;
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const override;
+  bool AbsoluteLinksAreRooted() const override { return true; }
+
+ private:
+  std::string Full(const std::string& path) const;
+  std::string root_;
 };
 
 class BuildContext : public SourceTree {
