@@ -1,5 +1,6 @@
 #include "imaged/build/builder.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -93,7 +94,14 @@ class BuildRun {
     }
     ASSIGN_OR_RETURN(platform_, Expand(lex, stage.platform, meta));
     if (platform_.empty()) platform_ = options_.platform;
-    ASSIGN_OR_RETURN(int stage_ref, ResolveStageReference(in, index, base));
+    // FROM names only earlier stages; anything else (its own name included,
+    // as in "FROM ubuntu AS ubuntu") is an image, as in Docker's legacy builder.
+    int stage_ref = -1;
+    for (int i = 0; i < index; ++i) {
+      if (!in.stages[i].name.empty() && in.stages[i].name == absl::AsciiStrToLower(base)) {
+        stage_ref = i;
+      }
+    }
     if (stage_ref >= 0) {
       image_ = stages_[stage_ref];
     } else if (base == "scratch") {

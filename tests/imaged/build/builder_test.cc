@@ -388,6 +388,38 @@ TEST_CASE("ONBUILD triggers of the base run after FROM and are not inherited") {
   CHECK(f.layers.copies.size() == 1);
 }
 
+TEST_CASE("FROM names earlier stages only; build args reach FROM") {
+  Fixture f;
+  ImageRecord ubuntu = Busybox();
+  ubuntu.id = "sha256:" + std::string(64, 'd');
+  f.images.by_name["ubuntu"] = ubuntu;
+  f.images.by_name["busybox:2"] = Busybox();
+  auto id = f.Build("FROM ubuntu AS ubuntu\nENV A=1\nFROM ubuntu\nENV B=2\n");
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  // The second FROM builds on the first stage.
+  CHECK(f.Image(*id)["config"]["Env"] == Json::array({"PATH=/bin", "A=1", "B=2"}));
+
+  BuildOptions options;
+  options.build_args = {{"TAG", std::string("2")}};
+  auto tagged = f.Build("ARG TAG=1\nFROM busybox:${TAG}\n", options);
+  INFO(f.stream);
+  REQUIRE(tagged.ok());
+  CHECK(*tagged == Busybox().id);
+  CHECK_FALSE(absl::StrContains(f.Text(), "[Warning]"));
+  auto blank = f.Build("ARG NONE\nFROM ${NONE}\n");
+  CHECK(blank.status().message() == "base name (${NONE}) should not be blank");
+}
+
+TEST_CASE("a second HEALTHCHECK prints Docker's note") {
+  Fixture f;
+  auto id = f.Build("FROM busybox\nHEALTHCHECK CMD true\nHEALTHCHECK --retries=2 CMD false\n");
+  REQUIRE(id.ok());
+  CHECK(absl::StrContains(f.Text(), "Note: overriding previous HEALTHCHECK: [CMD-SHELL true]\n"));
+  CHECK(f.Image(*id)["config"]["Healthcheck"] ==
+        Json{{"Test", {"CMD-SHELL", "false"}}, {"Retries", 2}});
+}
+
 TEST_CASE("quiet builds print only the ID") {
   Fixture f;
   auto id = f.Build("FROM busybox\nENV A=1\n", {}, /*quiet=*/true);
