@@ -301,7 +301,12 @@ absl::StatusOr<Json> SandboxManager::Connect(const std::string& container_id,
         absl::StrCat("container ", container_id, " is not running"));
   }
   const NetworkMode mode = ParseNetworkMode(sandbox->network_mode);
-  if (mode.kind == NetworkMode::kNone || mode.kind == NetworkMode::kContainer) {
+  if (mode.kind == NetworkMode::kNone) {
+    return absl::FailedPreconditionError(
+        "container cannot be connected to multiple networks with one of the networks in private "
+        "(none) mode");
+  }
+  if (mode.kind == NetworkMode::kContainer) {
     return absl::FailedPreconditionError(
         "container sharing network namespace with another container or host cannot be connected "
         "to any other network");

@@ -90,8 +90,7 @@ TEST_CASE("address allocation", "[netd][ipam]") {
 
   SECTION("a full subnet") {
     const Subnet tiny = Net("10.9.0.0/30");
-    CHECK(*AllocateAddress(tiny, std::nullopt, Ip("10.9.0.1"), {}, std::nullopt) ==
-          Ip("10.9.0.2"));
+    CHECK(*AllocateAddress(tiny, std::nullopt, Ip("10.9.0.1"), {}, std::nullopt) == Ip("10.9.0.2"));
     CHECK(AllocateAddress(tiny, std::nullopt, Ip("10.9.0.1"), {Ip("10.9.0.2")}, std::nullopt)
               .status()
               .code() == absl::StatusCode::kResourceExhausted);

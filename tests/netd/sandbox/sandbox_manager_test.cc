@@ -8,16 +8,38 @@
 #include "common/mountinfo.h"
 #include "netd/sandbox/netns.h"
 #include "netd/sandbox/network_mode.h"
+#include "tests/netd/fake_driver.h"
 #include "tests/netd/test_util.h"
 
 namespace berth::netd {
 namespace {
 
+// Links are the fake driver's: these tests are about namespaces and rows.
+testing::FakeBridgeDriver driver;
+
+NetworkConfig Config() {
+  NetworkConfig config;
+  config.bridge_name = "bt0";
+  config.pools = {{*ParseSubnet("10.51.0.0/16"), 24}};
+  return config;
+}
+
 std::unique_ptr<SandboxManager> Open(const std::string& dir) {
-  auto manager = SandboxManager::Open(dir + "/state", dir + "/run");
+  auto manager = SandboxManager::Open(dir + "/state", dir + "/run", Config(), &driver);
   INFO(manager.status().ToString());
   REQUIRE(manager.ok());
   return std::move(*manager);
+}
+
+absl::StatusOr<std::string> Create(SandboxManager& manager, const std::string& id,
+                                   const std::string& mode, const std::string& name = "") {
+  SandboxRequest request;
+  request.container_id = id;
+  request.container_name = name.empty() ? "n-" + id : name;
+  request.host_config["NetworkMode"] = mode;
+  absl::StatusOr<SandboxInfo> info = manager.CreateSandbox(request);
+  if (!info.ok()) return info.status();
+  return info->netns_path;
 }
 
 }  // namespace
@@ -40,37 +62,54 @@ TEST_CASE("sandboxes per network mode", "[netd][local]") {
   std::string dir = testing::MakeTempDir();
   auto manager = Open(dir);
 
-  auto host = manager->CreateSandbox("h", "host");
+  auto host = Create(*manager, "h", "host");
   REQUIRE(host.ok());
   CHECK(host->empty());
-  auto shared = manager->CreateSandbox("s", "container:web");
-  CHECK(shared.status().code() == absl::StatusCode::kUnimplemented);
-  auto user = manager->CreateSandbox("u", "backend");
+  auto shared = Create(*manager, "s", "container:web");
+  CHECK(shared.status().code() == absl::StatusCode::kFailedPrecondition);
+  auto user = Create(*manager, "u", "backend");
   CHECK(user.status().code() == absl::StatusCode::kNotFound);
   CHECK(std::string(user.status().message()) == "network backend not found");
-  CHECK(manager->CreateSandbox("../x", "none").status().code() ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(Create(*manager, "../x", "none").status().code() == absl::StatusCode::kInvalidArgument);
 
   for (const char* mode : {"none", "default", "bridge"}) {
     INFO(mode);
     std::string id = std::string("c-") + mode;
-    auto path = manager->CreateSandbox(id, mode);
+    auto path = Create(*manager, id, mode);
     REQUIRE(path.ok());
     CHECK(*path == dir + "/run/netns/" + id);
     CHECK(testing::Inode(*path) != testing::Inode("/proc/self/ns/net"));
     CHECK((testing::LoopbackFlagsIn(*path) & IFF_UP) != 0);
     // Idempotent: the same namespace, not a new one.
     ino_t inode = testing::Inode(*path);
-    CHECK(*manager->CreateSandbox(id, mode) == *path);
+    CHECK(*Create(*manager, id, mode) == *path);
     CHECK(testing::Inode(*path) == inode);
   }
   CHECK(manager->ListSandboxes()->size() == 3);
+  // The bridge modes joined the default network; none did not.
+  CHECK(manager->networks()->EndpointsOf("c-default")->size() == 1);
+  CHECK(manager->networks()->EndpointsOf("c-bridge")->size() == 1);
+  CHECK(manager->networks()->EndpointsOf("c-none")->empty());
+  auto info = manager->GetSandbox("c-bridge");
+  REQUIRE(info.ok());
+  CHECK(info->network_settings["IPAddress"] == "10.51.0.3");
+  CHECK(info->network_settings["Networks"]["bridge"]["Gateway"] == "10.51.0.1");
+  CHECK(manager->GetSandbox("c-none")->network_settings["Networks"].contains("none"));
+
+  // container:<name> joins another sandbox's namespace without a new one.
+  auto joined = Create(*manager, "j", "container:n-c-bridge");
+  REQUIRE(joined.ok());
+  CHECK(*joined == dir + "/run/netns/c-bridge");
+  REQUIRE(manager->RemoveSandbox("j").ok());
+  CHECK(testing::Inode(*joined) != 0);
 
   for (const char* id : {"c-none", "c-default", "c-bridge", "h", "never"}) {
     REQUIRE(manager->RemoveSandbox(id).ok());
     REQUIRE(manager->RemoveSandbox(id).ok());
   }
   CHECK(manager->ListSandboxes()->empty());
+  CHECK(manager->networks()->AllEndpoints()->empty());
+  CHECK(driver.veths.empty());
   CHECK_FALSE(testing::MountedUnder(dir + "/run/netns"));
   CHECK_FALSE(PathExists(dir + "/run/netns/c-none"));
   manager.reset();
@@ -80,7 +119,7 @@ TEST_CASE("sandboxes per network mode", "[netd][local]") {
 TEST_CASE("a clean shutdown leaves no mount once no sandbox is left", "[netd][local]") {
   std::string dir = testing::MakeTempDir();
   auto manager = Open(dir);
-  REQUIRE(manager->CreateSandbox("kept", "none").ok());
+  REQUIRE(Create(*manager, "kept", "none").ok());
   // A running container's namespace keeps the directory mounted.
   REQUIRE(manager->Close().ok());
   CHECK(*IsMountPoint(dir + "/run/netns"));
@@ -103,8 +142,8 @@ TEST_CASE("restart keeps pinned sandboxes and clears what a crash left", "[netd]
   ino_t live_inode = 0;
   {
     auto manager = Open(dir);
-    live = *manager->CreateSandbox("live", "none");
-    lost = *manager->CreateSandbox("lost", "none");
+    live = *Create(*manager, "live", "bridge");
+    lost = *Create(*manager, "lost", "bridge");
     live_inode = testing::Inode(live);
   }
   // A row whose namespace is gone (unpinned behind our back), and a pinned
@@ -116,12 +155,15 @@ TEST_CASE("restart keeps pinned sandboxes and clears what a crash left", "[netd]
   REQUIRE(WriteFileAtomic(dir + "/run/netns/stale", "").ok());
 
   auto manager = Open(dir);
+  // The lost container's address lease went with its sandbox.
+  CHECK(manager->networks()->EndpointsOf("lost")->empty());
+  CHECK(manager->networks()->EndpointsOf("live")->size() == 1);
   auto sandboxes = manager->ListSandboxes();
   REQUIRE(sandboxes.ok());
   REQUIRE(sandboxes->size() == 1);
   CHECK((*sandboxes)[0].container_id == "live");
   CHECK(testing::Inode(live) == live_inode);
-  CHECK(*manager->CreateSandbox("live", "none") == live);
+  CHECK(*Create(*manager, "live", "bridge") == live);
   CHECK(testing::Inode(live) == live_inode);
   CHECK_FALSE(PathExists(orphan));
   CHECK_FALSE(*IsMountPoint(orphan));

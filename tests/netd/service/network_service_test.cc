@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/grpc_server.h"
+#include "common/json.h"
+#include "tests/netd/fake_driver.h"
 #include "tests/netd/test_util.h"
 
 namespace berth {
@@ -16,7 +18,12 @@ TEST_CASE("netd over gRPC: create and remove sandboxes", "[netd][local]") {
   options.component = "netd";
   options.root = dir;
   options.exec_root = dir + "/x";
-  auto manager = netd::SandboxManager::Open(options.StateDir(), options.RunDir());
+  testing::FakeBridgeDriver driver;
+  netd::NetworkConfig config;
+  config.bridge_name = "bt0";
+  config.pools = {{*netd::ParseSubnet("10.52.0.0/16"), 24}};
+  auto manager =
+      netd::SandboxManager::Open(options.StateDir(), options.RunDir(), std::move(config), &driver);
   REQUIRE(manager.ok());
   netd::NetworkService service(manager->get());
   auto server = GrpcServer::Start(options, {&service});
@@ -40,7 +47,63 @@ TEST_CASE("netd over gRPC: create and remove sandboxes", "[netd][local]") {
   REQUIRE(create("h", "host", &host).ok());
   CHECK(host.netns_path().empty());
   CHECK(create("n", "nosuchnet", &host).error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(create("c", "container:abc", &host).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  REQUIRE(create("c", "container:abc", &host).ok());
+  CHECK(host.netns_path() == response.netns_path());
+  {
+    // The networks API: Docker's JSON both ways.
+    grpc::ClientContext context;
+    network::v1::CreateNetworkRequest request;
+    request.set_request_json(R"({"Name": "n1", "IPAM": {"Config": [{"Subnet": "10.53.0.0/24"}]}})");
+    network::v1::CreateNetworkResponse created;
+    REQUIRE(stub->CreateNetwork(&context, request, &created).ok());
+    CHECK(created.id().size() == 64);
+  }
+  {
+    grpc::ClientContext context;
+    network::v1::GetNetworkRequest request;
+    request.set_network("n1");
+    network::v1::GetNetworkResponse got;
+    REQUIRE(stub->GetNetwork(&context, request, &got).ok());
+    CHECK(Json::parse(got.network_json())["IPAM"]["Config"][0]["Subnet"] == "10.53.0.0/24");
+  }
+  {
+    grpc::ClientContext context;
+    network::v1::CreateSandboxResponse bridged;
+    REQUIRE(create("b", "bridge", &bridged).ok());
+    network::v1::ConnectContainerRequest request;
+    request.set_network("n1");
+    request.set_container_id("b");
+    request.set_container_name("abc-name");
+    request.set_endpoint_config_json(R"({"IPAMConfig": {"IPv4Address": "10.53.0.7"}})");
+    network::v1::ConnectContainerResponse connected;
+    REQUIRE(stub->ConnectContainer(&context, request, &connected).ok());
+    CHECK(Json::parse(connected.network_settings_json())["Networks"]["n1"]["IPAddress"] ==
+          "10.53.0.7");
+  }
+  {
+    // --network none stays private.
+    grpc::ClientContext context;
+    network::v1::ConnectContainerRequest request;
+    request.set_network("n1");
+    request.set_container_id("abc");
+    network::v1::ConnectContainerResponse connected;
+    CHECK(stub->ConnectContainer(&context, request, &connected).error_code() ==
+          grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext context;
+    network::v1::RemoveNetworkRequest request;
+    request.set_network("n1");
+    network::v1::RemoveNetworkResponse removed;
+    grpc::Status status = stub->RemoveNetwork(&context, request, &removed);
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    network::v1::ListNetworksResponse listed;
+    REQUIRE(stub->ListNetworks(&context, network::v1::ListNetworksRequest(), &listed).ok());
+    CHECK(listed.network_json_size() == 4);
+  }
 
   grpc::ClientContext context;
   network::v1::RemoveSandboxRequest remove;

@@ -1,0 +1,309 @@
+#include "netd/network/network_manager.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/fs.h"
+#include "netd/network/render.h"
+#include "netd/network/store.h"
+#include "tests/netd/fake_driver.h"
+#include "tests/netd/test_util.h"
+
+namespace berth::netd {
+namespace {
+
+std::vector<std::string> AllMigrations() { return NetworkStore::Migrations(); }
+
+struct Fixture {
+  Fixture() : dir(testing::MakeTempDir()) { Reopen(); }
+  ~Fixture() {
+    manager.reset();
+    db.reset();
+    RemoveAll(dir).IgnoreError();
+  }
+  void Reopen(NetworkConfig config = Config()) {
+    manager.reset();
+    db.reset();
+    auto opened = Database::Open(dir + "/netd.db", AllMigrations());
+    REQUIRE(opened.ok());
+    db = std::move(*opened);
+    auto made = NetworkManager::Open(db.get(), &driver, std::move(config));
+    INFO(made.status().ToString());
+    REQUIRE(made.ok());
+    manager = std::move(*made);
+  }
+  static NetworkConfig Config() {
+    NetworkConfig config;
+    config.bridge_name = "bt0";
+    config.pools = {{*ParseSubnet("10.50.0.0/16"), 24}};
+    config.host_subnets = [] {
+      return absl::StatusOr<std::vector<Subnet>>(
+          std::vector<Subnet>{*ParseSubnet("10.50.0.0/24"), *ParseSubnet("0.0.0.0/0")});
+    };
+    config.netns_dir = "/nonexistent";
+    return config;
+  }
+  Network Create(const std::string& json) {
+    auto network = manager->CreateNetwork(Json::parse(json));
+    INFO(network.status().ToString());
+    REQUIRE(network.ok());
+    return *network;
+  }
+  Endpoint Connect(const std::string& container, const std::string& network,
+                   EndpointRequest request = {}) {
+    auto endpoint = manager->Connect(container, "name-" + container, network, request, "/ns");
+    INFO(endpoint.status().ToString());
+    REQUIRE(endpoint.ok());
+    return *endpoint;
+  }
+
+  std::string dir;
+  testing::FakeBridgeDriver driver;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<NetworkManager> manager;
+};
+
+class RecordingObserver : public NetworkObserver {
+ public:
+  absl::Status NetworkCreated(const Network& network) override {
+    events.push_back("network+ " + network.name);
+    return absl::OkStatus();
+  }
+  void NetworkRemoved(const Network& network) override {
+    events.push_back("network- " + network.name);
+  }
+  absl::Status EndpointCreated(const Network& network, const Endpoint& endpoint,
+                               const std::string& netns_path) override {
+    events.push_back("endpoint+ " + network.name + " " + endpoint.container_id + " " + netns_path);
+    return fail;
+  }
+  void EndpointRemoved(const Network& network, const Endpoint& endpoint) override {
+    events.push_back("endpoint- " + network.name + " " + endpoint.container_id);
+  }
+  std::vector<std::string> events;
+  absl::Status fail;
+};
+
+}  // namespace
+
+TEST_CASE("predefined networks and the default bridge", "[netd][network]") {
+  Fixture f;
+  auto networks = f.manager->ListNetworks();
+  REQUIRE(networks.ok());
+  std::set<std::string> names;
+  for (const Network& network : *networks) names.insert(network.name);
+  CHECK(names == std::set<std::string>{"bridge", "host", "none"});
+  Network bridge = *f.manager->GetNetwork("bridge");
+  // The first pool subnet the host does not route already.
+  CHECK(bridge.subnet.ToString() == "10.50.1.0/24");
+  CHECK(FormatIpv4(bridge.gateway) == "10.50.1.1");
+  CHECK(bridge.bridge == "bt0");
+  CHECK(f.driver.bridges.count("bt0") == 1);
+  for (const char* name : {"bridge", "host", "none"}) {
+    auto removed = f.manager->RemoveNetwork(name);
+    CHECK(removed.code() == absl::StatusCode::kPermissionDenied);
+    CHECK(std::string(removed.message()) ==
+          std::string(name) + " is a pre-defined network and cannot be removed");
+  }
+
+  // IDs and the chosen subnet survive a restart.
+  const std::string id = bridge.id;
+  f.Reopen();
+  CHECK(f.manager->GetNetwork("bridge")->id == id);
+  CHECK(f.manager->GetNetwork("bridge")->subnet.ToString() == "10.50.1.0/24");
+
+  // "bip" sets the gateway and subnet.
+  NetworkConfig config = Fixture::Config();
+  config.bip = "10.60.0.254/24";
+  f.Reopen(config);
+  bridge = *f.manager->GetNetwork("bridge");
+  CHECK(bridge.subnet.ToString() == "10.60.0.0/24");
+  CHECK(FormatIpv4(bridge.gateway) == "10.60.0.254");
+  CHECK(bridge.id == id);
+}
+
+TEST_CASE("network create: Docker's rules and errors", "[netd][network]") {
+  Fixture f;
+  Network net = f.Create(R"({"Name": "n1", "Labels": {"a": "b"},
+      "IPAM": {"Config": [{"Subnet": "10.70.0.0/24", "Gateway": "10.70.0.254",
+                           "IPRange": "10.70.0.128/25"}]}})");
+  CHECK(net.id.size() == 64);
+  CHECK(net.bridge == "br-" + net.id.substr(0, 12));
+  CHECK(f.driver.bridges.count(net.bridge) == 1);
+  CHECK(net.labels.at("a") == "b");
+  CHECK(net.ip_range.ToString() == "10.70.0.128/25");
+
+  auto error = [&](const std::string& json) {
+    auto made = f.manager->CreateNetwork(Json::parse(json));
+    REQUIRE_FALSE(made.ok());
+    return made.status();
+  };
+  auto overlap = error(R"({"Name": "n2", "IPAM": {"Config": [{"Subnet": "10.70.0.0/16"}]}})");
+  CHECK(overlap.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(std::string(overlap.message()) ==
+        "invalid pool request: Pool overlaps with other one on this address space");
+  auto duplicate = error(R"({"Name": "n1"})");
+  CHECK(duplicate.code() == absl::StatusCode::kAlreadyExists);
+  CHECK(std::string(duplicate.message()) == "network with name n1 already exists");
+  CHECK(error(R"({"Name": "n3", "IPAM": {"Config": [{"Subnet": "10.71.0.0/24",
+      "Gateway": "10.72.0.1"}]}})")
+            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(error(R"({"Name": "n3", "IPAM": {"Config": [{"Subnet": "10.71.0.0/24",
+      "IPRange": "10.72.0.0/25"}]}})")
+            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(error(R"({"Name": "n3", "Driver": "macvlan2"})").code() == absl::StatusCode::kNotFound);
+  CHECK(error(R"({"Name": "n3", "Driver": "host"})").code() == absl::StatusCode::kPermissionDenied);
+  CHECK(error(R"({"Name": ""})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(error(R"({"Name": "bad/name"})").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(error(R"({"Name": "n3", "Options": {"com.docker.network.bridge.name": "bt0"}})").code() ==
+        absl::StatusCode::kAlreadyExists);
+  // Nothing half-made.
+  CHECK(f.manager->ListNetworks()->size() == 4);
+  CHECK(f.driver.bridges.size() == 2);
+
+  // Automatic subnets skip host routes and other networks.
+  Network automatic = f.Create(R"({"Name": "auto", "Internal": true})");
+  CHECK(automatic.subnet.ToString() == "10.50.2.0/24");
+  CHECK(automatic.internal);
+  CHECK(f.manager->GetNetwork(automatic.id.substr(0, 5))->name == "auto");
+  auto missing = f.manager->GetNetwork("nope");
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(missing.status().message()) == "network nope not found");
+}
+
+TEST_CASE("endpoints lease addresses that survive restarts", "[netd][network]") {
+  Fixture f;
+  f.Create(R"({"Name": "n", "IPAM": {"Config": [{"Subnet": "10.80.0.0/24"}]}})");
+  Endpoint a = f.Connect("a", "n");
+  Endpoint b = f.Connect("b", "n");
+  CHECK(FormatIpv4(a.address) == "10.80.0.2");
+  CHECK(FormatIpv4(b.address) == "10.80.0.3");
+  CHECK(FormatMac(a.mac) == "02:42:0a:50:00:02");
+  CHECK(a.interface == "eth0");
+  CHECK(a.host_interface.rfind("veth", 0) == 0);
+  CHECK(f.driver.veths.size() == 2);
+
+  // After a restart the leases are still taken.
+  f.Reopen();
+  Endpoint c = f.Connect("c", "n");
+  CHECK(FormatIpv4(c.address) == "10.80.0.4");
+
+  // Released addresses are handed out again.
+  REQUIRE(f.manager->DisconnectAll("a").ok());
+  CHECK(f.driver.veths.count(a.host_interface) == 0);
+  CHECK(FormatIpv4(f.Connect("d", "n").address) == "10.80.0.2");
+
+  EndpointRequest fixed;
+  fixed.address = *ParseIpv4("10.80.0.99");
+  fixed.aliases = {"web"};
+  fixed.mac = *ParseMac("02:42:aa:bb:cc:dd");
+  Endpoint e = f.Connect("e", "n", fixed);
+  CHECK(FormatIpv4(e.address) == "10.80.0.99");
+  CHECK(e.static_address);
+  CHECK(FormatMac(e.mac) == "02:42:aa:bb:cc:dd");
+  auto again = f.manager->Connect("f", "f", "n", fixed, "/ns");
+  CHECK(again.status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK(std::string(again.status().message()) == "Address already in use: 10.80.0.99");
+
+  // A second network: eth1, no second default route.
+  f.Create(R"({"Name": "m", "IPAM": {"Config": [{"Subnet": "10.81.0.0/24"}]}})");
+  Endpoint e2 = f.Connect("e", "m");
+  CHECK(e2.interface == "eth1");
+  auto twice = f.manager->Connect("e", "name-e", "m", {}, "/ns");
+  CHECK(twice.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK(std::string(twice.status().message()) ==
+        "endpoint with name name-e already exists in network m");
+  REQUIRE(f.manager->Disconnect("e", "m").ok());
+  CHECK(f.manager->Disconnect("e", "m").code() == absl::StatusCode::kPermissionDenied);
+  CHECK(f.manager->EndpointsOf("e")->size() == 1);
+
+  // --ip and aliases on the default bridge are Docker errors.
+  auto bridge_ip = f.manager->Connect("g", "g", "bridge", fixed, "/ns");
+  CHECK(std::string(bridge_ip.status().message()) ==
+        "user specified IP address is supported on user defined networks only");
+
+  // A failing attach leaves no lease.
+  f.driver.fail_attach = absl::InternalError("boom");
+  CHECK_FALSE(f.manager->Connect("h", "h", "n", {}, "/ns").ok());
+  CHECK(f.manager->EndpointsOf("h")->empty());
+}
+
+TEST_CASE("network rm, prune and reconcile", "[netd][network]") {
+  Fixture f;
+  Network n = f.Create(R"({"Name": "n", "Labels": {"keep": "yes"}})");
+  f.Create(R"({"Name": "gone"})");
+  f.Connect("a", "n");
+  auto busy = f.manager->RemoveNetwork("n");
+  CHECK(busy.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(std::string(busy.message()) ==
+        "error while removing network: network n id " + n.id + " has active endpoints");
+
+  auto keep = PruneKeepFilter(Json::parse(R"({"label!": {"keep=yes": true}})"));
+  REQUIRE(keep.ok());
+  auto pruned = f.manager->PruneNetworks(*keep);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == std::vector<std::string>{"gone"});
+  CHECK_FALSE(PruneKeepFilter(Json::parse(R"({"dangling": ["true"]})")).ok());
+
+  // Endpoints of containers whose sandbox is gone are released at start.
+  REQUIRE(f.manager->Reconcile({}).ok());
+  CHECK(f.manager->EndpointsOf("a")->empty());
+  CHECK(f.driver.veths.empty());
+  REQUIRE(f.manager->RemoveNetwork("n").ok());
+  CHECK(f.driver.bridges.count(n.bridge) == 0);
+
+  // A clean close removes the bridges nobody uses.
+  f.Connect("b", "bridge");
+  REQUIRE(f.manager->Close().ok());
+  CHECK(f.driver.bridges.count("bt0") == 1);
+  REQUIRE(f.manager->DisconnectAll("b").ok());
+  REQUIRE(f.manager->Close().ok());
+  CHECK(f.driver.bridges.empty());
+}
+
+TEST_CASE("observers see networks and endpoints, and can refuse an endpoint", "[netd][network]") {
+  Fixture f;
+  f.Create(R"({"Name": "n"})");
+  f.Connect("a", "n");
+  RecordingObserver observer;
+  REQUIRE(f.manager->AddObserver(&observer).ok());
+  // Replayed: what exists now.
+  CHECK(observer.events ==
+        std::vector<std::string>{"network+ bridge", "network+ n", "endpoint+ n a /nonexistent/a"});
+  observer.events.clear();
+  f.Connect("b", "n");
+  REQUIRE(f.manager->Disconnect("b", "n").ok());
+  observer.fail = absl::InternalError("no DNS");
+  CHECK_FALSE(f.manager->Connect("c", "c", "n", {}, "/ns").ok());
+  CHECK(f.manager->EndpointsOf("c")->empty());
+  CHECK(observer.events ==
+        std::vector<std::string>{"endpoint+ n b /ns", "endpoint- n b", "endpoint+ n c /ns"});
+}
+
+TEST_CASE("Docker's JSON for networks and endpoints", "[netd][network]") {
+  Fixture f;
+  Network n = f.Create(R"({"Name": "n", "IPAM": {"Config": [{"Subnet": "10.90.0.0/24"}]}})");
+  EndpointRequest request;
+  request.aliases = {"db"};
+  Endpoint e = f.Connect("c0ffee0123456789", "n", request);
+  Json network = RenderNetwork(n, {e});
+  CHECK(network["Name"] == "n");
+  CHECK(network["IPAM"]["Config"][0]["Subnet"] == "10.90.0.0/24");
+  CHECK(network["IPAM"]["Config"][0]["Gateway"] == "10.90.0.1");
+  CHECK(network["Containers"]["c0ffee0123456789"]["IPv4Address"] == "10.90.0.2/24");
+  CHECK(network["Containers"]["c0ffee0123456789"]["Name"] == "name-c0ffee0123456789");
+
+  Network bridge = *f.manager->GetNetwork("bridge");
+  Endpoint on_bridge = f.Connect("c0ffee0123456789", "bridge");
+  Json settings = RenderNetworkSettings("sb", "/ns", {{n, e}, {bridge, on_bridge}}, {});
+  CHECK(settings["IPAddress"] == FormatIpv4(on_bridge.address));
+  CHECK(settings["Gateway"] == "10.50.1.1");
+  CHECK(settings["SandboxKey"] == "/ns");
+  CHECK(settings["Networks"]["n"]["Aliases"] == Json({"db"}));
+  CHECK(settings["Networks"]["n"]["DNSNames"] ==
+        Json({"name-c0ffee0123456789", "db", "c0ffee012345"}));
+  CHECK(settings["Networks"]["n"]["NetworkID"] == n.id);
+  CHECK(settings["Networks"]["bridge"]["DNSNames"].is_null());
+  CHECK(FormatTime(1700000000123456789) == "2023-11-14T22:13:20.123456789Z");
+}
+
+}  // namespace berth::netd
