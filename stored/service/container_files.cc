@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "stored/volumes/local_mount.h"
 
 namespace berth::stored {
 
@@ -24,6 +25,13 @@ absl::StatusOr<containerfs::HelperRequest> ContainerFiles::Request(const Contain
     if (!m.volume.empty()) {
       ASSIGN_OR_RETURN(volumes::Volume volume, storage_->volumes().Get(m.volume));
       mount.source = volume.mountpoint;
+      // A volume with driver options is only mounted while a container runs:
+      // for a stopped one, a bind volume is its device and a tmpfs is empty.
+      std::optional<volumes::LocalMount> local = volumes::ParseLocalOptions(volume.options);
+      if (local && view.pid == 0 && !volumes::IsMountPoint(volume.mountpoint)) {
+        if (!local->bind) continue;
+        mount.source = local->device;
+      }
     }
     if (mount.source.empty() || mount.source[0] != '/') {
       return absl::InvalidArgumentError(

@@ -84,6 +84,8 @@ const std::vector<std::string>& Storage::Migrations() {
       "CREATE INDEX rootfs_parent ON rootfs(parent_chain_id);",
       // 2: volumes.
       volumes::VolumeManager::Migration(),
+      // 3: which running containers use which volume.
+      volumes::VolumeManager::MountsMigration(),
   };
   return migrations;
 }
@@ -108,6 +110,10 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const std::string& state_
   ASSIGN_OR_RETURN(
       storage->volumes_,
       volumes::VolumeManager::Open(storage->db_.get(), state_dir + "/volumes", state_dir + "/tmp"));
+  // Containers whose root filesystem is mounted are the running ones; the
+  // volumes of the others are unmounted.
+  ASSIGN_OR_RETURN(std::vector<std::string> running, storage->MountedContainers());
+  RETURN_IF_ERROR(storage->volumes_->ReconcileMounts(running));
   return storage;
 }
 
@@ -495,7 +501,8 @@ absl::Status Storage::UnmountRootfs(const std::string& container_id) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
   if (!rootfs) return absl::NotFoundError(NotFoundRootfs(container_id));
-  return mounter_->Unmount(RootfsDir(rootfs->id) + "/merged");
+  RETURN_IF_ERROR(mounter_->Unmount(RootfsDir(rootfs->id) + "/merged"));
+  return volumes_->Deactivate(container_id);
 }
 
 absl::Status Storage::RemoveRootfs(const std::string& container_id) {
@@ -505,6 +512,7 @@ absl::Status Storage::RemoveRootfs(const std::string& container_id) {
   if (!rootfs) return absl::OkStatus();
   const std::string dir = RootfsDir(rootfs->id);
   RETURN_IF_ERROR(mounter_->Unmount(dir + "/merged"));
+  RETURN_IF_ERROR(volumes_->Deactivate(container_id));
   RETURN_IF_ERROR(Discard(dir));
   ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM rootfs WHERE id = ?"));
   RETURN_IF_ERROR(del.Bind(1, rootfs->id).Run());
@@ -524,6 +532,7 @@ absl::StatusOr<std::string> Storage::MountVolume(const std::string& name,
     return absl::FailedPreconditionError(
         absl::StrCat("volume ", name, " is not acquired by container ", container_id));
   }
+  RETURN_IF_ERROR(volumes_->Activate(name, container_id).status());
   if (!copy_image_data) return volume.mountpoint;
   ASSIGN_OR_RETURN(bool empty, volumes::DirIsEmpty(volume.mountpoint));
   if (!empty) return volume.mountpoint;
@@ -541,6 +550,20 @@ absl::StatusOr<std::string> Storage::MountVolume(const std::string& name,
 }  // namespace berth::stored
 
 namespace berth::stored {
+
+absl::StatusOr<std::vector<std::string>> Storage::MountedContainers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement query, db_->Prepare("SELECT id, container_id FROM rootfs"));
+  std::vector<std::string> mounted;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(bool is_mounted,
+                     mounter_->IsMounted(RootfsDir(query.ColumnInt(0)) + "/merged"));
+    if (is_mounted) mounted.push_back(query.ColumnText(1));
+  }
+  return mounted;
+}
 
 absl::StatusOr<Storage::RootfsPaths> Storage::Rootfs(const std::string& container_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));

@@ -106,6 +106,8 @@ class Storage {
     rootfs::OverlaySpec overlay;
   };
   absl::StatusOr<RootfsPaths> Rootfs(const std::string& container_id);
+  // Containers whose root filesystem is mounted: the running ones.
+  absl::StatusOr<std::vector<std::string>> MountedContainers();
   // docker diff, from the writable layer.
   absl::StatusOr<std::vector<containerfs::Change>> Changes(const std::string& container_id);
   struct RootfsSize {

@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "stored/volumes/local_mount.h"
 
 namespace berth::volumes {
 namespace {
@@ -176,11 +177,7 @@ absl::StatusOr<Volume> VolumeManager::CreateLocked(
     const std::map<std::string, std::string>& options, bool anonymous) {
   std::string name = requested.empty() ? GenerateId() : requested;
   RETURN_IF_ERROR(ValidateVolumeName(name));
-  if (!options.empty()) {
-    // type=tmpfs / o=bind are not implemented: refusing beats ignoring them.
-    return absl::InvalidArgumentError(
-        absl::StrCat("create ", name, ": volume driver options are not supported yet"));
-  }
+  RETURN_IF_ERROR(ValidateLocalOptions(name, options));
   ASSIGN_OR_RETURN(std::vector<Volume> existing, Query("WHERE name = ?", name));
   if (!existing.empty()) return existing.front();
 
@@ -234,6 +231,9 @@ absl::StatusOr<std::vector<Volume>> VolumeManager::List() {
 }
 
 absl::StatusOr<uint64_t> VolumeManager::RemoveLocked(const Volume& volume) {
+  // A mounted device must not be deleted with the volume (RemoveAll would
+  // refuse to cross into it anyway).
+  if (ParseLocalOptions(volume.options)) RETURN_IF_ERROR(UnmountLocal(volume.mountpoint));
   std::string staged = staging_dir_ + "/vol-rm-XXXXXX";
   if (mkdtemp(staged.data()) == nullptr) return LastErrnoStatus("create staging directory");
   std::string moved = staged + "/v";
@@ -314,6 +314,107 @@ absl::Status VolumeManager::Release(const std::string& name, const std::string& 
     return absl::OkStatus();
   }
   return RemoveLocked(found.front()).status();
+}
+
+const std::string& VolumeManager::MountsMigration() {
+  static const std::string migration =
+      "CREATE TABLE volume_mounts ("
+      "  volume TEXT NOT NULL,"
+      "  container_id TEXT NOT NULL,"
+      "  PRIMARY KEY (volume, container_id));";
+  return migration;
+}
+
+absl::StatusOr<std::string> VolumeManager::Activate(const std::string& name,
+                                                    const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::vector<Volume> found, Query("WHERE name = ?", name));
+  if (found.empty()) return absl::NotFoundError(absl::StrCat("get ", name, ": no such volume"));
+  const Volume& volume = found.front();
+  {
+    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+    ASSIGN_OR_RETURN(Statement insert, db_->Prepare("INSERT OR IGNORE INTO volume_mounts "
+                                                    "(volume, container_id) VALUES (?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, name).Bind(2, container_id).Run());
+  }
+  std::optional<LocalMount> mount = ParseLocalOptions(volume.options);
+  // The row is written first: after a crash between the two, the next start
+  // sees a user and a mount that it checks against what really runs.
+  if (mount && !IsMountPoint(volume.mountpoint)) {
+    absl::Status status = MountLocal(*mount, volume.mountpoint);
+    if (!status.ok()) {
+      std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+      ASSIGN_OR_RETURN(Statement remove, db_->Prepare("DELETE FROM volume_mounts WHERE volume = ? "
+                                                      "AND container_id = ?"));
+      remove.Bind(1, name).Bind(2, container_id).Run().IgnoreError();
+      return status;
+    }
+    spdlog::info("mounted volume {} ({})", name, mount->bind ? "bind" : mount->fstype);
+  }
+  return volume.mountpoint;
+}
+
+absl::Status VolumeManager::UnmountUnused(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(std::vector<Volume> found, Query("WHERE name = ?", name));
+    if (found.empty() || !ParseLocalOptions(found.front().options)) continue;
+    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+    ASSIGN_OR_RETURN(Statement users,
+                     db_->Prepare("SELECT COUNT(*) FROM volume_mounts WHERE volume = ?"));
+    users.Bind(1, name);
+    ASSIGN_OR_RETURN(bool row, users.Step());
+    if (row && users.ColumnInt(0) > 0) continue;
+    if (IsMountPoint(found.front().mountpoint)) {
+      RETURN_IF_ERROR(UnmountLocal(found.front().mountpoint));
+      spdlog::info("unmounted volume {}: no running container uses it", name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VolumeManager::Deactivate(const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+    ASSIGN_OR_RETURN(Statement query,
+                     db_->Prepare("SELECT volume FROM volume_mounts WHERE container_id = ?"));
+    query.Bind(1, container_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, query.Step());
+      if (!row) break;
+      names.push_back(query.ColumnText(0));
+    }
+    ASSIGN_OR_RETURN(Statement remove,
+                     db_->Prepare("DELETE FROM volume_mounts WHERE container_id = ?"));
+    RETURN_IF_ERROR(remove.Bind(1, container_id).Run());
+  }
+  return UnmountUnused(names);
+}
+
+absl::Status VolumeManager::ReconcileMounts(const std::vector<std::string>& running) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<std::string> alive(running.begin(), running.end());
+  {
+    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+    ASSIGN_OR_RETURN(Statement query, db_->Prepare("SELECT DISTINCT container_id FROM "
+                                                   "volume_mounts"));
+    std::vector<std::string> gone;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, query.Step());
+      if (!row) break;
+      if (alive.count(query.ColumnText(0)) == 0) gone.push_back(query.ColumnText(0));
+    }
+    for (const std::string& id : gone) {
+      ASSIGN_OR_RETURN(Statement remove,
+                       db_->Prepare("DELETE FROM volume_mounts WHERE container_id = ?"));
+      RETURN_IF_ERROR(remove.Bind(1, id).Run());
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<Volume> all, Query("", ""));
+  std::vector<std::string> names;
+  for (const Volume& volume : all) names.push_back(volume.name);
+  return UnmountUnused(names);
 }
 
 }  // namespace berth::volumes

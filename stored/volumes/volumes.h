@@ -5,6 +5,10 @@
 //   volumes(name TEXT PK, labels TEXT (JSON object), options TEXT (JSON object),
 //           anonymous INTEGER, created_at INTEGER (seconds))
 //   volume_users(volume TEXT, container_id TEXT, PK(volume, container_id))
+//   volume_mounts(volume TEXT, container_id TEXT, PK(volume, container_id)):
+//           running containers using a volume, so that a volume with driver
+//           options (a mount of its device on _data) is mounted while, and
+//           only while, one of them runs (MountsMigration())
 //
 // Crash safety: a volume is built in the staging directory and renamed to
 // <dir>/<name> inside the transaction that inserts its row; it disappears by
@@ -51,6 +55,7 @@ class VolumeManager {
  public:
   // The schema migration creating the tables; stored appends it to its list.
   static const std::string& Migration();
+  static const std::string& MountsMigration();
 
   // dir: where volumes live; staging_dir: on the same filesystem, emptied by
   // its owner at start. Reconciles rows with directories.
@@ -79,6 +84,17 @@ class VolumeManager {
   absl::Status Release(const std::string& name, const std::string& container_id,
                        bool remove_anonymous);
 
+  // A container using the volume starts: a volume with driver options gets
+  // its device mounted on _data if no other running container has done so.
+  // Returns the mountpoint.
+  absl::StatusOr<std::string> Activate(const std::string& name, const std::string& container_id);
+  // The container stopped: volumes it was the last running user of are
+  // unmounted.
+  absl::Status Deactivate(const std::string& container_id);
+  // At start: forgets running users that are not in `running` (they stopped
+  // while stored was down) and unmounts what nobody running uses.
+  absl::Status ReconcileMounts(const std::vector<std::string>& running);
+
  private:
   VolumeManager(Database* db, std::string dir, std::string staging_dir)
       : db_(db), dir_(std::move(dir)), staging_dir_(std::move(staging_dir)) {}
@@ -91,6 +107,8 @@ class VolumeManager {
                                       bool anonymous);
   // Deletes an unused volume; returns the bytes it held.
   absl::StatusOr<uint64_t> RemoveLocked(const Volume& volume);
+  // Unmounts the volumes in `names` that have driver options and no running user.
+  absl::Status UnmountUnused(const std::vector<std::string>& names);
   std::string VolumeDir(const std::string& name) const { return dir_ + "/" + name; }
 
   Database* const db_;

@@ -154,4 +154,33 @@ PY
   check_contains "system df -v volume size" '"Size":"50kB"' "$out"
   docker rm -f df1 df2 >/dev/null
   docker volume rm dfvol >/dev/null
+
+  say "== storage: volumes with driver options"
+  local d3="$E2E_DIR/volopts" mp
+  mkdir -p "$d3/src"
+  echo from-device >"$d3/src/dev"
+  check "volume create tmpfs" docker volume create -o type=tmpfs -o device=tmpfs -o o=size=64m tv
+  check "volume create bind" docker volume create -o type=none -o o=bind -o device="$d3/src" bv
+  out=$(docker volume create -o foo=bar badopt 2>&1)
+  check_contains "unknown option refused" 'invalid option key: "foo"' "$out"
+  mp="$ROOT/stored/volumes/tv/_data"
+  check_eq "not mounted before first use" "" "$(grep -F " $mp " /proc/self/mountinfo || true)"
+  out=$(docker run --rm --network none -v tv:/t busybox sh -c 'grep " /t " /proc/mounts; df -k /t | tail -1')
+  check_contains "tmpfs volume is a tmpfs" "tmpfs /t tmpfs" "$out"
+  check_contains "tmpfs volume has its size" "65536" "$out"
+  out=$(docker run --rm --network none -v bv:/b busybox sh -c 'cat /b/dev; echo back > /b/new')
+  check_eq "bind volume shows the device" "from-device" "$out"
+  check_eq "bind volume writes reach the device" "back" "$(cat "$d3/src/new" 2>/dev/null)"
+  docker run -d --network none --name vo1 -v tv:/t busybox sleep 300 >/dev/null
+  docker run -d --network none --name vo2 -v tv:/t busybox sleep 300 >/dev/null
+  check "mounted while used" grep -qF " $mp " /proc/self/mountinfo
+  docker stop -t 1 vo1 >/dev/null
+  check "still mounted while another user runs" grep -qF " $mp " /proc/self/mountinfo
+  docker stop -t 1 vo2 >/dev/null
+  # The runtime releases a stopped container's resources just after stop returns.
+  wait_for 5 sh -c "! grep -qF ' $mp ' /proc/self/mountinfo"
+  check_eq "unmounted when the last user stops" "" "$(grep -F " $mp " /proc/self/mountinfo || true)"
+  docker rm vo1 vo2 >/dev/null
+  check "remove option volumes" docker volume rm tv bv
+  check "the bind volume's device survives its removal" test -f "$d3/src/dev"
 }

@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "stored/volumes/copy.h"
+#include "stored/volumes/local_mount.h"
 
 namespace berth::volumes {
 namespace {
@@ -27,7 +28,8 @@ struct Fixture {
   void Open() {
     manager.reset();
     db.reset();
-    auto opened = Database::Open(root + "/db", {VolumeManager::Migration()});
+    auto opened = Database::Open(root + "/db",
+                                 {VolumeManager::Migration(), VolumeManager::MountsMigration()});
     REQUIRE(opened.ok());
     db = std::move(*opened);
     auto m = VolumeManager::Open(db.get(), root + "/volumes", root + "/tmp");
@@ -166,6 +168,33 @@ TEST_CASE("image content is copied without following symlinks") {
   CHECK(*DirIsEmpty(other->mountpoint));
   REQUIRE(CopyTreeBeneath(rootfs, "/missing", other->mountpoint).ok());
   CHECK(*DirIsEmpty(other->mountpoint));
+}
+
+TEST_CASE("a volume with driver options is mounted while a user runs") {
+  Fixture f;
+  std::map<std::string, std::string> options = {
+      {"type", "tmpfs"}, {"device", "tmpfs"}, {"o", "size=1m"}};
+  REQUIRE(f.manager->Create("tv", {}, options, false).ok());
+  CHECK(absl::IsInvalidArgument(f.manager->Create("bad", {}, {{"x", "y"}}, false).status()));
+  REQUIRE(f.manager->Acquire("tv", "c1", false).ok());
+  REQUIRE(f.manager->Acquire("tv", "c2", false).ok());
+  absl::StatusOr<std::string> mountpoint = f.manager->Activate("tv", "c1");
+  REQUIRE(mountpoint.ok());
+  CHECK(IsMountPoint(*mountpoint));
+  REQUIRE(f.manager->Activate("tv", "c2").ok());
+  REQUIRE(f.manager->Deactivate("c1").ok());
+  CHECK(IsMountPoint(*mountpoint));
+  // A restart that finds c2 stopped unmounts it.
+  f.Open();
+  REQUIRE(f.manager->ReconcileMounts({}).ok());
+  CHECK_FALSE(IsMountPoint(*mountpoint));
+  // Removal of a mounted volume unmounts first and loses nothing else.
+  REQUIRE(f.manager->Activate("tv", "c1").ok());
+  REQUIRE(f.manager->Release("tv", "c1", false).ok());
+  REQUIRE(f.manager->Release("tv", "c2", false).ok());
+  REQUIRE(f.manager->Remove("tv", false).ok());
+  CHECK_FALSE(IsMountPoint(*mountpoint));
+  CHECK_FALSE(PathExists(f.root + "/volumes/tv"));
 }
 
 }  // namespace
