@@ -2,9 +2,13 @@
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -211,6 +215,69 @@ absl::StatusOr<Json> Rlimits(const Json& host) {
   return rlimits;
 }
 
+// HostConfig.Devices (`--device /dev/x[:/dev/y][:rwm]`) become device nodes
+// of the container and allow rules of its device cgroup;
+// HostConfig.DeviceCgroupRules (`--device-cgroup-rule 'c 42:* rmw'`) only the
+// latter.
+absl::Status AddUserDevices(const Json& host, Json* nodes, Json* rules) {
+  if (host.contains("Devices") && host["Devices"].is_array()) {
+    for (const Json& device : host["Devices"]) {
+      std::string on_host = JsonString(device, "PathOnHost");
+      std::string in_container = JsonString(device, "PathInContainer");
+      std::string permissions = JsonString(device, "CgroupPermissions");
+      if (in_container.empty()) in_container = on_host;
+      if (permissions.empty()) permissions = "rwm";
+      if (permissions.find_first_not_of("rwm") != std::string::npos) {
+        return absl::InvalidArgumentError("invalid device mode: " + permissions);
+      }
+      struct stat st;
+      if (stat(on_host.c_str(), &st) != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("error gathering device information while adding custom device \"",
+                         on_host, "\": ", std::strerror(errno)));
+      }
+      if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("error gathering device information while adding custom device \"",
+                         on_host, "\": not a device node"));
+      }
+      const char* type = S_ISBLK(st.st_mode) ? "b" : "c";
+      int64_t major_number = major(st.st_rdev), minor_number = minor(st.st_rdev);
+      nodes->push_back({{"path", in_container},
+                        {"type", type},
+                        {"major", major_number},
+                        {"minor", minor_number},
+                        {"fileMode", st.st_mode & 07777},
+                        {"uid", st.st_uid},
+                        {"gid", st.st_gid}});
+      rules->push_back(DeviceRule(true, type, major_number, minor_number, permissions));
+    }
+  }
+  for (const std::string& text : StringList(host.value("DeviceCgroupRules", Json()))) {
+    // "c 42:* rmw"
+    std::vector<std::string> parts = absl::StrSplit(text, ' ', absl::SkipEmpty());
+    std::vector<std::string> numbers;
+    if (parts.size() == 3) numbers = absl::StrSplit(parts[1], ':');
+    auto number = [](const std::string& n, int64_t* out) {
+      if (n == "*") {
+        *out = -1;
+        return true;
+      }
+      return absl::SimpleAtoi(n, out) && *out >= 0;
+    };
+    int64_t major_number = -1, minor_number = -1;
+    if (parts.size() != 3 || (parts[0] != "a" && parts[0] != "b" && parts[0] != "c") ||
+        numbers.size() != 2 || !number(numbers[0], &major_number) ||
+        !number(numbers[1], &minor_number) ||
+        parts[2].find_first_not_of("rwm") != std::string::npos) {
+      return absl::InvalidArgumentError("invalid device cgroup format '" + text + "'");
+    }
+    rules->push_back(
+        DeviceRule(true, parts[0] == "a" ? "" : parts[0], major_number, minor_number, parts[2]));
+  }
+  return absl::OkStatus();
+}
+
 Json Resources(const Json& host) {
   Json resources = Json::object();
   // Deny every device, then allow what Docker allows by default (runc's
@@ -393,6 +460,12 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
     linux["sysctl"] = host["Sysctls"];
   }
   if (*seccomp) linux["seccomp"] = **seccomp;
+  Json device_nodes = Json::array();
+  if (absl::Status status = AddUserDevices(host, &device_nodes, &linux["resources"]["devices"]);
+      !status.ok()) {
+    return status;
+  }
+  if (!device_nodes.empty()) linux["devices"] = device_nodes;
   spec["linux"] = linux;
   return spec;
 }

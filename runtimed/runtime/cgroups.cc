@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "runtimed/runtime/device_filter.h"
 
 namespace berth::runtime {
 namespace {
@@ -227,6 +228,14 @@ class CgroupV1 : public CgroupManager {
       std::string value = *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max";
       RETURN_IF_ERROR(WriteValue(Dir(pids), "pids.max", value));
     }
+    if (std::string devices = MountOf("devices"); !devices.empty()) {
+      for (const DeviceRule& rule : r.devices) {
+        RETURN_IF_ERROR(WriteValue(Dir(devices), rule.allow ? "devices.allow" : "devices.deny",
+                                   DeviceRuleLine(rule)));
+      }
+    } else if (!r.devices.empty()) {
+      return absl::FailedPreconditionError("cgroup: the devices controller is not mounted");
+    }
     return absl::OkStatus();
   }
 
@@ -314,6 +323,7 @@ class CgroupV2 : public CgroupManager {
       std::string value = *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max";
       RETURN_IF_ERROR(WriteValue(dir_, "pids.max", value));
     }
+    if (!r.devices.empty()) RETURN_IF_ERROR(AttachDeviceFilter(dir_, r.devices));
     return absl::OkStatus();
   }
 

@@ -258,6 +258,34 @@ absl::Status ParseResources(const Json& json, Resources* resources) {
   if (auto it = json.find("pids"); it != json.end() && it->is_object()) {
     RETURN_IF_ERROR(ReadInt(*it, "limit", "linux.resources.pids.limit", &resources->pids_limit));
   }
+  if (auto it = json.find("devices"); it != json.end() && !it->is_null()) {
+    if (!it->is_array()) return FieldError("linux.resources.devices", "must be an array");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& item = (*it)[i];
+      std::string field = absl::StrCat("linux.resources.devices[", i, "]");
+      if (!item.is_object()) return FieldError(field, "must be an object");
+      DeviceRule rule;
+      RETURN_IF_ERROR(ReadBool(item, "allow", field + ".allow", &rule.allow));
+      std::string type = "a";
+      RETURN_IF_ERROR(ReadString(item, "type", field + ".type", &type));
+      if (type.empty()) type = "a";
+      if (type != "a" && type != "b" && type != "c") {
+        return FieldError(field + ".type", "must be \"a\", \"b\" or \"c\"");
+      }
+      rule.type = type[0];
+      std::optional<int64_t> major, minor;
+      RETURN_IF_ERROR(ReadInt(item, "major", field + ".major", &major));
+      RETURN_IF_ERROR(ReadInt(item, "minor", field + ".minor", &minor));
+      rule.major = major.value_or(-1);
+      rule.minor = minor.value_or(-1);
+      RETURN_IF_ERROR(ReadString(item, "access", field + ".access", &rule.access));
+      if (rule.access.empty()) rule.access = "rwm";
+      if (rule.access.find_first_not_of("rwm") != std::string::npos) {
+        return FieldError(field + ".access", "must be made of r, w and m");
+      }
+      resources->devices.push_back(rule);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -60,6 +60,15 @@ struct Namespace {
   std::string path;  // join this namespace instead of creating one
 };
 
+// linux.resources.devices: one rule of the device cgroup.
+struct DeviceRule {
+  bool allow = false;
+  char type = 'a';  // 'a' (all), 'c' or 'b'
+  int64_t major = -1;  // -1: any
+  int64_t minor = -1;
+  std::string access = "rwm";
+};
+
 struct Resources {
   std::optional<int64_t> memory_limit;
   std::optional<int64_t> memory_swap;  // memory + swap, -1 = unlimited
@@ -69,6 +78,8 @@ struct Resources {
   std::string cpu_cpus;
   std::string cpu_mems;
   std::optional<int64_t> pids_limit;
+  // Applied in order, a later rule overriding an earlier one.
+  std::vector<DeviceRule> devices;
 };
 
 struct Device {

@@ -60,3 +60,28 @@ test_init() {
   out=$(docker inspect -f '{{.HostConfig.Init}}' "$(docker create --init busybox true)")
   check_eq "inspect shows HostConfig.Init" "true" "$out"
 }
+
+test_devices() {
+  say "== device cgroup and --device"
+  local id out list
+  id=$(docker run -d busybox sleep 60)
+  list=/sys/fs/cgroup/devices/$CGROUP_PARENT/$id/devices.list
+  if [ -f "$list" ]; then
+    out=$(cat "$list")
+    check_not_contains "the container's device cgroup does not allow everything" "a *:* rwm" "$out"
+    check_contains "it allows /dev/null" "c 1:3 rwm" "$out"
+    check_contains "and creating (not using) any node" "b *:* m" "$out"
+  fi
+  docker rm -f "$id" >/dev/null
+  out=$(docker run --rm busybox sh -c 'mknod /tmp/kmsg c 1 11 && head -c 1 /tmp/kmsg' 2>&1)
+  check_contains "a node made for a device outside the rules cannot be opened" \
+    "Operation not permitted" "$out"
+  out=$(docker run --rm --device /dev/null:/dev/mynull:rw busybox \
+        sh -c 'echo x > /dev/mynull && stat -c "%t,%T" /dev/mynull')
+  check_eq "--device maps a host device under a new name" "1,3" "$out"
+  out=$(docker run --rm --device /dev/nope busybox true 2>&1)
+  check_contains "a missing --device is refused" \
+    'error gathering device information while adding custom device "/dev/nope"' "$out"
+  out=$(docker run --rm --privileged busybox sh -c 'mknod /tmp/null2 c 1 3 && echo ok > /tmp/null2 && echo done')
+  check_eq "a privileged container may use any device node" "done" "$out"
+}

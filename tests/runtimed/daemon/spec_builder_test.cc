@@ -466,3 +466,42 @@ TEST_CASE("--init runs docker-init as pid 1 with the command after --", "[spec]"
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("--device and --device-cgroup-rule reach the spec and the device cgroup", "[spec]") {
+  auto build = [](const std::string& host) {
+    CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
+    SpecInputs in;
+    in.id = kId;
+    in.config = c.config;
+    in.host_config = c.host_config;
+    in.args = Argv(c);
+    in.rootfs = "/rootfs";
+    return BuildOciSpec(in);
+  };
+  auto built = build(
+      R"({"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/mynull","CgroupPermissions":"rw"}],
+          "DeviceCgroupRules":["c 42:* rmw"]})");
+  REQUIRE(built.ok());
+  const Json& nodes = (*built)["linux"]["devices"];
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0]["path"] == "/dev/mynull");
+  CHECK(nodes[0]["type"] == "c");
+  CHECK(nodes[0]["major"] == 1);
+  CHECK(nodes[0]["minor"] == 3);
+  const Json& rules = (*built)["linux"]["resources"]["devices"];
+  CHECK(rules[0]["allow"] == false);  // deny all comes first
+  CHECK(rules[rules.size() - 2] ==
+        Json({{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rw"}}));
+  CHECK(rules.back() == Json({{"allow", true}, {"type", "c"}, {"major", 42}, {"access", "rmw"}}));
+
+  auto missing = build(R"({"Devices":[{"PathOnHost":"/dev/nope"}]})");
+  CHECK(missing.status().message() ==
+        "error gathering device information while adding custom device \"/dev/nope\": No such "
+        "file or directory");
+  CHECK(build(R"({"DeviceCgroupRules":["c 42 rmw"]})").status().message() ==
+        "invalid device cgroup format 'c 42 rmw'");
+}
+
+}  // namespace berth::runtimed
