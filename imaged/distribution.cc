@@ -89,48 +89,57 @@ std::string LayerMediaType(ContentStore& content, const std::string& digest) {
   return registry::kDockerLayerTar;
 }
 
+absl::Status Cancelled() { return absl::CancelledError("cancelled: the client went away"); }
+
 // Counts what the upload reads, for the progress bar.
 class CountingSource : public ByteSource {
  public:
-  CountingSource(ByteSource* inner, std::function<void(int64_t)> on_bytes)
+  // on_bytes returns false to abort the upload.
+  CountingSource(ByteSource* inner, std::function<bool(int64_t)> on_bytes)
       : inner_(inner), on_bytes_(std::move(on_bytes)) {}
   absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
     ASSIGN_OR_RETURN(size_t count, inner_->Read(buffer, n));
     total_ += static_cast<int64_t>(count);
-    on_bytes_(total_);
+    if (!on_bytes_(total_)) return Cancelled();
     return count;
   }
 
  private:
   ByteSource* inner_;
-  std::function<void(int64_t)> on_bytes_;
+  std::function<bool(int64_t)> on_bytes_;
   int64_t total_ = 0;
 };
 
-// Serialises progress from worker threads and throttles byte counts.
+// Serialises progress from worker threads, throttles byte counts, and
+// remembers when the listener went away.
 class Reporter {
  public:
   explicit Reporter(const ProgressSink& sink) : sink_(sink) {}
   void Status(const std::string& status, const std::string& id = "") {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sink_(ProgressEvent{status, id, 0, 0, ""});
+    Send(ProgressEvent{status, id, 0, 0, ""});
   }
-  void Bytes(const std::string& status, const std::string& id, int64_t current, int64_t total,
+  // False once the listener is gone.
+  bool Bytes(const std::string& status, const std::string& id, int64_t current, int64_t total,
              int64_t* last) {
-    if (current - *last < kProgressStep && current != total) return;
+    if (current - *last < kProgressStep && current != total) return !gone_;
     *last = current;
-    std::lock_guard<std::mutex> lock(mutex_);
-    sink_(ProgressEvent{status, id, current, total, ""});
+    Send(ProgressEvent{status, id, current, total, ""});
+    return !gone_;
   }
   void Aux(const std::string& status, const std::string& aux_json) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!status.empty()) sink_(ProgressEvent{status, "", 0, 0, ""});
-    sink_(ProgressEvent{"", "", 0, 0, aux_json});
+    if (!status.empty()) Send(ProgressEvent{status, "", 0, 0, ""});
+    Send(ProgressEvent{"", "", 0, 0, aux_json});
   }
+  bool gone() const { return gone_; }
 
  private:
+  void Send(const ProgressEvent& event) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!sink_(event)) gone_ = true;
+  }
   const ProgressSink& sink_;
   std::mutex mutex_;
+  std::atomic<bool> gone_{false};
 };
 
 }  // namespace
@@ -229,7 +238,7 @@ Distribution::Distribution(ImageStore* store, ContentStore* content, registry::H
 
 absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
     RegistryClient& client, const std::string& repository, const Descriptor& blob,
-    const std::function<void(int64_t)>& on_bytes) {
+    const std::function<bool(int64_t)>& on_bytes) {
   int backoff_ms = options_.retry.first_backoff_ms;
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer, content_->NewWriter());
@@ -241,7 +250,7 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
                                                        blob.size, " bytes its manifest says"));
       }
       RETURN_IF_ERROR(writer->Write(data));
-      on_bytes(received);
+      if (!on_bytes(received)) return Cancelled();
       return absl::OkStatus();
     };
     absl::Status status = client.FetchBlob(repository, blob.digest, sink);
@@ -257,7 +266,8 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
       }
       return writer;
     }
-    bool transient = absl::IsUnavailable(status) || absl::IsInternal(status);
+    bool transient =
+        !absl::IsCancelled(status) && (absl::IsUnavailable(status) || absl::IsInternal(status));
     if (!transient || attempt >= options_.retry.attempts) {
       if (absl::IsUnavailable(status)) return absl::InternalError(status.message());
       return status;
@@ -311,7 +321,8 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   if (store_->HasBlob(pulled.id)) {
     ASSIGN_OR_RETURN(pulled.config_json, content_->ReadBlob(pulled.id));
   } else {
-    ASSIGN_OR_RETURN(config_writer, Download(client, repository, manifest.config, [](int64_t) {}));
+    ASSIGN_OR_RETURN(config_writer, Download(client, repository, manifest.config,
+                                             [&](int64_t) { return !report.gone(); }));
     ASSIGN_OR_RETURN(pulled.config_json, config_writer->ReadBack());
     pulled.config = config_writer.get();
   }
@@ -369,13 +380,15 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     const std::string id = ShortHex(layer.digest);
     int64_t last = -kProgressStep;
     ASSIGN_OR_RETURN(writers[n], Download(client, repository, layer, [&](int64_t bytes) {
-                       report.Bytes("Downloading", id, bytes, layer.size, &last);
+                       return report.Bytes("Downloading", id, bytes, layer.size, &last);
                      }));
     report.Status("Verifying Checksum", id);
     report.Status("Download complete", id);
     pulled.layers[to_fetch[n]].blob = writers[n].get();
     return absl::OkStatus();
   }));
+  // Nobody waits for the image any more: as Docker, don't leave it half-pulled.
+  if (report.gone()) return Cancelled();
   RETURN_IF_ERROR(store_->CommitPulled(pulled));
   for (size_t index : to_fetch)
     report.Status("Pull complete", ShortHex(manifest.layers[index].digest));
@@ -465,7 +478,8 @@ absl::Status Distribution::PushImage(RegistryClient& client, const Reference& re
     ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
     int64_t last = -kProgressStep;
     CountingSource counting(blob.get(), [&](int64_t sent) {
-      if (!id.empty()) report.Bytes("Pushing", id, sent, size, &last);
+      if (id.empty()) return !report.gone();
+      return report.Bytes("Pushing", id, sent, size, &last);
     });
     RETURN_IF_ERROR(client.UploadBlob(repository, digest, counting, size));
     if (!id.empty()) report.Status("Pushed", id);

@@ -46,8 +46,9 @@ struct ProgressEvent {
   // Set on the aux message of a push ({"Tag":..,"Digest":..,"Size":..}).
   std::string aux_json;
 };
-// Called from several threads, one call at a time.
-using ProgressSink = std::function<void(const ProgressEvent& event)>;
+// Called from several threads, one call at a time. Returns false when nobody
+// listens any more (the client went away): the operation is then cancelled.
+using ProgressSink = std::function<bool(const ProgressEvent& event)>;
 
 // How berth reaches the registry of a reference domain.
 registry::Endpoint ResolveEndpoint(const RegistryOptions& options, const std::string& domain);
@@ -75,10 +76,10 @@ class Distribution {
   absl::Status PushImage(registry::RegistryClient& client, const Reference& reference,
                          const ImageInfo& image, const ProgressSink& progress);
   // Downloads a blob into a new writer, verifying size and digest; retries
-  // transient failures. on_bytes reports progress.
+  // transient failures. on_bytes reports progress; false from it cancels.
   absl::StatusOr<std::unique_ptr<ContentWriter>> Download(
       registry::RegistryClient& client, const std::string& repository,
-      const registry::Descriptor& blob, const std::function<void(int64_t)>& on_bytes);
+      const registry::Descriptor& blob, const std::function<bool(int64_t)>& on_bytes);
 
   ImageStore* store_;
   ContentStore* content_;

@@ -101,9 +101,8 @@ ProgressSink StreamSink(grpc::ServerWriter<pb::Progress>* writer) {
     progress.set_current(event.current);
     progress.set_total(event.total);
     progress.set_aux_json(event.aux_json);
-    // A client that went away is noticed by the context; keep going to a
-    // consistent end rather than leave a half-written image.
-    writer->Write(progress);
+    // False when the client went away: the pull or push is then cancelled.
+    return writer->Write(progress);
   };
 }
 

@@ -214,13 +214,17 @@ class Fixture {
   }
   absl::Status Pull(const std::string& reference, const std::string& platform = "") {
     events.clear();
-    return distribution_->Pull(reference, platform, {},
-                               [&](const ProgressEvent& event) { events.push_back(event); });
+    return distribution_->Pull(reference, platform, {}, [&](const ProgressEvent& event) {
+      events.push_back(event);
+      return !hang_up;
+    });
   }
   absl::Status Push(const std::string& reference) {
     events.clear();
-    return distribution_->Push(reference, {},
-                               [&](const ProgressEvent& event) { events.push_back(event); });
+    return distribution_->Push(reference, {}, [&](const ProgressEvent& event) {
+      events.push_back(event);
+      return !hang_up;
+    });
   }
   bool Saw(const std::string& status) {
     for (const ProgressEvent& event : events) {
@@ -244,6 +248,8 @@ class Fixture {
   std::unique_ptr<ImageStore> store_;
   std::unique_ptr<Distribution> distribution_;
   std::vector<ProgressEvent> events;
+  // The listener goes away.
+  bool hang_up = false;
 };
 
 std::string Layer(const std::string& name) {
@@ -324,6 +330,16 @@ TEST_CASE("failed pulls leave no image and no blob", "[distribution]") {
   CHECK(f.content_->List().value().empty());
   f.sink_.fail_apply = false;
   REQUIRE(f.Pull("reg.test:5000/x:corrupt").ok());
+
+  // The client goes away: nothing is committed.
+  f.store_->Remove("reg.test:5000/x:corrupt", true, {}).IgnoreError();
+  f.hang_up = true;
+  status = f.Pull("reg.test:5000/x:corrupt");
+  CHECK(absl::IsCancelled(status));
+  f.hang_up = false;
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  CHECK(f.FilesIn("ingest") == 0);
 
   status = f.Pull("reg.test:5000/x:missing");
   REQUIRE(absl::IsNotFound(status));
