@@ -2,15 +2,23 @@
 // Runs as uid 0 with only CAP_SYS_ADMIN (unshare, mounts) and CAP_NET_ADMIN
 // (links, addresses, routes).
 #include <cstdlib>
+#include <set>
 
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
+#include "common/digest.h"
+#include "common/event_loop.h"
 #include "common/fs.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "netd/config.h"
+#include "netd/dns/dns_observer.h"
+#include "netd/firewall/firewall.h"
+#include "netd/firewall/libnft_runner.h"
 #include "netd/netlink/netlink.h"
 #include "netd/network/driver.h"
+#include "netd/portmap/port_mapper.h"
 #include "netd/sandbox/sandbox_manager.h"
 #include "netd/service/network_service.h"
 
@@ -18,6 +26,9 @@ ABSL_FLAG(std::string, bridge, "",
           "Host bridge of the default network (daemon.json \"bridge\"; default berth0)");
 ABSL_FLAG(std::string, bip, "",
           "Address and subnet of the default bridge, e.g. 10.1.0.1/24 (daemon.json \"bip\")");
+ABSL_FLAG(std::string, firewall_instance, "",
+          "Names netd's nftables table berth_<instance> ([A-Za-z0-9_]; default: the first 12 hex "
+          "digits of sha256(--exec-root), so that engines on one host never share a table)");
 
 namespace {
 
@@ -55,6 +66,30 @@ int main(int argc, char** argv) {
   }
   config->host_subnets = HostSubnets;
 
+  // Published ports and the embedded DNS: one loop thread for their sockets,
+  // the firewall table, the port mapper and the DNS observer. Declared before
+  // the sandbox manager, which calls them, so that they outlive it.
+  auto loop = berth::EventLoop::Start();
+  if (!loop.ok()) {
+    spdlog::critical("cannot start the event loop: {}", loop.status().ToString());
+    return EXIT_FAILURE;
+  }
+  std::string instance = absl::GetFlag(FLAGS_firewall_instance);
+  if (instance.empty()) instance = berth::Sha256Digest(options.exec_root).substr(7, 12);
+  auto runner = berth::netd::NewLibNftRunner();
+  auto firewall = runner.ok() ? berth::netd::NftFirewall::Create(instance, std::move(*runner))
+                              : runner.status();
+  if (!firewall.ok()) {
+    spdlog::critical("cannot set up the firewall: {}", firewall.status().ToString());
+    return EXIT_FAILURE;
+  }
+  auto ports = berth::netd::PortMapper::Open(options.StateDir(), firewall->get(), loop->get());
+  if (!ports.ok()) {
+    spdlog::critical("cannot open port state: {}", ports.status().ToString());
+    return EXIT_FAILURE;
+  }
+  berth::netd::dns::DnsObserver dns(loop->get(), options.StateDir(), "/etc/resolv.conf");
+
   berth::netd::LinuxBridgeDriver driver;
   auto sandboxes = berth::netd::SandboxManager::Open(options.StateDir(), options.RunDir(),
                                                      std::move(*config), &driver);
@@ -62,6 +97,28 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot open network state: {}", sandboxes.status().ToString());
     return EXIT_FAILURE;
   }
+  // Ports and DNS servers of the containers that kept running while netd was
+  // down come back before the table is written, so its first write holds
+  // exactly what netd's state says and no stale rule survives.
+  (*sandboxes)->SetEdge(ports->get(), &dns);
+  absl::Status restored = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<berth::netd::Sandbox> list, (*sandboxes)->ListSandboxes());
+    std::set<std::string> live;
+    for (const berth::netd::Sandbox& sandbox : list) live.insert(sandbox.container_id);
+    RETURN_IF_ERROR((*ports)->Restore(live));
+    RETURN_IF_ERROR(dns.Reconcile(live));
+    dns.set_replaying(true);
+    absl::Status added = (*sandboxes)->networks()->AddObserver(&dns);
+    dns.set_replaying(false);
+    RETURN_IF_ERROR(added);
+    return (*firewall)->Sync();
+  }();
+  if (!restored.ok()) {
+    spdlog::critical("cannot restore ports and DNS: {}", restored.ToString());
+    return EXIT_FAILURE;
+  }
+  spdlog::info("firewall table ip {} in place", (*firewall)->table());
+
   berth::netd::NetworkService service(sandboxes->get());
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) {
@@ -71,5 +128,9 @@ int main(int argc, char** argv) {
   (*server)->ServeUntilSignal();
   absl::Status closed = (*sandboxes)->Close();
   if (!closed.ok()) spdlog::warn("shutdown: {}", closed.ToString());
+  // A stopped netd forwards nothing (its proxies are gone with it); the next
+  // start writes the table again from its state.
+  absl::Status destroyed = (*firewall)->Destroy();
+  if (!destroyed.ok()) spdlog::warn("shutdown: {}", destroyed.ToString());
   return EXIT_SUCCESS;
 }

@@ -100,8 +100,10 @@ std::vector<FirewallRule> PortRules(const std::string& container_ip, const std::
     if (IsLoopback(mapping.host_ip)) continue;
     const std::string daddr =
         mapping.host_ip == "0.0.0.0" ? "" : absl::StrCat("ip daddr ", mapping.host_ip, " ");
-    const std::string match = absl::StrCat(daddr, mapping.proto, " dport ", mapping.host_port,
-                                           " dnat to ", container_ip, ":", mapping.container_port);
+    // The counter shows (nft list table) whether traffic takes the kernel path.
+    const std::string match =
+        absl::StrCat(daddr, mapping.proto, " dport ", mapping.host_port, " counter dnat to ",
+                     container_ip, ":", mapping.container_port);
     rules.push_back(
         {Chain::kPrerouting, absl::StrCat("fib daddr type local ", from_outside, match)});
     rules.push_back(

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/mountinfo.h"
 #include "common/status.h"
+#include "netd/dns/dns_observer.h"
 #include "netd/network/render.h"
 #include "netd/sandbox/netns.h"
 #include "netd/sandbox/network_mode.h"
@@ -49,6 +50,16 @@ const Json& Field(const Json& object, const char* key) {
 std::string StringField(const Json& object, const char* key) {
   const Json& value = Field(object, key);
   return value.is_string() ? value.get<std::string>() : "";
+}
+
+std::vector<std::string> StringsField(const Json& object, const char* key) {
+  std::vector<std::string> strings;
+  const Json& value = Field(object, key);
+  if (!value.is_array()) return strings;
+  for (const Json& item : value) {
+    if (item.is_string()) strings.push_back(item.get<std::string>());
+  }
+  return strings;
 }
 
 }  // namespace
@@ -148,7 +159,25 @@ absl::StatusOr<Json> SandboxManager::RenderSettings(const Sandbox& sandbox) {
     absl::StatusOr<Network> network = networks_->GetNetwork(endpoint.network_id);
     if (network.ok()) attached.emplace_back(std::move(*network), std::move(endpoint));
   }
-  return RenderNetworkSettings(sandbox.container_id, sandbox.netns_path, attached, endpointless);
+  Json settings =
+      RenderNetworkSettings(sandbox.container_id, sandbox.netns_path, attached, endpointless);
+  if (ports_ != nullptr) settings["Ports"] = ports_->Ports(sandbox.container_id);
+  return settings;
+}
+
+// Docker publishes on the endpoint of the network the container was started
+// on, the one with the default route.
+absl::Status SandboxManager::PublishPorts(const SandboxRequest& request,
+                                          const std::string& network_name) {
+  if (ports_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Network network, networks_->GetNetwork(network_name));
+  ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, networks_->EndpointsOf(request.container_id));
+  for (const Endpoint& endpoint : endpoints) {
+    if (endpoint.network_id != network.id) continue;
+    return ports_->PublishContainer(request.container_id, request.config, request.host_config,
+                                    FormatIpv4(endpoint.address), network.bridge);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SandboxManager::ConnectAll(const SandboxRequest& request, const std::string& network,
@@ -262,14 +291,20 @@ absl::StatusOr<SandboxInfo> SandboxManager::CreateSandbox(const SandboxRequest& 
       .Bind(4, static_cast<int64_t>(time(nullptr)))
       .Bind(5, request.container_name);
   absl::Status status = insert.Run();
+  // Before the endpoints: the DNS server starts with the first one.
+  if (status.ok() && dns_ != nullptr) {
+    status = dns_->SetUpstreams(container_id, StringsField(request.host_config, "Dns"));
+  }
   if (status.ok() && (mode.kind == NetworkMode::kBridge || mode.kind == NetworkMode::kUser) &&
       sandbox.network_mode != "none") {
-    status =
-        ConnectAll(request, mode.kind == NetworkMode::kBridge ? kDefaultBridgeNetwork : mode.target,
-                   sandbox.netns_path);
+    const std::string network =
+        mode.kind == NetworkMode::kBridge ? kDefaultBridgeNetwork : mode.target;
+    status = ConnectAll(request, network, sandbox.netns_path);
+    if (status.ok()) status = PublishPorts(request, network);
   }
   absl::StatusOr<Json> settings = status.ok() ? RenderSettings(sandbox) : status;
   if (!settings.ok()) {
+    if (ports_ != nullptr) ports_->Unpublish(container_id).IgnoreError();
     networks_->DisconnectAll(container_id).IgnoreError();
     if (own) RemovePinnedNetns(own_path).IgnoreError();
     DeleteRow(container_id).IgnoreError();
@@ -333,6 +368,8 @@ absl::StatusOr<Json> SandboxManager::Disconnect(const std::string& container_id,
 absl::Status SandboxManager::RemoveSandbox(const std::string& container_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));
   std::lock_guard<std::mutex> lock(mu_);
+  // Ports before the endpoint they lead to.
+  if (ports_ != nullptr) RETURN_IF_ERROR(ports_->Unpublish(container_id));
   // Endpoints first: their rows are the address leases.
   RETURN_IF_ERROR(networks_->DisconnectAll(container_id));
   RETURN_IF_ERROR(RemovePinnedNetns(NetnsDir() + "/" + container_id));

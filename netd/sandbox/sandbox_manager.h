@@ -27,8 +27,13 @@
 #include "common/json.h"
 #include "netd/network/driver.h"
 #include "netd/network/network_manager.h"
+#include "netd/portmap/publisher.h"
 
 namespace berth::netd {
+
+namespace dns {
+class DnsObserver;
+}  // namespace dns
 
 struct Sandbox {
   std::string container_id;
@@ -80,6 +85,13 @@ class SandboxManager {
   absl::StatusOr<std::vector<Sandbox>> ListSandboxes();
   NetworkManager* networks() { return networks_.get(); }
 
+  // Published ports and the embedded DNS server's --dns lists (netd/portmap,
+  // netd/dns); either may be null. Set before serving; they outlive the manager.
+  void SetEdge(PortPublisher* ports, dns::DnsObserver* dns) {
+    ports_ = ports;
+    dns_ = dns;
+  }
+
   // For a clean shutdown: removes bridges no endpoint uses and, when no
   // sandbox is left, unmounts the netns directory's own bind mount, so a
   // stopped engine leaves nothing behind. With sandboxes left (containers
@@ -98,10 +110,13 @@ class SandboxManager {
   absl::StatusOr<Json> RenderSettings(const Sandbox& sandbox);
   absl::Status ConnectAll(const SandboxRequest& request, const std::string& network,
                           const std::string& netns_path);
+  absl::Status PublishPorts(const SandboxRequest& request, const std::string& network);
 
   const std::string run_dir_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<NetworkManager> networks_;
+  PortPublisher* ports_ = nullptr;
+  dns::DnsObserver* dns_ = nullptr;
   // Serialises sandbox creation and removal; NetworkManager has its own lock.
   std::mutex mu_;
 };

@@ -147,10 +147,17 @@ check_no_network_leaks() {
   check_eq "no default bridge left" "" "$(ip -o link show "$E2E_BRIDGE" 2>/dev/null)"
   check_eq "no network of this run left" "" \
     "$(ip -4 route show | grep -E "^10\.$E2E_NET_OCTET\." || true)"
+  check_fails "no nftables table of this run left" nft list table ip "$(engine_firewall_table)"
+}
+
+# netd's nftables table: berth_<first 12 hex digits of sha256(exec root)>.
+engine_firewall_table() {
+  printf 'berth_%s' "$(printf '%s' "$EXEC_ROOT" | sha256sum | cut -c1-12)"
 }
 
 engine_cleanup() {
   local m
+  nft delete table ip "$(engine_firewall_table)" 2>/dev/null
   for m in $(grep -F "$E2E_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r); do
     umount -l "$m" 2>/dev/null
   done

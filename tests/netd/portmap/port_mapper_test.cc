@@ -340,16 +340,17 @@ TEST_CASE("rules DNAT outside and host traffic, never the host's loopback") {
   REQUIRE(rules.size() == 4);
   CHECK(rules[0].chain == Chain::kPrerouting);
   CHECK(rules[0].text ==
-        "fib daddr type local iifname != \"br-1\" tcp dport 8080 dnat to 172.18.0.2:80");
+        "fib daddr type local iifname != \"br-1\" tcp dport 8080 counter dnat to 172.18.0.2:80");
   CHECK(rules[1].chain == Chain::kOutput);
-  CHECK(rules[1].text ==
-        "fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 dnat to 172.18.0.2:80");
+  CHECK(
+      rules[1].text ==
+      "fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 counter dnat to 172.18.0.2:80");
   CHECK(rules[2].text ==
         "fib daddr type local iifname != \"br-1\" ip daddr 10.0.0.1 udp dport "
-        "5353 dnat to 172.18.0.2:53");
+        "5353 counter dnat to 172.18.0.2:53");
   CHECK(rules[3].text ==
         "fib daddr type local ip daddr != 127.0.0.0/8 ip daddr 10.0.0.1 udp "
-        "dport 5353 dnat to 172.18.0.2:53");
+        "dport 5353 counter dnat to 172.18.0.2:53");
 }
 
 }  // namespace
