@@ -54,6 +54,21 @@ test_ports_dns() {
   out=$(docker run --rm -p "127.0.0.1:$(free_port):80/udp" busybox echo udp-ok 2>&1)
   check_eq "a UDP port publishes" "udp-ok" "$out"
 
+  # A SIGKILLed netd comes back with the same ports and exactly its own rules.
+  local netd_pid
+  netd_pid=$(daemon_pid netd)
+  nft add rule ip "$table" prerouting tcp dport 1 counter comment '"stale"'
+  check_contains "a stale rule is planted" "stale" "$(nft list table ip "$table")"
+  kill -KILL "$netd_pid"
+  check "netd is restarted after SIGKILL" \
+    wait_for 20 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-netd ' | head -1); [ -n \"\$p\" ] && [ \"\$p\" != $netd_pid ]"
+  check "the proxy serves the same port again" \
+    wait_for 20 sh -c "curl -sf http://127.0.0.1:$port/ | grep -q 'page of'"
+  out=$(nft list table ip "$table")
+  check_contains "the DNAT rules are back" "dport $port2 counter packets" "$out"
+  check_not_contains "a rule netd does not know of is gone" "stale" "$out"
+  check_eq "docker port after the restart" "80/tcp -> 127.0.0.1:$port" "$(docker port "$id")"
+
   docker rm -f "$id" "$id2" "$id3" >/dev/null
   check "the proxy's port is free after rm -f" port_is_free "$port"
   check "the DNAT'd port is free after rm -f" port_is_free "$port2"
