@@ -170,6 +170,18 @@ absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* op
     *out = config[key].get<int>();
     return absl::OkStatus();
   };
+  if (config.contains("registry-mirrors")) {
+    const Json& list = config["registry-mirrors"];
+    if (!list.is_array()) return absl::InvalidArgumentError("registry-mirrors must be a list");
+    for (const Json& entry : list) {
+      if (!entry.is_string() || (!absl::StartsWith(entry.get<std::string>(), "http://") &&
+                                 !absl::StartsWith(entry.get<std::string>(), "https://"))) {
+        return absl::InvalidArgumentError(
+            "invalid mirror: registry-mirrors entries must be http:// or https:// URLs");
+      }
+      options->registry_mirrors.push_back(entry.get<std::string>());
+    }
+  }
   RETURN_IF_ERROR(read_int("max-concurrent-downloads", &options->max_concurrent_downloads));
   RETURN_IF_ERROR(read_int("max-concurrent-uploads", &options->max_concurrent_uploads));
   return absl::OkStatus();
@@ -283,12 +295,39 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
   reference = reference.TagNameOnly();
   ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(platform_text));
-  RegistryClient client(http_, ResolveEndpoint(options_, reference.domain()), credentials,
-                        options_.retry);
   const std::string repository = reference.path();
   const std::string wanted = reference.has_digest() ? reference.digest() : reference.tag();
 
-  ASSIGN_OR_RETURN(RegistryClient::FetchedManifest top, client.GetManifest(repository, wanted));
+  // Docker Hub pulls try the mirrors first; the first endpoint that has the
+  // manifest serves the whole pull.
+  std::vector<registry::Endpoint> endpoints;
+  if (reference.domain() == "docker.io") {
+    for (const std::string& mirror : options_.registry_mirrors) {
+      absl::string_view rest(mirror);
+      std::string scheme = absl::ConsumePrefix(&rest, "http://") ? "http" : "https";
+      absl::ConsumePrefix(&rest, "https://");
+      std::string host(rest.substr(0, rest.find('/')));
+      if (host.empty()) continue;
+      registry::Endpoint endpoint = ResolveEndpoint(options_, host);
+      endpoint.scheme = endpoint.ca_file.empty() ? scheme : "https";
+      endpoints.push_back(endpoint);
+    }
+  }
+  endpoints.push_back(ResolveEndpoint(options_, reference.domain()));
+  std::unique_ptr<RegistryClient> client_holder;
+  absl::StatusOr<RegistryClient::FetchedManifest> fetched;
+  for (const registry::Endpoint& endpoint : endpoints) {
+    client_holder = std::make_unique<RegistryClient>(http_, endpoint, credentials, options_.retry);
+    fetched = client_holder->GetManifest(repository, wanted);
+    if (fetched.ok()) break;
+    if (&endpoint != &endpoints.back()) {
+      spdlog::info("mirror {} could not serve {}: {}", endpoint.BaseUrl(), text,
+                   fetched.status().ToString());
+    }
+  }
+  RETURN_IF_ERROR(fetched.status());
+  RegistryClient& client = *client_holder;
+  RegistryClient::FetchedManifest top = std::move(*fetched);
   ASSIGN_OR_RETURN(registry::Manifest manifest,
                    registry::ParseManifest(top.media_type, top.body, reference.FamiliarString()));
   if (manifest.is_index) {

@@ -23,6 +23,8 @@ struct RegistryOptions {
   // daemon.json "insecure-registries": "host[:port]" or IPv4 CIDRs reached over
   // plain HTTP. Loopback addresses and localhost always are.
   std::vector<std::string> insecure_registries;
+  // daemon.json "registry-mirrors": URLs tried before Docker Hub for its images.
+  std::vector<std::string> registry_mirrors;
   // Docker's certs.d: <certs_dir>/<host[:port]>/ca.crt is trusted for that
   // registry, which is then reached over HTTPS.
   std::string certs_dir = "/etc/docker/certs.d";
@@ -31,7 +33,7 @@ struct RegistryOptions {
   registry::RetryPolicy retry;
 };
 
-// Reads "insecure-registries", "max-concurrent-downloads" and
+// Reads "insecure-registries", "registry-mirrors", "max-concurrent-downloads" and
 // "max-concurrent-uploads" from a daemon.json text, and berth's own
 // "certs-dir" (Docker has it fixed at /etc/docker/certs.d; tests need a
 // private one). Absent keys keep their defaults.

@@ -51,7 +51,11 @@ class FakeRegistry : public registry::HttpTransport {
                                   const registry::BodySink* sink) override {
     std::lock_guard<std::mutex> lock(mutex);
     log.push_back(request.method + " " + request.url);
-    std::string url = request.url.substr(std::string("http://reg.test:5000").size());
+    const std::string origin = "http://reg.test:5000";
+    if (request.url.compare(0, origin.size(), origin) != 0) {
+      return absl::UnavailableError("Get \"" + request.url + "\": no such host");
+    }
+    std::string url = request.url.substr(origin.size());
     std::string query;
     if (size_t q = url.find('?'); q != std::string::npos) {
       query = url.substr(q + 1);
@@ -202,13 +206,14 @@ class FakeRegistry : public registry::HttpTransport {
 
 class Fixture {
  public:
-  Fixture() {
+  explicit Fixture(std::vector<std::string> mirrors = {}) {
     content_ = FileContentStore::Open(dir_.path()).value();
     metadata_ = MetadataStore::Open(dir_.path() + "/imaged.db").value();
     store_ = std::make_unique<ImageStore>(content_.get(), metadata_.get(), &sink_);
     RegistryOptions options;
     options.insecure_registries = {"reg.test:5000"};
     options.retry = registry::RetryPolicy{2, 1};
+    options.registry_mirrors = std::move(mirrors);
     distribution_ =
         std::make_unique<Distribution>(store_.get(), content_.get(), &registry_, options);
   }
@@ -427,6 +432,24 @@ TEST_CASE("push uploads, skips and mounts, and a pull gets the same image", "[di
   CHECK(status.message() == "An image does not exist locally with the tag: reg.test:5000/nothing");
 }
 
+TEST_CASE("Docker Hub images come from a mirror when one has them", "[distribution]") {
+  Fixture f({"http://reg.test:5000"});
+  f.registry_.AddImage("library/busybox", "latest", {Layer("hub")});
+  REQUIRE(f.Pull("busybox").ok());
+  CHECK(f.store_->Get("busybox").value().repo_digests[0].rfind("busybox@sha256:", 0) == 0);
+  for (const std::string& request : f.registry_.log) {
+    CHECK(request.find("registry-1.docker.io") == std::string::npos);
+  }
+  // Not on the mirror: Docker Hub is asked (and here unreachable).
+  absl::Status status = f.Pull("alpine");
+  CHECK(absl::StrContains(status.message(), "registry-1.docker.io"));
+  // Mirrors only serve Docker Hub images.
+  f.registry_.log.clear();
+  CHECK_FALSE(f.Pull("example.com/library/busybox").ok());
+  CHECK(f.registry_.log.size() == 2);  // two attempts, both at example.com
+  CHECK(f.registry_.log[0].find("https://example.com/") == 4);
+}
+
 TEST_CASE("registries reached over plain HTTP, and daemon.json", "[distribution]") {
   RegistryOptions options;
   options.certs_dir = "";
@@ -446,6 +469,9 @@ TEST_CASE("registries reached over plain HTTP, and daemon.json", "[distribution]
   CHECK_FALSE(IsInsecureRegistry(options, "11.1.2.3:443"));
   CHECK(options.max_concurrent_downloads == 7);
   CHECK_FALSE(ApplyDaemonConfig(R"({"max-concurrent-uploads":0})", &options).ok());
+  REQUIRE(ApplyDaemonConfig(R"({"registry-mirrors":["https://mirror.example"]})", &options).ok());
+  CHECK(options.registry_mirrors == std::vector<std::string>{"https://mirror.example"});
+  CHECK_FALSE(ApplyDaemonConfig(R"({"registry-mirrors":["mirror.example"]})", &options).ok());
 
   std::atomic<int> ran{0};
   CHECK(RunConcurrently(10, 3, [&](size_t) {
