@@ -93,6 +93,10 @@ test_ports_dns() {
   out=$(docker exec pdweb nslookup pdclient 127.0.0.11 2>&1)
   check_contains "nslookup answers with the container's address" \
     "$(docker inspect -f '{{.NetworkSettings.Networks.pdnet.IPAddress}}' pdclient)" "$out"
+  # The servers live in netd: a restarted netd opens them again.
+  kill -KILL "$(daemon_pid netd)"
+  check "names resolve again after netd is SIGKILLed" \
+    wait_for 20 timeout 10 docker exec pdclient wget -qO- http://pdweb/
   check_fails "a name that does not exist does not resolve" \
     timeout 20 docker run --rm --network pdnet busybox wget -qO- http://pdnosuch/
   out=$(timeout 20 docker run --rm busybox wget -qO- http://pdweb/ 2>&1)
