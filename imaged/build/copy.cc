@@ -95,10 +95,10 @@ class Planner {
       RETURN_IF_ERROR(Collect(raw, &sources));
     }
     if (sources.size() + urls.size() > 1 && !absl::EndsWith(request_.dest, "/")) {
-      return Fail(absl::InvalidArgumentError(
+      return absl::InvalidArgumentError(
           absl::StrCat("When using ", request_.instruction,
                        " with more than one source file, the destination must be a directory "
-                       "and end with a /")));
+                       "and end with a /"));
     }
     CopyPlan plan;
     plan.chown = request_.chown;

@@ -1,5 +1,6 @@
 #include "imaged/build/instructions.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -229,6 +230,8 @@ absl::Status ParseKind(const Node& node, Command* command) {
     case CommandKind::kExpose:
       if (node.args.empty()) return AtLeastOneArgument("EXPOSE");
       command->words = node.args;
+      // Docker sorts the words as written, before expansion; the history shows that order.
+      std::sort(command->words.begin(), command->words.end());
       return Flags(node.flags).Parse();
     case CommandKind::kVolume:
       if (node.args.empty()) return AtLeastOneArgument("VOLUME");

@@ -102,10 +102,10 @@ TEST_CASE("globs follow filepath.Match") {
   CHECK(f.Copy({"*.none"}, "/d/").status().message() ==
         "COPY failed: no source files were specified");
   CHECK(f.Copy({"*.txt"}, "/d").status().message() ==
-        "COPY failed: When using COPY with more than one source file, the destination must be a "
+        "When using COPY with more than one source file, the destination must be a "
         "directory and end with a /");
   CHECK(f.Copy({"a.txt", "b.txt"}, "/d").status().message() ==
-        "COPY failed: When using COPY with more than one source file, the destination must be a "
+        "When using COPY with more than one source file, the destination must be a "
         "directory and end with a /");
 }
 
