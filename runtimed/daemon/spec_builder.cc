@@ -303,7 +303,15 @@ Json Resources(const Json& host) {
     memory["reservation"] = reservation;
   }
   if (JsonBool(host, "OomKillDisable")) memory["disableOOMKiller"] = true;
+  // -1 (the CLI's default) leaves the host's swappiness.
+  if (int64_t swappiness = JsonInt(host, "MemorySwappiness"); swappiness >= 0 &&
+      host.contains("MemorySwappiness") && !host["MemorySwappiness"].is_null()) {
+    memory["swappiness"] = swappiness;
+  }
   if (!memory.empty()) resources["memory"] = memory;
+  if (int64_t weight = JsonInt(host, "BlkioWeight"); weight > 0) {
+    resources["blockIO"] = {{"weight", weight}};
+  }
 
   Json cpu = Json::object();
   if (int64_t shares = JsonInt(host, "CpuShares"); shares > 0) cpu["shares"] = shares;

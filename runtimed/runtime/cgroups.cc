@@ -206,6 +206,14 @@ class CgroupV1 : public CgroupManager {
         RETURN_IF_ERROR(
             WriteValue(dir, "memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap)));
       }
+      if (r.memory_reservation) {
+        RETURN_IF_ERROR(
+            WriteValue(dir, "memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation)));
+      }
+      if (r.memory_swappiness) {
+        RETURN_IF_ERROR(WriteValue(dir, "memory.swappiness", std::to_string(*r.memory_swappiness)));
+      }
+      if (r.disable_oom_killer) RETURN_IF_ERROR(WriteValue(dir, "memory.oom_control", "1"));
     } else if (r.memory_limit) {
       return absl::FailedPreconditionError("cgroup: the memory controller is not mounted");
     }
@@ -227,6 +235,16 @@ class CgroupV1 : public CgroupManager {
     if (std::string pids = MountOf("pids"); !pids.empty() && r.pids_limit) {
       std::string value = *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max";
       RETURN_IF_ERROR(WriteValue(Dir(pids), "pids.max", value));
+    }
+    // Without a proportional I/O scheduler the kernel offers no weight file;
+    // Docker then discards the weight with a warning, and so does runtimed.
+    if (std::string blkio = MountOf("blkio"); !blkio.empty() && r.blkio_weight) {
+      for (const char* file : {"blkio.weight", "blkio.bfq.weight"}) {
+        if (PathExists(Dir(blkio) + "/" + file)) {
+          RETURN_IF_ERROR(WriteValue(Dir(blkio), file, std::to_string(*r.blkio_weight)));
+          break;
+        }
+      }
     }
     if (std::string devices = MountOf("devices"); !devices.empty()) {
       for (const DeviceRule& rule : r.devices) {
@@ -278,7 +296,7 @@ class CgroupV2 : public CgroupManager {
     std::vector<std::string> parts = absl::StrSplit(relative_, '/', absl::SkipEmpty());
     std::string dir = root_;
     for (size_t i = 0; i < parts.size(); ++i) {
-      for (const char* controller : {"cpu", "cpuset", "memory", "pids"}) {
+      for (const char* controller : {"cpu", "cpuset", "io", "memory", "pids"}) {
         if (!absl::StrContains(available, controller)) continue;
         // A parent holding processes itself cannot delegate (EBUSY); limits
         // on that controller then fail below with a precise error.
@@ -305,6 +323,18 @@ class CgroupV2 : public CgroupManager {
       }
       if (PathExists(dir_ + "/memory.swap.max")) {
         RETURN_IF_ERROR(WriteValue(dir_, "memory.swap.max", value));
+      }
+    }
+    if (r.memory_reservation) {
+      RETURN_IF_ERROR(WriteValue(dir_, "memory.low", std::to_string(*r.memory_reservation)));
+    }
+    if (r.blkio_weight) {
+      if (PathExists(dir_ + "/io.bfq.weight")) {
+        RETURN_IF_ERROR(WriteValue(dir_, "io.bfq.weight", std::to_string(*r.blkio_weight)));
+      } else if (PathExists(dir_ + "/io.weight")) {
+        // runc's conversion of blkio's [10, 1000] to io.weight's [1, 10000].
+        uint64_t weight = 1 + (*r.blkio_weight - 10) * 9999 / 990;
+        RETURN_IF_ERROR(WriteValue(dir_, "io.weight", "default " + std::to_string(weight)));
       }
     }
     if (r.cpu_shares && *r.cpu_shares > 0) {

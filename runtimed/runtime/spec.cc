@@ -247,6 +247,23 @@ absl::Status ParseResources(const Json& json, Resources* resources) {
     RETURN_IF_ERROR(
         ReadInt(*it, "limit", "linux.resources.memory.limit", &resources->memory_limit));
     RETURN_IF_ERROR(ReadInt(*it, "swap", "linux.resources.memory.swap", &resources->memory_swap));
+    RETURN_IF_ERROR(ReadInt(*it, "reservation", "linux.resources.memory.reservation",
+                            &resources->memory_reservation));
+    RETURN_IF_ERROR(ReadInt(*it, "swappiness", "linux.resources.memory.swappiness",
+                            &resources->memory_swappiness));
+    if (resources->memory_swappiness && *resources->memory_swappiness > 100) {
+      return FieldError("linux.resources.memory.swappiness", "must be between 0 and 100");
+    }
+    RETURN_IF_ERROR(ReadBool(*it, "disableOOMKiller", "linux.resources.memory.disableOOMKiller",
+                             &resources->disable_oom_killer));
+  }
+  if (auto it = json.find("blockIO"); it != json.end() && it->is_object()) {
+    RETURN_IF_ERROR(
+        ReadInt(*it, "weight", "linux.resources.blockIO.weight", &resources->blkio_weight));
+    if (resources->blkio_weight &&
+        (*resources->blkio_weight < 10 || *resources->blkio_weight > 1000)) {
+      return FieldError("linux.resources.blockIO.weight", "must be between 10 and 1000");
+    }
   }
   if (auto it = json.find("cpu"); it != json.end() && it->is_object()) {
     RETURN_IF_ERROR(ReadInt(*it, "shares", "linux.resources.cpu.shares", &resources->cpu_shares));

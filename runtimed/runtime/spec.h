@@ -72,6 +72,10 @@ struct DeviceRule {
 struct Resources {
   std::optional<int64_t> memory_limit;
   std::optional<int64_t> memory_swap;  // memory + swap, -1 = unlimited
+  std::optional<int64_t> memory_reservation;  // soft limit
+  std::optional<uint64_t> memory_swappiness;
+  bool disable_oom_killer = false;
+  std::optional<uint64_t> blkio_weight;  // 10-1000
   std::optional<uint64_t> cpu_shares;
   std::optional<int64_t> cpu_quota;
   std::optional<uint64_t> cpu_period;

@@ -76,8 +76,15 @@ test_isolation() {
   check_contains "/proc/sys is read-only" "refused" "$out"
 
   local id
-  id=$(docker run -d --memory 64m --cpus 0.5 --pids-limit 50 busybox sleep 30)
+  id=$(docker run -d --memory 64m --cpus 0.5 --pids-limit 50 --memory-reservation 32m \
+        --memory-swappiness 0 --oom-kill-disable busybox sleep 30)
   if [ -d /sys/fs/cgroup/memory ]; then
+    local memory=/sys/fs/cgroup/memory/$CGROUP_PARENT/$id
+    check_eq "--memory-reservation in the cgroup" "33554432" \
+      "$(cat $memory/memory.soft_limit_in_bytes 2>&1)"
+    check_eq "--memory-swappiness in the cgroup" "0" "$(cat $memory/memory.swappiness 2>&1)"
+    check_contains "--oom-kill-disable in the cgroup" "oom_kill_disable 1" \
+      "$(cat $memory/memory.oom_control 2>&1)"
     check_eq "--memory in the cgroup" "67108864" \
       "$(cat /sys/fs/cgroup/memory/$CGROUP_PARENT/$id/memory.limit_in_bytes 2>&1)"
     check_eq "--cpus in the cgroup" "50000" \
@@ -91,6 +98,8 @@ test_isolation() {
       "$(cat /sys/fs/cgroup/$CGROUP_PARENT/$id/cpu.max 2>&1)"
     check_eq "--pids-limit in the cgroup" "50" \
       "$(cat /sys/fs/cgroup/$CGROUP_PARENT/$id/pids.max 2>&1)"
+    check_eq "--memory-reservation in the cgroup" "33554432" \
+      "$(cat /sys/fs/cgroup/$CGROUP_PARENT/$id/memory.low 2>&1)"
   fi
   out=$(docker run --rm --memory 16m busybox sh -c 'x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived' 2>&1; echo "exit=$?")
   check_contains "memory limit enforced (OOM kill)" "exit=137" "$out"

@@ -41,6 +41,10 @@ TEST_CASE("a cgroup gets its limits, a process, and goes away") {
   resources.cpu_quota = 50000;
   resources.cpu_period = 100000;
   resources.pids_limit = 10;
+  resources.memory_reservation = 16 * 1024 * 1024;
+  resources.memory_swappiness = 0;
+  resources.disable_oom_killer = true;
+  resources.blkio_weight = 300;  // applied where the kernel has a weight file
   REQUIRE((*cgroup)->Create(resources).ok());
   bool v2 = IsCgroup2("/sys/fs/cgroup");
   std::string dir = (*cgroup)->Paths().front();
@@ -48,11 +52,16 @@ TEST_CASE("a cgroup gets its limits, a process, and goes away") {
     CHECK(Read(dir + "/memory.max") == "33554432");
     CHECK(Read(dir + "/pids.max") == "10");
     CHECK(Read(dir + "/cpu.max") == "50000 100000");
+    CHECK(Read(dir + "/memory.low") == "16777216");
   } else {
     CHECK(Read("/sys/fs/cgroup/memory/" + parent.name + "/c1/memory.limit_in_bytes") == "33554432");
     CHECK(Read("/sys/fs/cgroup/pids/" + parent.name + "/c1/pids.max") == "10");
     CHECK(Read("/sys/fs/cgroup/cpu/" + parent.name + "/c1/cpu.shares") == "512");
     CHECK(Read("/sys/fs/cgroup/cpu/" + parent.name + "/c1/cpu.cfs_quota_us") == "50000");
+    std::string memory = "/sys/fs/cgroup/memory/" + parent.name + "/c1/";
+    CHECK(Read(memory + "memory.soft_limit_in_bytes") == "16777216");
+    CHECK(Read(memory + "memory.swappiness") == "0");
+    CHECK(Read(memory + "memory.oom_control").find("oom_kill_disable 1") != std::string::npos);
   }
   pid_t child = fork();
   REQUIRE(child >= 0);
