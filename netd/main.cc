@@ -18,6 +18,7 @@
 #include "netd/firewall/libnft_runner.h"
 #include "netd/netlink/netlink.h"
 #include "netd/network/driver.h"
+#include "netd/network/network_rules.h"
 #include "netd/portmap/port_mapper.h"
 #include "netd/sandbox/sandbox_manager.h"
 #include "netd/service/network_service.h"
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   berth::netd::dns::DnsObserver dns(loop->get(), options.StateDir(), "/etc/resolv.conf");
+  berth::netd::NetworkRules network_rules(firewall->get());
 
   berth::netd::LinuxBridgeDriver driver;
   auto sandboxes = berth::netd::SandboxManager::Open(options.StateDir(), options.RunDir(),
@@ -111,6 +113,8 @@ int main(int argc, char** argv) {
     absl::Status added = (*sandboxes)->networks()->AddObserver(&dns);
     dns.set_replaying(false);
     RETURN_IF_ERROR(added);
+    // Masquerade and isolation of every network, before the first write.
+    RETURN_IF_ERROR((*sandboxes)->networks()->AddObserver(&network_rules));
     return (*firewall)->Sync();
   }();
   if (!restored.ok()) {

@@ -137,4 +137,58 @@ test_network_user() {
   check_eq "prune honours label!" "bridge host none un3 " \
     "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')"
   docker network rm un3 >/dev/null
+
+  test_network_rules
+  test_network_restart
+}
+
+test_network_rules() {
+  say "== network: isolation, masquerade, internal networks"
+  local out ip_iso ip_def table net=10.$E2E_NET_OCTET
+  table=$(engine_firewall_table)
+  docker network create iso >/dev/null
+  docker network create --internal inner >/dev/null
+  docker run -d --name iso1 --network iso busybox sleep 300 >/dev/null
+  docker run -d --name def1 busybox sleep 300 >/dev/null
+  ip_iso=$(docker inspect -f '{{.NetworkSettings.Networks.iso.IPAddress}}' iso1)
+  ip_def=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' def1)
+  check "a container reaches its own gateway" docker exec def1 ping -c1 -W2 "$net.0.1"
+  check_fails "containers on different networks cannot reach each other" \
+    docker exec def1 ping -c1 -W1 "$ip_iso"
+  check_fails "nor the other way round" docker exec iso1 ping -c1 -W1 "$ip_def"
+  out=$(nft list table ip "$table")
+  check_contains "masquerade for the default bridge" \
+    "ip saddr $net.0.0/24 oifname != \"$E2E_BRIDGE\" masquerade" "$out"
+  docker network connect iso def1
+  check "connected to both, it reaches the other network" docker exec def1 ping -c1 -W2 "$ip_iso"
+  docker run -d --name in1 --network inner busybox sleep 300 >/dev/null
+  out=$(docker exec in1 ip route)
+  check_not_contains "an internal network has no default route" "default" "$out"
+  check_not_contains "and no masquerade" \
+    "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' inner) oifname" \
+    "$(nft list table ip "$table")"
+  docker rm -f iso1 def1 in1 >/dev/null
+  docker network rm iso inner >/dev/null
+  check_not_contains "rules of removed networks are gone" "br-" "$(nft list table ip "$table")"
+}
+
+# netd dies while containers run: its namespaces, bridges and leases stay;
+# the restarted netd hands out no address twice.
+test_network_restart() {
+  say "== network: netd killed while containers run"
+  local out ip1 ip2 before
+  docker network create rs >/dev/null
+  docker run -d --name rs1 --network rs busybox sleep 300 >/dev/null
+  ip1=$(docker inspect -f '{{.NetworkSettings.Networks.rs.IPAddress}}' rs1)
+  before=$(daemon_pid netd)
+  kill -9 "$before"
+  wait_for 15 sh -c "[ -n \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-netd ')\" ] && [ \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-netd ')\" != $before ]"
+  wait_for 15 docker network ls
+  docker run -d --name rs2 --network rs busybox sleep 300 >/dev/null
+  ip2=$(docker inspect -f '{{.NetworkSettings.Networks.rs.IPAddress}}' rs2)
+  check "a new container after the restart gets another address" test -n "$ip2" -a "$ip1" != "$ip2"
+  check "containers from before and after the restart talk" docker exec rs2 ping -c1 -W2 "$ip1"
+  check_eq "the network survived" "2" "$(docker network inspect -f '{{len .Containers}}' rs)"
+  docker rm -f rs1 rs2 >/dev/null
+  docker network rm rs >/dev/null
 }
