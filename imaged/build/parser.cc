@@ -313,7 +313,12 @@ class Directives {
     if (i == line.size() || line[i] != '=') return false;
     ++i;
     *value = TrimSpace(line.substr(i));
-    return !value->empty();
+    if (value->empty()) {
+      // Go's regexp gives "(.+?)" the last blank when only blanks follow '='.
+      if (i == line.size()) return false;
+      *value = std::string(1, line.back());
+    }
+    return true;
   }
 
   bool done_ = false;

@@ -55,6 +55,10 @@ TEST_CASE("directives only at the top") {
   CHECK(Parse("# foo=bar\n# escape=`\nFROM x\n").escape_token == '\\');
   CHECK(ParseError("# escape=`\n# escape=\\\nFROM x\n") ==
         "Dockerfile parse error line 2: only one escape parser directive can be used");
+  CHECK(ParseError("# escape= \nFROM x\n") ==
+        "Dockerfile parse error line 1: invalid escape token ' ' does not match ` or \\");
+  // Nothing after '=' is not a directive at all.
+  CHECK(Parse("# escape=\nFROM x\n").escape_token == '\\');
   CHECK(ParseError("# escape=x\nFROM x\n") ==
         "Dockerfile parse error line 1: invalid escape token 'x' does not match ` or \\");
 }

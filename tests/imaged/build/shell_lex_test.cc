@@ -103,3 +103,92 @@ TEST_CASE("words split values but not quotes") {
 
 }  // namespace
 }  // namespace berth::imaged::build
+
+namespace berth::imaged::build {
+namespace {
+
+// Cases from Docker's shell lexer test table (buildkit shell/envVarTest);
+// "error" means the word must be refused.
+TEST_CASE("Docker's lexer table") {
+  const std::vector<std::string> env = {"PWD=/home", "SHELL=bash", "NULL="};
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"hello", "hello"},
+      {"he'll'o", "hello"},
+      {"he'llo", "error"},
+      {"he\\'llo", "he'llo"},
+      {"he\\\\'llo", "error"},
+      {"abc\\tdef", "abctdef"},
+      {"\"abc\\tdef\"", "abc\\tdef"},
+      {"\"abc\\\\tdef\"", "abc\\tdef"},
+      {"'abc\\tdef'", "abc\\tdef"},
+      {"hello\\", "hello"},
+      {"hello\\\\", "hello\\"},
+      {"\"hello", "error"},
+      {"\"hello\\\"", "error"},
+      {"\"hel'lo\"", "hel'lo"},
+      {"'hello", "error"},
+      {"'hello\\'", "hello\\"},
+      {"\"''\"", "''"},
+      {"$.", "$."},
+      {"he$1x", "hex"},
+      {"he$.x", "he$.x"},
+      {"he$pwd.", "he."},
+      {"he$PWD", "he/home"},
+      {"he\\$PWD", "he$PWD"},
+      {"he\\\\$PWD", "he\\/home"},
+      {"\"he\\$PWD\"", "he$PWD"},
+      {"\"he\\\\$PWD\"", "he\\/home"},
+      {"\\${}", "${}"},
+      {"he\\${}xx", "he${}xx"},
+      {"${}", "error"},
+      {"he${}xx", "error"},
+      {"he${hi}xx", "hexx"},
+      {"he${PWD}", "he/home"},
+      {"he${.}", "error"},
+      {"he${XXX:-000}xx", "he000xx"},
+      {"he${PWD:-000}xx", "he/homexx"},
+      {"he${XXX:-$PWD}xx", "he/homexx"},
+      {"he${XXX:-${PWD:-yyy}}xx", "he/homexx"},
+      {"he${XXX:-${YYY:-yyy}}xx", "heyyyxx"},
+      {"he${XXX:YYY}", "error"},
+      {"he${XXX?}", "error"},
+      {"he${XXX:?}", "error"},
+      {"he${PWD?}", "he/home"},
+      {"he${PWD:?}", "he/home"},
+      {"he${NULL?}", "he"},
+      {"he${NULL:?}", "error"},
+      {"he${XXX:+${PWD}}xx", "hexx"},
+      {"he${PWD:+${XXX}}xx", "hexx"},
+      {"he${PWD:+${SHELL}}xx", "hebashxx"},
+      {"he${XXX:+000}xx", "hexx"},
+      {"he${PWD:+000}xx", "he000xx"},
+      {"'he${XX}'", "he${XX}"},
+      {"\"he${PWD}\"", "he/home"},
+      {"\"he'$PWD'\"", "he'/home'"},
+      {"\"$PWD\"", "/home"},
+      {"'$PWD'", "$PWD"},
+      {"'\\$PWD'", "\\$PWD"},
+      {"'\"hello\"'", "\"hello\""},
+      {"he${PWD", "error"},
+      {"he${PWD=000}xx", "error"},
+      {"he${PWD+}xx", "hexx"},
+      {"he${PWD+000}xx", "he000xx"},
+      {"he${PWD-}xx", "he/homexx"},
+      {"he${XXX-}xx", "hexx"},
+      {"he${XXX-$PWD}xx", "he/homexx"},
+      {"\xEC\x95\x88'\xEB\x85\x95'", "\xEC\x95\x88\xEB\x85\x95"},
+  };
+  for (const auto& [word, expected] : cases) {
+    INFO(word);
+    absl::StatusOr<std::string> result = ShellLex().ProcessWord(word, env);
+    if (expected == "error") {
+      CHECK_FALSE(result.ok());
+    } else {
+      REQUIRE(result.ok());
+      CHECK(*result == expected);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace berth::imaged::build
