@@ -186,14 +186,34 @@ std::vector<sockaddr_in> UpstreamAddresses(const std::vector<std::string>& upstr
   return addresses;
 }
 
+// The NameSource as the servers and their TCP workers see it: detached when
+// DnsServers goes, after which lookups find nothing. Lookups hold the lock,
+// so Detach waits for those under way.
+class GuardedNames final : public NameSource {
+ public:
+  explicit GuardedNames(NameSource* names) : names_(names) {}
+  std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return names_ == nullptr ? std::vector<uint32_t>() : names_->Lookup(asker, name);
+  }
+  void Detach() {
+    std::lock_guard<std::mutex> lock(mu_);
+    names_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  NameSource* names_;
+};
+
 // One container's server. Loop thread only, except the TCP workers, which
 // share only what is immutable.
 class Server : public std::enable_shared_from_this<Server> {
  public:
-  Server(EventLoop* loop, NameSource* names, std::string container_id,
+  Server(EventLoop* loop, std::shared_ptr<GuardedNames> names, std::string container_id,
          std::vector<sockaddr_in> upstreams, Sockets sockets, std::chrono::milliseconds timeout)
       : loop_(loop),
-        names_(names),
+        names_(std::move(names)),
         container_id_(std::move(container_id)),
         upstreams_(std::move(upstreams)),
         sockets_(std::move(sockets)),
@@ -237,7 +257,8 @@ class Server : public std::enable_shared_from_this<Server> {
                                  reinterpret_cast<sockaddr*>(&client), &length);
       if (n < 0) return;
       std::string query(buffer, static_cast<size_t>(n));
-      Decision decision = Decide(query, container_id_, names_, !upstreams_.empty(), kUdpLimit);
+      Decision decision =
+          Decide(query, container_id_, names_.get(), !upstreams_.empty(), kUdpLimit);
       if (decision.action == Decision::kReply) {
         SendTo(client, decision.reply);
       } else if (decision.action == Decision::kForward && pending_.size() < kMaxPending) {
@@ -347,7 +368,7 @@ class Server : public std::enable_shared_from_this<Server> {
     }
   }
 
-  static void ServeTcp(NameSource* names, const std::string& id,
+  static void ServeTcp(const std::shared_ptr<GuardedNames>& names, const std::string& id,
                        const std::vector<sockaddr_in>& upstreams, std::chrono::milliseconds timeout,
                        UniqueFd client) {
     SetTimeouts(client.get(), std::chrono::milliseconds(10000));
@@ -356,7 +377,7 @@ class Server : public std::enable_shared_from_this<Server> {
       if (!ReadFullWithin(client.get(), reinterpret_cast<char*>(length), 2)) return;
       std::string query((length[0] << 8) | length[1], '\0');
       if (!ReadFullWithin(client.get(), query.data(), query.size())) return;
-      Decision decision = Decide(query, id, names, !upstreams.empty(), 65535);
+      Decision decision = Decide(query, id, names.get(), !upstreams.empty(), 65535);
       std::string answer;
       if (decision.action == Decision::kReply) {
         answer = decision.reply;
@@ -372,7 +393,7 @@ class Server : public std::enable_shared_from_this<Server> {
   }
 
   EventLoop* loop_;
-  NameSource* names_;
+  const std::shared_ptr<GuardedNames> names_;
   const std::string container_id_;
   const std::vector<sockaddr_in> upstreams_;
   Sockets sockets_;
@@ -381,10 +402,14 @@ class Server : public std::enable_shared_from_this<Server> {
   std::map<int, Pending> pending_;
 };
 
+DnsServers::DnsServers(EventLoop* loop, NameSource* names, ServerOptions options)
+    : loop_(loop), names_(std::make_shared<GuardedNames>(names)), options_(std::move(options)) {}
+
 DnsServers::~DnsServers() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [id, server] : servers_) loop_->Run([&] { server->Unregister(); });
   servers_.clear();
+  names_->Detach();
 }
 
 absl::Status DnsServers::Start(const ServerConfig& config) {

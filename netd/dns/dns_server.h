@@ -51,11 +51,13 @@ std::vector<std::string> ReadNameservers(const std::string& resolv_conf);
 std::vector<sockaddr_in> UpstreamAddresses(const std::vector<std::string>& upstreams);
 
 class Server;
+class GuardedNames;
 
 class DnsServers {
  public:
-  DnsServers(EventLoop* loop, NameSource* names, ServerOptions options = {})
-      : loop_(loop), names_(names), options_(std::move(options)) {}
+  DnsServers(EventLoop* loop, NameSource* names, ServerOptions options = {});
+  // TCP workers still running afterwards find no names (and answer nothing
+  // more): they never touch a NameSource that is gone.
   ~DnsServers();
 
   // Opens the sockets in the namespace and starts serving; replaces a server
@@ -67,7 +69,7 @@ class DnsServers {
 
  private:
   EventLoop* loop_;
-  NameSource* names_;
+  std::shared_ptr<GuardedNames> names_;
   const ServerOptions options_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Server>> servers_;
