@@ -330,6 +330,7 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   RegistryClient::FetchedManifest top = std::move(*fetched);
   ASSIGN_OR_RETURN(registry::Manifest manifest,
                    registry::ParseManifest(top.media_type, top.body, reference.FamiliarString()));
+  const bool is_index = manifest.is_index;
   if (manifest.is_index) {
     ASSIGN_OR_RETURN(Descriptor chosen, registry::SelectPlatform(manifest, platform));
     ASSIGN_OR_RETURN(RegistryClient::FetchedManifest one,
@@ -386,6 +387,19 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   if (!os.empty() && os != "linux") {
     return absl::InvalidArgumentError(
         absl::StrCat("image operating system \"", os, "\" cannot be used on this platform"));
+  }
+  // A single-platform image must be what --platform asked for.
+  if (!platform_text.empty() && !is_index) {
+    std::string variant = config->value("variant", "");
+    absl::StatusOr<registry::Platform> actual = registry::ParsePlatform(
+        absl::StrCat(os.empty() ? "linux" : os, "/", config->value("architecture", "unknown"),
+                     variant.empty() ? "" : "/", variant));
+    if (actual.ok() && (actual->architecture != platform.architecture ||
+                        (!platform.variant.empty() && actual->variant != platform.variant))) {
+      return absl::NotFoundError(absl::StrCat(
+          "image with reference ", reference.FamiliarString(), " was found but its platform (",
+          actual->String(), ") does not match the specified platform (", platform.String(), ")"));
+    }
   }
 
   auto existing = store_->Get(pulled.id);

@@ -116,6 +116,12 @@ test_registry() {
   check_not_contains "a second pull downloads nothing" "Pull complete" "$out"
 
   docker rmi "$reg/e2e/busybox:v1" >/dev/null
+  out=$(docker run --rm "$reg/e2e/busybox:v1" echo autopulled 2>&1)
+  check_contains "run pulls a missing image" "Unable to find image '$reg/e2e/busybox:v1' locally" "$out"
+  check_contains "and runs it" "autopulled" "$out"
+  out=$(docker pull --platform linux/s390x "$reg/e2e/busybox:v1" 2>&1; echo "exit=$?")
+  check_contains "pull for another platform is refused" "does not match the specified platform" "$out"
+  docker rmi "$reg/e2e/busybox:v1" >/dev/null
   out=$(docker pull "$reg/e2e/busybox@$digest" 2>&1)
   check_contains "pull by digest" "Digest: $digest" "$out"
   out=$(docker run --rm "$reg/e2e/busybox@$digest" echo bydigest)

@@ -386,6 +386,13 @@ TEST_CASE("a manifest list is resolved for the platform asked for", "[distributi
   CHECK(f.store_->Get("reg.test:5000/multi").value().id == Sha256Digest(amd64_config));
   absl::Status status = f.Pull("reg.test:5000/multi", "linux/s390x");
   CHECK(absl::IsNotFound(status));
+  // A single-platform image is checked against --platform (ConfigFor says amd64).
+  CHECK(f.Pull("reg.test:5000/multi:amd64-only", "linux/amd64").ok());
+  status = f.Pull("reg.test:5000/multi:amd64-only", "linux/arm64");
+  REQUIRE(absl::IsNotFound(status));
+  CHECK(status.message() ==
+        "image with reference reg.test:5000/multi:amd64-only was found but its platform "
+        "(linux/amd64) does not match the specified platform (linux/arm64)");
 }
 
 TEST_CASE("push uploads, skips and mounts, and a pull gets the same image", "[distribution]") {
