@@ -51,6 +51,21 @@ test_ports_dns() {
   port3=$(docker port "$id3" 80/tcp | head -1 | sed 's/.*://')
   check "-P publishes the exposed port on a random host port" \
     wait_for 10 sh -c "curl -sf http://127.0.0.1:$port3/ | grep -q 'page of'"
+  local range_id first
+  first=$(python3 -c '
+import socket
+for p in range(20000, 30000, 2):
+    try:
+        a = socket.socket(); a.bind(("0.0.0.0", p)); b = socket.socket(); b.bind(("0.0.0.0", p + 1))
+        print(p); break
+    except OSError:
+        pass')
+  range_id=$(docker run -d -p "127.0.0.1:$first-$((first + 1)):80-81" busybox sleep 300)
+  check_eq "-p with ranges publishes one host port per container port" \
+    "80/tcp -> 127.0.0.1:$first 81/tcp -> 127.0.0.1:$((first + 1))" \
+    "$(docker port "$range_id" | sort | tr '\n' ' ' | sed 's/ $//')"
+  docker rm -f "$range_id" >/dev/null
+
   # busybox has no UDP server: the relay itself is covered by the unit tests.
   local udp_port udp_id
   udp_port=$(free_port)
