@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "apiserver/port_summary.h"
 #include "apiserver/timefmt.h"
 #include "apiserver/version.h"
 
@@ -102,7 +103,8 @@ Json RenderContainerSummary(const rt::Container& container, bool with_size, int6
       {"ImageID", container.image_id()},
       {"Command", ContainerCommand(container)},
       {"Created", container.created() / kNanosPerSecond},
-      {"Ports", Json::array()},
+      {"Ports",
+       PortSummaries(ParseObject(container.network_settings_json()).value("Ports", Json()))},
       {"Labels", StringMap(ContainerLabels(container))},
       {"State", state.status()},
       {"Status", StateText(text, now_nanos)},

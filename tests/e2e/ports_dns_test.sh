@@ -27,6 +27,8 @@ test_ports_dns() {
   check "-p 127.0.0.1:port:80 serves the host through the proxy" \
     wait_for 10 sh -c "curl -sf http://127.0.0.1:$port/ | grep -q 'page of'"
   check_eq "docker port" "80/tcp -> 127.0.0.1:$port" "$(docker port "$id")"
+  check_eq "docker ps shows the port" "127.0.0.1:$port->80/tcp" \
+    "$(docker ps --filter "id=$id" --format '{{.Ports}}')"
   check_eq "NetworkSettings.Ports" "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"$port\"}]}" \
     "$(docker inspect -f '{{json .NetworkSettings.Ports}}' "$id")"
   check_not_contains "a loopback-only port has no DNAT rule" "dport $port " \
