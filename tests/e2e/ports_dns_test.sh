@@ -115,6 +115,11 @@ for p in range(20000, 30000, 2):
   out=$(timeout 20 docker run --rm --network pdnet busybox wget -qO- http://pdweb.pdnet/ 2>&1)
   check_contains "name.network resolves" "page of" "$out"
   id2=$(docker run -d --name pdclient --network pdnet busybox sleep 300)
+  port=$(free_port)
+  id3=$(docker run -d --network pdnet -p "127.0.0.1:$port:80" busybox sh -c "$HTTPD")
+  check "a port publishes from a user-defined network too" \
+    wait_for 10 sh -c "curl -sf http://127.0.0.1:$port/ | grep -q 'page of'"
+  docker rm -f "$id3" >/dev/null
   out=$(timeout 20 docker exec pdclient wget -qO- http://pdweb/ 2>&1)
   check_contains "a long-running container resolves too" "page of" "$out"
   out=$(docker exec pdweb nslookup pdclient 127.0.0.11 2>&1)
