@@ -45,6 +45,11 @@ void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, Volume
   });
 }
 
+void Api::EnableStats(StatsBackend* stats) {
+  stats_ = std::make_unique<StatsHandlers>(stats);
+  stats_->Register(router_);
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

@@ -9,6 +9,7 @@
 #include "apiserver/handlers/files.h"
 #include "apiserver/handlers/exec.h"
 #include "apiserver/handlers/images.h"
+#include "apiserver/handlers/stats.h"
 #include "apiserver/handlers/networks.h"
 #include "apiserver/handlers/system.h"
 #include "apiserver/handlers/volumes.h"
@@ -28,6 +29,8 @@ class Api {
 
   // Serves docker exec over runtimed.
   void EnableExec(ExecBackend* execs);
+  // Serves docker stats over runtimed.
+  void EnableStats(StatsBackend* stats);
 
   // Serves /networks over netd (connect/disconnect through runtimed).
   void EnableNetworks(NetworkBackend* networks);
@@ -48,6 +51,7 @@ class Api {
   std::unique_ptr<VolumeHandlers> volumes_;
   std::unique_ptr<FileHandlers> files_;
   std::unique_ptr<ExecHandlers> exec_;
+  std::unique_ptr<StatsHandlers> stats_;
   std::unique_ptr<NetworkHandlers> networks_;
   Router router_;
 };

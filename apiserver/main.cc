@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   api.EnableFiles(&containers, &images, &volumes, &files);
   berth::apiserver::GrpcExecBackend execs(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableExec(&execs);
+  api.EnableStats(&execs);
   berth::apiserver::GrpcNetworkBackend networks(berth::UnixChannel(options.GrpcSocketOf("netd")),
                                                 berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableNetworks(&networks);

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   berth::runtimed::ManagerExecContainers exec_targets(manager->get(), manager_options.run_dir);
   berth::runtimed::ShimExecShim exec_shim;
   berth::runtimed::ExecManager execs(&exec_targets, &exec_shim);
-  berth::runtimed::RuntimeServiceImpl service(manager->get(), &execs);
+  berth::runtimed::ContainerStatsReader stats(&exec_targets);
+  berth::runtimed::RuntimeServiceImpl service(manager->get(), &execs, &stats);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().ToString());

@@ -111,4 +111,17 @@ absl::StatusOr<std::vector<std::string>> GrpcExecBackend::ListExecs(
   return std::vector<std::string>(response.ids().begin(), response.ids().end());
 }
 
+absl::StatusOr<rt::ContainerStatsResponse> GrpcExecBackend::ContainerStats(
+    const std::string& container) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  rt::ContainerStatsRequest request;
+  request.set_id(container);
+  rt::ContainerStatsResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->ContainerStats(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response;
+}
+
 }  // namespace berth::apiserver

@@ -32,6 +32,8 @@ struct ExecTarget {
   std::string socket_path;  // the shim's
   std::string bundle_dir;   // holds config.json
   std::string rootfs;       // mounted root, for /etc/passwd and /etc/group
+  std::string name;
+  int64_t pid = 0;  // the init's, 0 when not running
 };
 
 class ExecContainers {

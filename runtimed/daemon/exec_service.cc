@@ -128,4 +128,16 @@ grpc::Status RuntimeServiceImpl::ListExecs(grpc::ServerContext*, const ListExecs
   return grpc::Status::OK;
 }
 
+grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext*,
+                                                const ContainerStatsRequest* request,
+                                                ContainerStatsResponse* response) {
+  if (stats_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "stats are not configured");
+  }
+  auto sample = stats_->Read(request->id());
+  if (!sample.ok()) return ToGrpcStatus(sample.status());
+  *response = *std::move(sample);
+  return grpc::Status::OK;
+}
+
 }  // namespace berth::runtimed

@@ -13,6 +13,8 @@ absl::StatusOr<ExecTarget> ManagerExecContainers::Find(const std::string& ref) {
   target.socket_path = run_dir_ + "/s/" + target.id.substr(0, 16) + ".sock";
   target.bundle_dir = run_dir_ + "/" + target.id;
   target.rootfs = container.rootfs_path();
+  target.name = container.name();
+  target.pid = container.state().pid();
   return target;
 }
 

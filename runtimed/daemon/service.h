@@ -5,13 +5,15 @@
 #include "proto/runtime/v1/runtime.grpc.pb.h"
 #include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/exec_manager.h"
+#include "runtimed/daemon/stats.h"
 
 namespace berth::runtimed {
 
 class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
  public:
-  explicit RuntimeServiceImpl(ContainerManager* manager, ExecManager* execs = nullptr)
-      : manager_(manager), execs_(execs) {}
+  explicit RuntimeServiceImpl(ContainerManager* manager, ExecManager* execs = nullptr,
+                              ContainerStatsReader* stats = nullptr)
+      : manager_(manager), execs_(execs), stats_(stats) {}
 
   grpc::Status CreateContainer(grpc::ServerContext*, const runtime::v1::CreateContainerRequest*,
                                runtime::v1::CreateContainerResponse*) override;
@@ -62,10 +64,13 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                           runtime::v1::ResizeExecResponse*) override;
   grpc::Status ListExecs(grpc::ServerContext*, const runtime::v1::ListExecsRequest*,
                          runtime::v1::ListExecsResponse*) override;
+  grpc::Status ContainerStats(grpc::ServerContext*, const runtime::v1::ContainerStatsRequest*,
+                              runtime::v1::ContainerStatsResponse*) override;
 
  private:
   ContainerManager* const manager_;
   ExecManager* const execs_;
+  ContainerStatsReader* const stats_;
 };
 
 }  // namespace berth::runtimed
