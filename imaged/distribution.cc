@@ -574,6 +574,53 @@ absl::Status Distribution::PushImage(RegistryClient& client, const Reference& re
   return absl::OkStatus();
 }
 
+absl::StatusOr<Distribution::RemoteImage> Distribution::Inspect(const std::string& text,
+                                                                const Credentials& credentials) {
+  ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
+  reference = reference.TagNameOnly();
+  RegistryClient client(http_, ResolveEndpoint(options_, reference.domain()), credentials,
+                        options_.retry);
+  const std::string repository = reference.path();
+  ASSIGN_OR_RETURN(RegistryClient::FetchedManifest fetched,
+                   client.GetManifest(
+                       repository, reference.has_digest() ? reference.digest() : reference.tag()));
+  ASSIGN_OR_RETURN(
+      registry::Manifest manifest,
+      registry::ParseManifest(fetched.media_type, fetched.body, reference.FamiliarString()));
+  RemoteImage remote;
+  remote.descriptor.media_type = manifest.media_type;
+  remote.descriptor.digest = fetched.digest;
+  remote.descriptor.size = static_cast<int64_t>(fetched.body.size());
+  if (manifest.is_index) {
+    for (const Descriptor& entry : manifest.manifests) {
+      // Attestations and the like are not platforms.
+      if (entry.platform.os == "unknown" || entry.platform.os.empty()) continue;
+      remote.platforms.push_back(entry.platform);
+    }
+    return remote;
+  }
+  if (manifest.config.size > kMaxConfigSize) {
+    return absl::InvalidArgumentError("invalid manifest: the image config is too large");
+  }
+  std::string config_json;
+  if (store_->HasBlob(manifest.config.digest)) {
+    ASSIGN_OR_RETURN(config_json, content_->ReadBlob(manifest.config.digest));
+  } else {
+    ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer,
+                     Download(client, repository, manifest.config, [](int64_t) { return true; }));
+    ASSIGN_OR_RETURN(config_json, writer->ReadBack());
+  }
+  auto config = ParseJson(config_json);
+  if (config.ok() && config->is_object()) {
+    registry::Platform platform;
+    platform.os = config->value("os", "");
+    platform.architecture = config->value("architecture", "");
+    platform.variant = config->value("variant", "");
+    remote.platforms.push_back(platform);
+  }
+  return remote;
+}
+
 absl::Status Distribution::Login(const std::string& server, const Credentials& credentials) {
   absl::string_view view(server);
   absl::ConsumePrefix(&view, "https://");

@@ -71,6 +71,14 @@ class Distribution {
   // Pushes repository:tag, or every tag of the repository when there is none.
   absl::Status Push(const std::string& reference, const registry::Credentials& credentials,
                     const ProgressSink& progress);
+  struct RemoteImage {
+    registry::Descriptor descriptor;
+    std::vector<registry::Platform> platforms;
+  };
+  // What the registry has under reference: the manifest's descriptor and the
+  // platforms it serves (an index's entries, or the config's platform).
+  absl::StatusOr<RemoteImage> Inspect(const std::string& reference,
+                                      const registry::Credentials& credentials);
   // Checks credentials against server ("127.0.0.1:5000", "http://host:port/").
   absl::Status Login(const std::string& server, const registry::Credentials& credentials);
 

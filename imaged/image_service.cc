@@ -138,6 +138,25 @@ grpc::Status ImageService::Login(grpc::ServerContext* /*context*/, const pb::Log
   return grpc::Status::OK;
 }
 
+grpc::Status ImageService::InspectDistribution(grpc::ServerContext* /*context*/,
+                                               const pb::InspectDistributionRequest* request,
+                                               pb::InspectDistributionResponse* response) {
+  if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
+  absl::StatusOr<Distribution::RemoteImage> remote =
+      distribution_->Inspect(request->reference(), ToCredentials(request->auth()));
+  if (!remote.ok()) return ToGrpcStatus(remote.status());
+  response->set_media_type(remote->descriptor.media_type);
+  response->set_digest(remote->descriptor.digest);
+  response->set_size(remote->descriptor.size);
+  for (const registry::Platform& platform : remote->platforms) {
+    pb::DistributionPlatform* out = response->add_platforms();
+    out->set_os(platform.os);
+    out->set_architecture(platform.architecture);
+    out->set_variant(platform.variant);
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status ImageService::SaveImages(grpc::ServerContext* /*context*/,
                                       const pb::SaveImagesRequest* request,
                                       grpc::ServerWriter<berth::types::v1::Chunk>* writer) {

@@ -44,6 +44,9 @@ class ImageService final : public berth::image::v1::ImageService::Service {
                          grpc::ServerWriter<berth::image::v1::Progress>* writer) override;
   grpc::Status Login(grpc::ServerContext* context, const berth::image::v1::LoginRequest* request,
                      berth::image::v1::LoginResponse* response) override;
+  grpc::Status InspectDistribution(
+      grpc::ServerContext* context, const berth::image::v1::InspectDistributionRequest* request,
+      berth::image::v1::InspectDistributionResponse* response) override;
 
  private:
   ImageStore* store_;

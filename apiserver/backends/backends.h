@@ -77,6 +77,11 @@ class ImageBackend {
       const image::v1::LoginRequest& /*request*/) {
     return absl::UnimplementedError("registry login is not supported");
   }
+  // GET /distribution/{name}/json.
+  virtual absl::StatusOr<image::v1::InspectDistributionResponse> InspectDistribution(
+      const image::v1::InspectDistributionRequest& /*request*/) {
+    return absl::UnimplementedError("distribution inspect is not supported");
+  }
 };
 
 // A live attach: output events from the container, stdin towards it.

@@ -246,6 +246,17 @@ absl::StatusOr<img::LoginResponse> GrpcImageBackend::Login(const img::LoginReque
   return response;
 }
 
+absl::StatusOr<img::InspectDistributionResponse> GrpcImageBackend::InspectDistribution(
+    const img::InspectDistributionRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kLongDeadline);
+  img::InspectDistributionResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->InspectDistribution(&context, request, &response), kImaged);
+  if (!status.ok()) return status;
+  return response;
+}
+
 GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel)
     : stub_(rt::RuntimeService::NewStub(channel)) {}
 

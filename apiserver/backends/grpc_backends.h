@@ -34,6 +34,8 @@ class GrpcImageBackend : public ImageBackend {
   std::unique_ptr<ReadStream<image::v1::Progress>> PushImage(
       const image::v1::PushImageRequest& request) override;
   absl::StatusOr<image::v1::LoginResponse> Login(const image::v1::LoginRequest& request) override;
+  absl::StatusOr<image::v1::InspectDistributionResponse> InspectDistribution(
+      const image::v1::InspectDistributionRequest& request) override;
 
  private:
   std::unique_ptr<image::v1::ImageService::Stub> stub_;

@@ -173,6 +173,7 @@ void ImageHandlers::Register(Router& router) {
              [this](Exchange& e, const std::string& name) { return Save(e, {name}); });
   router.Add("POST", "/images/{name}/push", bind(&ImageHandlers::Push));
   router.Add("POST", "/auth", [this](Exchange& e, const std::string&) { return Auth(e); });
+  router.Add("GET", "/distribution/{name}/json", bind(&ImageHandlers::InspectDistribution));
 }
 
 absl::Status ImageHandlers::Load(Exchange& exchange) {
@@ -308,6 +309,27 @@ absl::Status ImageHandlers::Push(Exchange& exchange, const std::string& name) {
   std::unique_ptr<ReadStream<img::Progress>> stream = images_->PushImage(request);
   if (stream == nullptr) return absl::UnimplementedError("pushing to a registry is not supported");
   return StreamProgress(exchange, *stream);
+}
+
+absl::Status ImageHandlers::InspectDistribution(Exchange& exchange, const std::string& name) {
+  img::InspectDistributionRequest request;
+  request.set_reference(name);
+  *request.mutable_auth() = ParseRegistryAuth(exchange.request().Header("x-registry-auth"));
+  ASSIGN_OR_RETURN(img::InspectDistributionResponse response,
+                   images_->InspectDistribution(request));
+  Json platforms = Json::array();
+  for (const img::DistributionPlatform& platform : response.platforms()) {
+    Json out = {{"architecture", platform.architecture()}, {"os", platform.os()}};
+    if (!platform.variant().empty()) out["variant"] = platform.variant();
+    platforms.push_back(out);
+  }
+  ReplyJson(exchange, 200,
+            {{"Descriptor",
+              {{"mediaType", response.media_type()},
+               {"digest", response.digest()},
+               {"size", response.size()}}},
+             {"Platforms", platforms}});
+  return absl::OkStatus();
 }
 
 absl::Status ImageHandlers::Auth(Exchange& exchange) {

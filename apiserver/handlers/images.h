@@ -27,6 +27,8 @@ class ImageHandlers {
   absl::Status Push(Exchange& exchange, const std::string& name);
   // POST /auth {"username","password","serveraddress"}.
   absl::Status Auth(Exchange& exchange);
+  // GET /distribution/{name}/json.
+  absl::Status InspectDistribution(Exchange& exchange, const std::string& name);
 
  private:
   absl::Status Import(Exchange& exchange);

@@ -90,6 +90,9 @@ test_registry() {
   check_contains "the registry has the tag" '"v1"' "$out"
   out=$(docker push "$reg/e2e/busybox:v1" 2>&1)
   check_contains "a second push skips what the registry has" "Layer already exists" "$out"
+  out=$(api "http://localhost/v1.50/distribution/$reg/e2e/busybox:v1/json")
+  check_contains "distribution inspect: the manifest" "\"digest\":\"$digest\"" "$out"
+  check_contains "distribution inspect: the platform" '"architecture":"amd64","os":"linux"' "$out"
   docker tag busybox "$reg/e2e/other:v1"
   out=$(docker push "$reg/e2e/other:v1" 2>&1)
   check_contains "push to another repository mounts the blob" "Mounted from e2e/busybox" "$out"

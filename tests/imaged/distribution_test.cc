@@ -386,6 +386,18 @@ TEST_CASE("a manifest list is resolved for the platform asked for", "[distributi
   CHECK(f.store_->Get("reg.test:5000/multi").value().id == Sha256Digest(amd64_config));
   absl::Status status = f.Pull("reg.test:5000/multi", "linux/s390x");
   CHECK(absl::IsNotFound(status));
+  auto remote = f.distribution_->Inspect("reg.test:5000/multi", {});
+  REQUIRE(remote.ok());
+  CHECK(remote->descriptor.digest == Sha256Digest(index.dump()));
+  CHECK(remote->descriptor.media_type == registry::kOciIndex);
+  REQUIRE(remote->platforms.size() == 2);
+  CHECK(remote->platforms[0].String() == "linux/arm64");
+  remote = f.distribution_->Inspect("reg.test:5000/multi:amd64-only", {});
+  REQUIRE(remote.ok());
+  CHECK(remote->descriptor.digest == amd64);
+  REQUIRE(remote->platforms.size() == 1);
+  CHECK(remote->platforms[0].String() == "linux/amd64");
+  CHECK(absl::IsNotFound(f.distribution_->Inspect("reg.test:5000/multi:nope", {}).status()));
   // A single-platform image is checked against --platform (ConfigFor says amd64).
   CHECK(f.Pull("reg.test:5000/multi:amd64-only", "linux/amd64").ok());
   status = f.Pull("reg.test:5000/multi:amd64-only", "linux/arm64");
