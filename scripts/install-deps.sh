@@ -11,6 +11,8 @@ PACKAGES=(
   nlohmann-json3-dev libboost-dev catch2 libcurl4-openssl-dev libmnl-dev libnftables-dev
   # run and test: busybox for the test image, tools the tests use
   busybox-static iproute2 procps util-linux python3 curl
+  # a test CA and signed tokens for the registry tests
+  openssl
   # the real distribution registry for pull/push tests, htpasswd for its auth,
   # nft to inspect the engine's rules, tini for --init
   docker-registry apache2-utils nftables tini
