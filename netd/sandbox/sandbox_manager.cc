@@ -174,8 +174,13 @@ absl::Status SandboxManager::PublishPorts(const SandboxRequest& request,
   ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, networks_->EndpointsOf(request.container_id));
   for (const Endpoint& endpoint : endpoints) {
     if (endpoint.network_id != network.id) continue;
-    return ports_->PublishContainer(request.container_id, request.config, request.host_config,
-                                    FormatIpv4(endpoint.address), network.bridge);
+    // Docker's words around the mapper's, e.g. "Bind for 0.0.0.0:80 failed:
+    // port is already allocated".
+    return Annotate(
+        ports_->PublishContainer(request.container_id, request.config, request.host_config,
+                                 FormatIpv4(endpoint.address), network.bridge),
+        absl::StrCat("driver failed programming external connectivity on endpoint ",
+                     request.container_name, " (", endpoint.endpoint_id, ")"));
   }
   return absl::OkStatus();
 }
