@@ -1,6 +1,7 @@
 #include "runtimed/daemon/container_manager.h"
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -507,6 +508,25 @@ absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
   return status;
 }
 
+absl::StatusOr<std::string> ContainerManager::JoinedNamespace(const Json& host,
+                                                              const std::string& kind) {
+  const std::string mode = JsonString(host, kind == "pid" ? "PidMode" : "IpcMode");
+  if (!absl::StartsWith(mode, "container:")) return std::string();
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> target, Find(mode.substr(strlen("container:"))));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!target->running() || target->c.state().pid() <= 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot join ", absl::AsciiStrToUpper(kind),
+                     " of a non running container: ", target->c.id()));
+  }
+  if (kind == "ipc" && JsonString(ParseJson(target->c.host_config_json()).value_or(Json()),
+                                  "IpcMode") != "shareable") {
+    return absl::InvalidArgumentError(
+        "non-shareable IPC (hint: use IpcMode:shareable for the donor container)");
+  }
+  return absl::StrCat("/proc/", target->c.state().pid(), "/ns/", kind);
+}
+
 absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error) {
   Container c;
   {
@@ -599,11 +619,25 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.cgroup_v2 = options_.cgroup_v2;
   inputs.init_path = options_.init_path;
+  ASSIGN_OR_RETURN(inputs.pid_namespace_path, JoinedNamespace(host, "pid"));
+  ASSIGN_OR_RETURN(inputs.ipc_namespace_path, JoinedNamespace(host, "ipc"));
+  const std::string ipc_mode = JsonString(host, "IpcMode");
+  if (ipc_mode == "shareable") {
+    inputs.shared_shm_path = SharedShmPath(id);
+  } else if (absl::StartsWith(ipc_mode, "container:")) {
+    // JoinedNamespace checked that the donor is running and shareable.
+    ASSIGN_OR_RETURN(std::shared_ptr<Entry> donor, Find(ipc_mode.substr(strlen("container:"))));
+    inputs.shared_shm_path = SharedShmPath(donor->c.id());
+  }
   ASSIGN_OR_RETURN(Json spec, BuildOciSpec(inputs));
 
   (void)RemoveAll(bundle);
   RETURN_IF_ERROR(MakeDirs(bundle, 0700));
   undo.push_back([bundle] { (void)RemoveAll(bundle); });
+  if (ipc_mode == "shareable") {
+    RETURN_IF_ERROR(MountSharedShm(id, host));
+    undo.push_back([this, id] { UnmountSharedShm(id); });
+  }
   RETURN_IF_ERROR(WriteFileAtomic(bundle + "/config.json", Dump(spec), 0600));
   RETURN_IF_ERROR(MakeDirs(options_.run_dir + "/s", 0700));
   unlink(socket.c_str());
@@ -812,7 +846,30 @@ void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
   }
 }
 
+std::string ContainerManager::SharedShmPath(const std::string& id) const {
+  return BundleDir(id) + "/shm";
+}
+
+absl::Status ContainerManager::MountSharedShm(const std::string& id, const Json& host) {
+  const std::string path = SharedShmPath(id);
+  RETURN_IF_ERROR(MakeDirs(path, 0700));
+  int64_t size = JsonInt(host, "ShmSize") > 0 ? JsonInt(host, "ShmSize") : kDefaultShmSize;
+  std::string options = absl::StrCat("mode=1777,size=", size);
+  if (mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) != 0) {
+    return LastErrnoStatus("mount the shareable /dev/shm at " + path);
+  }
+  return absl::OkStatus();
+}
+
+void ContainerManager::UnmountSharedShm(const std::string& id) {
+  const std::string path = SharedShmPath(id);
+  if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    spdlog::warn("container {}: unmount {}: {}", id, path, std::strerror(errno));
+  }
+}
+
 void ContainerManager::ReleaseRuntimeResources(const std::string& id) {
+  UnmountSharedShm(id);
   if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
     spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
   }

@@ -129,6 +129,15 @@ class ContainerManager {
   absl::Status Persist(const Entry& entry);
 
   absl::Status DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error);
+  // For HostConfig.PidMode / IpcMode "container:<ref>": the namespace file of
+  // that running container's init ("" for any other mode). `kind` is "pid"
+  // or "ipc".
+  absl::StatusOr<std::string> JoinedNamespace(const Json& host, const std::string& kind);
+  // --ipc shareable: a tmpfs in the bundle, mounted in runtimed's namespace so
+  // that containers joining the IPC namespace can bind it too.
+  std::string SharedShmPath(const std::string& id) const;
+  absl::Status MountSharedShm(const std::string& id, const Json& host);
+  void UnmountSharedShm(const std::string& id);
   void RecordStartFailure(const std::shared_ptr<Entry>& entry, const absl::Status& status,
                           bool shim_error);
   void StartMonitor(const std::shared_ptr<Entry>& entry, std::shared_ptr<ShimHandle> shim);

@@ -416,8 +416,18 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
       Mount("/sys/fs/cgroup", "cgroup", "cgroup",
             {"nosuid", "noexec", "nodev", "relatime", privileged ? "rw" : "ro"}),
       Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      Mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm_size}),
   });
+  // /dev/shm goes with the IPC namespace: the host's for --ipc host, the
+  // other container's for --ipc container:<id>, none for --ipc none.
+  const std::string ipc_mode = JsonString(host, "IpcMode");
+  if (ipc_mode == "host") {
+    mounts.push_back(Mount("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  } else if (!in.shared_shm_path.empty()) {
+    mounts.push_back(Mount("/dev/shm", "bind", in.shared_shm_path, {"rbind", "rprivate"}));
+  } else if (ipc_mode != "none") {
+    mounts.push_back(
+        Mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm_size}));
+  }
   if (!in.resolv_conf_path.empty()) {
     mounts.push_back(Mount("/etc/resolv.conf", "bind", in.resolv_conf_path, {"rbind", "rprivate"}));
   }
@@ -440,8 +450,16 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   spec["mounts"] = mounts;
 
   Json namespaces = Json::array();
-  if (!HostMode(host, "PidMode")) namespaces.push_back({{"type", "pid"}});
-  if (!HostMode(host, "IpcMode")) namespaces.push_back({{"type", "ipc"}});
+  if (!in.pid_namespace_path.empty()) {
+    namespaces.push_back({{"type", "pid"}, {"path", in.pid_namespace_path}});
+  } else if (!HostMode(host, "PidMode")) {
+    namespaces.push_back({{"type", "pid"}});
+  }
+  if (!in.ipc_namespace_path.empty()) {
+    namespaces.push_back({{"type", "ipc"}, {"path", in.ipc_namespace_path}});
+  } else if (!HostMode(host, "IpcMode")) {
+    namespaces.push_back({{"type", "ipc"}});
+  }
   if (!HostMode(host, "UTSMode")) namespaces.push_back({{"type", "uts"}});
   namespaces.push_back({{"type", "mount"}});
   if (!host_network) namespaces.push_back({{"type", "network"}, {"path", in.netns_path}});

@@ -40,6 +40,15 @@ struct SpecInputs {
   // The init run as pid 1 for HostConfig.Init (`docker run --init`): a
   // static binary, bind-mounted at /sbin/docker-init. Empty: none found.
   std::string init_path;
+  // Namespaces of another container to join (PidMode / IpcMode
+  // "container:<id>"): /proc/<pid>/ns/pid of its init, and so on.
+  std::string pid_namespace_path;
+  std::string ipc_namespace_path;
+  // A tmpfs on the host bind-mounted at /dev/shm: the container's own with
+  // --ipc shareable, the donor's with --ipc container:<id>. A shm mounted
+  // inside a container's mount namespace cannot be bind-mounted into
+  // another's.
+  std::string shared_shm_path;
 };
 
 absl::StatusOr<Json> BuildOciSpec(const SpecInputs& inputs);

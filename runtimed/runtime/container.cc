@@ -141,17 +141,27 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   }
   InitArgs args{&spec, seccomp.get(), rootfs, options.io, sync[1]};
   // Raw clone: glibc's clone() wants a separate stack, and fork() cannot
-  // create the pid namespace for the child itself.
+  // create the pid namespace for the child itself. A pid namespace joined by
+  // path is entered by the parent, for the child to be born in it.
+  const Namespace* pid_ns = spec.FindNamespace("pid");
+  absl::StatusOr<std::unique_ptr<ChildPidNamespace>> joined_pid =
+      ChildPidNamespace::Enter(pid_ns != nullptr ? pid_ns->path : "");
+  if (!joined_pid.ok()) {
+    close(sync[0]);
+    close(sync[1]);
+    return fail(0, joined_pid.status());
+  }
   long pid = syscall(SYS_clone, CloneFlags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    close(sync[0]);
+    InitMain(args);
+  }
+  joined_pid->reset();
   if (pid < 0) {
     absl::Status status = LastErrnoStatus("clone");
     close(sync[0]);
     close(sync[1]);
     return fail(0, status);
-  }
-  if (pid == 0) {
-    close(sync[0]);
-    InitMain(args);
   }
   close(sync[1]);
   auto container = std::make_unique<Container>(static_cast<pid_t>(pid), sync[0]);

@@ -2,7 +2,11 @@
 // joined by path (e.g. the network namespace netd prepared).
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "runtimed/runtime/spec.h"
 
 namespace berth::runtime {
@@ -12,9 +16,27 @@ namespace berth::runtime {
 // in its cgroup, so that the cgroup becomes the namespace's root.
 int CloneFlags(const Spec& spec);
 
-// setns(2) into every namespace the spec names by path. Runs in the
-// container's init before anything else.
+// setns(2) into every namespace the spec names by path, but the pid
+// namespace (ChildPidNamespace). Runs in the container's init before anything
+// else.
 absl::Status JoinNamespaces(const Spec& spec);
+
+// A pid namespace can only be entered at birth: while one of these lives,
+// the caller's children are born in the namespace at `path` (setns on its
+// pid_for_children); destruction restores the caller's own. The caller must
+// not fork from other threads meanwhile.
+class ChildPidNamespace {
+ public:
+  // An empty path changes nothing.
+  static absl::StatusOr<std::unique_ptr<ChildPidNamespace>> Enter(const std::string& path);
+  ~ChildPidNamespace();
+  ChildPidNamespace(const ChildPidNamespace&) = delete;
+  ChildPidNamespace& operator=(const ChildPidNamespace&) = delete;
+
+ private:
+  explicit ChildPidNamespace(int own) : own_(own) {}
+  int own_;  // the caller's pid namespace, -1 when unchanged
+};
 
 // unshare(CLONE_NEWCGROUP) when the spec asks for a new cgroup namespace.
 absl::Status UnshareCgroupNamespace(const Spec& spec);

@@ -363,9 +363,6 @@ absl::Status ParseLinux(const Json& json, Spec* spec) {
       if (spec->FindNamespace(ns.type) != nullptr) {
         return FieldError(field + ".type", absl::StrCat("duplicate namespace \"", ns.type, "\""));
       }
-      if (ns.type == "pid" && !ns.path.empty()) {
-        return FieldError(field + ".path", "joining a pid namespace is not supported");
-      }
       spec->namespaces.push_back(std::move(ns));
     }
   }

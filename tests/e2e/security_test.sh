@@ -85,3 +85,33 @@ test_devices() {
   out=$(docker run --rm --privileged busybox sh -c 'mknod /tmp/null2 c 1 3 && echo ok > /tmp/null2 && echo done')
   check_eq "a privileged container may use any device node" "done" "$out"
 }
+
+test_shared_namespaces() {
+  say "== --pid / --ipc container: and host"
+  local target out
+  target=$(docker run -d --name ns-target --ipc shareable busybox \
+           sh -c 'echo shared > /dev/shm/marker; sleep 300')
+  wait_for 10 docker exec ns-target test -f /dev/shm/marker 2>/dev/null ||
+    wait_for 10 test -n "$(docker top ns-target 2>/dev/null)"
+  out=$(docker run --rm --pid container:ns-target busybox ps -o args)
+  check_contains "--pid container: sees the other container's processes" "sleep 300" "$out"
+  out=$(docker run --rm --ipc container:ns-target busybox cat /dev/shm/marker)
+  check_eq "--ipc container: shares /dev/shm" "shared" "$out"
+  check_eq "and the IPC namespace" \
+    "$(docker run --rm --pid container:ns-target busybox readlink /proc/1/ns/ipc)" \
+    "$(docker run --rm --ipc container:ns-target busybox readlink /proc/self/ns/ipc)"
+  out=$(docker run --rm --pid host busybox readlink /proc/self/ns/pid)
+  check_eq "--pid host shares the host's pid namespace" "$(readlink /proc/self/ns/pid)" "$out"
+  local private
+  private=$(docker run -d busybox sleep 300)
+  out=$(docker run --rm --ipc "container:$private" busybox true 2>&1)
+  check_contains "joining a private IPC namespace is refused as in Docker" "non-shareable IPC" "$out"
+  docker rm -f "$private" >/dev/null
+  out=$(docker run --rm --ipc none busybox sh -c 'ls -d /dev/shm 2>&1 || true')
+  check_contains "--ipc none has no /dev/shm" "No such file or directory" "$out"
+  docker stop -t 1 ns-target >/dev/null
+  out=$(docker run --rm --pid container:ns-target busybox true 2>&1)
+  check_contains "joining a stopped container's pid namespace is refused" \
+    "cannot join PID of a non running container" "$out"
+  docker rm -f "$target" >/dev/null
+}

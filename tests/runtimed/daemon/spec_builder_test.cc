@@ -505,3 +505,50 @@ TEST_CASE("--device and --device-cgroup-rule reach the spec and the device cgrou
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("--pid and --ipc container:<id> join the other container's namespaces", "[spec]") {
+  auto build = [](const std::string& host, const std::string& pid_ns, const std::string& ipc_ns,
+                  const std::string& shm = "") {
+    CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
+    SpecInputs in;
+    in.id = kId;
+    in.config = c.config;
+    in.host_config = c.host_config;
+    in.args = Argv(c);
+    in.rootfs = "/rootfs";
+    in.netns_path = "/run/netns/x";
+    in.pid_namespace_path = pid_ns;
+    in.ipc_namespace_path = ipc_ns;
+    in.shared_shm_path = shm;
+    auto built = BuildOciSpec(in);
+    REQUIRE(built.ok());
+    return *built;
+  };
+  auto namespace_path = [](const Json& spec, const std::string& type) -> std::string {
+    for (const Json& ns : spec["linux"]["namespaces"]) {
+      if (ns["type"] == type) return ns.value("path", std::string("(new)"));
+    }
+    return "(none)";
+  };
+  Json joined = build(R"({"PidMode":"container:x","IpcMode":"container:x"})", "/proc/42/ns/pid",
+                      "/proc/42/ns/ipc", "/run/berth/donor/shm");
+  CHECK(namespace_path(joined, "pid") == "/proc/42/ns/pid");
+  CHECK(namespace_path(joined, "ipc") == "/proc/42/ns/ipc");
+  const Json* shm = FindMount(joined, "/dev/shm");
+  REQUIRE(shm != nullptr);
+  CHECK((*shm)["source"] == "/run/berth/donor/shm");
+
+  Json host_ipc = build(R"({"IpcMode":"host","PidMode":"host"})", "", "");
+  CHECK(namespace_path(host_ipc, "ipc") == "(none)");
+  CHECK(namespace_path(host_ipc, "pid") == "(none)");
+  CHECK((*FindMount(host_ipc, "/dev/shm"))["source"] == "/dev/shm");
+
+  Json no_ipc = build(R"({"IpcMode":"none"})", "", "");
+  CHECK(namespace_path(no_ipc, "ipc") == "(new)");
+  CHECK(FindMount(no_ipc, "/dev/shm") == nullptr);
+  CHECK((*FindMount(build("{}", "", ""), "/dev/shm"))["type"] == "tmpfs");
+}
+
+}  // namespace berth::runtimed
