@@ -420,6 +420,105 @@ TEST_CASE("a second HEALTHCHECK prints Docker's note") {
         Json{{"Test", {"CMD-SHELL", "false"}}, {"Retries", 2}});
 }
 
+// The Dockerfile that was built with a reference dockerd's legacy builder
+// (DOCKER_BUILDKIT=0, --build-arg V=2 --label team=core); its history, read
+// back with `docker history --no-trunc`, is what berth must write. Content
+// hashes differ (Docker's are tarsums) and Docker >= 25 adds StartInterval to
+// the HEALTHCHECK line.
+TEST_CASE("history matches a reference dockerd's legacy build") {
+  Fixture f;
+  TempDir dir;
+  f.context = Extract(
+      TarBuilder().File("a.txt", "hi\n").File("b.txt", "big\n").File("conf/x.conf", "c\n").Finish(),
+      dir.path());
+  const std::string dockerfile =
+      "ARG GV=1\n"
+      "FROM busybox AS base\n"
+      "ARG V=1\n"
+      "ENV A=1 B=\"two words\"\n"
+      "LABEL k=v \"x y\"=z\n"
+      "RUN echo hi $V\n"
+      "RUN [\"echo\", \"exec\"]\n"
+      "WORKDIR /app\n"
+      "WORKDIR sub\n"
+      "COPY a.txt .\n"
+      "COPY *.txt /multi/\n"
+      "COPY conf /etc/conf/\n"
+      "EXPOSE 80 53/udp\n"
+      "VOLUME /data /logs\n"
+      "USER nobody\n"
+      "STOPSIGNAL SIGINT\n"
+      "HEALTHCHECK --interval=5m --retries=3 CMD wget -q x || exit 1\n"
+      "ONBUILD RUN echo onbuild\n"
+      "CMD echo \"hi\"\n"
+      "ENTRYPOINT [\"top\", \"-b\"]\n"
+      "SHELL [\"/bin/sh\", \"-xc\"]\n"
+      "MAINTAINER me <me@x>\n"
+      "USER 0\n"
+      "FROM base\n"
+      "CMD [\"x\"]\n";
+  BuildOptions options;
+  options.build_args = {{"V", std::string("2")}, {"UNUSED", std::string("1")}};
+  options.labels = {{"team", "core"}};
+  auto id = f.Build(dockerfile, options);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  const std::vector<std::string> reference = {
+      "/bin/sh -c #(nop)  ARG V=1",
+      "/bin/sh -c #(nop)  ENV A=1 B=two words",
+      "/bin/sh -c #(nop)  LABEL k=v x y=z",
+      "|1 V=2 /bin/sh -c echo hi $V",
+      "|1 V=2 echo exec",
+      "/bin/sh -c #(nop) WORKDIR /app",
+      "/bin/sh -c #(nop) WORKDIR /app/sub",
+      "/bin/sh -c #(nop) COPY file:* in . ",
+      "/bin/sh -c #(nop) COPY multi:* in /multi/ ",
+      "/bin/sh -c #(nop) COPY dir:* in /etc/conf/ ",
+      "/bin/sh -c #(nop)  EXPOSE 53/udp 80",
+      "/bin/sh -c #(nop)  VOLUME [/data /logs]",
+      "/bin/sh -c #(nop)  USER nobody",
+      "/bin/sh -c #(nop)  STOPSIGNAL SIGINT",
+      "/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"wget -q x || exit 1\"] \"5m0s\" \"0s\" "
+      "\"0s\" \"0s\" '\\x03'}",
+      "/bin/sh -c #(nop)  ONBUILD RUN echo onbuild",
+      "/bin/sh -c #(nop)  CMD [\"/bin/sh\" \"-c\" \"echo \\\"hi\\\"\"]",
+      "/bin/sh -c #(nop)  ENTRYPOINT [\"top\" \"-b\"]",
+      "/bin/sh -xc #(nop)  SHELL [/bin/sh -xc]",
+      "/bin/sh -xc #(nop)  MAINTAINER me <me@x>",
+      "/bin/sh -xc #(nop)  USER 0",
+      "/bin/sh -xc echo onbuild",
+      "/bin/sh -xc #(nop)  CMD [\"x\"]",
+      "/bin/sh -xc #(nop)  LABEL team=core",
+  };
+  Json history = f.Image(*id)["history"];
+  REQUIRE(history.size() == reference.size() + 1);
+  for (size_t i = 0; i < reference.size(); ++i) {
+    std::string actual = history[i + 1]["created_by"];
+    const std::string& expected = reference[i];
+    size_t star = expected.find('*');
+    if (star == std::string::npos) {
+      CHECK(actual == expected);
+    } else {
+      CHECK(absl::StartsWith(actual, expected.substr(0, star)));
+      CHECK(absl::EndsWith(actual, expected.substr(star + 1)));
+    }
+  }
+  Json config = f.Image(*id)["config"];
+  CHECK(config["ExposedPorts"] == Json{{"53/udp", Json::object()}, {"80/tcp", Json::object()}});
+  CHECK(config["Healthcheck"] == Json{{"Test", {"CMD-SHELL", "wget -q x || exit 1"}},
+                                      {"Interval", 300000000000LL},
+                                      {"Retries", 3}});
+  CHECK(config["OnBuild"].is_null());
+  CHECK(config["Shell"] == Json::array({"/bin/sh", "-xc"}));
+  CHECK(config["WorkingDir"] == "/app/sub");
+  CHECK(config["User"] == "0");
+  CHECK(config["Labels"] == Json{{"k", "v"}, {"team", "core"}, {"x y", "z"}});
+  std::string text = f.Text();
+  CHECK(absl::StrContains(text, "Step 24/26 : FROM base\n ---> "));
+  CHECK(absl::StrContains(text, "# Executing 1 build trigger\n"));
+  CHECK(absl::StrContains(text, "[Warning] One or more build-args [UNUSED] were not consumed\n"));
+}
+
 TEST_CASE("quiet builds print only the ID") {
   Fixture f;
   auto id = f.Build("FROM busybox\nENV A=1\n", {}, /*quiet=*/true);
