@@ -528,13 +528,22 @@ absl::Status Distribution::PushImage(RegistryClient& client, const Reference& re
                        "image); pull or load the image again"));
     }
     ASSIGN_OR_RETURN(int64_t size, content_->BlobSize(digest));
-    ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
-    int64_t last = -kProgressStep;
-    CountingSource counting(blob.get(), [&](int64_t sent) {
-      if (id.empty()) return !report.gone();
-      return report.Bytes("Pushing", id, sent, size, &last);
-    });
-    RETURN_IF_ERROR(client.UploadBlob(repository, digest, counting, size));
+    int backoff_ms = options_.retry.first_backoff_ms;
+    for (int attempt = 1;; ++attempt) {
+      ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
+      int64_t last = -kProgressStep;
+      CountingSource counting(blob.get(), [&](int64_t sent) {
+        if (id.empty()) return !report.gone();
+        return report.Bytes("Pushing", id, sent, size, &last);
+      });
+      absl::Status status = client.UploadBlob(repository, digest, counting, size);
+      if (status.ok()) break;
+      // A 5xx or a dropped connection: the upload starts over with a new session.
+      if (!absl::IsInternal(status) || attempt >= options_.retry.attempts) return status;
+      spdlog::info("retrying upload of {} ({})", digest, status.ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms *= 2;
+    }
     if (!id.empty()) report.Status("Pushed", id);
     return absl::OkStatus();
   };

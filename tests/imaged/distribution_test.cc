@@ -120,6 +120,11 @@ class FakeRegistry : public registry::HttpTransport {
         return response;
       }
       if (request.method == "PUT") {
+        if (fail_upload_puts > 0) {
+          --fail_upload_puts;
+          response.status = 500;
+          return response;
+        }
         std::string data;
         char buffer[8192];
         while (true) {
@@ -201,6 +206,8 @@ class FakeRegistry : public registry::HttpTransport {
   std::string last_config;
   int blob_gets = 0;
   int uploads = 0;
+  // The next uploads' PUTs answer 500.
+  int fail_upload_puts = 0;
   int mounts = 0;
 };
 
@@ -433,8 +440,10 @@ TEST_CASE("push uploads, skips and mounts, and a pull gets the same image", "[di
   f.registry_.repos.erase("dst");
   REQUIRE(f.store_->Tag(id, "reg.test:5000/fresh", "t").ok());
   f.metadata_->AddBlobSource("sha256:unused", "reg.test:5000/src").IgnoreError();
+  f.registry_.fail_upload_puts = 1;
   REQUIRE(f.Push("reg.test:5000/fresh:t").ok());
   CHECK(f.Saw("Pushed"));
+  CHECK(f.registry_.fail_upload_puts == 0);
 
   // Into a new store: same image ID.
   Fixture other;
