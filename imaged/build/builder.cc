@@ -131,6 +131,9 @@ class BuildRun {
       RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n")));
     }
     for (const Command& command : stage.commands) {
+      if (options_.cancelled && options_.cancelled()) {
+        return absl::CancelledError("Build cancelled");
+      }
       RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, command.original));
       RETURN_IF_ERROR(RunStep(index, command));
     }

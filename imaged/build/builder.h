@@ -34,6 +34,8 @@ struct BuildOptions {
   // For RUN containers: NetworkMode, ExtraHosts, Memory, CpuShares... as a
   // Docker HostConfig.
   Json host_config = Json::object();
+  // Polled between steps: true once the client went away ("Build cancelled").
+  std::function<bool()> cancelled;
 };
 
 class Builder {

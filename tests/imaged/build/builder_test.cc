@@ -519,6 +519,19 @@ TEST_CASE("history matches a reference dockerd's legacy build") {
   CHECK(absl::StrContains(text, "[Warning] One or more build-args [UNUSED] were not consumed\n"));
 }
 
+TEST_CASE("a cancelled build stops between steps") {
+  Fixture f;
+  BuildOptions options;
+  int polls = 0;
+  options.cancelled = [&] { return ++polls > 1; };
+  auto id = f.Build("FROM busybox\nRUN echo one\nRUN echo two\n", options);
+  REQUIRE_FALSE(id.ok());
+  CHECK(absl::IsCancelled(id.status()));
+  CHECK(id.status().message() == "Build cancelled");
+  CHECK(f.runner.created == 1);
+  CHECK(f.runner.live.empty());
+}
+
 TEST_CASE("quiet builds print only the ID") {
   Fixture f;
   auto id = f.Build("FROM busybox\nENV A=1\n", {}, /*quiet=*/true);
