@@ -183,4 +183,86 @@ PY
   docker rm vo1 vo2 >/dev/null
   check "remove option volumes" docker volume rm tv bv
   check "the bind volume's device survives its removal" test -f "$d3/src/dev"
+
+  storage_crash_checks
+}
+
+# Kills stored with SIGKILL and waits until the supervisor's new one serves.
+kill_stored() {
+  local before
+  before=$(daemon_pid stored)
+  kill -9 "$before"
+  wait_for 15 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-stored '); [ -n \"\$p\" ] && [ \"\$p\" != $before ]"
+  wait_for 15 "$BIN/berth" --exec-root "$EXEC_ROOT" status
+}
+
+# What stored has on disk matches what the engine reports, and nothing of a
+# killed operation is left behind.
+check_stored_consistent() {
+  local when=$1
+  check_eq "$when: every volume directory has its volume" \
+    "$(docker volume ls -q | sort | tr '\n' ' ')" "$(ls "$ROOT/stored/volumes" | sort | tr '\n' ' ')"
+  check_eq "$when: staging is empty" "" "$(ls -A "$ROOT/stored/tmp")"
+  check_eq "$when: one rootfs directory per container" "$(docker ps -aq | wc -l)" \
+    "$(ls "$ROOT/stored/c" | wc -l)"
+  check_eq "$when: one rootfs mount per running container" "$(docker ps -q | wc -l)" \
+    "$(grep -cF "$ROOT/stored/c/" /proc/self/mountinfo)"
+  wait_for 5 sh -c "! pgrep -f 'berth-stored archive-helper' >/dev/null"
+  check_eq "$when: no archive helper left" "" "$(pgrep -f 'berth-stored archive-helper' || true)"
+}
+
+storage_crash_checks() {
+  say "== storage: stored killed mid-operation"
+  local d4="$E2E_DIR/crash" i out created
+  mkdir -p "$d4/big"
+  for i in $(seq 1 150); do head -c 1000000 /dev/zero >"$d4/big/f$i"; done
+
+  # During volume creation.
+  (for i in $(seq 1 60); do docker volume create "cv$i" 2>/dev/null; done >"$d4/created") &
+  local job=$!
+  sleep 0.5
+  kill_stored
+  wait "$job"
+  created=$(cat "$d4/created")
+  out=$(docker volume ls -q)
+  local missing=""
+  for i in $created; do grep -qx "$i" <<<"$out" || missing="$missing $i"; done
+  check_eq "every volume whose creation succeeded is still there" "" "$missing"
+  check_stored_consistent "after a kill during volume creation"
+  docker volume ls -q | grep '^cv' | xargs -r docker volume rm >/dev/null
+
+  # During a copy into a running and into a stopped container.
+  docker run -d --network none --name cc1 busybox sleep 300 >/dev/null
+  docker cp "$d4/big" cc1:/big >/dev/null 2>&1 &
+  job=$!
+  sleep 1
+  kill_stored
+  wait "$job"
+  out=$(docker cp cc1:/ - 2>/dev/null | tar -tv 2>/dev/null)
+  check_not_contains "no half-written temporary file in the container" ".berth-cp-" "$out"
+  check_eq "every copied file is whole" "" \
+    "$(grep ' big/f' <<<"$out" | awk '$3 != 1000000' || true)"
+  check_stored_consistent "after a kill during cp into a running container"
+  docker stop -t 1 cc1 >/dev/null
+  docker cp "$d4/big" cc1:/big2 >/dev/null 2>&1 &
+  job=$!
+  sleep 1
+  kill_stored
+  wait "$job"
+  check_stored_consistent "after a kill during cp into a stopped container"
+  check "cp works after the restarts" docker cp "$d4/big/f1" cc1:/after
+  docker rm cc1 >/dev/null
+
+  # During container removal.
+  for i in 1 2 3 4 5; do docker run -d --network none --name cr$i -v "crv$i:/v" busybox sleep 300 >/dev/null; done
+  docker rm -f -v cr1 cr2 cr3 cr4 cr5 >/dev/null 2>&1 &
+  job=$!
+  sleep 0.3
+  kill_stored
+  wait "$job"
+  # Whatever the kill interrupted is finished by a second removal.
+  docker ps -aq --filter name=cr | xargs -r docker rm -f -v >/dev/null 2>&1
+  check_eq "all removed containers are gone" "" "$(docker ps -aq --filter name=cr)"
+  check_stored_consistent "after a kill during container removal"
+  docker volume ls -q | grep '^crv' | xargs -r docker volume rm >/dev/null
 }
