@@ -52,15 +52,26 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   const Request& request = exchange.request();
   ASSIGN_OR_RETURN(std::string body, exchange.ReadBody(kMaxExecBody));
   bool detach = false;
+  uint32_t height = 0, width = 0;
   if (!body.empty()) {
     ASSIGN_OR_RETURN(Json options, ParseJson(body));
-    if (options.is_object()) detach = options.value("Detach", false);
+    if (options.is_object()) {
+      detach = options.value("Detach", false);
+      auto size = options.find("ConsoleSize");
+      if (size != options.end() && size->is_array() && size->size() == 2 &&
+          (*size)[0].is_number_unsigned() && (*size)[1].is_number_unsigned()) {
+        height = (*size)[0].get<uint32_t>();
+        width = (*size)[1].get<uint32_t>();
+      }
+    }
   }
   // Unknown IDs are a 404 before anything is hijacked.
   ASSIGN_OR_RETURN(rt::ExecInfo exec, execs_->InspectExec(id));
   rt::StartExecOptions options;
   options.set_id(exec.id());
   options.set_detach(detach);
+  options.set_console_height(height);
+  options.set_console_width(width);
   std::unique_ptr<AttachSession> session = execs_->StartExec(options);
   rt::AttachResponse event;
   bool started = session->Read(&event);

@@ -70,8 +70,8 @@ void MergeEnv(std::vector<std::string>* env, const std::vector<std::string>& ove
 
 absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> ShimExecShim::Exec(
     const std::string& socket_path, const std::string& exec_id, const std::string& process_json,
-    bool stdin) {
-  return runtime::ShimClient(socket_path).Exec(exec_id, process_json, stdin);
+    bool stdin, uint32_t height, uint32_t width) {
+  return runtime::ShimClient(socket_path).Exec(exec_id, process_json, stdin, height, width);
 }
 
 absl::Status ShimExecShim::Resize(const std::string& socket_path, const std::string& exec_id,
@@ -186,6 +186,12 @@ absl::StatusOr<std::string> ExecManager::Create(const std::string& container_ref
   info.set_working_dir(working_dir);
   info.set_detach_keys(JsonString(config, "DetachKeys"));
   record.env = std::move(env);
+  if (auto size = config.find("ConsoleSize");
+      size != config.end() && size->is_array() && size->size() == 2 &&
+      (*size)[0].is_number_unsigned() && (*size)[1].is_number_unsigned()) {
+    record.console_height = (*size)[0].get<uint32_t>();
+    record.console_width = (*size)[1].get<uint32_t>();
+  }
   record.socket_path = target.socket_path;
 
   std::lock_guard<std::mutex> lock(mu_);
@@ -241,8 +247,8 @@ absl::StatusOr<std::string> ExecManager::BuildProcess(const std::string& config_
   return process.dump();
 }
 
-absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::string& id,
-                                                                bool detach) {
+absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::string& id, bool detach,
+                                                                uint32_t height, uint32_t width) {
   runtime::v1::ExecInfo info;
   std::vector<std::string> env;
   std::string socket_path;
@@ -262,6 +268,10 @@ absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::strin
     info = record->info;
     env = record->env;
     socket_path = record->socket_path;
+    if (height == 0 || width == 0) {
+      height = record->console_height;
+      width = record->console_width;
+    }
   }
   // exit_code < 0: unknown.
   auto fail = [&](const absl::Status& status, int exit_code) {
@@ -286,7 +296,7 @@ absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::strin
   if (!process.ok()) return fail(process.status(), 126);
   bool stdin = info.open_stdin() && !detach;
   absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> execution =
-      shim_->Exec(target->socket_path, id, *process, stdin);
+      shim_->Exec(target->socket_path, id, *process, stdin, height, width);
   if (!execution.ok()) {
     // Docker's exit codes for a command that could not run.
     int code = 126;

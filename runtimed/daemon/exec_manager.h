@@ -47,9 +47,10 @@ class ExecContainers {
 class ExecShim {
  public:
   virtual ~ExecShim() = default;
+  // height/width: the terminal's initial size (0: the kernel's default).
   virtual absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> Exec(
       const std::string& socket_path, const std::string& exec_id, const std::string& process_json,
-      bool stdin) = 0;
+      bool stdin, uint32_t height, uint32_t width) = 0;
   virtual absl::Status Resize(const std::string& socket_path, const std::string& exec_id,
                               uint32_t height, uint32_t width) = 0;
 };
@@ -60,7 +61,8 @@ class ShimExecShim : public ExecShim {
   absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> Exec(const std::string& socket_path,
                                                                const std::string& exec_id,
                                                                const std::string& process_json,
-                                                               bool stdin) override;
+                                                               bool stdin, uint32_t height,
+                                                               uint32_t width) override;
   absl::Status Resize(const std::string& socket_path, const std::string& exec_id, uint32_t height,
                       uint32_t width) override;
 };
@@ -106,7 +108,9 @@ class ExecManager {
   // (NotFound / PermissionDenied from the runtime; the exec then has exit
   // code 127 / 126, as Docker records). With `detach` nobody reads the
   // session; the output is dropped.
-  absl::StatusOr<std::shared_ptr<ExecSession>> Start(const std::string& id, bool detach);
+  // height/width: ExecStartConfig.ConsoleSize (0: ExecConfig's, if any).
+  absl::StatusOr<std::shared_ptr<ExecSession>> Start(const std::string& id, bool detach,
+                                                     uint32_t height = 0, uint32_t width = 0);
   absl::StatusOr<runtime::v1::ExecInfo> Inspect(const std::string& id);
   absl::Status Resize(const std::string& id, uint32_t height, uint32_t width);
   // The execs of a container (full ID), oldest first.
@@ -124,6 +128,8 @@ class ExecManager {
   struct Record {
     runtime::v1::ExecInfo info;
     std::vector<std::string> env;
+    uint32_t console_height = 0;
+    uint32_t console_width = 0;
     uint64_t sequence = 0;
     std::string socket_path;
   };

@@ -38,7 +38,8 @@ grpc::Status RuntimeServiceImpl::StartExec(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the first exec start message must carry the options");
   }
-  auto started = execs_->Start(first.options().id(), first.options().detach());
+  auto started = execs_->Start(first.options().id(), first.options().detach(),
+                               first.options().console_height(), first.options().console_width());
   if (!started.ok()) return ToGrpcStatus(started.status());
   std::shared_ptr<ExecSession> session = *std::move(started);
   AttachResponse registered;

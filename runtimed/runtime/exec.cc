@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,6 +86,12 @@ absl::Status RunChild(const ChildArgs& args) {
   const ContainerIo& io = args.options->io;
   if (io.terminal) {
     RETURN_IF_ERROR(SetupConsole(io.console_socket, /*mount_console=*/false));
+    if (args.options->rows > 0 && args.options->cols > 0) {
+      winsize size = {};
+      size.ws_row = args.options->rows;
+      size.ws_col = args.options->cols;
+      if (ioctl(0, TIOCSWINSZ, &size) != 0) return LastErrnoStatus("set the terminal size");
+    }
   } else {
     RETURN_IF_ERROR(SetupStdio(io));
   }

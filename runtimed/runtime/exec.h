@@ -25,6 +25,10 @@ struct ExecOptions {
   // container's devpts and its master sent over io.console_socket, as for
   // an init (console.h).
   ContainerIo io;
+  // With a terminal: its size before the process runs (0: the kernel's
+  // default), so that the first `stty size` is already right.
+  unsigned short rows = 0;
+  unsigned short cols = 0;
   // The container's cgroup, joined before the process runs anything of its
   // own; nullptr leaves it in the caller's.
   CgroupManager* cgroup = nullptr;

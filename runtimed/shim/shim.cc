@@ -640,6 +640,8 @@ absl::Status Shim::StartExec(int fd, Client& client, const shim::v1::ExecRequest
   options.cgroup = cgroup_.get();
   if (spec.seccomp) options.seccomp = &*spec.seccomp;
   options.io.terminal = process.terminal;
+  options.rows = static_cast<unsigned short>(request.height());
+  options.cols = static_cast<unsigned short>(request.width());
   // The container's ends; ours are closed whatever happens.
   int child_in = -1, child_out = -1, child_err = -1, child_console = -1, console = -1;
   auto close_children = [&]() {

@@ -382,11 +382,14 @@ absl::StatusOr<std::unique_ptr<ShimAttachment>> ShimClient::Attach(bool stdin, b
 
 absl::StatusOr<std::unique_ptr<ShimExecution>> ShimClient::Exec(const std::string& exec_id,
                                                                 const std::string& process_json,
-                                                                bool stdin) {
+                                                                bool stdin, uint32_t height,
+                                                                uint32_t width) {
   shim::v1::ShimFrame request;
   request.mutable_exec()->set_exec_id(exec_id);
   request.mutable_exec()->set_process_json(process_json);
   request.mutable_exec()->set_stdin(stdin);
+  request.mutable_exec()->set_height(height);
+  request.mutable_exec()->set_width(width);
   int fd = -1;
   ASSIGN_OR_RETURN(shim::v1::ShimFrame frame, Call(socket_path_, request, &fd));
   auto execution = std::make_unique<ShimExecutionImpl>(fd);

@@ -89,8 +89,10 @@ class ShimClient {
   // once it has exec'd, or the error that stopped it (NotFound for a missing
   // executable, PermissionDenied for one that cannot run, FailedPrecondition
   // when the container is not running).
+  // height/width: the terminal's initial size (0: the kernel's default).
   absl::StatusOr<std::unique_ptr<ShimExecution>> Exec(const std::string& exec_id,
-                                                      const std::string& process_json, bool stdin);
+                                                      const std::string& process_json, bool stdin,
+                                                      uint32_t height = 0, uint32_t width = 0);
   absl::Status ResizeExec(const std::string& exec_id, uint32_t height, uint32_t width);
 
   // Unavailable when nothing listens on the socket (the shim is gone).

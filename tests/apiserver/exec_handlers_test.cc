@@ -48,6 +48,8 @@ class FakeExecs : public ExecBackend, public StatsBackend {
   }
   std::unique_ptr<AttachSession> StartExec(const rt::StartExecOptions& options) override {
     started_detached = options.detach();
+    console_size = std::to_string(options.console_height()) + "x" +
+                   std::to_string(options.console_width());
     return std::make_unique<FakeSession>(events, finish);
   }
   absl::StatusOr<rt::ExecInfo> InspectExec(const std::string& id) override {
@@ -85,6 +87,7 @@ class FakeExecs : public ExecBackend, public StatsBackend {
   std::deque<rt::AttachResponse> events;
   absl::Status finish;
   bool started_detached = false;
+  std::string console_size;
   int resized = 0;
   int samples = 0;
 };
@@ -171,8 +174,10 @@ TEST_CASE_METHOD(Fixture, "exec start hijacks: multiplexed without a tty, raw wi
 
   execs.info.set_tty(true);
   execs.events = {Registered(), Output(rt::STDOUT, "tty\r\n")};
-  auto tty = Call("POST", "/exec/" + kExec + "/start", R"({"Tty":true})", true);
+  auto tty = Call("POST", "/exec/" + kExec + "/start", R"({"Tty":true,"ConsoleSize":[24,80]})",
+                  true);
   CHECK(tty->body == "tty\r\n");
+  CHECK(execs.console_size == "24x80");
 }
 
 TEST_CASE_METHOD(Fixture, "a command that cannot start is reported in the stream, as Moby does") {

@@ -19,6 +19,9 @@ test_exec() {
   check_eq "stdin with -i" "piped in" "$(echo 'piped in' | docker exec -i exec1 cat)"
   out=$(script -qec "docker exec -t exec1 sh -c 'tty; stty size'" /dev/null </dev/null | tr -d '\r')
   check_contains "-t gives a pty of the container" "/dev/pts/" "$out"
+  out=$(script -qec "stty rows 30 cols 100; docker exec -t exec1 stty size" /dev/null </dev/null |
+    tr -d '\r')
+  check_eq "-t: the terminal's size from the first byte" "30 100" "$out"
   check_eq "-u 1000" "1000" "$(docker exec -u 1000 exec1 id -u)"
   check_eq "-u nobody" "65534:65534" "$(docker exec -u nobody exec1 sh -c 'echo $(id -u):$(id -g)')"
   check_eq "-u uid:gid" "1000:1001" "$(docker exec -u 1000:1001 exec1 sh -c 'echo $(id -u):$(id -g)')"

@@ -78,7 +78,9 @@ class FakeShim : public ExecShim {
   absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> Exec(const std::string& socket_path,
                                                                const std::string& exec_id,
                                                                const std::string& process_json,
-                                                               bool stdin) override {
+                                                               bool stdin, uint32_t height,
+                                                               uint32_t width) override {
+    last_size = std::to_string(height) + "x" + std::to_string(width);
     last_socket = socket_path;
     last_process = process_json;
     last_stdin = stdin;
@@ -95,6 +97,7 @@ class FakeShim : public ExecShim {
   absl::Status error;
   std::string last_socket, last_process, last_exec_id, resized;
   bool last_stdin = false;
+  std::string last_size;
 };
 
 runtime::ShimExecution::Event Output(const std::string& data, int stream = 1) {
@@ -241,6 +244,21 @@ TEST_CASE("a command that cannot run gets Docker's exit codes") {
   f.containers.target.status = "exited";
   auto stopped = f.manager->Start(*id, false);
   CHECK(stopped.status().message() == "Container " + kId + " is not running");
+}
+
+TEST_CASE("the console size comes from start, else from create") {
+  Fixture f;
+  auto id = f.manager->Create("c1", R"({"Cmd":["sh"],"Tty":true,"ConsoleSize":[30,100]})");
+  REQUIRE(id.ok());
+  REQUIRE(f.manager->Start(*id, false).ok());
+  CHECK(f.shim.last_size == "30x100");
+  f.shim.shared->Push(Exit(0));
+  id = f.manager->Create("c1", R"({"Cmd":["sh"],"Tty":true,"ConsoleSize":[30,100]})");
+  REQUIRE(id.ok());
+  REQUIRE(f.manager->Start(*id, false, 40, 120).ok());
+  CHECK(f.shim.last_size == "40x120");
+  f.shim.shared->Push(Exit(0));
+  for (int i = 0; i < 200 && f.manager->Inspect(*id)->running(); ++i) usleep(10000);
 }
 
 TEST_CASE("detached execs are followed to their exit without a reader") {
