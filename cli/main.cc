@@ -21,7 +21,7 @@ constexpr char kUsage[] = R"(Usage: berth [global options] COMMAND
 
 Commands:
   daemon [--bin-dir DIR] [--user NAME] [--socket-group NAME] [--cgroup-parent NAME]
-         [--config-file FILE] [--log-level LEVEL]
+         [--config-file FILE] [--log-level LEVEL] [--bridge NAME] [--bip CIDR]
                        start the engine's daemons and supervise them
   status               show each component's health and version
   restart COMPONENT    restart one daemon; running containers are not touched
@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
           TakeFlag(args, i, "--socket-group", &options.socket_group) ||
           TakeFlag(args, i, "--cgroup-parent", &options.cgroup_parent) ||
           TakeFlag(args, i, "--config-file", &options.config_file) ||
+          TakeFlag(args, i, "--bridge", &options.bridge) ||
+          TakeFlag(args, i, "--bip", &options.bip) ||
           TakeFlag(args, i, "--log-level", &options.log_level) ||
           TakeFlag(args, i, "--root", &options.root) ||
           TakeFlag(args, i, "--exec-root", &options.exec_root)) {

@@ -129,6 +129,10 @@ std::vector<std::string> Supervisor::ArgsFor(const ComponentSpec& spec) const {
     args.push_back("--cgroup-parent=" + options_.cgroup_parent);
     args.push_back("--shim-binary=" + options_.bin_dir + "/berth-shim");
   }
+  if (spec.name == "netd") {
+    if (!options_.bridge.empty()) args.push_back("--bridge=" + options_.bridge);
+    if (!options_.bip.empty()) args.push_back("--bip=" + options_.bip);
+  }
   return args;
 }
 

@@ -27,6 +27,10 @@ struct SupervisorOptions {
   std::string log_level = "info";
   std::string cgroup_parent = "berth";
   std::string config_file;
+  // netd's default bridge and its address (dockerd's --bridge and --bip);
+  // empty: daemon.json's or netd's defaults.
+  std::string bridge;
+  std::string bip;
 };
 
 class Supervisor {

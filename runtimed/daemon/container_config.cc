@@ -118,6 +118,16 @@ absl::StatusOr<CreateConfig> MergeCreateConfig(const Json& user_config, const Js
   }
   if (!IsSet(config, "Healthcheck") && IsSet(image, "Healthcheck")) {
     config["Healthcheck"] = image["Healthcheck"];
+  } else if (IsSet(config, "Healthcheck") && IsSet(image, "Healthcheck") &&
+             config["Healthcheck"].is_object() && image["Healthcheck"].is_object()) {
+    // `--health-interval` alone keeps the image's test (and the other way
+    // round), as Docker merges them field by field.
+    Json& user = config["Healthcheck"];
+    const Json& base = image["Healthcheck"];
+    if (!IsSet(user, "Test") || user["Test"].empty()) user["Test"] = base.value("Test", Json());
+    for (const char* key : {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"}) {
+      if (JsonInt(user, key) == 0 && JsonInt(base, key) != 0) user[key] = base[key];
+    }
   }
   if (JsonString(config, "Hostname").empty()) config["Hostname"] = id.substr(0, 12);
   for (const char* key :

@@ -552,3 +552,20 @@ TEST_CASE("--pid and --ipc container:<id> join the other container's namespaces"
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("--health-* flags merge with the image's HEALTHCHECK field by field", "[config]") {
+  const std::string image =
+      R"({"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":5}})";
+  CreateConfig flags_only = Merge(R"({"Healthcheck":{"Interval":1000000000}})", "{}", image);
+  CHECK(flags_only.config["Healthcheck"]["Test"] == Json::array({"CMD-SHELL", "true"}));
+  CHECK(flags_only.config["Healthcheck"]["Interval"] == 1000000000);
+  CHECK(flags_only.config["Healthcheck"]["Retries"] == 5);
+  CreateConfig disabled = Merge(R"({"Healthcheck":{"Test":["NONE"]}})", "{}", image);
+  CHECK(disabled.config["Healthcheck"]["Test"] == Json::array({"NONE"}));
+  CreateConfig inherited = Merge("{}", "{}", image);
+  CHECK(inherited.config["Healthcheck"]["Retries"] == 5);
+}
+
+}  // namespace berth::runtimed
