@@ -557,7 +557,7 @@ namespace berth::runtimed {
 
 TEST_CASE("--health-* flags merge with the image's HEALTHCHECK field by field", "[config]") {
   const std::string image =
-      R"({"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":5}})";
+      R"({"Cmd":["sh"],"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":5}})";
   CreateConfig flags_only = Merge(R"({"Healthcheck":{"Interval":1000000000}})", "{}", image);
   CHECK(flags_only.config["Healthcheck"]["Test"] == Json::array({"CMD-SHELL", "true"}));
   CHECK(flags_only.config["Healthcheck"]["Interval"] == 1000000000);
