@@ -95,7 +95,8 @@ std::string ContainerCommand(const rt::Container& container) {
 Json RenderContainerSummary(const rt::Container& container, bool with_size, int64_t now_nanos) {
   const rt::ContainerState& state = container.state();
   Json host_config = ParseObject(container.host_config_json());
-  StateForText text{state.status(), state.exit_code(), state.started_at(), state.finished_at()};
+  StateForText text{state.status(), state.exit_code(), state.started_at(), state.finished_at(),
+                    state.has_health() ? state.health().status() : ""};
   Json out = {
       {"Id", container.id()},
       {"Names", Json::array({"/" + container.name()})},
@@ -139,6 +140,18 @@ Json RenderContainerInspect(const rt::Container& container) {
       {"StartedAt", FormatRfc3339Nano(state.started_at())},
       {"FinishedAt", FormatRfc3339Nano(state.finished_at())},
   };
+  if (state.has_health()) {
+    Json log = Json::array();
+    for (const rt::HealthProbe& probe : state.health().log()) {
+      log.push_back({{"Start", FormatRfc3339Nano(probe.start())},
+                     {"End", FormatRfc3339Nano(probe.end())},
+                     {"ExitCode", probe.exit_code()},
+                     {"Output", probe.output()}});
+    }
+    state_json["Health"] = {{"Status", state.health().status()},
+                            {"FailingStreak", state.health().failing_streak()},
+                            {"Log", log}};
+  }
   Json graph_data = Json::object();
   if (!container.rootfs_path().empty()) graph_data["MergedDir"] = container.rootfs_path();
   Json network_settings = {

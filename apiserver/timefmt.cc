@@ -60,7 +60,13 @@ std::string StateText(const StateForText& state, int64_t now_nanos) {
   const std::string& s = state.status;
   if (s == "running" || s == "paused") {
     std::string text = absl::StrCat("Up ", HumanDuration(now_nanos - state.started_at));
-    if (s == "paused") absl::StrAppend(&text, " (Paused)");
+    if (s == "paused") {
+      absl::StrAppend(&text, " (Paused)");
+    } else if (state.health == "starting") {
+      absl::StrAppend(&text, " (health: starting)");
+    } else if (!state.health.empty()) {
+      absl::StrAppend(&text, " (", state.health, ")");
+    }
     return text;
   }
   if (s == "restarting") {

@@ -29,6 +29,7 @@ struct StateForText {
   int exit_code = 0;
   int64_t started_at = 0;   // unix nanos, 0 for never
   int64_t finished_at = 0;  // unix nanos, 0 for never
+  std::string health;       // State.Health.Status, "" without a healthcheck
 };
 std::string StateText(const StateForText& state, int64_t now_nanos);
 

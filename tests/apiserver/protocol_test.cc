@@ -215,6 +215,10 @@ TEST_CASE("status text follows Docker's State.String") {
   CHECK(StateText({"created", 0, 0, 0}, now) == "Created");
   CHECK(StateText({"running", 0, now - 3 * s, 0}, now) == "Up 3 seconds");
   CHECK(StateText({"paused", 0, now - 7200 * s, 0}, now) == "Up 2 hours (Paused)");
+  CHECK(StateText({"running", 0, now - 3 * s, 0, "starting"}, now) ==
+        "Up 3 seconds (health: starting)");
+  CHECK(StateText({"running", 0, now - 3 * s, 0, "unhealthy"}, now) == "Up 3 seconds (unhealthy)");
+  CHECK(StateText({"paused", 0, now - 3 * s, 0, "healthy"}, now) == "Up 3 seconds (Paused)");
   CHECK(StateText({"exited", 0, now - 300 * s, now - 120 * s}, now) == "Exited (0) 2 minutes ago");
   CHECK(StateText({"exited", 137, now - 300 * s, now - 5 * s}, now) ==
         "Exited (137) 5 seconds ago");
