@@ -27,19 +27,21 @@ constexpr ChainSpec kChains[] = {
 // A rule is placed inside a `chain { }` block of the script: it must not be
 // able to end the block or start another command.
 absl::Status ValidateRuleText(const FirewallRule& rule) {
+  const absl::Status malformed =
+      absl::InvalidArgumentError(absl::StrCat("malformed firewall rule \"", rule.text, "\""));
+  if (rule.text.empty()) return malformed;
   int depth = 0;
   bool quoted = false;
   for (char c : rule.text) {
+    if (c == '\n' || c == '\r') return malformed;
     if (c == '"') quoted = !quoted;
-    if (c == '\n' || c == '\r' || (!quoted && (c == ';' || c == '#'))) depth = -1000;
-    if (!quoted && c == '{') ++depth;
-    if (!quoted && c == '}') --depth;
-    if (depth < 0) break;
+    if (quoted) continue;
+    // A statement separator or a comment would end the rule early.
+    if (c == ';' || c == '#') return malformed;
+    if (c == '{') ++depth;
+    if (c == '}' && --depth < 0) return malformed;
   }
-  if (rule.text.empty() || depth != 0 || quoted) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed firewall rule \"", rule.text, "\""));
-  }
-  return absl::OkStatus();
+  return depth == 0 && !quoted ? absl::OkStatus() : malformed;
 }
 
 }  // namespace
