@@ -30,6 +30,7 @@
 #include "runtimed/daemon/spec_builder.h"
 #include "runtimed/daemon/top.h"
 #include "runtimed/daemon/user.h"
+#include "runtimed/daemon/volumes_from.h"
 
 namespace berth::runtimed {
 
@@ -373,6 +374,8 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
     return absl::InvalidArgumentError("logging driver " + type + " is not supported");
   }
 
+  RETURN_IF_ERROR(ExpandVolumesFrom(merged.config, merged.host_config, id,
+                                    [this](const std::string& ref) { return Get(ref); }));
   ASSIGN_OR_RETURN(std::vector<MountPoint> mounts,
                    ParseMountPoints(merged.config, merged.host_config, id));
   for (const MountPoint& m : mounts) {

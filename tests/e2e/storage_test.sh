@@ -182,6 +182,27 @@ PY
   check_eq "unmounted when the last user stops" "" "$(grep -F " $mp " /proc/self/mountinfo || true)"
   docker rm vo1 vo2 >/dev/null
   check "remove option volumes" docker volume rm tv bv
+
+  say "== storage: --volumes-from and refused binds"
+  mkdir -p "$d3/fromsrc"
+  echo shared-bind >"$d3/fromsrc/s"
+  docker create --name donor -v fromvol:/data -v /anonvol -v "$d3/fromsrc:/fb" busybox true >/dev/null
+  docker run --rm --network none -v fromvol:/data busybox sh -c 'echo shared > /data/x'
+  out=$(docker run --rm --network none --volumes-from donor busybox sh -c \
+    'cat /data/x /fb/s; echo w > /anonvol/w && echo anon-writable')
+  check_eq "--volumes-from shares volumes and binds" "shared
+shared-bind
+anon-writable" "$out"
+  out=$(docker run --rm --network none --volumes-from donor:ro busybox sh -c 'echo y > /data/y' 2>&1)
+  check_contains "--volumes-from :ro" "Read-only file system" "$out"
+  out=$(docker run --rm --network none --volumes-from nosuchdonor busybox true 2>&1)
+  check_contains "--volumes-from an unknown container" "No such container: nosuchdonor" "$out"
+  out=$(docker volume rm fromvol 2>&1)
+  check_contains "the donor's volume stays in use" "volume is in use" "$out"
+  docker rm -v donor >/dev/null
+  docker volume rm fromvol >/dev/null
+  out=$(docker run --rm --network none -v "$d3:/" busybox true 2>&1)
+  check_contains "a bind on / is refused" "destination can't be '/'" "$out"
   check "the bind volume's device survives its removal" test -f "$d3/src/dev"
 
   storage_crash_checks
