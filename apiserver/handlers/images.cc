@@ -255,16 +255,21 @@ absl::Status ImageHandlers::Pull(Exchange& exchange) {
   request.set_platform(query.Get("platform"));
   *request.mutable_auth() = ParseRegistryAuth(exchange.request().Header("x-registry-auth"));
   std::unique_ptr<ReadStream<img::Progress>> stream = images_->PullImage(request);
-  if (stream == nullptr)
-    return absl::UnimplementedError("pulling from a registry is not supported");
+  absl::Status status;
   img::Progress first;
-  if (!stream->Read(&first)) {
-    absl::Status status = stream->Finish();
+  if (stream == nullptr) {
+    status = absl::UnimplementedError(absl::StrCat(
+        "pulling from a registry is not supported: No such image: ", FamiliarName(reference)));
+  } else if (!stream->Read(&first)) {
+    status = stream->Finish();
     if (status.ok()) return status;
+  }
+  if (!status.ok()) {
     // Without a reachable registry an image that is already here is "up to
     // date", which keeps `docker run --pull` usable offline.
-    bool unreachable =
-        status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown;
+    bool unreachable = status.code() == absl::StatusCode::kInternal ||
+                       status.code() == absl::StatusCode::kUnknown ||
+                       status.code() == absl::StatusCode::kUnimplemented;
     if (!unreachable || !images_->GetImage(reference).ok()) return status;
     exchange.StartChunked(200, kJsonType);
     exchange.WriteChunk(JsonMessageLine(
