@@ -379,6 +379,10 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
   ASSIGN_OR_RETURN(std::vector<MountPoint> mounts,
                    ParseMountPoints(merged.config, merged.host_config, id));
   for (const MountPoint& m : mounts) {
+    if (m.type == "bind") {
+      std::string engine_root = options_.state_dir.substr(0, options_.state_dir.rfind('/'));
+      RETURN_IF_ERROR(CheckBindSource(m.source, engine_root));
+    }
     // --mount refuses a missing bind source at create; -v creates it at start.
     if (m.type == "bind" && !m.create_source && !PathExists(m.source)) {
       return absl::InvalidArgumentError(

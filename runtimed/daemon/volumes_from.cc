@@ -1,8 +1,12 @@
 #include "runtimed/daemon/volumes_from.h"
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <set>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/mount_points.h"
 #include "common/status.h"
@@ -57,6 +61,22 @@ absl::Status ExpandVolumesFrom(const Json& config, Json& host_config, const std:
   Json& mounts = host_config["Mounts"];
   if (!mounts.is_array()) mounts = Json::array();
   for (Json& m : added) mounts.push_back(std::move(m));
+  return absl::OkStatus();
+}
+
+absl::Status CheckBindSource(const std::string& source, const std::string& engine_root) {
+  auto real = [](const std::string& path) {
+    char buf[PATH_MAX];
+    return realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+  };
+  std::string root = real(engine_root);
+  std::string src = real(source);
+  if (root.empty() || root == "/") return absl::OkStatus();
+  if (src == root || absl::StartsWith(src, root + "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid mount config for type \"bind\": bind source path ", source,
+        " is inside the engine's data root ", root, ", which containers may not mount"));
+  }
   return absl::OkStatus();
 }
 

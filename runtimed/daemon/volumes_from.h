@@ -24,4 +24,9 @@ using ContainerLookup =
 absl::Status ExpandVolumesFrom(const Json& config, Json& host_config, const std::string& id,
                                const ContainerLookup& lookup);
 
+// Refuses a bind whose source is the engine's data root or inside it (its
+// databases, layers and other containers' files): a container must never
+// reach them. Binds of a parent such as "/" stay allowed, as in Docker.
+absl::Status CheckBindSource(const std::string& source, const std::string& engine_root);
+
 }  // namespace berth::runtimed

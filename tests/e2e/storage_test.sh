@@ -203,6 +203,10 @@ anon-writable" "$out"
   docker volume rm fromvol >/dev/null
   out=$(docker run --rm --network none -v "$d3:/" busybox true 2>&1)
   check_contains "a bind on / is refused" "destination can't be '/'" "$out"
+  out=$(docker run --rm --network none -v "$ROOT/stored:/s" busybox true 2>&1)
+  check_contains "a bind of the engine's data root is refused" "engine's data root" "$out"
+  out=$(docker run --rm --network none -v "$ROOT:/s" busybox true 2>&1)
+  check_contains "a bind of the data root itself is refused" "engine's data root" "$out"
   check "the bind volume's device survives its removal" test -f "$d3/src/dev"
 
   storage_crash_checks
