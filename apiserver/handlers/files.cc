@@ -287,11 +287,6 @@ absl::Status FileHandlers::DiskUsage(Exchange& exchange) {
     ASSIGN_OR_RETURN(std::vector<image::v1::Image> images, images_->ListImages());
     std::map<std::string, int> users;
     for (const rt::Container& c : containers) ++users[c.image_id()];
-    // Layers shared between images count once in the total.
-    std::map<std::string, int> chain_users;
-    for (const image::v1::Image& image : images) {
-      for (const std::string& chain : image.chain_ids()) ++chain_users[chain];
-    }
     Json list = Json::array();
     int64_t layers_size = 0;
     for (const image::v1::Image& image : images) {

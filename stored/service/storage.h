@@ -14,7 +14,9 @@
 //   c/<n>/work       overlay workdir
 //   c/<n>/merged     the mounted root filesystem handed to the runtime
 //   empty/           the lower dir of containers whose image has no layers
-//   volumes/<name>/_data  a volume's content (stored/volumes/volumes.h)
+//   volumes/<name>/_data  a volume's content (stored/volumes/volumes.h); for a
+//                    volume with driver options, the mount point of its device
+//                    while a container using it runs
 //   tmp/             staging: layers being extracted, directories being
 //                    deleted. Anything here at start is a leftover.
 //
@@ -35,6 +37,11 @@
 //
 // A layer stays while anything stacks on it: RemoveLayer only marks it, and it
 // is deleted once no layer has it as parent and no rootfs is based on it.
+//
+// A container's files (docker cp, export) are never touched from here: a
+// helper process does it inside the container's own view, see
+// stored/archive/helper.h and stored/service/container_files.h. docker diff
+// and the sizes read c/<n>/diff directly.
 #pragma once
 
 #include <cstdint>

@@ -102,6 +102,17 @@ PY
   check "nothing escaped to the host" sh -c \
     '! ls /tmp/berth-escape-* 2>/dev/null | grep -q .'
 
+  # What cp sees is what the container sees: its tmpfs mounts too, and a
+  # read-only root refuses writes in Docker's words.
+  docker run -d --network none --name cp2 --read-only --tmpfs /scratch -v cpvol:/vol busybox \
+    sh -c 'echo in-tmpfs > /scratch/t; sleep 300' >/dev/null
+  wait_for 10 docker cp cp2:/scratch/t "$d/t"
+  check_eq "cp sees a running container's tmpfs" "in-tmpfs" "$(incat cp2 /scratch/t)"
+  out=$(docker cp "$d/in.txt" cp2:/in.txt 2>&1)
+  check_contains "cp into a read-only root" "container rootfs is marked read-only" "$out"
+  check "cp into a writable volume of a read-only container" docker cp "$d/in.txt" cp2:/vol/ro-ok.txt
+  docker rm -f cp2 >/dev/null
+
   # A stopped container: same view, volumes and binds included.
   docker stop -t 1 cp1 >/dev/null
   check "cp out of a stopped container" docker cp cp1:/tmp/in.txt "$d/stopped.txt"
