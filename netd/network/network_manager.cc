@@ -355,6 +355,7 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
                                                  const std::string& network_name_or_id,
                                                  const EndpointRequest& request,
                                                  const std::string& netns_path) {
+  const int64_t started = NowNanos();
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Network network, store_.FindNetwork(network_name_or_id));
   if (!network.IsBridge()) {
@@ -410,8 +411,10 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
     return store_.PutEndpoint(endpoint);
   }));
 
+  const int64_t leased = NowNanos();
   absl::Status status = driver_->AttachEndpoint(network, endpoint, netns_path,
                                                 /*default_route=*/mine.empty());
+  const int64_t attached = NowNanos();
   std::vector<NetworkObserver*> done;
   for (NetworkObserver* observer : observers_) {
     if (!status.ok()) break;
@@ -425,8 +428,11 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
     store_.DeleteEndpoint(container_id, network.id).IgnoreError();
     return status;
   }
-  spdlog::info("container {} joined network {} as {} ({})", container_id, network.name,
-               FormatIpv4(endpoint.address), endpoint.host_interface);
+  const int64_t finished = NowNanos();
+  spdlog::info(
+      "container {} joined network {} as {} ({}) in {:.1f} ms (lease {:.1f}, links {:.1f})",
+      container_id, network.name, FormatIpv4(endpoint.address), endpoint.host_interface,
+      (finished - started) / 1e6, (leased - started) / 1e6, (attached - leased) / 1e6);
   return endpoint;
 }
 
