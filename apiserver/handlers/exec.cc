@@ -17,10 +17,17 @@ namespace {
 
 constexpr size_t kMaxExecBody = 1024 * 1024;
 
-// The runtime's reasons a command could not start: Docker puts them in the
-// stream (the exec's exit code, 126 or 127, says the rest).
-bool IsStartFailure(const absl::Status& status) {
-  return absl::IsNotFound(status) || absl::IsPermissionDenied(status);
+// Moby hijacks before it starts the process, so why it could not start
+// reaches the client in the stream (and the exit code, 126 or 127, through
+// exec inspect); only an unreachable runtimed stays an HTTP error.
+bool InStream(const absl::Status& status) { return !absl::IsUnavailable(status); }
+
+// The runtime's own failures carry the OCI runtime's prefix; Docker's
+// refusals (not running, already started) are said as they are.
+std::string StartFailureText(const absl::Status& status) {
+  if (absl::IsFailedPrecondition(status)) return std::string(status.message()) + "\r\n";
+  return absl::StrCat("OCI runtime exec failed: exec failed: unable to start container process: ",
+                      std::string(status.message()), ": unknown\r\n");
 }
 
 }  // namespace
@@ -79,7 +86,7 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   if (!started) {
     failure = session->Finish();
     if (failure.ok()) failure = absl::InternalError("runtimed ended the exec before it started");
-    if (detach || !IsStartFailure(failure)) return failure;
+    if (detach || !InStream(failure)) return failure;
   }
   if (detach) {
     session->CloseStdin();
@@ -105,10 +112,7 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   };
   if (!started) {
     // Moby's words, on the stream's stdout.
-    write_output(StreamId::kStdout,
-                 absl::StrCat("OCI runtime exec failed: exec failed: unable to start container "
-                              "process: ",
-                              std::string(failure.message()), ": unknown\r\n"));
+    write_output(StreamId::kStdout, StartFailureText(failure));
     exchange.CloseRaw();
     return absl::OkStatus();
   }

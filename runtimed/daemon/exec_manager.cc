@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/ids.h"
@@ -298,9 +300,14 @@ absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::strin
   absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> execution =
       shim_->Exec(target->socket_path, id, *process, stdin, height, width);
   if (!execution.ok()) {
-    // Docker's exit codes for a command that could not run.
+    // Docker's exit codes for a command that could not run, chosen as Moby
+    // does, from the runtime's words.
+    std::string message = absl::AsciiStrToLower(execution.status().message());
     int code = 126;
-    if (absl::IsNotFound(execution.status())) code = 127;
+    if (absl::StrContains(message, "executable file not found") ||
+        absl::StrContains(message, "no such file or directory")) {
+      code = 127;
+    }
     if (absl::IsUnavailable(execution.status())) code = -1;
     return fail(execution.status(), code);
   }

@@ -95,7 +95,8 @@ absl::Status RunChild(const ChildArgs& args) {
   } else {
     RETURN_IF_ERROR(SetupStdio(io));
   }
-  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(*args.process, args.seccomp));
+  ASSIGN_OR_RETURN(std::string executable,
+                   PrepareProcess(*args.process, args.seccomp, /*create_cwd=*/false));
   CloseDescriptorsExcept(args.sync_fd);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   return ExecveProcess(*args.process, executable);

@@ -9,7 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -148,8 +150,8 @@ void CloseDescriptorsExcept(int keep) {
   }
 }
 
-absl::StatusOr<std::string> PrepareProcess(const Process& process,
-                                           const SeccompFilter* seccomp) {
+absl::StatusOr<std::string> PrepareProcess(const Process& process, const SeccompFilter* seccomp,
+                                           bool create_cwd) {
   // Without no_new_privs, installing a filter takes CAP_SYS_ADMIN, so it
   // goes in while the process still has it (as runc does); the steps below
   // then run under it, which Docker's profile allows.
@@ -159,13 +161,18 @@ absl::StatusOr<std::string> PrepareProcess(const Process& process,
   umask(process.user.umask.value_or(022));
   // A missing working directory is created, as runc does; one the user
   // cannot enter is retried after the switch (root squash on NFS etc.).
-  bool cwd_done = MakeDirs(process.cwd).ok() && chdir(process.cwd.c_str()) == 0;
+  bool cwd_done = (!create_cwd || MakeDirs(process.cwd).ok()) && chdir(process.cwd.c_str()) == 0;
   const std::optional<Capabilities>& caps = process.capabilities;
   if (caps) RETURN_IF_ERROR(DropBoundingSet(*caps));
   RETURN_IF_ERROR(SwitchUser(process.user, caps.has_value()));
   if (caps) RETURN_IF_ERROR(ApplyCapabilities(*caps));
   if (!cwd_done && chdir(process.cwd.c_str()) != 0) {
-    return LastErrnoStatus("chdir to cwd (\"" + process.cwd + "\") set in config.json");
+    // runc's words, with Go's lowercase errno text (Docker matches on them).
+    int err = errno;
+    std::string text = strerror(err);
+    if (!text.empty()) text[0] = static_cast<char>(tolower(text[0]));
+    return absl::Status(ErrnoStatus(err, "").code(), "chdir to cwd (\"" + process.cwd +
+                                                         "\") set in config.json failed: " + text);
   }
   ASSIGN_OR_RETURN(std::string executable, LookPath(process.args[0], process.env));
   if (process.no_new_privileges) {

@@ -52,9 +52,11 @@ void CloseDescriptorsExcept(int keep);
 // exec'd into it, run inside the container's root: OOM score, rlimits,
 // umask, working directory, bounding set, user switch, capabilities,
 // executable lookup, no_new_privs, seccomp. Returns the executable to pass
-// to ExecveProcess.
+// to ExecveProcess. A missing working directory is created for an init
+// (create_cwd), an error for an exec'd process, as runc does.
 absl::StatusOr<std::string> PrepareProcess(const Process& process,
-                                           const SeccompFilter* seccomp = nullptr);
+                                           const SeccompFilter* seccomp = nullptr,
+                                           bool create_cwd = true);
 
 // execve(2) of the prepared process; returns only on failure, in runc's
 // words (`exec: "x": permission denied`).

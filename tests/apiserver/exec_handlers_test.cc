@@ -48,8 +48,8 @@ class FakeExecs : public ExecBackend, public StatsBackend {
   }
   std::unique_ptr<AttachSession> StartExec(const rt::StartExecOptions& options) override {
     started_detached = options.detach();
-    console_size = std::to_string(options.console_height()) + "x" +
-                   std::to_string(options.console_width());
+    console_size =
+        std::to_string(options.console_height()) + "x" + std::to_string(options.console_width());
     return std::make_unique<FakeSession>(events, finish);
   }
   absl::StatusOr<rt::ExecInfo> InspectExec(const std::string& id) override {
@@ -174,8 +174,8 @@ TEST_CASE_METHOD(Fixture, "exec start hijacks: multiplexed without a tty, raw wi
 
   execs.info.set_tty(true);
   execs.events = {Registered(), Output(rt::STDOUT, "tty\r\n")};
-  auto tty = Call("POST", "/exec/" + kExec + "/start", R"({"Tty":true,"ConsoleSize":[24,80]})",
-                  true);
+  auto tty =
+      Call("POST", "/exec/" + kExec + "/start", R"({"Tty":true,"ConsoleSize":[24,80]})", true);
   CHECK(tty->body == "tty\r\n");
   CHECK(execs.console_size == "24x80");
 }
@@ -190,9 +190,13 @@ TEST_CASE_METHOD(Fixture, "a command that cannot start is reported in the stream
       "\"nosuch\": executable file not found in $PATH: unknown\r\n";
   REQUIRE(started->body.size() == 8 + text.size());
   CHECK(started->body.substr(8) == text);
-  // Anything else is an HTTP error before the upgrade.
+  // Docker's refusals too, as they are; an unreachable runtimed is a 503.
   execs.finish = absl::FailedPreconditionError("Container abc is not running");
-  CHECK(Call("POST", "/exec/" + kExec + "/start", R"({})", true)->status == 409);
+  auto refused = Call("POST", "/exec/" + kExec + "/start", R"({})", true);
+  CHECK(refused->status == 101);
+  CHECK(refused->body.substr(8) == "Container abc is not running\r\n");
+  execs.finish = absl::UnavailableError("runtimed is unavailable: connection refused");
+  CHECK(Call("POST", "/exec/" + kExec + "/start", R"({})", true)->status == 503);
 }
 
 TEST_CASE_METHOD(Fixture, "detached exec start answers 200 at once") {

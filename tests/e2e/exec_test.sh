@@ -16,6 +16,10 @@ test_exec() {
   out=$(docker exec exec1 /etc/passwd 2>&1)
   check_eq "non-executable exits 126" "126" "$?"
   check_contains "non-executable says so" "permission denied" "$out"
+  out=$(docker exec -w /nonexistent exec1 pwd 2>&1)
+  check_eq "a missing working directory exits 127" "127" "$?"
+  check_contains "a missing working directory says so" \
+    'chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory' "$out"
   check_eq "stdin with -i" "piped in" "$(echo 'piped in' | docker exec -i exec1 cat)"
   out=$(script -qec "docker exec -t exec1 sh -c 'tty; stty size'" /dev/null </dev/null | tr -d '\r')
   check_contains "-t gives a pty of the container" "/dev/pts/" "$out"

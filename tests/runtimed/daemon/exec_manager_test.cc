@@ -238,6 +238,15 @@ TEST_CASE("a command that cannot run gets Docker's exit codes") {
   CHECK(absl::IsPermissionDenied(f.manager->Start(*id, false).status()));
   CHECK(f.manager->Inspect(*id)->exit_code() == 126);
 
+  // Moby reads the words: a missing working directory is 127 too.
+  id = f.manager->Create("c1", R"({"Cmd":["ls"],"WorkingDir":"/nonexistent"})");
+  REQUIRE(id.ok());
+  f.shim.error = absl::NotFoundError(
+      "chdir to cwd (\"/nonexistent\") set in config.json failed: no such file or directory");
+  CHECK_FALSE(f.manager->Start(*id, false).ok());
+  CHECK(f.manager->Inspect(*id)->exit_code() == 127);
+  f.shim.error = absl::OkStatus();
+
   // The container stopped between create and start.
   id = f.manager->Create("c1", R"({"Cmd":["ls"]})");
   REQUIRE(id.ok());

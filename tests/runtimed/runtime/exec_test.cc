@@ -153,6 +153,14 @@ TEST_CASE("exec errors come back in runc's words and leave no process") {
   pid = ExecInContainer(not_executable, options);
   REQUIRE_FALSE(pid.ok());
   CHECK(absl::IsPermissionDenied(pid.status()));
+  // Unlike the init's, an exec's missing working directory is not created.
+  Process elsewhere;
+  elsewhere.args = {"true"};
+  elsewhere.cwd = "/nonexistent";
+  pid = ExecInContainer(elsewhere, options);
+  REQUIRE_FALSE(pid.ok());
+  CHECK(pid.status().message() ==
+        "chdir to cwd (\"/nonexistent\") set in config.json failed: no such file or directory");
   absl::StatusOr<std::vector<pid_t>> pids = running.cgroup->Pids();
   REQUIRE(pids.ok());
   CHECK(pids->size() == 1);
