@@ -11,6 +11,8 @@
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "runtimed/daemon/container_manager.h"
+#include "runtimed/daemon/health.h"
+#include "runtimed/daemon/health_prober.h"
 #include "runtimed/daemon/grpc_clients.h"
 #include "runtimed/daemon/service.h"
 #include "runtimed/daemon/exec_targets.h"
@@ -79,6 +81,9 @@ int main(int argc, char** argv) {
   berth::runtimed::ManagerExecContainers exec_targets(manager->get(), manager_options.run_dir);
   berth::runtimed::ShimExecShim exec_shim;
   berth::runtimed::ExecManager execs(&exec_targets, &exec_shim);
+  berth::runtimed::ExecHealthProber health_prober(&execs);
+  berth::runtimed::HealthMonitor health(&health_prober, manager->get());
+  (*manager)->SetHealthMonitor(&health);
   berth::runtimed::ContainerStatsReader stats(&exec_targets);
   berth::runtimed::RuntimeServiceImpl service(manager->get(), &execs, &stats);
   auto server = berth::GrpcServer::Start(options, {&service});
@@ -89,5 +94,6 @@ int main(int argc, char** argv) {
   (*server)->ServeUntilSignal();
   // Shims keep running; the next runtimed reconnects to them.
   server->reset();
+  (*manager)->SetHealthMonitor(nullptr);
   return 0;
 }

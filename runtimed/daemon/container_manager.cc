@@ -762,6 +762,51 @@ void ContainerManager::StartMonitor(const std::shared_ptr<Entry>& entry,
     ++active_monitors_;
   }
   std::thread([this, entry, shim = std::move(shim)] { Monitor(entry, shim); }).detach();
+  StartHealthcheck(entry);
+}
+
+void ContainerManager::StartHealthcheck(const std::shared_ptr<Entry>& entry) {
+  HealthMonitor* monitor = health_.load();
+  if (monitor == nullptr) return;
+  std::string id, config_json;
+  int64_t started_at = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = entry->c.id();
+    config_json = entry->c.config_json();
+    started_at = entry->c.state().started_at();
+  }
+  absl::StatusOr<std::optional<HealthConfig>> config =
+      ParseHealthcheck(ParseJson(config_json).value_or(Json()));
+  if (!config.ok()) {
+    spdlog::warn("container {}: healthcheck: {}", id, config.status().ToString());
+    return;
+  }
+  if (*config) monitor->Start(id, **config, started_at > 0 ? started_at : NowNanos());
+}
+
+void ContainerManager::SetHealthMonitor(HealthMonitor* monitor) {
+  health_.store(monitor);
+  std::vector<std::shared_ptr<Entry>> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, entry] : containers_) {
+      if (entry->running()) running.push_back(entry);
+    }
+  }
+  for (const auto& entry : running) StartHealthcheck(entry);
+}
+
+void ContainerManager::HealthChanged(const std::string& container_id,
+                                     const runtime::v1::Health& health, bool status_changed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = containers_.find(container_id);
+  if (it == containers_.end() || it->second->removed) return;
+  *it->second->c.mutable_state()->mutable_health() = health;
+  if (absl::Status s = Persist(*it->second); !s.ok()) {
+    spdlog::warn("container {}: saving health: {}", container_id, s.ToString());
+  }
+  if (status_changed) spdlog::info("container {}: health {}", container_id, health.status());
 }
 
 void ContainerManager::Monitor(std::shared_ptr<Entry> entry, std::shared_ptr<ShimHandle> shim) {
@@ -797,6 +842,7 @@ void ContainerManager::Monitor(std::shared_ptr<Entry> entry, std::shared_ptr<Shi
     }
     break;
   }
+  if (HealthMonitor* monitor = health_.load()) monitor->Stop(id);
   HandleExit(entry, exit, error);
   std::lock_guard<std::mutex> lock(mu_);
   --active_monitors_;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,7 @@
 #include "common/json.h"
 #include "proto/runtime/v1/runtime.pb.h"
 #include "runtimed/daemon/attachment.h"
+#include "runtimed/daemon/health.h"
 #include "runtimed/daemon/interfaces.h"
 #include "runtimed/daemon/log_reader.h"
 #include "runtimed/daemon/store.h"
@@ -58,7 +60,7 @@ struct ManagerOptions {
   std::chrono::milliseconds restart_reset_after{10000};
 };
 
-class ContainerManager {
+class ContainerManager : public HealthSink {
  public:
   // Opens <state_dir>/runtimed.db and recovers: reconnects to live shims,
   // records the exits of containers whose shim died, and finishes interrupted
@@ -116,8 +118,18 @@ class ContainerManager {
   // Blocks until the background clean-up queued so far has run (tests).
   void DrainBackgroundWork();
 
+  // Healthchecks of running containers go through `monitor` from now on
+  // (it probes through exec, which needs this manager, hence set late);
+  // those of containers already running start here.
+  void SetHealthMonitor(HealthMonitor* monitor);
+  void HealthChanged(const std::string& container_id, const runtime::v1::Health& health,
+                     bool status_changed) override;
+
  private:
   struct Entry;
+  // Starts the container's healthcheck, if it has one. Never under mu_.
+  void StartHealthcheck(const std::shared_ptr<Entry>& entry);
+  std::atomic<HealthMonitor*> health_{nullptr};
   using Container = runtime::v1::Container;
 
   ContainerManager(ManagerOptions options, Storage* storage, Network* network,

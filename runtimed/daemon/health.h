@@ -17,7 +17,6 @@
 #include "absl/status/statusor.h"
 #include "common/json.h"
 #include "proto/runtime/v1/runtime.pb.h"
-#include "runtimed/daemon/exec_manager.h"
 
 namespace berth::runtimed {
 
@@ -110,19 +109,6 @@ class HealthMonitor {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Watch>> watches_;
-};
-
-// Probes through docker exec's machinery: the test runs as an exec of the
-// container (its user, environment and working directory).
-class ExecHealthProber : public HealthProber {
- public:
-  explicit ExecHealthProber(ExecManager* execs) : execs_(execs) {}
-  absl::StatusOr<ProbeOutcome> Probe(const std::string& container_id,
-                                     const std::vector<std::string>& command,
-                                     std::chrono::nanoseconds timeout) override;
-
- private:
-  ExecManager* const execs_;
 };
 
 }  // namespace berth::runtimed
