@@ -146,6 +146,36 @@ test_registry() {
   out=$(docker images --format '{{.Repository}}' | grep -c "$reg" || true)
   check_eq "failed pulls leave no image" "0" "$out"
 
+  # imaged killed in the middle of a pull: after its restart no image, no
+  # blob and no ingest file of that pull is left.
+  mkdir -p "$E2E_DIR/bigroot"
+  head -c 400000000 /dev/zero >"$E2E_DIR/bigroot/big"
+  tar -C "$E2E_DIR/bigroot" -cf "$E2E_DIR/big.tar" big
+  rm -rf "$E2E_DIR/bigroot"
+  docker import "$E2E_DIR/big.tar" "$reg/e2e/big:v1" >/dev/null
+  rm -f "$E2E_DIR/big.tar"
+  docker push "$reg/e2e/big:v1" >/dev/null
+  docker rmi "$reg/e2e/big:v1" >/dev/null
+  local blobs_before imaged_before
+  blobs_before=$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')
+  imaged_before=$(daemon_pid imaged)
+  docker pull "$reg/e2e/big:v1" >"$E2E_DIR/pull.out" 2>&1 &
+  local puller=$!
+  wait_for 10 grep -q "Downloading\|Pulling fs layer" "$E2E_DIR/pull.out"
+  kill -9 "$imaged_before"
+  wait "$puller"
+  check "the interrupted pull fails" test $? -ne 0
+  check_not_contains "imaged died while downloading" "Pull complete" "$(cat "$E2E_DIR/pull.out")"
+  wait_for 15 sh -c "[ -n \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-imaged ')\" ] && [ \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-imaged ')\" != $imaged_before ]"
+  wait_for 15 docker images
+  check_fails "no image after an interrupted pull" docker image inspect "$reg/e2e/big:v1"
+  check_eq "no blob after an interrupted pull" "$blobs_before" \
+    "$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')"
+  check_eq "no ingest file after an interrupted pull" "" "$(ls -A "$ROOT/imaged/ingest")"
+  out=$(docker pull "$reg/e2e/big:v1" 2>&1)
+  check_contains "the pull works after the restart" "Status: Downloaded newer image" "$out"
+  docker rmi "$reg/e2e/big:v1" >/dev/null
+
   # Basic auth with htpasswd.
   htpasswd -Bbc "$E2E_DIR/htpasswd" berthuser berthpass >/dev/null 2>&1
   registry_start auth "$E2E_DIR/htpasswd"
