@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -215,6 +216,31 @@ Message ReplyTo(const Message& query, uint8_t rcode) {
                                       (query.flags & kFlagRd) | kFlagRa | (rcode & 0xf));
   reply.questions = query.questions;
   return reply;
+}
+
+absl::StatusOr<std::string> EncodeName(const std::string& name) {
+  std::string out;
+  // Nothing written yet: nothing to point at.
+  std::map<std::string, size_t> written;
+  RETURN_IF_ERROR(WriteName(name, &out, &written));
+  return out;
+}
+
+bool ParseReverseName(const std::string& name, uint32_t* address) {
+  std::vector<std::string> labels = absl::StrSplit(absl::AsciiStrToLower(name), '.');
+  if (labels.size() != 6 || labels[4] != "in-addr" || labels[5] != "arpa") return false;
+  uint32_t value = 0;
+  for (int i = 3; i >= 0; --i) {
+    int octet;
+    const std::string& label = labels[static_cast<size_t>(i)];
+    if (label.empty() || label.size() > 3 || !absl::SimpleAtoi(label, &octet) || octet < 0 ||
+        octet > 255) {
+      return false;
+    }
+    value = (value << 8) | static_cast<uint32_t>(octet);
+  }
+  *address = value;
+  return true;
 }
 
 std::string ARecordData(uint32_t address) {

@@ -14,6 +14,7 @@
 namespace berth::netd::dns {
 
 inline constexpr uint16_t kTypeA = 1;
+inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeAAAA = 28;
 inline constexpr uint16_t kTypeOpt = 41;
 inline constexpr uint16_t kClassIn = 1;
@@ -78,6 +79,13 @@ absl::StatusOr<std::string> Encode(const Message& message);
 // An answer to `query` with its questions, flags QR, RA, RD as asked, and
 // `rcode`, and no records.
 Message ReplyTo(const Message& query, uint8_t rcode);
+
+// `name` in wire form without compression, for names inside RDATA (PTR).
+absl::StatusOr<std::string> EncodeName(const std::string& name);
+
+// The host-order address of "4.3.2.1.in-addr.arpa" (any case); false for
+// any other name.
+bool ParseReverseName(const std::string& name, uint32_t* address);
 
 // An A record's RDATA from a host-order IPv4 address.
 std::string ARecordData(uint32_t address);

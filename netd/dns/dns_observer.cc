@@ -160,4 +160,21 @@ std::vector<uint32_t> DnsObserver::Lookup(const std::string& asker, const std::s
   return addresses;
 }
 
+std::string DnsObserver::ReverseLookup(const std::string& asker, uint32_t address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto mine = endpoints_.find(asker);
+  if (mine == endpoints_.end()) return "";
+  for (const auto& [network_id, unused] : mine->second) {
+    auto network = networks_.find(network_id);
+    if (network == networks_.end() || !network->second.user_defined) continue;
+    for (const auto& [container_id, attached] : endpoints_) {
+      auto endpoint = attached.find(network_id);
+      if (endpoint != attached.end() && endpoint->second.address == address) {
+        return endpoint->second.container_name + "." + network->second.name;
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace berth::netd::dns

@@ -49,6 +49,8 @@ class DnsObserver final : public NetworkObserver, public NameSource {
   void EndpointRemoved(const Network& network, const Endpoint& endpoint) override;
 
   std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) override;
+  // "<container name>.<network name>", as Docker answers PTR queries.
+  std::string ReverseLookup(const std::string& asker, uint32_t address) override;
 
   bool Serving(const std::string& container_id) { return servers_->Serving(container_id); }
 

@@ -17,6 +17,10 @@ class NameSource {
   // `name` is lowercased and has no trailing dot. Empty when it is not one
   // of theirs. Called from several threads.
   virtual std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) = 0;
+
+  // The name (without trailing dot) of the container at `address` (host
+  // order) on a network `asker` shares, for PTR queries; "" when none.
+  virtual std::string ReverseLookup(const std::string& asker, uint32_t address) { return ""; }
 };
 
 }  // namespace berth::netd::dns

@@ -54,6 +54,17 @@ Decision Decide(absl::string_view query, const std::string& asker, NameSource* n
   const Question& question = message.questions[0];
   std::string name = absl::AsciiStrToLower(question.name);
   if (!name.empty() && name.back() == '.') name.pop_back();
+  uint32_t reverse = 0;
+  if (question.qclass == kClassIn && question.type == kTypePtr &&
+      ParseReverseName(name, &reverse)) {
+    const std::string target = names->ReverseLookup(asker, reverse);
+    absl::StatusOr<std::string> data = EncodeName(target);
+    if (!target.empty() && data.ok()) {
+      Message reply = ReplyTo(message, kRcodeNoError);
+      reply.answers.push_back({question.name, kTypePtr, kClassIn, kLocalTtl, *data});
+      return Reply(reply, max_size);
+    }
+  }
   if (question.qclass == kClassIn && !name.empty()) {
     std::vector<uint32_t> addresses = names->Lookup(asker, name);
     if (!addresses.empty()) {

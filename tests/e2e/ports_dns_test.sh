@@ -129,6 +129,9 @@ for p in range(20000, 30000, 2):
   kill -KILL "$(daemon_pid netd)"
   check "names resolve again after netd is SIGKILLed" \
     wait_for 20 timeout 10 docker exec pdclient wget -qO- http://pdweb/
+  out=$(docker exec pdweb nslookup \
+    "$(docker inspect -f '{{.NetworkSettings.Networks.pdnet.IPAddress}}' pdclient)" 127.0.0.11 2>&1)
+  check_contains "a reverse lookup names the container" "pdclient.pdnet" "$out"
   check_fails "a name that does not exist does not resolve" \
     timeout 20 docker run --rm --network pdnet busybox wget -qO- http://pdnosuch/
   out=$(timeout 20 docker run --rm busybox wget -qO- http://pdweb/ 2>&1)

@@ -93,6 +93,10 @@ TEST_CASE("names, aliases, short IDs and name.network resolve on shared user net
   CHECK(f.observer->Lookup(kIdC, "web").empty());
   CHECK(f.observer->Lookup("nobody", "web").empty());
 
+  CHECK(f.observer->ReverseLookup(kIdB, 0x0a000002) == "web.MyNet");
+  CHECK(f.observer->ReverseLookup(kIdB, 0x0a010002).empty());
+  CHECK(f.observer->ReverseLookup(kIdC, 0x0a000002).empty());
+
   f.observer->EndpointRemoved(mynet, MakeEndpoint(kIdA, "n1", "web", 0x0a000002));
   CHECK_FALSE(f.observer->Serving(kIdA));
   CHECK(f.observer->Lookup(kIdB, "web").empty());

@@ -15,6 +15,9 @@ class FakeNames : public NameSource {
     auto it = names.find(name);
     return it == names.end() ? std::vector<uint32_t>() : it->second;
   }
+  std::string ReverseLookup(const std::string& asker, uint32_t address) override {
+    return address == 0xac120002 ? "web.mynet" : "";
+  }
   std::map<std::string, std::vector<uint32_t>> names = {{"web", {0xac120002}},
                                                         {"db.mynet", {0xac120003}}};
   std::vector<std::string> asked;
@@ -51,6 +54,27 @@ TEST_CASE("names of the asker's networks get A records with Docker's TTL") {
 
   Message dotted = Answer(Decide(Query("db.mynet"), "c1", &names, true, kUdpLimit));
   REQUIRE(dotted.answers.size() == 1);
+}
+
+TEST_CASE("PTR queries for the addresses of the asker's networks name the container") {
+  FakeNames names;
+  Message answer =
+      Answer(Decide(Query("2.0.18.172.IN-ADDR.arpa", kTypePtr), "c1", &names, true, kUdpLimit));
+  CHECK(answer.rcode() == kRcodeNoError);
+  REQUIRE(answer.answers.size() == 1);
+  CHECK(answer.answers[0].type == kTypePtr);
+  CHECK(answer.answers[0].data == std::string("\x03web\x05mynet\x00", 11));
+  // Other addresses, and malformed reverse names, are someone else's.
+  CHECK(Decide(Query("3.0.18.172.in-addr.arpa", kTypePtr), "c1", &names, true, kUdpLimit).action ==
+        Decision::kForward);
+  CHECK(Decide(Query("2.0.18.300.in-addr.arpa", kTypePtr), "c1", &names, true, kUdpLimit).action ==
+        Decision::kForward);
+  uint32_t address = 0;
+  CHECK(ParseReverseName("4.3.2.1.in-addr.arpa", &address));
+  CHECK(address == 0x01020304);
+  CHECK_FALSE(ParseReverseName("3.2.1.in-addr.arpa", &address));
+  CHECK_FALSE(ParseReverseName("a.3.2.1.in-addr.arpa", &address));
+  CHECK_FALSE(ParseReverseName("4.3.2.1.ip6.arpa", &address));
 }
 
 TEST_CASE("AAAA and other types of a known name are an empty NOERROR") {
