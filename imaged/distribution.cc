@@ -142,6 +142,24 @@ class Reporter {
   std::atomic<bool> gone_{false};
 };
 
+// The config's rootfs.diff_ids, which must match the manifest's layers.
+absl::StatusOr<std::vector<std::string>> DiffIds(const Json& config, size_t layer_count) {
+  std::vector<std::string> diff_ids;
+  const Json rootfs = config.value("rootfs", Json::object());
+  for (const Json& diff_id : rootfs.value("diff_ids", Json::array())) {
+    if (!diff_id.is_string() || !IsSha256Digest(diff_id.get<std::string>())) {
+      return absl::InvalidArgumentError("invalid image config: bad diff ID in rootfs.diff_ids");
+    }
+    diff_ids.push_back(diff_id.get<std::string>());
+  }
+  if (diff_ids.size() != layer_count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid manifest, layers length mismatch: expected ", diff_ids.size(),
+                     ", got ", layer_count));
+  }
+  return diff_ids;
+}
+
 }  // namespace
 
 absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options) {
@@ -290,18 +308,9 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
   }
 }
 
-absl::Status Distribution::Pull(const std::string& text, const std::string& platform_text,
-                                const Credentials& credentials, const ProgressSink& progress) {
-  ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
-  reference = reference.TagNameOnly();
-  ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(platform_text));
-  const std::string repository = reference.path();
-  const std::string wanted = reference.has_digest() ? reference.digest() : reference.tag();
-
-  // Docker Hub pulls try the mirrors first; the first endpoint that has the
-  // manifest serves the whole pull.
+std::vector<registry::Endpoint> Distribution::PullEndpoints(const std::string& domain) const {
   std::vector<registry::Endpoint> endpoints;
-  if (reference.domain() == "docker.io") {
+  if (domain == "docker.io") {
     for (const std::string& mirror : options_.registry_mirrors) {
       absl::string_view rest(mirror);
       std::string scheme = absl::ConsumePrefix(&rest, "http://") ? "http" : "https";
@@ -313,7 +322,20 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
       endpoints.push_back(endpoint);
     }
   }
-  endpoints.push_back(ResolveEndpoint(options_, reference.domain()));
+  endpoints.push_back(ResolveEndpoint(options_, domain));
+  return endpoints;
+}
+
+absl::Status Distribution::Pull(const std::string& text, const std::string& platform_text,
+                                const Credentials& credentials, const ProgressSink& progress) {
+  ASSIGN_OR_RETURN(Reference reference, Reference::ParseNormalized(text));
+  reference = reference.TagNameOnly();
+  ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(platform_text));
+  const std::string repository = reference.path();
+  const std::string wanted = reference.has_digest() ? reference.digest() : reference.tag();
+
+  // The first endpoint that has the manifest serves the whole pull.
+  std::vector<registry::Endpoint> endpoints = PullEndpoints(reference.domain());
   std::unique_ptr<RegistryClient> client_holder;
   absl::StatusOr<RegistryClient::FetchedManifest> fetched;
   for (const registry::Endpoint& endpoint : endpoints) {
@@ -354,9 +376,11 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   pulled.id = manifest.config.digest;
   pulled.repo_digest = repo_digest;
   pulled.repository = absl::StrCat(reference.domain(), "/", repository);
-  if (reference.has_tag())
-    pulled.tags.push_back(
-        Reference::Parse(absl::StrCat(reference.Name(), ":", reference.tag())).value());
+  if (reference.has_tag()) {
+    ASSIGN_OR_RETURN(Reference tag,
+                     Reference::Parse(absl::StrCat(reference.Name(), ":", reference.tag())));
+    pulled.tags.push_back(std::move(tag));
+  }
   std::unique_ptr<ContentWriter> config_writer;
   if (store_->HasBlob(pulled.id)) {
     ASSIGN_OR_RETURN(pulled.config_json, content_->ReadBlob(pulled.id));
@@ -370,19 +394,7 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   if (!config.ok() || !config->is_object()) {
     return absl::InvalidArgumentError("invalid image config: not a JSON object");
   }
-  std::vector<std::string> diff_ids;
-  const Json rootfs = config->value("rootfs", Json::object());
-  for (const Json& diff_id : rootfs.value("diff_ids", Json::array())) {
-    if (!diff_id.is_string() || !IsSha256Digest(diff_id.get<std::string>())) {
-      return absl::InvalidArgumentError("invalid image config: bad diff ID in rootfs.diff_ids");
-    }
-    diff_ids.push_back(diff_id.get<std::string>());
-  }
-  if (diff_ids.size() != manifest.layers.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid manifest, layers length mismatch: expected ", diff_ids.size(),
-                     ", got ", manifest.layers.size()));
-  }
+  ASSIGN_OR_RETURN(std::vector<std::string> diff_ids, DiffIds(*config, manifest.layers.size()));
   const std::string os = config->value("os", "");
   if (!os.empty() && os != "linux") {
     return absl::InvalidArgumentError(
@@ -443,8 +455,9 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   // Nobody waits for the image any more: as Docker, don't leave it half-pulled.
   if (report.gone()) return Cancelled();
   RETURN_IF_ERROR(store_->CommitPulled(pulled));
-  for (size_t index : to_fetch)
+  for (size_t index : to_fetch) {
     report.Status("Pull complete", ShortHex(manifest.layers[index].digest));
+  }
   report.Status(absl::StrCat("Digest: ", top.digest));
   report.Status(absl::StrCat(
       up_to_date ? "Status: Image is up to date for " : "Status: Downloaded newer image for ",

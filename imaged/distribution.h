@@ -83,6 +83,8 @@ class Distribution {
   absl::Status Login(const std::string& server, const registry::Credentials& credentials);
 
  private:
+  // Where a pull from domain goes: Docker Hub's mirrors first, then the registry.
+  std::vector<registry::Endpoint> PullEndpoints(const std::string& domain) const;
   absl::Status PushImage(registry::RegistryClient& client, const Reference& reference,
                          const ImageInfo& image, const ProgressSink& progress);
   // Downloads a blob into a new writer, verifying size and digest; retries
