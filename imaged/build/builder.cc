@@ -4,6 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/digest.h"
+#include "common/fs.h"
 #include "common/status.h"
 #include "imaged/build/dispatch.h"
 #include "imaged/build/go_format.h"
@@ -177,6 +179,12 @@ class BuildRun {
                          return *is_dir;
                        }));
       RETURN_IF_ERROR(dir_error);
+      ASSIGN_OR_RETURN(bool downloaded, Download(&copy_plan));
+      if (downloaded) {
+        download_tree_ = std::make_unique<DirectoryTree>(DownloadDir());
+        mounted_ = std::make_unique<MountedTree>(*source, "/downloads", *download_tree_);
+        source = mounted_.get();
+      }
       step.created_by = CopyCreatedBy(state_->Shell(), step.copy.instruction, copy_plan.source_hash,
                                       step.copy.dest);
     }
@@ -219,6 +227,45 @@ class BuildRun {
     RETURN_IF_ERROR(deps_.cache->Record(key, id));
     image_ = ImageRecord{id, std::move(child)};
     return output_.Stream(absl::StrCat(" ---> ", ShortId(id), "\n"));
+  }
+
+  std::string DownloadDir() const { return absl::StrCat(deps_.scratch_dir, "/downloads-", step_); }
+
+  // Fetches ADD's URLs (every time, as Docker does: the content decides the
+  // cache) and turns them into files of a tree mounted at /downloads.
+  absl::StatusOr<bool> Download(CopyPlan* plan) {
+    bool any = false;
+    std::string digests;
+    int n = 0;
+    for (CopyItem& item : plan->items) {
+      if (item.kind != CopyItem::Kind::kDownload) continue;
+      if (deps_.downloader == nullptr || deps_.scratch_dir.empty()) {
+        return absl::UnimplementedError(
+            absl::StrCat("ADD failed: downloading ", item.source, " is not supported here"));
+      }
+      if (!any) RETURN_IF_ERROR(MakeDirs(DownloadDir(), 0700));
+      any = true;
+      std::string name = absl::StrCat(n++);
+      absl::Status fetched =
+          deps_.downloader->Fetch(item.source, DownloadDir() + "/" + name, Progress());
+      if (!fetched.ok()) {
+        return absl::Status(fetched.code(),
+                            absl::StrCat("ADD failed: ", item.source, ": ", fetched.message()));
+      }
+      ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> in, DirectoryTree(DownloadDir()).Open(name));
+      Sha256 hash;
+      char buffer[1 << 16];
+      while (true) {
+        ASSIGN_OR_RETURN(size_t count, in->Read(buffer, sizeof(buffer)));
+        if (count == 0) break;
+        hash.Update(buffer, count);
+      }
+      digests += absl::StrCat(item.source, " ", hash.Finish(), "\n");
+      item.kind = CopyItem::Kind::kFile;
+      item.source = "/downloads/" + name;
+    }
+    if (any) plan->checksum = Sha256Digest(plan->checksum + "\n" + digests);
+    return any;
   }
 
   absl::StatusOr<Layer> RunContainer(const Step& step) {
@@ -264,6 +311,9 @@ class BuildRun {
   ImageRecord image_;
   std::string platform_;
   std::vector<ImageRecord> stages_;
+  // The downloads of the current step and the tree that shows them.
+  std::unique_ptr<SourceTree> download_tree_;
+  std::unique_ptr<SourceTree> mounted_;
   int exit_code_ = 0;
 };
 

@@ -48,6 +48,11 @@ class Builder {
     BuildCache* cache = nullptr;
     // RFC 3339 time for "created".
     std::function<std::string()> now;
+    // ADD's URLs; without one such an ADD fails.
+    Downloader* downloader = nullptr;
+    // A private directory for downloads during the build (emptied by the
+    // caller afterwards).
+    std::string scratch_dir;
   };
 
   explicit Builder(Dependencies dependencies) : deps_(std::move(dependencies)) {}

@@ -438,6 +438,27 @@ absl::Status ParseNumericChown(const std::string& chown, uint32_t* uid, uint32_t
   return absl::OkStatus();
 }
 
+bool MountedTree::Inside(const std::string& path, std::string* inner) const {
+  if (!absl::StartsWith(path, prefix_ + "/")) return false;
+  *inner = path.substr(prefix_.size() + 1);
+  return true;
+}
+
+absl::StatusOr<FileInfo> MountedTree::Lstat(const std::string& path) const {
+  std::string inner;
+  return Inside(path, &inner) ? mounted_.Lstat(inner) : base_.Lstat(path);
+}
+
+absl::StatusOr<std::vector<std::string>> MountedTree::List(const std::string& dir) const {
+  std::string inner;
+  return Inside(dir, &inner) ? mounted_.List(inner) : base_.List(dir);
+}
+
+absl::StatusOr<std::unique_ptr<ByteSource>> MountedTree::Open(const std::string& path) const {
+  std::string inner;
+  return Inside(path, &inner) ? mounted_.Open(inner) : base_.Open(path);
+}
+
 absl::StatusOr<CopyPlan> ResolveCopy(const SourceTree& tree, const CopyRequest& request,
                                      const IsDirectoryFn& is_directory) {
   return Planner(tree, request, is_directory).Run();

@@ -49,6 +49,25 @@ struct CopyPlan {
   bool preserve_ownership = false;
 };
 
+// A tree that serves paths under "<prefix>/" from another tree: how ADD's
+// downloaded files sit beside the context for one layer. Context paths are
+// relative, so an absolute prefix ("/downloads") never collides with them.
+class MountedTree : public SourceTree {
+ public:
+  MountedTree(const SourceTree& base, std::string prefix, const SourceTree& mounted)
+      : base_(base), prefix_(std::move(prefix)), mounted_(mounted) {}
+  absl::StatusOr<FileInfo> Lstat(const std::string& path) const override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const override;
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const override;
+
+ private:
+  // The path inside the mounted tree, or false for a base path.
+  bool Inside(const std::string& path, std::string* inner) const;
+  const SourceTree& base_;
+  std::string prefix_;
+  const SourceTree& mounted_;
+};
+
 // True when dest (absolute, in the image) is an existing directory there.
 using IsDirectoryFn = std::function<bool(const std::string& path)>;
 

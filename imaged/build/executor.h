@@ -96,6 +96,15 @@ class ImageWriter {
   virtual absl::Status Tag(const std::string& image_id, const std::string& reference) = 0;
 };
 
+// Fetches ADD's http(s) sources (imaged, over HTTP).
+class Downloader {
+ public:
+  virtual ~Downloader() = default;
+  // Writes the body of url to the file path (its directory exists).
+  virtual absl::Status Fetch(const std::string& url, const std::string& path,
+                             const LineFn& progress) = 0;
+};
+
 // Cache key -> image ID, persistent (imaged's DB) so it survives restarts;
 // pruned by `docker builder prune`.
 class BuildCache {

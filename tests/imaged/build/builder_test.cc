@@ -1,5 +1,6 @@
 #include "imaged/build/builder.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "absl/strings/match.h"
@@ -97,8 +98,22 @@ struct FakeLayers : LayerStore {
     return Layer{Sha256Digest("run " + id), 10};
   }
   absl::StatusOr<Layer> CommitCopy(const ImageRecord&, const CopyPlan& plan,
-                                   const SourceTree&) override {
+                                   const SourceTree& source) override {
     copies.push_back(plan);
+    for (const CopyItem& item : plan.items) {
+      if (item.kind != CopyItem::Kind::kFile) continue;
+      auto in = source.Open(item.source);
+      if (!in.ok()) return in.status();
+      std::string content;
+      char buffer[256];
+      while (true) {
+        auto n = (*in)->Read(buffer, sizeof(buffer));
+        if (!n.ok()) return n.status();
+        if (*n == 0) break;
+        content.append(buffer, *n);
+      }
+      written[item.target] = content;
+    }
     return Layer{Sha256Digest("copy " + plan.checksum), 5};
   }
   absl::StatusOr<Layer> CommitWorkdir(const ImageRecord&, const std::string& dir,
@@ -116,6 +131,7 @@ struct FakeLayers : LayerStore {
         Extract(TarBuilder().File("out/app", "binary", 0755).Finish(), dirs.back()->path()));
   }
   std::vector<CopyPlan> copies;
+  std::map<std::string, std::string> written;
   std::vector<std::string> workdirs;
   std::vector<std::string> opened;
   std::vector<std::unique_ptr<TempDir>> dirs;
@@ -530,6 +546,54 @@ TEST_CASE("a cancelled build stops between steps") {
   CHECK(id.status().message() == "Build cancelled");
   CHECK(f.runner.created == 1);
   CHECK(f.runner.live.empty());
+}
+
+struct FakeDownloader : Downloader {
+  absl::Status Fetch(const std::string& url, const std::string& path, const LineFn&) override {
+    ++fetches;
+    auto body = bodies.find(url);
+    if (body == bodies.end()) return absl::NotFoundError("404 Not Found");
+    return WriteFileAtomic(path, body->second, 0600);
+  }
+  std::map<std::string, std::string> bodies;
+  int fetches = 0;
+};
+
+TEST_CASE("ADD fetches URLs every time; their content decides the cache") {
+  Fixture f;
+  TempDir scratch;
+  FakeDownloader downloader;
+  downloader.bodies["https://example.com/dl/tool.tgz"] = "v1";
+  f.deps.downloader = &downloader;
+  f.deps.scratch_dir = scratch.path();
+  const std::string dockerfile = "FROM busybox\nADD https://example.com/dl/tool.tgz app.sh /opt/\n";
+  auto id = f.Build(dockerfile);
+  INFO(f.stream);
+  REQUIRE(id.ok());
+  REQUIRE(f.layers.copies.size() == 1);
+  CHECK(f.layers.written["/opt/tool.tgz"] == "v1");
+  CHECK(f.layers.written["/opt/app.sh"] == "echo app");
+  const CopyPlan& plan = f.layers.copies[0];
+  auto download = std::find_if(plan.items.begin(), plan.items.end(),
+                               [](const CopyItem& i) { return i.target == "/opt/tool.tgz"; });
+  REQUIRE(download != plan.items.end());
+  // A remote archive is not extracted, and keeps Docker's 0600.
+  CHECK(download->kind == CopyItem::Kind::kFile);
+  CHECK(download->mode == 0600);
+
+  REQUIRE(f.Build(dockerfile).ok());
+  CHECK(downloader.fetches == 2);
+  CHECK(f.layers.copies.size() == 1);
+  downloader.bodies["https://example.com/dl/tool.tgz"] = "v2";
+  REQUIRE(f.Build(dockerfile).ok());
+  CHECK(f.layers.copies.size() == 2);
+  CHECK(f.layers.written["/opt/tool.tgz"] == "v2");
+
+  auto missing = f.Build("FROM busybox\nADD https://example.com/nope /x\n");
+  CHECK(missing.status().message() == "ADD failed: https://example.com/nope: 404 Not Found");
+  f.deps.downloader = nullptr;
+  CHECK(f.Build(dockerfile).status().message() ==
+        "ADD failed: downloading https://example.com/dl/tool.tgz is not supported here");
 }
 
 TEST_CASE("quiet builds print only the ID") {
