@@ -71,6 +71,53 @@ registry_stop_all() {
   REGISTRY_PIDS=()
 }
 
+# Pushes and pulls between berth and a reference dockerd (Debian's docker.io,
+# when installed) through the registry at $1; $2 is busybox's image ID.
+registry_interop() {
+  local reg=$1 id=$2 dir out pid host
+  if ! command -v dockerd >/dev/null; then
+    say "  skip registry interoperability with a reference dockerd (not installed)"
+    return 0
+  fi
+  dir=$(mktemp -d /tmp/breg.XXXXXX)
+  host=unix://$dir/docker.sock
+  dockerd --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    -H "$host" --bridge=none --iptables=false --ip-masq=false \
+    --containerd-namespace="berth-e2e-reg-$$" --containerd-plugins-namespace="berth-e2e-reg-p-$$" \
+    --log-level=error >"$dir/dockerd.log" 2>&1 &
+  pid=$!
+  if wait_for 60 env DOCKER_HOST="$host" docker version; then
+    docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+    docker tag busybox "$reg/interop/bb:berth"
+    docker push "$reg/interop/bb:berth" >/dev/null 2>&1
+    out=$(DOCKER_HOST=$host docker pull "$reg/interop/bb:berth" 2>&1)
+    check_contains "reference dockerd pulls what berth pushed" "Downloaded newer image" "$out"
+    check_eq "reference keeps the image ID" "$id" \
+      "$(DOCKER_HOST=$host docker image inspect --format '{{.Id}}' "$reg/interop/bb:berth" 2>&1)"
+    out=$(DOCKER_HOST=$host docker run --rm --network none "$reg/interop/bb:berth" echo ok 2>&1)
+    check_eq "reference runs it" "ok" "$out"
+    DOCKER_HOST=$host docker tag "$reg/interop/bb:berth" "$reg/interop/bb:ref"
+    DOCKER_HOST=$host docker push "$reg/interop/bb:ref" >/dev/null 2>&1
+    docker rmi "$reg/interop/bb:berth" busybox >/dev/null
+    out=$(docker pull "$reg/interop/bb:ref" 2>&1)
+    check_contains "berth pulls what the reference pushed (gzip layers)" \
+      "Downloaded newer image" "$out"
+    out=$(docker run --rm "$reg/interop/bb:ref" echo ok 2>&1)
+    check_eq "berth runs it" "ok" "$out"
+    docker rmi "$reg/interop/bb:ref" >/dev/null
+    DOCKER_HOST=$host docker ps -aq | xargs -r env DOCKER_HOST="$host" docker rm -f >/dev/null 2>&1
+  else
+    fail "reference dockerd starts" "$(tail -5 "$dir/dockerd.log")"
+  fi
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  local m
+  for m in $(grep -F "$dir" /proc/self/mountinfo | awk '{print $5}' | sort -r); do
+    umount -l "$m" 2>/dev/null
+  done
+  rm -rf "$dir"
+}
+
 test_registry() {
   say "== registry"
   local out id digest reg
@@ -175,6 +222,8 @@ test_registry() {
   out=$(docker pull "$reg/e2e/big:v1" 2>&1)
   check_contains "the pull works after the restart" "Status: Downloaded newer image" "$out"
   docker rmi "$reg/e2e/big:v1" >/dev/null
+
+  registry_interop "$reg" "$id"
 
   # Basic auth with htpasswd.
   htpasswd -Bbc "$E2E_DIR/htpasswd" berthuser berthpass >/dev/null 2>&1
