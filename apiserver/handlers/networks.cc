@@ -143,7 +143,9 @@ absl::Status NetworkHandlers::Connect(Exchange& exchange, const std::string& nam
   if (container.empty()) return absl::InvalidArgumentError("container is required");
   Json endpoint = request.value("EndpointConfig", Json::object());
   if (endpoint.is_null()) endpoint = Json::object();
-  RETURN_IF_ERROR(networks_->ConnectContainer(name, container, endpoint));
+  // runtimed records the network under its canonical name.
+  ASSIGN_OR_RETURN(Json network, networks_->GetNetwork(name));
+  RETURN_IF_ERROR(networks_->ConnectContainer(StringOf(network, "Name"), container, endpoint));
   exchange.Reply(200, kJsonType, "");
   return absl::OkStatus();
 }
@@ -152,7 +154,9 @@ absl::Status NetworkHandlers::Disconnect(Exchange& exchange, const std::string& 
   ASSIGN_OR_RETURN(Json request, ReadObject(exchange));
   const std::string container = StringOf(request, "Container");
   if (container.empty()) return absl::InvalidArgumentError("container is required");
-  RETURN_IF_ERROR(networks_->DisconnectContainer(name, container, request.value("Force", false)));
+  ASSIGN_OR_RETURN(Json network, networks_->GetNetwork(name));
+  RETURN_IF_ERROR(networks_->DisconnectContainer(StringOf(network, "Name"), container,
+                                                 request.value("Force", false)));
   exchange.Reply(200, kJsonType, "");
   return absl::OkStatus();
 }

@@ -1197,17 +1197,29 @@ absl::Status ContainerManager::Unpause(const std::string& ref) {
 absl::Status ContainerManager::ConnectNetwork(const std::string& ref, const std::string& network,
                                               const std::string& endpoint_config_json) {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  ASSIGN_OR_RETURN(Json endpoint, ParseDocument(endpoint_config_json, "endpoint config"));
   std::string id, name;
+  bool running = false;
+  Json networking, host;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = entry->c.id();
     name = entry->c.name();
-    if (!entry->running()) return absl::FailedPreconditionError("container " + id + " is not running");
+    running = entry->running();
+    networking = ParseDocument(entry->c.networking_config_json(), "networking config")
+                     .value_or(Json::object());
+    host = ParseDocument(entry->c.host_config_json(), "host config").value_or(Json::object());
   }
-  ASSIGN_OR_RETURN(std::string settings,
-                   network_->ConnectNetwork(id, name, network, endpoint_config_json));
+  // Recorded for the next start too, as Docker does; a stopped container
+  // only gets the record (docker compose connects created containers).
+  RETURN_IF_ERROR(RecordEndpoint(host, network, endpoint, &networking));
+  std::string settings;
+  if (running) {
+    ASSIGN_OR_RETURN(settings, network_->ConnectNetwork(id, name, network, endpoint_config_json));
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  entry->c.set_network_settings_json(settings);
+  entry->c.set_networking_config_json(Dump(networking));
+  if (running) entry->c.set_network_settings_json(settings);
   return Persist(*entry);
 }
 
@@ -1215,14 +1227,26 @@ absl::Status ContainerManager::DisconnectNetwork(const std::string& ref,
                                                  const std::string& network) {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   std::string id;
+  bool running = false;
+  Json networking;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = entry->c.id();
-    if (!entry->running()) return absl::FailedPreconditionError("container " + id + " is not running");
+    running = entry->running();
+    networking = ParseDocument(entry->c.networking_config_json(), "networking config")
+                     .value_or(Json::object());
   }
-  ASSIGN_OR_RETURN(std::string settings, network_->DisconnectNetwork(id, network));
+  const bool recorded = ForgetEndpoint(network, &networking);
+  std::string settings;
+  if (running) {
+    ASSIGN_OR_RETURN(settings, network_->DisconnectNetwork(id, network));
+  } else if (!recorded) {
+    return absl::PermissionDeniedError("container " + id + " is not connected to network " +
+                                       network);
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  entry->c.set_network_settings_json(settings);
+  entry->c.set_networking_config_json(Dump(networking));
+  if (running) entry->c.set_network_settings_json(settings);
   return Persist(*entry);
 }
 

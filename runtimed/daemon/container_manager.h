@@ -90,7 +90,8 @@ class ContainerManager : public HealthSink {
   // Freezes / thaws the container's cgroup.
   absl::Status Pause(const std::string& ref);
   absl::Status Unpause(const std::string& ref);
-  // docker network connect / disconnect: running containers only.
+  // docker network connect / disconnect (network: its canonical name): through
+  // netd when running, and recorded in NetworkingConfig for the next start.
   absl::Status ConnectNetwork(const std::string& ref, const std::string& network,
                               const std::string& endpoint_config_json);
   absl::Status DisconnectNetwork(const std::string& ref, const std::string& network);

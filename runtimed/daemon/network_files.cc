@@ -126,4 +126,37 @@ std::string ResolvConf(const Json& host_config, const std::string& host_resolv_c
   return out;
 }
 
+absl::Status RecordEndpoint(const Json& host_config, const std::string& network,
+                            const Json& settings, Json* networking) {
+  const std::string mode = String(host_config, "NetworkMode");
+  if (mode == "host") {
+    return absl::PermissionDeniedError(
+        "container cannot be disconnected from host network or connected to host network");
+  }
+  if (mode == "none") {
+    return absl::PermissionDeniedError(
+        "container cannot be connected to multiple networks with one of the networks in private "
+        "(none) mode");
+  }
+  if (absl::StartsWith(mode, "container:")) {
+    return absl::PermissionDeniedError(
+        "container sharing network namespace with another container or host cannot be connected "
+        "to any other network");
+  }
+  if (!networking->is_object()) *networking = Json::object();
+  Json& endpoints = (*networking)["EndpointsConfig"];
+  if (!endpoints.is_object()) endpoints = Json::object();
+  endpoints[network] = settings.is_object() ? settings : Json::object();
+  return absl::OkStatus();
+}
+
+bool ForgetEndpoint(const std::string& network, Json* networking) {
+  if (!networking->is_object()) return false;
+  auto endpoints = networking->find("EndpointsConfig");
+  if (endpoints == networking->end() || !endpoints->is_object()) return false;
+  bool removed = endpoints->erase(network) != 0;
+  if (network == "bridge") removed |= endpoints->erase("default") != 0;
+  return removed;
+}
+
 }  // namespace berth::runtimed

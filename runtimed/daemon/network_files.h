@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/json.h"
 
@@ -24,5 +25,14 @@ std::string ResolvConf(const Json& host_config, const std::string& host_resolv_c
 
 // Whether the container's primary network uses the embedded DNS server.
 bool UsesEmbeddedDns(const Json& host_config);
+
+// docker network connect / disconnect as recorded in NetworkingConfig, so a
+// (re)start joins the same networks: EndpointsConfig[network] = settings.
+// Refuses (Docker's words) containers whose NetworkMode cannot join networks.
+absl::Status RecordEndpoint(const Json& host_config, const std::string& network,
+                            const Json& settings, Json* networking);
+// False when the network was not recorded. The default bridge is recorded as
+// "bridge" or, by the CLI, "default".
+bool ForgetEndpoint(const std::string& network, Json* networking);
 
 }  // namespace berth::runtimed

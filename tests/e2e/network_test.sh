@@ -140,6 +140,37 @@ test_network_user() {
 
   test_network_rules
   test_network_restart
+  test_network_connect_recorded
+}
+
+# Connections are recorded with the container: a created container can be
+# connected before it starts (docker compose does), and a restart keeps them.
+test_network_connect_recorded() {
+  say "== network: connect before start, restart keeps networks"
+  local out
+  docker network create ca >/dev/null
+  docker network create cb >/dev/null
+  docker create --name cc --network ca busybox sleep 300 >/dev/null
+  check "connect a created container" docker network connect --alias extra cb cc
+  out=$(docker network connect nosuchnet cc 2>&1)
+  check_contains "connect to an unknown network" "network nosuchnet not found" "$out"
+  docker start cc >/dev/null
+  out=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.Aliases}} {{end}}' cc)
+  check_eq "started on both networks" "ca=[] cb=[extra] " "$(printf '%s' "$out" | sed 's/<nil>//g')"
+  check_eq "two interfaces" "2" "$(docker exec cc ip -o -4 addr show | grep -c eth)"
+  docker restart -t 1 cc >/dev/null
+  out=$(docker inspect -f '{{len .NetworkSettings.Networks}}' cc)
+  check_eq "a restart keeps both networks" "2" "$out"
+  docker network disconnect cb cc
+  docker restart -t 1 cc >/dev/null
+  check_eq "a restart after disconnect keeps one" "1" \
+    "$(docker inspect -f '{{len .NetworkSettings.Networks}}' cc)"
+  docker rm -f cc >/dev/null
+  docker network rm ca cb >/dev/null
+  docker create --name ch --network host busybox true >/dev/null
+  out=$(docker network connect bridge ch 2>&1)
+  check_contains "a host-network container cannot be connected" "host network" "$out"
+  docker rm ch >/dev/null
 }
 
 test_network_rules() {

@@ -57,3 +57,26 @@ TEST_CASE("/etc/resolv.conf as Docker writes it", "[runtimed][network]") {
 }
 
 }  // namespace berth::runtimed
+
+namespace berth::runtimed {
+
+TEST_CASE("connections recorded in NetworkingConfig", "[runtimed][network]") {
+  Json networking = {{"EndpointsConfig", {{"default", Json::object()}}}};
+  Json host = {{"NetworkMode", "default"}};
+  REQUIRE(RecordEndpoint(host, "back", {{"Aliases", {"db"}}}, &networking).ok());
+  CHECK(networking["EndpointsConfig"]["back"]["Aliases"] == Json({"db"}));
+  CHECK(ForgetEndpoint("bridge", &networking));
+  CHECK_FALSE(networking["EndpointsConfig"].contains("default"));
+  CHECK(ForgetEndpoint("back", &networking));
+  CHECK_FALSE(ForgetEndpoint("back", &networking));
+
+  Json empty;
+  REQUIRE(RecordEndpoint(host, "n", Json(), &empty).ok());
+  CHECK(empty["EndpointsConfig"]["n"] == Json::object());
+  for (const char* mode : {"host", "none", "container:abc"}) {
+    absl::Status refused = RecordEndpoint({{"NetworkMode", mode}}, "n", Json(), &networking);
+    CHECK(refused.code() == absl::StatusCode::kPermissionDenied);
+  }
+}
+
+}  // namespace berth::runtimed
