@@ -68,6 +68,10 @@ class FakeRegistry : public registry::HttpTransport {
     }
     HttpResponse response;
     response.status = 404;
+    if (url == "/v2/") {
+      response.status = 200;
+      return response;
+    }
     auto reply_body = [&](const std::string& body) -> absl::Status {
       response.status = 200;
       if (request.method == "HEAD") return absl::OkStatus();
@@ -476,6 +480,28 @@ TEST_CASE("Docker Hub images come from a mirror when one has them", "[distributi
   CHECK_FALSE(f.Pull("example.com/library/busybox").ok());
   CHECK(f.registry_.log.size() == 2);  // two attempts, both at example.com
   CHECK(f.registry_.log[0].find("https://example.com/") == 4);
+}
+
+TEST_CASE("references and server addresses are normalised", "[distribution]") {
+  Fixture f({"http://reg.test:5000"});
+  // "busybox" is docker.io/library/busybox:latest.
+  f.registry_.AddImage("library/busybox", "latest", {Layer("n")});
+  REQUIRE(f.Pull("busybox").ok());
+  CHECK(f.registry_.log[0] == "GET http://reg.test:5000/v2/library/busybox/manifests/latest");
+  CHECK(f.store_->Get("docker.io/library/busybox:latest").ok());
+  f.registry_.AddImage("team/app", "latest", {Layer("m")});
+  f.registry_.log.clear();
+  REQUIRE(f.Pull("reg.test:5000/team/app").ok());
+  CHECK(f.registry_.log[0] == "GET http://reg.test:5000/v2/team/app/manifests/latest");
+  CHECK_FALSE(f.Pull("Reg.Test:5000/Team/App").ok());
+
+  for (const std::string server :
+       {"reg.test:5000", "http://reg.test:5000", "https://reg.test:5000/v2/"}) {
+    f.registry_.log.clear();
+    CHECK(f.distribution_->Login(server, {}).ok());
+    REQUIRE(f.registry_.log.size() == 1);
+    CHECK(f.registry_.log[0] == "GET http://reg.test:5000/v2/");
+  }
 }
 
 TEST_CASE("registries reached over plain HTTP, and daemon.json", "[distribution]") {
