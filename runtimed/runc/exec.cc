@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "runtimed/runc/flags.h"
+#include "runtimed/runc/launch.h"
 #include "runtimed/runc/runc.h"
 #include "runtimed/runc/store.h"
 #include "runtimed/runtime/cgroups.h"
@@ -212,10 +213,12 @@ absl::Status ExecVerb(const GlobalOptions& global, const std::vector<std::string
     *exit_code = 0;
     return absl::OkStatus();
   }
+  ForwardSignalsTo(*pid);
   int status = 0;
   while (waitpid(*pid, &status, 0) < 0) {
     if (errno != EINTR) return LastErrnoStatus("wait for the exec'd process");
   }
+  ForwardSignalsTo(0);
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return absl::OkStatus();
 }

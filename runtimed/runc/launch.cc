@@ -232,6 +232,16 @@ void ForwardSignal(int signal) {
 
 }  // namespace
 
+void ForwardSignalsTo(pid_t pid) {
+  g_forward_pid = pid;
+  if (pid <= 0) return;
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) {
+    struct sigaction action {};
+    action.sa_handler = ForwardSignal;
+    sigaction(signal, &action, nullptr);
+  }
+}
+
 std::vector<FlagSpec> LaunchFlags() {
   return {{"bundle", "b", true},
           {"pid-file", "", true},
@@ -313,19 +323,14 @@ absl::StatusOr<int> RunForeground(const LaunchOptions& options) {
     absl::Status status = SaveRecord(options.root, record);
     if (status.ok()) status = WritePidFile(options.pid_file, pid);
     if (status.ok()) {
-      g_forward_pid = pid;
-      for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) {
-        struct sigaction action {};
-        action.sa_handler = ForwardSignal;
-        sigaction(signal, &action, nullptr);
-      }
+      ForwardSignalsTo(pid);
       status = (*container)->Start();
     }
     if (!status.ok()) kill(pid, SIGKILL);
     int wait_status = 0;
     while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
     }
-    g_forward_pid = 0;
+    ForwardSignalsTo(0);
     if (!status.ok()) {
       cgroup->Destroy().IgnoreError();
       return status;

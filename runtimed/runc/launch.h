@@ -7,6 +7,8 @@
 // lets go of the caller's stdio so only the container keeps it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -42,6 +44,11 @@ absl::StatusOr<int> RunForeground(const LaunchOptions& options);
 
 // `start`: lets a created container's init exec.
 absl::Status StartCreated(const std::string& root, const ContainerRecord& record);
+
+// Until called again with 0, the signals a terminal or a supervisor sends
+// (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) go to `pid`, as runc forwards
+// them to the container's process.
+void ForwardSignalsTo(pid_t pid);
 
 // Kills what is left (SIGKILL to the cgroup and the init), removes the cgroup
 // and the state directory.

@@ -402,6 +402,34 @@ TEST_CASE("exec: the process's exit code, output on the caller's stdout, in the 
   CHECK(gone.err.find("does not exist") != std::string::npos);
 }
 
+TEST_CASE("exec forwards the signals it gets to the process") {
+  TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sleep", "1000"}));
+  REQUIRE(Runc(bundle, {"run", "-d", "--bundle", bundle.bundle(), "f1"}).code == 0);
+  std::string binary = runtime::testing::RunfilePath("runtimed/berth-runc");
+  std::string root = bundle.dir() + "/root";
+  pid_t runc = fork();
+  REQUIRE(runc >= 0);
+  if (runc == 0) {
+    execl(binary.c_str(), binary.c_str(), "--root", root.c_str(), "exec", "f1", "sh", "-c",
+          "trap 'exit 42' TERM; touch /tmp/ready; while true; do sleep 0.05; done",
+          static_cast<char*>(nullptr));
+    _exit(126);
+  }
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    ready = Runc(bundle, {"exec", "f1", "test", "-f", "/tmp/ready"}).code == 0;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  REQUIRE(ready);
+  kill(runc, SIGTERM);
+  int status = 0;
+  REQUIRE(waitpid(runc, &status, 0) == runc);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 42);
+  REQUIRE(Runc(bundle, {"delete", "--force", "f1"}).code == 0);
+}
+
 TEST_CASE("exec into a stopped container is refused") {
   TestBundle bundle;
   bundle.WriteConfig(bundle.Config({"true"}));
