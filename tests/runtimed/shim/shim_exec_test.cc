@@ -132,8 +132,8 @@ TEST_CASE("exec: a terminal of the container's devpts, resizable") {
 TEST_CASE("exec: the terminal has the size asked for from the first byte") {
   Running running({"sleep", "1000"});
   REQUIRE(running.client->Start().ok());
-  auto execution = running.client->Exec("t2", ProcessJson({"stty", "size"}, /*terminal=*/true),
-                                        false, 33, 77);
+  auto execution =
+      running.client->Exec("t2", ProcessJson({"stty", "size"}, /*terminal=*/true), false, 33, 77);
   REQUIRE(execution.ok());
   Result result = ReadToExit(**execution);
   CHECK(result.out == "33 77\r\n");
