@@ -26,6 +26,12 @@ test_exec() {
   out=$(script -qec "stty rows 30 cols 100; docker exec -t exec1 stty size" /dev/null </dev/null |
     tr -d '\r')
   check_eq "-t: the terminal's size from the first byte" "30 100" "$out"
+  (sleep 1; printf 'echo in-$((6*7))\nexit 5\n'; sleep 2) |
+    script -qec "docker exec -it exec1 sh" /dev/null >"$E2E_DIR/it.out"
+  rc=$?
+  out=$(tr -d '\r' <"$E2E_DIR/it.out")
+  check_contains "-it: an interactive shell on the exec's terminal" "in-42" "$out"
+  check_eq "-it: the shell's exit code" "5" "$rc"
   check_eq "-u 1000" "1000" "$(docker exec -u 1000 exec1 id -u)"
   check_eq "-u nobody" "65534:65534" "$(docker exec -u nobody exec1 sh -c 'echo $(id -u):$(id -g)')"
   check_eq "-u uid:gid" "1000:1001" "$(docker exec -u 1000:1001 exec1 sh -c 'echo $(id -u):$(id -g)')"
