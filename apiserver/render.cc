@@ -33,11 +33,35 @@ std::map<std::string, std::string> LabelsFrom(const Json& config) {
   return labels;
 }
 
+// A container that is not running still lists its networks, without
+// addresses, as Docker shows them: the NetworkMode's and those recorded in
+// NetworkingConfig (the CLI calls the default bridge "default").
+Json RecordedNetworks(const rt::Container& container) {
+  Json networks = Json::object();
+  auto add = [&](std::string name) {
+    if (name.empty() || name == "default") name = "bridge";
+    if (name.rfind("container:", 0) == 0) return;
+    networks[name] = {{"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
+                      {"MacAddress", ""},        {"DriverOpts", nullptr},    {"GwPriority", 0},
+                      {"NetworkID", ""},         {"EndpointID", ""},         {"Gateway", ""},
+                      {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
+                      {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"DNSNames", nullptr}};
+  };
+  Json host_config = ParseObject(container.host_config_json());
+  auto mode = host_config.find("NetworkMode");
+  add(mode != host_config.end() && mode->is_string() ? mode->get<std::string>() : "");
+  Json networking = ParseObject(container.networking_config_json());
+  if (auto it = networking.find("EndpointsConfig"); it != networking.end() && it->is_object()) {
+    for (auto endpoint = it->begin(); endpoint != it->end(); ++endpoint) add(endpoint.key());
+  }
+  return networks;
+}
+
 // ps shows the networks of a running container as inspect does.
 Json ListNetworks(const rt::Container& container) {
   Json settings = ParseObject(container.network_settings_json());
   auto it = settings.find("Networks");
-  return it != settings.end() && it->is_object() ? *it : Json::object();
+  return it != settings.end() && it->is_object() ? *it : RecordedNetworks(container);
 }
 
 std::string NetworkModeOf(const Json& host_config) {
@@ -172,7 +196,7 @@ Json RenderContainerInspect(const rt::Container& container) {
       {"IPPrefixLen", 0},
       {"IPv6Gateway", ""},
       {"MacAddress", ""},
-      {"Networks", Json::object()},
+      {"Networks", RecordedNetworks(container)},
   };
   // netd renders Docker's NetworkSettings while the container runs.
   if (Json from_netd = ParseObject(container.network_settings_json()); !from_netd.empty()) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "apiserver/api.h"
+#include "apiserver/render.h"
 #include "common/json.h"
 #include "tests/apiserver/fakes.h"
 
@@ -146,6 +147,33 @@ TEST_CASE_METHOD(Fixture, "connect, disconnect and prune") {
   CHECK(Json::parse(pruned->body)["NetworksDeleted"] == Json({"old"}));
   CHECK(networks.last_prune == Json::parse(R"({"label!":{"keep":true}})"));
   CHECK(Call("POST", R"(/networks/prune?filters={"dangling":{"true":true}})")->status == 400);
+}
+
+}  // namespace berth::apiserver
+
+namespace berth::apiserver {
+
+TEST_CASE("NetworkSettings in inspect and ps", "[apiserver]") {
+  runtime::v1::Container c;
+  c.set_id(std::string(64, 'c'));
+  c.set_name("web");
+  c.set_host_config_json(R"({"NetworkMode":"default"})");
+  c.set_networking_config_json(R"({"EndpointsConfig":{"default":{},"back":{}}})");
+  // Not running: the recorded networks, without addresses.
+  Json networks = RenderContainerInspect(c)["NetworkSettings"]["Networks"];
+  CHECK(networks.size() == 2);
+  CHECK(networks["bridge"]["IPAddress"] == "");
+  CHECK(networks.contains("back"));
+  CHECK(RenderContainerSummary(c, false, 0)["NetworkSettings"]["Networks"].size() == 2);
+
+  // Running: netd's document as is.
+  c.set_network_settings_json(
+      R"({"IPAddress":"10.0.0.2","Networks":{"bridge":{"IPAddress":"10.0.0.2"}}})");
+  Json settings = RenderContainerInspect(c)["NetworkSettings"];
+  CHECK(settings["IPAddress"] == "10.0.0.2");
+  CHECK(settings["Networks"].size() == 1);
+  CHECK(RenderContainerSummary(c, false, 0)["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] ==
+        "10.0.0.2");
 }
 
 }  // namespace berth::apiserver
