@@ -75,3 +75,36 @@ TEST_CASE("prefix search, tag moves and removal", "[metadata]") {
 
 }  // namespace
 }  // namespace berth::imaged
+
+namespace berth::imaged {
+
+TEST_CASE("migration 2: repo digests follow their image, blob sources are hints", "[metadata]") {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/imaged.db";
+  ImageRecord image;
+  image.id = Sha256Digest("config");
+  image.layers.push_back(
+      LayerRecord{Sha256Digest("diff"), Sha256Digest("diff"), Sha256Digest("blob"), 10});
+  const std::string digest_ref = "127.0.0.1:5000/a@" + Sha256Digest("manifest");
+  {
+    auto store = MetadataStore::Open(path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)
+                ->Commit({image}, {{"127.0.0.1:5000/a:v1", image.id}}, {{digest_ref, image.id}})
+                .ok());
+    REQUIRE((*store)->AddBlobSource(Sha256Digest("blob"), "127.0.0.1:5000/a").ok());
+    REQUIRE((*store)->AddBlobSource(Sha256Digest("blob"), "127.0.0.1:5000/a").ok());
+    REQUIRE((*store)->AddBlobSource(Sha256Digest("blob"), "127.0.0.1:5000/b").ok());
+  }
+  auto store = MetadataStore::Open(path);
+  REQUIRE(store.ok());
+  CHECK((*store)->GetImage(image.id)->repo_digests == std::vector<std::string>{digest_ref});
+  CHECK((*store)->ResolveRepoDigest(digest_ref).value() == image.id);
+  CHECK((*store)->BlobSources(Sha256Digest("blob")).value() ==
+        std::vector<std::string>{"127.0.0.1:5000/a", "127.0.0.1:5000/b"});
+  CHECK(absl::IsNotFound((*store)->RemoveRepoDigest("127.0.0.1:5000/a@" + Sha256Digest("x"))));
+  REQUIRE((*store)->DeleteImage(image.id).ok());
+  CHECK(absl::IsNotFound((*store)->ResolveRepoDigest(digest_ref).status()));
+}
+
+}  // namespace berth::imaged
