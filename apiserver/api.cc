@@ -23,6 +23,15 @@ void Api::EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir) 
   containers_.set_volumes_dir(volumes_dir);
 }
 
+void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
+                      ContainerFilesBackend* files) {
+  files_ = std::make_unique<FileHandlers>(containers, images, volumes, files);
+  files_->Register(router_);
+  containers_.set_size_filler([this](const runtime::v1::Container& c, Json& out) {
+    files_->AddSize(c, out);
+  });
+}
+
 void Api::EnableExec(ExecBackend* execs) {
   exec_ = std::make_unique<ExecHandlers>(execs);
   exec_->Register(router_);
@@ -36,18 +45,14 @@ void Api::EnableNetworks(NetworkBackend* networks) {
   networks_->Register(router_);
 }
 
-void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
-                      ContainerFilesBackend* files) {
-  files_ = std::make_unique<FileHandlers>(containers, images, volumes, files);
-  files_->Register(router_);
-  containers_.set_size_filler([this](const runtime::v1::Container& c, Json& out) {
-    files_->AddSize(c, out);
-  });
-}
-
 void Api::EnableStats(StatsBackend* stats) {
   stats_ = std::make_unique<StatsHandlers>(stats);
   stats_->Register(router_);
+}
+
+void Api::EnableEvents(EventBackend* events) {
+  events_ = std::make_unique<EventHandlers>(events);
+  events_->Register(router_);
 }
 
 HeaderList Api::DefaultHeaders() {

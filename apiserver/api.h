@@ -6,8 +6,9 @@
 
 #include "apiserver/backends/backends.h"
 #include "apiserver/handlers/containers.h"
-#include "apiserver/handlers/files.h"
+#include "apiserver/handlers/events.h"
 #include "apiserver/handlers/exec.h"
+#include "apiserver/handlers/files.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/stats.h"
 #include "apiserver/handlers/networks.h"
@@ -27,6 +28,10 @@ class Api {
   // Serves /volumes over stored; volumes_dir is where stored keeps them.
   void EnableVolumes(VolumeBackend* volumes, const std::string& volumes_dir);
 
+  // Serves docker cp, diff, export, sizes and system df over stored.
+  void EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
+                   ContainerFilesBackend* files);
+
   // Serves docker exec over runtimed.
   void EnableExec(ExecBackend* execs);
   // Serves docker stats over runtimed.
@@ -35,9 +40,8 @@ class Api {
   // Serves /networks over netd (connect/disconnect through runtimed).
   void EnableNetworks(NetworkBackend* networks);
 
-  // Serves docker cp, diff, export, sizes and system df over stored.
-  void EnableFiles(ContainerBackend* containers, ImageBackend* images, VolumeBackend* volumes,
-                   ContainerFilesBackend* files);
+  // Serves /events from the daemons' journals.
+  void EnableEvents(EventBackend* events);
 
   void Handle(Exchange& exchange);
 
@@ -53,6 +57,7 @@ class Api {
   std::unique_ptr<ExecHandlers> exec_;
   std::unique_ptr<StatsHandlers> stats_;
   std::unique_ptr<NetworkHandlers> networks_;
+  std::unique_ptr<EventHandlers> events_;
   Router router_;
 };
 

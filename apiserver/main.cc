@@ -7,9 +7,10 @@
 #include "absl/flags/flag.h"
 #include "apiserver/api.h"
 #include "apiserver/backends/grpc_exec.h"
-#include "apiserver/backends/grpc_network.h"
 #include "apiserver/backends/grpc_backends.h"
+#include "apiserver/backends/grpc_events.h"
 #include "apiserver/backends/grpc_files.h"
+#include "apiserver/backends/grpc_network.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
 #include "common/daemon_options.h"
@@ -59,6 +60,13 @@ int main(int argc, char** argv) {
   berth::apiserver::GrpcNetworkBackend networks(berth::UnixChannel(options.GrpcSocketOf("netd")),
                                                 berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableNetworks(&networks);
+  berth::apiserver::GrpcEventBackend events({
+      {"imaged", berth::UnixChannel(options.GrpcSocketOf("imaged"))},
+      {"netd", berth::UnixChannel(options.GrpcSocketOf("netd"))},
+      {"runtimed", berth::UnixChannel(options.GrpcSocketOf("runtimed"))},
+      {"stored", berth::UnixChannel(options.GrpcSocketOf("stored"))},
+  });
+  api.EnableEvents(&events);
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();

@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
+#include "common/event_journal.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "runtimed/daemon/container_manager.h"
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   manager_options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
   manager_options.cgroup_v2 = HostIsCgroupV2();
   manager_options.init_path = absl::GetFlag(FLAGS_init_path);
+  berth::EventJournal events;
+  manager_options.events = &events;
   if (manager_options.init_path.empty()) manager_options.init_path = FindInit();
 
   berth::runtimed::GrpcStorage storage(berth::UnixChannel(options.GrpcSocketOf("stored")));
@@ -86,7 +89,8 @@ int main(int argc, char** argv) {
   (*manager)->SetHealthMonitor(&health);
   berth::runtimed::ContainerStatsReader stats(&exec_targets);
   berth::runtimed::RuntimeServiceImpl service(manager->get(), &execs, &stats);
-  auto server = berth::GrpcServer::Start(options, {&service});
+  berth::EventServiceImpl event_service(&events);
+  auto server = berth::GrpcServer::Start(options, {&service, &event_service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().ToString());
     return 1;

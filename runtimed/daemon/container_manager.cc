@@ -471,6 +471,7 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
     return status;
   }
   spdlog::info("created container {} ({})", id, name);
+  PublishEvent(c, "create");
   runtime::v1::CreateContainerResponse response;
   response.set_id(id);
   return response;
@@ -727,6 +728,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     }
   }
   unwinder.armed = false;
+  PublishEvent(c, "start");
   StartMonitor(entry, shim);
   spdlog::info("started container {} (pid {})", id, pid);
   return absl::OkStatus();
@@ -763,6 +765,22 @@ void ContainerManager::StartMonitor(const std::shared_ptr<Entry>& entry,
   }
   std::thread([this, entry, shim = std::move(shim)] { Monitor(entry, shim); }).detach();
   StartHealthcheck(entry);
+}
+
+void ContainerManager::PublishEvent(const Container& c, const std::string& action,
+                                    std::map<std::string, std::string> extra) {
+  if (options_.events == nullptr) return;
+  std::map<std::string, std::string> attributes;
+  Json config = ParseJson(c.config_json()).value_or(Json());
+  if (config.contains("Labels") && config["Labels"].is_object()) {
+    for (auto it = config["Labels"].begin(); it != config["Labels"].end(); ++it) {
+      if (it.value().is_string()) attributes[it.key()] = it.value().get<std::string>();
+    }
+  }
+  attributes["image"] = c.image();
+  attributes["name"] = c.name();
+  for (auto& [key, value] : extra) attributes[key] = std::move(value);
+  options_.events->Publish("container", action, c.id(), std::move(attributes));
 }
 
 void ContainerManager::StartHealthcheck(const std::shared_ptr<Entry>& entry) {
@@ -806,7 +824,10 @@ void ContainerManager::HealthChanged(const std::string& container_id,
   if (absl::Status s = Persist(*it->second); !s.ok()) {
     spdlog::warn("container {}: saving health: {}", container_id, s.ToString());
   }
-  if (status_changed) spdlog::info("container {}: health {}", container_id, health.status());
+  if (status_changed && health.status() != "starting") {
+    spdlog::info("container {}: health {}", container_id, health.status());
+    PublishEvent(it->second->c, "health_status: " + health.status());
+  }
 }
 
 void ContainerManager::Monitor(std::shared_ptr<Entry> entry, std::shared_ptr<ShimHandle> shim) {
@@ -870,6 +891,7 @@ std::shared_ptr<ShimHandle> ContainerManager::RecordExit(const std::shared_ptr<E
   }
   ++entry->exits;
   cv_.notify_all();
+  PublishEvent(entry->c, "die", {{"exitCode", std::to_string(exit.exit_code())}});
   *auto_remove = JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove") &&
                  !entry->removing;
   spdlog::info("container {} exited with {}", entry->c.id(), exit.exit_code());
@@ -1095,6 +1117,7 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
     paused = entry->paused();
   }
   RETURN_IF_ERROR(shim->Kill(number, false));
+  PublishEvent(entry->c, "kill", {{"signal", std::to_string(number)}});
   // Docker thaws a paused container after SIGKILL only; other signals wait.
   if (paused && number == SIGKILL) (void)SetFrozen(entry->c, false);
   return absl::OkStatus();
@@ -1174,6 +1197,7 @@ absl::Status ContainerManager::Pause(const std::string& ref) {
   std::lock_guard<std::mutex> lock(mu_);
   if (entry->c.state().status() != kRunning) return absl::OkStatus();
   entry->c.mutable_state()->set_status(kPaused);
+  PublishEvent(entry->c, "pause");
   return Persist(*entry);
 }
 
@@ -1191,6 +1215,7 @@ absl::Status ContainerManager::Unpause(const std::string& ref) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!entry->paused()) return absl::OkStatus();
   entry->c.mutable_state()->set_status(kRunning);
+  PublishEvent(entry->c, "unpause");
   return Persist(*entry);
 }
 
@@ -1377,6 +1402,7 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
   }
   for (auto& attachment : pending) attachment->End();
   spdlog::info("removed container {}", id);
+  PublishEvent(entry->c, "destroy");
   return absl::OkStatus();
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/event_journal.h"
 #include "common/json.h"
 #include "proto/runtime/v1/runtime.pb.h"
 #include "runtimed/daemon/attachment.h"
@@ -45,6 +46,8 @@ struct ManagerOptions {
   std::string cgroup_parent = "berth";
   // The static init for `docker run --init` ("" when none is installed).
   std::string init_path;
+  // Where container events go (docker events); none when null.
+  EventJournal* events = nullptr;
   // The host has only cgroup v2 (containers get a cgroup namespace).
   bool cgroup_v2 = false;
   // The host's files that containers get copies of.
@@ -128,6 +131,10 @@ class ContainerManager : public HealthSink {
 
  private:
   struct Entry;
+  // A container event for docker events, with Docker's attributes (image,
+  // name, the container's labels) and `extra`.
+  void PublishEvent(const runtime::v1::Container& c, const std::string& action,
+                    std::map<std::string, std::string> extra = {});
   // Starts the container's healthcheck, if it has one. Never under mu_.
   void StartHealthcheck(const std::shared_ptr<Entry>& entry);
   std::atomic<HealthMonitor*> health_{nullptr};
