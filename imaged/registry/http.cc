@@ -83,12 +83,13 @@ struct Transfer {
 
 }  // namespace
 
-CurlTransport::CurlTransport() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+CurlTransport::CurlTransport() = default;
 
 absl::StatusOr<HttpResponse> CurlTransport::Do(const HttpRequest& request, const BodySink* sink) {
+  // On first use rather than at start: imaged must serve quickly, and most
+  // engines never talk to a registry.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
   HttpResponse response;

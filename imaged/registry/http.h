@@ -59,7 +59,7 @@ class HttpTransport {
 
 class CurlTransport : public HttpTransport {
  public:
-  // Initialises libcurl once per process.
+  // libcurl is initialised (once per process) by the first request.
   CurlTransport();
   absl::StatusOr<HttpResponse> Do(const HttpRequest& request, const BodySink* sink) override;
 };
