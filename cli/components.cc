@@ -13,8 +13,13 @@ const std::vector<ComponentSpec>& BuiltinComponents() {
        {"CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_FOWNER", "CAP_FSETID", "CAP_DAC_OVERRIDE",
         "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"},
        false},
-      // Creates network namespaces (mount of nsfs, unshare) and configures links.
-      {"netd", "berth-netd", true, {"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, false},
+      // Creates network namespaces (mount of nsfs, unshare) and configures links;
+      // holds published host ports (below 1024 too) for its userland proxy.
+      {"netd",
+       "berth-netd",
+       true,
+       {"CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE"},
+       false},
       {"imaged", "berth-imaged", false, {}, false},
       // Creates containers: every capability a container may be given must be
       // in runtimed's bounding set, and --privileged containers get them all.

@@ -49,6 +49,20 @@ test_ports_dns() {
     "Bind for 0.0.0.0:$port2 failed: port is already allocated" "$out"
   docker ps -aq --filter status=created | xargs -r docker rm -f >/dev/null 2>&1
 
+  # A privileged host port: netd holds it for the proxy (CAP_NET_BIND_SERVICE).
+  local low
+  low=$(python3 -c '
+import socket
+for p in range(900, 1000):
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close(); print(p); break
+    except OSError: pass')
+  local low_id
+  low_id=$(docker run -d -p "127.0.0.1:$low:80" busybox sh -c "$HTTPD")
+  check "a host port below 1024 is published" \
+    wait_for 10 sh -c "curl -sf http://127.0.0.1:$low/ | grep -q 'page of'"
+  docker rm -f "$low_id" >/dev/null
+
   id3=$(docker run -d --expose 80 -P busybox sh -c "$HTTPD")
   port3=$(docker port "$id3" 80/tcp | head -1 | sed 's/.*://')
   check "-P publishes the exposed port on a random host port" \
