@@ -16,6 +16,8 @@ PACKAGES=(
   # the real distribution registry for pull/push tests, htpasswd for its auth,
   # nft to inspect the engine's rules, tini for --init
   docker-registry apache2-utils nftables tini
+  # other real Docker clients the tests drive
+  docker-compose python3-docker
 )
 # --bench: also Debian's docker.io, the reference engine the benchmarks
 # measure against in the same run.
