@@ -4,6 +4,15 @@
 # shellcheck shell=bash
 
 test_network() {
+  local before_containers
+  before_containers=$(docker ps -aq | sort | tr '\n' ' ')
+  test_network_default
+  test_network_user
+  check_eq "the network tests leave no container behind" "$before_containers" \
+    "$(docker ps -aq | sort | tr '\n' ' ')"
+}
+
+test_network_default() {
   say "== network: default bridge"
   local out a b ip_a ip_b net
   net=10.$E2E_NET_OCTET
@@ -42,8 +51,6 @@ test_network() {
   check_not_contains "--network none has no eth0" "eth0" "$out"
   out=$(docker run --rm --network host busybox ip -o link show "$E2E_BRIDGE")
   check_contains "--network host sees the host's links" "$E2E_BRIDGE" "$out"
-
-  test_network_user
 }
 
 test_network_user() {
@@ -66,10 +73,10 @@ test_network_user() {
   check_contains "overlapping subnet refused" "Pool overlaps with other one on this address space" "$out"
   out=$(docker network create un1 2>&1)
   check_contains "duplicate name refused" "network with name un1 already exists" "$out"
-  out=$(docker network create --subnet "$net.201.0/24" --gateway 192.0.2.1 badgw 2>&1)
-  check_contains "gateway outside the subnet refused" "gateway 192.0.2.1" "$out"
+  out=$(docker network create --subnet "$net.201.0/24" --gateway 198.51.100.1 badgw 2>&1)
+  check_contains "gateway outside the subnet refused" "gateway 198.51.100.1" "$out"
   out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"badgw\",
-    \"IPAM\": {\"Config\": [{\"Subnet\": \"$net.201.0/24\", \"Gateway\": \"192.0.2.1\"}]}}" \
+    \"IPAM\": {\"Config\": [{\"Subnet\": \"$net.201.0/24\", \"Gateway\": \"198.51.100.1\"}]}}" \
     http://d/networks/create)
   check_contains "the API refuses a gateway outside the subnet too" "does not contain gateway" "$out"
   out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"badsub\",
@@ -96,8 +103,8 @@ test_network_user() {
   check "containers on one network reach each other" docker exec u2 ping -c1 -W2 "$ip"
   out=$(docker run --rm --network un1 --ip "$net.200.10" busybox true 2>&1)
   check_contains "an address in use is refused" "Address already in use" "$out"
-  out=$(docker run --rm --network un1 --ip 192.0.2.9 busybox true 2>&1)
-  check_contains "an address outside the subnet is refused" "192.0.2.9" "$out"
+  out=$(docker run --rm --network un1 --ip 198.51.100.9 busybox true 2>&1)
+  check_contains "an address outside the subnet is refused" "198.51.100.9" "$out"
   out=$(docker run --rm --network nosuchnet busybox true 2>&1)
   check_contains "unknown network" "network nosuchnet not found" "$out"
   out=$(docker network inspect nosuchnet 2>&1)
