@@ -134,7 +134,6 @@ absl::Status NetworkManager::EnsurePredefined() {
     wanted.subnet = subnet;
   } else if (!have || existing->bridge != config_.bridge_name) {
     // A subnet of the pools, chosen once and kept across restarts.
-    store_.DeleteNetwork(wanted.id).IgnoreError();
     ASSIGN_OR_RETURN(std::vector<Subnet> taken, TakenSubnets());
     if (have) {
       // Its own old subnet is not a reason to move.

@@ -24,7 +24,8 @@ std::string FormatTime(int64_t unix_nanos) {
 }
 
 Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoints) {
-  Json config = Json::array();
+  // Docker shows no IPAM configuration at all for host and none.
+  Json config = network.IsBridge() ? Json::array() : Json();
   if (network.IsBridge()) {
     Json entry = {{"Subnet", network.subnet.ToString()}, {"Gateway", FormatIpv4(network.gateway)}};
     if (network.has_ip_range) entry["IPRange"] = network.ip_range.ToString();

@@ -119,6 +119,24 @@ TEST_CASE("predefined networks and the default bridge", "[netd][network]") {
   CHECK(bridge.subnet.ToString() == "10.60.0.0/24");
   CHECK(FormatIpv4(bridge.gateway) == "10.60.0.254");
   CHECK(bridge.id == id);
+
+  // A changed configuration waits while containers use the bridge.
+  f.Connect("busy", "bridge");
+  NetworkConfig renamed = Fixture::Config();
+  renamed.bridge_name = "bt1";
+  f.Reopen(renamed);
+  bridge = *f.manager->GetNetwork("bridge");
+  CHECK(bridge.bridge == "bt0");
+  CHECK(bridge.subnet.ToString() == "10.60.0.0/24");
+  CHECK(bridge.id == id);
+  CHECK(f.manager->EndpointsOf("busy")->size() == 1);
+  // Once they are gone it moves.
+  REQUIRE(f.manager->DisconnectAll("busy").ok());
+  f.Reopen(renamed);
+  bridge = *f.manager->GetNetwork("bridge");
+  CHECK(bridge.bridge == "bt1");
+  CHECK(bridge.id == id);
+  CHECK(f.driver.bridges.count("bt1") == 1);
 }
 
 TEST_CASE("network create: Docker's rules and errors", "[netd][network]") {
