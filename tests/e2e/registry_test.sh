@@ -71,8 +71,32 @@ registry_stop_all() {
   REGISTRY_PIDS=()
 }
 
+# An image of the test's own (busybox plus a file unique to this run), so that
+# nothing else in the engine shares its ID or its layer: removing it really
+# removes it, and pulling it really downloads it. Sets REGTEST_ID.
+make_regtest_image() {
+  local root=$E2E_DIR/regroot
+  mkdir -p "$root/bin"
+  cp /bin/busybox "$root/bin/busybox"
+  ln -sf busybox "$root/bin/sh"
+  ln -sf busybox "$root/bin/echo"
+  printf 'berth e2e %s %s\n' "$$" "$RANDOM" >"$root/unique"
+  tar -C "$root" -cf "$E2E_DIR/regtest.tar" bin unique
+  rm -rf "$root"
+  docker import -c 'CMD ["sh"]' "$E2E_DIR/regtest.tar" regtest:latest >/dev/null
+  REGTEST_ID=$(docker image inspect --format '{{.Id}}' regtest:latest)
+}
+
+# local_copy NAME: NAME is the test image (pulled from the open registry) and
+# its only tag.
+local_copy() {
+  docker pull "$REGISTRY_OPEN/e2e/busybox:v1" >/dev/null
+  docker tag "$REGISTRY_OPEN/e2e/busybox:v1" "$1"
+  docker rmi "$REGISTRY_OPEN/e2e/busybox:v1" >/dev/null
+}
+
 # Pushes and pulls between berth and a reference dockerd (Debian's docker.io,
-# when installed) through the registry at $1; $2 is busybox's image ID.
+# when installed) through the registry at $1; $2 is the test image's ID.
 registry_interop() {
   local reg=$1 id=$2 dir out pid host
   if ! command -v dockerd >/dev/null; then
@@ -87,8 +111,7 @@ registry_interop() {
     --log-level=error >"$dir/dockerd.log" 2>&1 &
   pid=$!
   if wait_for 60 env DOCKER_HOST="$host" docker version; then
-    docker load -i "$E2E_DIR/busybox.tar" >/dev/null
-    docker tag busybox "$reg/interop/bb:berth"
+    local_copy "$reg/interop/bb:berth"
     docker push "$reg/interop/bb:berth" >/dev/null 2>&1
     out=$(DOCKER_HOST=$host docker pull "$reg/interop/bb:berth" 2>&1)
     check_contains "reference dockerd pulls what berth pushed" "Downloaded newer image" "$out"
@@ -98,7 +121,7 @@ registry_interop() {
     check_eq "reference runs it" "ok" "$out"
     DOCKER_HOST=$host docker tag "$reg/interop/bb:berth" "$reg/interop/bb:ref"
     DOCKER_HOST=$host docker push "$reg/interop/bb:ref" >/dev/null 2>&1
-    docker rmi "$reg/interop/bb:berth" busybox >/dev/null
+    docker rmi "$reg/interop/bb:berth" >/dev/null
     out=$(docker pull "$reg/interop/bb:ref" 2>&1)
     check_contains "berth pulls what the reference pushed (gzip layers)" \
       "Downloaded newer image" "$out"
@@ -121,13 +144,13 @@ registry_interop() {
 test_registry() {
   say "== registry"
   local out id digest reg
-  "$REPO/scripts/make-busybox-image.sh" "$E2E_DIR/busybox.tar" busybox:latest >/dev/null
-  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
-  id=$(docker image inspect --format '{{.Id}}' busybox)
+  make_regtest_image
+  id=$REGTEST_ID
 
   registry_start open
   reg=$REGISTRY
-  docker tag busybox "$reg/e2e/busybox:v1"
+  REGISTRY_OPEN=$REGISTRY
+  docker tag regtest:latest "$reg/e2e/busybox:v1"
   out=$(docker push "$reg/e2e/busybox:v1" 2>&1)
   check_contains "push names the repository" "The push refers to repository [$reg/e2e/busybox]" "$out"
   check_contains "push uploads the layer" "Pushed" "$out"
@@ -140,7 +163,7 @@ test_registry() {
   out=$(api "http://localhost/v1.50/distribution/$reg/e2e/busybox:v1/json")
   check_contains "distribution inspect: the manifest" "\"digest\":\"$digest\"" "$out"
   check_contains "distribution inspect: the platform" '"architecture":"amd64","os":"linux"' "$out"
-  docker tag busybox "$reg/e2e/other:v1"
+  docker tag regtest:latest "$reg/e2e/other:v1"
   out=$(docker push "$reg/e2e/other:v1" 2>&1)
   check_contains "push to another repository mounts the blob" "Mounted from e2e/busybox" "$out"
   out=$(docker push "$reg/e2e/nothere:v1" 2>&1; echo "exit=$?")
@@ -148,7 +171,7 @@ test_registry() {
   check_contains "push of an unknown image exits 1" "exit=1" "$out"
 
   # Nothing of the image stays, so the pull really downloads.
-  docker rmi "$reg/e2e/busybox:v1" "$reg/e2e/other:v1" busybox:latest >/dev/null
+  docker rmi "$reg/e2e/busybox:v1" "$reg/e2e/other:v1" regtest:latest >/dev/null
   check_fails "the image is gone" docker image inspect "$id"
   out=$(docker pull "$reg/e2e/busybox:v1" 2>&1)
   check_contains "pull names the repository" "v1: Pulling from e2e/busybox" "$out"
@@ -232,8 +255,7 @@ test_registry() {
   out=$(docker login -u berthuser -p wrong "$reg" 2>&1; echo "exit=$?")
   check_contains "login with a bad password is refused" "401 Unauthorized" "$out"
   check_contains "and exits 1" "exit=1" "$out"
-  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
-  docker tag busybox "$reg/private/busybox:v1"
+  local_copy "$reg/private/busybox:v1"
   out=$(docker push "$reg/private/busybox:v1" 2>&1; echo "exit=$?")
   check_contains "push without credentials is refused" "exit=1" "$out"
   check_contains "with Docker's reason" "no basic auth credentials" "$out"
@@ -241,7 +263,7 @@ test_registry() {
   check_contains "docker login" "Login Succeeded" "$out"
   out=$(docker push "$reg/private/busybox:v1" 2>&1)
   check_contains "push with credentials" "v1: digest: sha256:" "$out"
-  docker rmi "$reg/private/busybox:v1" busybox >/dev/null
+  docker rmi "$reg/private/busybox:v1" >/dev/null
   out=$(docker pull "$reg/private/busybox:v1" 2>&1)
   check_contains "pull with credentials" "Status: Downloaded newer image" "$out"
   docker logout "$reg" >/dev/null 2>&1
@@ -253,8 +275,7 @@ test_registry() {
   make_test_ca "$E2E_DIR/tls"
   registry_start tls "" "$E2E_DIR/tls"
   reg=$REGISTRY
-  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
-  docker tag busybox "$reg/secure/busybox:v1"
+  local_copy "$reg/secure/busybox:v1"
   out=$(docker push "$reg/secure/busybox:v1" 2>&1; echo "exit=$?")
   check_contains "push to a TLS registry without its CA fails" "exit=1" "$out"
   mkdir -p "$E2E_DIR/certs.d/$reg"
@@ -262,7 +283,7 @@ test_registry() {
   chmod -R a+rX "$E2E_DIR/certs.d"
   out=$(docker push "$reg/secure/busybox:v1" 2>&1)
   check_contains "push over TLS with certs.d" "v1: digest: sha256:" "$out"
-  docker rmi "$reg/secure/busybox:v1" busybox >/dev/null
+  docker rmi "$reg/secure/busybox:v1" >/dev/null
   out=$(docker pull "$reg/secure/busybox:v1" 2>&1)
   check_contains "pull over TLS with certs.d" "Status: Downloaded newer image" "$out"
   out=$(docker image inspect --format '{{.Id}}' "$reg/secure/busybox:v1")
@@ -273,8 +294,7 @@ test_registry() {
   token_server_start
   registry_start token "" "" "$TOKEN_REALM"
   reg=$REGISTRY
-  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
-  docker tag busybox "$reg/tok/busybox:v1"
+  local_copy "$reg/tok/busybox:v1"
   out=$(docker push "$reg/tok/busybox:v1" 2>&1; echo "exit=$?")
   check_contains "push with an anonymous token is refused" "exit=1" "$out"
   out=$(docker login -u berthuser -p wrong "$reg" 2>&1; echo "exit=$?")
@@ -283,7 +303,7 @@ test_registry() {
   check_contains "token login" "Login Succeeded" "$out"
   out=$(docker push "$reg/tok/busybox:v1" 2>&1)
   check_contains "push with a bearer token" "v1: digest: sha256:" "$out"
-  docker rmi "$reg/tok/busybox:v1" busybox >/dev/null
+  docker rmi "$reg/tok/busybox:v1" >/dev/null
   out=$(docker pull "$reg/tok/busybox:v1" 2>&1)
   check_contains "pull with a bearer token" "Status: Downloaded newer image" "$out"
   docker logout "$reg" >/dev/null 2>&1
