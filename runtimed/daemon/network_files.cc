@@ -28,18 +28,19 @@ std::vector<std::string> Strings(const Json& object, const char* key) {
   return out;
 }
 
-// The container's own address: its primary network's, else any.
-std::string OwnAddress(const Json& host_config, const Json& network_settings) {
+// A field of the container's primary network's endpoint, else of any.
+std::string EndpointField(const Json& host_config, const Json& network_settings,
+                          const char* field) {
   if (!network_settings.is_object()) return "";
   auto networks = network_settings.find("Networks");
   if (networks == network_settings.end() || !networks->is_object()) return "";
   std::string mode = String(host_config, "NetworkMode");
   if (mode.empty() || mode == "default") mode = "bridge";
   if (auto primary = networks->find(mode); primary != networks->end()) {
-    if (std::string ip = String(*primary, "IPAddress"); !ip.empty()) return ip;
+    if (std::string value = String(*primary, field); !value.empty()) return value;
   }
   for (const Json& endpoint : *networks) {
-    if (std::string ip = String(endpoint, "IPAddress"); !ip.empty()) return ip;
+    if (std::string value = String(endpoint, field); !value.empty()) return value;
   }
   return "";
 }
@@ -72,9 +73,15 @@ std::string HostsFile(const Json& config, const Json& host_config, const Json& n
   for (const std::string& extra : Strings(host_config, "ExtraHosts")) {
     size_t colon = extra.find(':');
     if (colon == std::string::npos) continue;
-    absl::StrAppend(&hosts, extra.substr(colon + 1), "\t", extra.substr(0, colon), "\n");
+    std::string address = extra.substr(colon + 1);
+    // --add-host name:host-gateway: the host as the container reaches it.
+    if (address == "host-gateway") {
+      address = EndpointField(host_config, network_settings, "Gateway");
+      if (address.empty()) continue;
+    }
+    absl::StrAppend(&hosts, address, "\t", extra.substr(0, colon), "\n");
   }
-  std::string address = OwnAddress(host_config, network_settings);
+  std::string address = EndpointField(host_config, network_settings, "IPAddress");
   // Without an address (--network none) the hostname still resolves, to
   // loopback, which keeps `hostname -i` and self-connects working.
   absl::StrAppend(&hosts, address.empty() ? "127.0.1.1" : address, "\t", names, "\n");

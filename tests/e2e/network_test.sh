@@ -47,6 +47,8 @@ test_network_default() {
   out=$(docker run --rm busybox ip -4 -o addr show eth0)
   check_contains "a released address is handed out again" "inet $ip_a/24" "$out"
 
+  out=$(docker run --rm --add-host hg:host-gateway busybox cat /etc/hosts)
+  check_contains "--add-host host-gateway is the bridge's address" "$net.0.1	hg" "$out"
   out=$(docker run --rm --network none busybox ip -o link)
   check_not_contains "--network none has no eth0" "eth0" "$out"
   out=$(docker run --rm --network host busybox ip -o link show "$E2E_BRIDGE")

@@ -6,9 +6,12 @@ namespace berth::runtimed {
 
 TEST_CASE("/etc/hosts as Docker writes it", "[runtimed][network]") {
   Json config = {{"Hostname", "abc123"}};
-  Json host = {{"NetworkMode", "default"}, {"ExtraHosts", {"db:10.9.9.9"}}};
-  Json settings = {{"Networks", {{"bridge", {{"IPAddress", "172.17.0.5"}}}}}};
+  Json host = {{"NetworkMode", "default"},
+               {"ExtraHosts", {"db:10.9.9.9", "host.docker.internal:host-gateway"}}};
+  Json settings = {
+      {"Networks", {{"bridge", {{"IPAddress", "172.17.0.5"}, {"Gateway", "172.17.0.1"}}}}}};
   std::string hosts = HostsFile(config, host, settings);
+  CHECK(hosts.find("172.17.0.1\thost.docker.internal\n") != std::string::npos);
   CHECK(hosts.rfind("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", 0) == 0);
   CHECK(hosts.find("10.9.9.9\tdb\n") != std::string::npos);
   CHECK(hosts.substr(hosts.size() - 18) == "172.17.0.5\tabc123\n");
