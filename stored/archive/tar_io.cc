@@ -111,6 +111,8 @@ class TarWriter {
 
   absl::Status Open() {
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
+        // Big blocks: each one is a pipe write and, further on, a gRPC message.
+        archive_write_set_bytes_per_block(archive_.get(), kBlockSize) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(archive_.get(), 1) != ARCHIVE_OK ||
         archive_write_open(archive_.get(), &sink_, nullptr, WriteToSink, nullptr) != ARCHIVE_OK) {
       return absl::InternalError("cannot start archive: " + ArchiveError(archive_.get()));
@@ -306,8 +308,19 @@ class Extractor {
       }
     }
 
-    ASSIGN_OR_RETURN(UniqueFd parent, MakeDirsInRoot(root_fd_, DirName(full), uid, gid));
+    // Entries come grouped by directory: the parent's fd is kept from one
+    // entry to the next. Holding the directory itself (not its path) is as
+    // safe as resolving again, and anything but a plain file drops it.
+    const std::string parent_path = DirName(full);
     bool is_dir = hardlink == nullptr && type == AE_IFDIR;
+    if (parent_path != parent_path_ || !parent_.valid()) {
+      parent_.Reset();
+      ASSIGN_OR_RETURN(parent_, MakeDirsInRoot(root_fd_, parent_path, uid, gid));
+      parent_path_ = parent_path;
+    }
+    UniqueFd parent(fcntl(parent_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!parent.valid()) return LastErrnoStatus("dup " + parent_path);
+    if (hardlink != nullptr || type != AE_IFREG) parent_.Reset();
     struct stat existing;
     bool exists = fstatat(parent.get(), base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists) {
@@ -439,6 +452,8 @@ class Extractor {
   ExtractOptions options_;
   std::vector<std::pair<std::string, struct timespec>> dir_times_;
   int counter_ = 0;
+  std::string parent_path_;
+  UniqueFd parent_;
 };
 
 // Where the symlink dir/base leads inside the root, every link followed

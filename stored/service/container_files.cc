@@ -53,13 +53,19 @@ absl::StatusOr<containerfs::PathStat> ContainerFiles::Stat(const ContainerViewSp
 }
 
 absl::Status ContainerFiles::Pump(containerfs::HelperProcess& helper, containerfs::ByteSink& sink) {
+  // Full 1 MiB messages: a pipe read returns what is there, often much less.
   std::string buffer(1 << 20, '\0');
+  size_t filled = 0;
   while (true) {
-    ssize_t n = read(helper.output_fd(), buffer.data(), buffer.size());
+    ssize_t n = read(helper.output_fd(), buffer.data() + filled, buffer.size() - filled);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return LastErrnoStatus("read archive");
+    filled += static_cast<size_t>(n);
+    if (filled == buffer.size() || (n == 0 && filled > 0)) {
+      RETURN_IF_ERROR(sink.Write(buffer.data(), filled));
+      filled = 0;
+    }
     if (n == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(sink.Write(buffer.data(), static_cast<size_t>(n)));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "stored/service/commit.h"
 
 namespace berth::stored {
 namespace {
@@ -314,6 +315,19 @@ grpc::Status StorageService::ExportRootfs(grpc::ServerContext*,
   StreamSink<types::v1::Chunk> sink(
       writer, [](types::v1::Chunk* m, const char* data, size_t size) { m->set_data(data, size); });
   return ToGrpcStatus(files_->Export(request->container_id(), sink));
+}
+
+grpc::Status StorageService::ExportChanges(grpc::ServerContext*,
+                                           const storage::v1::ExportChangesRequest* request,
+                                           grpc::ServerWriter<types::v1::Chunk>* writer) {
+  absl::StatusOr<Storage::RootfsPaths> paths = storage_->Rootfs(request->container_id());
+  if (!paths.ok()) return ToGrpcStatus(paths.status());
+  std::vector<std::string> excluded = DefaultCommitExclusions();
+  excluded.insert(excluded.end(), request->excluded_paths().begin(),
+                  request->excluded_paths().end());
+  StreamSink<types::v1::Chunk> sink(
+      writer, [](types::v1::Chunk* m, const char* data, size_t size) { m->set_data(data, size); });
+  return ToGrpcStatus(WriteLayerDiff(paths->overlay.upper_dir, excluded, sink));
 }
 
 grpc::Status StorageService::ContainerChanges(grpc::ServerContext*,

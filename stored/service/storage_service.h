@@ -75,6 +75,9 @@ class StorageService final : public storage::v1::StorageService::Service {
   grpc::Status ContainerChanges(grpc::ServerContext* context,
                                 const storage::v1::ContainerChangesRequest* request,
                                 storage::v1::ContainerChangesResponse* response) override;
+  grpc::Status ExportChanges(grpc::ServerContext* context,
+                             const storage::v1::ExportChangesRequest* request,
+                             grpc::ServerWriter<types::v1::Chunk>* writer) override;
   grpc::Status RootfsSize(grpc::ServerContext* context,
                           const storage::v1::RootfsSizeRequest* request,
                           storage::v1::RootfsSizeResponse* response) override;
