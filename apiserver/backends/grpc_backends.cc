@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
 
 namespace berth::apiserver {
@@ -30,25 +31,6 @@ void SetDeadline(grpc::ClientContext* context, std::chrono::seconds timeout) {
 void SetDeadline(grpc::ClientContext* context, std::chrono::minutes timeout) {
   context->set_deadline(std::chrono::system_clock::now() + timeout);
 }
-
-template <typename T>
-class GrpcReadStream : public ReadStream<T> {
- public:
-  GrpcReadStream(std::unique_ptr<grpc::ClientContext> context, std::string component)
-      : context_(std::move(context)), component_(std::move(component)) {}
-
-  void set_reader(std::unique_ptr<grpc::ClientReader<T>> reader) { reader_ = std::move(reader); }
-  grpc::ClientContext* context() { return context_.get(); }
-
-  bool Read(T* message) override { return reader_->Read(message); }
-  absl::Status Finish() override { return FromSiblingStatus(reader_->Finish(), component_); }
-  void Cancel() override { context_->TryCancel(); }
-
- private:
-  std::unique_ptr<grpc::ClientContext> context_;
-  std::string component_;
-  std::unique_ptr<grpc::ClientReader<T>> reader_;
-};
 
 class GrpcLoadSession : public LoadSession {
  public:
@@ -98,45 +80,6 @@ class GrpcImportSession : public ImportSession {
   grpc::ClientContext context_;
   img::ImportImageResponse response_;
   std::unique_ptr<grpc::ClientWriter<img::ImportImageRequest>> stream_;
-};
-
-class GrpcAttachSession : public AttachSession {
- public:
-  GrpcAttachSession(rt::RuntimeService::Stub* stub, const rt::AttachOptions& options) {
-    stream_ = stub->Attach(&context_);
-    rt::AttachRequest request;
-    *request.mutable_options() = options;
-    // A failed first write shows up as the end of the stream in Read.
-    stream_->Write(request);
-  }
-  bool Read(rt::AttachResponse* event) override { return stream_->Read(event); }
-  // The client's input thread and the output loop (on `ended`) both write:
-  // gRPC allows one writer at a time, and nothing after WritesDone.
-  bool WriteStdin(const std::string& data) override {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    if (writes_done_) return false;
-    rt::AttachRequest request;
-    request.set_stdin(data);
-    return stream_->Write(request);
-  }
-  bool CloseStdin() override {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    if (writes_done_) return true;
-    writes_done_ = true;
-    rt::AttachRequest request;
-    request.set_close_stdin(true);
-    bool ok = stream_->Write(request);
-    stream_->WritesDone();
-    return ok;
-  }
-  absl::Status Finish() override { return FromSiblingStatus(stream_->Finish(), kRuntimed); }
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<rt::AttachRequest, rt::AttachResponse>> stream_;
-  std::mutex write_mutex_;
-  bool writes_done_ = false;
 };
 
 }  // namespace
@@ -215,26 +158,20 @@ std::unique_ptr<ReadStream<types::v1::Chunk>> GrpcImageBackend::SaveImages(
     const std::vector<std::string>& names) {
   img::SaveImagesRequest request;
   for (const std::string& name : names) request.add_references(name);
-  auto stream = std::make_unique<GrpcReadStream<types::v1::Chunk>>(
-      std::make_unique<grpc::ClientContext>(), kImaged);
-  stream->set_reader(stub_->SaveImages(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<types::v1::Chunk>>(
+      kImaged, [&](grpc::ClientContext* context) { return stub_->SaveImages(context, request); });
 }
 
 std::unique_ptr<ReadStream<img::Progress>> GrpcImageBackend::PullImage(
     const img::PullImageRequest& request) {
-  auto stream = std::make_unique<GrpcReadStream<img::Progress>>(
-      std::make_unique<grpc::ClientContext>(), kImaged);
-  stream->set_reader(stub_->PullImage(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<img::Progress>>(
+      kImaged, [&](grpc::ClientContext* context) { return stub_->PullImage(context, request); });
 }
 
 std::unique_ptr<ReadStream<img::Progress>> GrpcImageBackend::PushImage(
     const img::PushImageRequest& request) {
-  auto stream = std::make_unique<GrpcReadStream<img::Progress>>(
-      std::make_unique<grpc::ClientContext>(), kImaged);
-  stream->set_reader(stub_->PushImage(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<img::Progress>>(
+      kImaged, [&](grpc::ClientContext* context) { return stub_->PushImage(context, request); });
 }
 
 absl::StatusOr<img::LoginResponse> GrpcImageBackend::Login(const img::LoginRequest& request) {
@@ -367,22 +304,22 @@ absl::StatusOr<std::vector<rt::Container>> GrpcContainerBackend::ListContainers(
 
 std::unique_ptr<ReadStream<rt::WaitContainerResponse>> GrpcContainerBackend::WaitContainer(
     const rt::WaitContainerRequest& request) {
-  auto stream = std::make_unique<GrpcReadStream<rt::WaitContainerResponse>>(
-      std::make_unique<grpc::ClientContext>(), kRuntimed);
-  stream->set_reader(stub_->WaitContainer(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<rt::WaitContainerResponse>>(
+      kRuntimed,
+      [&](grpc::ClientContext* context) { return stub_->WaitContainer(context, request); });
 }
 
 std::unique_ptr<AttachSession> GrpcContainerBackend::Attach(const rt::AttachOptions& options) {
-  return std::make_unique<GrpcAttachSession>(stub_.get(), options);
+  rt::AttachRequest first;
+  *first.mutable_options() = options;
+  return std::make_unique<GrpcStdinSession<rt::AttachRequest, rt::AttachResponse>>(
+      kRuntimed, [&](grpc::ClientContext* context) { return stub_->Attach(context); }, first);
 }
 
 std::unique_ptr<ReadStream<rt::LogEntry>> GrpcContainerBackend::Logs(
     const rt::LogsRequest& request) {
-  auto stream = std::make_unique<GrpcReadStream<rt::LogEntry>>(
-      std::make_unique<grpc::ClientContext>(), kRuntimed);
-  stream->set_reader(stub_->Logs(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<rt::LogEntry>>(
+      kRuntimed, [&](grpc::ClientContext* context) { return stub_->Logs(context, request); });
 }
 
 absl::Status GrpcContainerBackend::ResizeTty(const rt::ResizeTtyRequest& request) {

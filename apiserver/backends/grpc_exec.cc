@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
 
 namespace berth::apiserver {
@@ -16,45 +17,6 @@ constexpr char kRuntimed[] = "runtimed";
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
 }
-
-// StartExec's stream, used like an attach: one writer at a time, nothing
-// after WritesDone.
-class GrpcExecSession : public AttachSession {
- public:
-  GrpcExecSession(rt::RuntimeService::Stub* stub, const rt::StartExecOptions& options) {
-    stream_ = stub->StartExec(&context_);
-    rt::StartExecRequest request;
-    *request.mutable_options() = options;
-    // A failed first write shows up as the end of the stream in Read.
-    stream_->Write(request);
-  }
-  bool Read(rt::AttachResponse* event) override { return stream_->Read(event); }
-  bool WriteStdin(const std::string& data) override {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    if (writes_done_) return false;
-    rt::StartExecRequest request;
-    request.set_stdin(data);
-    return stream_->Write(request);
-  }
-  bool CloseStdin() override {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    if (writes_done_) return true;
-    writes_done_ = true;
-    rt::StartExecRequest request;
-    request.set_close_stdin(true);
-    bool ok = stream_->Write(request);
-    stream_->WritesDone();
-    return ok;
-  }
-  absl::Status Finish() override { return FromSiblingStatus(stream_->Finish(), kRuntimed); }
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<rt::StartExecRequest, rt::AttachResponse>> stream_;
-  std::mutex write_mutex_;
-  bool writes_done_ = false;
-};
 
 }  // namespace
 
@@ -76,7 +38,10 @@ absl::StatusOr<std::string> GrpcExecBackend::CreateExec(const std::string& conta
 }
 
 std::unique_ptr<AttachSession> GrpcExecBackend::StartExec(const rt::StartExecOptions& options) {
-  return std::make_unique<GrpcExecSession>(stub_.get(), options);
+  rt::StartExecRequest first;
+  *first.mutable_options() = options;
+  return std::make_unique<GrpcStdinSession<rt::StartExecRequest, rt::AttachResponse>>(
+      kRuntimed, [&](grpc::ClientContext* context) { return stub_->StartExec(context); }, first);
 }
 
 absl::StatusOr<rt::ExecInfo> GrpcExecBackend::InspectExec(const std::string& id) {

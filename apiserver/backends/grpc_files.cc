@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
 
 namespace berth::apiserver {
@@ -16,22 +17,6 @@ constexpr char kStored[] = "stored";
 void SetDeadline(grpc::ClientContext* context, std::chrono::seconds timeout) {
   context->set_deadline(std::chrono::system_clock::now() + timeout);
 }
-
-template <typename T>
-class StoredReadStream : public ReadStream<T> {
- public:
-  StoredReadStream() = default;
-  void set_reader(std::unique_ptr<grpc::ClientReader<T>> reader) { reader_ = std::move(reader); }
-  grpc::ClientContext* context() { return &context_; }
-
-  bool Read(T* message) override { return reader_->Read(message); }
-  absl::Status Finish() override { return FromSiblingStatus(reader_->Finish(), kStored); }
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<T>> reader_;
-};
 
 class GrpcExtractSession : public ExtractSession {
  public:
@@ -84,9 +69,9 @@ GrpcContainerFilesBackend::ArchivePath(const st::ContainerView& view, const std:
   st::ArchiveContainerPathRequest request;
   *request.mutable_container() = view;
   request.set_path(path);
-  auto stream = std::make_unique<StoredReadStream<st::ArchiveContainerPathResponse>>();
-  stream->set_reader(stub_->ArchiveContainerPath(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<st::ArchiveContainerPathResponse>>(
+      kStored,
+      [&](grpc::ClientContext* context) { return stub_->ArchiveContainerPath(context, request); });
 }
 
 std::unique_ptr<ExtractSession> GrpcContainerFilesBackend::Extract(
@@ -98,9 +83,8 @@ std::unique_ptr<ReadStream<types::v1::Chunk>> GrpcContainerFilesBackend::Export(
     const std::string& id) {
   st::ExportRootfsRequest request;
   request.set_container_id(id);
-  auto stream = std::make_unique<StoredReadStream<types::v1::Chunk>>();
-  stream->set_reader(stub_->ExportRootfs(stream->context(), request));
-  return stream;
+  return std::make_unique<GrpcReadStream<types::v1::Chunk>>(
+      kStored, [&](grpc::ClientContext* context) { return stub_->ExportRootfs(context, request); });
 }
 
 absl::StatusOr<std::vector<st::FileChange>> GrpcContainerFilesBackend::Changes(
