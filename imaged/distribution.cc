@@ -41,7 +41,7 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
-// Host without the port; IPv6 literals keep their brackets off.
+// The host without its port ("[::1]:5000" is "::1").
 std::string HostOnly(const std::string& host) {
   if (absl::StartsWith(host, "[")) {
     size_t end = host.find(']');
