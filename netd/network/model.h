@@ -33,6 +33,8 @@ struct Network {
   std::map<std::string, std::string> options;
   // The host bridge (bridge driver only).
   std::string bridge;
+  // The subnet came from the user (--subnet, bip), not from the pools.
+  bool configured_subnet = false;
 
   // bridge, host and none: listed as "builtin", never removable.
   bool Predefined() const {

@@ -213,6 +213,7 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
   }
   if (!subnet_text.empty()) {
     ASSIGN_OR_RETURN(network.subnet, ParseSubnet(subnet_text));
+    network.configured_subnet = true;
     if (network.subnet.prefix_length > 30) {
       return absl::InvalidArgumentError(
           absl::StrCat("subnet ", subnet_text, " is too small for containers"));
@@ -365,6 +366,11 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
   if (!user_defined && request.address) {
     return absl::InvalidArgumentError(
         "user specified IP address is supported on user defined networks only");
+  }
+  if (user_defined && request.address && !network.configured_subnet) {
+    return absl::InvalidArgumentError(
+        "user specified IP address is supported only when connecting to networks with user "
+        "configured subnets");
   }
   if (!user_defined && !request.aliases.empty()) {
     return absl::InvalidArgumentError(

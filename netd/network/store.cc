@@ -28,7 +28,8 @@ Subnet SubnetFrom(const std::string& text) {
 }
 
 constexpr char kNetworkColumns[] =
-    "id, name, driver, created, subnet, gateway, ip_range, internal, labels, options, bridge";
+    "id, name, driver, created, subnet, gateway, ip_range, internal, labels, options, bridge, "
+    "configured_subnet";
 
 Network NetworkFromRow(const Statement& row) {
   Network network;
@@ -44,6 +45,7 @@ Network NetworkFromRow(const Statement& row) {
   network.labels = MapFromJson(row.ColumnText(8));
   network.options = MapFromJson(row.ColumnText(9));
   network.bridge = row.ColumnText(10);
+  network.configured_subnet = row.ColumnInt(11) != 0;
   return network;
 }
 
@@ -76,6 +78,9 @@ const std::vector<std::string>& NetworkStore::Migrations() {
       "  static_address INTEGER NOT NULL,"
       "  PRIMARY KEY (container_id, network_id));"
       "CREATE UNIQUE INDEX endpoint_address ON endpoints (network_id, address) WHERE address != 0;",
+      // Whether the subnet was the user's (--subnet): only then may
+      // containers ask for an address.
+      "ALTER TABLE networks ADD COLUMN configured_subnet INTEGER NOT NULL DEFAULT 0;",
   };
   return migrations;
 }
@@ -83,7 +88,7 @@ const std::vector<std::string>& NetworkStore::Migrations() {
 absl::Status NetworkStore::PutNetwork(const Network& network) {
   ASSIGN_OR_RETURN(Statement insert,
                    db_->Prepare(absl::StrCat("INSERT OR REPLACE INTO networks (", kNetworkColumns,
-                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
+                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
   insert.Bind(1, network.id)
       .Bind(2, network.name)
       .Bind(3, network.driver)
@@ -94,7 +99,8 @@ absl::Status NetworkStore::PutNetwork(const Network& network) {
       .Bind(8, static_cast<int64_t>(network.internal ? 1 : 0))
       .Bind(9, MapToJson(network.labels))
       .Bind(10, MapToJson(network.options))
-      .Bind(11, network.bridge);
+      .Bind(11, network.bridge)
+      .Bind(12, static_cast<int64_t>(network.configured_subnet ? 1 : 0));
   return insert.Run();
 }
 

@@ -4,7 +4,7 @@
 //
 // Tables (migrations in SandboxManager::Migrations, one database per daemon):
 //   networks(id PK, name UNIQUE, driver, created, subnet, gateway, ip_range,
-//            internal, labels JSON, options JSON, bridge)
+//            internal, labels JSON, options JSON, bridge, configured_subnet)
 //   endpoints(container_id, network_id, endpoint_id, container_name, address,
 //             mac, aliases JSON, interface, host_interface, static_address,
 //             PK(container_id, network_id), UNIQUE(network_id, address))

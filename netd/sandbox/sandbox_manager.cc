@@ -75,9 +75,12 @@ const std::vector<std::string>& SandboxManager::Migrations() {
         "  created_at INTEGER NOT NULL);",
     };
     // 2, 3: networks and endpoints.
-    for (const std::string& m : NetworkStore::Migrations()) all.push_back(m);
+    const std::vector<std::string>& network = NetworkStore::Migrations();
+    all.insert(all.end(), network.begin(), network.begin() + 2);
     // 4: the name, for network inspect's Containers and the DNS server.
     all.push_back("ALTER TABLE sandboxes ADD COLUMN container_name TEXT NOT NULL DEFAULT '';");
+    // 5...: the network store's later migrations, in their order.
+    all.insert(all.end(), network.begin() + 2, network.end());
     return all;
   }();
   return migrations;

@@ -182,6 +182,18 @@ TEST_CASE("network create: Docker's rules and errors", "[netd][network]") {
   Network automatic = f.Create(R"({"Name": "auto", "Internal": true})");
   CHECK(automatic.subnet.ToString() == "10.50.2.0/24");
   CHECK(automatic.internal);
+  CHECK_FALSE(automatic.configured_subnet);
+  CHECK(net.configured_subnet);
+  EndpointRequest fixed;
+  fixed.address = *ParseIpv4("10.50.2.9");
+  auto refused = f.manager->Connect("x", "x", "auto", fixed, "/ns");
+  CHECK(std::string(refused.status().message()) ==
+        "user specified IP address is supported only when connecting to networks with user "
+        "configured subnets");
+  // Restarts keep knowing it.
+  f.Reopen();
+  CHECK(f.manager->GetNetwork("n1")->configured_subnet);
+  CHECK_FALSE(f.manager->GetNetwork("auto")->configured_subnet);
   CHECK(f.manager->GetNetwork(automatic.id.substr(0, 5))->name == "auto");
   auto missing = f.manager->GetNetwork("nope");
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
