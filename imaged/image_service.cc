@@ -251,4 +251,31 @@ grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status ImageService::CommitContainer(grpc::ServerContext*,
+                                           const berth::image::v1::CommitContainerRequest* request,
+                                           berth::image::v1::CommitContainerResponse* response) {
+  if (committer_ == nullptr) {
+    return ToGrpcStatus(absl::UnimplementedError("commit is not supported"));
+  }
+  CommitOptions options;
+  options.container_id = request->container_id();
+  options.image_id = request->image_id();
+  if (!request->config_json().empty()) {
+    absl::StatusOr<Json> config = ParseJson(request->config_json());
+    if (!config.ok()) return ToGrpcStatus(config.status());
+    options.container_config = std::move(*config);
+  }
+  options.excluded_paths.assign(request->excluded_paths().begin(),
+                                request->excluded_paths().end());
+  options.repository = request->repository();
+  options.tag = request->tag();
+  options.comment = request->comment();
+  options.author = request->author();
+  options.changes.assign(request->changes().begin(), request->changes().end());
+  absl::StatusOr<std::string> id = committer_->Commit(options);
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_id(*id);
+  return grpc::Status::OK;
+}
+
 }  // namespace berth::imaged

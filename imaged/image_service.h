@@ -2,6 +2,7 @@
 // the logic is in ImageStore.
 #pragma once
 
+#include "imaged/commit.h"
 #include "imaged/distribution.h"
 #include "imaged/image_store.h"
 #include "proto/image/v1/image.grpc.pb.h"
@@ -47,10 +48,17 @@ class ImageService final : public berth::image::v1::ImageService::Service {
   grpc::Status InspectDistribution(
       grpc::ServerContext* context, const berth::image::v1::InspectDistributionRequest* request,
       berth::image::v1::InspectDistributionResponse* response) override;
+  grpc::Status CommitContainer(grpc::ServerContext* context,
+                               const berth::image::v1::CommitContainerRequest* request,
+                               berth::image::v1::CommitContainerResponse* response) override;
+
+  // docker commit; Unimplemented while unset.
+  void set_committer(ContainerCommitter* committer) { committer_ = committer; }
 
  private:
   ImageStore* store_;
   Distribution* distribution_;
+  ContainerCommitter* committer_ = nullptr;
 };
 
 }  // namespace berth::imaged

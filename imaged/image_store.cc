@@ -628,8 +628,10 @@ absl::Status ImageStore::CommitPulled(const PulledImage& pulled) {
     image.layers.push_back(PendingLayer{layer.blob, layer.diff_id, layer.blob_digest});
   }
   image.tags = pulled.tags;
-  image.repo_digests.push_back(pulled.repo_digest);
+  // Images made here (commit, build) come from no repository.
+  if (!pulled.repo_digest.Name().empty()) image.repo_digests.push_back(pulled.repo_digest);
   RETURN_IF_ERROR(CommitPending({image}, [](const std::string&) {}));
+  if (pulled.repository.empty()) return absl::OkStatus();
   std::vector<std::string> blobs;
   for (const PulledLayer& layer : pulled.layers) blobs.push_back(layer.blob_digest);
   blobs.push_back(pulled.id);

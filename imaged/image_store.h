@@ -111,6 +111,8 @@ class ImageStore {
   // Commits a pulled image like a loaded one: blobs made visible, layers
   // applied, then records, tag and repo digest in one transaction; on failure
   // nothing of it stays.
+  // Also for images made locally (commit, build): no repo digest, no
+  // repository.
   absl::Status CommitPulled(const PulledImage& image);
   // Whether a blob is in the content store.
   bool HasBlob(const std::string& digest);

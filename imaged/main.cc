@@ -7,8 +7,10 @@
 #include "common/fs.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "imaged/commit.h"
 #include "imaged/content_store.h"
 #include "imaged/distribution.h"
+#include "imaged/grpc_changes_source.h"
 #include "imaged/grpc_layer_sink.h"
 #include "imaged/image_service.h"
 #include "imaged/image_store.h"
@@ -47,7 +49,10 @@ int main(int argc, char** argv) {
   berth::imaged::registry::CurlTransport http;
   berth::imaged::Distribution distribution(&store, content->get(), &http, registry_options);
 
+  berth::imaged::GrpcChangesSource changes(options.GrpcSocketOf("stored"));
+  berth::imaged::ContainerCommitter committer(&store, content->get(), &changes);
   berth::imaged::ImageService service(&store, &distribution);
+  service.set_committer(&committer);
   auto server = berth::GrpcServer::Start(options, {&service});
   if (!server.ok()) return fail(server.status());
   (*server)->ServeUntilSignal();
