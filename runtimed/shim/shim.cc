@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "runtimed/runtime/console.h"
 #include "runtimed/runtime/exec.h"
+#include "runtimed/shim/memory.h"
 
 namespace berth::runtime {
 namespace {
@@ -449,6 +450,7 @@ void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& fram
       }
       absl::Status status = container_->Start();
       if (status.ok()) status_ = "running";
+      ReleaseUnusedMemory();
       Log("start: %s", status.ToString().c_str());
       return SendReply(fd, status);
     }
@@ -486,6 +488,7 @@ void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& fram
     }
     case shim::v1::ShimFrame::kExec: {
       absl::Status status = StartExec(fd, client, frame.exec());
+      ReleaseUnusedMemory();
       if (!status.ok()) SendReply(fd, status);
       return;
     }
