@@ -130,16 +130,15 @@ absl::StatusOr<Network> NetworkStore::FindNetwork(const std::string& name_or_id)
     for (const Network& network : networks) {
       if (network.name == name_or_id) return network;
     }
-    const Network* match = nullptr;
+    std::vector<const Network*> matches;
     for (const Network& network : networks) {
-      if (network.id.compare(0, name_or_id.size(), name_or_id) != 0) continue;
-      if (match != nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("network ", name_or_id, " is ambiguous (", 2, " matches found on ID)"));
-      }
-      match = &network;
+      if (network.id.compare(0, name_or_id.size(), name_or_id) == 0) matches.push_back(&network);
     }
-    if (match != nullptr) return *match;
+    if (matches.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat("network ", name_or_id, " is ambiguous (",
+                                                     matches.size(), " matches found on ID)"));
+    }
+    if (matches.size() == 1) return *matches[0];
   }
   return absl::NotFoundError(absl::StrCat("network ", name_or_id, " not found"));
 }
