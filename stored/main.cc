@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/daemon_options.h"
+#include "common/event_journal.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "stored/archive/helper.h"
@@ -46,7 +47,10 @@ int main(int argc, char** argv) {
   berth::stored::ContainerFiles files(storage->get(),
                                       std::string(exe, static_cast<size_t>(exe_length)));
   berth::stored::StorageService service(storage->get(), &files);
-  auto server = berth::GrpcServer::Start(options, {&service});
+  berth::EventJournal events;
+  service.set_events(&events);
+  berth::EventServiceImpl event_service(&events);
+  auto server = berth::GrpcServer::Start(options, {&service, &event_service});
   if (!server.ok()) {
     spdlog::critical("cannot serve: {}", server.status().ToString());
     return EXIT_FAILURE;

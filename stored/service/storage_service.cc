@@ -183,6 +183,11 @@ grpc::Status StorageService::RemoveRootfs(grpc::ServerContext*,
   return ToGrpcStatus(storage_->RemoveRootfs(request->container_id()));
 }
 
+void StorageService::Publish(const std::string& action, const std::string& volume,
+                             std::map<std::string, std::string> attributes) {
+  if (events_ != nullptr) events_->Publish("volume", action, volume, std::move(attributes));
+}
+
 grpc::Status StorageService::CreateVolume(grpc::ServerContext*,
                                           const storage::v1::CreateVolumeRequest* request,
                                           storage::v1::CreateVolumeResponse* response) {
@@ -190,6 +195,7 @@ grpc::Status StorageService::CreateVolume(grpc::ServerContext*,
       request->name(), FromProto(request->labels()), FromProto(request->options()), false);
   if (!volume.ok()) return ToGrpcStatus(volume.status());
   ToProto(*volume, response->mutable_volume());
+  Publish("create", volume->name, {{"driver", "local"}});
   return grpc::Status::OK;
 }
 
@@ -214,7 +220,9 @@ grpc::Status StorageService::ListVolumes(grpc::ServerContext*,
 grpc::Status StorageService::RemoveVolume(grpc::ServerContext*,
                                           const storage::v1::RemoveVolumeRequest* request,
                                           storage::v1::RemoveVolumeResponse*) {
-  return ToGrpcStatus(storage_->volumes().Remove(request->name(), request->force()));
+  absl::Status status = storage_->volumes().Remove(request->name(), request->force());
+  if (status.ok()) Publish("destroy", request->name(), {{"driver", "local"}});
+  return ToGrpcStatus(status);
 }
 
 grpc::Status StorageService::PruneVolumes(grpc::ServerContext*,
@@ -222,17 +230,24 @@ grpc::Status StorageService::PruneVolumes(grpc::ServerContext*,
                                           storage::v1::PruneVolumesResponse* response) {
   absl::StatusOr<volumes::PruneReport> report = storage_->volumes().Prune(request->all());
   if (!report.ok()) return ToGrpcStatus(report.status());
-  for (const std::string& name : report->deleted) response->add_deleted(name);
+  for (const std::string& name : report->deleted) {
+    response->add_deleted(name);
+    Publish("destroy", name, {{"driver", "local"}});
+  }
   response->set_space_reclaimed(report->space_reclaimed);
+  Publish("prune", "", {{"reclaimed", std::to_string(report->space_reclaimed)}});
   return grpc::Status::OK;
 }
 
 grpc::Status StorageService::AcquireVolume(grpc::ServerContext*,
                                            const storage::v1::AcquireVolumeRequest* request,
                                            storage::v1::AcquireVolumeResponse* response) {
+  // Docker reports the volumes a container creates for itself too.
+  const bool existed = !request->name().empty() && storage_->volumes().Get(request->name()).ok();
   absl::StatusOr<volumes::Volume> volume =
       storage_->volumes().Acquire(request->name(), request->container_id(), request->anonymous());
   if (!volume.ok()) return ToGrpcStatus(volume.status());
+  if (!existed) Publish("create", volume->name, {{"driver", "local"}});
   ToProto(*volume, response->mutable_volume());
   return grpc::Status::OK;
 }
@@ -245,14 +260,23 @@ grpc::Status StorageService::MountVolume(grpc::ServerContext*,
                             request->copy_image_data());
   if (!path.ok()) return ToGrpcStatus(path.status());
   response->set_mountpoint(*path);
+  Publish("mount", request->name(),
+          {{"container", request->container_id()},
+           {"destination", request->container_path()},
+           {"driver", "local"}});
   return grpc::Status::OK;
 }
 
 grpc::Status StorageService::ReleaseVolume(grpc::ServerContext*,
                                            const storage::v1::ReleaseVolumeRequest* request,
                                            storage::v1::ReleaseVolumeResponse*) {
-  return ToGrpcStatus(storage_->volumes().Release(request->name(), request->container_id(),
-                                                  request->remove_anonymous()));
+  absl::Status status = storage_->volumes().Release(request->name(), request->container_id(),
+                                                    request->remove_anonymous());
+  if (status.ok()) {
+    Publish("unmount", request->name(),
+            {{"container", request->container_id()}, {"driver", "local"}});
+  }
+  return ToGrpcStatus(status);
 }
 
 grpc::Status StorageService::StatContainerPath(grpc::ServerContext*,

@@ -2,6 +2,10 @@
 // errors; the logic is in Storage.
 #pragma once
 
+#include <map>
+#include <string>
+
+#include "common/event_journal.h"
 #include "proto/storage/v1/storage.grpc.pb.h"
 #include "stored/service/container_files.h"
 #include "stored/service/storage.h"
@@ -13,6 +17,8 @@ class StorageService final : public storage::v1::StorageService::Service {
   explicit StorageService(Storage* storage) : storage_(storage) {}
   // files: docker cp and export; without it those calls are Unimplemented.
   StorageService(Storage* storage, ContainerFiles* files) : storage_(storage), files_(files) {}
+  // Volume events (create, destroy, mount, unmount, prune) go here.
+  void set_events(EventJournal* events) { events_ = events; }
 
   grpc::Status StatLayer(grpc::ServerContext* context, const storage::v1::StatLayerRequest* request,
                          storage::v1::StatLayerResponse* response) override;
@@ -86,8 +92,12 @@ class StorageService final : public storage::v1::StorageService::Service {
                            storage::v1::VolumeUsageResponse* response) override;
 
  private:
+  void Publish(const std::string& action, const std::string& volume,
+               std::map<std::string, std::string> attributes);
+
   Storage* storage_;
   ContainerFiles* files_ = nullptr;
+  EventJournal* events_ = nullptr;
 };
 
 }  // namespace berth::stored

@@ -35,6 +35,14 @@ test_events() {
   out=$(grep "ev-two" "$follower" | awk '{print $1}' | tr '\n' ',')
   check_eq "in order, with pause, unpause and kill" "create,start,pause,unpause,kill,die," "$out"
   docker rm ev-two >/dev/null
+  since=$(date +%s)
+  docker volume create ev-vol >/dev/null
+  docker run --rm -v ev-vol:/data busybox true
+  docker volume rm ev-vol >/dev/null
+  out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=volume \
+        --filter volume=ev-vol --format '{{.Action}}' | tr '\n' ',')
+  check_eq "volume events from stored" "create,mount,unmount,destroy," "$out"
+
   out=$(api -o /dev/null -w '%{http_code}' "http://x/events?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D&until=1")
   check_eq "an unknown filter is a 400" "400" "$out"
 }
