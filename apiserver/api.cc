@@ -55,6 +55,11 @@ void Api::EnableEvents(EventBackend* events) {
   events_->Register(router_);
 }
 
+void Api::EnableBuild(BuildBackend* builds, ContainerBackend* containers) {
+  build_ = std::make_unique<BuildHandlers>(builds, containers);
+  build_->Register(router_);
+}
+
 HeaderList Api::DefaultHeaders() {
   return {{"Api-Version", kMaxApiVersion},
           {"Docker-Experimental", "false"},

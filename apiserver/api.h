@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "apiserver/backends/backends.h"
+#include "apiserver/handlers/build.h"
 #include "apiserver/handlers/containers.h"
 #include "apiserver/handlers/events.h"
 #include "apiserver/handlers/exec.h"
@@ -43,6 +44,9 @@ class Api {
   // Serves /events from the daemons' journals.
   void EnableEvents(EventBackend* events);
 
+  // Serves docker commit (and build) over imaged.
+  void EnableBuild(BuildBackend* builds, ContainerBackend* containers);
+
   void Handle(Exchange& exchange);
 
   // Headers Docker puts on every response.
@@ -58,6 +62,7 @@ class Api {
   std::unique_ptr<StatsHandlers> stats_;
   std::unique_ptr<NetworkHandlers> networks_;
   std::unique_ptr<EventHandlers> events_;
+  std::unique_ptr<BuildHandlers> build_;
   Router router_;
 };
 

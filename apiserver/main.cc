@@ -8,6 +8,7 @@
 #include "apiserver/api.h"
 #include "apiserver/backends/grpc_exec.h"
 #include "apiserver/backends/grpc_backends.h"
+#include "apiserver/backends/grpc_build.h"
 #include "apiserver/backends/grpc_events.h"
 #include "apiserver/backends/grpc_files.h"
 #include "apiserver/backends/grpc_network.h"
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
       {"stored", berth::UnixChannel(options.GrpcSocketOf("stored"))},
   });
   api.EnableEvents(&events);
+  berth::apiserver::GrpcBuildBackend builds(berth::UnixChannel(options.GrpcSocketOf("imaged")));
+  api.EnableBuild(&builds, &containers);
   HttpServer server(
       listen_fd, [&api](Exchange& exchange) { api.Handle(exchange); }, Api::DefaultHeaders());
   server.Start();

@@ -1,0 +1,25 @@
+// BuildBackend over imaged's gRPC (lazily connected: a down imaged is
+// Unavailable "imaged is unavailable: ...").
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "apiserver/backends/build_backend.h"
+#include "proto/image/v1/image.grpc.pb.h"
+
+namespace berth::apiserver {
+
+class GrpcBuildBackend : public BuildBackend {
+ public:
+  explicit GrpcBuildBackend(std::shared_ptr<grpc::Channel> imaged);
+
+  absl::StatusOr<std::string> CommitContainer(
+      const image::v1::CommitContainerRequest& request) override;
+
+ private:
+  std::unique_ptr<image::v1::ImageService::Stub> stub_;
+};
+
+}  // namespace berth::apiserver

@@ -1,0 +1,37 @@
+// POST /commit (docker commit). The container is paused while imaged takes
+// its changes from stored, as Docker does by default.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apiserver/backends/backends.h"
+#include "apiserver/backends/build_backend.h"
+#include "apiserver/router.h"
+#include "common/json.h"
+
+namespace berth::apiserver {
+
+class BuildHandlers {
+ public:
+  // Not owned.
+  BuildHandlers(BuildBackend* builds, ContainerBackend* containers)
+      : builds_(builds), containers_(containers) {}
+
+  void Register(Router& router);
+  absl::Status Commit(Exchange& exchange);
+
+ private:
+  BuildBackend* builds_;
+  ContainerBackend* containers_;
+};
+
+// Container paths whose content is not the container's own: volumes, binds
+// and tmpfs mounts, from its Config and HostConfig.
+std::vector<std::string> MountPoints(const Json& config, const Json& host_config);
+
+// The config a commit starts from: the container's, with the non-empty
+// fields of the request body's Config over it (Moby's merge).
+Json CommitConfig(const Json& container_config, const Json& body);
+
+}  // namespace berth::apiserver

@@ -1,0 +1,103 @@
+#include <catch2/catch.hpp>
+
+#include "apiserver/api.h"
+#include "apiserver/handlers/build.h"
+#include "tests/apiserver/fakes.h"
+
+namespace berth::apiserver {
+namespace {
+
+namespace img = ::berth::image::v1;
+namespace rt = ::berth::runtime::v1;
+using testing::FakeContainers;
+using testing::FakeExchange;
+using testing::FakeImages;
+
+class FakeBuilds : public BuildBackend {
+ public:
+  absl::StatusOr<std::string> CommitContainer(const img::CommitContainerRequest& request) override {
+    requests.push_back(request);
+    status_seen = containers->containers.begin()->second.state().status();
+    if (!fail.ok()) return fail;
+    return std::string("sha256:") + std::string(64, 'a');
+  }
+  FakeContainers* containers = nullptr;
+  std::vector<img::CommitContainerRequest> requests;
+  std::string status_seen;
+  absl::Status fail;
+};
+
+struct Fixture {
+  Fixture() : api(&containers, &images, HostInfo{}) {
+    builds.containers = &containers;
+    api.EnableBuild(&builds, &containers);
+  }
+  FakeContainers containers;
+  FakeImages images;
+  FakeBuilds builds;
+  Api api;
+};
+
+TEST_CASE("mount points of volumes, binds, mounts and tmpfs are excluded", "[build]") {
+  Json config = {{"Volumes", {{"/v", Json::object()}}}};
+  Json host = {{"Binds", {"/host:/b:ro", "named:/n"}},
+               {"Mounts", {{{"Type", "volume"}, {"Target", "/m"}}}},
+               {"Tmpfs", {{"/t", ""}}}};
+  CHECK(MountPoints(config, host) == std::vector<std::string>{"/b", "/m", "/n", "/t", "/v"});
+  CHECK(MountPoints(Json::object(), Json::object()).empty());
+}
+
+TEST_CASE("the request's config goes over the container's where set", "[build]") {
+  Json container = {{"Cmd", {"sh"}}, {"Env", {"A=1"}}, {"User", "app"}};
+  Json merged = CommitConfig(container, {{"Cmd", {"echo"}}, {"Env", nullptr}, {"User", ""}});
+  CHECK(merged["Cmd"] == Json({"echo"}));
+  CHECK(merged["Env"] == Json({"A=1"}));
+  CHECK(merged["User"] == "app");
+}
+
+TEST_CASE("POST /commit pauses a running container around the commit", "[build]") {
+  Fixture f;
+  rt::Container& c = f.containers.Add(std::string(64, 'c'), "web", "running",
+                                      R"({"Cmd":["sh"],"Volumes":{"/data":{}}})");
+  c.set_image_id("sha256:" + std::string(64, 'b'));
+  FakeExchange exchange("POST",
+                        "/commit?container=web&repo=app&tag=v1&author=me&comment=hi&"
+                        "changes=CMD%20%5B%22x%22%5D&changes=ENV%20A%3D1");
+  f.api.Handle(exchange);
+  CHECK(exchange.status == 201);
+  CHECK(ParseJson(exchange.body).value()["Id"] == "sha256:" + std::string(64, 'a'));
+  REQUIRE(f.builds.requests.size() == 1);
+  const img::CommitContainerRequest& r = f.builds.requests[0];
+  CHECK(r.container_id() == std::string(64, 'c'));
+  CHECK(r.image_id() == "sha256:" + std::string(64, 'b'));
+  CHECK(r.repository() == "app");
+  CHECK(r.tag() == "v1");
+  CHECK(r.author() == "me");
+  CHECK(r.comment() == "hi");
+  CHECK(r.changes_size() == 2);
+  CHECK(r.excluded_paths_size() == 1);
+  CHECK(f.builds.status_seen == "paused");
+  CHECK(c.state().status() == "running");
+}
+
+TEST_CASE("POST /commit with pause=0 leaves the container running; errors map", "[build]") {
+  Fixture f;
+  f.containers.Add(std::string(64, 'c'), "web", "running");
+  FakeExchange exchange("POST", "/commit?container=web&pause=0");
+  f.api.Handle(exchange);
+  CHECK(exchange.status == 201);
+  CHECK(f.builds.status_seen == "running");
+
+  f.builds.fail = absl::InvalidArgumentError("RUN is not a valid change command");
+  FakeExchange bad("POST", "/commit?container=web");
+  f.api.Handle(bad);
+  CHECK(bad.status == 400);
+  CHECK(f.containers.containers.begin()->second.state().status() == "running");
+
+  FakeExchange missing("POST", "/commit?container=nope");
+  f.api.Handle(missing);
+  CHECK(missing.status == 404);
+}
+
+}  // namespace
+}  // namespace berth::apiserver
