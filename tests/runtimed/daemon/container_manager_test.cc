@@ -469,7 +469,9 @@ namespace berth::runtimed {
 
 TEST_CASE("volumes are acquired at create, mounted at start, released at remove", "[manager]") {
   Fixture f;
-  const std::string bind_source = f.dir.path() + "/created-by-v";
+  // Outside the engine's root: binds of its own data are refused.
+  testing::TempDir outside;
+  const std::string bind_source = outside.path() + "/created-by-v";
   const std::string id =
       f.Create(R"({"Cmd":["x"],"Volumes":{"/anon":{}}})",
                R"({"Binds":["data:/data:ro","/)" + bind_source.substr(1) + R"(:/mnt"]})");
