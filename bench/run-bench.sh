@@ -44,6 +44,23 @@ rss_kb() {  # total resident KiB of the given pids (shared pages counted once pe
 # the sum is what the group really keeps resident. berth's daemons share their
 # C++ libraries (gRPC, protobuf, libstdc++), which RSS counts five times;
 # dockerd and containerd are static binaries, for which RSS and PSS agree.
+# Per-container overhead with 10 idle containers: the shims' PSS (what they
+# keep resident together, shared code counted once) and USS (private pages
+# only: what one more container costs), each divided by 10.
+shim_memory() {  # shim_memory HOST PGREP-PATTERN : prints "pss_kb uss_kb" per shim
+  local host=$1 pattern=$2 ids pids pss=0 uss=0 pid
+  ids=$(for _ in $(seq 10); do DOCKER_HOST=$host docker run -d --network none busybox sleep 600; done)
+  sleep 2
+  pids=$(pgrep -f "$pattern")
+  for pid in $pids; do
+    pss=$((pss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+    uss=$((uss + $(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s+0}' \
+                   "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+  done
+  DOCKER_HOST=$host docker rm -f $ids >/dev/null 2>&1
+  echo "$((pss / 10)) $((uss / 10))"
+}
+
 pss_kb() {
   local total=0 pid
   for pid in "$@"; do
@@ -57,6 +74,7 @@ cleanup() {
   [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
   grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
+  ip link del bbref0 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -75,15 +93,22 @@ berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
 berth_rss=$(rss_kb $berth_pids)
 berth_pss=$(pss_kb $berth_pids)
 berth_run=$(median_ms "$BERTH_HOST" docker run --rm --network none busybox true)
+berth_bridge=$(median_ms "$BERTH_HOST" docker run --rm busybox true)
 cli_only=$(median_ms "$BERTH_HOST" docker version)
+berth_shim=$(shim_memory "$BERTH_HOST" "berth-shim.*$WORK/b/run")
 
 # reference: Debian's dockerd 20.10 on its own socket and root
-ref_run=nan; ref_rss=0; ref_pss=0
+ref_run=nan; ref_bridge=nan; ref_rss=0; ref_pss=0; ref_shim="0 0"
 if command -v dockerd >/dev/null; then
   REF_HOST=unix://$WORK/d/docker.sock
   mkdir -p "$WORK/d"
+  # A bridge of its own, so that attaching a container costs what it costs
+  # Docker (veth, addresses), without touching the host's firewall.
+  ip link add bbref0 type bridge 2>/dev/null
+  ip addr add 10.231.0.1/24 dev bbref0 2>/dev/null
+  ip link set bbref0 up
   dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge=none --iptables=false --ip-masq=false \
+    -H "$REF_HOST" --bridge=bbref0 --iptables=false --ip-masq=false \
     --containerd-namespace=bench --log-level=error >"$WORK/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
@@ -94,6 +119,8 @@ if command -v dockerd >/dev/null; then
     ref_rss=$(rss_kb $ref_pids)
     ref_pss=$(pss_kb $ref_pids)
     ref_run=$(median_ms "$REF_HOST" docker run --rm --network none busybox true)
+    ref_bridge=$(median_ms "$REF_HOST" docker run --rm busybox true)
+    ref_shim=$(shim_memory "$REF_HOST" "containerd-shim.*bench")
   else
     echo "reference dockerd did not start; see $WORK/dockerd.log" >&2
     tail -5 "$WORK/dockerd.log" >&2
@@ -108,6 +135,18 @@ echo "docker run --rm --network none busybox true, median of $RUNS:"
 printf '  berth      %8s ms\n' "$berth_run"
 printf '  reference  %8s ms   (berth/reference = %s)\n' "$ref_run" "$(ratio "$berth_run" "$ref_run")"
 printf '  CLI alone  %8s ms   (docker version)\n' "$cli_only"
+diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.1f\n", a - b }'; }
+echo "the same on the default bridge network (attach cost = bridge - none):"
+printf '  berth      %8s ms   attach %s ms   (bridge/none = %s)\n' "$berth_bridge" \
+  "$(diff_ms "$berth_bridge" "$berth_run")" "$(ratio "$berth_bridge" "$berth_run")"
+printf '  reference  %8s ms   attach %s ms   (bridge/none = %s)\n' "$ref_bridge" \
+  "$(diff_ms "$ref_bridge" "$ref_run")" "$(ratio "$ref_bridge" "$ref_run")"
+read -r berth_shim_pss berth_shim_uss <<<"$berth_shim"
+read -r ref_shim_pss ref_shim_uss <<<"$ref_shim"
+echo "per-container shim with 10 idle containers, KiB      PSS        USS (private)"
+printf '  berth-shim                                     %8d   %8d\n' "$berth_shim_pss" "$berth_shim_uss"
+printf '  containerd-shim-runc-v2 (reference)            %8d   %8d\n' "$ref_shim_pss" "$ref_shim_uss"
+printf '  berth/reference                                %8s   %8s\n' "$(ratio "$berth_shim_pss" "$ref_shim_pss")" "$(ratio "$berth_shim_uss" "$ref_shim_uss")"
 echo "idle memory, KiB              PSS (resident together)      RSS (summed per process)"
 printf '  berth (5 daemons)          %8d                     %8d\n' "$berth_pss" "$berth_rss"
 printf '  reference (dockerd+containerd) %4d                     %8d\n' "$ref_pss" "$ref_rss"
