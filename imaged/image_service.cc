@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/grpc_status.h"
+#include "common/reference.h"
 #include "common/status.h"
 
 namespace berth::imaged {
@@ -112,20 +113,37 @@ absl::Status NoDistribution() {
 
 }  // namespace
 
+std::string ImageService::IdOf(const std::string& reference) {
+  absl::StatusOr<ImageInfo> info = store_->Get(reference);
+  return info.ok() ? info->id : "";
+}
+
+void ImageService::Publish(const std::string& action, const std::string& id,
+                           const std::string& name) {
+  if (events_ == nullptr) return;
+  std::map<std::string, std::string> attributes;
+  if (!name.empty()) attributes["name"] = name;
+  events_->Publish("image", action, id, std::move(attributes));
+}
+
 grpc::Status ImageService::PullImage(grpc::ServerContext* /*context*/,
                                      const pb::PullImageRequest* request,
                                      grpc::ServerWriter<pb::Progress>* writer) {
   if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
-  return ToGrpcStatus(distribution_->Pull(request->reference(), request->platform(),
-                                          ToCredentials(request->auth()), StreamSink(writer)));
+  absl::Status status = distribution_->Pull(request->reference(), request->platform(),
+                                            ToCredentials(request->auth()), StreamSink(writer));
+  if (status.ok()) Publish("pull", request->reference(), request->reference());
+  return ToGrpcStatus(status);
 }
 
 grpc::Status ImageService::PushImage(grpc::ServerContext* /*context*/,
                                      const pb::PushImageRequest* request,
                                      grpc::ServerWriter<pb::Progress>* writer) {
   if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
-  return ToGrpcStatus(distribution_->Push(request->reference(), ToCredentials(request->auth()),
-                                          StreamSink(writer)));
+  absl::Status status =
+      distribution_->Push(request->reference(), ToCredentials(request->auth()), StreamSink(writer));
+  if (status.ok()) Publish("push", request->reference(), request->reference());
+  return ToGrpcStatus(status);
 }
 
 grpc::Status ImageService::Login(grpc::ServerContext* /*context*/, const pb::LoginRequest* request,
@@ -165,6 +183,9 @@ grpc::Status ImageService::SaveImages(grpc::ServerContext* /*context*/,
   ChunkSink sink(writer);
   absl::Status status = store_->Save(names, sink);
   if (status.ok()) status = sink.Flush();
+  if (status.ok()) {
+    for (const std::string& name : names) Publish("save", IdOf(name), name);
+  }
   return ToGrpcStatus(status);
 }
 
@@ -206,6 +227,9 @@ grpc::Status ImageService::LoadImages(
     progress.set_stream(line);
     stream->Write(progress);
   });
+  if (ids.ok()) {
+    for (const std::string& id : *ids) Publish("load", id, "");
+  }
   return ToGrpcStatus(ids.status());
 }
 
@@ -227,19 +251,29 @@ grpc::Status ImageService::ImportImage(grpc::ServerContext* context,
   absl::StatusOr<std::string> id = store_->Import(options, source);
   if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_id(*id);
+  Publish("import", *id, "");
   return grpc::Status::OK;
 }
 
 grpc::Status ImageService::TagImage(grpc::ServerContext* context,
                                     const pb::TagImageRequest* request,
                                     pb::TagImageResponse* response) {
-  return ToGrpcStatus(store_->Tag(request->source(), request->repository(), request->tag()));
+  absl::Status status = store_->Tag(request->source(), request->repository(), request->tag());
+  if (status.ok()) {
+    // Events name images in their familiar form, as the user writes them.
+    const std::string target =
+        request->repository() + ":" + (request->tag().empty() ? "latest" : request->tag());
+    absl::StatusOr<Reference> parsed = Reference::ParseNormalized(target);
+    Publish("tag", IdOf(request->source()), parsed.ok() ? parsed->FamiliarString() : target);
+  }
+  return ToGrpcStatus(status);
 }
 
 grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
                                        const pb::RemoveImageRequest* request,
                                        pb::RemoveImageResponse* response) {
   std::set<std::string> in_use(request->images_in_use().begin(), request->images_in_use().end());
+  const std::string id = IdOf(request->reference());
   absl::StatusOr<std::vector<DeleteItem>> items =
       store_->Remove(request->reference(), request->force(), in_use);
   if (!items.ok()) return ToGrpcStatus(items.status());
@@ -247,6 +281,8 @@ grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
     pb::ImageDeleteItem* out = response->add_items();
     out->set_untagged(item.untagged);
     out->set_deleted(item.deleted);
+    if (!item.untagged.empty()) Publish("untag", id, item.untagged);
+    if (!item.deleted.empty()) Publish("delete", item.deleted, "");
   }
   return grpc::Status::OK;
 }

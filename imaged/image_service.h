@@ -5,6 +5,7 @@
 #include "imaged/commit.h"
 #include "imaged/distribution.h"
 #include "imaged/image_store.h"
+#include "common/event_journal.h"
 #include "proto/image/v1/image.grpc.pb.h"
 
 namespace berth::imaged {
@@ -14,6 +15,8 @@ class ImageService final : public berth::image::v1::ImageService::Service {
   // distribution may be null: then pull, push and login are Unimplemented.
   explicit ImageService(ImageStore* store, Distribution* distribution = nullptr)
       : store_(store), distribution_(distribution) {}
+  // Image events (pull, push, load, import, tag, untag, delete, save) go here.
+  void set_events(EventJournal* events) { events_ = events; }
 
   grpc::Status GetImage(grpc::ServerContext* context,
                         const berth::image::v1::GetImageRequest* request,
@@ -59,6 +62,10 @@ class ImageService final : public berth::image::v1::ImageService::Service {
   ImageStore* store_;
   Distribution* distribution_;
   ContainerCommitter* committer_ = nullptr;
+  // The image's ID for an event about `reference` ("" when unknown).
+  std::string IdOf(const std::string& reference);
+  void Publish(const std::string& action, const std::string& id, const std::string& name);
+  EventJournal* events_ = nullptr;
 };
 
 }  // namespace berth::imaged

@@ -4,6 +4,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
+#include "common/event_journal.h"
 #include "common/fs.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
   berth::imaged::ContainerCommitter committer(&store, content->get(), &changes);
   berth::imaged::ImageService service(&store, &distribution);
   service.set_committer(&committer);
-  auto server = berth::GrpcServer::Start(options, {&service});
+  berth::EventJournal events;
+  service.set_events(&events);
+  berth::EventServiceImpl event_service(&events);
+  auto server = berth::GrpcServer::Start(options, {&service, &event_service});
   if (!server.ok()) return fail(server.status());
   (*server)->ServeUntilSignal();
   return EXIT_SUCCESS;

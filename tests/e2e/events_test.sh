@@ -43,6 +43,13 @@ test_events() {
         --filter volume=ev-vol --format '{{.Action}}' | tr '\n' ',')
   check_eq "volume events from stored" "create,mount,unmount,destroy," "$out"
 
+  since=$(date +%s)
+  docker tag busybox ev-tag:1
+  docker rmi ev-tag:1 >/dev/null
+  out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=image \
+        --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ',')
+  check_eq "image events from imaged" "tag ev-tag:1,untag ev-tag:1," "$out"
+
   out=$(api -o /dev/null -w '%{http_code}' "http://x/events?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D&until=1")
   check_eq "an unknown filter is a 400" "400" "$out"
 }
