@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
+#include "common/event_journal.h"
 #include "common/digest.h"
 #include "common/event_loop.h"
 #include "common/fs.h"
@@ -124,7 +125,10 @@ int main(int argc, char** argv) {
   spdlog::info("firewall table ip {} in place", (*firewall)->table());
 
   berth::netd::NetworkService service(sandboxes->get());
-  auto server = berth::GrpcServer::Start(options, {&service});
+  berth::EventJournal events;
+  service.set_events(&events);
+  berth::EventServiceImpl event_service(&events);
+  auto server = berth::GrpcServer::Start(options, {&service, &event_service});
   if (!server.ok()) {
     spdlog::critical("cannot serve: {}", server.status().ToString());
     return EXIT_FAILURE;

@@ -38,13 +38,39 @@ grpc::Status NetworkService::CreateSandbox(grpc::ServerContext*,
   if (!info.ok()) return ToGrpcStatus(info.status());
   response->set_netns_path(info->netns_path);
   response->set_network_settings_json(info->network_settings.dump());
+  PublishEndpoints("connect", request->container_id(), info->network_settings);
   return grpc::Status::OK;
 }
 
 grpc::Status NetworkService::RemoveSandbox(grpc::ServerContext*,
                                            const network::v1::RemoveSandboxRequest* request,
                                            network::v1::RemoveSandboxResponse*) {
-  return ToGrpcStatus(sandboxes_->RemoveSandbox(request->container_id()));
+  absl::StatusOr<SandboxInfo> before = sandboxes_->GetSandbox(request->container_id());
+  absl::Status status = sandboxes_->RemoveSandbox(request->container_id());
+  if (status.ok() && before.ok()) {
+    PublishEndpoints("disconnect", request->container_id(), before->network_settings);
+  }
+  return ToGrpcStatus(status);
+}
+
+void NetworkService::PublishEndpoints(const std::string& action, const std::string& container_id,
+                                      const Json& network_settings) {
+  if (!network_settings.is_object() || !network_settings.contains("Networks") ||
+      !network_settings["Networks"].is_object()) {
+    return;
+  }
+  const Json& networks = network_settings["Networks"];
+  for (auto it = networks.begin(); it != networks.end(); ++it) {
+    Publish(action, it.value().value("NetworkID", std::string()), it.key(), container_id);
+  }
+}
+
+void NetworkService::Publish(const std::string& action, const std::string& network_id,
+                             const std::string& name, const std::string& container_id) {
+  if (events_ == nullptr) return;
+  std::map<std::string, std::string> attributes = {{"name", name}, {"type", "bridge"}};
+  if (!container_id.empty()) attributes["container"] = container_id;
+  events_->Publish("network", action, network_id, std::move(attributes));
 }
 
 grpc::Status NetworkService::GetSandbox(grpc::ServerContext*,
@@ -74,6 +100,7 @@ grpc::Status NetworkService::CreateNetwork(grpc::ServerContext*,
   absl::StatusOr<Network> network = sandboxes_->networks()->CreateNetwork(*body);
   if (!network.ok()) return ToGrpcStatus(network.status());
   response->set_id(network->id);
+  Publish("create", network->id, network->name);
   return grpc::Status::OK;
 }
 
@@ -104,7 +131,10 @@ grpc::Status NetworkService::ListNetworks(grpc::ServerContext*,
 grpc::Status NetworkService::RemoveNetwork(grpc::ServerContext*,
                                            const network::v1::RemoveNetworkRequest* request,
                                            network::v1::RemoveNetworkResponse*) {
-  return ToGrpcStatus(sandboxes_->networks()->RemoveNetwork(request->network()));
+  absl::StatusOr<Network> network = sandboxes_->networks()->GetNetwork(request->network());
+  absl::Status status = sandboxes_->networks()->RemoveNetwork(request->network());
+  if (status.ok() && network.ok()) Publish("destroy", network->id, network->name);
+  return ToGrpcStatus(status);
 }
 
 grpc::Status NetworkService::PruneNetworks(grpc::ServerContext*,
@@ -116,7 +146,10 @@ grpc::Status NetworkService::PruneNetworks(grpc::ServerContext*,
   if (!keep.ok()) return ToGrpcStatus(keep.status());
   absl::StatusOr<std::vector<std::string>> removed = sandboxes_->networks()->PruneNetworks(*keep);
   if (!removed.ok()) return ToGrpcStatus(removed.status());
-  for (const std::string& name : *removed) response->add_removed(name);
+  for (const std::string& name : *removed) {
+    response->add_removed(name);
+    Publish("destroy", "", name);
+  }
   return grpc::Status::OK;
 }
 
@@ -129,15 +162,21 @@ grpc::Status NetworkService::ConnectContainer(grpc::ServerContext*,
       request->container_id(), request->container_name(), request->network(), *config);
   if (!settings.ok()) return ToGrpcStatus(settings.status());
   response->set_network_settings_json(settings->dump());
+  if (absl::StatusOr<Network> network = sandboxes_->networks()->GetNetwork(request->network());
+      network.ok()) {
+    Publish("connect", network->id, network->name, request->container_id());
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status NetworkService::DisconnectContainer(
     grpc::ServerContext*, const network::v1::DisconnectContainerRequest* request,
     network::v1::DisconnectContainerResponse* response) {
+  absl::StatusOr<Network> network = sandboxes_->networks()->GetNetwork(request->network());
   absl::StatusOr<Json> settings =
       sandboxes_->Disconnect(request->container_id(), request->network());
   if (!settings.ok()) return ToGrpcStatus(settings.status());
+  if (network.ok()) Publish("disconnect", network->id, network->name, request->container_id());
   response->set_network_settings_json(settings->dump());
   return grpc::Status::OK;
 }

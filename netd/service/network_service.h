@@ -2,6 +2,7 @@
 // errors; the logic is in SandboxManager and NetworkManager.
 #pragma once
 
+#include "common/event_journal.h"
 #include "netd/sandbox/sandbox_manager.h"
 #include "proto/network/v1/network.grpc.pb.h"
 
@@ -10,6 +11,8 @@ namespace berth::netd {
 class NetworkService final : public network::v1::NetworkService::Service {
  public:
   explicit NetworkService(SandboxManager* sandboxes) : sandboxes_(sandboxes) {}
+  // Network events (create, destroy, connect, disconnect) go here.
+  void set_events(EventJournal* events) { events_ = events; }
 
   grpc::Status CreateSandbox(grpc::ServerContext* context,
                              const network::v1::CreateSandboxRequest* request,
@@ -44,7 +47,14 @@ class NetworkService final : public network::v1::NetworkService::Service {
 
  private:
   absl::StatusOr<std::string> NetworkJson(const Network& network);
+  // One event per network in a container's NetworkSettings.Networks.
+  void PublishEndpoints(const std::string& action, const std::string& container_id,
+                        const Json& network_settings);
+  void Publish(const std::string& action, const std::string& network_id, const std::string& name,
+               const std::string& container_id = "");
+
   SandboxManager* sandboxes_;
+  EventJournal* events_ = nullptr;
 };
 
 }  // namespace berth::netd

@@ -50,6 +50,14 @@ test_events() {
         --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ',')
   check_eq "image events from imaged" "tag ev-tag:1,untag ev-tag:1," "$out"
 
+  since=$(date +%s)
+  docker network create ev-net >/dev/null
+  docker run --rm --network ev-net busybox true
+  docker network rm ev-net >/dev/null
+  out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=network \
+        --filter network=ev-net --format '{{.Action}}' | tr '\n' ',')
+  check_eq "network events from netd" "create,connect,disconnect,destroy," "$out"
+
   out=$(api -o /dev/null -w '%{http_code}' "http://x/events?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D&until=1")
   check_eq "an unknown filter is a 400" "400" "$out"
 }
