@@ -20,7 +20,8 @@ test_status() {
   out=$(ps -o user= -p "$(daemon_pid imaged)")
   check_eq "imaged runs unprivileged" "berth" "$(echo $out)"
   out=$(grep CapBnd "/proc/$(daemon_pid netd)/status" | awk '{print $2}')
-  check_eq "netd keeps only SYS_ADMIN and NET_ADMIN" "0000000000201000" "$out"
+  # CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21).
+  check_eq "netd keeps only SYS_ADMIN, NET_ADMIN and NET_BIND_SERVICE" "0000000000201400" "$out"
   out=$(stat -c '%a' "$EXEC_ROOT/docker.sock")
   check_eq "docker.sock mode" "660" "$out"
 }
