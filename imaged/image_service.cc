@@ -314,4 +314,82 @@ grpc::Status ImageService::CommitContainer(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+namespace {
+
+// The context chunks that follow the parameters, as the extractor pulls them.
+class BuildContextSource : public ByteSource {
+ public:
+  explicit BuildContextSource(
+      grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
+          stream)
+      : stream_(stream) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    while (offset_ == chunk_.size()) {
+      if (done_) return size_t{0};
+      berth::image::v1::BuildRequest request;
+      if (!stream_->Read(&request)) {
+        done_ = true;
+        return size_t{0};
+      }
+      if (request.part_case() != berth::image::v1::BuildRequest::kContext) {
+        return absl::InvalidArgumentError("Build: parameters after the first message");
+      }
+      chunk_ = std::move(*request.mutable_context());
+      offset_ = 0;
+    }
+    size_t count = std::min(n, chunk_.size() - offset_);
+    std::memcpy(buffer, chunk_.data() + offset_, count);
+    offset_ += count;
+    return count;
+  }
+
+ private:
+  grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
+      stream_;
+  std::string chunk_;
+  size_t offset_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+grpc::Status ImageService::Build(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
+        stream) {
+  if (builder_ == nullptr) return ToGrpcStatus(absl::UnimplementedError("build is not supported"));
+  berth::image::v1::BuildRequest first;
+  if (!stream->Read(&first) || first.part_case() != berth::image::v1::BuildRequest::kParameters) {
+    return ToGrpcStatus(absl::InvalidArgumentError("Build: the parameters come first"));
+  }
+  const berth::image::v1::BuildParameters& p = first.parameters();
+  BuildParams params;
+  params.options.tags.assign(p.tags().begin(), p.tags().end());
+  for (const auto& [key, value] : p.build_args()) {
+    params.options.build_args[key] =
+        value.null() ? std::nullopt : std::optional<std::string>(value.value());
+  }
+  params.options.labels.insert(p.labels().begin(), p.labels().end());
+  params.options.target = p.target();
+  params.options.no_cache = p.no_cache();
+  params.options.pull = p.pull();
+  params.options.platform = p.platform();
+  if (!p.host_config_json().empty()) {
+    absl::StatusOr<Json> host_config = ParseJson(p.host_config_json());
+    if (!host_config.ok()) return ToGrpcStatus(host_config.status());
+    params.options.host_config = std::move(*host_config);
+  }
+  params.options.cancelled = [context] { return context->IsCancelled(); };
+  params.dockerfile = p.dockerfile();
+  params.quiet = p.quiet();
+  BuildContextSource source(stream);
+  absl::Status status = builder_->Build(params, source, [&](const std::string& bytes) {
+    berth::image::v1::BuildResponse response;
+    response.set_json_lines(bytes);
+    if (!stream->Write(response)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  });
+  return ToGrpcStatus(status);
+}
+
 }  // namespace berth::imaged

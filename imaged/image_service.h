@@ -2,10 +2,11 @@
 // the logic is in ImageStore.
 #pragma once
 
+#include "common/event_journal.h"
+#include "imaged/build_service.h"
 #include "imaged/commit.h"
 #include "imaged/distribution.h"
 #include "imaged/image_store.h"
-#include "common/event_journal.h"
 #include "proto/image/v1/image.grpc.pb.h"
 
 namespace berth::imaged {
@@ -55,13 +56,20 @@ class ImageService final : public berth::image::v1::ImageService::Service {
                                const berth::image::v1::CommitContainerRequest* request,
                                berth::image::v1::CommitContainerResponse* response) override;
 
+  grpc::Status Build(grpc::ServerContext* context,
+                     grpc::ServerReaderWriter<berth::image::v1::BuildResponse,
+                                              berth::image::v1::BuildRequest>* stream) override;
+
   // docker commit; Unimplemented while unset.
   void set_committer(ContainerCommitter* committer) { committer_ = committer; }
+  // docker build; Unimplemented while unset.
+  void set_builder(BuildService* builder) { builder_ = builder; }
 
  private:
   ImageStore* store_;
   Distribution* distribution_;
   ContainerCommitter* committer_ = nullptr;
+  BuildService* builder_ = nullptr;
   // The image's ID for an event about `reference` ("" when unknown).
   std::string IdOf(const std::string& reference);
   void Publish(const std::string& action, const std::string& id, const std::string& name);

@@ -8,6 +8,9 @@
 #include "common/fs.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "imaged/build/sql_build_cache.h"
+#include "imaged/build_adapters.h"
+#include "imaged/build_service.h"
 #include "imaged/commit.h"
 #include "imaged/content_store.h"
 #include "imaged/distribution.h"
@@ -54,6 +57,19 @@ int main(int argc, char** argv) {
   berth::imaged::ContainerCommitter committer(&store, content->get(), &changes);
   berth::imaged::ImageService service(&store, &distribution);
   service.set_committer(&committer);
+  // The build cache has a database of its own: it is a cache, and its
+  // schema evolves apart from the image records.
+  auto build_db = berth::Database::Open(state + "/build.db",
+                                        berth::imaged::build::BuildCacheMigrations());
+  if (!build_db.ok()) return fail(build_db.status());
+  berth::imaged::build::SqlBuildCache build_cache(build_db->get(),
+                                                  [] { return absl::ToUnixSeconds(absl::Now()); });
+  berth::imaged::GrpcStepRunner step_runner(berth::UnixChannel(options.GrpcSocketOf("runtimed")),
+                                            &store);
+  berth::imaged::BuildService builder(&store, content->get(), &changes, &step_runner,
+                                      &build_cache, options.RunDir() + "/build");
+  if (absl::Status status = builder.CleanUp(); !status.ok()) return fail(status);
+  service.set_builder(&builder);
   berth::EventJournal events;
   service.set_events(&events);
   berth::EventServiceImpl event_service(&events);

@@ -1,6 +1,7 @@
 // What docker commit and docker build need from imaged beyond ImageBackend.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -8,12 +9,25 @@
 
 namespace berth::apiserver {
 
+// One build: the context goes up in chunks, then the JSON lines come back.
+class BuildSession {
+ public:
+  virtual ~BuildSession() = default;
+  virtual bool Write(const std::string& chunk) = 0;
+  virtual void WritesDone() = 0;
+  // Docker's JSON messages as imaged encoded them; false at the end.
+  virtual bool Read(std::string* json_lines) = 0;
+  virtual absl::Status Finish() = 0;
+};
+
 class BuildBackend {
  public:
   virtual ~BuildBackend() = default;
   // Returns the new image's ID.
   virtual absl::StatusOr<std::string> CommitContainer(
       const image::v1::CommitContainerRequest& request) = 0;
+  virtual absl::StatusOr<std::unique_ptr<BuildSession>> Build(
+      const image::v1::BuildParameters& parameters) = 0;
 };
 
 }  // namespace berth::apiserver

@@ -20,4 +20,57 @@ absl::StatusOr<std::string> GrpcBuildBackend::CommitContainer(
   return response.id();
 }
 
+namespace {
+
+class GrpcBuildSession : public BuildSession {
+ public:
+  explicit GrpcBuildSession(image::v1::ImageService::Stub* stub)
+      : stream_(stub->Build(&context_)) {}
+  ~GrpcBuildSession() override {
+    if (!finished_) {
+      context_.TryCancel();
+      stream_->Finish();
+    }
+  }
+  bool Start(const image::v1::BuildParameters& parameters) {
+    image::v1::BuildRequest request;
+    *request.mutable_parameters() = parameters;
+    return stream_->Write(request);
+  }
+  bool Write(const std::string& chunk) override {
+    image::v1::BuildRequest request;
+    request.set_context(chunk);
+    return stream_->Write(request);
+  }
+  void WritesDone() override { stream_->WritesDone(); }
+  bool Read(std::string* json_lines) override {
+    image::v1::BuildResponse response;
+    if (!stream_->Read(&response)) return false;
+    *json_lines = std::move(*response.mutable_json_lines());
+    return true;
+  }
+  absl::Status Finish() override {
+    finished_ = true;
+    return FromSiblingStatus(stream_->Finish(), "imaged");
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<image::v1::BuildRequest, image::v1::BuildResponse>>
+      stream_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BuildSession>> GrpcBuildBackend::Build(
+    const image::v1::BuildParameters& parameters) {
+  auto session = std::make_unique<GrpcBuildSession>(stub_.get());
+  if (!session->Start(parameters)) {
+    absl::Status status = session->Finish();
+    return status.ok() ? absl::UnavailableError("imaged is unavailable: build refused") : status;
+  }
+  return std::unique_ptr<BuildSession>(std::move(session));
+}
+
 }  // namespace berth::apiserver

@@ -17,6 +17,8 @@ class GrpcBuildBackend : public BuildBackend {
 
   absl::StatusOr<std::string> CommitContainer(
       const image::v1::CommitContainerRequest& request) override;
+  absl::StatusOr<std::unique_ptr<BuildSession>> Build(
+      const image::v1::BuildParameters& parameters) override;
 
  private:
   std::unique_ptr<image::v1::ImageService::Stub> stub_;

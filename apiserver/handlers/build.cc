@@ -2,7 +2,9 @@
 
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "apiserver/framing.h"
 #include "apiserver/handlers/util.h"
 #include "common/status.h"
 
@@ -14,6 +16,30 @@ namespace img = ::berth::image::v1;
 namespace {
 
 constexpr size_t kMaxConfigBody = 1 << 20;
+constexpr size_t kChunkSize = 1 << 20;
+
+// Up to kChunkSize bytes of the request body; empty at the end.
+absl::Status NextChunk(Exchange& exchange, std::string* chunk) {
+  chunk->resize(kChunkSize);
+  size_t filled = 0;
+  while (filled < kChunkSize) {
+    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(&(*chunk)[filled], kChunkSize - filled));
+    if (n == 0) break;
+    filled += n;
+  }
+  chunk->resize(filled);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Json> JsonParam(const Query& query, const std::string& key) {
+  std::string text = query.Get(key);
+  if (text.empty()) return Json::object();
+  absl::StatusOr<Json> parsed = ParseJson(text);
+  if (!parsed.ok() || !(parsed->is_object() || parsed->is_null())) {
+    return absl::InvalidArgumentError("invalid " + key + " parameter: not a JSON object");
+  }
+  return parsed->is_null() ? Json::object() : *parsed;
+}
 
 bool IsEmpty(const Json& value) {
   if (value.is_string()) return value.get_ref<const std::string&>().empty();
@@ -31,6 +57,104 @@ Json ParseOrEmpty(const std::string& text) {
 void BuildHandlers::Register(Router& router) {
   router.Add("POST", "/commit",
              [this](Exchange& exchange, const std::string&) { return Commit(exchange); });
+  router.Add("POST", "/build",
+             [this](Exchange& exchange, const std::string&) { return Build(exchange); });
+}
+
+absl::StatusOr<img::BuildParameters> BuildParametersFrom(const Query& query) {
+  if (query.Get("version") == "2") {
+    return absl::InvalidArgumentError(
+        "BuildKit is not supported by this engine: use the legacy "
+        "builder (DOCKER_BUILDKIT=0)");
+  }
+  if (!query.Get("remote").empty()) {
+    return absl::InvalidArgumentError("remote build contexts are not supported");
+  }
+  img::BuildParameters params;
+  for (const std::string& tag : query.GetAll("t")) {
+    if (!tag.empty()) params.add_tags(tag);
+  }
+  ASSIGN_OR_RETURN(Json args, JsonParam(query, "buildargs"));
+  for (const auto& [key, value] : args.items()) {
+    img::NullableString& out = (*params.mutable_build_args())[key];
+    if (value.is_null()) {
+      out.set_null(true);
+    } else if (value.is_string()) {
+      out.set_value(value.get<std::string>());
+    } else {
+      return absl::InvalidArgumentError("invalid buildargs parameter: values must be strings");
+    }
+  }
+  ASSIGN_OR_RETURN(Json labels, JsonParam(query, "labels"));
+  for (const auto& [key, value] : labels.items()) {
+    if (!value.is_string()) {
+      return absl::InvalidArgumentError("invalid labels parameter: values must be strings");
+    }
+    (*params.mutable_labels())[key] = value.get<std::string>();
+  }
+  params.set_dockerfile(query.Get("dockerfile"));
+  params.set_target(query.Get("target"));
+  params.set_no_cache(query.GetBool("nocache"));
+  params.set_pull(query.GetBool("pull"));
+  params.set_quiet(query.GetBool("q"));
+  params.set_platform(query.Get("platform"));
+  Json host = Json::object();
+  if (!query.Get("networkmode").empty()) host["NetworkMode"] = query.Get("networkmode");
+  if (!query.Get("extrahosts").empty()) {
+    Json hosts = Json::array();
+    for (absl::string_view h : absl::StrSplit(query.Get("extrahosts"), ',', absl::SkipEmpty())) {
+      hosts.push_back(std::string(h));
+    }
+    host["ExtraHosts"] = hosts;
+  }
+  const std::pair<const char*, const char*> numbers[] = {
+      {"memory", "Memory"},       {"memswap", "MemorySwap"}, {"cpushares", "CpuShares"},
+      {"cpuperiod", "CpuPeriod"}, {"cpuquota", "CpuQuota"},  {"shmsize", "ShmSize"}};
+  for (const auto& [param, field] : numbers) {
+    std::string text = query.Get(param);
+    if (text.empty()) continue;
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(text, &value)) {
+      return absl::InvalidArgumentError(std::string("invalid ") + param + " parameter: " + text);
+    }
+    if (value != 0) host[field] = value;
+  }
+  if (!query.Get("cpusetcpus").empty()) host["CpusetCpus"] = query.Get("cpusetcpus");
+  params.set_host_config_json(host.dump());
+  return params;
+}
+
+absl::Status BuildHandlers::Build(Exchange& exchange) {
+  ASSIGN_OR_RETURN(img::BuildParameters params, BuildParametersFrom(exchange.request().query));
+  ASSIGN_OR_RETURN(std::unique_ptr<BuildSession> session, builds_->Build(params));
+  std::string chunk;
+  while (true) {
+    absl::Status read = NextChunk(exchange, &chunk);
+    if (!read.ok()) {
+      session.reset();  // cancels the build
+      return read;
+    }
+    if (chunk.empty() || !session->Write(chunk)) break;
+  }
+  session->WritesDone();
+  exchange.StartChunked(200, kJsonType);
+  std::string lines;
+  bool client_there = true;
+  while (session->Read(&lines)) {
+    if (!exchange.WriteChunk(lines)) {
+      client_there = false;
+      break;
+    }
+  }
+  if (!client_there) {
+    session.reset();
+    exchange.EndChunked();
+    return absl::OkStatus();
+  }
+  absl::Status status = session->Finish();
+  if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
+  exchange.EndChunked();
+  return absl::OkStatus();
 }
 
 std::vector<std::string> MountPoints(const Json& config, const Json& host_config) {

@@ -1,5 +1,7 @@
-// POST /commit (docker commit). The container is paused while imaged takes
-// its changes from stored, as Docker does by default.
+// POST /commit (docker commit): the container is paused while imaged takes
+// its changes from stored, as Docker does by default. POST /build (docker
+// build, the legacy builder): the body (the context tar) is streamed to
+// imaged and imaged's JSON messages are copied back as they come.
 #pragma once
 
 #include <string>
@@ -20,11 +22,18 @@ class BuildHandlers {
 
   void Register(Router& router);
   absl::Status Commit(Exchange& exchange);
+  absl::Status Build(Exchange& exchange);
 
  private:
   BuildBackend* builds_;
   ContainerBackend* containers_;
 };
+
+// The build's parameters from POST /build's query: t, buildargs, labels,
+// dockerfile, target, nocache, pull, q, platform, and networkmode,
+// extrahosts, memory, memswap, cpushares, cpusetcpus, cpuperiod, cpuquota,
+// shmsize for the RUN containers' HostConfig.
+absl::StatusOr<image::v1::BuildParameters> BuildParametersFrom(const Query& query);
 
 // Container paths whose content is not the container's own: volumes, binds
 // and tmpfs mounts, from its Config and HostConfig.

@@ -21,6 +21,12 @@ class FakeBuilds : public BuildBackend {
     if (!fail.ok()) return fail;
     return std::string("sha256:") + std::string(64, 'a');
   }
+  absl::StatusOr<std::unique_ptr<BuildSession>> Build(
+      const img::BuildParameters& parameters) override {
+    last_build = parameters;
+    return absl::UnavailableError("imaged is unavailable: test");
+  }
+  img::BuildParameters last_build;
   FakeContainers* containers = nullptr;
   std::vector<img::CommitContainerRequest> requests;
   std::string status_seen;
@@ -97,6 +103,40 @@ TEST_CASE("POST /commit with pause=0 leaves the container running; errors map", 
   FakeExchange missing("POST", "/commit?container=nope");
   f.api.Handle(missing);
   CHECK(missing.status == 404);
+}
+
+TEST_CASE("POST /build's query becomes the build parameters", "[build]") {
+  Query query = Query::Parse(
+      "t=a:1&t=b&buildargs=%7B%22X%22%3A%221%22%2C%22Y%22%3Anull%7D&labels=%7B%22l%22%3A%22v%22%7D"
+      "&dockerfile=sub%2FDf&target=t1&nocache=1&q=1&networkmode=none&memory=1024&"
+      "extrahosts=h%3A1.2.3.4");
+  auto params = BuildParametersFrom(query);
+  REQUIRE(params.ok());
+  CHECK(params->tags_size() == 2);
+  CHECK(params->build_args().at("X").value() == "1");
+  CHECK(params->build_args().at("Y").null());
+  CHECK(params->labels().at("l") == "v");
+  CHECK(params->dockerfile() == "sub/Df");
+  CHECK(params->target() == "t1");
+  CHECK(params->no_cache());
+  CHECK(params->quiet());
+  CHECK_FALSE(params->pull());
+  Json host = ParseJson(params->host_config_json()).value();
+  CHECK(host["NetworkMode"] == "none");
+  CHECK(host["Memory"] == 1024);
+  CHECK(host["ExtraHosts"] == Json({"h:1.2.3.4"}));
+
+  CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("version=2")).status()));
+  CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("buildargs=%5B1%5D")).status()));
+  CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("memory=lots")).status()));
+}
+
+TEST_CASE("POST /build with imaged down is 503 before any body", "[build]") {
+  Fixture f;
+  FakeExchange exchange("POST", "/build?t=x", "context");
+  f.api.Handle(exchange);
+  CHECK(exchange.status == 503);
+  CHECK(f.builds.last_build.tags_size() == 1);
 }
 
 }  // namespace

@@ -46,3 +46,80 @@ test_commit() {
   docker rmi commit-e2e:v1 commit-e2e:v2 commit-e2e:v3 "$img" >/dev/null 2>&1
   docker volume prune -f >/dev/null 2>&1
 }
+
+test_build() {
+  say "== build"
+  local d out id id2 before
+  d="$E2E_DIR/build"
+  mkdir -p "$d/ctx/sub" "$d/ctx/ignored"
+  echo from-context >"$d/ctx/file.txt"
+  echo nested >"$d/ctx/sub/n.txt"
+  echo secret >"$d/ctx/ignored/s.txt"
+  printf 'ignored\n*.tmp\n' >"$d/ctx/.dockerignore"
+  echo tmp >"$d/ctx/x.tmp"
+  cat >"$d/ctx/Dockerfile" <<'DF'
+FROM busybox AS base
+ARG GREETING=hello
+ENV APP=/app
+WORKDIR /app
+RUN echo "$GREETING" > greeting && echo ran
+COPY file.txt sub/ ./
+LABEL org.example=yes
+EXPOSE 8080
+CMD ["cat", "/app/greeting"]
+
+FROM busybox AS final
+COPY --from=base /app/ /copied/
+RUN ls /copied > /copied.list
+CMD ["sh", "-c", "cat /copied/greeting /copied/file.txt"]
+DF
+  before=$(docker ps -aq | wc -l)
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-e2e:one --build-arg GREETING=hi "$d/ctx" 2>&1)
+  check_contains "legacy build succeeds" "Successfully tagged build-e2e:one" "$out"
+  check_contains "RUN output is shown" "ran" "$out"
+  check_contains "steps are numbered" "Step 1/13 : FROM busybox AS base" "$out"
+  check_eq "the built image runs" "$(printf 'hi\nfrom-context')" \
+    "$(docker run --rm --network none build-e2e:one 2>&1)"
+  out=$(docker run --rm --network none build-e2e:one cat /copied.list 2>&1)
+  check_contains "COPY of a directory's content" "n.txt" "$out"
+  check_not_contains ".dockerignore honoured" "s.txt" "$out"
+  check_eq "no build container left" "$before" "$(docker ps -aq | wc -l)"
+
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-e2e:two --build-arg GREETING=hi "$d/ctx" 2>&1)
+  check_contains "second build uses the cache" "Using cache" "$out"
+  check_not_contains "second build runs nothing" "Running in" "$out"
+  check_eq "cached build gives the same image" "$(docker image inspect -f '{{.Id}}' build-e2e:one)" \
+    "$(docker image inspect -f '{{.Id}}' build-e2e:two 2>&1)"
+  out=$(docker build --no-cache -t build-e2e:three --build-arg GREETING=hi "$d/ctx" 2>&1)
+  check_contains "default docker build (legacy fallback) with --no-cache" "Successfully built" "$out"
+  check_not_contains "--no-cache uses no cache" "Using cache" "$out"
+
+  out=$(DOCKER_BUILDKIT=0 docker build -q --target base -t build-e2e:base "$d/ctx" 2>&1)
+  check_contains "-q prints the image ID only" "sha256:" "$out"
+  check_eq "--target stops at the stage" "hello" "$(docker run --rm --network none build-e2e:base 2>&1)"
+  out=$(docker image inspect -f '{{index .Config.Labels "org.example"}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}}' build-e2e:base 2>&1)
+  check_eq "LABEL, WORKDIR, EXPOSE in the config" 'yes /app {"8080/tcp":{}}' "$out"
+  out=$(docker history build-e2e:base 2>&1)
+  check_contains "history shows the RUN step" "|1 GREETING=hello /bin/sh -c echo" "$out"
+
+  mkdir -p "$d/other"
+  printf 'FROM busybox\nRUN echo f-flag > /f\n' >"$d/other/Custom.df"
+  check "-f names the Dockerfile" env DOCKER_BUILDKIT=0 docker build -f "$d/other/Custom.df" -t build-e2e:f "$d/ctx"
+  check_eq "-f image runs" "f-flag" "$(docker run --rm --network none build-e2e:f cat /f 2>&1)"
+  out=$(printf 'FROM busybox\nCMD ["echo","stdin"]\n' | DOCKER_BUILDKIT=0 docker build -t build-e2e:stdin - 2>&1)
+  check_contains "docker build - < Dockerfile" "Successfully tagged build-e2e:stdin" "$out"
+  check_eq "stdin-built image runs" "stdin" "$(docker run --rm --network none build-e2e:stdin 2>&1)"
+
+  before=$(docker images -q | wc -l)
+  out=$(printf 'FROM busybox\nRUN false\n' | DOCKER_BUILDKIT=0 docker build -t build-e2e:fail - 2>&1)
+  check_contains "failing RUN reports Docker's message" \
+    "The command '/bin/sh -c false' returned a non-zero code: 1" "$out"
+  check_fails "failing build leaves no tag" docker image inspect build-e2e:fail
+  check_eq "failing build leaves no container" "0" "$(docker ps -aq | wc -l)"
+  out=$(printf 'FROM busybox\nFOO bar\n' | DOCKER_BUILDKIT=0 docker build - 2>&1)
+  check_contains "unknown instruction names it" "unknown instruction: FOO" "$out"
+
+  check_eq "no build directory left" "" "$(ls -A "$EXEC_ROOT/imaged/build" 2>/dev/null)"
+  docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
+    build-e2e:stdin >/dev/null 2>&1
+}

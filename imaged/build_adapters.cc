@@ -1,0 +1,430 @@
+#include "imaged/build_adapters.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/grpc_status.h"
+#include "common/status.h"
+#include "imaged/build/layer_writer.h"
+
+namespace berth::imaged {
+namespace {
+
+namespace rt = ::berth::runtime::v1;
+
+std::string Clean(std::string path) {
+  while (absl::StartsWith(path, "./")) path = path.substr(2);
+  while (!path.empty() && path[0] == '/') path = path.substr(1);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (path == ".") return "";
+  return path;
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+bool Below(const std::string& path, const std::string& dir) {
+  return dir.empty() ? !path.empty() : absl::StartsWith(path, dir + "/");
+}
+
+struct ReadState {
+  ByteSource* source;
+  std::string buffer;
+};
+
+la_ssize_t ReadCallback(struct archive* a, void* data, const void** out) {
+  auto* state = static_cast<ReadState*>(data);
+  state->buffer.resize(1 << 20);
+  absl::StatusOr<size_t> n = state->source->Read(state->buffer.data(), state->buffer.size());
+  if (!n.ok()) {
+    archive_set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
+    return -1;
+  }
+  *out = state->buffer.data();
+  return static_cast<la_ssize_t>(*n);
+}
+
+// Collects an uncompressed layer tar into a blob.
+class BlobSink {
+ public:
+  explicit BlobSink(ContentStore* content) : content_(content) {}
+  absl::Status Open() {
+    ASSIGN_OR_RETURN(writer_, content_->NewWriter());
+    return absl::OkStatus();
+  }
+  build::TarSinkFn Fn() {
+    return [this](absl::string_view bytes) { return writer_->Write(bytes); };
+  }
+  // "" for a tar without entries (an empty_layer step).
+  absl::StatusOr<build::Layer> Commit(bool keep_empty) {
+    ASSIGN_OR_RETURN(std::string digest, writer_->Finish());
+    if (!keep_empty && (writer_->size() == 0 || digest == kEmptyLayerDiffId)) {
+      return build::Layer{};
+    }
+    if (writer_->size() == 0) {
+      // WriteCopyLayer wrote nothing at all: the layer is an empty tar.
+      ASSIGN_OR_RETURN(writer_, content_->NewWriter());
+      RETURN_IF_ERROR(writer_->Write(std::string(1024, '\0')));
+      ASSIGN_OR_RETURN(digest, writer_->Finish());
+    }
+    RETURN_IF_ERROR(writer_->Commit(digest));
+    return build::Layer{digest, writer_->size()};
+  }
+
+ private:
+  ContentStore* content_;
+  std::unique_ptr<ContentWriter> writer_;
+};
+
+}  // namespace
+
+// ---- ImageFilesTree ----
+
+absl::StatusOr<std::unique_ptr<ImageFilesTree>> ImageFilesTree::Read(
+    ContentStore* content, const ImageInfo& image, const std::string& content_dir) {
+  std::unique_ptr<ImageFilesTree> tree(new ImageFilesTree());
+  tree->entries_[""] = build::FileInfo{build::FileType::kDirectory, 0755};
+  for (size_t i = 0; i < image.blob_digests.size(); ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content->OpenBlob(image.blob_digests[i]));
+    RETURN_IF_ERROR(tree->ReadLayer(*blob, content_dir, static_cast<int>(i)));
+  }
+  return tree;
+}
+
+absl::Status ImageFilesTree::ReadLayer(ByteSource& blob, const std::string& content_dir,
+                                       int layer) {
+  struct archive* a = archive_read_new();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  ReadState state{&blob, ""};
+  if (archive_read_open(a, &state, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+    std::string error = archive_error_string(a) ? archive_error_string(a) : "unreadable";
+    archive_read_free(a);
+    return absl::InternalError(absl::StrCat("reading layer ", layer, ": ", error));
+  }
+  // What this layer itself adds: an opaque marker hides only the layers below.
+  std::set<std::string> added;
+  absl::Status status;
+  struct archive_entry* entry;
+  while (true) {
+    int rc = archive_read_next_header(a, &entry);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN) {
+      status = absl::InternalError(
+          absl::StrCat("reading layer ", layer, ": ",
+                       archive_error_string(a) ? archive_error_string(a) : "bad entry"));
+      break;
+    }
+    std::string path = Clean(archive_entry_pathname(entry));
+    if (path.empty()) continue;
+    std::string dir = Parent(path);
+    std::string base = path.substr(dir.empty() ? 0 : dir.size() + 1);
+    if (base == ".wh..wh..opq") {
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        if (Below(it->first, dir) && !added.count(it->first)) {
+          contents_.erase(it->first);
+          it = entries_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      continue;
+    }
+    if (absl::StartsWith(base, ".wh.")) {
+      std::string gone = dir.empty() ? base.substr(4) : dir + "/" + base.substr(4);
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        if (it->first == gone || Below(it->first, gone)) {
+          contents_.erase(it->first);
+          it = entries_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      continue;
+    }
+    build::FileInfo info;
+    info.mode = archive_entry_perm(entry);
+    info.uid = static_cast<uint32_t>(archive_entry_uid(entry));
+    info.gid = static_cast<uint32_t>(archive_entry_gid(entry));
+    info.size = archive_entry_size(entry);
+    const char* hardlink = archive_entry_hardlink(entry);
+    if (hardlink != nullptr) {
+      auto target = entries_.find(Clean(hardlink));
+      if (target == entries_.end()) continue;
+      entries_[path] = target->second;
+      auto content = contents_.find(target->first);
+      if (content != contents_.end()) contents_[path] = content->second;
+      added.insert(path);
+      continue;
+    }
+    switch (archive_entry_filetype(entry)) {
+      case AE_IFDIR:
+        info.type = build::FileType::kDirectory;
+        break;
+      case AE_IFREG:
+        info.type = build::FileType::kFile;
+        break;
+      case AE_IFLNK:
+        info.type = build::FileType::kSymlink;
+        info.link_target = archive_entry_symlink(entry) ? archive_entry_symlink(entry) : "";
+        break;
+      default:
+        info.type = build::FileType::kOther;
+    }
+    // A non-directory replaces whatever was there, with everything below it.
+    if (info.type != build::FileType::kDirectory) {
+      for (auto it = entries_.upper_bound(path); it != entries_.end() && Below(it->first, path);) {
+        contents_.erase(it->first);
+        it = entries_.erase(it);
+      }
+    }
+    entries_[path] = info;
+    contents_.erase(path);
+    added.insert(path);
+    if (info.type != build::FileType::kFile) continue;
+    const bool account = path == "etc/passwd" || path == "etc/group";
+    if (!account && content_dir.empty()) continue;
+    std::string data;
+    std::string file;
+    int fd = -1;
+    if (!content_dir.empty()) {
+      file = absl::StrCat(content_dir, "/", next_file_++);
+      fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        status = LastErrnoStatus("create " + file);
+        break;
+      }
+    }
+    char buffer[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buffer, sizeof(buffer))) > 0) {
+      if (account) data.append(buffer, static_cast<size_t>(n));
+      if (fd >= 0 && !WriteFull(fd, buffer, static_cast<size_t>(n)).ok()) {
+        n = -1;
+        break;
+      }
+    }
+    if (fd >= 0) close(fd);
+    if (n < 0) {
+      status = absl::InternalError(absl::StrCat("reading ", path, " in layer ", layer));
+      break;
+    }
+    if (!file.empty()) contents_[path] = file;
+    if (path == "etc/passwd") passwd_ = data;
+    if (path == "etc/group") group_ = data;
+  }
+  archive_read_free(a);
+  return status;
+}
+
+absl::StatusOr<build::FileInfo> ImageFilesTree::Lstat(const std::string& path) const {
+  auto it = entries_.find(Clean(path));
+  if (it == entries_.end()) return absl::NotFoundError(absl::StrCat(path, ": not found"));
+  return it->second;
+}
+
+absl::StatusOr<std::vector<std::string>> ImageFilesTree::List(const std::string& dir) const {
+  std::string clean = Clean(dir);
+  auto it = entries_.find(clean);
+  if (it == entries_.end()) return absl::NotFoundError(absl::StrCat(dir, ": not found"));
+  if (it->second.type != build::FileType::kDirectory) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a directory"));
+  }
+  std::vector<std::string> names;
+  for (auto child = entries_.upper_bound(clean); child != entries_.end(); ++child) {
+    if (!Below(child->first, clean)) {
+      if (!clean.empty()) break;
+    }
+    std::string rest = child->first.substr(clean.empty() ? 0 : clean.size() + 1);
+    if (rest.find('/') == std::string::npos) names.push_back(rest);
+  }
+  return names;
+}
+
+absl::StatusOr<std::unique_ptr<ByteSource>> ImageFilesTree::Open(const std::string& path) const {
+  auto it = contents_.find(Clean(path));
+  if (it == contents_.end()) return absl::NotFoundError(absl::StrCat(path, ": not found"));
+  int fd = open(it->second.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + it->second);
+  return std::unique_ptr<ByteSource>(std::make_unique<FdSource>(fd));
+}
+
+// ---- StoreBaseImages, StoreImageWriter ----
+
+absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
+                                                            const std::string& /*platform*/,
+                                                            bool /*pull*/,
+                                                            const build::LineFn& /*progress*/) {
+  // Pulling a missing base image is left to `docker pull` for now: the
+  // error says what is missing.
+  ASSIGN_OR_RETURN(ImageInfo image, store_->Get(reference));
+  build::ImageRecord record;
+  record.id = image.id;
+  ASSIGN_OR_RETURN(record.config, ParseJson(image.config_json));
+  return record;
+}
+
+absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config) {
+  ASSIGN_OR_RETURN(std::vector<ImageInfo> known, store_->List());
+  return StoreLocalImage(store_, content_, image_config, known, {});
+}
+
+absl::Status StoreImageWriter::Tag(const std::string& image_id, const std::string& reference) {
+  return store_->Tag(image_id, reference, "");
+}
+
+// ---- BlobLayerStore ----
+
+absl::StatusOr<std::unique_ptr<ImageFilesTree>> BlobLayerStore::Files(
+    const build::ImageRecord& image, const std::string& content_dir) {
+  ImageInfo info;
+  if (!image.id.empty()) {
+    ASSIGN_OR_RETURN(info, store_->Get(image.id));
+  }
+  return ImageFilesTree::Read(content_, info, content_dir);
+}
+
+absl::StatusOr<build::Layer> BlobLayerStore::CommitContainer(const std::string& container_id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tar, changes_->OpenChanges(container_id, {}));
+  ASSIGN_OR_RETURN(StoredLayer layer, StoreLayerBlob(content_, *tar));
+  if (layer.diff_id == kEmptyLayerDiffId) return build::Layer{};
+  return build::Layer{layer.diff_id, layer.size};
+}
+
+absl::StatusOr<build::Layer> BlobLayerStore::CommitCopy(const build::ImageRecord& parent,
+                                                        const build::CopyPlan& plan,
+                                                        const build::SourceTree& source) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(parent, ""));
+  build::Owner owner;
+  if (!plan.chown.empty()) {
+    ASSIGN_OR_RETURN(owner, build::ResolveChown(plan.chown, files->passwd(), files->group()));
+  }
+  BlobSink sink(content_);
+  RETURN_IF_ERROR(sink.Open());
+  RETURN_IF_ERROR(build::WriteCopyLayer(
+      plan, source, owner, [&](const std::string& path) { return files->Lstat(path).ok(); },
+      sink.Fn()));
+  return sink.Commit(/*keep_empty=*/true);
+}
+
+absl::StatusOr<build::Layer> BlobLayerStore::CommitWorkdir(const build::ImageRecord& parent,
+                                                           const std::string& dir,
+                                                           const std::string& user) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(parent, ""));
+  build::Owner owner;
+  if (!user.empty()) {
+    ASSIGN_OR_RETURN(owner, build::ResolveChown(user, files->passwd(), files->group()));
+  }
+  BlobSink sink(content_);
+  RETURN_IF_ERROR(sink.Open());
+  RETURN_IF_ERROR(build::WriteWorkdirLayer(
+      dir, owner, [&](const std::string& path) { return files->Lstat(path).ok(); }, sink.Fn()));
+  return sink.Commit(/*keep_empty=*/false);
+}
+
+absl::StatusOr<bool> BlobLayerStore::IsDirectory(const build::ImageRecord& image,
+                                                 const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(image, ""));
+  absl::StatusOr<std::string> resolved = build::ResolveInTree(*files, Clean(path));
+  if (!resolved.ok()) return false;
+  absl::StatusOr<build::FileInfo> info = files->Lstat(*resolved);
+  return info.ok() && info->type == build::FileType::kDirectory;
+}
+
+absl::StatusOr<std::unique_ptr<build::SourceTree>> BlobLayerStore::OpenImage(
+    const build::ImageRecord& image) {
+  std::string dir = absl::StrCat(scratch_dir_, "/image-", opened_++);
+  RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(image, dir));
+  return std::unique_ptr<build::SourceTree>(std::move(files));
+}
+
+// ---- GrpcStepRunner ----
+
+GrpcStepRunner::GrpcStepRunner(std::shared_ptr<grpc::Channel> runtimed, ImageStore* store)
+    : stub_(rt::RuntimeService::NewStub(runtimed)), store_(store) {}
+
+absl::StatusOr<std::string> GrpcStepRunner::Create(const Request& request) {
+  ASSIGN_OR_RETURN(ImageInfo image, store_->Get(request.image.id));
+  rt::CreateContainerRequest create;
+  Json config = request.config;
+  config["Image"] = image.id;
+  create.set_config_json(config.dump());
+  create.set_host_config_json(request.host_config.dump());
+  types::v1::ImageSpec* spec = create.mutable_image();
+  spec->set_id(image.id);
+  spec->set_reference(image.id);
+  spec->set_config_json(image.config_json);
+  spec->set_top_chain_id(image.top_chain_id());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
+  rt::CreateContainerResponse response;
+  grpc::Status status = stub_->CreateContainer(&context, create, &response);
+  if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  return response.id();
+}
+
+absl::StatusOr<int> GrpcStepRunner::Run(const std::string& container_id,
+                                        const build::LineFn& output) {
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
+    rt::StartContainerRequest request;
+    request.set_id(container_id);
+    rt::StartContainerResponse response;
+    grpc::Status status = stub_->StartContainer(&context, request, &response);
+    if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  }
+  // Follow the log while the step runs, so its output shows as it comes.
+  {
+    grpc::ClientContext context;
+    rt::LogsRequest request;
+    request.set_id(container_id);
+    request.set_follow(true);
+    request.set_stdout(true);
+    request.set_stderr(true);
+    request.set_tail(-1);
+    auto reader = stub_->Logs(&context, request);
+    rt::LogEntry entry;
+    while (reader->Read(&entry)) output(entry.data());
+    grpc::Status status = reader->Finish();
+    if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  }
+  grpc::ClientContext context;
+  rt::WaitContainerRequest request;
+  request.set_id(container_id);
+  auto reader = stub_->WaitContainer(&context, request);
+  rt::WaitContainerResponse response;
+  int code = -1;
+  while (reader->Read(&response)) {
+    if (response.has_result()) code = response.result().exit_code();
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  if (code < 0) return absl::UnavailableError("runtimed is unavailable: no exit status");
+  return code;
+}
+
+absl::Status GrpcStepRunner::Remove(const std::string& container_id) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
+  rt::RemoveContainerRequest request;
+  request.set_id(container_id);
+  request.set_force(true);
+  request.set_remove_volumes(true);
+  rt::RemoveContainerResponse response;
+  grpc::Status status = stub_->RemoveContainer(&context, request, &response);
+  return FromSiblingStatus(status, "runtimed");
+}
+
+}  // namespace berth::imaged

@@ -1,0 +1,120 @@
+// The Builder's executor interfaces (imaged/build/executor.h) over imaged's
+// own stores, stored (layers, a RUN container's changes) and runtimed (RUN
+// containers). Layers a build makes are uncompressed tars kept as blobs, so
+// their blob digest is their diff ID, and reach stored through the image
+// store's ApplyLayer path when the step's image is recorded.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "imaged/build/executor.h"
+#include "imaged/commit.h"
+#include "imaged/content_store.h"
+#include "imaged/image_store.h"
+#include "proto/runtime/v1/runtime.grpc.pb.h"
+
+namespace berth::imaged {
+
+// An image's files read from its layer blobs (whiteouts applied), as a
+// SourceTree. Without a content_dir only the entries are known, plus the
+// contents of /etc/passwd and /etc/group (for --chown); with one, regular
+// files are written there so that Open works (COPY --from). imaged runs
+// unprivileged and never mounts a layer, hence reading the blobs.
+class ImageFilesTree : public build::SourceTree {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImageFilesTree>> Read(ContentStore* content,
+                                                              const ImageInfo& image,
+                                                              const std::string& content_dir);
+
+  absl::StatusOr<build::FileInfo> Lstat(const std::string& path) const override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const override;
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const override;
+  bool AbsoluteLinksAreRooted() const override { return true; }
+
+  const std::string& passwd() const { return passwd_; }
+  const std::string& group() const { return group_; }
+
+ private:
+  ImageFilesTree() = default;
+  absl::Status ReadLayer(ByteSource& blob, const std::string& content_dir, int layer);
+
+  std::map<std::string, build::FileInfo> entries_;
+  // Regular file -> where its content was written.
+  std::map<std::string, std::string> contents_;
+  std::string passwd_;
+  std::string group_;
+  int64_t next_file_ = 0;
+};
+
+class StoreBaseImages : public build::BaseImages {
+ public:
+  explicit StoreBaseImages(ImageStore* store) : store_(store) {}
+  absl::StatusOr<build::ImageRecord> Resolve(const std::string& reference,
+                                             const std::string& platform, bool pull,
+                                             const build::LineFn& progress) override;
+
+ private:
+  ImageStore* store_;
+};
+
+class StoreImageWriter : public build::ImageWriter {
+ public:
+  StoreImageWriter(ImageStore* store, ContentStore* content) : store_(store), content_(content) {}
+  absl::StatusOr<std::string> Write(const Json& image_config) override;
+  absl::Status Tag(const std::string& image_id, const std::string& reference) override;
+
+ private:
+  ImageStore* store_;
+  ContentStore* content_;
+};
+
+class BlobLayerStore : public build::LayerStore {
+ public:
+  // scratch_dir: a private directory for COPY --from's files.
+  BlobLayerStore(ImageStore* store, ContentStore* content, ContainerChangesSource* changes,
+                 std::string scratch_dir)
+      : store_(store), content_(content), changes_(changes), scratch_dir_(std::move(scratch_dir)) {}
+
+  absl::StatusOr<build::Layer> CommitContainer(const std::string& container_id) override;
+  absl::StatusOr<build::Layer> CommitCopy(const build::ImageRecord& parent,
+                                          const build::CopyPlan& plan,
+                                          const build::SourceTree& source) override;
+  absl::StatusOr<build::Layer> CommitWorkdir(const build::ImageRecord& parent,
+                                             const std::string& dir,
+                                             const std::string& user) override;
+  absl::StatusOr<bool> IsDirectory(const build::ImageRecord& image,
+                                   const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<build::SourceTree>> OpenImage(
+      const build::ImageRecord& image) override;
+
+ private:
+  absl::StatusOr<std::unique_ptr<ImageFilesTree>> Files(const build::ImageRecord& image,
+                                                        const std::string& content_dir);
+
+  ImageStore* store_;
+  ContentStore* content_;
+  ContainerChangesSource* changes_;
+  std::string scratch_dir_;
+  int opened_ = 0;
+};
+
+// RUN containers through runtimed: created from the step's image, started,
+// waited for, their output read from the log, removed.
+class GrpcStepRunner : public build::StepRunner {
+ public:
+  GrpcStepRunner(std::shared_ptr<grpc::Channel> runtimed, ImageStore* store);
+
+  absl::StatusOr<std::string> Create(const Request& request) override;
+  absl::StatusOr<int> Run(const std::string& container_id, const build::LineFn& output) override;
+  absl::Status Remove(const std::string& container_id) override;
+
+ private:
+  std::unique_ptr<berth::runtime::v1::RuntimeService::Stub> stub_;
+  ImageStore* store_;
+};
+
+}  // namespace berth::imaged
