@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   }
   std::unique_ptr<SeccompFilter> seccomp;
   if (spec.seccomp) {
-    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*spec.seccomp));
+    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*spec.seccomp, options.seccomp_cache_dir));
   }
   if (options.cgroup != nullptr) RETURN_IF_ERROR(options.cgroup->Create(spec.resources));
   auto fail = [&](pid_t pid, absl::Status status) {

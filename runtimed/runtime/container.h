@@ -27,6 +27,8 @@ struct CreateOptions {
   // Created, limited and joined before the init runs anything of its own;
   // optional (nullptr: the init stays in the caller's cgroups).
   CgroupManager* cgroup = nullptr;
+  // Where compiled seccomp programs are kept between containers ("" none).
+  std::string seccomp_cache_dir;
 };
 
 // A created container: its init is alive and waiting to exec.

@@ -154,7 +154,7 @@ absl::StatusOr<pid_t> ExecInContainer(const Process& process, const ExecOptions&
   }
   std::unique_ptr<SeccompFilter> seccomp;
   if (options.seccomp != nullptr) {
-    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*options.seccomp));
+    ASSIGN_OR_RETURN(seccomp, SeccompFilter::Compile(*options.seccomp, options.seccomp_cache_dir));
   }
   ASSIGN_OR_RETURN(std::vector<NamespaceFd> namespaces, OpenNamespaces(options.init_pid));
   int root_fd = -1, sync[2] = {-1, -1};

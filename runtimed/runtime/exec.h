@@ -35,6 +35,7 @@ struct ExecOptions {
   // The container's linux.seccomp: an exec'd process is confined as the
   // init is. nullptr for none.
   const Seccomp* seccomp = nullptr;
+  std::string seccomp_cache_dir;  // as CreateOptions'
 };
 
 // Returns the pid (a child of the caller) once the process has exec'd, or

@@ -1,14 +1,24 @@
 #include "runtimed/runtime/seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/digest.h"
+#include "common/fs.h"
 #include "common/status.h"
 
 namespace berth::runtime {
@@ -124,6 +134,12 @@ absl::StatusOr<scmp_filter_attr> ResolveFlag(const std::string& name, const std:
 
 absl::Status LibError(int rc, const std::string& what) { return ErrnoStatus(-rc, what); }
 
+// Releases a libseccomp context.
+struct ContextDeleter {
+  void operator()(void* context) const { seccomp_release(static_cast<scmp_filter_ctx>(context)); }
+};
+using ScopedContext = std::unique_ptr<void, ContextDeleter>;
+
 }  // namespace
 
 absl::StatusOr<Seccomp> ParseSeccomp(const Json& json) {
@@ -179,13 +195,17 @@ absl::StatusOr<Seccomp> ParseSeccomp(const Json& json) {
   return seccomp;
 }
 
-absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::Compile(const Seccomp& seccomp) {
+namespace {
+
+// The libseccomp context for a profile, and how many rules it holds.
+absl::StatusOr<ScopedContext> BuildContext(const Seccomp& seccomp, int* rule_count) {
   ASSIGN_OR_RETURN(
       uint32_t default_action,
       ResolveAction(seccomp.default_action, seccomp.default_errno_ret, "defaultAction"));
-  scmp_filter_ctx context = seccomp_init(default_action);
+  ScopedContext scoped(seccomp_init(default_action));
+  scmp_filter_ctx context = scoped.get();
   if (context == nullptr) return absl::InternalError("seccomp_init failed");
-  std::unique_ptr<SeccompFilter> filter(new SeccompFilter(context));
+  *rule_count = 0;
   // no_new_privs is the spec's process.noNewPrivileges, not libseccomp's
   // decision.
   int rc = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0);
@@ -229,24 +249,125 @@ absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::Compile(const Secc
         for (const scmp_arg_cmp& comparison : comparisons) {
           rc = seccomp_rule_add_array(context, action, syscall, 1, &comparison);
           if (rc < 0) return LibError(rc, absl::StrCat("seccomp: rule for ", name));
-          ++filter->rule_count_;
+          ++*rule_count;
         }
         continue;
       }
       rc = seccomp_rule_add_array(context, action, syscall, comparisons.size(),
                                   comparisons.empty() ? nullptr : comparisons.data());
       if (rc < 0) return LibError(rc, absl::StrCat("seccomp: rule for ", name));
-      ++filter->rule_count_;
+      ++*rule_count;
     }
   }
-  return filter;
+  return scoped;
 }
 
-SeccompFilter::~SeccompFilter() { seccomp_release(static_cast<scmp_filter_ctx>(context_)); }
+// A stable text of the profile (and of what compiles it), the cache key.
+std::string CacheKey(const Seccomp& seccomp) {
+  const scmp_version* version = seccomp_version();
+  std::string text = absl::StrCat(
+      "libseccomp ", version->major, ".", version->minor, ".", version->micro, " native ",
+      seccomp_arch_native(), "\n", seccomp.default_action, " ",
+      seccomp.default_errno_ret.value_or(UINT32_MAX), "\n",
+      absl::StrJoin(seccomp.architectures, ","), "\n", absl::StrJoin(seccomp.flags, ","), "\n");
+  for (const SeccompRule& rule : seccomp.syscalls) {
+    absl::StrAppend(&text, absl::StrJoin(rule.names, ","), " ", rule.action, " ",
+                    rule.errno_ret.value_or(UINT32_MAX));
+    for (const SeccompArg& arg : rule.args) {
+      absl::StrAppend(&text, " ", arg.index, ":", arg.op, ":", arg.value, ":", arg.value_two);
+    }
+    text += "\n";
+  }
+  return Sha256Digest(text).substr(strlen("sha256:"));
+}
+
+// The cache file: rule count, then the BPF program.
+struct CachedProgram {
+  int32_t rule_count = 0;
+  std::vector<sock_filter> program;
+};
+
+std::optional<CachedProgram> ReadCache(const std::string& path) {
+  absl::StatusOr<std::string> content = ReadFile(path);
+  if (!content.ok() || content->size() < sizeof(int32_t) ||
+      (content->size() - sizeof(int32_t)) % sizeof(sock_filter) != 0) {
+    return std::nullopt;
+  }
+  CachedProgram cached;
+  std::memcpy(&cached.rule_count, content->data(), sizeof(int32_t));
+  cached.program.resize((content->size() - sizeof(int32_t)) / sizeof(sock_filter));
+  std::memcpy(cached.program.data(), content->data() + sizeof(int32_t),
+              cached.program.size() * sizeof(sock_filter));
+  if (cached.program.empty()) return std::nullopt;
+  return cached;
+}
+
+void WriteCache(const std::string& path, const CachedProgram& cached) {
+  std::string content(reinterpret_cast<const char*>(&cached.rule_count), sizeof(int32_t));
+  content.append(reinterpret_cast<const char*>(cached.program.data()),
+                 cached.program.size() * sizeof(sock_filter));
+  // Best effort: a cache that cannot be written only costs the next compile.
+  (void)WriteFileAtomic(path, content, 0600);
+}
+
+// libseccomp's program for a context, as the kernel takes it.
+absl::StatusOr<std::vector<sock_filter>> ExportProgram(scmp_filter_ctx context) {
+  int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("memfd_create");
+  int rc = seccomp_export_bpf(context, fd);
+  std::string bytes;
+  if (rc == 0) {
+    char buffer[4096];
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0) bytes.append(buffer, n);
+  }
+  close(fd);
+  if (rc < 0) return LibError(rc, "seccomp: exporting the filter");
+  if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0) {
+    return absl::InternalError("seccomp: the exported filter is malformed");
+  }
+  std::vector<sock_filter> program(bytes.size() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes.data(), bytes.size());
+  return program;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::Compile(
+    const Seccomp& seccomp, const std::string& cache_dir) {
+  // Flags are validated and mapped whether or not the program is cached.
+  unsigned flags = 0;
+  for (size_t i = 0; i < seccomp.flags.size(); ++i) {
+    ASSIGN_OR_RETURN(scmp_filter_attr attr,
+                     ResolveFlag(seccomp.flags[i], absl::StrCat("flags[", i, "]")));
+    if (attr == SCMP_FLTATR_CTL_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    if (attr == SCMP_FLTATR_CTL_LOG) flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (attr == SCMP_FLTATR_CTL_SSB) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  std::string cache_path;
+  if (!cache_dir.empty()) {
+    cache_path = cache_dir + "/" + CacheKey(seccomp) + ".bpf";
+    if (std::optional<CachedProgram> cached = ReadCache(cache_path)) {
+      return std::unique_ptr<SeccompFilter>(
+          new SeccompFilter(std::move(cached->program), flags, cached->rule_count));
+    }
+  }
+  CachedProgram compiled;
+  ASSIGN_OR_RETURN(ScopedContext context, BuildContext(seccomp, &compiled.rule_count));
+  ASSIGN_OR_RETURN(compiled.program, ExportProgram(context.get()));
+  if (!cache_path.empty() && MakeDirs(cache_dir, 0700).ok()) WriteCache(cache_path, compiled);
+  return std::unique_ptr<SeccompFilter>(
+      new SeccompFilter(std::move(compiled.program), flags, compiled.rule_count));
+}
 
 absl::Status SeccompFilter::Load() const {
-  int rc = seccomp_load(static_cast<scmp_filter_ctx>(context_));
-  if (rc < 0) return LibError(rc, "loading the seccomp filter");
+  sock_fprog program;
+  program.len = static_cast<unsigned short>(program_.size());
+  program.filter = const_cast<sock_filter*>(program_.data());
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &program) != 0) {
+    return LastErrnoStatus("loading the seccomp filter");
+  }
   return absl::OkStatus();
 }
 

@@ -4,6 +4,8 @@
 // the init just before it execs.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,16 +42,16 @@ struct Seccomp {
 // Parses the linux.seccomp object; errors name the field, as ParseSpec does.
 absl::StatusOr<Seccomp> ParseSeccomp(const Json& json);
 
-// A compiled filter, owned (released on destruction).
+// A compiled filter: the BPF program the kernel takes.
 class SeccompFilter {
  public:
   // Validates every action, operator, architecture and flag. Syscall names
   // unknown to this libseccomp are skipped, as runc does: profiles list
-  // syscalls of newer kernels and other architectures.
-  static absl::StatusOr<std::unique_ptr<SeccompFilter>> Compile(const Seccomp& seccomp);
-  ~SeccompFilter();
-  SeccompFilter(const SeccompFilter&) = delete;
-  SeccompFilter& operator=(const SeccompFilter&) = delete;
+  // syscalls of newer kernels and other architectures. With a cache_dir, a
+  // profile compiled before is read back instead of compiled again (it costs
+  // milliseconds of every container start otherwise), as crun does.
+  static absl::StatusOr<std::unique_ptr<SeccompFilter>> Compile(const Seccomp& seccomp,
+                                                                const std::string& cache_dir = "");
 
   // Installs the filter on the calling thread. Without no_new_privs this
   // needs CAP_SYS_ADMIN, so callers load it before dropping capabilities
@@ -58,11 +60,14 @@ class SeccompFilter {
 
   // The number of (syscall, arguments) rules added; for tests and logs.
   int rule_count() const { return rule_count_; }
+  size_t instruction_count() const { return program_.size(); }
 
  private:
-  explicit SeccompFilter(void* context) : context_(context) {}
-  void* context_;  // scmp_filter_ctx
-  int rule_count_ = 0;
+  SeccompFilter(std::vector<sock_filter> program, unsigned flags, int rule_count)
+      : program_(std::move(program)), flags_(flags), rule_count_(rule_count) {}
+  std::vector<sock_filter> program_;
+  unsigned flags_;  // SECCOMP_FILTER_FLAG_*
+  int rule_count_;
 };
 
 }  // namespace berth::runtime

@@ -166,6 +166,12 @@ absl::Status Shim::Listen() {
   return absl::OkStatus();
 }
 
+std::string Shim::SeccompCacheDir() const {
+  // Beside the bundles (<run dir>/<id>): shared by the engine's containers.
+  const std::string& bundle = bootstrap_.bundle();
+  return bundle.substr(0, bundle.find_last_of('/')) + "/seccomp";
+}
+
 absl::Status Shim::Create() {
   RETURN_IF_ERROR(log_.Open());
   RETURN_IF_ERROR(SetupIo());
@@ -178,6 +184,7 @@ absl::Status Shim::Create() {
   options.bundle = bootstrap_.bundle();
   options.io = {child_stdin_, child_stdout_, child_stderr_, bootstrap_.tty(), child_console_};
   options.cgroup = cgroup_.get();
+  options.seccomp_cache_dir = SeccompCacheDir();
   ASSIGN_OR_RETURN(container_, CreateContainer(spec, options));
   pid_ = container_->pid();
   // The container holds its ends now; ours would keep its output from ever
@@ -642,6 +649,7 @@ absl::Status Shim::StartExec(int fd, Client& client, const shim::v1::ExecRequest
   options.init_pid = pid_;
   options.cgroup = cgroup_.get();
   if (spec.seccomp) options.seccomp = &*spec.seccomp;
+  options.seccomp_cache_dir = SeccompCacheDir();
   options.io.terminal = process.terminal;
   options.rows = static_cast<unsigned short>(request.height());
   options.cols = static_cast<unsigned short>(request.width());

@@ -74,6 +74,7 @@ class Shim {
   absl::Status AdoptConsole();
   absl::Status Listen();
   void Abort();
+  std::string SeccompCacheDir() const;
 
   void Watch(int fd, uint32_t events);
   void OnEvent(int fd, uint32_t events);

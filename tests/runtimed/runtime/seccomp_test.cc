@@ -1,5 +1,6 @@
 #include "runtimed/runtime/seccomp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -108,6 +109,37 @@ TEST_CASE("names unknown to libseccomp are skipped, rules equal to the default d
   auto filter = SeccompFilter::Compile(seccomp);
   REQUIRE(filter.ok());
   CHECK((*filter)->rule_count() == 1);
+}
+
+TEST_CASE("a compiled profile is kept in the cache and read back the same") {
+  char dir[] = "/tmp/seccacheXXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string cache = std::string(dir) + "/cache";
+  Seccomp seccomp = Parse(R"({
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]
+  })");
+  auto first = SeccompFilter::Compile(seccomp, cache);
+  REQUIRE(first.ok());
+  DIR* listing = opendir(cache.c_str());
+  REQUIRE(listing != nullptr);
+  int files = 0;
+  while (dirent* entry = readdir(listing)) files += entry->d_name[0] != '.';
+  closedir(listing);
+  CHECK(files == 1);
+  auto second = SeccompFilter::Compile(seccomp, cache);
+  REQUIRE(second.ok());
+  CHECK((*second)->instruction_count() == (*first)->instruction_count());
+  CHECK((*second)->rule_count() == (*first)->rule_count());
+  CHECK(InChild(**second, [] { return ErrnoOf(mkdir("/tmp/seccomp-test-never", 0700)); }) ==
+        ENOSPC);
+  // Another profile is another entry.
+  seccomp.syscalls[0].errno_ret = 27;
+  auto other = SeccompFilter::Compile(seccomp, cache);
+  REQUIRE(other.ok());
+  CHECK(InChild(**other, [] { return ErrnoOf(mkdir("/tmp/seccomp-test-never", 0700)); }) == EFBIG);
+  std::string rm = std::string("rm -rf ") + dir;
+  CHECK(system(rm.c_str()) == 0);
 }
 
 TEST_CASE("bad profiles are refused naming the field") {
