@@ -262,12 +262,27 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ImageFilesTree::Open(const std::stri
 // ---- StoreBaseImages, StoreImageWriter ----
 
 absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
-                                                            const std::string& /*platform*/,
-                                                            bool /*pull*/,
-                                                            const build::LineFn& /*progress*/) {
-  // Pulling a missing base image is left to `docker pull` for now: the
-  // error says what is missing.
-  ASSIGN_OR_RETURN(ImageInfo image, store_->Get(reference));
+                                                            const std::string& platform, bool pull,
+                                                            const build::LineFn& progress) {
+  absl::StatusOr<ImageInfo> found = store_->Get(reference);
+  if (distribution_ != nullptr && (pull || absl::IsNotFound(found.status()))) {
+    // Byte counts are left out: the build's stream is text.
+    absl::Status pulled = distribution_->Pull(
+        reference, platform, registry::Credentials{}, [&](const ProgressEvent& event) {
+          if (event.total == 0 && !event.status.empty()) {
+            progress(event.id.empty() ? event.status + "\n"
+                                      : absl::StrCat(event.id, ": ", event.status, "\n"));
+          }
+          return true;
+        });
+    if (!pulled.ok() && (pull || absl::IsNotFound(found.status()))) {
+      // A missing image that cannot be pulled is still "No such image".
+      if (!found.ok()) return found.status();
+      return pulled;
+    }
+    found = store_->Get(reference);
+  }
+  ASSIGN_OR_RETURN(ImageInfo image, std::move(found));
   build::ImageRecord record;
   record.id = image.id;
   ASSIGN_OR_RETURN(record.config, ParseJson(image.config_json));

@@ -14,6 +14,7 @@
 #include "imaged/build/executor.h"
 #include "imaged/commit.h"
 #include "imaged/content_store.h"
+#include "imaged/distribution.h"
 #include "imaged/image_store.h"
 #include "proto/runtime/v1/runtime.grpc.pb.h"
 
@@ -50,15 +51,19 @@ class ImageFilesTree : public build::SourceTree {
   int64_t next_file_ = 0;
 };
 
+// Base images from the image store; a missing one (or any with --pull) is
+// pulled first when a distribution is given, anonymously.
 class StoreBaseImages : public build::BaseImages {
  public:
-  explicit StoreBaseImages(ImageStore* store) : store_(store) {}
+  StoreBaseImages(ImageStore* store, Distribution* distribution)
+      : store_(store), distribution_(distribution) {}
   absl::StatusOr<build::ImageRecord> Resolve(const std::string& reference,
                                              const std::string& platform, bool pull,
                                              const build::LineFn& progress) override;
 
  private:
   ImageStore* store_;
+  Distribution* distribution_;
 };
 
 class StoreImageWriter : public build::ImageWriter {

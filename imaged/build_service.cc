@@ -67,7 +67,7 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
         (*tree)->ReadDockerfile(params.dockerfile.empty() ? "Dockerfile" : params.dockerfile);
     if (!dockerfile.ok()) return output.Error(std::string(dockerfile.status().message()));
 
-    StoreBaseImages images(store_);
+    StoreBaseImages images(store_, distribution_);
     StoreImageWriter writer(store_, content_);
     BlobLayerStore layers(store_, content_, changes_, dir + "/scratch");
     build::Builder::Dependencies deps;

@@ -27,10 +27,13 @@ struct BuildParams {
 class BuildService {
  public:
   // Not owned. work_root: where contexts are extracted (emptied at start).
-  BuildService(ImageStore* store, ContentStore* content, ContainerChangesSource* changes,
-               build::StepRunner* runner, build::BuildCache* cache, std::string work_root)
+  // distribution may be null: then missing base images are not pulled.
+  BuildService(ImageStore* store, ContentStore* content, Distribution* distribution,
+               ContainerChangesSource* changes, build::StepRunner* runner, build::BuildCache* cache,
+               std::string work_root)
       : store_(store),
         content_(content),
+        distribution_(distribution),
         changes_(changes),
         runner_(runner),
         cache_(cache),
@@ -47,6 +50,7 @@ class BuildService {
  private:
   ImageStore* store_;
   ContentStore* content_;
+  Distribution* distribution_;
   ContainerChangesSource* changes_;
   build::StepRunner* runner_;
   build::BuildCache* cache_;

@@ -59,14 +59,14 @@ int main(int argc, char** argv) {
   service.set_committer(&committer);
   // The build cache has a database of its own: it is a cache, and its
   // schema evolves apart from the image records.
-  auto build_db = berth::Database::Open(state + "/build.db",
-                                        berth::imaged::build::BuildCacheMigrations());
+  auto build_db =
+      berth::Database::Open(state + "/build.db", berth::imaged::build::BuildCacheMigrations());
   if (!build_db.ok()) return fail(build_db.status());
   berth::imaged::build::SqlBuildCache build_cache(build_db->get(),
                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
   berth::imaged::GrpcStepRunner step_runner(berth::UnixChannel(options.GrpcSocketOf("runtimed")),
                                             &store);
-  berth::imaged::BuildService builder(&store, content->get(), &changes, &step_runner,
+  berth::imaged::BuildService builder(&store, content->get(), &distribution, &changes, &step_runner,
                                       &build_cache, options.RunDir() + "/build");
   if (absl::Status status = builder.CleanUp(); !status.ok()) return fail(status);
   service.set_builder(&builder);

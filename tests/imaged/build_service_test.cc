@@ -1,0 +1,195 @@
+#include "imaged/build_service.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/digest.h"
+#include "common/fs.h"
+#include "imaged/build_adapters.h"
+#include "imaged/content_store.h"
+#include "imaged/metadata_store.h"
+#include "tests/imaged/test_util.h"
+
+namespace berth::imaged {
+namespace {
+
+using testing::FakeLayerSink;
+using testing::TarBuilder;
+using testing::TempDir;
+
+class NoChanges : public ContainerChangesSource {
+ public:
+  absl::StatusOr<std::unique_ptr<ByteSource>> OpenChanges(
+      const std::string& container_id, const std::vector<std::string>&) override {
+    return absl::NotFoundError("No such container: " + container_id);
+  }
+};
+
+// RUN steps "succeed" with a fixed output and change nothing; "false" fails.
+class FakeRunner : public build::StepRunner {
+ public:
+  absl::StatusOr<std::string> Create(const Request& request) override {
+    commands.push_back(request.config["Cmd"].dump());
+    std::string id(64, static_cast<char>('a' + created++));
+    live.insert(id);
+    return id;
+  }
+  absl::StatusOr<int> Run(const std::string&, const build::LineFn& output) override {
+    output("step output\n");
+    return commands.back().find("false") != std::string::npos ? 1 : 0;
+  }
+  absl::Status Remove(const std::string& id) override {
+    live.erase(id);
+    return absl::OkStatus();
+  }
+  int created = 0;
+  std::vector<std::string> commands;
+  std::set<std::string> live;
+};
+
+class EmptyChanges : public ContainerChangesSource {
+ public:
+  absl::StatusOr<std::unique_ptr<ByteSource>> OpenChanges(
+      const std::string&, const std::vector<std::string>&) override {
+    return std::unique_ptr<ByteSource>(std::make_unique<StringSource>(TarBuilder().Finish()));
+  }
+};
+
+struct Fixture {
+  Fixture() {
+    content = FileContentStore::Open(dir.path() + "/content").value();
+    metadata = MetadataStore::Open(dir.path() + "/imaged.db").value();
+    store = std::make_unique<ImageStore>(content.get(), metadata.get(), &sink);
+    db = Database::Open(dir.path() + "/build.db", build::BuildCacheMigrations()).value();
+    cache = std::make_unique<build::SqlBuildCache>(db.get(), [] { return int64_t{1}; });
+    service = std::make_unique<BuildService>(store.get(), content.get(), nullptr, &changes, &runner,
+                                             cache.get(), dir.path() + "/work");
+    REQUIRE(service->CleanUp().ok());
+    ImportOptions options;
+    options.repository = "base";
+    StringSource source(
+        TarBuilder()
+            .Dir("etc")
+            .File("etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:100:101::/:/bin/sh\n")
+            .File("etc/group", "root:x:0:\napp:x:101:\n")
+            .Dir("a")
+            .File("a/x", "x")
+            .File("a/y", "y")
+            .Dir("b")
+            .File("b/old", "o")
+            .Finish());
+    base = store->Import(options, source).value();
+  }
+  std::string Build(const std::string& dockerfile, const std::string& context_tar,
+                    std::vector<std::string> tags = {}) {
+    BuildParams params;
+    params.options.tags = std::move(tags);
+    StringSource source(context_tar);
+    std::string out;
+    REQUIRE(service
+                ->Build(params, source,
+                        [&](const std::string& bytes) {
+                          out += bytes;
+                          return absl::OkStatus();
+                        })
+                .ok());
+    (void)dockerfile;
+    return out;
+  }
+  TempDir dir;
+  FakeLayerSink sink;
+  EmptyChanges changes;
+  FakeRunner runner;
+  std::unique_ptr<FileContentStore> content;
+  std::unique_ptr<MetadataStore> metadata;
+  std::unique_ptr<ImageStore> store;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<build::SqlBuildCache> cache;
+  std::unique_ptr<BuildService> service;
+  std::string base;
+};
+
+std::string Context(const std::string& dockerfile) {
+  return TarBuilder().File("Dockerfile", dockerfile).File("f.txt", "hello").Finish();
+}
+
+TEST_CASE("an image's files are read from its layer blobs, whiteouts applied", "[build]") {
+  Fixture f;
+  ImportOptions options;
+  StringSource layer(
+      TarBuilder().File("a/.wh.x", "").File("b/.wh..wh..opq", "").File("b/new", "n").Finish());
+  // A second image on top of base: import makes one layer, so chain by hand.
+  ImageInfo base = f.store->Get("base").value();
+  auto stored = StoreLayerBlob(f.content.get(), layer).value();
+  Json config = ParseJson(base.config_json).value();
+  config["rootfs"]["diff_ids"].push_back(stored.diff_id);
+  std::string id = StoreLocalImage(f.store.get(), f.content.get(), config, {base}, {}).value();
+  ImageInfo image = f.store->Get(id).value();
+
+  TempDir files_dir;
+  auto tree = ImageFilesTree::Read(f.content.get(), image, files_dir.path()).value();
+  CHECK(tree->Lstat("a/y").ok());
+  CHECK(absl::IsNotFound(tree->Lstat("a/x").status()));
+  CHECK(absl::IsNotFound(tree->Lstat("/b/old").status()));
+  CHECK(tree->Lstat("b/new").ok());
+  CHECK(tree->List("b").value() == std::vector<std::string>{"new"});
+  CHECK(tree->List("").value() == std::vector<std::string>{"a", "b", "etc"});
+  auto source = tree->Open("b/new").value();
+  char buffer[8];
+  CHECK(source->Read(buffer, sizeof(buffer)).value() == 1);
+  CHECK(buffer[0] == 'n');
+  CHECK(tree->passwd().find("app:x:100") != std::string::npos);
+}
+
+TEST_CASE("a build without containers writes images, tags and the cache", "[build]") {
+  Fixture f;
+  std::string dockerfile =
+      "FROM base\nCOPY --chown=app f.txt /dst/\nWORKDIR /a\nWORKDIR /w\nENV A=1\nRUN true\n";
+  std::string out = f.Build(dockerfile, Context(dockerfile), {"built:1"});
+  CHECK(out.find("Successfully tagged built:1") != std::string::npos);
+  CHECK(out.find("step output") != std::string::npos);
+  CHECK(f.runner.live.empty());
+  ImageInfo image = f.store->Get("built:1").value();
+  Json config = ParseJson(image.config_json).value();
+  CHECK(config["config"]["WorkingDir"] == "/w");
+  // base + COPY + WORKDIR /w (WORKDIR /a exists: empty layer; RUN changed nothing).
+  CHECK(image.diff_ids.size() == 3);
+  // Every layer reached stored.
+  for (const std::string& chain : image.chain_ids) CHECK(f.sink.layers.count(chain) == 1);
+
+  std::string again = f.Build(dockerfile, Context(dockerfile), {"built:2"});
+  CHECK(again.find(" ---\\u003e Using cache") != std::string::npos);
+  CHECK(again.find("Running in") == std::string::npos);
+  CHECK(f.store->Get("built:2").value().id == image.id);
+  CHECK(f.runner.created == 1);
+  // The work directory is emptied after each build.
+  CHECK(ListDirectory(f.dir.path() + "/work").value().empty());
+}
+
+TEST_CASE("a failed RUN reports Docker's message and leaves no tag nor container", "[build]") {
+  Fixture f;
+  std::string dockerfile = "FROM base\nRUN false\n";
+  std::string out = f.Build(dockerfile, Context(dockerfile), {"failed:1"});
+  CHECK(out.find("The command '/bin/sh -c false' returned a non-zero code: 1") !=
+        std::string::npos);
+  CHECK(absl::IsNotFound(f.store->Get("failed:1").status()));
+  CHECK(f.runner.live.empty());
+}
+
+TEST_CASE("a context tar without its end blocks is read (docker build -f outside)", "[build]") {
+  Fixture f;
+  std::string dockerfile = "FROM base\nCOPY f.txt /\n";
+  std::string tar = TarBuilder().File("f.txt", "hello").File("Dockerfile", dockerfile).Finish();
+  // Cut the trailer and the last entry's padding, as the docker CLI sends it.
+  size_t end = 512 + 512 + 512 + dockerfile.size();
+  std::string out = f.Build(dockerfile, tar.substr(0, end), {"cut:1"});
+  CHECK(out.find("Successfully tagged cut:1") != std::string::npos);
+}
+
+TEST_CASE("a missing Dockerfile is reported in the stream", "[build]") {
+  Fixture f;
+  std::string out = f.Build("", TarBuilder().File("x", "y").Finish());
+  CHECK(out.find("Cannot locate specified Dockerfile: Dockerfile") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::imaged
