@@ -119,7 +119,17 @@ DF
   out=$(printf 'FROM busybox\nFOO bar\n' | DOCKER_BUILDKIT=0 docker build - 2>&1)
   check_contains "unknown instruction names it" "unknown instruction: FOO" "$out"
 
+  out=$(docker image inspect -f '{{json .Config.Env}}' build-e2e:base 2>&1)
+  check_contains "ENV in the config" '"APP=/app"' "$out"
+  out=$(DOCKER_BUILDKIT=0 docker build --compress -t build-e2e:gz --build-arg GREETING=gz --target base "$d/ctx" 2>&1)
+  check_contains "a gzip-compressed context (--compress)" "Successfully tagged build-e2e:gz" "$out"
+  check_eq "build arg reaches RUN" "gz" "$(docker run --rm --network none build-e2e:gz 2>&1)"
+  out=$(printf 'FROM nosuchimage-e2e:1\n' | DOCKER_BUILDKIT=0 timeout 60 docker build - 2>&1)
+  check_contains "a missing base image is named" "nosuchimage-e2e" "$out"
+  check_fails "a failed build exits non-zero" sh -c \
+    "printf 'FROM busybox\nRUN exit 3\n' | DOCKER_BUILDKIT=0 docker build -"
+
   check_eq "no build directory left" "" "$(ls -A "$EXEC_ROOT/imaged/build" 2>/dev/null)"
   docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
-    build-e2e:stdin >/dev/null 2>&1
+    build-e2e:stdin build-e2e:gz >/dev/null 2>&1
 }
