@@ -374,3 +374,25 @@ PY
   check_eq "what came out is what went in" "$(cd "$src" && find . -type f | wc -l)" \
     "$(cd "$E2E_DIR/bench-out" && find . -type f | wc -l)"
 }
+
+# CVE-2018-15664: a container swaps a directory for a symlink to / while
+# docker cp writes into and reads from it. Whatever the timing, the copy stays
+# inside the container's root: the host's / never receives the file.
+test_storage_race() {
+  say "== storage: docker cp against a container racing to swap a path for a symlink"
+  local name="berth-race-$$" src out i
+  src=$E2E_DIR/$name
+  echo "payload" >"$src"
+  docker run -d --network none --name racer busybox sh -c \
+    'mkdir -p /w/real; while true; do mv /w/real /w/tmp; ln -s / /w/real; rm /w/real; mv /w/tmp /w/real; done' \
+    >/dev/null
+  for i in $(seq 60); do
+    docker cp "$src" racer:/w/real/ >/dev/null 2>&1
+    docker cp racer:/w/real/etc/hostname - >/dev/null 2>&1
+  done
+  check_eq "no copy landed on the host's root" "" "$(ls -d "/$name" 2>/dev/null)"
+  out=$(docker exec racer sh -c "ls /w/real/$name /$name 2>/dev/null" | head -1)
+  check_contains "the copies landed inside the container" "$name" "$out"
+  docker rm -f racer >/dev/null
+  rm -f "/$name"
+}
