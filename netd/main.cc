@@ -6,8 +6,8 @@
 
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
-#include "common/event_journal.h"
 #include "common/digest.h"
+#include "common/event_journal.h"
 #include "common/event_loop.h"
 #include "common/fs.h"
 #include "common/grpc_server.h"

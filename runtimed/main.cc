@@ -12,11 +12,11 @@
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "runtimed/daemon/container_manager.h"
+#include "runtimed/daemon/exec_targets.h"
+#include "runtimed/daemon/grpc_clients.h"
 #include "runtimed/daemon/health.h"
 #include "runtimed/daemon/health_prober.h"
-#include "runtimed/daemon/grpc_clients.h"
 #include "runtimed/daemon/service.h"
-#include "runtimed/daemon/exec_targets.h"
 #include "runtimed/daemon/shim_launcher.h"
 
 ABSL_FLAG(std::string, shim_binary, "",

@@ -13,8 +13,8 @@
 // holding mu_. Stop and kill only signal and then wait for the exit.
 #pragma once
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>

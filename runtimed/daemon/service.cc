@@ -236,8 +236,8 @@ grpc::Status RuntimeServiceImpl::ResizeTty(grpc::ServerContext*, const ResizeTty
 grpc::Status RuntimeServiceImpl::ConnectNetwork(grpc::ServerContext*,
                                                 const ConnectNetworkRequest* request,
                                                 ConnectNetworkResponse*) {
-  return ToGrpcStatus(manager_->ConnectNetwork(request->id(), request->network(),
-                                               request->endpoint_config_json()));
+  return ToGrpcStatus(
+      manager_->ConnectNetwork(request->id(), request->network(), request->endpoint_config_json()));
 }
 
 grpc::Status RuntimeServiceImpl::DisconnectNetwork(grpc::ServerContext*,

@@ -48,8 +48,7 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                             runtime::v1::TopContainerResponse*) override;
   grpc::Status ConnectNetwork(grpc::ServerContext*, const runtime::v1::ConnectNetworkRequest*,
                               runtime::v1::ConnectNetworkResponse*) override;
-  grpc::Status DisconnectNetwork(grpc::ServerContext*,
-                                 const runtime::v1::DisconnectNetworkRequest*,
+  grpc::Status DisconnectNetwork(grpc::ServerContext*, const runtime::v1::DisconnectNetworkRequest*,
                                  runtime::v1::DisconnectNetworkResponse*) override;
 
   // docker exec (exec_service.cc).

@@ -304,8 +304,8 @@ Json Resources(const Json& host) {
   }
   if (JsonBool(host, "OomKillDisable")) memory["disableOOMKiller"] = true;
   // -1 (the CLI's default) leaves the host's swappiness.
-  if (int64_t swappiness = JsonInt(host, "MemorySwappiness"); swappiness >= 0 &&
-      host.contains("MemorySwappiness") && !host["MemorySwappiness"].is_null()) {
+  if (int64_t swappiness = JsonInt(host, "MemorySwappiness");
+      swappiness >= 0 && host.contains("MemorySwappiness") && !host["MemorySwappiness"].is_null()) {
     memory["swappiness"] = swappiness;
   }
   if (!memory.empty()) resources["memory"] = memory;

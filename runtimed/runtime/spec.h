@@ -63,7 +63,7 @@ struct Namespace {
 // linux.resources.devices: one rule of the device cgroup.
 struct DeviceRule {
   bool allow = false;
-  char type = 'a';  // 'a' (all), 'c' or 'b'
+  char type = 'a';     // 'a' (all), 'c' or 'b'
   int64_t major = -1;  // -1: any
   int64_t minor = -1;
   std::string access = "rwm";
@@ -71,7 +71,7 @@ struct DeviceRule {
 
 struct Resources {
   std::optional<int64_t> memory_limit;
-  std::optional<int64_t> memory_swap;  // memory + swap, -1 = unlimited
+  std::optional<int64_t> memory_swap;         // memory + swap, -1 = unlimited
   std::optional<int64_t> memory_reservation;  // soft limit
   std::optional<uint64_t> memory_swappiness;
   bool disable_oom_killer = false;
