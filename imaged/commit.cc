@@ -51,7 +51,8 @@ absl::StatusOr<StoredLayer> StoreLayerBlob(ContentStore* content, ByteSource& ta
 
 absl::StatusOr<std::string> StoreLocalImage(ImageStore* store, ContentStore* content,
                                             const Json& config, const std::vector<ImageInfo>& known,
-                                            const std::vector<std::string>& tags) {
+                                            const std::vector<std::string>& tags,
+                                            const std::string& parent) {
   std::map<std::string, std::string> blobs;
   for (const ImageInfo& image : known) {
     for (size_t i = 0; i < image.diff_ids.size() && i < image.blob_digests.size(); ++i) {
@@ -59,6 +60,7 @@ absl::StatusOr<std::string> StoreLocalImage(ImageStore* store, ContentStore* con
     }
   }
   PulledImage image;
+  image.parent = parent;
   image.config_json = config.dump();
   ASSIGN_OR_RETURN(image.id, content->WriteBlob(image.config_json));
   if (config.contains("rootfs") && config["rootfs"].contains("diff_ids")) {
@@ -152,7 +154,8 @@ absl::StatusOr<std::string> ContainerCommitter::Commit(const CommitOptions& opti
   Json image_config =
       ChildImageConfig(parent_config, config, layer.diff_id, absl::StrJoin(command, " "),
                        options.author, options.comment);
-  return StoreLocalImage(store_, content_, image_config, known, tags);
+  return StoreLocalImage(store_, content_, image_config, known, tags,
+                         known.empty() ? "" : known[0].id);
 }
 
 }  // namespace berth::imaged

@@ -48,7 +48,8 @@ absl::StatusOr<StoredLayer> StoreLayerBlob(ContentStore* content, ByteSource& ta
 // known (pulled layers are stored compressed). tags: "repo:tag" references.
 absl::StatusOr<std::string> StoreLocalImage(ImageStore* store, ContentStore* content,
                                             const Json& config, const std::vector<ImageInfo>& known,
-                                            const std::vector<std::string>& tags);
+                                            const std::vector<std::string>& tags,
+                                            const std::string& parent = "");
 
 struct CommitOptions {
   std::string container_id;

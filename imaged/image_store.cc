@@ -299,6 +299,7 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
       }
       ImageRecord record;
       record.id = image.id;
+      record.parent = image.parent;
       ASSIGN_OR_RETURN(
           record.layers,
           ApplyLayers(diff_ids, blob_digests, std::vector<bool>(diff_ids.size(), false), &applied));
@@ -628,6 +629,7 @@ absl::Status ImageStore::CommitPulled(const PulledImage& pulled) {
     image.layers.push_back(PendingLayer{layer.blob, layer.diff_id, layer.blob_digest});
   }
   image.tags = pulled.tags;
+  image.parent = pulled.parent;
   // Images made here (commit, build) come from no repository.
   if (!pulled.repo_digest.Name().empty()) image.repo_digests.push_back(pulled.repo_digest);
   RETURN_IF_ERROR(CommitPending({image}, [](const std::string&) {}));

@@ -78,6 +78,8 @@ struct PulledImage {
   Reference repo_digest;
   // Where the blobs came from (for cross-repository mounts at push).
   std::string repository;
+  // Images made here: the image they were made from (docker commit).
+  std::string parent;
 };
 
 struct DeleteItem {
@@ -152,6 +154,7 @@ class ImageStore {
     std::vector<PendingLayer> layers;
     std::vector<Reference> tags;
     std::vector<Reference> repo_digests;
+    std::string parent;
   };
 
   absl::StatusOr<std::string> ResolveId(const std::string& reference);

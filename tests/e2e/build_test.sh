@@ -16,6 +16,8 @@ test_commit() {
   check_eq "volume content is not committed" "0" "$(echo "$out" | tr -d ' ')"
   out=$(docker run --rm --network none commit-e2e:v1 sh -c 'cat /etc/hostname')
   check_not_contains "the engine's /etc/hostname is not committed" "$(docker inspect -f '{{.Config.Hostname}}' cm1)" "$out"
+  check_eq "Parent is the container's image" "$(docker image inspect -f '{{.Id}}' busybox)" \
+    "$(docker image inspect -f '{{.Parent}}' commit-e2e:v1 2>&1)"
   check_eq "author" "me" "$(docker image inspect -f '{{.Author}}' commit-e2e:v1 2>&1)"
   check_eq "comment" "a message" "$(docker image inspect -f '{{.Comment}}' commit-e2e:v1 2>&1)"
   out=$(docker history --no-trunc commit-e2e:v1 2>&1 | sed -n 2p)

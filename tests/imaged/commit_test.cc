@@ -69,6 +69,7 @@ TEST_CASE("commit adds the container's changes as a layer with its config", "[co
   auto image = f.store->Get("mine:v1");
   REQUIRE(image.ok());
   CHECK(image->id == *id);
+  CHECK(image->parent == base);
   REQUIRE(image->diff_ids.size() == 2);
   CHECK(image->diff_ids[1] == Sha256Digest(f.changes.tar));
   // The new layer went to stored on top of the base.
