@@ -289,9 +289,10 @@ absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& r
   return record;
 }
 
-absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config) {
+absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config,
+                                                    const std::string& parent_id) {
   ASSIGN_OR_RETURN(std::vector<ImageInfo> known, store_->List());
-  return StoreLocalImage(store_, content_, image_config, known, {});
+  return StoreLocalImage(store_, content_, image_config, known, {}, parent_id);
 }
 
 absl::Status StoreImageWriter::Tag(const std::string& image_id, const std::string& reference) {

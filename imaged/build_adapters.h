@@ -69,7 +69,8 @@ class StoreBaseImages : public build::BaseImages {
 class StoreImageWriter : public build::ImageWriter {
  public:
   StoreImageWriter(ImageStore* store, ContentStore* content) : store_(store), content_(content) {}
-  absl::StatusOr<std::string> Write(const Json& image_config) override;
+  absl::StatusOr<std::string> Write(const Json& image_config,
+                                    const std::string& parent_id) override;
   absl::Status Tag(const std::string& image_id, const std::string& reference) override;
 
  private:

@@ -223,7 +223,7 @@ class BuildRun {
     }
     Json child = ChildImage(image_, state_->config(), state_->author(), step.created_by, layer,
                             deps_.now(), platform_);
-    ASSIGN_OR_RETURN(std::string id, deps_.writer->Write(child));
+    ASSIGN_OR_RETURN(std::string id, deps_.writer->Write(child, image_.id));
     RETURN_IF_ERROR(deps_.cache->Record(key, id));
     image_ = ImageRecord{id, std::move(child)};
     return output_.Stream(absl::StrCat(" ---> ", ShortId(id), "\n"));

@@ -91,8 +91,11 @@ class LayerStore {
 class ImageWriter {
  public:
   virtual ~ImageWriter() = default;
-  // Stores an image config whose layers exist; returns its ID.
-  virtual absl::StatusOr<std::string> Write(const Json& image_config) = 0;
+  // Stores an image config whose layers exist; returns its ID. parent_id:
+  // the image of the step before ("" for a step on scratch), recorded as
+  // the image's Parent as Docker's builder does.
+  virtual absl::StatusOr<std::string> Write(const Json& image_config,
+                                            const std::string& parent_id) = 0;
   virtual absl::Status Tag(const std::string& image_id, const std::string& reference) = 0;
 };
 

@@ -153,6 +153,7 @@ TEST_CASE("a build without containers writes images, tags and the cache", "[buil
   CHECK(config["config"]["WorkingDir"] == "/w");
   // base + COPY + WORKDIR /w (WORKDIR /a exists: empty layer; RUN changed nothing).
   CHECK(image.diff_ids.size() == 3);
+  CHECK_FALSE(image.parent.empty());
   // Every layer reached stored.
   for (const std::string& chain : image.chain_ids) CHECK(f.sink.layers.count(chain) == 1);
 

@@ -40,8 +40,9 @@ struct FakeImages : BaseImages {
 
 struct FakeWriter : ImageWriter {
   explicit FakeWriter(FakeImages* images) : images(images) {}
-  absl::StatusOr<std::string> Write(const Json& config) override {
+  absl::StatusOr<std::string> Write(const Json& config, const std::string& parent_id) override {
     std::string id = Sha256Digest(config.dump());
+    parents[id] = parent_id;
     images->by_id[id] = config;
     ++writes;
     return id;
@@ -53,6 +54,7 @@ struct FakeWriter : ImageWriter {
   FakeImages* images;
   std::map<std::string, std::string> tags;
   int writes = 0;
+  std::map<std::string, std::string> parents;
 };
 
 struct FakeCache : BuildCache {
@@ -234,6 +236,10 @@ TEST_CASE("a metadata-only build: output, config, history, then all from cache")
   CHECK(image["history"][3]["created_by"] == "/bin/sh -c #(nop)  LABEL team=core");
   CHECK(image["history"][3]["created"] == "2026-01-02T03:04:05Z");
   CHECK(image["architecture"] == "amd64");
+  // Each step's image names the one before as its parent, down to busybox.
+  std::string step = *id;
+  for (int i = 0; i < 3; ++i) step = f.writer.parents[step];
+  CHECK(step == Busybox().id);
   int writes = f.writer.writes;
 
   auto again = f.Build(dockerfile, options);
