@@ -115,6 +115,11 @@ class ContainerBackend {
       const runtime::v1::LogsRequest& request) = 0;
   virtual absl::Status ResizeTty(const runtime::v1::ResizeTtyRequest& request) = 0;
   virtual absl::Status PauseContainer(const std::string& id) = 0;
+  // docker update; returns the warnings.
+  virtual absl::StatusOr<runtime::v1::UpdateContainerResponse> UpdateContainer(
+      const runtime::v1::UpdateContainerRequest& /*request*/) {
+    return absl::UnimplementedError("update is not supported");
+  }
   virtual absl::Status UnpauseContainer(const std::string& id) = 0;
   virtual absl::StatusOr<runtime::v1::TopContainerResponse> TopContainer(
       const runtime::v1::TopContainerRequest& request) = 0;

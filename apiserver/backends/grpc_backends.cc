@@ -253,6 +253,17 @@ absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
   return FromSiblingStatus(stub_->UnpauseContainer(&context, request, &response), kRuntimed);
 }
 
+absl::StatusOr<rt::UpdateContainerResponse> GrpcContainerBackend::UpdateContainer(
+    const rt::UpdateContainerRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kShortDeadline);
+  rt::UpdateContainerResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->UpdateContainer(&context, request, &response), kRuntimed);
+  if (!status.ok()) return status;
+  return response;
+}
+
 absl::StatusOr<rt::TopContainerResponse> GrpcContainerBackend::TopContainer(
     const rt::TopContainerRequest& request) {
   grpc::ClientContext context;

@@ -53,6 +53,8 @@ class GrpcContainerBackend : public ContainerBackend {
   absl::Status RestartContainer(const runtime::v1::RestartContainerRequest& request) override;
   absl::Status KillContainer(const runtime::v1::KillContainerRequest& request) override;
   absl::Status PauseContainer(const std::string& id) override;
+  absl::StatusOr<runtime::v1::UpdateContainerResponse> UpdateContainer(
+      const runtime::v1::UpdateContainerRequest& request) override;
   absl::Status UnpauseContainer(const std::string& id) override;
   absl::StatusOr<runtime::v1::TopContainerResponse> TopContainer(
       const runtime::v1::TopContainerRequest& request) override;

@@ -78,6 +78,7 @@ void ContainerHandlers::Register(Router& router) {
   router.Add("POST", "/containers/{name}/restart", bind(&ContainerHandlers::Restart));
   router.Add("POST", "/containers/{name}/kill", bind(&ContainerHandlers::Kill));
   router.Add("POST", "/containers/{name}/pause", bind(&ContainerHandlers::Pause));
+  router.Add("POST", "/containers/{name}/update", bind(&ContainerHandlers::Update));
   router.Add("POST", "/containers/{name}/unpause", bind(&ContainerHandlers::Unpause));
   router.Add("GET", "/containers/{name}/top", bind(&ContainerHandlers::Top));
   router.Add("DELETE", "/containers/{name}", bind(&ContainerHandlers::Remove));
@@ -286,6 +287,19 @@ absl::Status ContainerHandlers::Kill(Exchange& exchange, const std::string& name
 absl::Status ContainerHandlers::Pause(Exchange& exchange, const std::string& name) {
   RETURN_IF_ERROR(containers_->PauseContainer(name));
   exchange.Reply(204, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ContainerHandlers::Update(Exchange& exchange, const std::string& name) {
+  ASSIGN_OR_RETURN(std::string body, exchange.ReadBody(kMaxCreateBody));
+  if (!body.empty()) RETURN_IF_ERROR(ParseJson(body).status());
+  rt::UpdateContainerRequest request;
+  request.set_id(name);
+  request.set_update_json(body.empty() ? "{}" : body);
+  ASSIGN_OR_RETURN(rt::UpdateContainerResponse response, containers_->UpdateContainer(request));
+  Json warnings = Json::array();
+  for (const std::string& warning : response.warnings()) warnings.push_back(warning);
+  exchange.Reply(200, "application/json", Json{{"Warnings", warnings}}.dump());
   return absl::OkStatus();
 }
 

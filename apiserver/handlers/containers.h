@@ -33,6 +33,7 @@ class ContainerHandlers {
   absl::Status Pause(Exchange& exchange, const std::string& name);
   absl::Status Unpause(Exchange& exchange, const std::string& name);
   absl::Status Top(Exchange& exchange, const std::string& name);
+  absl::Status Update(Exchange& exchange, const std::string& name);
   absl::Status Remove(Exchange& exchange, const std::string& name);
   absl::Status Wait(Exchange& exchange, const std::string& name);
   absl::Status Attach(Exchange& exchange, const std::string& name);

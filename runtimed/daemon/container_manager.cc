@@ -31,6 +31,8 @@
 #include "runtimed/daemon/top.h"
 #include "runtimed/daemon/user.h"
 #include "runtimed/daemon/volumes_from.h"
+#include "runtimed/runtime/cgroups.h"
+#include "runtimed/runtime/spec.h"
 
 namespace berth::runtimed {
 
@@ -1177,6 +1179,81 @@ bool ContainerManager::IsFrozen(const Container& c) const {
   if (!content.ok()) return false;
   const std::string value(absl::StripAsciiWhitespace(*content));
   return v2 ? value == "1" : value == "FROZEN";
+}
+
+absl::StatusOr<std::vector<std::string>> ContainerManager::Update(const std::string& ref,
+                                                                  const std::string& update_json) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  ASSIGN_OR_RETURN(Json update, ParseDocument(update_json, "update"));
+  std::unique_lock<std::mutex> op(entry->op);
+  Container c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    c = entry->c;
+  }
+  ASSIGN_OR_RETURN(Json host, ParseDocument(c.host_config_json(), "host config"));
+  // Docker's checks, in its words.
+  if (JsonInt(update, "NanoCpus") > 0 &&
+      (JsonInt(update, "CpuPeriod") > 0 || JsonInt(update, "CpuQuota") > 0)) {
+    return absl::InvalidArgumentError(
+        "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  }
+  if (update.contains("RestartPolicy") && update["RestartPolicy"].is_object() &&
+      !JsonString(update["RestartPolicy"], "Name").empty() && JsonBool(host, "AutoRemove") &&
+      JsonString(update["RestartPolicy"], "Name") != "no") {
+    return absl::InvalidArgumentError(
+        "Restart policy cannot be updated because AutoRemove is enabled for the container");
+  }
+  int64_t memory = JsonInt(update, "Memory");
+  int64_t swap = JsonInt(update, "MemorySwap");
+  int64_t current_swap = JsonInt(host, "MemorySwap");
+  if (memory > 0 && swap == 0 && current_swap > 0 && memory > current_swap) {
+    return absl::InvalidArgumentError(
+        "Memory limit should be smaller than already set memoryswap limit, update the memoryswap "
+        "at the same time");
+  }
+  // Set fields replace the container's; zero means unchanged, as in Docker.
+  for (const char* key :
+       {"BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus", "CpusetMems", "Memory",
+        "MemorySwap", "MemoryReservation", "NanoCpus", "PidsLimit"}) {
+    if (!update.contains(key) || update[key].is_null()) continue;
+    const Json& value = update[key];
+    if ((value.is_number() && value.get<double>() == 0) ||
+        (value.is_string() && value.get<std::string>().empty())) {
+      continue;
+    }
+    host[key] = value;
+  }
+  // NanoCpus and a quota are alternatives: setting one clears the other.
+  if (JsonInt(update, "NanoCpus") > 0) {
+    host["CpuQuota"] = 0;
+    host["CpuPeriod"] = 0;
+  } else if (JsonInt(update, "CpuQuota") > 0 || JsonInt(update, "CpuPeriod") > 0) {
+    host["NanoCpus"] = 0;
+  }
+  if (memory > 0 && swap == 0 && current_swap == 0) host["MemorySwap"] = 0;
+  if (update.contains("RestartPolicy") && update["RestartPolicy"].is_object() &&
+      !JsonString(update["RestartPolicy"], "Name").empty()) {
+    host["RestartPolicy"] = update["RestartPolicy"];
+  }
+  std::vector<std::string> warnings;
+  if (c.state().status() == kRunning || c.state().status() == kPaused) {
+    ASSIGN_OR_RETURN(std::string spec_text, ReadFile(BundleDir(c.id()) + "/config.json"));
+    ASSIGN_OR_RETURN(Json spec, ParseDocument(spec_text, "config.json"));
+    std::string cgroups_path = JsonString(spec["linux"], "cgroupsPath");
+    ASSIGN_OR_RETURN(runtime::Resources resources, runtime::ParseResourcesJson(OciResources(host)));
+    ASSIGN_OR_RETURN(std::unique_ptr<runtime::CgroupManager> cgroup,
+                     runtime::NewCgroupManager(cgroups_path, options_.cgroup_root));
+    if (absl::Status status = cgroup->Update(resources); !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Cannot update container ", c.id(), ": ", status.message()));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  entry->c.set_host_config_json(Dump(host));
+  RETURN_IF_ERROR(Persist(*entry));
+  PublishEvent(entry->c, "update");
+  return warnings;
 }
 
 absl::Status ContainerManager::Pause(const std::string& ref) {

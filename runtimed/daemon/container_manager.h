@@ -92,6 +92,10 @@ class ContainerManager : public HealthSink {
   absl::Status ResizeTty(const std::string& ref, uint32_t height, uint32_t width);
   // Freezes / thaws the container's cgroup.
   absl::Status Pause(const std::string& ref);
+  // docker update: merges the new limits and restart policy into HostConfig,
+  // applies the limits to a running container's cgroup; returns warnings.
+  absl::StatusOr<std::vector<std::string>> Update(const std::string& ref,
+                                                  const std::string& update_json);
   absl::Status Unpause(const std::string& ref);
   // docker network connect / disconnect (network: its canonical name): through
   // netd when running, and recorded in NetworkingConfig for the next start.

@@ -246,6 +246,16 @@ grpc::Status RuntimeServiceImpl::DisconnectNetwork(grpc::ServerContext*,
   return ToGrpcStatus(manager_->DisconnectNetwork(request->id(), request->network()));
 }
 
+grpc::Status RuntimeServiceImpl::UpdateContainer(grpc::ServerContext*,
+                                                 const UpdateContainerRequest* request,
+                                                 UpdateContainerResponse* response) {
+  absl::StatusOr<std::vector<std::string>> warnings =
+      manager_->Update(request->id(), request->update_json());
+  if (!warnings.ok()) return ToGrpcStatus(warnings.status());
+  for (const std::string& warning : *warnings) response->add_warnings(warning);
+  return grpc::Status::OK;
+}
+
 grpc::Status RuntimeServiceImpl::PauseContainer(grpc::ServerContext*,
                                                 const PauseContainerRequest* request,
                                                 PauseContainerResponse*) {

@@ -40,6 +40,8 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                     grpc::ServerWriter<runtime::v1::LogEntry>*) override;
   grpc::Status ResizeTty(grpc::ServerContext*, const runtime::v1::ResizeTtyRequest*,
                          runtime::v1::ResizeTtyResponse*) override;
+  grpc::Status UpdateContainer(grpc::ServerContext*, const runtime::v1::UpdateContainerRequest*,
+                               runtime::v1::UpdateContainerResponse*) override;
   grpc::Status PauseContainer(grpc::ServerContext*, const runtime::v1::PauseContainerRequest*,
                               runtime::v1::PauseContainerResponse*) override;
   grpc::Status UnpauseContainer(grpc::ServerContext*, const runtime::v1::UnpauseContainerRequest*,

@@ -333,6 +333,8 @@ Json Resources(const Json& host) {
 
 }  // namespace
 
+Json OciResources(const Json& host_config) { return Resources(host_config); }
+
 const std::vector<std::string>& DefaultCapabilities() {
   static const std::vector<std::string> caps = {
       "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",

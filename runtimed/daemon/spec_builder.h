@@ -53,6 +53,9 @@ struct SpecInputs {
 
 absl::StatusOr<Json> BuildOciSpec(const SpecInputs& inputs);
 
+// linux.resources for a HostConfig (what docker update changes).
+Json OciResources(const Json& host_config);
+
 // Docker's default capability set, as OCI names ("CAP_CHOWN", ...).
 const std::vector<std::string>& DefaultCapabilities();
 

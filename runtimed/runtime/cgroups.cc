@@ -129,6 +129,12 @@ class CgroupV1 : public CgroupManager {
     return status;
   }
 
+  absl::Status Update(const Resources& resources) override {
+    Resources limits = resources;
+    limits.devices.clear();
+    return Apply(limits);
+  }
+
   absl::Status AddProcess(pid_t pid) override {
     for (const auto& [controller, mount] : hierarchies_) {
       RETURN_IF_ERROR(WriteValue(Dir(mount), "cgroup.procs", std::to_string(pid)));
@@ -274,6 +280,12 @@ class CgroupV2 : public CgroupManager {
     if (status.ok()) status = Apply(resources);
     if (!status.ok()) Destroy().IgnoreError();
     return status;
+  }
+
+  absl::Status Update(const Resources& resources) override {
+    Resources limits = resources;
+    limits.devices.clear();
+    return Apply(limits);
   }
 
   absl::Status AddProcess(pid_t pid) override {

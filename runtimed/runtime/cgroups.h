@@ -25,6 +25,9 @@ class CgroupManager {
   // Creates the cgroup and applies the limits. A limit the kernel refuses is
   // an error naming it, and leaves no cgroup behind.
   virtual absl::Status Create(const Resources& resources) = 0;
+  // Changes the limits of an existing cgroup (docker update); the device
+  // rules are left as they are.
+  virtual absl::Status Update(const Resources& resources) = 0;
   // Moves a process (and so its future children) into the cgroup.
   virtual absl::Status AddProcess(pid_t pid) = 0;
   virtual absl::StatusOr<std::vector<pid_t>> Pids() const = 0;

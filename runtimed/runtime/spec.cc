@@ -432,6 +432,12 @@ const Namespace* Spec::FindNamespace(const std::string& type) const {
   return nullptr;
 }
 
+absl::StatusOr<Resources> ParseResourcesJson(const Json& json) {
+  Resources resources;
+  RETURN_IF_ERROR(ParseResources(json, &resources));
+  return resources;
+}
+
 absl::StatusOr<Spec> ParseSpec(const std::string& text) {
   absl::StatusOr<Json> json = ParseJson(text);
   if (!json.ok())

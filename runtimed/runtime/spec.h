@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/json.h"
 #include "runtimed/runtime/seccomp.h"
 
 namespace berth::runtime {
@@ -123,6 +124,9 @@ absl::StatusOr<Spec> ParseSpec(const std::string& text);
 // Parses an OCI `process` object on its own (runc exec --process, the
 // shim's exec requests); errors name the field as in config.json.
 absl::StatusOr<Process> ParseProcessJson(const std::string& text);
+
+// Parses a linux.resources object on its own (docker update's new limits).
+absl::StatusOr<Resources> ParseResourcesJson(const Json& json);
 
 // Reads and parses <bundle>/config.json.
 absl::StatusOr<Spec> LoadSpec(const std::string& bundle);

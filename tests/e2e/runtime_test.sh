@@ -78,3 +78,36 @@ test_pause_top_restart() {
     "$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$id")"
   docker rm -f "$id" >/dev/null
 }
+
+test_update() {
+  say "== docker update"
+  local id out cg
+  id=$(docker run -d --memory 64m busybox sleep 300)
+  check "update memory, cpus, pids and restart policy" \
+    docker update --memory 128m --memory-swap 256m --cpus 0.5 --pids-limit 20 --restart always "$id"
+  check_eq "inspect shows the new limits" "134217728 268435456 500000000 20 always" \
+    "$(docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}' "$id")"
+  if [ -d /sys/fs/cgroup/memory ]; then
+    check_eq "the running container's cgroup has them" "134217728 50000 20" \
+      "$(cat /sys/fs/cgroup/memory/$CGROUP_PARENT/$id/memory.limit_in_bytes \
+             /sys/fs/cgroup/cpu/$CGROUP_PARENT/$id/cpu.cfs_quota_us \
+             /sys/fs/cgroup/pids/$CGROUP_PARENT/$id/pids.max 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+  else
+    check_eq "the running container's cgroup has them" "134217728 50000 100000 20" \
+      "$(cat /sys/fs/cgroup/$CGROUP_PARENT/$id/memory.max /sys/fs/cgroup/$CGROUP_PARENT/$id/cpu.max \
+             /sys/fs/cgroup/$CGROUP_PARENT/$id/pids.max 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+  fi
+  out=$(docker update --cpus 1 --cpu-period 100000 "$id" 2>&1)
+  check_contains "NanoCpus with a CPU period is refused" "Conflicting options" "$out"
+  docker rm -f "$id" >/dev/null
+  id=$(docker create --memory 64m busybox sleep 300)
+  check "update a created container" docker update --memory 96m --memory-swap 192m "$id"
+  docker start "$id" >/dev/null
+  if [ -d /sys/fs/cgroup/memory ]; then
+    check_eq "the new limit applies at start" "100663296" \
+      "$(cat /sys/fs/cgroup/memory/$CGROUP_PARENT/$id/memory.limit_in_bytes 2>&1)"
+  fi
+  docker rm -f "$id" >/dev/null
+  out=$(docker update --memory 64m no-such-container 2>&1)
+  check_contains "update of a missing container" "No such container: no-such-container" "$out"
+}

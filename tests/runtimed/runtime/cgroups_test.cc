@@ -63,6 +63,18 @@ TEST_CASE("a cgroup gets its limits, a process, and goes away") {
     CHECK(Read(memory + "memory.swappiness") == "0");
     CHECK(Read(memory + "memory.oom_control").find("oom_kill_disable 1") != std::string::npos);
   }
+  // docker update: new limits on the existing cgroup.
+  Resources updated;
+  updated.memory_limit = 48 * 1024 * 1024;
+  updated.pids_limit = 30;
+  REQUIRE((*cgroup)->Update(updated).ok());
+  if (v2) {
+    CHECK(Read(dir + "/memory.max") == "50331648");
+    CHECK(Read(dir + "/pids.max") == "30");
+  } else {
+    CHECK(Read("/sys/fs/cgroup/memory/" + parent.name + "/c1/memory.limit_in_bytes") == "50331648");
+    CHECK(Read("/sys/fs/cgroup/pids/" + parent.name + "/c1/pids.max") == "30");
+  }
   pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
