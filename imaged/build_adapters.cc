@@ -365,6 +365,31 @@ absl::StatusOr<std::unique_ptr<build::SourceTree>> BlobLayerStore::OpenImage(
   return std::unique_ptr<build::SourceTree>(std::move(files));
 }
 
+// ---- HttpDownloader ----
+
+absl::Status HttpDownloader::Fetch(const std::string& url, const std::string& path,
+                                   const build::LineFn& /*progress*/) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return LastErrnoStatus("create " + path);
+  registry::HttpRequest request;
+  request.url = url;
+  registry::BodySink sink = [fd](absl::string_view data) {
+    return WriteFull(fd, data.data(), data.size());
+  };
+  absl::StatusOr<registry::HttpResponse> response = http_->Do(request, &sink);
+  close(fd);
+  if (!response.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("failed to GET ", url, ": ", response.status().message()));
+  }
+  if (response->status < 200 || response->status > 299) {
+    // Docker's words.
+    return absl::InvalidArgumentError(
+        absl::StrCat("failed to GET ", url, " with status ", response->status));
+  }
+  return absl::OkStatus();
+}
+
 // ---- GrpcStepRunner ----
 
 GrpcStepRunner::GrpcStepRunner(std::shared_ptr<grpc::Channel> runtimed, ImageStore* store)

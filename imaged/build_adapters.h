@@ -16,6 +16,7 @@
 #include "imaged/content_store.h"
 #include "imaged/distribution.h"
 #include "imaged/image_store.h"
+#include "imaged/registry/http.h"
 #include "proto/runtime/v1/runtime.grpc.pb.h"
 
 namespace berth::imaged {
@@ -106,6 +107,18 @@ class BlobLayerStore : public build::LayerStore {
   ContainerChangesSource* changes_;
   std::string scratch_dir_;
   int opened_ = 0;
+};
+
+// ADD's http(s) sources, fetched by imaged itself (it is the daemon with
+// outbound connections).
+class HttpDownloader : public build::Downloader {
+ public:
+  explicit HttpDownloader(registry::HttpTransport* http) : http_(http) {}
+  absl::Status Fetch(const std::string& url, const std::string& path,
+                     const build::LineFn& progress) override;
+
+ private:
+  registry::HttpTransport* http_;
 };
 
 // RUN containers through runtimed: created from the step's image, started,

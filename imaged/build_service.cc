@@ -80,6 +80,11 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
       return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::Now(), absl::UTCTimeZone());
     };
     deps.scratch_dir = dir + "/scratch";
+    std::unique_ptr<HttpDownloader> downloader;
+    if (http_ != nullptr) {
+      downloader = std::make_unique<HttpDownloader>(http_);
+      deps.downloader = downloader.get();
+    }
     build::Builder builder(std::move(deps));
     absl::StatusOr<std::string> id = builder.Build(params.options, *dockerfile, **tree, output);
     if (!id.ok()) SPDLOG_DEBUG("build failed: {}", id.status().ToString());

@@ -27,13 +27,15 @@ struct BuildParams {
 class BuildService {
  public:
   // Not owned. work_root: where contexts are extracted (emptied at start).
-  // distribution may be null: then missing base images are not pulled.
+  // distribution may be null: then missing base images are not pulled;
+  // http may be null: then ADD of a URL fails.
   BuildService(ImageStore* store, ContentStore* content, Distribution* distribution,
-               ContainerChangesSource* changes, build::StepRunner* runner, build::BuildCache* cache,
-               std::string work_root)
+               registry::HttpTransport* http, ContainerChangesSource* changes,
+               build::StepRunner* runner, build::BuildCache* cache, std::string work_root)
       : store_(store),
         content_(content),
         distribution_(distribution),
+        http_(http),
         changes_(changes),
         runner_(runner),
         cache_(cache),
@@ -51,6 +53,7 @@ class BuildService {
   ImageStore* store_;
   ContentStore* content_;
   Distribution* distribution_;
+  registry::HttpTransport* http_;
   ContainerChangesSource* changes_;
   build::StepRunner* runner_;
   build::BuildCache* cache_;

@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
   berth::imaged::GrpcStepRunner step_runner(berth::UnixChannel(options.GrpcSocketOf("runtimed")),
                                             &store);
-  berth::imaged::BuildService builder(&store, content->get(), &distribution, &changes, &step_runner,
-                                      &build_cache, options.RunDir() + "/build");
+  berth::imaged::BuildService builder(&store, content->get(), &distribution, &http, &changes,
+                                      &step_runner, &build_cache, options.RunDir() + "/build");
   if (absl::Status status = builder.CleanUp(); !status.ok()) return fail(status);
   service.set_builder(&builder);
   berth::EventJournal events;

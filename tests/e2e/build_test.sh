@@ -131,7 +131,25 @@ DF
   check_fails "a failed build exits non-zero" sh -c \
     "printf 'FROM busybox\nRUN exit 3\n' | DOCKER_BUILDKIT=0 docker build -"
 
+  # ADD of a URL: imaged fetches it (here from a server on the host's loopback).
+  mkdir -p "$d/www"
+  echo downloaded >"$d/www/remote.txt"
+  python3 -m http.server 0 --bind 127.0.0.1 --directory "$d/www" >"$d/www.log" 2>&1 &
+  local www_pid=$! port=""
+  wait_for 10 grep -q "port" "$d/www.log"
+  port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$d/www.log" | head -1)
+  out=$(printf 'FROM busybox\nADD http://127.0.0.1:%s/remote.txt /r.txt\n' "$port" |
+    DOCKER_BUILDKIT=0 docker build -t build-e2e:add - 2>&1)
+  check_contains "ADD of a URL" "Successfully tagged build-e2e:add" "$out"
+  check_eq "ADD's download is in the image" "downloaded" \
+    "$(docker run --rm --network none build-e2e:add cat /r.txt 2>&1)"
+  out=$(printf 'FROM busybox\nADD http://127.0.0.1:%s/missing.txt /r.txt\n' "$port" |
+    DOCKER_BUILDKIT=0 docker build - 2>&1)
+  check_contains "ADD of a missing URL is Docker's error" "with status 404" "$out"
+  kill "$www_pid" 2>/dev/null
+  wait "$www_pid" 2>/dev/null
+
   check_eq "no build directory left" "" "$(ls -A "$EXEC_ROOT/imaged/build" 2>/dev/null)"
   docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
-    build-e2e:stdin build-e2e:gz >/dev/null 2>&1
+    build-e2e:stdin build-e2e:gz build-e2e:add >/dev/null 2>&1
 }

@@ -61,8 +61,8 @@ struct Fixture {
     store = std::make_unique<ImageStore>(content.get(), metadata.get(), &sink);
     db = Database::Open(dir.path() + "/build.db", build::BuildCacheMigrations()).value();
     cache = std::make_unique<build::SqlBuildCache>(db.get(), [] { return int64_t{1}; });
-    service = std::make_unique<BuildService>(store.get(), content.get(), nullptr, &changes, &runner,
-                                             cache.get(), dir.path() + "/work");
+    service = std::make_unique<BuildService>(store.get(), content.get(), nullptr, nullptr, &changes,
+                                             &runner, cache.get(), dir.path() + "/work");
     REQUIRE(service->CleanUp().ok());
     ImportOptions options;
     options.repository = "base";
