@@ -310,6 +310,14 @@ absl::StatusOr<std::unique_ptr<ImageFilesTree>> BlobLayerStore::Files(
   return ImageFilesTree::Read(content_, info, content_dir);
 }
 
+absl::StatusOr<const ImageFilesTree*> BlobLayerStore::Entries(const build::ImageRecord& image) {
+  auto it = entries_.find(image.id);
+  if (it != entries_.end()) return it->second.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(image, ""));
+  // One entry per image a build touches; the builds are short-lived.
+  return (entries_[image.id] = std::move(files)).get();
+}
+
 absl::StatusOr<build::Layer> BlobLayerStore::CommitContainer(const std::string& container_id) {
   ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tar, changes_->OpenChanges(container_id, {}));
   ASSIGN_OR_RETURN(StoredLayer layer, StoreLayerBlob(content_, *tar));
@@ -320,7 +328,7 @@ absl::StatusOr<build::Layer> BlobLayerStore::CommitContainer(const std::string& 
 absl::StatusOr<build::Layer> BlobLayerStore::CommitCopy(const build::ImageRecord& parent,
                                                         const build::CopyPlan& plan,
                                                         const build::SourceTree& source) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(parent, ""));
+  ASSIGN_OR_RETURN(const ImageFilesTree* files, Entries(parent));
   build::Owner owner;
   if (!plan.chown.empty()) {
     ASSIGN_OR_RETURN(owner, build::ResolveChown(plan.chown, files->passwd(), files->group()));
@@ -336,7 +344,7 @@ absl::StatusOr<build::Layer> BlobLayerStore::CommitCopy(const build::ImageRecord
 absl::StatusOr<build::Layer> BlobLayerStore::CommitWorkdir(const build::ImageRecord& parent,
                                                            const std::string& dir,
                                                            const std::string& user) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(parent, ""));
+  ASSIGN_OR_RETURN(const ImageFilesTree* files, Entries(parent));
   build::Owner owner;
   if (!user.empty()) {
     ASSIGN_OR_RETURN(owner, build::ResolveChown(user, files->passwd(), files->group()));
@@ -350,7 +358,7 @@ absl::StatusOr<build::Layer> BlobLayerStore::CommitWorkdir(const build::ImageRec
 
 absl::StatusOr<bool> BlobLayerStore::IsDirectory(const build::ImageRecord& image,
                                                  const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ImageFilesTree> files, Files(image, ""));
+  ASSIGN_OR_RETURN(const ImageFilesTree* files, Entries(image));
   absl::StatusOr<std::string> resolved = build::ResolveInTree(*files, Clean(path));
   if (!resolved.ok()) return false;
   absl::StatusOr<build::FileInfo> info = files->Lstat(*resolved);

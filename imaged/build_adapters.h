@@ -101,12 +101,16 @@ class BlobLayerStore : public build::LayerStore {
  private:
   absl::StatusOr<std::unique_ptr<ImageFilesTree>> Files(const build::ImageRecord& image,
                                                         const std::string& content_dir);
+  // The entries of an image (no contents), kept for the build: a COPY asks
+  // about its parent's files more than once.
+  absl::StatusOr<const ImageFilesTree*> Entries(const build::ImageRecord& image);
 
   ImageStore* store_;
   ContentStore* content_;
   ContainerChangesSource* changes_;
   std::string scratch_dir_;
   int opened_ = 0;
+  std::map<std::string, std::unique_ptr<ImageFilesTree>> entries_;
 };
 
 // ADD's http(s) sources, fetched by imaged itself (it is the daemon with
