@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/grpc_status.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "imaged/build/layer_writer.h"
 
@@ -403,11 +404,40 @@ absl::Status HttpDownloader::Fetch(const std::string& url, const std::string& pa
 GrpcStepRunner::GrpcStepRunner(std::shared_ptr<grpc::Channel> runtimed, ImageStore* store)
     : stub_(rt::RuntimeService::NewStub(runtimed)), store_(store) {}
 
+absl::Status GrpcStepRunner::RemoveOrphans() {
+  std::lock_guard<std::mutex> lock(orphans_mutex_);
+  if (orphans_removed_) return absl::OkStatus();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(1));
+  rt::ListContainersRequest request;
+  request.set_all(true);
+  rt::ListContainersResponse response;
+  grpc::Status status = stub_->ListContainers(&context, request, &response);
+  if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  for (const rt::Container& container : response.containers()) {
+    absl::StatusOr<Json> config = ParseJson(container.config_json());
+    if (!config.ok() || !config->contains("Labels") || !(*config)["Labels"].is_object() ||
+        !(*config)["Labels"].contains(kBuildStepLabel)) {
+      continue;
+    }
+    spdlog::info("removing build container {} left by an earlier imaged", container.id());
+    RETURN_IF_ERROR(Remove(container.id()));
+  }
+  orphans_removed_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> GrpcStepRunner::Create(const Request& request) {
+  RETURN_IF_ERROR(RemoveOrphans());
   ASSIGN_OR_RETURN(ImageInfo image, store_->Get(request.image.id));
   rt::CreateContainerRequest create;
   Json config = request.config;
   config["Image"] = image.id;
+  // Only the container carries it: the step's image is made from the
+  // stage's config, not from the container's.
+  if (!config.contains("Labels") || !config["Labels"].is_object())
+    config["Labels"] = Json::object();
+  config["Labels"][kBuildStepLabel] = "1";
   create.set_config_json(config.dump());
   create.set_host_config_json(request.host_config.dump());
   types::v1::ImageSpec* spec = create.mutable_image();

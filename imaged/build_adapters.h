@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "imaged/build/executor.h"
@@ -126,7 +127,9 @@ class HttpDownloader : public build::Downloader {
 };
 
 // RUN containers through runtimed: created from the step's image, started,
-// waited for, their output read from the log, removed.
+// waited for, their output read from the log, removed. They carry the label
+// kBuildStepLabel so that those an imaged crash left behind are found and
+// removed before this process creates its first one.
 class GrpcStepRunner : public build::StepRunner {
  public:
   GrpcStepRunner(std::shared_ptr<grpc::Channel> runtimed, ImageStore* store);
@@ -136,8 +139,14 @@ class GrpcStepRunner : public build::StepRunner {
   absl::Status Remove(const std::string& container_id) override;
 
  private:
+  absl::Status RemoveOrphans();
+
   std::unique_ptr<berth::runtime::v1::RuntimeService::Stub> stub_;
   ImageStore* store_;
+  std::mutex orphans_mutex_;
+  bool orphans_removed_ = false;
 };
+
+inline constexpr char kBuildStepLabel[] = "berth.build.step";
 
 }  // namespace berth::imaged

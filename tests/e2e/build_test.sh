@@ -149,6 +149,18 @@ DF
   kill "$www_pid" 2>/dev/null
   wait "$www_pid" 2>/dev/null
 
+  # imaged killed during a RUN: the next build removes the step's container.
+  printf 'FROM busybox\nRUN sleep 60\n' | DOCKER_BUILDKIT=0 docker build - >/dev/null 2>&1 &
+  local build_pid=$!
+  wait_for 20 sh -c '[ -n "$(docker ps -q)" ]'
+  kill -KILL "$(daemon_pid imaged)"
+  wait "$build_pid" 2>/dev/null
+  wait_for 20 docker image inspect busybox
+  check_eq "the killed build's container is still there" "1" "$(docker ps -aq | wc -l)"
+  out=$(printf 'FROM busybox\nRUN echo after-crash\n' | DOCKER_BUILDKIT=0 docker build - 2>&1)
+  check_contains "a build after imaged restarted" "after-crash" "$out"
+  check_eq "the orphaned build container was removed" "0" "$(docker ps -aq | wc -l)"
+
   check_eq "no build directory left" "" "$(ls -A "$EXEC_ROOT/imaged/build" 2>/dev/null)"
   docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
     build-e2e:stdin build-e2e:gz build-e2e:add >/dev/null 2>&1
