@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -21,6 +22,7 @@
 #include "common/status.h"
 #include "runtimed/runtime/cgroups.h"
 #include "runtimed/runtime/container.h"
+#include "runtimed/runtime/hooks.h"
 #include "runtimed/runtime/spec.h"
 
 namespace berth::runc {
@@ -193,6 +195,7 @@ void DetachStdio() {
   absl::StatusOr<runtime::ContainerIo> io = MakeIo(prepared, options);
   if (!io.ok()) fail(io.status());
   runtime::CreateOptions create;
+  create.id = prepared.record.id;
   create.bundle = prepared.record.bundle;
   create.io = *io;
   create.cgroup = cgroup->get();
@@ -309,6 +312,7 @@ absl::StatusOr<int> RunForeground(const LaunchOptions& options) {
                      runtime::NewCgroupManager(record.cgroups_path));
     ASSIGN_OR_RETURN(runtime::ContainerIo io, MakeIo(prepared, options));
     runtime::CreateOptions create;
+    create.id = record.id;
     create.bundle = record.bundle;
     create.io = io;
     create.cgroup = cgroup.get();
@@ -344,6 +348,7 @@ absl::StatusOr<int> RunForeground(const LaunchOptions& options) {
     return WEXITSTATUS(wait_status);
   }();
   RemoveAll(ContainerDir(options.root, options.id)).IgnoreError();
+  if (result.ok()) RunPoststopHooks(prepared.spec, record);
   return result;
 }
 
@@ -383,7 +388,22 @@ absl::Status Destroy(const std::string& root, const ContainerRecord& record) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   RETURN_IF_ERROR(cgroup->Destroy());
-  return RemoveAll(ContainerDir(root, record.id));
+  RETURN_IF_ERROR(RemoveAll(ContainerDir(root, record.id)));
+  if (absl::StatusOr<runtime::Spec> spec = runtime::LoadSpec(record.bundle); spec.ok()) {
+    RunPoststopHooks(*spec, record);
+  }
+  return absl::OkStatus();
+}
+
+void RunPoststopHooks(const runtime::Spec& spec, const ContainerRecord& record) {
+  if (spec.hooks.poststop.empty()) return;
+  runtime::ContainerState state{record.id, "stopped", 0, record.bundle, spec.annotations};
+  // Once the container is gone; a failure is a warning (the spec).
+  if (absl::Status hooks =
+          runtime::RunHooks(spec.hooks.poststop, runtime::StateJson(state), "poststop");
+      !hooks.ok()) {
+    fprintf(stderr, "warning: %s\n", std::string(hooks.message()).c_str());
+  }
 }
 
 }  // namespace berth::runc

@@ -15,6 +15,7 @@
 #include "runtimed/runc/flags.h"
 #include "runtimed/runc/runc.h"
 #include "runtimed/runc/store.h"
+#include "runtimed/runtime/spec.h"
 
 namespace berth::runc {
 
@@ -53,5 +54,9 @@ void ForwardSignalsTo(pid_t pid);
 // Kills what is left (SIGKILL to the cgroup and the init), removes the cgroup
 // and the state directory.
 absl::Status Destroy(const std::string& root, const ContainerRecord& record);
+
+// The spec's poststop hooks, once the container is gone (failures are
+// warnings on stderr).
+void RunPoststopHooks(const runtime::Spec& spec, const ContainerRecord& record);
 
 }  // namespace berth::runc

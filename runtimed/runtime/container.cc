@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,11 @@ namespace {
 constexpr char kGo = kSyncGo;
 constexpr char kStart = kSyncStart;
 constexpr char kReady = kSyncReady;
+
+bool HasCreationHooks(const Spec& spec) {
+  return !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
+         !spec.hooks.create_container.empty();
+}
 
 struct InitArgs {
   const Spec* spec;
@@ -49,10 +55,21 @@ absl::Status RunInit(const InitArgs& args) {
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
   if (!args.io.terminal) RETURN_IF_ERROR(SetupStdio(args.io));
   bool new_mount_ns = spec.FindNamespace("mount") != nullptr;
+  auto creation_hooks = [&]() -> absl::Status {
+    if (!HasCreationHooks(spec)) return absl::OkStatus();
+    RETURN_IF_ERROR(SendByte(args.sync_fd, kSyncHooks));
+    ASSIGN_OR_RETURN(std::optional<std::string> reply, Receive(args.sync_fd));
+    if (!reply) return absl::CancelledError("runtime went away");
+    if (reply->empty() || (*reply)[0] != kSyncHooks) return DecodeError(*reply);
+    return RunHooks(spec.hooks.create_container, reply->substr(1), "createContainer");
+  };
   if (new_mount_ns) {
-    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs));
-  } else if (chroot(args.rootfs.c_str()) != 0 || chdir("/") != 0) {
-    return LastErrnoStatus("chroot " + args.rootfs);
+    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs, creation_hooks));
+  } else {
+    RETURN_IF_ERROR(creation_hooks());
+    if (chroot(args.rootfs.c_str()) != 0 || chdir("/") != 0) {
+      return LastErrnoStatus("chroot " + args.rootfs);
+    }
   }
   // Only now is /dev/ptmx the container's own devpts instance; and before
   // FinalizeRootfs, which may make /dev read-only.
@@ -67,7 +84,13 @@ absl::Status RunInit(const InitArgs& args) {
   ASSIGN_OR_RETURN(std::string executable, PrepareProcess(spec.process, args.seccomp));
   CloseDescriptorsExcept(args.sync_fd);
   RETURN_IF_ERROR(SendByte(args.sync_fd, kReady));
-  RETURN_IF_ERROR(WaitFor(args.sync_fd, kStart));
+  // kStart, with the state JSON when there are startContainer hooks.
+  ASSIGN_OR_RETURN(std::optional<std::string> start, Receive(args.sync_fd));
+  if (!start) return absl::CancelledError("runtime went away");
+  if (start->empty() || (*start)[0] != kStart) return DecodeError(*start);
+  if (start->size() > 1) {
+    RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, start->substr(1), "startContainer"));
+  }
   // From here the container outlives the runtime.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   return ExecveProcess(spec.process, executable);
@@ -98,7 +121,14 @@ Container::~Container() {
 
 absl::Status Container::Start() {
   if (sync_fd_ < 0) return absl::FailedPreconditionError("container already started");
-  absl::Status status = SendByte(sync_fd_, kStart);
+  absl::Status status;
+  if (hooks_.start_container.empty()) {
+    status = SendByte(sync_fd_, kStart);
+  } else {
+    ContainerState state = state_;
+    state.status = "created";
+    status = SendMessage(sync_fd_, std::string(1, kStart) + StateJson(state));
+  }
   if (status.ok()) {
     // The socket is close-on-exec: EOF means the exec succeeded.
     absl::StatusOr<std::optional<std::string>> message = Receive(sync_fd_);
@@ -110,6 +140,15 @@ absl::Status Container::Start() {
   }
   close(sync_fd_);
   sync_fd_ = -1;
+  if (status.ok() && !hooks_.poststart.empty()) {
+    ContainerState state = state_;
+    state.status = "running";
+    // The spec: a failing poststart hook is a warning, the container runs on.
+    if (absl::Status hooks = RunHooks(hooks_.poststart, StateJson(state), "poststart");
+        !hooks.ok()) {
+      fprintf(stderr, "warning: %s\n", std::string(hooks.message()).c_str());
+    }
+  }
   return status;
 }
 
@@ -169,16 +208,26 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
     absl::Status status = options.cgroup->AddProcess(container->pid());
     if (!status.ok()) return fail(container->pid(), status);
   }
+  ContainerState state{options.id, "creating", container->pid(), options.bundle, spec.annotations};
+  container->set_lifecycle(spec.hooks, state);
   absl::Status status = SendByte(sync[0], kGo);
-  if (status.ok()) {
+  while (status.ok()) {
     absl::StatusOr<std::optional<std::string>> message = Receive(sync[0]);
     if (!message.ok()) {
       status = message.status();
     } else if (!message->has_value()) {
       status = absl::InternalError("container init exited during setup");
+    } else if (**message == std::string(1, kSyncHooks)) {
+      // In the runtime's namespaces, once the container's exist.
+      const std::string json = StateJson(state);
+      status = RunHooks(spec.hooks.prestart, json, "prestart");
+      if (status.ok()) status = RunHooks(spec.hooks.create_runtime, json, "createRuntime");
+      if (status.ok()) status = SendMessage(sync[0], std::string(1, kSyncHooks) + json);
+      continue;
     } else if (**message != std::string(1, kReady)) {
       status = DecodeError(**message);
     }
+    break;
   }
   if (!status.ok()) return fail(container->pid(), status);
   return container;

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtimed/runtime/cgroups.h"
+#include "runtimed/runtime/hooks.h"
 #include "runtimed/runtime/process.h"
 #include "runtimed/runtime/spec.h"
 
@@ -29,6 +30,8 @@ struct CreateOptions {
   CgroupManager* cgroup = nullptr;
   // Where compiled seccomp programs are kept between containers ("" none).
   std::string seccomp_cache_dir;
+  // The container's ID, for the state the hooks receive.
+  std::string id;
 };
 
 // A created container: its init is alive and waiting to exec.
@@ -42,12 +45,20 @@ class Container {
   // The init's pid, as seen from the caller's pid namespace.
   pid_t pid() const { return pid_; }
 
-  // Lets the init exec. Returns once it has (or with the reason it could not).
+  // Lets the init exec. Returns once it has (or with the reason it could not);
+  // runs the startContainer (in the container) and poststart hooks.
   absl::Status Start();
+
+  void set_lifecycle(Hooks hooks, ContainerState state) {
+    hooks_ = std::move(hooks);
+    state_ = std::move(state);
+  }
 
  private:
   pid_t pid_;
   int sync_fd_;
+  Hooks hooks_;
+  ContainerState state_;
 };
 
 // On error the init is killed and reaped and the cgroup destroyed.

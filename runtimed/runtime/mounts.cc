@@ -315,7 +315,8 @@ bool BindsHostDev(const Spec& spec) {
   return false;
 }
 
-absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs) {
+absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
+                         const std::function<absl::Status()>& before_pivot) {
   // Nothing mounted from here on may propagate back to the host.
   unsigned long propagation = MS_SLAVE | MS_REC;
   if (!spec.rootfs_propagation.empty()) {
@@ -328,6 +329,7 @@ absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs) {
     RETURN_IF_ERROR(Annotate(MountEntry(rootfs, m), "mount " + m.destination));
   }
   if (!BindsHostDev(spec)) RETURN_IF_ERROR(SetupDev(spec, rootfs));
+  if (before_pivot) RETURN_IF_ERROR(before_pivot());
   return PivotRoot(rootfs);
 }
 

@@ -2,6 +2,7 @@
 // spec mounts, /dev, pivot_root, masked and read-only paths.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,10 @@ absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::strin
 
 // Everything up to and including pivot_root, run by the container's init in
 // its new mount namespace.
-absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs);
+// before_pivot runs once everything is mounted, before pivot_root (the
+// createContainer hooks' moment).
+absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
+                         const std::function<absl::Status()>& before_pivot = nullptr);
 
 // Whether /dev is the host's (bound by a spec mount) rather than one the
 // runtime builds: then nothing, /dev/console included, is created in it.

@@ -398,6 +398,41 @@ absl::Status ParseLinux(const Json& json, Spec* spec) {
   return absl::OkStatus();
 }
 
+absl::Status ParseHooks(const Json& json, Hooks* hooks) {
+  if (!json.is_object()) return FieldError("hooks", "must be an object");
+  const std::pair<const char*, std::vector<Hook>*> kinds[] = {
+      {"prestart", &hooks->prestart},
+      {"createRuntime", &hooks->create_runtime},
+      {"createContainer", &hooks->create_container},
+      {"startContainer", &hooks->start_container},
+      {"poststart", &hooks->poststart},
+      {"poststop", &hooks->poststop},
+  };
+  for (const auto& [key, out] : kinds) {
+    auto it = json.find(key);
+    if (it == json.end() || it->is_null()) continue;
+    if (!it->is_array()) return FieldError(absl::StrCat("hooks.", key), "must be an array");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& item = (*it)[i];
+      std::string field = absl::StrCat("hooks.", key, "[", i, "]");
+      if (!item.is_object()) return FieldError(field, "must be an object");
+      Hook hook;
+      RETURN_IF_ERROR(ReadString(item, "path", field + ".path", &hook.path));
+      if (hook.path.empty() || hook.path[0] != '/') {
+        return FieldError(field + ".path", "must be an absolute path");
+      }
+      RETURN_IF_ERROR(ReadStrings(item, "args", field + ".args", &hook.args));
+      RETURN_IF_ERROR(ReadStrings(item, "env", field + ".env", &hook.env));
+      RETURN_IF_ERROR(ReadInt(item, "timeout", field + ".timeout", &hook.timeout));
+      if (hook.timeout && *hook.timeout <= 0) {
+        return FieldError(field + ".timeout", "must be greater than zero");
+      }
+      out->push_back(std::move(hook));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   if (!json.is_object()) return FieldError("(root)", "must be an object");
   Spec spec;
@@ -411,6 +446,17 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   if (spec.root_path.empty()) return FieldError("root.path", "is required");
   RETURN_IF_ERROR(ReadBool(*root, "readonly", "root.readonly", &spec.root_readonly));
   RETURN_IF_ERROR(ReadString(json, "hostname", "hostname", &spec.hostname));
+  if (auto it = json.find("hooks"); it != json.end() && !it->is_null()) {
+    RETURN_IF_ERROR(ParseHooks(*it, &spec.hooks));
+  }
+  if (auto it = json.find("annotations"); it != json.end() && it->is_object()) {
+    for (auto entry = it->begin(); entry != it->end(); ++entry) {
+      if (!entry.value().is_string()) {
+        return FieldError("annotations." + entry.key(), "must be a string");
+      }
+      spec.annotations[entry.key()] = entry.value().get<std::string>();
+    }
+  }
   if (auto it = json.find("mounts"); it != json.end() && !it->is_null()) {
     RETURN_IF_ERROR(ParseMounts(*it, &spec.mounts));
   }

@@ -97,8 +97,28 @@ struct Device {
   gid_t gid = 0;
 };
 
+// A lifecycle hook: a program the runtime runs with the container's state on
+// its stdin.
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart;  // deprecated in the spec, still run
+  std::vector<Hook> create_runtime;
+  std::vector<Hook> create_container;
+  std::vector<Hook> start_container;
+  std::vector<Hook> poststart;
+  std::vector<Hook> poststop;
+};
+
 struct Spec {
   std::string oci_version;
+  Hooks hooks;
+  std::map<std::string, std::string> annotations;
   Process process;
   std::string root_path;  // as written; relative paths are relative to the bundle
   bool root_readonly = false;

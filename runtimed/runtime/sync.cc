@@ -13,6 +13,14 @@ absl::Status SendByte(int fd, char byte) {
   return absl::OkStatus();
 }
 
+absl::Status SendMessage(int fd, const std::string& message) {
+  if (send(fd, message.data(), message.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(message.size())) {
+    return LastErrnoStatus("sync socket send");
+  }
+  return absl::OkStatus();
+}
+
 void SendError(int fd, const absl::Status& status) {
   std::string message(1, kSyncError);
   message.push_back(static_cast<char>(status.code()));

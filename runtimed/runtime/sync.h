@@ -20,8 +20,13 @@ constexpr char kSyncGo = 'G';
 constexpr char kSyncStart = 'S';
 constexpr char kSyncReady = 'R';
 constexpr char kSyncError = 'E';
+// Creation hooks: the init asks once its mounts are ready and before
+// pivot_root; the runtime runs prestart and createRuntime, then answers with
+// kSyncHooks + the state JSON for the createContainer hooks.
+constexpr char kSyncHooks = 'H';
 
 absl::Status SendByte(int fd, char byte);
+absl::Status SendMessage(int fd, const std::string& message);
 
 // Best effort: the process is about to exit anyway.
 void SendError(int fd, const absl::Status& status);

@@ -181,6 +181,7 @@ absl::Status Shim::Create() {
   ASSIGN_OR_RETURN(cgroup_, NewCgroupManager(cgroups_path));
 
   CreateOptions options;
+  options.id = bootstrap_.container_id();
   options.bundle = bootstrap_.bundle();
   options.io = {child_stdin_, child_stdout_, child_stderr_, bootstrap_.tty(), child_console_};
   options.cgroup = cgroup_.get();

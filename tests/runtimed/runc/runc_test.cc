@@ -443,3 +443,67 @@ TEST_CASE("exec into a stopped container is refused") {
 
 }  // namespace
 }  // namespace berth::runc
+
+namespace berth::runc {
+namespace {
+
+using runtime::testing::TestBundle;
+
+// A hook that appends "<kind> <status> <pid or nopid>" to `log` from the
+// state on its stdin.
+Json LoggingHook(const std::string& kind, const std::string& log) {
+  return {{"path", "/bin/sh"},
+          {"args",
+           {"sh", "-c",
+            "s=$(cat); st=$(echo \"$s\" | sed 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/'); "
+            "case \"$s\" in *'\"pid\":'*) p=pid;; *) p=nopid;; esac; "
+            "echo \"" +
+                kind + " $st $p\" >> " + log}}};
+}
+
+TEST_CASE("hooks run in order with the state on stdin, in the right namespaces") {
+  TestBundle bundle;
+  Json config = bundle.Config({"sh", "-c", "cat /tmp/hooks.log"});
+  const std::string host_log = bundle.dir() + "/hooks.log";
+  config["hooks"] = {
+      {"prestart", {LoggingHook("prestart", host_log)}},
+      {"createRuntime", {LoggingHook("createRuntime", host_log)}},
+      // In the container's mount namespace before pivot_root: the host path
+      // still resolves.
+      {"createContainer", {LoggingHook("createContainer", host_log)}},
+      // In the container, after pivot_root: /tmp is the container's.
+      {"startContainer", {LoggingHook("startContainer", "/tmp/hooks.log")}},
+      {"poststart", {LoggingHook("poststart", host_log)}},
+      {"poststop", {LoggingHook("poststop", host_log)}},
+  };
+  config["annotations"] = {{"org.example", "x"}};
+  bundle.WriteConfig(config);
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "h1"});
+  CHECK(run.code == 0);
+  CHECK(run.out == "startContainer created pid\n");
+  CHECK(ReadFile(host_log).value_or("") ==
+        "prestart creating pid\ncreateRuntime creating pid\ncreateContainer creating pid\n"
+        "poststart running pid\npoststop stopped nopid\n");
+}
+
+TEST_CASE("a failing creation hook fails create and leaves nothing") {
+  TestBundle bundle;
+  Json config = bundle.Config({"true"});
+  config["hooks"] = {{"createRuntime", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "exit 3"}}}}}};
+  bundle.WriteConfig(config);
+  Result create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "h2"});
+  CHECK(create.code != 0);
+  CHECK(create.err.find("createRuntime hook /bin/sh: exited with status 3") != std::string::npos);
+  CHECK(Runc(bundle, {"state", "h2"}).code != 0);
+  CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+
+  config["hooks"] = {
+      {"prestart", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "sleep 5"}}, {"timeout", 1}}}}};
+  bundle.WriteConfig(config);
+  create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "h3"});
+  CHECK(create.code != 0);
+  CHECK(create.err.find("prestart hook /bin/sh: timed out after 1s") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::runc
