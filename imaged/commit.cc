@@ -45,6 +45,9 @@ absl::StatusOr<StoredLayer> StoreLayerBlob(ContentStore* content, ByteSource& ta
     RETURN_IF_ERROR(writer->Write(absl::string_view(buffer.data(), n)));
   }
   ASSIGN_OR_RETURN(std::string digest, writer->Finish());
+  // No image references an empty layer (it is an empty_layer history entry),
+  // so there is nothing to keep.
+  if (digest == kEmptyLayerDiffId) return StoredLayer{digest, writer->size()};
   RETURN_IF_ERROR(writer->Commit(digest));
   return StoredLayer{digest, writer->size()};
 }

@@ -35,7 +35,7 @@ constexpr char kEmptyLayerDiffId[] =
     "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 // Stores an uncompressed layer tar as a blob (its digest is its diff ID) and
-// returns the diff ID and size.
+// returns the diff ID and size. An empty tar (kEmptyLayerDiffId) is not kept.
 struct StoredLayer {
   std::string diff_id;
   int64_t size = 0;

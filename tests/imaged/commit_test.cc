@@ -100,6 +100,7 @@ TEST_CASE("committing no change adds an empty_layer history entry only", "[commi
   CHECK(image->diff_ids.size() == 1);
   Json config = ParseJson(image->config_json).value();
   CHECK(config["history"][1]["empty_layer"] == true);
+  CHECK_FALSE(f.content->Exists(kEmptyLayerDiffId));
   CHECK(image->repo_tags.empty());
 }
 
