@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -450,6 +452,10 @@ absl::StatusOr<std::string> GrpcStepRunner::Create(const Request& request) {
   rt::CreateContainerResponse response;
   grpc::Status status = stub_->CreateContainer(&context, create, &response);
   if (!status.ok()) return FromSiblingStatus(status, "runtimed");
+  if (request.cancelled) {
+    std::lock_guard<std::mutex> lock(cancels_mutex_);
+    cancels_[response.id()] = request.cancelled;
+  }
   return response.id();
 }
 
@@ -464,9 +470,39 @@ absl::StatusOr<int> GrpcStepRunner::Run(const std::string& container_id,
     grpc::Status status = stub_->StartContainer(&context, request, &response);
     if (!status.ok()) return FromSiblingStatus(status, "runtimed");
   }
+  std::function<bool()> cancelled;
+  {
+    std::lock_guard<std::mutex> lock(cancels_mutex_);
+    auto it = cancels_.find(container_id);
+    if (it != cancels_.end()) cancelled = it->second;
+  }
   // Follow the log while the step runs, so its output shows as it comes.
   {
     grpc::ClientContext context;
+    // A client that goes away stops the wait (a long RUN is not waited for).
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool done = false;
+    std::thread watcher;
+    if (cancelled) {
+      watcher = std::thread([&] {
+        std::unique_lock<std::mutex> lock(mutex);
+        while (!wake.wait_for(lock, std::chrono::milliseconds(200), [&] { return done; })) {
+          if (cancelled()) {
+            context.TryCancel();
+            return;
+          }
+        }
+      });
+    }
+    auto stop_watcher = [&] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        done = true;
+      }
+      wake.notify_all();
+      if (watcher.joinable()) watcher.join();
+    };
     rt::LogsRequest request;
     request.set_id(container_id);
     request.set_follow(true);
@@ -477,6 +513,8 @@ absl::StatusOr<int> GrpcStepRunner::Run(const std::string& container_id,
     rt::LogEntry entry;
     while (reader->Read(&entry)) output(entry.data());
     grpc::Status status = reader->Finish();
+    stop_watcher();
+    if (cancelled && cancelled()) return absl::CancelledError("Build cancelled");
     if (!status.ok()) return FromSiblingStatus(status, "runtimed");
   }
   grpc::ClientContext context;
@@ -495,6 +533,10 @@ absl::StatusOr<int> GrpcStepRunner::Run(const std::string& container_id,
 }
 
 absl::Status GrpcStepRunner::Remove(const std::string& container_id) {
+  {
+    std::lock_guard<std::mutex> lock(cancels_mutex_);
+    cancels_.erase(container_id);
+  }
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
   rt::RemoveContainerRequest request;

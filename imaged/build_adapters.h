@@ -145,6 +145,9 @@ class GrpcStepRunner : public build::StepRunner {
   ImageStore* store_;
   std::mutex orphans_mutex_;
   bool orphans_removed_ = false;
+  std::mutex cancels_mutex_;
+  // Request::cancelled of the containers created, until they are removed.
+  std::map<std::string, std::function<bool()>> cancels_;
 };
 
 inline constexpr char kBuildStepLabel[] = "berth.build.step";

@@ -18,6 +18,8 @@ class BuildSession {
   // Docker's JSON messages as imaged encoded them; false at the end.
   virtual bool Read(std::string* json_lines) = 0;
   virtual absl::Status Finish() = 0;
+  // From any thread: aborts the build (the client went away).
+  virtual void Cancel() = 0;
 };
 
 class BuildBackend {

@@ -49,6 +49,7 @@ class GrpcBuildSession : public BuildSession {
     *json_lines = std::move(*response.mutable_json_lines());
     return true;
   }
+  void Cancel() override { context_.TryCancel(); }
   absl::Status Finish() override {
     finished_ = true;
     return FromSiblingStatus(stream_->Finish(), "imaged");

@@ -137,6 +137,10 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
     if (chunk.empty() || !session->Write(chunk)) break;
   }
   session->WritesDone();
+  // A RUN step may be silent for long: a client that goes away meanwhile
+  // (Ctrl-C) cancels the build without waiting for output to fail.
+  BuildSession* live = session.get();
+  std::unique_ptr<DisconnectWatch> watch = exchange.WatchDisconnect([live] { live->Cancel(); });
   exchange.StartChunked(200, kJsonType);
   std::string lines;
   bool client_there = true;
@@ -147,11 +151,13 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
     }
   }
   if (!client_there) {
+    watch.reset();
     session.reset();
     exchange.EndChunked();
     return absl::OkStatus();
   }
   absl::Status status = session->Finish();
+  watch.reset();
   if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
   exchange.EndChunked();
   return absl::OkStatus();

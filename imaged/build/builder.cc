@@ -279,6 +279,7 @@ class BuildRun {
     request.config.erase("Healthcheck");
     request.config.erase("OnBuild");
     request.host_config = options_.host_config;
+    request.cancelled = options_.cancelled;
     ASSIGN_OR_RETURN(std::string container, deps_.runner->Create(request));
     absl::StatusOr<Layer> layer = RunAndCommit(container, step);
     absl::Status removed = deps_.runner->Remove(container);

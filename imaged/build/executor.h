@@ -58,6 +58,9 @@ class StepRunner {
     Json config = Json::object();
     // --network, --add-host, --memory, --cpu-*... as a Docker HostConfig.
     Json host_config = Json::object();
+    // True once the client went away: Run stops waiting (the container is
+    // then removed, which kills it).
+    std::function<bool()> cancelled;
   };
   virtual ~StepRunner() = default;
   // Returns the new container's ID.

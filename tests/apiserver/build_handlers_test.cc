@@ -13,6 +13,39 @@ using testing::FakeContainers;
 using testing::FakeExchange;
 using testing::FakeImages;
 
+// What a build session saw, kept past the session's end.
+struct SessionLog {
+  std::string uploaded;
+  bool writes_done = false;
+  bool cancelled = false;
+  std::vector<std::string> lines;
+  absl::Status finish;
+  // Called on the first Read (to act while the build "runs").
+  std::function<void()> on_read;
+};
+
+class FakeSession : public BuildSession {
+ public:
+  explicit FakeSession(SessionLog* log) : log_(log) {}
+  bool Write(const std::string& chunk) override {
+    log_->uploaded += chunk;
+    return true;
+  }
+  void WritesDone() override { log_->writes_done = true; }
+  bool Read(std::string* lines) override {
+    if (log_->on_read) std::exchange(log_->on_read, nullptr)();
+    if (next_ >= log_->lines.size()) return false;
+    *lines = log_->lines[next_++];
+    return true;
+  }
+  absl::Status Finish() override { return log_->finish; }
+  void Cancel() override { log_->cancelled = true; }
+
+ private:
+  SessionLog* log_;
+  size_t next_ = 0;
+};
+
 class FakeBuilds : public BuildBackend {
  public:
   absl::StatusOr<std::string> CommitContainer(const img::CommitContainerRequest& request) override {
@@ -24,9 +57,11 @@ class FakeBuilds : public BuildBackend {
   absl::StatusOr<std::unique_ptr<BuildSession>> Build(
       const img::BuildParameters& parameters) override {
     last_build = parameters;
+    if (session_log != nullptr) return std::unique_ptr<BuildSession>(new FakeSession(session_log));
     return absl::UnavailableError("imaged is unavailable: test");
   }
   img::BuildParameters last_build;
+  SessionLog* session_log = nullptr;
   FakeContainers* containers = nullptr;
   std::vector<img::CommitContainerRequest> requests;
   std::string status_seen;
@@ -137,6 +172,39 @@ TEST_CASE("POST /build with imaged down is 503 before any body", "[build]") {
   f.api.Handle(exchange);
   CHECK(exchange.status == 503);
   CHECK(f.builds.last_build.tags_size() == 1);
+}
+
+TEST_CASE("POST /build uploads the body and copies imaged's lines back", "[build]") {
+  Fixture f;
+  SessionLog log;
+  log.lines = {"{\"stream\":\"Step 1/1 : FROM x\"}\r\n", "{\"stream\":\"\\n\"}\r\n"};
+  f.builds.session_log = &log;
+  std::string context(3 << 20, 'c');
+  FakeExchange exchange("POST", "/build?t=x", context);
+  f.api.Handle(exchange);
+  CHECK(exchange.status == 200);
+  CHECK(log.uploaded == context);
+  CHECK(log.writes_done);
+  CHECK(exchange.body == log.lines[0] + log.lines[1]);
+  CHECK_FALSE(log.cancelled);
+
+  SessionLog failed;
+  failed.finish = absl::UnavailableError("imaged is unavailable: gone");
+  f.builds.session_log = &failed;
+  FakeExchange broken("POST", "/build", "ctx");
+  f.api.Handle(broken);
+  CHECK(broken.status == 200);
+  CHECK(broken.body.find("imaged is unavailable: gone") != std::string::npos);
+}
+
+TEST_CASE("a client gone during a silent step cancels the build", "[build]") {
+  Fixture f;
+  SessionLog log;
+  FakeExchange exchange("POST", "/build", "ctx");
+  log.on_read = [&] { exchange.Disconnect(); };
+  f.builds.session_log = &log;
+  f.api.Handle(exchange);
+  CHECK(log.cancelled);
 }
 
 }  // namespace

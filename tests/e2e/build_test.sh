@@ -149,9 +149,18 @@ DF
   kill "$www_pid" 2>/dev/null
   wait "$www_pid" 2>/dev/null
 
+  local build_pid
+  # Ctrl-C during a silent RUN: the build stops and its container goes.
+  printf 'FROM busybox\nRUN sleep 60\n' | DOCKER_BUILDKIT=0 docker build - >/dev/null 2>&1 &
+  build_pid=$!
+  wait_for 20 sh -c '[ -n "$(docker ps -q)" ]'
+  kill -INT "$build_pid"
+  wait "$build_pid" 2>/dev/null
+  check "an abandoned build removes its RUN container" wait_for 20 sh -c '[ -z "$(docker ps -aq)" ]'
+
   # imaged killed during a RUN: the next build removes the step's container.
   printf 'FROM busybox\nRUN sleep 60\n' | DOCKER_BUILDKIT=0 docker build - >/dev/null 2>&1 &
-  local build_pid=$!
+  build_pid=$!
   wait_for 20 sh -c '[ -n "$(docker ps -q)" ]'
   kill -KILL "$(daemon_pid imaged)"
   wait "$build_pid" 2>/dev/null
