@@ -19,9 +19,10 @@ PACKAGES=(
   # other real Docker clients the tests drive
   docker-compose python3-docker
 )
-# --bench: also Debian's docker.io, the reference engine the benchmarks
-# measure against in the same run.
-if [ "${1:-}" = "--bench" ]; then PACKAGES+=(docker.io); fi
+# --bench / --reference: also Debian's docker.io, the reference engine the
+# benchmarks measure against and the interoperability tests run beside berth
+# (on private sockets and roots; no service of it is started here).
+if [ "${1:-}" = "--bench" ] || [ "${1:-}" = "--reference" ]; then PACKAGES+=(docker.io); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

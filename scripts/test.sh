@@ -3,7 +3,7 @@
 # tests under Bazel, then the end-to-end suite against a private engine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh || exit 1
+scripts/install-deps.sh --reference || exit 1
 scripts/build.sh || exit 1
 
 unit_log=$(mktemp)

@@ -41,12 +41,17 @@ const std::vector<Verb>& Verbs() {
       {"create", CreateVerb, "create a container"},
       {"delete", DeleteVerb, "delete any resources held by the container"},
       {"exec", ExecVerb, "execute new process inside the container"},
+      {"features", FeaturesVerb, "show the enabled features"},
       {"kill", KillVerb, "send a signal to the container's init process"},
       {"list", ListVerb, "list containers"},
+      {"pause", PauseVerb, "pause all processes inside the container"},
+      {"ps", PsVerb, "ps displays the processes running inside a container"},
+      {"resume", ResumeVerb, "resumes all processes that have been previously paused"},
       {"run", RunVerb, "create and run a container"},
       {"spec", SpecVerb, "create a new specification file"},
       {"start", StartVerb, "start a created container"},
       {"state", StateVerb, "output the state of a container"},
+      {"update", UpdateVerb, "update container resource constraints"},
   };
   return verbs;
 }

@@ -31,21 +31,51 @@ namespace {
 using runtime::CgroupManager;
 using runtime::Spec;
 
-absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError("socket path too long: " + path);
+// A unix socket address for a path of any length: one too long for sun_path
+// (containerd's state directories are deep, and ids 64 characters) is reached
+// through /proc/self/fd/<directory fd>/<name>.
+class UnixAddress {
+ public:
+  static absl::StatusOr<UnixAddress> For(const std::string& path) {
+    UnixAddress result;
+    result.address_.sun_family = AF_UNIX;
+    std::string usable = path;
+    if (path.size() >= sizeof(result.address_.sun_path)) {
+      size_t slash = path.rfind('/');
+      if (slash == std::string::npos) {
+        return absl::InvalidArgumentError("socket path too long: " + path);
+      }
+      std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+      result.dir_fd_ = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (result.dir_fd_ < 0) return LastErrnoStatus("open " + dir);
+      usable = absl::StrCat("/proc/self/fd/", result.dir_fd_, path.substr(slash));
+      if (usable.size() >= sizeof(result.address_.sun_path)) {
+        return absl::InvalidArgumentError("socket name too long: " + path);
+      }
+    }
+    memcpy(result.address_.sun_path, usable.c_str(), usable.size() + 1);
+    return result;
   }
-  memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
-}
+  UnixAddress(UnixAddress&& other) noexcept : address_(other.address_), dir_fd_(other.dir_fd_) {
+    other.dir_fd_ = -1;
+  }
+  ~UnixAddress() {
+    if (dir_fd_ >= 0) close(dir_fd_);
+  }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&address_); }
+  socklen_t size() const { return sizeof(address_); }
+
+ private:
+  UnixAddress() = default;
+  sockaddr_un address_{};
+  int dir_fd_ = -1;
+};
 
 absl::StatusOr<int> Connect(const std::string& path) {
-  ASSIGN_OR_RETURN(sockaddr_un address, UnixAddress(path));
+  ASSIGN_OR_RETURN(UnixAddress address, UnixAddress::For(path));
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return LastErrnoStatus("socket");
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  if (connect(fd, address.get(), address.size()) != 0) {
     absl::Status status = LastErrnoStatus("connect " + path);
     close(fd);
     return status;
@@ -54,11 +84,11 @@ absl::StatusOr<int> Connect(const std::string& path) {
 }
 
 absl::StatusOr<int> Listen(const std::string& path) {
-  ASSIGN_OR_RETURN(sockaddr_un address, UnixAddress(path));
+  ASSIGN_OR_RETURN(UnixAddress address, UnixAddress::For(path));
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return LastErrnoStatus("socket");
   unlink(path.c_str());
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd, 4) != 0) {
+  if (bind(fd, address.get(), address.size()) != 0 || listen(fd, 4) != 0) {
     absl::Status status = LastErrnoStatus("listen " + path);
     close(fd);
     return status;

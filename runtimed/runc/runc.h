@@ -35,6 +35,11 @@ absl::Status KillVerb(const GlobalOptions&, const std::vector<std::string>&, int
 absl::Status DeleteVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 absl::Status ExecVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 absl::Status ListVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status PsVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status PauseVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status ResumeVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status UpdateVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
+absl::Status FeaturesVerb(const GlobalOptions&, const std::vector<std::string>&, int*);
 
 const std::vector<Verb>& Verbs();
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "runtimed/runtime/cgroups.h"
 
 namespace berth::runc {
 
@@ -108,7 +109,10 @@ bool InitAlive(const ContainerRecord& record) {
 
 std::string StatusOf(const ContainerRecord& record) {
   if (!InitAlive(record)) return "stopped";
-  return record.started ? "running" : "created";
+  if (!record.started) return "created";
+  absl::StatusOr<std::unique_ptr<runtime::CgroupManager>> cgroup =
+      runtime::NewCgroupManager(record.cgroups_path);
+  return cgroup.ok() && (*cgroup)->Frozen() ? "paused" : "running";
 }
 
 Json StateJson(const ContainerRecord& record) {

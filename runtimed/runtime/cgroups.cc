@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -41,6 +42,15 @@ std::string ReadValue(const std::string& path) {
   absl::StatusOr<std::string> content = ReadFile(path);
   if (!content.ok()) return "";
   return std::string(absl::StripTrailingAsciiWhitespace(*content));
+}
+
+// Polls `done` for up to 5 s: the kernel freezes asynchronously.
+absl::Status WaitUntil(const std::function<bool()>& done, const std::string& what) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return absl::DeadlineExceededError("cgroup: " + what + " did not change in time");
 }
 
 absl::StatusOr<std::vector<pid_t>> ReadProcs(const std::string& dir) {
@@ -133,6 +143,18 @@ class CgroupV1 : public CgroupManager {
     Resources limits = resources;
     limits.devices.clear();
     return Apply(limits);
+  }
+
+  absl::Status Freeze(bool frozen) override {
+    std::string freezer = MountOf("freezer");
+    if (freezer.empty()) return absl::FailedPreconditionError("the freezer cgroup is not mounted");
+    RETURN_IF_ERROR(WriteValue(Dir(freezer), "freezer.state", frozen ? "FROZEN" : "THAWED"));
+    return WaitUntil([&] { return Frozen() == frozen; }, "freezer.state");
+  }
+
+  bool Frozen() const override {
+    std::string freezer = MountOf("freezer");
+    return !freezer.empty() && ReadValue(Dir(freezer) + "/freezer.state") == "FROZEN";
   }
 
   absl::Status AddProcess(pid_t pid) override {
@@ -286,6 +308,15 @@ class CgroupV2 : public CgroupManager {
     Resources limits = resources;
     limits.devices.clear();
     return Apply(limits);
+  }
+
+  absl::Status Freeze(bool frozen) override {
+    RETURN_IF_ERROR(WriteValue(dir_, "cgroup.freeze", frozen ? "1" : "0"));
+    return WaitUntil([&] { return Frozen() == frozen; }, "cgroup.events");
+  }
+
+  bool Frozen() const override {
+    return absl::StrContains(ReadValue(dir_ + "/cgroup.events"), "frozen 1");
   }
 
   absl::Status AddProcess(pid_t pid) override {

@@ -28,6 +28,10 @@ class CgroupManager {
   // Changes the limits of an existing cgroup (docker update); the device
   // rules are left as they are.
   virtual absl::Status Update(const Resources& resources) = 0;
+  // Freezes or thaws every process of the cgroup, returning once the kernel
+  // reports it done (pause / resume).
+  virtual absl::Status Freeze(bool frozen) = 0;
+  virtual bool Frozen() const = 0;
   // Moves a process (and so its future children) into the cgroup.
   virtual absl::Status AddProcess(pid_t pid) = 0;
   virtual absl::StatusOr<std::vector<pid_t>> Pids() const = 0;

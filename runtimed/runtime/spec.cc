@@ -260,6 +260,8 @@ absl::Status ParseResources(const Json& json, Resources* resources) {
   if (auto it = json.find("blockIO"); it != json.end() && it->is_object()) {
     RETURN_IF_ERROR(
         ReadInt(*it, "weight", "linux.resources.blockIO.weight", &resources->blkio_weight));
+    // 0 is how Docker's daemon writes "no weight".
+    if (resources->blkio_weight && *resources->blkio_weight == 0) resources->blkio_weight.reset();
     if (resources->blkio_weight &&
         (*resources->blkio_weight < 10 || *resources->blkio_weight > 1000)) {
       return FieldError("linux.resources.blockIO.weight", "must be between 10 and 1000");
@@ -481,6 +483,18 @@ const Namespace* Spec::FindNamespace(const std::string& type) const {
 absl::StatusOr<Resources> ParseResourcesJson(const Json& json) {
   Resources resources;
   RETURN_IF_ERROR(ParseResources(json, &resources));
+  // An update names what changes; Docker's daemon sends 0 for the rest, and
+  // runc reads 0 as "leave it".
+  auto unset_zero = [](auto& field) {
+    if (field && *field == 0) field.reset();
+  };
+  unset_zero(resources.memory_limit);
+  unset_zero(resources.memory_swap);
+  unset_zero(resources.memory_reservation);
+  unset_zero(resources.cpu_shares);
+  unset_zero(resources.cpu_quota);
+  unset_zero(resources.cpu_period);
+  unset_zero(resources.pids_limit);
   return resources;
 }
 

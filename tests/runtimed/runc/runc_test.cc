@@ -507,3 +507,51 @@ TEST_CASE("a failing creation hook fails create and leaves nothing") {
 
 }  // namespace
 }  // namespace berth::runc
+
+namespace berth::runc {
+namespace {
+
+TEST_CASE("ps, pause, resume, update and features, as containerd's shim calls them") {
+  runtime::testing::TestBundle bundle;
+  bundle.WriteConfig(bundle.Config({"sleep", "1000"}));
+  std::string pid_file = bundle.dir() + "/pid";
+  REQUIRE(
+      Runc(bundle, {"run", "-d", "--pid-file", pid_file, "--bundle", bundle.bundle(), "m1"}).code ==
+      0);
+  int pid = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &pid));
+
+  Result ps = Runc(bundle, {"ps", "--format", "json", "m1"});
+  REQUIRE(ps.code == 0);
+  CHECK(Json::parse(ps.out) == Json::array({pid}));
+  Result table = Runc(bundle, {"ps", "m1"});
+  CHECK(table.code == 0);
+  CHECK(table.out.find("PID") != std::string::npos);
+  CHECK(table.out.find("sleep 1000") != std::string::npos);
+
+  REQUIRE(Runc(bundle, {"pause", "m1"}).code == 0);
+  CHECK(StatusOf(bundle, "m1") == "paused");
+  REQUIRE(Runc(bundle, {"resume", "m1"}).code == 0);
+  CHECK(StatusOf(bundle, "m1") == "running");
+  CHECK(Runc(bundle, {"resume", "m1"}).code != 0);  // not paused
+
+  const std::string resources = bundle.dir() + "/resources.json";
+  REQUIRE(WriteFileAtomic(resources, R"({"memory":{"limit":33554432},"pids":{"limit":7}})").ok());
+  REQUIRE(Runc(bundle, {"update", "--resources", resources, "m1"}).code == 0);
+  CHECK(ReadFile(bundle.CgroupDir("memory") + "/memory.limit_in_bytes").value_or("") ==
+        "33554432\n");
+  REQUIRE(Runc(bundle, {"update", "--pids-limit", "9", "m1"}).code == 0);
+  CHECK(ReadFile(bundle.CgroupDir("pids") + "/pids.max").value_or("") == "9\n");
+
+  Result features = Runc(bundle, {"features"});
+  REQUIRE(features.code == 0);
+  Json parsed = Json::parse(features.out);
+  CHECK(parsed["linux"]["seccomp"]["enabled"] == true);
+  CHECK(parsed["hooks"].size() == 6);
+
+  REQUIRE(Runc(bundle, {"delete", "--force", "m1"}).code == 0);
+  CHECK(Runc(bundle, {"pause", "m1"}).code != 0);
+}
+
+}  // namespace
+}  // namespace berth::runc
