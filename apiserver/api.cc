@@ -27,17 +27,15 @@ void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, Volume
                       ContainerFilesBackend* files) {
   files_ = std::make_unique<FileHandlers>(containers, images, volumes, files);
   files_->Register(router_);
-  containers_.set_size_filler([this](const runtime::v1::Container& c, Json& out) {
-    files_->AddSize(c, out);
-  });
+  containers_.set_size_filler(
+      [this](const runtime::v1::Container& c, Json& out) { files_->AddSize(c, out); });
 }
 
 void Api::EnableExec(ExecBackend* execs) {
   exec_ = std::make_unique<ExecHandlers>(execs);
   exec_->Register(router_);
-  containers_.set_exec_ids_filler([this](const runtime::v1::Container& c, Json& out) {
-    exec_->AddExecIds(c, out);
-  });
+  containers_.set_exec_ids_filler(
+      [this](const runtime::v1::Container& c, Json& out) { exec_->AddExecIds(c, out); });
 }
 
 void Api::EnableNetworks(NetworkBackend* networks) {

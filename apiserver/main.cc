@@ -6,10 +6,10 @@
 
 #include "absl/flags/flag.h"
 #include "apiserver/api.h"
-#include "apiserver/backends/grpc_exec.h"
 #include "apiserver/backends/grpc_backends.h"
 #include "apiserver/backends/grpc_build.h"
 #include "apiserver/backends/grpc_events.h"
+#include "apiserver/backends/grpc_exec.h"
 #include "apiserver/backends/grpc_files.h"
 #include "apiserver/backends/grpc_network.h"
 #include "apiserver/host_info.h"
@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
   berth::apiserver::GrpcExecBackend execs(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableExec(&execs);
   api.EnableStats(&execs);
-  berth::apiserver::GrpcNetworkBackend networks(berth::UnixChannel(options.GrpcSocketOf("netd")),
-                                                berth::UnixChannel(options.GrpcSocketOf("runtimed")));
+  berth::apiserver::GrpcNetworkBackend networks(
+      berth::UnixChannel(options.GrpcSocketOf("netd")),
+      berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   api.EnableNetworks(&networks);
   berth::apiserver::GrpcEventBackend events({
       {"imaged", berth::UnixChannel(options.GrpcSocketOf("imaged"))},

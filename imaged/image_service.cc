@@ -301,8 +301,7 @@ grpc::Status ImageService::CommitContainer(grpc::ServerContext*,
     if (!config.ok()) return ToGrpcStatus(config.status());
     options.container_config = std::move(*config);
   }
-  options.excluded_paths.assign(request->excluded_paths().begin(),
-                                request->excluded_paths().end());
+  options.excluded_paths.assign(request->excluded_paths().begin(), request->excluded_paths().end());
   options.repository = request->repository();
   options.tag = request->tag();
   options.comment = request->comment();
@@ -319,9 +318,8 @@ namespace {
 // The context chunks that follow the parameters, as the extractor pulls them.
 class BuildContextSource : public ByteSource {
  public:
-  explicit BuildContextSource(
-      grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
-          stream)
+  explicit BuildContextSource(grpc::ServerReaderWriter<berth::image::v1::BuildResponse,
+                                                       berth::image::v1::BuildRequest>* stream)
       : stream_(stream) {}
   absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
     while (offset_ == chunk_.size()) {
@@ -353,10 +351,9 @@ class BuildContextSource : public ByteSource {
 
 }  // namespace
 
-grpc::Status ImageService::Build(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
-        stream) {
+grpc::Status ImageService::Build(grpc::ServerContext* context,
+                                 grpc::ServerReaderWriter<berth::image::v1::BuildResponse,
+                                                          berth::image::v1::BuildRequest>* stream) {
   if (builder_ == nullptr) return ToGrpcStatus(absl::UnimplementedError("build is not supported"));
   berth::image::v1::BuildRequest first;
   if (!stream->Read(&first) || first.part_case() != berth::image::v1::BuildRequest::kParameters) {
