@@ -94,6 +94,10 @@ TEST_CASE("unprivileged berth-imaged loads, serves and removes images through be
   REQUIRE(chmod(dir.path().c_str(), 0755) == 0);
   REQUIRE(chmod((run + "/grpc").c_str(), 01777) == 0);
   REQUIRE(chown((root + "/imaged").c_str(), kNobody, kNobody) == 0);
+  // As the supervisor lays it out: <exec_root>/imaged belongs to imaged (its
+  // build contexts live there).
+  REQUIRE(MakeDirs(run + "/imaged", 0700).ok());
+  REQUIRE(chown((run + "/imaged").c_str(), kNobody, kNobody) == 0);
   // The runfiles may be under a directory nobody cannot enter (/root).
   std::string imaged_binary = dir.path() + "/berth-imaged";
   REQUIRE(WriteFileAtomic(imaged_binary, ReadFile("imaged/berth-imaged").value(), 0755).ok());
