@@ -20,7 +20,6 @@ constexpr size_t kMaxExecBody = 1024 * 1024;
 // Moby hijacks before it starts the process, so why it could not start
 // reaches the client in the stream (and the exit code, 126 or 127, through
 // exec inspect); only an unreachable runtimed stays an HTTP error.
-bool InStream(const absl::Status& status) { return !absl::IsUnavailable(status); }
 
 // The runtime's own failures carry the OCI runtime's prefix; Docker's
 // refusals (not running, already started) are said as they are.
@@ -79,6 +78,17 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   options.set_detach(detach);
   options.set_console_height(height);
   options.set_console_width(width);
+  bool tty = exec.tty();
+  bool upgrade = !request.Header("upgrade").empty();
+  // As Moby: the connection is taken over before the process starts, so
+  // that its first output cannot reach a client still reading the response
+  // head (docker-py reads the hijacked socket below its HTTP buffer, and
+  // would lose bytes that arrived with the head). The InspectExec above
+  // answered, so runtimed is there; a start failure goes into the stream.
+  if (!detach && !exchange.StartRaw(upgrade ? 101 : 200,
+                                    StreamContentType(tty, request.api_version))) {
+    return absl::OkStatus();
+  }
   std::unique_ptr<AttachSession> session = execs_->StartExec(options);
   rt::AttachResponse event;
   bool started = session->Read(&event);
@@ -86,7 +96,7 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   if (!started) {
     failure = session->Finish();
     if (failure.ok()) failure = absl::InternalError("runtimed ended the exec before it started");
-    if (detach || !InStream(failure)) return failure;
+    if (detach) return failure;
   }
   if (detach) {
     session->CloseStdin();
@@ -97,15 +107,6 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
     return absl::OkStatus();
   }
 
-  bool tty = exec.tty();
-  bool upgrade = !request.Header("upgrade").empty();
-  if (!exchange.StartRaw(upgrade ? 101 : 200, StreamContentType(tty, request.api_version))) {
-    if (started) {
-      session->Cancel();
-      session->Finish().IgnoreError();
-    }
-    return absl::OkStatus();
-  }
   auto write_output = [&](StreamId stream, const std::string& data) {
     if (tty) return exchange.WriteRaw(data);
     return exchange.WriteRaw(MuxFrame(stream, data));

@@ -375,8 +375,17 @@ absl::Status ImageHandlers::List(Exchange& exchange) {
   ASSIGN_OR_RETURN(std::vector<img::Image> images, images_->ListImages());
   std::sort(images.begin(), images.end(),
             [](const img::Image& a, const img::Image& b) { return a.created() > b.created(); });
+  // An untagged image that is another's parent is an intermediate one (a
+  // build step): Docker lists it only with all=1, and never as dangling.
+  std::set<std::string> parents;
+  for (const img::Image& image : images) {
+    if (!image.parent().empty()) parents.insert(image.parent());
+  }
+  const bool all = exchange.request().query.GetBool("all");
   Json out = Json::array();
   for (const img::Image& image : images) {
+    const bool intermediate = image.repo_tags_size() == 0 && parents.count(image.id()) > 0;
+    if (intermediate && (!all || dangling)) continue;
     if (dangling && (*dangling != (image.repo_tags_size() == 0))) continue;
     if (filters.Has("reference")) {
       bool matched = false;

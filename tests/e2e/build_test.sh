@@ -75,7 +75,7 @@ COPY --from=base /app/ /copied/
 RUN ls /copied > /copied.list
 CMD ["sh", "-c", "cat /copied/greeting /copied/file.txt"]
 DF
-  before=$(docker ps -aq | wc -l)
+  before=$(docker ps -aq --filter label=berth.build.step | wc -l)
   out=$(DOCKER_BUILDKIT=0 docker build -t build-e2e:one --build-arg GREETING=hi "$d/ctx" 2>&1)
   check_contains "legacy build succeeds" "Successfully tagged build-e2e:one" "$out"
   check_contains "RUN output is shown" "ran" "$out"
@@ -85,7 +85,7 @@ DF
   out=$(docker run --rm --network none build-e2e:one cat /copied.list 2>&1)
   check_contains "COPY of a directory's content" "n.txt" "$out"
   check_not_contains ".dockerignore honoured" "s.txt" "$out"
-  check_eq "no build container left" "$before" "$(docker ps -aq | wc -l)"
+  check_eq "no build container left" "$before" "$(docker ps -aq --filter label=berth.build.step | wc -l)"
 
   out=$(DOCKER_BUILDKIT=0 docker build -t build-e2e:two --build-arg GREETING=hi "$d/ctx" 2>&1)
   check_contains "second build uses the cache" "Using cache" "$out"
@@ -103,6 +103,13 @@ DF
   check_eq "LABEL, WORKDIR, EXPOSE in the config" 'yes /app {"8080/tcp":{}}' "$out"
   out=$(docker history build-e2e:base 2>&1)
   check_contains "history shows the RUN step" "|1 GREETING=hello /bin/sh -c echo" "$out"
+  # Step images that have a child are intermediate: listed only with -a (a
+  # stage's last step, with no child, is dangling and listed, as in Docker).
+  local listed all_listed
+  listed=$(docker images -q | wc -l)
+  all_listed=$(docker images -aq | wc -l)
+  check "docker images hides the build's intermediate images, -a shows them" \
+    test "$all_listed" -gt "$listed"
 
   mkdir -p "$d/other"
   printf 'FROM busybox\nRUN echo f-flag > /f\n' >"$d/other/Custom.df"
@@ -117,7 +124,7 @@ DF
   check_contains "failing RUN reports Docker's message" \
     "The command '/bin/sh -c false' returned a non-zero code: 1" "$out"
   check_fails "failing build leaves no tag" docker image inspect build-e2e:fail
-  check_eq "failing build leaves no container" "0" "$(docker ps -aq | wc -l)"
+  check_eq "failing build leaves no container" "0" "$(docker ps -aq --filter label=berth.build.step | wc -l)"
   out=$(printf 'FROM busybox\nFOO bar\n' | DOCKER_BUILDKIT=0 docker build - 2>&1)
   check_contains "unknown instruction names it" "unknown instruction: FOO" "$out"
 
@@ -153,22 +160,22 @@ DF
   # Ctrl-C during a silent RUN: the build stops and its container goes.
   printf 'FROM busybox\nRUN sleep 60\n' | DOCKER_BUILDKIT=0 docker build - >/dev/null 2>&1 &
   build_pid=$!
-  wait_for 20 sh -c '[ -n "$(docker ps -q)" ]'
+  wait_for 20 sh -c '[ -n "$(docker ps -q --filter label=berth.build.step)" ]'
   kill -INT "$build_pid"
   wait "$build_pid" 2>/dev/null
-  check "an abandoned build removes its RUN container" wait_for 20 sh -c '[ -z "$(docker ps -aq)" ]'
+  check "an abandoned build removes its RUN container" wait_for 20 sh -c '[ -z "$(docker ps -aq --filter label=berth.build.step)" ]'
 
   # imaged killed during a RUN: the next build removes the step's container.
   printf 'FROM busybox\nRUN sleep 60\n' | DOCKER_BUILDKIT=0 docker build - >/dev/null 2>&1 &
   build_pid=$!
-  wait_for 20 sh -c '[ -n "$(docker ps -q)" ]'
+  wait_for 20 sh -c '[ -n "$(docker ps -q --filter label=berth.build.step)" ]'
   kill -KILL "$(daemon_pid imaged)"
   wait "$build_pid" 2>/dev/null
   wait_for 20 docker image inspect busybox
-  check_eq "the killed build's container is still there" "1" "$(docker ps -aq | wc -l)"
+  check_eq "the killed build's container is still there" "1" "$(docker ps -aq --filter label=berth.build.step | wc -l)"
   out=$(printf 'FROM busybox\nRUN echo after-crash\n' | DOCKER_BUILDKIT=0 docker build - 2>&1)
   check_contains "a build after imaged restarted" "after-crash" "$out"
-  check_eq "the orphaned build container was removed" "0" "$(docker ps -aq | wc -l)"
+  check_eq "the orphaned build container was removed" "0" "$(docker ps -aq --filter label=berth.build.step | wc -l)"
 
   check_eq "no build directory left" "" "$(ls -A "$EXEC_ROOT/imaged/build" 2>/dev/null)"
   docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
