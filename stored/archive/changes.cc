@@ -13,44 +13,17 @@
 
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "stored/archive/overlay_upper.h"
 
 namespace berth::containerfs {
 namespace {
-
-absl::StatusOr<std::vector<std::string>> Children(int dir_fd) {
-  int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return LastErrnoStatus("dup");
-  DIR* dir = fdopendir(copy);
-  if (dir == nullptr) {
-    close(copy);
-    return LastErrnoStatus("opendir");
-  }
-  std::vector<std::string> names;
-  while (struct dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool IsWhiteout(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
-}
-
-bool IsOpaque(int dir_fd) {
-  char value[2] = {};
-  ssize_t n = fgetxattr(dir_fd, "trusted.overlay.opaque", value, sizeof(value));
-  return n == 1 && value[0] == 'y';
-}
 
 class ChangeWalker {
  public:
   explicit ChangeWalker(const std::vector<std::string>& lower_dirs) : lower_dirs_(lower_dirs) {}
 
   absl::Status Walk(int dir_fd, const std::string& path) {
-    ASSIGN_OR_RETURN(std::vector<std::string> names, Children(dir_fd));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, SortedChildren(dir_fd));
     for (const std::string& name : names) {
       const std::string child = path == "/" ? "/" + name : path + "/" + name;
       struct stat st;
@@ -62,7 +35,7 @@ class ChangeWalker {
       }
       struct stat lower;
       bool in_lower = FindLower(child, &lower);
-      if (IsWhiteout(st) || (sub.valid() && IsOpaque(sub.get()) && in_lower)) {
+      if (IsOverlayWhiteout(st) || (sub.valid() && IsOverlayOpaque(sub.get()) && in_lower)) {
         Record(child, ChangeKind::kDeleted);
       } else if (!in_lower) {
         Record(child, ChangeKind::kAdded);
@@ -87,7 +60,7 @@ class ChangeWalker {
  private:
   bool FindLower(const std::string& path, struct stat* st) {
     for (const std::string& lower : lower_dirs_) {
-      if (lstat((lower + path).c_str(), st) == 0) return !IsWhiteout(*st);
+      if (lstat((lower + path).c_str(), st) == 0) return !IsOverlayWhiteout(*st);
     }
     return false;
   }
@@ -112,7 +85,7 @@ class ChangeWalker {
 };
 
 absl::Status SizeWalk(int dir_fd, std::set<std::pair<dev_t, ino_t>>& seen, int64_t& total) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, Children(dir_fd));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, SortedChildren(dir_fd));
   for (const std::string& name : names) {
     struct stat st;
     if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "stored/archive/overlay_upper.h"
 
 namespace berth::stored {
 namespace {
@@ -49,28 +50,6 @@ la_ssize_t WriteToSink(struct archive* a, void* data, const void* buffer, size_t
 std::string ArchiveError(struct archive* a) {
   const char* error = archive_error_string(a);
   return error == nullptr ? "unknown error" : error;
-}
-
-absl::StatusOr<std::vector<std::string>> Children(int dir_fd) {
-  int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return LastErrnoStatus("dup");
-  DIR* dir = fdopendir(copy);
-  if (dir == nullptr) {
-    close(copy);
-    return LastErrnoStatus("opendir");
-  }
-  std::vector<std::string> names;
-  while (struct dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool IsWhiteout(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
 }
 
 // Extended attributes worth keeping in an image: overlay's own are how the
@@ -112,7 +91,7 @@ class LayerDiffWriter {
 
   // path: the container path of dir_fd ("" for the root).
   absl::Status Walk(int dir_fd, const std::string& path) {
-    ASSIGN_OR_RETURN(std::vector<std::string> names, Children(dir_fd));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, containerfs::SortedChildren(dir_fd));
     for (const std::string& name : names) {
       const std::string child = path + "/" + name;
       if (excluded_.count(child)) continue;
@@ -120,7 +99,7 @@ class LayerDiffWriter {
       struct stat st;
       // Gone since the listing (a running container): nothing to commit.
       if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (IsWhiteout(st)) {
+      if (containerfs::IsOverlayWhiteout(st)) {
         RETURN_IF_ERROR(AddMarker(WhiteoutName(path, ".wh." + name), st));
         continue;
       }
@@ -128,9 +107,7 @@ class LayerDiffWriter {
         UniqueFd sub(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub.valid()) continue;
         RETURN_IF_ERROR(Add(entry_name + "/", st, dir_fd, name, -1));
-        char opaque[2] = {};
-        if (fgetxattr(sub.get(), "trusted.overlay.opaque", opaque, sizeof(opaque)) == 1 &&
-            opaque[0] == 'y') {
+        if (containerfs::IsOverlayOpaque(sub.get())) {
           RETURN_IF_ERROR(AddMarker(entry_name + "/.wh..wh..opq", st));
         }
         RETURN_IF_ERROR(Walk(sub.get(), child));
