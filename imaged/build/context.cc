@@ -15,35 +15,11 @@
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "imaged/archive_input.h"
 #include "imaged/build/dispatch.h"
 
 namespace berth::imaged::build {
 namespace {
-
-struct Input {
-  ByteSource* source = nullptr;
-  std::vector<char> buffer = std::vector<char>(1 << 16);
-  absl::Status status;
-
-  static la_ssize_t Read(struct archive* archive, void* data, const void** out) {
-    auto* input = static_cast<Input*>(data);
-    absl::StatusOr<size_t> n = input->source->Read(input->buffer.data(), input->buffer.size());
-    if (!n.ok()) {
-      input->status = n.status();
-      archive_set_error(archive, EIO, "%s", std::string(n.status().message()).c_str());
-      return -1;
-    }
-    *out = input->buffer.data();
-    return static_cast<la_ssize_t>(*n);
-  }
-
-  absl::Status Error(struct archive* archive, const std::string& context) const {
-    if (!status.ok()) return status;
-    const char* message = archive_error_string(archive);
-    return absl::InvalidArgumentError(
-        absl::StrCat(context, ": ", message != nullptr ? message : "unknown error"));
-  }
-};
 
 struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -122,9 +98,10 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
   archive_read_support_format_tar(reader.get());
   archive_read_support_format_gnutar(reader.get());
   archive_read_support_format_empty(reader.get());
-  Input input;
+  imaged::ArchiveInput input;
   input.source = &tar;
-  if (archive_read_open(reader.get(), &input, nullptr, Input::Read, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(reader.get(), &input, nullptr, imaged::ArchiveInput::Read, nullptr) !=
+      ARCHIVE_OK) {
     return input.Error(reader.get(), "invalid build context");
   }
   std::unique_ptr<struct archive, DiskDeleter> disk(archive_write_disk_new());
@@ -402,9 +379,10 @@ bool IsArchive(const SourceTree& tree, const std::string& path) {
   archive_read_support_filter_xz(reader.get());
   archive_read_support_format_tar(reader.get());
   archive_read_support_format_gnutar(reader.get());
-  Input input;
+  imaged::ArchiveInput input;
   input.source = source->get();
-  if (archive_read_open(reader.get(), &input, nullptr, Input::Read, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(reader.get(), &input, nullptr, imaged::ArchiveInput::Read, nullptr) !=
+      ARCHIVE_OK) {
     return false;
   }
   struct archive_entry* entry = nullptr;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
+#include "imaged/archive_input.h"
 #include "imaged/build/dispatch.h"
 
 namespace berth::imaged::build {
@@ -31,23 +32,6 @@ struct Output {
       return -1;
     }
     return static_cast<la_ssize_t>(length);
-  }
-};
-
-struct Input {
-  ByteSource* source = nullptr;
-  std::vector<char> buffer = std::vector<char>(1 << 16);
-  absl::Status status;
-  static la_ssize_t Read(struct archive* a, void* data, const void** out) {
-    auto* input = static_cast<Input*>(data);
-    absl::StatusOr<size_t> n = input->source->Read(input->buffer.data(), input->buffer.size());
-    if (!n.ok()) {
-      input->status = n.status();
-      archive_set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
-      return -1;
-    }
-    *out = input->buffer.data();
-    return static_cast<la_ssize_t>(*n);
   }
 };
 
@@ -150,7 +134,7 @@ absl::Status Extract(TarWriter& tar, const SourceTree& source, const CopyItem& i
   archive_read_support_filter_xz(reader.get());
   archive_read_support_format_tar(reader.get());
   archive_read_support_format_gnutar(reader.get());
-  Input input;
+  imaged::ArchiveInput input;
   input.source = in.get();
   auto error = [&]() {
     if (!input.status.ok()) return input.status;
@@ -158,7 +142,8 @@ absl::Status Extract(TarWriter& tar, const SourceTree& source, const CopyItem& i
     return absl::InvalidArgumentError(absl::StrCat("ADD failed: extracting ", item.source, ": ",
                                                    message ? message : "unknown error"));
   };
-  if (archive_read_open(reader.get(), &input, nullptr, Input::Read, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(reader.get(), &input, nullptr, imaged::ArchiveInput::Read, nullptr) !=
+      ARCHIVE_OK) {
     return error();
   }
   RETURN_IF_ERROR(tar.Parents(item.target + "/x", owner));
