@@ -367,8 +367,8 @@ PY
   r_in=$(DOCKER_HOST=$REF_HOST best sh -c "docker cp '$src' bench:/src\$RUN")
   r_out=$(DOCKER_HOST=$REF_HOST best sh -c "docker cp bench:/src1 - >/dev/null")
   ref_engine_stop "$ref"
-  say "  cp in:  berth ${b_in}s, dockerd ${r_in}s"
-  say "  cp out: berth ${b_out}s, dockerd ${r_out}s"
+  say "  cp in:  berth ${b_in}s, dockerd ${r_in}s (berth/dockerd = $(echo "scale=2; $b_in / $r_in" | bc))"
+  say "  cp out: berth ${b_out}s, dockerd ${r_out}s (berth/dockerd = $(echo "scale=2; $b_out / $r_out" | bc))"
   check "cp in at least as fast as dockerd (+10%)" test "$(echo "$b_in <= $r_in * 1.1" | bc)" = 1
   check "cp out at least as fast as dockerd (+10%)" test "$(echo "$b_out <= $r_out * 1.1" | bc)" = 1
   check_eq "what came out is what went in" "$(cd "$src" && find . -type f | wc -l)" \
