@@ -85,8 +85,8 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   // head (docker-py reads the hijacked socket below its HTTP buffer, and
   // would lose bytes that arrived with the head). The InspectExec above
   // answered, so runtimed is there; a start failure goes into the stream.
-  if (!detach && !exchange.StartRaw(upgrade ? 101 : 200,
-                                    StreamContentType(tty, request.api_version))) {
+  if (!detach &&
+      !exchange.StartRaw(upgrade ? 101 : 200, StreamContentType(tty, request.api_version))) {
     return absl::OkStatus();
   }
   std::unique_ptr<AttachSession> session = execs_->StartExec(options);
