@@ -45,6 +45,18 @@ bool HasNamespace(const Json& spec, const std::string& type) {
   return false;
 }
 
+// The spec of a `true` container with this HostConfig, other inputs fixed.
+absl::StatusOr<Json> BuildFor(const std::string& host) {
+  CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.rootfs = "/rootfs";
+  return BuildOciSpec(in);
+}
+
 }  // namespace
 
 TEST_CASE("Entrypoint and Cmd merge as Docker does", "[config]") {
@@ -401,29 +413,19 @@ TEST_CASE("bad mount specifications are refused in Docker's words", "[spec]") {
 namespace berth::runtimed {
 
 TEST_CASE("SecurityOpt sets no_new_privs and the seccomp profile", "[spec]") {
-  auto build = [](const std::string& host) {
-    CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
-    SpecInputs in;
-    in.id = kId;
-    in.config = c.config;
-    in.host_config = c.host_config;
-    in.args = Argv(c);
-    in.rootfs = "/rootfs";
-    return BuildOciSpec(in);
-  };
-  auto plain = build("{}");
+  auto plain = BuildFor("{}");
   REQUIRE(plain.ok());
   CHECK((*plain)["process"]["noNewPrivileges"] == false);
   CHECK((*plain)["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO");
 
-  auto hardened = build(R"({"SecurityOpt":["no-new-privileges:true"]})");
+  auto hardened = BuildFor(R"({"SecurityOpt":["no-new-privileges:true"]})");
   REQUIRE(hardened.ok());
   CHECK((*hardened)["process"]["noNewPrivileges"] == true);
 
-  auto unconfined = build(R"({"SecurityOpt":["seccomp=unconfined"]})");
+  auto unconfined = BuildFor(R"({"SecurityOpt":["seccomp=unconfined"]})");
   REQUIRE(unconfined.ok());
   CHECK_FALSE((*unconfined)["linux"].contains("seccomp"));
-  auto privileged = build(R"({"Privileged":true})");
+  auto privileged = BuildFor(R"({"Privileged":true})");
   REQUIRE(privileged.ok());
   CHECK_FALSE((*privileged)["linux"].contains("seccomp"));
   // Every capability this process may grant, and none it may not.
@@ -433,12 +435,12 @@ TEST_CASE("SecurityOpt sets no_new_privs and the seccomp profile", "[spec]") {
   }
   CHECK((*privileged)["process"]["capabilities"]["bounding"].size() == grantable);
 
-  auto custom = build(
+  auto custom = BuildFor(
       R"({"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]})");
   REQUIRE(custom.ok());
   CHECK((*custom)["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW");
 
-  CHECK(build(R"({"SecurityOpt":["nonsense"]})").status().code() ==
+  CHECK(BuildFor(R"({"SecurityOpt":["nonsense"]})").status().code() ==
         absl::StatusCode::kInvalidArgument);
 }
 
@@ -470,17 +472,7 @@ TEST_CASE("--init runs docker-init as pid 1 with the command after --", "[spec]"
 namespace berth::runtimed {
 
 TEST_CASE("--device and --device-cgroup-rule reach the spec and the device cgroup", "[spec]") {
-  auto build = [](const std::string& host) {
-    CreateConfig c = Merge(R"({"Cmd":["true"]})", host, "{}");
-    SpecInputs in;
-    in.id = kId;
-    in.config = c.config;
-    in.host_config = c.host_config;
-    in.args = Argv(c);
-    in.rootfs = "/rootfs";
-    return BuildOciSpec(in);
-  };
-  auto built = build(
+  auto built = BuildFor(
       R"({"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/mynull","CgroupPermissions":"rw"}],
           "DeviceCgroupRules":["c 42:* rmw"]})");
   REQUIRE(built.ok());
@@ -496,11 +488,11 @@ TEST_CASE("--device and --device-cgroup-rule reach the spec and the device cgrou
         Json({{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rw"}}));
   CHECK(rules.back() == Json({{"allow", true}, {"type", "c"}, {"major", 42}, {"access", "rmw"}}));
 
-  auto missing = build(R"({"Devices":[{"PathOnHost":"/dev/nope"}]})");
+  auto missing = BuildFor(R"({"Devices":[{"PathOnHost":"/dev/nope"}]})");
   CHECK(missing.status().message() ==
         "error gathering device information while adding custom device \"/dev/nope\": No such "
         "file or directory");
-  CHECK(build(R"({"DeviceCgroupRules":["c 42 rmw"]})").status().message() ==
+  CHECK(BuildFor(R"({"DeviceCgroupRules":["c 42 rmw"]})").status().message() ==
         "invalid device cgroup format 'c 42 rmw'");
 }
 
