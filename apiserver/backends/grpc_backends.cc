@@ -135,21 +135,15 @@ absl::StatusOr<std::unique_ptr<ImportSession>> GrpcImageBackend::ImportImage(
 }
 
 absl::Status GrpcImageBackend::TagImage(const img::TagImageRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  img::TagImageResponse response;
-  return FromSiblingStatus(stub_->TagImage(&context, request, &response), kImaged);
+  return UnaryCall(stub_.get(), &img::ImageService::Stub::TagImage, request, kShortDeadline,
+                   kImaged)
+      .status();
 }
 
 absl::StatusOr<img::RemoveImageResponse> GrpcImageBackend::RemoveImage(
     const img::RemoveImageRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  img::RemoveImageResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->RemoveImage(&context, request, &response), kImaged);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &img::ImageService::Stub::RemoveImage, request, kLongDeadline,
+                   kImaged);
 }
 
 // ---- runtimed ----
@@ -185,13 +179,8 @@ absl::StatusOr<img::LoginResponse> GrpcImageBackend::Login(const img::LoginReque
 
 absl::StatusOr<img::InspectDistributionResponse> GrpcImageBackend::InspectDistribution(
     const img::InspectDistributionRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  img::InspectDistributionResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->InspectDistribution(&context, request, &response), kImaged);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &img::ImageService::Stub::InspectDistribution, request,
+                   kLongDeadline, kImaged);
 }
 
 GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channel)
@@ -199,13 +188,8 @@ GrpcContainerBackend::GrpcContainerBackend(std::shared_ptr<grpc::Channel> channe
 
 absl::StatusOr<rt::CreateContainerResponse> GrpcContainerBackend::CreateContainer(
     const rt::CreateContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  rt::CreateContainerResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->CreateContainer(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::CreateContainer, request, kLongDeadline,
+                   kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::StartContainer(const std::string& id) {
@@ -219,20 +203,14 @@ absl::Status GrpcContainerBackend::StartContainer(const std::string& id) {
 
 absl::StatusOr<rt::StopContainerResponse> GrpcContainerBackend::StopContainer(
     const rt::StopContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  rt::StopContainerResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->StopContainer(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::StopContainer, request, kLongDeadline,
+                   kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::RestartContainer(const rt::RestartContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  rt::RestartContainerResponse response;
-  return FromSiblingStatus(stub_->RestartContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::RestartContainer, request, kLongDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::Status GrpcContainerBackend::PauseContainer(const std::string& id) {
@@ -255,38 +233,26 @@ absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
 
 absl::StatusOr<rt::UpdateContainerResponse> GrpcContainerBackend::UpdateContainer(
     const rt::UpdateContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  rt::UpdateContainerResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->UpdateContainer(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::UpdateContainer, request, kShortDeadline,
+                   kRuntimed);
 }
 
 absl::StatusOr<rt::TopContainerResponse> GrpcContainerBackend::TopContainer(
     const rt::TopContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  rt::TopContainerResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->TopContainer(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::TopContainer, request, kShortDeadline,
+                   kRuntimed);
 }
 
 absl::Status GrpcContainerBackend::KillContainer(const rt::KillContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  rt::KillContainerResponse response;
-  return FromSiblingStatus(stub_->KillContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::KillContainer, request, kShortDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::Status GrpcContainerBackend::RemoveContainer(const rt::RemoveContainerRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  rt::RemoveContainerResponse response;
-  return FromSiblingStatus(stub_->RemoveContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::RemoveContainer, request, kLongDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::StatusOr<rt::Container> GrpcContainerBackend::GetContainer(const std::string& id) {
@@ -334,10 +300,9 @@ std::unique_ptr<ReadStream<rt::LogEntry>> GrpcContainerBackend::Logs(
 }
 
 absl::Status GrpcContainerBackend::ResizeTty(const rt::ResizeTtyRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  rt::ResizeTtyResponse response;
-  return FromSiblingStatus(stub_->ResizeTty(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::ResizeTty, request, kShortDeadline,
+                   kRuntimed)
+      .status();
 }
 
 // ---------------------------------------------------------------------------

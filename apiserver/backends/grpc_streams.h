@@ -1,11 +1,12 @@
-// The two gRPC stream shapes the backends share: a server stream read as a
-// ReadStream, and an attach-like call (the daemon's output events in, stdin
-// and its end out). Each owns its ClientContext, so Cancel works from any
-// thread for as long as the stream lives.
+// The gRPC call shapes the backends share: a unary call with a deadline, a
+// server stream read as a ReadStream, and an attach-like call (the daemon's
+// output events in, stdin and its end out). Each stream owns its
+// ClientContext, so Cancel works from any thread for as long as it lives.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,19 @@
 #include "common/grpc_status.h"
 
 namespace berth::apiserver {
+
+// One unary call, bounded by `timeout`, its status mapped for the sibling.
+template <typename Stub, typename Request, typename Response, typename Duration>
+absl::StatusOr<Response> UnaryCall(
+    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, Duration timeout, absl::string_view component) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  Response response;
+  absl::Status status = FromSiblingStatus((stub->*method)(&context, request, &response), component);
+  if (!status.ok()) return status;
+  return response;
+}
 
 template <typename T>
 class GrpcReadStream : public ReadStream<T> {
