@@ -823,8 +823,14 @@ void ContainerManager::HealthChanged(const std::string& container_id,
   auto it = containers_.find(container_id);
   if (it == containers_.end() || it->second->removed) return;
   *it->second->c.mutable_state()->mutable_health() = health;
-  if (absl::Status s = Persist(*it->second); !s.ok()) {
-    spdlog::warn("container {}: saving health: {}", container_id, s.ToString());
+  // Every probe updates what inspect shows; only a change of status is
+  // written to the database (a restarted runtimed probes anew from
+  // "starting", so the probe log need not survive it), which keeps a
+  // synchronous SQLite write per probe out of mu_.
+  if (status_changed) {
+    if (absl::Status s = Persist(*it->second); !s.ok()) {
+      spdlog::warn("container {}: saving health: {}", container_id, s.ToString());
+    }
   }
   if (status_changed && health.status() != "starting") {
     spdlog::info("container {}: health {}", container_id, health.status());
@@ -1141,12 +1147,16 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
 // ---------------------------------------------------------------------------
 // Pause, top
 
-std::string ContainerManager::FreezerFile(const Container& c, bool* v2) const {
+std::string ContainerManager::CgroupsPath(const Container& c) const {
   std::string parent = JsonString(ParseJson(c.host_config_json()).value_or(Json()), "CgroupParent");
   if (parent.empty()) parent = options_.cgroup_parent;
   while (!parent.empty() && parent.back() == '/') parent.pop_back();
   while (!parent.empty() && parent.front() == '/') parent.erase(0, 1);
-  const std::string path = parent.empty() ? c.id() : parent + "/" + c.id();
+  return parent.empty() ? c.id() : parent + "/" + c.id();
+}
+
+std::string ContainerManager::FreezerFile(const Container& c, bool* v2) const {
+  const std::string path = CgroupsPath(c);
   *v2 = options_.cgroup_v2;
   if (*v2) return options_.cgroup_root + "/" + path + "/cgroup.freeze";
   return options_.cgroup_root + "/freezer/" + path + "/freezer.state";
@@ -1238,12 +1248,9 @@ absl::StatusOr<std::vector<std::string>> ContainerManager::Update(const std::str
   }
   std::vector<std::string> warnings;
   if (c.state().status() == kRunning || c.state().status() == kPaused) {
-    ASSIGN_OR_RETURN(std::string spec_text, ReadFile(BundleDir(c.id()) + "/config.json"));
-    ASSIGN_OR_RETURN(Json spec, ParseDocument(spec_text, "config.json"));
-    std::string cgroups_path = JsonString(spec["linux"], "cgroupsPath");
     ASSIGN_OR_RETURN(runtime::Resources resources, runtime::ParseResourcesJson(OciResources(host)));
     ASSIGN_OR_RETURN(std::unique_ptr<runtime::CgroupManager> cgroup,
-                     runtime::NewCgroupManager(cgroups_path, options_.cgroup_root));
+                     runtime::NewCgroupManager(CgroupsPath(c), options_.cgroup_root));
     if (absl::Status status = cgroup->Update(resources); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("Cannot update container ", c.id(), ": ", status.message()));

@@ -184,6 +184,8 @@ class ContainerManager : public HealthSink {
   void RunInBackground(std::function<void()> task);
 
   // The freezer file of the container's cgroup and the value that freezes it.
+  // <cgroup parent>/<id>, relative to the hierarchies' roots.
+  std::string CgroupsPath(const Container& c) const;
   std::string FreezerFile(const Container& c, bool* v2) const;
   absl::Status SetFrozen(const Container& c, bool frozen);
   bool IsFrozen(const Container& c) const;
