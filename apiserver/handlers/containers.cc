@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/detach_keys.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"
 #include "apiserver/render.h"
@@ -401,6 +402,14 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
   options.set_stderr(request.query.GetBool("stderr"));
   options.set_logs(request.query.GetBool("logs"));
   options.set_stream(request.query.GetBool("stream"));
+  // Moby watches for the detach keys only with a terminal: without one the
+  // bytes are the program's input.
+  std::optional<DetachKeyFilter> detach_filter;
+  if (tty && options.stdin()) {
+    std::string keys = request.query.Get("detachKeys");
+    ASSIGN_OR_RETURN(std::string bytes, ParseDetachKeys(keys.empty() ? kDefaultDetachKeys : keys));
+    detach_filter.emplace(std::move(bytes));
+  }
   std::unique_ptr<AttachSession> session = containers_->Attach(options);
 
   // Answer only once runtimed has the attach in place, so that the client's
@@ -427,15 +436,29 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
       long n = exchange.ReadRaw(buf, sizeof(buf));
       if (output_done) return;
       if (n > 0) {
-        if (options.stdin() && !session->WriteStdin(std::string(buf, static_cast<size_t>(n)))) {
+        std::string data(buf, static_cast<size_t>(n));
+        bool detached = false;
+        if (detach_filter) data = detach_filter->Feed(data, &detached);
+        if (options.stdin() && !data.empty() && !session->WriteStdin(data)) return;
+        if (detached) {
+          // The container keeps running with its stdin open; only this
+          // attach ends.
+          session->Cancel();
           return;
         }
         continue;
       }
-      // EOF is a half-close: the docker CLI closes its write side as soon as
-      // it has no more stdin to send (at once when it attaches without
-      // stdin), and output keeps flowing. A client that is really gone shows
-      // up as a failed write of output.
+      // A client with a terminal that closes its side has left (the docker
+      // CLI detaches so when it sees the keys itself); as in Moby, that
+      // never closes a terminal's input.
+      if (detach_filter) {
+        session->Cancel();
+        return;
+      }
+      // Without a terminal EOF is a half-close: the docker CLI closes its
+      // write side as soon as it has no more stdin to send (at once when it
+      // attaches without stdin), and output keeps flowing. A client that is
+      // really gone shows up as a failed write of output.
       if (options.stdin()) session->CloseStdin();
       return;
     }
