@@ -382,7 +382,10 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     pulled.tags.push_back(std::move(tag));
   }
   std::unique_ptr<ContentWriter> config_writer;
-  if (store_->HasBlob(pulled.id)) {
+  // What is found here stays until the image is committed (a concurrent rmi
+  // or prune must not take it away in between).
+  std::unique_ptr<ImageStore::Hold> hold = store_->NewHold();
+  if (hold->HasBlob(pulled.id)) {
     ASSIGN_OR_RETURN(pulled.config_json, content_->ReadBlob(pulled.id));
   } else {
     ASSIGN_OR_RETURN(config_writer, Download(client, repository, manifest.config,
@@ -428,7 +431,7 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     const Descriptor& layer = manifest.layers[i];
     pulled.layers.push_back(PulledLayer{nullptr, layer.digest, diff_ids[i]});
     // A layer is fetched once: when its blob or its chain is here already.
-    if (existing.ok() || store_->HasBlob(layer.digest) || store_->HasChain(chains[i])) {
+    if (existing.ok() || hold->HasBlob(layer.digest) || hold->HasChain(chains[i])) {
       report.Status("Already exists", ShortHex(layer.digest));
     } else {
       to_fetch.push_back(i);

@@ -19,6 +19,7 @@ void ToProto(const ImageInfo& info, pb::Image* image) {
   image->set_config_json(info.config_json);
   for (const std::string& chain : info.chain_ids) image->add_chain_ids(chain);
   for (const std::string& diff : info.diff_ids) image->add_diff_ids(diff);
+  for (int64_t size : info.layer_sizes) image->add_layer_sizes(size);
   image->set_size(info.size);
   image->set_created(info.created);
   image->set_parent(info.parent);
@@ -275,7 +276,7 @@ grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
   std::set<std::string> in_use(request->images_in_use().begin(), request->images_in_use().end());
   const std::string id = IdOf(request->reference());
   absl::StatusOr<std::vector<DeleteItem>> items =
-      store_->Remove(request->reference(), request->force(), in_use);
+      store_->Remove(request->reference(), request->force(), in_use, !request->no_prune());
   if (!items.ok()) return ToGrpcStatus(items.status());
   for (const DeleteItem& item : *items) {
     pb::ImageDeleteItem* out = response->add_items();

@@ -119,7 +119,66 @@ absl::Status ImageStore::GarbageCollect() {
     spdlog::info("removing unreferenced blob {}", blob);
     RETURN_IF_ERROR(content_->Delete(blob));
   }
+  // Layers a crash left applied but not committed are queued (ApplyLayers
+  // queues a chain before it asks for it). If stored is down they stay queued
+  // for the next mutation.
+  ProcessLayerRemovals();
   return absl::OkStatus();
+}
+
+ImageStore::Hold::~Hold() { store_->Release(blobs_, chains_); }
+
+bool ImageStore::Hold::HasBlob(const std::string& digest) {
+  std::lock_guard<std::mutex> lock(store_->holds_mutex_);
+  // Deletions check the holds under the same mutex, so the blob cannot go
+  // between this check and the hold.
+  if (!store_->content_->Exists(digest)) return false;
+  ++store_->held_blobs_[digest];
+  blobs_.push_back(digest);
+  return true;
+}
+
+bool ImageStore::Hold::HasChain(const std::string& chain_id) {
+  std::lock_guard<std::mutex> lock(store_->holds_mutex_);
+  auto chains = store_->metadata_->ReferencedChains();
+  if (!chains.ok() || chains->count(chain_id) == 0) return false;
+  ++store_->held_chains_[chain_id];
+  chains_.push_back(chain_id);
+  return true;
+}
+
+void ImageStore::Release(const std::vector<std::string>& blobs,
+                         const std::vector<std::string>& chains) {
+  if (blobs.empty() && chains.empty()) return;
+  std::lock_guard<std::mutex> lock(mutation_mutex_);
+  std::vector<std::string> freed;
+  {
+    std::lock_guard<std::mutex> holds(holds_mutex_);
+    for (const std::string& blob : blobs) {
+      if (--held_blobs_[blob] == 0) {
+        held_blobs_.erase(blob);
+        freed.push_back(blob);
+      }
+    }
+    for (const std::string& chain : chains) {
+      if (--held_chains_[chain] == 0) held_chains_.erase(chain);
+    }
+  }
+  auto referenced = metadata_->ReferencedBlobs();
+  if (!referenced.ok()) return;  // Collected at the next start.
+  for (const std::string& blob : freed) {
+    if (!referenced->count(blob)) DeleteUnreferencedBlob(blob);
+  }
+  // Chains removed while held are still queued.
+  ProcessLayerRemovals();
+}
+
+void ImageStore::DeleteUnreferencedBlob(const std::string& digest) {
+  std::lock_guard<std::mutex> holds(holds_mutex_);
+  if (held_blobs_.count(digest)) return;
+  absl::Status status = content_->Delete(digest);
+  // A blob left behind is collected at the next start.
+  if (!status.ok()) spdlog::warn("removing blob {}: {}", digest, status.ToString());
 }
 
 absl::StatusOr<std::string> ImageStore::ResolveId(const std::string& reference) {
@@ -177,6 +236,7 @@ absl::StatusOr<ImageInfo> ImageStore::Describe(const ImageRecord& record) {
     info.chain_ids.push_back(layer.chain_id);
     info.diff_ids.push_back(layer.diff_id);
     info.blob_digests.push_back(layer.blob_digest);
+    info.layer_sizes.push_back(layer.size);
   }
   ASSIGN_OR_RETURN(info.config_json, content_->ReadBlob(record.id));
   auto config = ParseJson(info.config_json);
@@ -231,8 +291,16 @@ absl::StatusOr<std::vector<LayerRecord>> ImageStore::ApplyLayers(
         ASSIGN_OR_RETURN(blob, Decompress(std::move(blob)));
       }
       LayerHeader header{chains[i], i == 0 ? "" : chains[i - 1], diff_ids[i]};
+      // Queued before it exists: if imaged dies before the image's records
+      // are committed (which takes it off the queue), the next start removes
+      // it from stored instead of leaking it.
+      RETURN_IF_ERROR(metadata_->QueueLayerRemoval(chains[i]));
       absl::StatusOr<int64_t> size = layers_->ApplyLayer(header, *blob);
-      if (!size.ok()) return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[i]));
+      if (!size.ok()) {
+        // stored keeps nothing of a layer it failed to apply.
+        metadata_->FinishLayerRemoval(chains[i]).IgnoreError();
+        return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[i]));
+      }
       applied->push_back(chains[i]);
       record.size = *size;
     }
@@ -253,15 +321,27 @@ void ImageStore::RollBack(const std::vector<std::string>& applied_chains) {
   auto all = content_->List();
   if (blobs.ok() && all.ok()) {
     for (const std::string& blob : *all) {
-      if (!blobs->count(blob)) content_->Delete(blob).IgnoreError();
+      if (!blobs->count(blob)) DeleteUnreferencedBlob(blob);
     }
   }
 }
 
 void ImageStore::ProcessLayerRemovals() {
   auto pending = metadata_->PendingLayerRemovals();
-  if (!pending.ok()) return;
+  if (!pending.ok() || pending->empty()) return;
+  auto referenced = metadata_->ReferencedChains();
+  if (!referenced.ok()) return;
   for (const std::string& chain : *pending) {
+    if (referenced->count(chain)) {
+      // An image took the chain again (a load of it while it was queued).
+      metadata_->FinishLayerRemoval(chain).IgnoreError();
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> holds(holds_mutex_);
+      // A pull counts on it; the hold's release comes back here.
+      if (held_chains_.count(chain)) continue;
+    }
     absl::Status status = layers_->RemoveLayer(chain);
     if (!status.ok()) {
       spdlog::warn("removing layer {} from stored (will retry): {}", chain, status.ToString());
@@ -700,18 +780,35 @@ absl::Status ImageStore::DeleteImage(const std::string& id, std::vector<DeleteIt
   }
   ASSIGN_OR_RETURN(ReleasedResources released, metadata_->DeleteImage(id));
   items->push_back(DeleteItem{"", id});
-  for (const std::string& blob : released.blobs) {
-    absl::Status status = content_->Delete(blob);
-    // A blob left behind is collected at the next start.
-    if (!status.ok()) spdlog::warn("removing blob {}: {}", blob, status.ToString());
-  }
+  for (const std::string& blob : released.blobs) DeleteUnreferencedBlob(blob);
   for (const std::string& chain : released.chains) items->push_back(DeleteItem{"", chain});
   ProcessLayerRemovals();
   return absl::OkStatus();
 }
 
+absl::Status ImageStore::PruneParents(std::string parent, const std::set<std::string>& in_use,
+                                      std::vector<DeleteItem>* items) {
+  while (!parent.empty()) {
+    auto record = metadata_->GetImage(parent);
+    if (absl::IsNotFound(record.status())) return absl::OkStatus();
+    RETURN_IF_ERROR(record.status());
+    // As Moby's quiet delete of a parent: any reference, child or container
+    // keeps it, silently.
+    if (!record->tags.empty() || !record->repo_digests.empty()) return absl::OkStatus();
+    if (in_use.count(parent) || in_use.count(std::string(DigestHex(parent)))) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(parent));
+    if (!children.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(DeleteImage(parent, items));
+    parent = record->parent;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& reference, bool force,
-                                                           const std::set<std::string>& in_use) {
+                                                           const std::set<std::string>& in_use,
+                                                           bool prune) {
   ASSIGN_OR_RETURN(std::string id, ResolveId(reference));
   std::lock_guard<std::mutex> lock(mutation_mutex_);
   auto found = metadata_->GetImage(id);
@@ -748,6 +845,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
       ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(id));
       if (!children.empty()) return items;
       RETURN_IF_ERROR(DeleteImage(id, &items));
+      if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
       return items;
     }
     parsed = parsed.TagNameOnly();
@@ -760,6 +858,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
     ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(id));
     if (!children.empty()) return items;
     RETURN_IF_ERROR(DeleteImage(id, &items));
+    if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
     return items;
   }
 
@@ -788,6 +887,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
   std::sort(familiar.begin(), familiar.end());
   for (const std::string& tag : familiar) items.push_back(DeleteItem{tag, ""});
   RETURN_IF_ERROR(DeleteImage(id, &items));
+  if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
   return items;
 }
 

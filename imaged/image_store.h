@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -35,6 +36,8 @@ struct ImageInfo {
   std::vector<std::string> diff_ids;
   // The layers as blobs in the content store (possibly compressed), bottom first.
   std::vector<std::string> blob_digests;
+  // Bytes each layer unpacked to, bottom first.
+  std::vector<int64_t> layer_sizes;
   // Familiar form, sorted: "busybox@sha256:<manifest digest>".
   std::vector<std::string> repo_digests;
   int64_t size = 0;
@@ -89,12 +92,39 @@ struct DeleteItem {
 
 class ImageStore {
  public:
+  // Keeps the blobs and layer chains an operation (a pull) found present
+  // from being collected by a concurrent removal until the operation has
+  // committed the image that references them, or has given up. A blob or
+  // chain released while held is removed when the last hold on it goes, if
+  // no image references it by then.
+  class Hold {
+   public:
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    // Whether the blob is in the content store; if so it stays while held.
+    bool HasBlob(const std::string& digest);
+    // Whether an image uses this layer chain (then stored has it, and keeps
+    // it while held).
+    bool HasChain(const std::string& chain_id);
+
+   private:
+    friend class ImageStore;
+    explicit Hold(ImageStore* store) : store_(store) {}
+    ImageStore* store_;
+    std::vector<std::string> blobs_;
+    std::vector<std::string> chains_;
+  };
+
   // Not owned; must outlive the store.
   ImageStore(ContentStore* content, MetadataStore* metadata, LayerSink* layers);
 
-  // Removes blobs that no image references (what a crash during a load or
-  // an image removal leaves behind). Call at start, before serving.
+  // Removes blobs that no image references and layers that no image uses
+  // (what a crash during a load, a pull or an image removal leaves behind).
+  // Call at start, before serving.
   absl::Status GarbageCollect();
+
+  std::unique_ptr<Hold> NewHold() { return std::unique_ptr<Hold>(new Hold(this)); }
 
   // Resolves a reference (full or familiar name, "sha256:<hex>", full ID,
   // unique ID prefix). NotFound "No such image: <reference>".
@@ -136,9 +166,12 @@ class ImageStore {
   // "No such image: <name>" before anything is written.
   absl::Status Save(const std::vector<std::string>& names, ByteSink& out);
   // Docker's image delete: untags a name, deletes an image by ID or when its
-  // last tag is gone. in_use holds IDs of images that containers use.
+  // last tag is gone. in_use holds IDs of images that containers use. With
+  // prune, a deleted image's parents that are left untagged, childless and
+  // unused go too (docker rmi without --no-prune), child first.
   absl::StatusOr<std::vector<DeleteItem>> Remove(const std::string& reference, bool force,
-                                                 const std::set<std::string>& in_use);
+                                                 const std::set<std::string>& in_use,
+                                                 bool prune = false);
 
  private:
   struct PendingLayer {
@@ -174,6 +207,15 @@ class ImageStore {
   // Under mutation_mutex_.
   void ProcessLayerRemovals();
   absl::Status DeleteImage(const std::string& id, std::vector<DeleteItem>* items);
+  // Deletes the untagged, childless, unused ancestors of a deleted image.
+  // Under mutation_mutex_.
+  absl::Status PruneParents(std::string parent, const std::set<std::string>& in_use,
+                            std::vector<DeleteItem>* items);
+  // Deletes a blob no image references, unless a Hold keeps it (then the
+  // last hold's release deletes it). Under mutation_mutex_.
+  void DeleteUnreferencedBlob(const std::string& digest);
+  // Drops a Hold's references; removes what was released while it held it.
+  void Release(const std::vector<std::string>& blobs, const std::vector<std::string>& chains);
 
   ContentStore* content_;
   MetadataStore* metadata_;
@@ -182,6 +224,10 @@ class ImageStore {
   // changes records, so that a removal never deletes a blob or a layer that a
   // concurrent load is about to reference. Spooling happens outside it.
   std::mutex mutation_mutex_;
+  // Guards the hold counts; taken inside mutation_mutex_ when both are held.
+  std::mutex holds_mutex_;
+  std::map<std::string, int> held_blobs_;
+  std::map<std::string, int> held_chains_;
 };
 
 // Seconds since the epoch of an RFC 3339 time ("2024-01-02T03:04:05.123Z"); 0 when

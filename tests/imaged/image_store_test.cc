@@ -525,5 +525,258 @@ TEST_CASE("restart: images and tags are still there; stray blobs are collected",
   CHECK(fixture.IngestCount() == 0);
 }
 
+// An OCI image layout as skopeo or umoci write it: every blob under
+// blobs/sha256/, layers with their OCI media types.
+std::string OciLayout(const std::string& config,
+                      const std::vector<std::pair<std::string, std::string>>& layers,
+                      const std::string& ref_name) {
+  auto blob = [](const std::string& data) {
+    return "blobs/sha256/" + std::string(DigestHex(Sha256Digest(data)));
+  };
+  TarBuilder tar;
+  tar.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  Json descriptors = Json::array();
+  for (const auto& [media_type, data] : layers) {
+    tar.File(blob(data), data);
+    descriptors.push_back(
+        {{"mediaType", media_type}, {"digest", Sha256Digest(data)}, {"size", data.size()}});
+  }
+  tar.File(blob(config), config);
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                   {"config",
+                    {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                     {"digest", Sha256Digest(config)},
+                     {"size", config.size()}}},
+                   {"layers", descriptors}};
+  std::string manifest_blob = manifest.dump();
+  tar.File(blob(manifest_blob), manifest_blob);
+  Json index = {{"schemaVersion", 2},
+                {"manifests",
+                 {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                   {"digest", Sha256Digest(manifest_blob)},
+                   {"size", manifest_blob.size()},
+                   {"annotations", {{"org.opencontainers.image.ref.name", ref_name}}}}}}};
+  tar.File("index.json", index.dump());
+  return tar.Finish();
+}
+
+TEST_CASE("load an OCI layout with plain tar, zstd and gzip layers", "[load][formats]") {
+  Fixture fixture;
+  std::string one = TarBuilder().File("one", "1").Finish();
+  std::string two = TarBuilder().File("two", "2").Finish();
+  std::string three = TarBuilder().File("three", "3").Finish();
+  std::string two_zstd = TarBuilder(Compression::kZstd).File("two", "2").Finish();
+  std::string three_gzip = TarBuilder(Compression::kGzip).File("three", "3").Finish();
+  REQUIRE(DetectCompression(two_zstd) == Compression::kZstd);
+  std::string config = ConfigFor({Sha256Digest(one), Sha256Digest(two), Sha256Digest(three)});
+  std::string archive = OciLayout(config,
+                                  {{"application/vnd.oci.image.layer.v1.tar", one},
+                                   {"application/vnd.oci.image.layer.v1.tar+zstd", two_zstd},
+                                   {"application/vnd.oci.image.layer.v1.tar+gzip", three_gzip}},
+                                  "example.com/formats:1");
+  std::vector<std::string> lines;
+  auto ids = fixture.Load(archive, &lines);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  CHECK(lines == std::vector<std::string>{"Loaded image: example.com/formats:1\n"});
+  auto image = fixture.store().Get("example.com/formats:1");
+  REQUIRE(image.ok());
+  CHECK(image->diff_ids ==
+        std::vector<std::string>{Sha256Digest(one), Sha256Digest(two), Sha256Digest(three)});
+  // Kept as given; the sink (stored) got each one and checked its diff ID.
+  CHECK(image->blob_digests == std::vector<std::string>{Sha256Digest(one), Sha256Digest(two_zstd),
+                                                        Sha256Digest(three_gzip)});
+  REQUIRE(fixture.sink().applied.size() == 3);
+  CHECK(image->layer_sizes == std::vector<int64_t>{static_cast<int64_t>(one.size()),
+                                                   static_cast<int64_t>(two.size()),
+                                                   static_cast<int64_t>(three.size())});
+
+  SECTION("a zstd layer whose content is not its diff ID stores nothing") {
+    std::string other = TarBuilder(Compression::kZstd).File("two", "not 2").Finish();
+    std::string bad_config = ConfigFor({Sha256Digest(two)}, "2024-05-05T00:00:00Z", "bad");
+    auto result = fixture.Load(
+        OciLayout(bad_config, {{"application/vnd.oci.image.layer.v1.tar+zstd", other}}, "bad:1"));
+    CHECK(absl::IsInvalidArgument(result.status()));
+    CHECK(absl::IsNotFound(fixture.store().Get("bad:1").status()));
+    CHECK_FALSE(fixture.content().Exists(Sha256Digest(other)));
+  }
+  SECTION("a plain tar layer whose content is not its diff ID is refused before any apply") {
+    std::string bad_config = ConfigFor({Sha256Digest("x")}, "2024-05-05T00:00:00Z", "bad");
+    size_t applied = fixture.sink().applied.size();
+    auto result = fixture.Load(
+        OciLayout(bad_config, {{"application/vnd.oci.image.layer.v1.tar", one}}, "bad:1"));
+    CHECK(absl::IsInvalidArgument(result.status()));
+    CHECK(fixture.sink().applied.size() == applied);
+  }
+}
+
+// Commits an image as docker commit and build do: with a parent, its blobs
+// written through the content store.
+void CommitImage(Fixture& fixture, const ImageFiles& image, const std::string& parent,
+                 const std::vector<std::string>& tags) {
+  PulledImage pulled;
+  std::vector<std::unique_ptr<ContentWriter>> writers;
+  auto write = [&](const std::string& data) {
+    writers.push_back(fixture.content().NewWriter().value());
+    REQUIRE(writers.back()->Write(data).ok());
+    return writers.back().get();
+  };
+  pulled.config = write(image.config);
+  pulled.id = image.id();
+  pulled.config_json = image.config;
+  for (const std::string& layer : image.layers) {
+    pulled.layers.push_back(PulledLayer{write(layer), Sha256Digest(layer), Sha256Digest(layer)});
+  }
+  for (const std::string& tag : tags) {
+    pulled.tags.push_back(Reference::ParseNormalized(tag).value().TagNameOnly());
+  }
+  pulled.parent = parent;
+  absl::Status status = fixture.store().CommitPulled(pulled);
+  INFO(status.ToString());
+  REQUIRE(status.ok());
+}
+
+TEST_CASE("rmi of a child removes its untagged parents, child first", "[remove][prune]") {
+  Fixture fixture;
+  std::string l1 = BusyboxLayer();
+  std::string l2 = TarBuilder().File("etc/two", "2").Finish();
+  std::string l3 = TarBuilder().File("etc/three", "3").Finish();
+  std::vector<std::string> d = {Sha256Digest(l1), Sha256Digest(l2), Sha256Digest(l3)};
+  std::vector<std::string> chains = ChainIds(d);
+  ImageFiles base{ConfigFor({d[0]}, "2024-01-01T00:00:00Z", "base"), {l1}};
+  ImageFiles mid{ConfigFor({d[0], d[1]}, "2024-01-02T00:00:00Z", "mid"), {l1, l2}};
+  ImageFiles child{ConfigFor(d, "2024-01-03T00:00:00Z", "child"), {l1, l2, l3}};
+  CommitImage(fixture, base, "", {});
+  CommitImage(fixture, mid, base.id(), {});
+  CommitImage(fixture, child, mid.id(), {"child:1"});
+
+  SECTION("the whole untagged chain goes, with each image's own layer") {
+    auto items = fixture.store().Remove("child:1", false, {}, /*prune=*/true);
+    REQUIRE(items.ok());
+    std::vector<std::string> got;
+    for (const DeleteItem& item : *items) {
+      got.push_back(item.untagged.empty() ? "Deleted: " + item.deleted
+                                          : "Untagged: " + item.untagged);
+    }
+    CHECK(got == std::vector<std::string>{"Untagged: child:1", "Deleted: " + child.id(),
+                                          "Deleted: " + chains[2], "Deleted: " + mid.id(),
+                                          "Deleted: " + chains[1], "Deleted: " + base.id(),
+                                          "Deleted: " + chains[0]});
+    CheckNothingStored(fixture);
+    CHECK(fixture.sink().layers.empty());
+  }
+  SECTION("--no-prune keeps the parents") {
+    auto items = fixture.store().Remove("child:1", false, {}, /*prune=*/false);
+    REQUIRE(items.ok());
+    CHECK(items->size() == 3);
+    CHECK(fixture.store().Get(mid.id()).ok());
+    CHECK(fixture.store().Get(base.id()).ok());
+  }
+  SECTION("a tagged parent stops the pruning") {
+    REQUIRE(fixture.store().Tag(mid.id(), "mid", "1").ok());
+    REQUIRE(fixture.store().Remove("child:1", false, {}, true).ok());
+    CHECK(fixture.store().Get("mid:1").ok());
+    CHECK(fixture.store().Get(base.id()).ok());
+  }
+  SECTION("a parent a container uses stays") {
+    REQUIRE(fixture.store().Remove("child:1", false, {mid.id()}, true).ok());
+    CHECK(fixture.store().Get(mid.id()).ok());
+    CHECK(fixture.store().Get(base.id()).ok());
+  }
+  SECTION("a parent with another child stays") {
+    std::string l4 = TarBuilder().File("etc/four", "4").Finish();
+    ImageFiles sibling{ConfigFor({d[0], d[1], Sha256Digest(l4)}, "2024-01-04T00:00:00Z", "sib"),
+                       {l1, l2, l4}};
+    CommitImage(fixture, sibling, mid.id(), {"sibling:1"});
+    auto items = fixture.store().Remove("child:1", false, {}, true);
+    REQUIRE(items.ok());
+    CHECK(items->size() == 3);
+    CHECK(fixture.store().Get(mid.id()).ok());
+    // The parent itself cannot be removed while it has a child, even forced.
+    auto refused = fixture.store().Remove(mid.id(), true, {}, true);
+    REQUIRE(absl::IsFailedPrecondition(refused.status()));
+    CHECK(std::string(refused.status().message()).find("image has dependent child images") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("blobs shared by images are stored once and go with their last image", "[gc]") {
+  Fixture fixture;
+  ImageFiles busybox = Busybox();
+  ImageFiles plus = BusyboxPlus();
+  REQUIRE(fixture.Load(testing::DockerSave2010({{busybox, {"busybox:latest"}}})).ok());
+  REQUIRE(fixture.Load(testing::DockerSave2010({{plus, {"plus:1"}}})).ok());
+  // Two configs, the shared base layer once, plus's top layer.
+  CHECK(fixture.BlobCount() == 4);
+  REQUIRE(fixture.store().Remove("busybox", false, {}).ok());
+  CHECK(fixture.BlobCount() == 3);
+  CHECK(fixture.content().Exists(Sha256Digest(busybox.layers[0])));
+  REQUIRE(fixture.store().Remove("plus:1", false, {}).ok());
+  CheckNothingStored(fixture);
+}
+
+TEST_CASE("a hold keeps what a pull found until the pull lets go", "[gc]") {
+  Fixture fixture;
+  ImageFiles busybox = Busybox();
+  REQUIRE(fixture.Load(testing::DockerSave2010({{busybox, {"busybox:latest"}}})).ok());
+  std::string layer = Sha256Digest(busybox.layers[0]);
+  std::unique_ptr<ImageStore::Hold> hold = fixture.store().NewHold();
+  REQUIRE(hold->HasBlob(layer));
+  REQUIRE(hold->HasChain(layer));  // a base layer's chain ID is its diff ID
+  CHECK_FALSE(hold->HasBlob(Sha256Digest("absent")));
+  CHECK_FALSE(hold->HasChain(Sha256Digest("absent")));
+
+  // A concurrent rmi.
+  REQUIRE(fixture.store().Remove("busybox", false, {}).ok());
+  CHECK_FALSE(fixture.content().Exists(busybox.id()));
+  CHECK(fixture.content().Exists(layer));
+  CHECK(fixture.sink().removed.empty());
+
+  SECTION("the pull commits an image on what it holds") {
+    ImageFiles again{ConfigFor({layer}, "2024-03-03T00:00:00Z", "again"), {}};
+    PulledImage pulled;
+    auto config = fixture.content().NewWriter().value();
+    REQUIRE(config->Write(again.config).ok());
+    pulled.config = config.get();
+    pulled.id = again.id();
+    pulled.config_json = again.config;
+    pulled.layers.push_back(PulledLayer{nullptr, layer, layer});
+    pulled.tags.push_back(Reference::ParseNormalized("again:1").value());
+    REQUIRE(fixture.store().CommitPulled(pulled).ok());
+    hold.reset();
+    CHECK(fixture.content().Exists(layer));
+    CHECK(fixture.sink().removed.empty());
+    CHECK(fixture.sink().layers.count(layer) == 1);
+    CHECK(fixture.store().Get("again:1").ok());
+  }
+  SECTION("the pull gives up: its release collects what the rmi freed") {
+    hold.reset();
+    CHECK_FALSE(fixture.content().Exists(layer));
+    CHECK(fixture.sink().removed == std::vector<std::string>{layer});
+    CheckNothingStored(fixture);
+  }
+}
+
+TEST_CASE("a load killed after stored applied its layers leaves nothing after restart",
+          "[gc][restart]") {
+  Fixture fixture;
+  struct Killed {};
+  fixture.sink().after_apply = [&](const LayerHeader&) {
+    if (fixture.sink().applied.size() == 2) throw Killed{};
+  };
+  CHECK_THROWS_AS(fixture.Load(testing::DockerSave2010({{BusyboxPlus(), {"plus:1"}}})), Killed);
+  fixture.sink().after_apply = nullptr;
+  // What the kill left: both layers in stored, the blobs committed.
+  CHECK(fixture.sink().layers.size() == 2);
+  CHECK(fixture.BlobCount() > 0);
+  fixture.Open();  // restart
+  CheckNothingStored(fixture);
+  CHECK(fixture.sink().layers.empty());
+  // And the same image loads cleanly afterwards.
+  REQUIRE(fixture.Load(testing::DockerSave2010({{BusyboxPlus(), {"plus:1"}}})).ok());
+  CHECK(fixture.store().Get("plus:1").ok());
+}
+
 }  // namespace
 }  // namespace berth::imaged

@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 #include <stdlib.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,12 +34,15 @@ class TempDir {
   std::string path_;
 };
 
-// Builds a tar (optionally gzip-compressed) in memory.
+// Builds a tar (optionally gzip- or zstd-compressed) in memory.
 class TarBuilder {
  public:
-  explicit TarBuilder(bool gzip = false) : archive_(archive_write_new()) {
+  explicit TarBuilder(bool gzip = false)
+      : TarBuilder(gzip ? Compression::kGzip : Compression::kNone) {}
+  explicit TarBuilder(Compression compression) : archive_(archive_write_new()) {
     archive_write_set_format_pax_restricted(archive_);
-    if (gzip) archive_write_add_filter_gzip(archive_);
+    if (compression == Compression::kGzip) archive_write_add_filter_gzip(archive_);
+    if (compression == Compression::kZstd) archive_write_add_filter_zstd(archive_);
     archive_write_set_bytes_in_last_block(archive_, 1);
     archive_write_open(archive_, &out_, nullptr, &TarBuilder::Write, nullptr);
   }
@@ -133,6 +137,7 @@ class FakeLayerSink : public LayerSink {
       applied_sizes.push_back(digest->size);
       layers[header.chain_id] = Layer{header.parent_chain_id, digest->size};
       applied.push_back(header);
+      if (after_apply) after_apply(header);
       return digest->size;
     }
     if (Sha256Digest(plain) != header.diff_id) {
@@ -141,6 +146,7 @@ class FakeLayerSink : public LayerSink {
     layers[header.chain_id] = Layer{header.parent_chain_id, static_cast<int64_t>(plain.size())};
     applied.push_back(header);
     applied_sizes.push_back(static_cast<int64_t>(plain.size()));
+    if (after_apply) after_apply(header);
     return static_cast<int64_t>(plain.size());
   }
 
@@ -160,6 +166,9 @@ class FakeLayerSink : public LayerSink {
   bool fail_apply = false;
   // Fails the apply after this many succeeded (-1: never).
   int fail_after = -1;
+  // Called once a layer is in place (a test may throw from it to stop
+  // imaged dead at that point, as a SIGKILL would).
+  std::function<void(const LayerHeader&)> after_apply;
 };
 
 // A layer with bin/busybox (Debian's busybox-static) and the bin/sh symlink.
