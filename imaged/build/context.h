@@ -1,5 +1,6 @@
 // The build context: the tar the client sends with POST /build, extracted
-// into a private directory and seen through a safe, read-only view.
+// into a private directory (every file's content in one data file, the tree
+// in memory) and seen through a safe, read-only view.
 //
 // Safety: an entry whose name is absolute or climbs out with "..", a
 // symbolic link whose target is absolute or leads outside the context, or a
@@ -86,12 +87,26 @@ class BuildContext : public SourceTree {
 
   const std::string& root() const { return root_; }
 
+  ~BuildContext() override;
+  BuildContext(const BuildContext&) = delete;
+  BuildContext& operator=(const BuildContext&) = delete;
+
  private:
+  // Where a regular file's content lies in the data file.
+  struct Extent {
+    int64_t offset = 0;
+    int64_t size = 0;
+  };
+
   explicit BuildContext(std::string root) : root_(std::move(root)) {}
   void ApplyIgnore(const PatternMatcher& matcher);
   absl::StatusOr<std::string> ReadFileInView(const std::string& path, bool honour_ignore) const;
+  absl::StatusOr<std::string> ReadExtent(const std::string& name) const;
 
   std::string root_;
+  // <root>/data, open for the context's lifetime; -1 in a view copy.
+  int data_fd_ = -1;
+  std::map<std::string, Extent> extents_;
   // Every entry, by cleaned path ("" is the root).
   std::map<std::string, FileInfo> entries_;
   // Entries .dockerignore leaves visible.

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/fs.h"
 #include "imaged/byte_source.h"
 #include "tests/imaged/build/tar_builder.h"
 
@@ -43,6 +44,44 @@ TEST_CASE("a context extracts with modes kept in the view") {
   char byte = 0;
   CHECK(*(*secret)->Read(&byte, 1) == 1);
   CHECK(ResolveInTree(c, "bin/link").value() == "bin/run.sh");
+}
+
+std::string ReadAll(ByteSource& source) {
+  std::string out;
+  char buffer[7];
+  while (true) {
+    auto n = source.Read(buffer, sizeof(buffer));
+    REQUIRE(n.ok());
+    if (*n == 0) return out;
+    out.append(buffer, *n);
+  }
+}
+
+TEST_CASE("file contents live in one data file, each read back whole through Open") {
+  TempDir dir;
+  TarBuilder builder;
+  for (int i = 0; i < 200; ++i) {
+    builder.File("src/f" + std::to_string(i), std::string(i * 3, static_cast<char>('a' + i % 26)));
+  }
+  builder.File("empty", "").Hardlink("src/again", "src/f17");
+  auto context = Load(builder.Finish(), dir);
+  REQUIRE(context.ok());
+  auto& c = **context;
+  // One inode for the whole context, however many files it has.
+  CHECK(*ListDirectory(dir.path()) == std::vector<std::string>{"data"});
+  for (int i : {0, 1, 17, 199}) {
+    auto file = c.Open("src/f" + std::to_string(i));
+    REQUIRE(file.ok());
+    CHECK(ReadAll(**file) == std::string(i * 3, static_cast<char>('a' + i % 26)));
+  }
+  auto again = c.Open("./src/again");
+  REQUIRE(again.ok());
+  CHECK(ReadAll(**again) == std::string(51, 'r'));
+  auto empty = c.Open("empty");
+  REQUIRE(empty.ok());
+  CHECK(ReadAll(**empty).empty());
+  CHECK_FALSE(c.Open("src").ok());
+  CHECK(absl::IsNotFound(c.Open("missing").status()));
 }
 
 TEST_CASE("gzip contexts and the lowercase dockerfile fallback") {
