@@ -55,3 +55,128 @@ test_images() {
   out=$(docker run --rm nosuchimage:1 true 2>&1; echo "exit=$?")
   check_contains "run of an unknown image exits 125" "exit=125" "$out"
 }
+
+# oci_blob LAYOUT FILE: moves FILE into LAYOUT/blobs/sha256 under its digest
+# and prints "sha256:<hex> <size>".
+oci_blob() {
+  local layout=$1 file=$2 hex size
+  hex=$(sha256sum "$file" | cut -d' ' -f1)
+  size=$(stat -c %s "$file")
+  mkdir -p "$layout/blobs/sha256"
+  mv "$file" "$layout/blobs/sha256/$hex"
+  echo "sha256:$hex $size"
+}
+
+# make_oci_layout DIR REF: a hand-made OCI image layout of three layers, as
+# other tools write them: busybox as a plain tar, a zstd layer (/zstd.txt) and
+# a gzip layer (/gzip.txt); index.json names REF (a full reference).
+make_oci_layout() {
+  local layout=$1 ref=$2 work=$1.work d1 d2 d3 b1 b2 b3 cfg man
+  mkdir -p "$work/l1/bin" "$work/l2" "$work/l3" "$layout"
+  cp /bin/busybox "$work/l1/bin/busybox"
+  ln -sf busybox "$work/l1/bin/sh"
+  ln -sf busybox "$work/l1/bin/cat"
+  echo "from a zstd layer" >"$work/l2/zstd.txt"
+  echo "from a gzip layer" >"$work/l3/gzip.txt"
+  tar --owner=0 --group=0 -C "$work/l1" -cf "$work/l1.tar" bin
+  tar --owner=0 --group=0 -C "$work/l2" -cf "$work/l2.tar" zstd.txt
+  tar --owner=0 --group=0 -C "$work/l3" -cf "$work/l3.tar" gzip.txt
+  d1=sha256:$(sha256sum "$work/l1.tar" | cut -d' ' -f1)
+  d2=sha256:$(sha256sum "$work/l2.tar" | cut -d' ' -f1)
+  d3=sha256:$(sha256sum "$work/l3.tar" | cut -d' ' -f1)
+  zstd -q "$work/l2.tar" -o "$work/l2.tar.zst"
+  gzip -c "$work/l3.tar" >"$work/l3.tar.gz"
+  read -r b1 s1 < <(oci_blob "$layout" "$work/l1.tar")
+  read -r b2 s2 < <(oci_blob "$layout" "$work/l2.tar.zst")
+  read -r b3 s3 < <(oci_blob "$layout" "$work/l3.tar.gz")
+  printf '{"architecture":"amd64","os":"linux","created":"2024-02-02T00:00:00Z","config":{"Cmd":["cat","/zstd.txt","/gzip.txt"]},"rootfs":{"type":"layers","diff_ids":["%s","%s","%s"]}}' \
+    "$d1" "$d2" "$d3" >"$work/config.json"
+  read -r cfg cs < <(oci_blob "$layout" "$work/config.json")
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s},{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":"%s","size":%s},{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
+    "$cfg" "$cs" "$b1" "$s1" "$b2" "$s2" "$b3" "$s3" >"$work/manifest.json"
+  read -r man ms < <(oci_blob "$layout" "$work/manifest.json")
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+    "$man" "$ms" "$ref" >"$layout/index.json"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+  rm -rf "$work"
+}
+
+# Layers in plain tar, zstd and gzip through docker load and docker pull; OCI
+# layouts written by skopeo and umoci load, and berth's docker save is read by
+# them.
+test_image_formats() {
+  say "== image formats (zstd, plain tar, skopeo, umoci)"
+  local dir=$E2E_DIR/formats out
+  mkdir -p "$dir"
+  make_oci_layout "$dir/layout" "example.com/formats:1"
+  tar -C "$dir/layout" -cf "$dir/layout.tar" .
+  out=$(docker load -i "$dir/layout.tar" 2>&1)
+  check_contains "load an OCI layout with plain, zstd and gzip layers" \
+    "Loaded image: example.com/formats:1" "$out"
+  out=$(docker run --rm example.com/formats:1 2>&1)
+  check_eq "the files of every layer are there" \
+    "$(printf 'from a zstd layer\nfrom a gzip layer')" "$out"
+  out=$(docker image inspect --format '{{len .RootFS.Layers}}' example.com/formats:1)
+  check_eq "three layers" "3" "$out"
+  # docker save writes each layer as the tar of its diff ID.
+  check "save the zstd image" docker save -o "$dir/saved.tar" example.com/formats:1
+  mkdir -p "$dir/saved" && tar -C "$dir/saved" -xf "$dir/saved.tar"
+  out=$(cd "$dir/saved/blobs/sha256" && for f in *; do
+    [ "$(sha256sum "$f" | cut -d' ' -f1)" == "$f" ] || echo "$f"
+  done)
+  check_eq "saved blobs hash to their names" "" "$out"
+
+  if command -v skopeo >/dev/null; then
+    out=$(skopeo inspect --raw "oci-archive:$dir/saved.tar" 2>&1 | jq -r '.layers | length')
+    check_eq "skopeo reads berth's docker save as an OCI archive" "3" "$out"
+    out=$(skopeo inspect --config "oci-archive:$dir/saved.tar" 2>&1 | jq -c '.config.Cmd')
+    check_eq "skopeo sees the config" '["cat","/zstd.txt","/gzip.txt"]' "$out"
+    docker save -o "$dir/bb.tar" busybox
+    check "skopeo copies berth's save into an OCI layout" \
+      skopeo copy -q "oci-archive:$dir/bb.tar" "oci:$dir/skopeo:bb"
+    tar -C "$dir/skopeo" -cf "$dir/skopeo.tar" .
+    out=$(docker load -i "$dir/skopeo.tar" 2>&1)
+    check_contains "a layout written by skopeo loads" "Loaded image ID: sha256:" "$out"
+    out=$(docker run --rm "${out##*Loaded image ID: }" echo skopeo-ok 2>&1)
+    check_eq "run the image skopeo wrote" "skopeo-ok" "$out"
+    # Through a registry: skopeo pushes the zstd layout, berth pulls it.
+    registry_start formats
+    check "skopeo pushes the zstd image" skopeo copy -q --dest-tls-verify=false \
+      "oci:$dir/layout:example.com/formats:1" "docker://$REGISTRY/formats:zstd"
+    out=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+      "http://$REGISTRY/v2/formats/manifests/zstd" | jq -r '.layers[1].mediaType')
+    check_eq "the registry holds a zstd layer" "application/vnd.oci.image.layer.v1.tar+zstd" "$out"
+    check "pull an image with zstd and plain tar layers" docker pull -q "$REGISTRY/formats:zstd"
+    out=$(docker run --rm "$REGISTRY/formats:zstd" 2>&1)
+    check_eq "run the pulled zstd image" "$(printf 'from a zstd layer\nfrom a gzip layer')" "$out"
+    docker rmi "$REGISTRY/formats:zstd" >/dev/null
+    registry_stop_all
+  else
+    say "  skip skopeo interoperability (skopeo is not installed)"
+  fi
+
+  if command -v umoci >/dev/null; then
+    mkdir -p "$dir/bbsave" && tar -C "$dir/bbsave" -xf "$dir/bb.tar"
+    check "umoci unpacks berth's docker save" \
+      umoci unpack --rootless --image "$dir/bbsave:latest" "$dir/bundle"
+    check "the bundle has busybox" test -x "$dir/bundle/rootfs/bin/busybox"
+    check "umoci makes a new image" sh -c "umoci init --layout '$dir/umoci' &&
+      umoci new --image '$dir/umoci:u1' &&
+      umoci unpack --rootless --image '$dir/umoci:u1' '$dir/ubundle' &&
+      mkdir -p '$dir/ubundle/rootfs/bin' && cp /bin/busybox '$dir/ubundle/rootfs/bin/' &&
+      ln -s busybox '$dir/ubundle/rootfs/bin/sh' && echo umoci > '$dir/ubundle/rootfs/made-by' &&
+      umoci repack --image '$dir/umoci:u1' '$dir/ubundle' &&
+      umoci config --image '$dir/umoci:u1' --config.cmd sh --config.cmd -c \
+        --config.cmd 'cat /made-by'"
+    tar -C "$dir/umoci" -cf "$dir/umoci.tar" .
+    out=$(docker load -i "$dir/umoci.tar" 2>&1)
+    check_contains "a layout written by umoci loads" "Loaded image ID: sha256:" "$out"
+    out=$(docker run --rm "${out##*Loaded image ID: }" 2>&1)
+    check_eq "run the image umoci wrote" "umoci" "$out"
+  else
+    say "  skip umoci interoperability (umoci is not installed)"
+  fi
+  docker rmi example.com/formats:1 >/dev/null
+  docker images -q --filter dangling=true | xargs -r docker rmi >/dev/null 2>&1
+  rm -rf "$dir"
+}
