@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,8 @@ struct InitArgs {
   std::string rootfs;
   ContainerIo io;
   int sync_fd;
+  // The namespaces named by path were joined before the init was cloned.
+  bool joined = false;
 };
 
 // Everything the init does before exec; returns only on error.
@@ -51,7 +54,8 @@ absl::Status RunInit(const InitArgs& args) {
   // getppid() cannot tell, it is 0 in a new pid namespace.)
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return LastErrnoStatus("PR_SET_PDEATHSIG");
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kGo));
-  RETURN_IF_ERROR(JoinNamespaces(spec));
+  if (!args.joined) RETURN_IF_ERROR(JoinNamespaces(spec));
+  RETURN_IF_ERROR(BecomeNamespaceRoot(spec));
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
   if (!args.io.terminal) RETURN_IF_ERROR(SetupStdio(args.io));
   bool new_mount_ns = spec.FindNamespace("mount") != nullptr;
@@ -81,7 +85,12 @@ absl::Status RunInit(const InitArgs& args) {
   }
   RETURN_IF_ERROR(ApplySysctls(spec.sysctl));
   RETURN_IF_ERROR(FinalizeRootfs(spec));
-  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(spec.process, args.seccomp));
+  // The runtime set the OOM score from outside: the init may have no /proc
+  // (root.path "." without mounts), or may not own its /proc entries in a
+  // user namespace.
+  Process process = spec.process;
+  process.oom_score_adj.reset();
+  ASSIGN_OR_RETURN(std::string executable, PrepareProcess(process, args.seccomp));
   CloseDescriptorsExcept(args.sync_fd);
   RETURN_IF_ERROR(SendByte(args.sync_fd, kReady));
   // kStart, with the state JSON when there are startContainer hooks.
@@ -111,6 +120,92 @@ void KillAndReap(pid_t pid) {
   kill(pid, SIGKILL);
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+}
+
+// Clones the init from the caller's namespaces, entering the pid namespace
+// joined by path (if any) for the init to be born in it.
+absl::StatusOr<pid_t> CloneInit(const Spec& spec, const InitArgs& args, int runtime_end) {
+  const Namespace* pid_ns = spec.FindNamespace("pid");
+  ASSIGN_OR_RETURN(std::unique_ptr<ChildPidNamespace> joined_pid,
+                   ChildPidNamespace::Enter(pid_ns != nullptr ? pid_ns->path : ""));
+  // Raw clone: glibc's clone() wants a separate stack, and fork() cannot
+  // create the pid namespace for the child itself.
+  long pid = syscall(SYS_clone, CloneFlags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    close(runtime_end);
+    InitMain(args);
+  }
+  if (pid < 0) return LastErrnoStatus("clone");
+  return static_cast<pid_t>(pid);
+}
+
+// For NeedsJoinBeforeClone: a short-lived joiner enters the namespaces named
+// by path (it may: it is still the host's root), then clones the init with
+// CLONE_PARENT, so that the init is the caller's child and its new
+// namespaces belong to the joined user namespace. The joiner reports the
+// init's pid, or its error, over a pipe and exits.
+absl::StatusOr<pid_t> CloneInitThroughJoiner(const Spec& spec, const InitArgs& args,
+                                             int runtime_end) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
+  long joiner = syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (joiner == 0) {
+    close(report[0]);
+    close(runtime_end);
+    int32_t result = 0;
+    absl::Status status = JoinNamespaces(spec);
+    std::unique_ptr<ChildPidNamespace> pid_ns;
+    if (status.ok()) {
+      const Namespace* ns = spec.FindNamespace("pid");
+      absl::StatusOr<std::unique_ptr<ChildPidNamespace>> entered =
+          ChildPidNamespace::Enter(ns != nullptr ? ns->path : "");
+      if (entered.ok()) pid_ns = std::move(*entered);
+      status = entered.status();
+    }
+    if (status.ok()) {
+      long pid = syscall(SYS_clone, CLONE_PARENT | CloneFlags(spec) | SIGCHLD, nullptr, nullptr,
+                         nullptr, nullptr);
+      if (pid == 0) {
+        close(report[1]);
+        InitMain(args);
+      }
+      if (pid < 0) status = LastErrnoStatus("clone");
+      result = static_cast<int32_t>(pid);
+    }
+    std::string message(reinterpret_cast<const char*>(&result), sizeof(result));
+    if (!status.ok()) {
+      message.push_back(static_cast<char>(status.code()));
+      message.append(status.message().data(), status.message().size());
+    }
+    WriteFull(report[1], message.data(), message.size()).IgnoreError();
+    _exit(0);
+  }
+  close(report[1]);
+  if (joiner < 0) {
+    absl::Status status = LastErrnoStatus("clone");
+    close(report[0]);
+    return status;
+  }
+  std::string message;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(report[0], buffer, sizeof(buffer))) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    message.append(buffer, static_cast<size_t>(n));
+  }
+  close(report[0]);
+  while (waitpid(static_cast<pid_t>(joiner), nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (message.size() < sizeof(int32_t)) {
+    return absl::InternalError("the namespace joiner died before cloning the init");
+  }
+  int32_t pid;
+  memcpy(&pid, message.data(), sizeof(pid));
+  if (pid > 0) return static_cast<pid_t>(pid);
+  if (message.size() <= sizeof(int32_t)) return absl::InternalError("namespace joiner failed");
+  auto code = static_cast<absl::StatusCode>(static_cast<unsigned char>(message[sizeof(int32_t)]));
+  return absl::Status(code, message.substr(sizeof(int32_t) + 1));
 }
 
 }  // namespace
@@ -178,34 +273,25 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) {
     return fail(0, LastErrnoStatus("socketpair"));
   }
-  InitArgs args{&spec, seccomp.get(), rootfs, options.io, sync[1]};
-  // Raw clone: glibc's clone() wants a separate stack, and fork() cannot
-  // create the pid namespace for the child itself. A pid namespace joined by
-  // path is entered by the parent, for the child to be born in it.
-  const Namespace* pid_ns = spec.FindNamespace("pid");
-  absl::StatusOr<std::unique_ptr<ChildPidNamespace>> joined_pid =
-      ChildPidNamespace::Enter(pid_ns != nullptr ? pid_ns->path : "");
-  if (!joined_pid.ok()) {
+  InitArgs args{&spec, seccomp.get(), rootfs, options.io, sync[1], NeedsJoinBeforeClone(spec)};
+  absl::StatusOr<pid_t> pid =
+      args.joined ? CloneInitThroughJoiner(spec, args, sync[0]) : CloneInit(spec, args, sync[0]);
+  if (!pid.ok()) {
     close(sync[0]);
     close(sync[1]);
-    return fail(0, joined_pid.status());
-  }
-  long pid = syscall(SYS_clone, CloneFlags(spec) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    close(sync[0]);
-    InitMain(args);
-  }
-  joined_pid->reset();
-  if (pid < 0) {
-    absl::Status status = LastErrnoStatus("clone");
-    close(sync[0]);
-    close(sync[1]);
-    return fail(0, status);
+    return fail(0, pid.status());
   }
   close(sync[1]);
-  auto container = std::make_unique<Container>(static_cast<pid_t>(pid), sync[0]);
+  auto container = std::make_unique<Container>(*pid, sync[0]);
   if (options.cgroup != nullptr) {
     absl::Status status = options.cgroup->AddProcess(container->pid());
+    if (!status.ok()) return fail(container->pid(), status);
+  }
+  if (absl::Status status = WriteIdMappings(container->pid(), spec); !status.ok()) {
+    return fail(container->pid(), status);
+  }
+  if (spec.process.oom_score_adj) {
+    absl::Status status = SetOomScoreAdj(*spec.process.oom_score_adj, container->pid());
     if (!status.ok()) return fail(container->pid(), status);
   }
   ContainerState state{options.id, "creating", container->pid(), options.bundle, spec.annotations};

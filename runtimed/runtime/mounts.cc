@@ -132,8 +132,18 @@ absl::Status MountEntry(const std::string& rootfs, const Mount& m) {
           DoMount("", target, "", MS_BIND | MS_REMOUNT | extra | StatMountFlags(target), ""));
     }
   } else {
-    RETURN_IF_ERROR(
-        DoMount(m.source.empty() ? m.type : m.source, target, m.type, opts.flags, opts.data));
+    absl::Status status =
+        DoMount(m.source.empty() ? m.type : m.source, target, m.type, opts.flags, opts.data);
+    // In a user namespace without its own network namespace the kernel
+    // refuses a new sysfs; runc binds the host's instead, as does berth.
+    if (!status.ok() && m.type == "sysfs" && absl::IsPermissionDenied(status)) {
+      status = DoMount("/sys", target, "", MS_BIND | MS_REC, "");
+      unsigned long extra = opts.flags & ~(MS_REMOUNT | MS_REC);
+      if (status.ok() && extra != 0) {
+        status = DoMount("", target, "", MS_BIND | MS_REMOUNT | extra | StatMountFlags(target), "");
+      }
+    }
+    RETURN_IF_ERROR(status);
   }
   if (opts.propagation != 0) RETURN_IF_ERROR(DoMount("", target, "", opts.propagation, ""));
   return absl::OkStatus();

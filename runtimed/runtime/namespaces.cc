@@ -1,14 +1,57 @@
 #include "runtimed/runtime/namespaces.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace berth::runtime {
+namespace {
+
+absl::Status JoinNamespace(const Namespace& ns) {
+  int fd = open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus(absl::StrCat("open ", ns.type, " namespace ", ns.path));
+  int rc = setns(fd, ns.flag);
+  int err = errno;
+  close(fd);
+  if (rc == 0) return absl::OkStatus();
+  if (err == EINVAL) {
+    // setns checks the type against the file: a path to another kind of
+    // namespace (or no namespace at all) lands here.
+    return absl::InvalidArgumentError(absl::StrCat("join ", ns.type, " namespace: ", ns.path,
+                                                   " is not a ", ns.type, " namespace"));
+  }
+  return ErrnoStatus(err, absl::StrCat("join ", ns.type, " namespace ", ns.path));
+}
+
+std::string FormatMappings(const std::vector<IdMapping>& mappings) {
+  std::string text;
+  for (const IdMapping& m : mappings) {
+    absl::StrAppend(&text, m.container_id, " ", m.host_id, " ", m.size, "\n");
+  }
+  return text;
+}
+
+absl::Status WriteProcFile(pid_t pid, const char* name, const std::string& text) {
+  std::string path = absl::StrCat("/proc/", pid, "/", name);
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + path);
+  // One write: the kernel takes a map in a single write(2) only.
+  ssize_t n = write(fd, text.data(), text.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    return ErrnoStatus(n < 0 ? err : EIO, absl::StrCat("write ", path, " (", text, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int CloneFlags(const Spec& spec) {
   int flags = 0;
@@ -19,15 +62,48 @@ int CloneFlags(const Spec& spec) {
 }
 
 absl::Status JoinNamespaces(const Spec& spec) {
-  for (const Namespace& ns : spec.namespaces) {
-    if (ns.path.empty() || ns.flag == CLONE_NEWPID) continue;
-    int fd = open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return LastErrnoStatus(absl::StrCat("open ", ns.type, " namespace ", ns.path));
-    int rc = setns(fd, ns.flag);
-    int err = errno;
-    close(fd);
-    if (rc != 0) return ErrnoStatus(err, absl::StrCat("join ", ns.type, " namespace ", ns.path));
+  if (const Namespace* user = spec.FindNamespace("user"); user != nullptr && !user->path.empty()) {
+    RETURN_IF_ERROR(JoinNamespace(*user));
   }
+  for (const Namespace& ns : spec.namespaces) {
+    if (ns.path.empty() || ns.flag == CLONE_NEWPID || ns.flag == CLONE_NEWUSER) continue;
+    RETURN_IF_ERROR(JoinNamespace(ns));
+  }
+  return absl::OkStatus();
+}
+
+bool NeedsJoinBeforeClone(const Spec& spec) {
+  if (spec.FindNamespace("user") == nullptr) return false;
+  for (const Namespace& ns : spec.namespaces) {
+    if (!ns.path.empty()) return true;
+  }
+  return false;
+}
+
+absl::Status WriteIdMappings(pid_t pid, const Spec& spec) {
+  const Namespace* user = spec.FindNamespace("user");
+  if (user == nullptr || !user->path.empty()) return absl::OkStatus();
+  if (geteuid() != 0) RETURN_IF_ERROR(WriteProcFile(pid, "setgroups", "deny"));
+  RETURN_IF_ERROR(Annotate(WriteProcFile(pid, "uid_map", FormatMappings(spec.uid_mappings)),
+                           "linux.uidMappings"));
+  return Annotate(WriteProcFile(pid, "gid_map", FormatMappings(spec.gid_mappings)),
+                  "linux.gidMappings");
+}
+
+absl::Status BecomeNamespaceRoot(const Spec& spec) {
+  if (spec.FindNamespace("user") == nullptr) return absl::OkStatus();
+  // Without root mapped there is no namespace root to become; the process
+  // switches to its own user later, as any other.
+  if (setresgid(0, 0, 0) != 0 && errno != EINVAL)
+    return LastErrnoStatus("setgid 0 in the user namespace");
+  if (setgroups(0, nullptr) != 0 && errno != EPERM)
+    return LastErrnoStatus("setgroups in the user namespace");
+  if (setresuid(0, 0, 0) != 0 && errno != EINVAL)
+    return LastErrnoStatus("setuid 0 in the user namespace");
+  // The uid change made the init non-dumpable, which hands its /proc
+  // entries to the host's root, unmapped here: the init could not open its
+  // own /proc/self/* any more. exec sets this again from the binary.
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   return absl::OkStatus();
 }
 
@@ -47,6 +123,9 @@ absl::StatusOr<std::unique_ptr<ChildPidNamespace>> ChildPidNamespace::Enter(
   close(target);
   if (rc != 0) {
     close(own);
+    if (err == EINVAL) {
+      return absl::InvalidArgumentError("join pid namespace: " + path + " is not a pid namespace");
+    }
     return ErrnoStatus(err, "join pid namespace " + path);
   }
   return std::unique_ptr<ChildPidNamespace>(new ChildPidNamespace(own));

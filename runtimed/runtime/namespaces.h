@@ -17,9 +17,28 @@ namespace berth::runtime {
 int CloneFlags(const Spec& spec);
 
 // setns(2) into every namespace the spec names by path, but the pid
-// namespace (ChildPidNamespace). Runs in the container's init before anything
-// else.
+// namespace (ChildPidNamespace); a user namespace first, since the others
+// are checked against it. Runs in the container's init before anything else
+// (or, see NeedsJoinBeforeClone, in the process that clones the init).
 absl::Status JoinNamespaces(const Spec& spec);
+
+// Whether namespaces joined by path must be joined before the init is
+// cloned rather than by the init itself: with a user namespace, new
+// namespaces belong to the user namespace current at their birth, and once
+// in a new user namespace the init may no longer join one the host owns
+// (runc's nsexec joins first, then unshares, for the same reason).
+bool NeedsJoinBeforeClone(const Spec& spec);
+
+// Writes /proc/<pid>/uid_map and gid_map from the spec's mappings, for an
+// init born in a new user namespace (setgroups "deny" first when the caller
+// lacks CAP_SETGID over the parent namespace, as the kernel requires then).
+absl::Status WriteIdMappings(pid_t pid, const Spec& spec);
+
+// In a user namespace, the init starts as the host's root, which the
+// namespace may not map (it then acts as the overflow id and can create no
+// file). It becomes the namespace's root, and drops the host's supplementary
+// groups; no-op without a user namespace.
+absl::Status BecomeNamespaceRoot(const Spec& spec);
 
 // A pid namespace can only be entered at birth: while one of these lives,
 // the caller's children are born in the namespace at `path` (setns on its

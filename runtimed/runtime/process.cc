@@ -112,9 +112,11 @@ absl::Status ApplyRlimits(const std::vector<Rlimit>& rlimits) {
   return absl::OkStatus();
 }
 
-absl::Status SetOomScoreAdj(int value) {
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return LastErrnoStatus("open /proc/self/oom_score_adj");
+absl::Status SetOomScoreAdj(int value, pid_t pid) {
+  std::string path =
+      pid == 0 ? "/proc/self/oom_score_adj" : absl::StrCat("/proc/", pid, "/oom_score_adj");
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + path);
   std::string text = std::to_string(value);
   absl::Status status = WriteFull(fd, text.data(), text.size());
   close(fd);

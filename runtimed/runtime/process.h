@@ -39,7 +39,8 @@ absl::Status SetupStdio(const ContainerIo& io);
 // current hard limit rather than failing.
 absl::Status ApplyRlimits(const std::vector<Rlimit>& rlimits);
 
-absl::Status SetOomScoreAdj(int value);
+// Of the process `pid` (0: the caller).
+absl::Status SetOomScoreAdj(int value, pid_t pid = 0);
 
 // Writes net.ipv4.ip_forward=1 to /proc/sys/net/ipv4/ip_forward, etc.
 absl::Status ApplySysctls(const std::map<std::string, std::string>& sysctl);

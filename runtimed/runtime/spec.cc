@@ -345,6 +345,28 @@ absl::Status ParseDevices(const Json& json, std::vector<Device>* devices) {
   return absl::OkStatus();
 }
 
+absl::Status ParseIdMappings(const Json& json, const char* key, std::vector<IdMapping>* out) {
+  auto it = json.find(key);
+  if (it == json.end() || it->is_null()) return absl::OkStatus();
+  std::string field = absl::StrCat("linux.", key);
+  if (!it->is_array()) return FieldError(field, "must be an array");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& item = (*it)[i];
+    std::string entry = absl::StrCat(field, "[", i, "]");
+    if (!item.is_object()) return FieldError(entry, "must be an object");
+    std::optional<uint32_t> container_id, host_id, size;
+    RETURN_IF_ERROR(ReadInt(item, "containerID", entry + ".containerID", &container_id));
+    RETURN_IF_ERROR(ReadInt(item, "hostID", entry + ".hostID", &host_id));
+    RETURN_IF_ERROR(ReadInt(item, "size", entry + ".size", &size));
+    if (!container_id || !host_id || !size) {
+      return FieldError(entry, "containerID, hostID and size are required");
+    }
+    if (*size == 0) return FieldError(entry + ".size", "must be greater than zero");
+    out->push_back(IdMapping{*container_id, *host_id, *size});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseLinux(const Json& json, Spec* spec) {
   if (!json.is_object()) return FieldError("linux", "must be an object");
   if (auto it = json.find("namespaces"); it != json.end() && !it->is_null()) {
@@ -360,14 +382,14 @@ absl::Status ParseLinux(const Json& json, Spec* spec) {
       if (ns.flag == 0) {
         return FieldError(field + ".type", absl::StrCat("unknown namespace \"", ns.type, "\""));
       }
-      if (ns.type == "user")
-        return FieldError(field + ".type", "user namespaces are not supported");
       if (spec->FindNamespace(ns.type) != nullptr) {
         return FieldError(field + ".type", absl::StrCat("duplicate namespace \"", ns.type, "\""));
       }
       spec->namespaces.push_back(std::move(ns));
     }
   }
+  RETURN_IF_ERROR(ParseIdMappings(json, "uidMappings", &spec->uid_mappings));
+  RETURN_IF_ERROR(ParseIdMappings(json, "gidMappings", &spec->gid_mappings));
   if (auto it = json.find("resources"); it != json.end() && !it->is_null()) {
     RETURN_IF_ERROR(ParseResources(*it, &spec->resources));
   }
@@ -467,6 +489,22 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   }
   if (!spec.hostname.empty() && spec.FindNamespace("uts") == nullptr) {
     return FieldError("hostname", "requires a uts namespace");
+  }
+  // runc's rules: a new user namespace needs both maps (its processes would
+  // otherwise be nobody, owning nothing); maps without one mean nothing.
+  const Namespace* user = spec.FindNamespace("user");
+  bool mapped = !spec.uid_mappings.empty() || !spec.gid_mappings.empty();
+  if (user == nullptr && mapped) {
+    return FieldError("linux.uidMappings", "user namespaces not enabled in config");
+  }
+  if (user != nullptr && user->path.empty() &&
+      (spec.uid_mappings.empty() || spec.gid_mappings.empty())) {
+    return FieldError("linux.namespaces",
+                      "a new user namespace needs linux.uidMappings and linux.gidMappings");
+  }
+  if (user != nullptr && !user->path.empty() && mapped) {
+    return FieldError("linux.uidMappings",
+                      "a user namespace joined by path keeps its own mappings");
   }
   return spec;
 }

@@ -55,6 +55,14 @@ struct Mount {
   std::vector<std::string> options;
 };
 
+// linux.uidMappings / gidMappings: `size` ids from container_id on map to
+// host_id on.
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
 struct Namespace {
   std::string type;  // "pid", "mount", ...
   int flag = 0;      // CLONE_NEWPID, ...
@@ -125,6 +133,9 @@ struct Spec {
   std::string hostname;
   std::vector<Mount> mounts;
   std::vector<Namespace> namespaces;
+  // Written for a new user namespace (not one joined by path).
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
   Resources resources;
   std::string cgroups_path;
   std::vector<std::string> masked_paths;

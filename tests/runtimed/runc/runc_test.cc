@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "runtimed/runtime/console.h"
@@ -270,9 +272,7 @@ TEST_CASE("a config without namespaces, and a bundle that is its own rootfs (roo
   config["linux"].erase("maskedPaths");
   config["linux"].erase("readonlyPaths");
   config["hostname"] = "";
-  // The library writes oom_score_adj from inside the root, which has no /proc
-  // here (runc writes it from outside); reported as a library gap.
-  config["process"].erase("oomScoreAdj");
+  // No /proc in this root: the runtime sets the OOM score from outside.
   config["root"]["path"] = ".";
   std::string rootfs = bundle.bundle() + "/rootfs";
   {
@@ -551,6 +551,127 @@ TEST_CASE("ps, pause, resume, update and features, as containerd's shim calls th
 
   REQUIRE(Runc(bundle, {"delete", "--force", "m1"}).code == 0);
   CHECK(Runc(bundle, {"pause", "m1"}).code != 0);
+}
+
+}  // namespace
+}  // namespace berth::runc
+
+namespace berth::runc {
+namespace {
+
+// Whitespace collapsed, for /proc/self/uid_map's column padding.
+std::string Squeeze(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ' ' || c == '\t') {
+      if (!out.empty() && out.back() != ' ' && out.back() != '\n') out.push_back(' ');
+    } else {
+      if (c == '\n' && !out.empty() && out.back() == ' ') out.pop_back();
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// A user namespace mapping container ids 0-65535 to host ids 100000-165535,
+// with a rootfs the mapped root owns (the caller's job, as with runc).
+Json UserNamespaceConfig(const TestBundle& bundle, const std::vector<std::string>& args) {
+  Json config = bundle.Config(args);
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  // The mapped root must be able to reach the bundle.
+  chmod(bundle.dir().c_str(), 0755);
+  chmod(bundle.bundle().c_str(), 0755);
+  std::string chown = "chown -R 100000:100000 " + bundle.bundle() + "/rootfs";
+  REQUIRE(system(chown.c_str()) == 0);
+  return config;
+}
+
+std::string HostNamespace(pid_t pid, const std::string& type) {
+  char target[64] = {};
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/" + type;
+  ssize_t n = readlink(path.c_str(), target, sizeof(target) - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+TEST_CASE("user namespace: mappings written, the mapped root owns what it creates, cgroup ns") {
+  TestBundle bundle;
+  bundle.WriteConfig(UserNamespaceConfig(
+      bundle, {"sh", "-c",
+               "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; "
+               "grep -E ':(memory|pids):' /proc/self/cgroup; touch /made; readlink "
+               "/proc/self/ns/user"}));
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "u1"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  std::vector<std::string> lines = absl::StrSplit(Squeeze(run.out), '\n');
+  REQUIRE(lines.size() >= 7);
+  CHECK(lines[0] == "0 100000 65536");
+  CHECK(lines[1] == "0 100000 65536");
+  CHECK(lines[2] == "0");
+  CHECK(lines[3] == "0");
+  // The cgroup namespace: the container's own cgroup is its root.
+  CHECK(absl::EndsWith(lines[4], ":/"));
+  CHECK(absl::EndsWith(lines[5], ":/"));
+  CHECK(lines[6] != HostNamespace(getpid(), "user"));
+  struct stat st;
+  REQUIRE(stat((bundle.bundle() + "/rootfs/made").c_str(), &st) == 0);
+  CHECK(st.st_uid == 100000);
+  CHECK(st.st_gid == 100000);
+}
+
+TEST_CASE("user namespace joined by path, with the network namespace its owner holds") {
+  TestBundle bundle;
+  Json first = UserNamespaceConfig(bundle, {"sleep", "1000"});
+  bundle.WriteConfig(first);
+  std::string pid_file = bundle.dir() + "/pid";
+  REQUIRE(Runc(bundle, {"run", "-d", "--pid-file", pid_file, "--bundle", bundle.bundle(), "owner"})
+              .code == 0);
+  int owner = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &owner));
+
+  Json second = bundle.Config({"sh", "-c",
+                               "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user; "
+                               "readlink /proc/self/ns/net; touch /joined"});
+  second["linux"]["cgroupsPath"] = bundle.cgroups_path() + "-2";
+  for (Json& ns : second["linux"]["namespaces"]) {
+    if (ns["type"] == "network") ns["path"] = "/proc/" + std::to_string(owner) + "/ns/net";
+  }
+  second["linux"]["namespaces"].push_back(
+      {{"type", "user"}, {"path", "/proc/" + std::to_string(owner) + "/ns/user"}});
+  bundle.WriteConfig(second);
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "joiner"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  std::vector<std::string> lines = absl::StrSplit(Squeeze(run.out), '\n');
+  REQUIRE(lines.size() >= 4);
+  CHECK(lines[0] == "0 100000 65536");
+  CHECK(lines[1] == "0");
+  CHECK(lines[2] == HostNamespace(owner, "user"));
+  CHECK(lines[3] == HostNamespace(owner, "net"));
+  struct stat st;
+  REQUIRE(stat((bundle.bundle() + "/rootfs/joined").c_str(), &st) == 0);
+  CHECK(st.st_uid == 100000);
+  REQUIRE(Runc(bundle, {"delete", "--force", "owner"}).code == 0);
+}
+
+TEST_CASE("a namespace path of the wrong type is refused, leaving nothing") {
+  TestBundle bundle;
+  for (std::string type : {"network", "pid"}) {
+    Json config = bundle.Config({"true"});
+    for (Json& ns : config["linux"]["namespaces"]) {
+      if (ns["type"] == type) ns["path"] = "/proc/self/ns/uts";
+    }
+    bundle.WriteConfig(config);
+    Result create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "wrong"});
+    INFO(create.err);
+    CHECK(create.code != 0);
+    CHECK(create.err.find("/proc/self/ns/uts is not a") != std::string::npos);
+    CHECK(Runc(bundle, {"state", "wrong"}).code != 0);
+    CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+  }
 }
 
 }  // namespace

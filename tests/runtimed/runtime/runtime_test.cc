@@ -103,6 +103,51 @@ TEST_CASE("ParseSpec errors name the field") {
   CHECK(absl::IsInvalidArgument(ParseWith("/root", nullptr)));
 }
 
+TEST_CASE("ParseSpec reads user namespace mappings and checks them against the namespaces") {
+  Json config = Json::parse(kMinimal);
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 10}},
+                                    {{"containerID", 10}, {"hostID", 300000}, {"size", 1}}};
+  absl::StatusOr<Spec> spec = ParseSpec(config.dump());
+  REQUIRE(spec.ok());
+  REQUIRE(spec->uid_mappings.size() == 1);
+  CHECK(spec->uid_mappings[0].host_id == 100000);
+  CHECK(spec->uid_mappings[0].size == 65536);
+  REQUIRE(spec->gid_mappings.size() == 2);
+  CHECK(spec->gid_mappings[1].container_id == 10);
+  CHECK(spec->gid_mappings[1].host_id == 300000);
+
+  auto message = [&](Json changed) {
+    return std::string(ParseSpec(changed.dump()).status().message());
+  };
+  Json no_maps = config;
+  no_maps["linux"].erase("gidMappings");
+  CHECK(message(no_maps) ==
+        "invalid config.json: linux.namespaces: a new user namespace needs linux.uidMappings "
+        "and linux.gidMappings");
+  Json no_user = Json::parse(kMinimal);
+  no_user["linux"]["uidMappings"] = config["linux"]["uidMappings"];
+  CHECK(message(no_user) ==
+        "invalid config.json: linux.uidMappings: user namespaces not enabled in config");
+  Json joined = config;
+  joined["linux"]["namespaces"].back()["path"] = "/proc/1/ns/user";
+  CHECK(message(joined) ==
+        "invalid config.json: linux.uidMappings: a user namespace joined by path keeps its own "
+        "mappings");
+  joined["linux"].erase("uidMappings");
+  joined["linux"].erase("gidMappings");
+  CHECK(ParseSpec(joined.dump()).ok());
+  Json zero = config;
+  zero["linux"]["uidMappings"][0]["size"] = 0;
+  CHECK(message(zero) ==
+        "invalid config.json: linux.uidMappings[0].size: must be greater than zero");
+  Json missing = config;
+  missing["linux"]["uidMappings"][0].erase("hostID");
+  CHECK(message(missing) ==
+        "invalid config.json: linux.uidMappings[0]: containerID, hostID and size are required");
+}
+
 TEST_CASE("ParseMountOptions splits flags, propagation and data") {
   MountFlags flags = ParseMountOptions(
       {"rbind", "ro", "nosuid", "noexec", "nodev", "rprivate", "size=65536k", "mode=755"});
