@@ -14,7 +14,7 @@ if ((${#tests[@]} == 0)); then
          test_init test_devices test_shared_namespaces test_health test_events test_compose
          test_python_sdk test_exec test_stats test_network test_registry test_ports_dns
          test_storage test_storage_race test_commit test_build
-         test_runc_under_dockerd)
+         test_runc_under_dockerd test_detach_keys)
 fi
 
 trap 'engine_stop; engine_cleanup' EXIT

@@ -111,3 +111,102 @@ test_update() {
   out=$(docker update --memory 64m no-such-container 2>&1)
   check_contains "update of a missing container" "No such container: no-such-container" "$out"
 }
+
+# pty NAME ROWS COLS STEPS_JSON CMD...: runs CMD on a terminal (pty_drive.py);
+# its output lands in $E2E_DIR/NAME.out, its exit code is returned.
+pty() {
+  local name=$1 rows=$2 cols=$3 steps=$4; shift 4
+  python3 "$REPO/tests/e2e/pty_drive.py" "$rows" "$cols" "$steps" -- "$@" \
+    >"$E2E_DIR/$name.out" 2>&1
+}
+
+# raw_attach ID DETACH_KEYS INPUT...: attaches through the API (the daemon,
+# not the CLI, watches for the keys), types each INPUT after the previous one
+# echoed; prints the output and "closed" when the daemon closed the stream.
+raw_attach() {
+  python3 - "$EXEC_ROOT/docker.sock" "$@" <<'PY'
+import socket, sys, time
+path, cid, keys, inputs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.settimeout(10)
+s.sendall(("POST /containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=%s "
+           "HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+           % (cid, keys)).encode())
+out = b""
+while b"\r\n\r\n" not in out:
+    out += s.recv(4096)
+head, out = out.split(b"\r\n\r\n", 1)
+print(head.split(b"\r\n")[0].decode())
+for text in inputs:
+    try:
+        s.sendall(text.encode().decode("unicode_escape").encode("latin-1"))
+    except OSError:
+        break  # The daemon closed the stream (the detach keys).
+    time.sleep(0.5)
+closed = False
+try:
+    while True:
+        data = s.recv(4096)
+        if not data:
+            closed = True
+            break
+        out += data
+except socket.timeout:
+    pass
+print(out.decode(errors="replace").replace("\r", ""))
+print("closed" if closed else "open")
+PY
+}
+
+test_detach_keys() {
+  say "== detach keys and tty resize"
+  local out rc
+  pty run_it 24 80 '[["expect","# "],["send","echo mark-$((1+1))\n"],["expect","mark-2"],
+    ["send","\u0010\u0011"]]' docker run -it --name dk1 busybox sh
+  rc=$?
+  check_eq "run -it: ctrl-p ctrl-q leaves docker run (exit 0)" "0" "$rc"
+  check_eq "run -it: the container keeps running after the detach" "true" \
+    "$(docker inspect -f '{{.State.Running}}' dk1)"
+  pty attach1 24 80 '[["send","\n"],["expect","# "],["send","echo again-$((2+2))\n"],
+    ["expect","again-4"],["send","stty size\n"],["expect","24 80"],["resize",30,100],
+    ["sleep",0.5],["send","stty size\n"],["expect","30 100"],["send","\u0010\u0011"]]' \
+    docker attach dk1
+  # The CLI reports a detach from docker attach so, and exits 1, as with dockerd.
+  check_contains "attach: the shell still reads its terminal; the keys detach" \
+    "read escape sequence" "$(cat "$E2E_DIR/attach1.out")"
+  check_contains "attach: the size of the client's terminal" "24 80" "$(cat "$E2E_DIR/attach1.out")"
+  check_contains "attach: SIGWINCH resizes the container's terminal" "30 100" \
+    "$(cat "$E2E_DIR/attach1.out")"
+  pty attach2 24 80 '[["send","\n"],["expect","# "],["send","echo custom\n"],["expect","custom"],
+    ["send","\u0018y"]]' docker attach --detach-keys ctrl-x,y dk1
+  check_contains "attach --detach-keys ctrl-x,y detaches" "read escape sequence" \
+    "$(cat "$E2E_DIR/attach2.out")"
+  mkdir -p "$E2E_DIR/dk-config"
+  echo '{"detachKeys": "ctrl-e,e"}' >"$E2E_DIR/dk-config/config.json"
+  DOCKER_CONFIG=$E2E_DIR/dk-config pty attach3 24 80 \
+    '[["send","\n"],["expect","# "],["send","\u0005e"]]' docker attach dk1
+  check_contains "detachKeys from config.json detaches" "read escape sequence" \
+    "$(cat "$E2E_DIR/attach3.out")"
+  check_eq "still running after three detaches" "true" \
+    "$(docker inspect -f '{{.State.Running}}' dk1)"
+
+  # The daemon watches too (clients other than the CLI rely on it); the keys
+  # never reach the container.
+  out=$(raw_attach dk1 ctrl-a,b 'echo srv-$((3+3))\n' '\x01b' 'echo after\n')
+  check_contains "API attach upgrades" "101" "$out"
+  check_contains "API attach reaches the shell" "srv-6" "$out"
+  check_contains "the daemon ends the attach at the detach keys" "closed" "$out"
+  check_not_contains "nothing after the keys reaches the container" "after" "$out"
+  check_eq "running after a daemon-side detach" "true" "$(docker inspect -f '{{.State.Running}}' dk1)"
+  out=$(api -X POST "http://d/containers/dk1/attach?stream=1&stdin=1&detachKeys=ctrl-1")
+  check_contains "bad detach keys: Docker's error" "Invalid detach keys (ctrl-1) provided" "$out"
+  check "POST /resize" api -f -X POST "http://d/containers/dk1/resize?h=40&w=120"
+  out=$(raw_attach dk1 ctrl-p,ctrl-q 'stty size\n' '\x10\x11')
+  check_contains "the container's terminal has the API's size" "40 120" "$out"
+
+  # Without a terminal the keys are data.
+  out=$(printf 'a\020\021b' | docker run -i --rm busybox od -An -c | tr -s ' ')
+  check_contains "without -t the keys reach the program" "a 020 021 b" "$out"
+  docker rm -f dk1 >/dev/null
+}
