@@ -9,7 +9,9 @@
 #include "absl/flags/flag.h"
 #include "common/daemon_options.h"
 #include "common/event_journal.h"
+#include "common/fs.h"
 #include "common/grpc_server.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/exec_targets.h"
@@ -71,6 +73,16 @@ int main(int argc, char** argv) {
   berth::EventJournal events;
   manager_options.events = &events;
   if (manager_options.init_path.empty()) manager_options.init_path = FindInit();
+  // A missing daemon.json is an empty one, as for dockerd.
+  if (auto text = berth::ReadFile(options.config_file); !options.config_file.empty() && text.ok()) {
+    auto config = berth::ParseJson(*text);
+    auto defaults = config.ok() ? berth::runtimed::ParseLogDefaults(*config) : config.status();
+    if (!defaults.ok()) {
+      spdlog::critical("{}: {}", options.config_file, defaults.status().ToString());
+      return 1;
+    }
+    manager_options.log_defaults = *std::move(defaults);
+  }
 
   berth::runtimed::GrpcStorage storage(berth::UnixChannel(options.GrpcSocketOf("stored")));
   berth::runtimed::GrpcNetwork network(berth::UnixChannel(options.GrpcSocketOf("netd")));

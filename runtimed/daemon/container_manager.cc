@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -57,14 +58,26 @@ struct ContainerManager::Entry {
   // A paused container still runs: stop, kill and rm -f handle it.
   bool running() const { return c.state().status() == "running" || c.state().status() == "paused"; }
   bool paused() const { return c.state().status() == "paused"; }
+  // Between an exit and the start its restart policy asked for. Docker
+  // counts it as running (docker ps lists it, rm wants -f, wait blocks).
+  bool restarting() const { return c.state().status() == "restarting"; }
 };
 
 namespace {
+
+LogFormat LogFormatOfContainer(const runtime::v1::Container& c) {
+  auto host = ParseJson(c.host_config_json());
+  if (!host.ok() || !host->is_object() || !host->contains("LogConfig")) {
+    return LogFormat::kJsonFile;
+  }
+  return LogFormatOf(JsonString((*host)["LogConfig"], "Type"));
+}
 
 constexpr char kRunning[] = "running";
 constexpr char kCreated[] = "created";
 constexpr char kExited[] = "exited";
 constexpr char kPaused[] = "paused";
+constexpr char kRestarting[] = "restarting";
 
 int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
 
@@ -256,6 +269,13 @@ absl::Status ContainerManager::Recover() {
       continue;
     }
     if (entry->c.state().status() == kExited) MaybeRestart(entry, /*at_startup=*/true);
+    if (entry->restarting()) {
+      // The restart was pending when runtimed went down: it still is.
+      std::unique_lock<std::mutex> lock(mu_);
+      entry->c.mutable_state()->set_status(kExited);
+      lock.unlock();
+      MaybeRestart(entry, /*at_startup=*/false);
+    }
     if (PathExists(BundleDir(id))) {
       // A start was interrupted: stop whatever it got running, release what
       // it took.
@@ -343,7 +363,7 @@ std::vector<Container> ContainerManager::List(bool all) {
   std::vector<Container> result;
   for (auto& [id, entry] : containers_) {
     if (entry->phase == Phase::kCreating || entry->removed) continue;
-    if (!all && !entry->running()) continue;
+    if (!all && !entry->running() && !entry->restarting()) continue;
     result.push_back(entry->c);
   }
   // Newest first, as docker ps shows them.
@@ -368,13 +388,11 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
   ASSIGN_OR_RETURN(Json image_blob, ParseDocument(request.image().config_json(), "image config"));
   const Json image_config = image_blob.is_object() ? image_blob.value("config", Json()) : Json();
 
+  if (!host_config.is_object()) host_config = Json::object();
+  RETURN_IF_ERROR(ResolveLogConfig(options_.log_defaults, &host_config["LogConfig"]));
   const std::string id = GenerateId();
   ASSIGN_OR_RETURN(CreateConfig merged,
                    MergeCreateConfig(user_config, host_config, image_config, id));
-  if (std::string type = JsonString(merged.host_config["LogConfig"], "Type");
-      type != "json-file" && type != "none" && type != "local") {
-    return absl::InvalidArgumentError("logging driver " + type + " is not supported");
-  }
 
   RETURN_IF_ERROR(ExpandVolumesFrom(merged.config, merged.host_config, id,
                                     [this](const std::string& ref) { return Get(ref); }));
@@ -406,9 +424,7 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
   c.set_path(merged.path);
   for (const std::string& arg : merged.args) c.add_args(arg);
   const std::string dir = ContainerDir(id);
-  if (JsonString(merged.host_config["LogConfig"], "Type") != "none") {
-    c.set_log_path(dir + "/" + id + "-json.log");
-  }
+  c.set_log_path(LogFilePath(JsonString(merged.host_config["LogConfig"], "Type"), dir, id));
   c.set_hostname_path(dir + "/hostname");
   c.set_hosts_path(dir + "/hosts");
   c.set_resolv_conf_path(dir + "/resolv.conf");
@@ -492,7 +508,7 @@ absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
                                            " is marked for removal and cannot be started");
     }
     if (entry->running()) return true;
-    ++entry->restart_generation;
+    CancelRestartLocked(*entry);
     entry->restart_delay = std::chrono::milliseconds(0);
     entry->c.set_restart_count(0);
   }
@@ -560,23 +576,38 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     }
   } unwinder{&undo};
 
-  ASSIGN_OR_RETURN(std::string rootfs, storage_->MountRootfs(id));
-  undo.push_back([this, id] {
-    if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
-      spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
-    }
-  });
+  // The network sandbox (netd) and the root filesystem (stored) do not
+  // depend on each other: both are asked for at once, which hides the
+  // network's share of docker run behind the mount.
+  std::future<absl::StatusOr<SandboxResult>> sandbox_call = std::async(
+      std::launch::async,
+      [network = network_, spec = SandboxSpec{id, c.name(), c.config_json(), c.host_config_json(),
+                                              c.networking_config_json()}] {
+        return network->CreateSandbox(spec);
+      });
+  absl::StatusOr<std::string> mounted = storage_->MountRootfs(id);
+  absl::StatusOr<SandboxResult> created = sandbox_call.get();
+  if (mounted.ok()) {
+    undo.push_back([this, id] {
+      if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
+        spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
+      }
+    });
+  }
+  if (created.ok()) {
+    undo.push_back([this, id] {
+      if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
+        spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
+      }
+    });
+  }
+  if (!mounted.ok()) return mounted.status();
+  if (!created.ok()) return created.status();
+  const std::string rootfs = *std::move(mounted);
+  const SandboxResult sandbox = *std::move(created);
   const std::string network_mode = JsonString(host, "NetworkMode");
   const std::string hostname = JsonString(config, "Hostname");
-  ASSIGN_OR_RETURN(SandboxResult sandbox,
-                   network_->CreateSandbox({id, c.name(), c.config_json(), c.host_config_json(),
-                                            c.networking_config_json()}));
   const std::string& netns = sandbox.netns_path;
-  undo.push_back([this, id] {
-    if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
-      spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
-    }
-  });
 
   RETURN_IF_ERROR(MakeDirs(ContainerDir(id), 0710));
   RETURN_IF_ERROR(WriteFileAtomic(c.hostname_path(), hostname + "\n"));
@@ -662,6 +693,13 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   bootstrap.set_open_stdin(JsonBool(config, "OpenStdin"));
   bootstrap.set_stdin_once(JsonBool(config, "StdinOnce"));
   const Json& log_options = host["LogConfig"]["Config"];
+  if (JsonString(host["LogConfig"], "Type") == "local") {
+    bootstrap.set_log_format("local");
+    // Docker's local driver always rotates: 20 MB times 5 files unless told.
+    bootstrap.set_log_max_size(20 << 20);
+    bootstrap.set_log_max_files(5);
+    RETURN_IF_ERROR(MakeDirs(c.log_path().substr(0, c.log_path().rfind('/')), 0700));
+  }
   if (std::string size = JsonString(log_options, "max-size"); !size.empty()) {
     ASSIGN_OR_RETURN(int64_t bytes, ParseByteSize(size));
     bootstrap.set_log_max_size(bytes);
@@ -745,6 +783,7 @@ void ContainerManager::RecordStartFailure(const std::shared_ptr<Entry>& entry,
     state->set_exit_code(StartFailureExitCode(status, shim_error));
     state->set_error(std::string(status.message()));
     state->set_pid(0);
+    if (entry->restarting()) state->set_status(kExited);
     if (absl::Status s = Persist(*entry); !s.ok()) {
       spdlog::warn("container {}: record start failure: {}", entry->c.id(), s.ToString());
     }
@@ -953,10 +992,13 @@ void ContainerManager::UnmountSharedShm(const std::string& id) {
 
 void ContainerManager::ReleaseRuntimeResources(const std::string& id) {
   UnmountSharedShm(id);
+  // Independent of each other, as at start: both at once.
+  std::future<absl::Status> sandbox_removal = std::async(
+      std::launch::async, [network = network_, id] { return network->RemoveSandbox(id); });
   if (absl::Status s = storage_->UnmountRootfs(id); !s.ok()) {
     spdlog::warn("container {}: unmount rootfs: {}", id, s.ToString());
   }
-  if (absl::Status s = network_->RemoveSandbox(id); !s.ok()) {
+  if (absl::Status s = sandbox_removal.get(); !s.ok()) {
     spdlog::warn("container {}: remove sandbox: {}", id, s.ToString());
   }
   (void)RemoveAll(BundleDir(id));
@@ -977,9 +1019,21 @@ bool ContainerManager::WaitForExit(const std::shared_ptr<Entry>& entry, uint64_t
 // ---------------------------------------------------------------------------
 // Restart policies
 
+void ContainerManager::CancelRestartLocked(Entry& entry) {
+  ++entry.restart_generation;
+  if (!entry.restarting()) return;
+  entry.c.mutable_state()->set_status(kExited);
+  if (absl::Status s = Persist(entry); !s.ok()) {
+    spdlog::warn("container {}: cancel restart: {}", entry.c.id(), s.ToString());
+  }
+}
+
 void ContainerManager::MaybeRestart(const std::shared_ptr<Entry>& entry, bool at_startup) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (entry->removed || entry->removing || shutting_down_ || entry->running()) return;
+  if (entry->removed || entry->removing || shutting_down_ || entry->running() ||
+      entry->restarting()) {
+    return;
+  }
   const RestartPolicy policy =
       ParseRestartPolicy(ParseJson(entry->c.host_config_json()).value_or(Json()));
   const auto& state = entry->c.state();
@@ -995,6 +1049,10 @@ void ContainerManager::MaybeRestart(const std::shared_ptr<Entry>& entry, bool at
                                           options_.restart_reset_after);
   const uint64_t generation = ++entry->restart_generation;
   const auto delay = entry->restart_delay;
+  entry->c.mutable_state()->set_status(kRestarting);
+  if (absl::Status s = Persist(*entry); !s.ok()) {
+    spdlog::warn("container {}: record restarting: {}", entry->c.id(), s.ToString());
+  }
   ++active_monitors_;
   spdlog::info("container {}: restarting in {} ms ({} policy)", entry->c.id(), delay.count(),
                policy.name);
@@ -1058,7 +1116,7 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
   bool paused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++entry->restart_generation;
+    CancelRestartLocked(*entry);
     if (!entry->running() || !entry->shim) {
       // A stop during the restart back-off keeps it stopped, across restarts.
       if (!entry->c.state().stopped_by_user() && !entry->removing) {
@@ -1116,6 +1174,10 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
   bool paused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (entry->restarting()) {
+      return absl::FailedPreconditionError("Container " + entry->c.id() +
+                                           " is restarting, wait until the container is running");
+    }
     if (!entry->running() || !entry->shim) {
       return absl::FailedPreconditionError("Container " + entry->c.id() + " is not running");
     }
@@ -1412,7 +1474,12 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool r
       return absl::FailedPreconditionError("removal of container " + entry->c.id() +
                                            " is already in progress");
     }
-    ++entry->restart_generation;
+    if (entry->restarting() && !force) {
+      return absl::FailedPreconditionError(
+          "You cannot remove a restarting container " + entry->c.id() +
+          ". Stop the container before attempting removal or force remove");
+    }
+    CancelRestartLocked(*entry);
     if (entry->running()) {
       if (!force) {
         return absl::FailedPreconditionError(
@@ -1512,7 +1579,7 @@ absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
   {
     std::lock_guard<std::mutex> lock(mu_);
     seen = entry->exits;
-    running = entry->running();
+    running = entry->running() || entry->restarting();
   }
   on_registered();
   std::unique_lock<std::mutex> lock(mu_);
@@ -1567,8 +1634,9 @@ absl::StatusOr<std::shared_ptr<Attachment>> ContainerManager::Attach(const std::
   return attachment;
 }
 
-absl::StatusOr<std::string> ContainerManager::LogPath(const std::string& ref) {
+absl::StatusOr<std::string> ContainerManager::LogPath(const std::string& ref, LogFormat* format) {
   ASSIGN_OR_RETURN(Container c, Get(ref));
+  if (format != nullptr) *format = LogFormatOfContainer(c);
   return c.log_path();
 }
 
@@ -1580,9 +1648,10 @@ absl::Status ContainerManager::Logs(const std::string& ref, LogReadOptions optio
   {
     std::lock_guard<std::mutex> lock(mu_);
     path = entry->c.log_path();
+    options.format = LogFormatOfContainer(entry->c);
   }
   if (path.empty()) {
-    return absl::FailedPreconditionError("configured logging driver does not support reading");
+    return absl::UnimplementedError("configured logging driver does not support reading");
   }
   LogReadCallbacks callbacks;
   callbacks.emit = emit;

@@ -33,6 +33,7 @@
 #include "runtimed/daemon/attachment.h"
 #include "runtimed/daemon/health.h"
 #include "runtimed/daemon/interfaces.h"
+#include "runtimed/daemon/log_config.h"
 #include "runtimed/daemon/log_reader.h"
 #include "runtimed/daemon/store.h"
 
@@ -61,6 +62,8 @@ struct ManagerOptions {
   // the container ran for reset_after.
   std::chrono::milliseconds restart_delay{100};
   std::chrono::milliseconds restart_reset_after{10000};
+  // daemon.json's log-driver and log-opts.
+  LogDefaults log_defaults;
 };
 
 class ContainerManager : public HealthSink {
@@ -121,7 +124,7 @@ class ContainerManager : public HealthSink {
                     const std::function<bool(const LogRecord&)>& emit,
                     const std::function<bool()>& cancelled);
   // Where the log is, for Attach's logs=1 replay.
-  absl::StatusOr<std::string> LogPath(const std::string& ref);
+  absl::StatusOr<std::string> LogPath(const std::string& ref, LogFormat* format = nullptr);
 
   // Blocks until the background clean-up queued so far has run (tests).
   void DrainBackgroundWork();
@@ -193,6 +196,9 @@ class ContainerManager : public HealthSink {
   void MaybeRestart(const std::shared_ptr<Entry>& entry, bool at_startup);
   void RestartLater(std::shared_ptr<Entry> entry, uint64_t generation,
                     std::chrono::milliseconds delay);
+  // A user's start, stop or remove: a pending policy restart will not happen
+  // and the container is exited again. Under mu_.
+  void CancelRestartLocked(Entry& entry);
 
   std::string ContainerDir(const std::string& id) const;
   std::string BundleDir(const std::string& id) const;

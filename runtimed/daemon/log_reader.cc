@@ -14,24 +14,25 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/status.h"
+#include "proto/shim/v1/shim.pb.h"
 
 namespace berth::runtimed {
 namespace {
 
-// Splits a file into complete lines as it grows; a trailing partial line is
-// kept until its newline arrives.
-class LineReader {
+// Splits a file into records as it grows; a trailing partial record is kept
+// until the rest of it arrives. Torn or foreign records are skipped.
+class LogFileReader {
  public:
-  explicit LineReader(int fd) : fd_(fd) {}
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
-  ~LineReader() {
+  LogFileReader(int fd, LogFormat format) : fd_(fd), format_(format) {}
+  LogFileReader(const LogFileReader&) = delete;
+  LogFileReader& operator=(const LogFileReader&) = delete;
+  ~LogFileReader() {
     if (fd_ >= 0) close(fd_);
   }
 
-  // Calls on_line for each complete line available now; false when on_line
-  // asked to stop.
-  absl::StatusOr<bool> ReadAvailable(const std::function<bool(const std::string&)>& on_line) {
+  // Calls on_record for each complete record available now; false when
+  // on_record asked to stop.
+  absl::StatusOr<bool> ReadAvailable(const std::function<bool(const LogRecord&)>& on_record) {
     char buffer[65536];
     for (;;) {
       ssize_t n = read(fd_, buffer, sizeof(buffer));
@@ -40,13 +41,10 @@ class LineReader {
       if (n == 0) return true;
       partial_.append(buffer, static_cast<size_t>(n));
       size_t start = 0;
-      for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
-        if (!on_line(partial_.substr(start, nl - start))) {
-          partial_.erase(0, nl + 1);
-          return false;
-        }
-      }
+      bool more = format_ == LogFormat::kLocal ? SplitFrames(on_record, &start)
+                                               : SplitLines(on_record, &start);
       partial_.erase(0, start);
+      if (!more) return false;
     }
   }
 
@@ -56,17 +54,39 @@ class LineReader {
   }
 
  private:
+  bool SplitLines(const std::function<bool(const LogRecord&)>& on_record, size_t* start) {
+    for (size_t nl; (nl = partial_.find('\n', *start)) != std::string::npos;) {
+      auto record = ParseLogLine(partial_.substr(*start, nl - *start));
+      *start = nl + 1;
+      if (record.ok() && !on_record(*record)) return false;
+    }
+    return true;
+  }
+
+  bool SplitFrames(const std::function<bool(const LogRecord&)>& on_record, size_t* start) {
+    while (partial_.size() - *start >= 4) {
+      const auto* p = reinterpret_cast<const unsigned char*>(partial_.data() + *start);
+      const size_t size = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+      if (partial_.size() - *start < size + 8) break;
+      auto record = ParseLocalEntry(absl::string_view(partial_).substr(*start + 4, size));
+      *start += size + 8;
+      if (record.ok() && !on_record(*record)) return false;
+    }
+    return true;
+  }
+
   int fd_;
+  LogFormat format_;
   std::string partial_;
 };
 
-absl::StatusOr<std::unique_ptr<LineReader>> OpenLog(const std::string& path) {
+absl::StatusOr<std::unique_ptr<LogFileReader>> OpenLog(const std::string& path, LogFormat format) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return std::unique_ptr<LineReader>();
+    if (errno == ENOENT) return std::unique_ptr<LogFileReader>();
     return LastErrnoStatus("open " + path);
   }
-  return std::make_unique<LineReader>(fd);
+  return std::make_unique<LogFileReader>(fd, format);
 }
 
 ino_t InodeOf(const std::string& path) {
@@ -83,6 +103,23 @@ absl::StatusOr<int64_t> ParseRfc3339Nano(const std::string& text) {
     return absl::InvalidArgumentError("invalid timestamp " + text + ": " + error);
   }
   return absl::ToUnixNanos(time);
+}
+
+LogFormat LogFormatOf(const std::string& driver) {
+  return driver == "local" ? LogFormat::kLocal : LogFormat::kJsonFile;
+}
+
+absl::StatusOr<LogRecord> ParseLocalEntry(absl::string_view frame) {
+  shim::v1::LocalLogEntry entry;
+  if (!entry.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    return absl::InvalidArgumentError("malformed local log entry");
+  }
+  LogRecord record;
+  record.stream = entry.source() == "stderr" ? 2 : 1;
+  record.time_nano = entry.time_nano();
+  record.data = entry.line();
+  if (!entry.partial()) record.data.push_back('\n');
+  return record;
 }
 
 absl::StatusOr<LogRecord> ParseLogLine(const std::string& line) {
@@ -118,12 +155,11 @@ absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
   // The backlog: rotated files oldest first, then the live file. With a tail,
   // only the last N records are kept before being delivered.
   std::deque<LogRecord> tail;
-  auto on_line = [&](const std::string& line) {
-    auto record = ParseLogLine(line);
-    if (!record.ok() || !in_range(*record)) return true;  // Skip torn or foreign lines.
-    if (options.tail < 0) return deliver(*record);
+  auto on_line = [&](const LogRecord& record) {
+    if (!in_range(record)) return true;
+    if (options.tail < 0) return deliver(record);
     if (options.tail == 0) return true;
-    tail.push_back(*std::move(record));
+    tail.push_back(record);
     if (static_cast<int64_t>(tail.size()) > options.tail) tail.pop_front();
     return true;
   };
@@ -132,22 +168,18 @@ absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
     rotated.insert(rotated.begin(), absl::StrCat(path, ".", i));
   }
   for (const std::string& file : rotated) {
-    ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, OpenLog(file));
+    ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> reader, OpenLog(file, options.format));
     if (reader) RETURN_IF_ERROR(reader->ReadAvailable(on_line).status());
     if (stopped) return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> live, OpenLog(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> live, OpenLog(path, options.format));
   if (live) RETURN_IF_ERROR(live->ReadAvailable(on_line).status());
   for (const LogRecord& r : tail) {
     if (!deliver(r)) return absl::OkStatus();
   }
   if (!options.follow || stopped) return absl::OkStatus();
 
-  auto follow_line = [&](const std::string& line) {
-    auto record = ParseLogLine(line);
-    if (!record.ok() || !in_range(*record)) return true;
-    return deliver(*record);
-  };
+  auto follow_line = [&](const LogRecord& record) { return !in_range(record) || deliver(record); };
   for (;;) {
     if (live) {
       ASSIGN_OR_RETURN(bool more, live->ReadAvailable(follow_line));
@@ -157,7 +189,7 @@ absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
     // with the new one from its start.
     const ino_t current = InodeOf(path);
     if (current != 0 && (!live || live->inode() != current)) {
-      ASSIGN_OR_RETURN(live, OpenLog(path));
+      ASSIGN_OR_RETURN(live, OpenLog(path, options.format));
       continue;
     }
     if (callbacks.cancelled()) return absl::OkStatus();

@@ -1,6 +1,7 @@
-// Reading a container's json-file log (written by the shim, one JSON object
-// per line: {"log":"...","stream":"stdout","time":"<RFC3339Nano>"}), with
-// Docker's filters, tail, and follow.
+// Reading a container's log as the shim writes it (json-file: one JSON object
+// per line, {"log":"...","stream":"stdout","time":"<RFC3339Nano>"}; local:
+// length-framed LocalLogEntry messages), with Docker's filters, tail, and
+// follow.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace berth::runtimed {
 
@@ -19,10 +21,18 @@ struct LogRecord {
 };
 
 absl::StatusOr<LogRecord> ParseLogLine(const std::string& line);
+// A `local` entry without its frame; its line gets back its newline.
+absl::StatusOr<LogRecord> ParseLocalEntry(absl::string_view frame);
 // "2024-01-02T03:04:05.123456789Z" (any offset) as nanoseconds since the epoch.
 absl::StatusOr<int64_t> ParseRfc3339Nano(const std::string& text);
 
+enum class LogFormat { kJsonFile, kLocal };
+
+// The format of HostConfig.LogConfig.Type's log (json-file for anything else).
+LogFormat LogFormatOf(const std::string& driver);
+
 struct LogReadOptions {
+  LogFormat format = LogFormat::kJsonFile;
   bool stdout = true;
   bool stderr = true;
   // Nanoseconds since the epoch; 0 is no bound. Both bounds are inclusive.

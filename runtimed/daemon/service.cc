@@ -120,7 +120,8 @@ grpc::Status RuntimeServiceImpl::Attach(
     if (!result.ok()) return ToGrpcStatus(result.status());
     attachment = *std::move(result);
   }
-  auto log_path = manager_->LogPath(options.id());
+  LogFormat log_format = LogFormat::kJsonFile;
+  auto log_path = manager_->LogPath(options.id(), &log_format);
   if (!log_path.ok()) return ToGrpcStatus(log_path.status());
 
   AttachResponse registered;
@@ -129,6 +130,7 @@ grpc::Status RuntimeServiceImpl::Attach(
 
   if (options.logs() && !log_path->empty()) {
     LogReadOptions log_options;
+    log_options.format = log_format;
     log_options.stdout = options.stdout();
     log_options.stderr = options.stderr();
     absl::Status status = ReadLogs(*log_path, log_options, {[&](const LogRecord& record) {

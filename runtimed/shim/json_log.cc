@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "proto/shim/v1/shim.pb.h"
 
 namespace berth::runtime {
 namespace {
@@ -123,8 +124,27 @@ std::string FormatLogEntry(absl::string_view text, absl::string_view stream, con
   return line;
 }
 
-JsonLogWriter::JsonLogWriter(std::string path, int64_t max_size, int max_files)
-    : path_(std::move(path)), max_size_(max_size), max_files_(max_files) {}
+std::string FormatLocalEntry(absl::string_view text, absl::string_view stream,
+                             const timespec& time) {
+  shim::v1::LocalLogEntry entry;
+  entry.set_source(std::string(stream));
+  entry.set_time_nano(static_cast<int64_t>(time.tv_sec) * 1000000000 + time.tv_nsec);
+  bool complete = !text.empty() && text.back() == '\n';
+  if (complete) text.remove_suffix(1);
+  entry.set_line(std::string(text));
+  entry.set_partial(!complete);
+  std::string body = entry.SerializeAsString();
+  const uint32_t size = static_cast<uint32_t>(body.size());
+  const char frame[4] = {static_cast<char>(size >> 24), static_cast<char>(size >> 16),
+                         static_cast<char>(size >> 8), static_cast<char>(size)};
+  std::string out(frame, 4);
+  out += body;
+  out.append(frame, 4);
+  return out;
+}
+
+JsonLogWriter::JsonLogWriter(std::string path, int64_t max_size, int max_files, LogFormat format)
+    : path_(std::move(path)), max_size_(max_size), max_files_(max_files), format_(format) {}
 
 JsonLogWriter::~JsonLogWriter() {
   if (fd_ >= 0) close(fd_);
@@ -177,7 +197,9 @@ absl::Status JsonLogWriter::Emit(int stream, absl::string_view text) {
   if (fd_ < 0) return absl::OkStatus();
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  std::string entry = FormatLogEntry(text, stream == 1 ? "stdout" : "stderr", now);
+  const char* source = stream == 1 ? "stdout" : "stderr";
+  std::string entry = format_ == LogFormat::kLocal ? FormatLocalEntry(text, source, now)
+                                                   : FormatLogEntry(text, source, now);
   if (max_size_ > 0 && size_ > 0 && size_ + static_cast<int64_t>(entry.size()) > max_size_) {
     RETURN_IF_ERROR(Rotate());
   }

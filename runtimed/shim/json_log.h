@@ -1,5 +1,6 @@
 // Docker's json-file log driver, as the shim writes it: one JSON object per
-// line, {"log":"<text incl. \n>","stream":"stdout","time":"<RFC3339Nano>"}.
+// line, {"log":"<text incl. \n>","stream":"stdout","time":"<RFC3339Nano>"};
+// and its `local` driver: length-framed LocalLogEntry messages (shim.proto).
 #pragma once
 
 #include <time.h>
@@ -19,6 +20,12 @@ std::string FormatRfc3339Nano(const timespec& time);
 // encoding/json does (so <, > and & become \u003c ...; invalid UTF-8 \ufffd).
 std::string FormatLogEntry(absl::string_view text, absl::string_view stream, const timespec& time);
 
+// A `local` driver entry with its frame; `text` may end in its newline.
+std::string FormatLocalEntry(absl::string_view text, absl::string_view stream,
+                             const timespec& time);
+
+enum class LogFormat { kJsonFile, kLocal };
+
 class JsonLogWriter {
  public:
   // Lines longer than this are written in pieces, as Docker does.
@@ -27,7 +34,8 @@ class JsonLogWriter {
   // An empty path disables logging. max_size 0: no rotation; otherwise the
   // file is rotated to <path>.1 ... <path>.<max_files-1> (or truncated when
   // max_files <= 1) before it would exceed max_size.
-  JsonLogWriter(std::string path, int64_t max_size, int max_files);
+  JsonLogWriter(std::string path, int64_t max_size, int max_files,
+                LogFormat format = LogFormat::kJsonFile);
   ~JsonLogWriter();
   JsonLogWriter(const JsonLogWriter&) = delete;
   JsonLogWriter& operator=(const JsonLogWriter&) = delete;
@@ -46,6 +54,7 @@ class JsonLogWriter {
   std::string path_;
   int64_t max_size_;
   int max_files_;
+  LogFormat format_;
   int fd_ = -1;
   int64_t size_ = 0;
   std::string pending_[3];

@@ -85,7 +85,8 @@ void CloseFd(int* fd) {
 
 Shim::Shim(shim::v1::Bootstrap bootstrap)
     : bootstrap_(std::move(bootstrap)),
-      log_(bootstrap_.log_path(), bootstrap_.log_max_size(), bootstrap_.log_max_files()) {}
+      log_(bootstrap_.log_path(), bootstrap_.log_max_size(), bootstrap_.log_max_files(),
+           bootstrap_.log_format() == "local" ? LogFormat::kLocal : LogFormat::kJsonFile) {}
 
 Shim::~Shim() {
   for (auto& [fd, client] : clients_) close(fd);

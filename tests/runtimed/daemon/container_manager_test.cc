@@ -27,8 +27,9 @@ struct Fixture {
   testing::FakeNetwork network;
   testing::FakeLauncher launcher;
   std::unique_ptr<ContainerManager> manager;
+  std::chrono::milliseconds restart_delay = 10ms;
 
-  Fixture() { Reopen(); }
+  explicit Fixture(std::chrono::milliseconds delay = 10ms) : restart_delay(delay) { Reopen(); }
 
   ManagerOptions Options() {
     ManagerOptions options;
@@ -39,7 +40,7 @@ struct Fixture {
     options.host_resolv_conf = dir.path() + "/resolv.conf";
     options.kill_grace_seconds = 5;
     options.cgroup_root = dir.path() + "/cgroup";
-    options.restart_delay = 10ms;
+    options.restart_delay = restart_delay;
     return options;
   }
 
@@ -650,6 +651,50 @@ TEST_CASE("always restarts until the user stops it, and again at startup", "[man
   REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
   std::this_thread::sleep_for(100ms);
   CHECK(f.Status(id) == "exited");
+}
+
+TEST_CASE("a container waiting for its policy restart is restarting, as in Docker", "[manager]") {
+  Fixture f(60s);
+  const std::string id = f.Create(R"({"Cmd":["sh"]})", R"({"RestartPolicy":{"Name":"always"}})");
+  REQUIRE(f.manager->Start(id).ok());
+  ExitWhenRunning(f, id, nullptr, 3);
+  REQUIRE(Eventually([&] { return f.Status(id) == "restarting"; }));
+  CHECK(f.manager->Get(id)->state().exit_code() == 3);
+  CHECK(f.manager->List(false).size() == 1);
+  CHECK(f.manager->Kill(id, "").message() ==
+        "Container " + id + " is restarting, wait until the container is running");
+  CHECK(f.manager->Remove(id, false).code() == absl::StatusCode::kFailedPrecondition);
+
+  // The pending restart survives runtimed's restart.
+  f.Reopen();
+  CHECK(f.Status(id) == "restarting");
+  // A stop cancels it: exited, for good.
+  auto stopped = f.manager->Stop(id, 1, "");
+  REQUIRE(stopped.ok());
+  CHECK(f.Status(id) == "exited");
+  CHECK(f.manager->Get(id)->state().stopped_by_user());
+  CHECK(f.manager->List(false).empty());
+  REQUIRE(f.manager->Remove(id, false).ok());
+}
+
+TEST_CASE("a start or forced removal ends the restarting state", "[manager]") {
+  Fixture f(60s);
+  const std::string id = f.Create(R"({"Cmd":["sh"]})", R"({"RestartPolicy":{"Name":"always"}})");
+  REQUIRE(f.manager->Start(id).ok());
+  auto c = ExitWhenRunning(f, id, nullptr, 1);
+  REQUIRE(Eventually([&] { return f.Status(id) == "restarting"; }));
+  // Docker counts it as running: docker wait waits for the next exit.
+  auto waiter = f.WaitAsync(id, "not-running");
+  CHECK(waiter.wait_for(100ms) == std::future_status::timeout);
+  REQUIRE(f.manager->Start(id).ok());
+  CHECK(f.Status(id) == "running");
+  CHECK(f.launcher.Get(id) != c);
+  ExitWhenRunning(f, id, c, 1);
+  REQUIRE(Eventually([&] { return f.Status(id) == "restarting"; }));
+  REQUIRE(waiter.wait_for(5s) == std::future_status::ready);
+  CHECK(waiter.get()->exit_code() == 1);
+  REQUIRE(f.manager->Remove(id, true).ok());
+  CHECK_FALSE(f.manager->Get(id).ok());
 }
 
 TEST_CASE("restart policies and back-off follow Docker", "[restart]") {

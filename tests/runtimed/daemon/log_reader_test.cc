@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/fs.h"
+#include "runtimed/shim/json_log.h"
 #include "tests/runtimed/daemon/test_util.h"
 
 namespace berth::runtimed {
@@ -139,4 +142,71 @@ TEST_CASE("follow stops when the client goes away", "[logs]") {
   reader.join();
 }
 
+}  // namespace berth::runtimed
+
+namespace berth::runtimed {
+namespace {
+
+// The shim's writer and this reader must agree on the local format.
+TEST_CASE("local logs written by the shim read back with filters and rotation", "[logs]") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/container.log";
+  {
+    runtime::JsonLogWriter writer(path, 0, 0, runtime::LogFormat::kLocal);
+    REQUIRE(writer.Open().ok());
+    REQUIRE(writer.Write(1, "one\ntwo\n").ok());
+    REQUIRE(writer.Write(2, "err\n").ok());
+    REQUIRE(writer.Write(1, "no newline").ok());
+    REQUIRE(writer.Flush(1).ok());
+  }
+  LogReadOptions options;
+  options.format = LogFormat::kLocal;
+  CHECK(ReadAll(path, options) ==
+        std::vector<std::string>{"1:one\n", "1:two\n", "2:err\n", "1:no newline"});
+  options.stderr = false;
+  options.tail = 2;
+  CHECK(ReadAll(path, options) == std::vector<std::string>{"1:no newline"});
+  // A json-file reader of a local log finds no lines in it, not garbage.
+  CHECK(ReadAll(path, LogReadOptions{}).empty());
+
+  options = LogReadOptions{};
+  options.format = LogFormat::kLocal;
+  options.since = absl::ToUnixNanos(absl::Now()) + 3600LL * 1000000000LL;
+  CHECK(ReadAll(path, options).empty());
+}
+
+TEST_CASE("local logs rotate and read oldest first", "[logs]") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/container.log";
+  runtime::JsonLogWriter writer(path, 100, 3, runtime::LogFormat::kLocal);
+  REQUIRE(writer.Open().ok());
+  for (int i = 0; i < 12; ++i) REQUIRE(writer.Write(1, absl::StrCat("line ", 10 + i, "\n")).ok());
+  CHECK(PathExists(path + ".2"));
+  CHECK_FALSE(PathExists(path + ".3"));
+  LogReadOptions options;
+  options.format = LogFormat::kLocal;
+  std::vector<std::string> lines = ReadAll(path, options);
+  REQUIRE(lines.size() >= 3);
+  CHECK(lines.back() == "1:line 21\n");
+  for (size_t i = 1; i < lines.size(); ++i) CHECK(lines[i - 1] < lines[i]);
+}
+
+TEST_CASE("a torn local frame at the end is waited for, a corrupt one skipped", "[logs]") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/container.log";
+  timespec now{1700000000, 5};
+  std::string good = runtime::FormatLocalEntry("ok\n", "stdout", now);
+  std::string corrupt = std::string("\0\0\0\x02\xff\xff\0\0\0\x02", 10);
+  Append(path, corrupt + good + good.substr(0, 7));
+  LogReadOptions options;
+  options.format = LogFormat::kLocal;
+  CHECK(ReadAll(path, options) == std::vector<std::string>{"1:ok\n"});
+  Append(path, good.substr(7));
+  CHECK(ReadAll(path, options) == std::vector<std::string>{"1:ok\n", "1:ok\n"});
+  auto record = ParseLocalEntry(absl::string_view(good).substr(4, good.size() - 8));
+  REQUIRE(record.ok());
+  CHECK(record->time_nano == 1700000000LL * 1000000000LL + 5);
+}
+
+}  // namespace
 }  // namespace berth::runtimed
