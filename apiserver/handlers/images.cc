@@ -9,11 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "apiserver/errors.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/render.h"
+#include "apiserver/timefmt.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -145,6 +148,65 @@ void SplitRepoTag(std::string* repo, std::string* tag) {
   }
 }
 
+absl::StatusOr<int64_t> ParseFilterTime(const std::string& value, int64_t now_seconds) {
+  absl::Duration duration;
+  // Go's durations ("24h", "1h30m", "90s") are a subset of what absl reads.
+  if (!value.empty() && !absl::StrContains(value, ":") && !absl::StrContains(value, "-") &&
+      absl::ParseDuration(value, &duration) && value.find_first_of("hms") != std::string::npos) {
+    return now_seconds - absl::ToInt64Seconds(duration);
+  }
+  if (!value.empty() && value.find_first_not_of("0123456789.") == std::string::npos) {
+    ASSIGN_OR_RETURN(int64_t nanos, ParseUnixTimestamp(value));
+    return nanos / 1000000000;
+  }
+  absl::Time time;
+  std::string error;
+  for (const char* format : {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+    if (absl::ParseTime(format, value, absl::UTCTimeZone(), &time, &error)) {
+      return absl::ToUnixSeconds(time);
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("failed to parse value as time or duration: \"", value, "\""));
+}
+
+std::vector<img::Image> PruneCandidates(const std::vector<img::Image>& images, bool dangling_only,
+                                        int64_t until, const Filters& filters) {
+  std::set<std::string> parents;
+  for (const img::Image& image : images) {
+    if (!image.parent().empty()) parents.insert(image.parent());
+  }
+  auto label_matches = [](const std::map<std::string, std::string>& labels,
+                          const std::string& filter) {
+    size_t eq = filter.find('=');
+    auto it = labels.find(filter.substr(0, eq));
+    if (it == labels.end()) return false;
+    return eq == std::string::npos || it->second == filter.substr(eq + 1);
+  };
+  std::vector<img::Image> out;
+  for (const img::Image& image : images) {
+    const bool tagged = image.repo_tags_size() > 0;
+    if (dangling_only && tagged) continue;
+    // Moby takes only heads when dangling, and never an untagged parent.
+    if (parents.count(image.id()) &&
+        (dangling_only || (!tagged && image.repo_digests_size() == 0))) {
+      continue;
+    }
+    if (until > 0 && image.created() > until) continue;
+    std::map<std::string, std::string> labels = ImageLabels(image);
+    if (!filters.MatchLabels(labels)) continue;
+    if (filters.Has("label!")) {
+      bool all = true;
+      for (const std::string& filter : filters.Get("label!")) {
+        all = all && label_matches(labels, filter);
+      }
+      if (all) continue;
+    }
+    out.push_back(image);
+  }
+  return out;
+}
+
 bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag) {
   if (PathMatch(pattern, repo_tag)) return true;
   std::string name = repo_tag;
@@ -174,6 +236,7 @@ void ImageHandlers::Register(Router& router) {
   router.Add("POST", "/images/{name}/push", bind(&ImageHandlers::Push));
   router.Add("POST", "/auth", [this](Exchange& e, const std::string&) { return Auth(e); });
   router.Add("GET", "/distribution/{name}/json", bind(&ImageHandlers::InspectDistribution));
+  router.Add("POST", "/images/prune", [this](Exchange& e, const std::string&) { return Prune(e); });
 }
 
 absl::Status ImageHandlers::Load(Exchange& exchange) {
@@ -381,11 +444,31 @@ absl::Status ImageHandlers::List(Exchange& exchange) {
   for (const img::Image& image : images) {
     if (!image.parent().empty()) parents.insert(image.parent());
   }
+  // before= and since= name an image; the list is of those made strictly
+  // before or after it (Moby compares creation times).
+  auto created_of = [&](const std::string& key) -> absl::StatusOr<int64_t> {
+    if (!filters.Has(key)) return 0;
+    int64_t bound = 0;
+    for (const std::string& name : filters.Get(key)) {
+      ASSIGN_OR_RETURN(img::GetImageResponse found, images_->GetImage(name));
+      bound = found.image().created();
+    }
+    return bound;
+  };
+  ASSIGN_OR_RETURN(int64_t before, created_of("before"));
+  ASSIGN_OR_RETURN(int64_t since, created_of("since"));
+  int64_t until = 0;
+  for (const std::string& value : filters.Get("until")) {
+    ASSIGN_OR_RETURN(until, ParseFilterTime(value, absl::ToUnixSeconds(absl::Now())));
+  }
   const bool all = exchange.request().query.GetBool("all");
   Json out = Json::array();
   for (const img::Image& image : images) {
     const bool intermediate = image.repo_tags_size() == 0 && parents.count(image.id()) > 0;
     if (intermediate && (!all || dangling)) continue;
+    if (filters.Has("before") && image.created() >= before) continue;
+    if (filters.Has("since") && image.created() <= since) continue;
+    if (until > 0 && image.created() > until) continue;
     if (dangling && (*dangling != (image.repo_tags_size() == 0))) continue;
     if (filters.Has("reference")) {
       bool matched = false;
@@ -450,6 +533,73 @@ absl::Status ImageHandlers::Remove(Exchange& exchange, const std::string& name) 
     if (!item.deleted().empty()) out.push_back({{"Deleted", item.deleted()}});
   }
   ReplyJson(exchange, 200, out);
+  return absl::OkStatus();
+}
+
+absl::Status ImageHandlers::Prune(Exchange& exchange) {
+  ASSIGN_OR_RETURN(Filters filters, Filters::Parse(exchange.request().query.Get("filters")));
+  RETURN_IF_ERROR(filters.Validate({"dangling", "label", "label!", "until"}));
+  bool dangling_only = true;
+  for (const std::string& value : filters.Get("dangling")) {
+    if (value == "true" || value == "1") {
+      dangling_only = true;
+    } else if (value == "false" || value == "0") {
+      dangling_only = false;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("invalid filter 'dangling=", value, "'"));
+    }
+  }
+  int64_t until = 0;
+  for (const std::string& value : filters.Get("until")) {
+    ASSIGN_OR_RETURN(until, ParseFilterTime(value, absl::ToUnixSeconds(absl::Now())));
+  }
+  ASSIGN_OR_RETURN(std::vector<img::Image> images, images_->ListImages());
+  std::map<std::string, int64_t> layer_sizes;
+  for (const img::Image& image : images) {
+    for (int i = 0; i < image.chain_ids_size() && i < image.layer_sizes_size(); ++i) {
+      layer_sizes[image.chain_ids(i)] = image.layer_sizes(i);
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<runtime::v1::Container> containers,
+                   containers_->ListContainers(true));
+  std::vector<std::string> in_use;
+  for (const auto& c : containers) {
+    if (!c.image_id().empty()) in_use.push_back(c.image_id());
+  }
+  Json deleted = Json::array();
+  int64_t reclaimed = 0;
+  auto remove = [&](const std::string& reference) {
+    img::RemoveImageRequest request;
+    request.set_reference(reference);
+    for (const std::string& id : in_use) request.add_images_in_use(id);
+    absl::StatusOr<img::RemoveImageResponse> response = images_->RemoveImage(request);
+    // As Moby: an image that is in use, has gained a child or is gone is
+    // skipped, not an error of the prune.
+    if (!response.ok()) {
+      spdlog::debug("prune skips {}: {}", reference, response.status().ToString());
+      return;
+    }
+    for (const img::ImageDeleteItem& item : response->items()) {
+      if (!item.untagged().empty()) deleted.push_back({{"Untagged", item.untagged()}});
+      if (!item.deleted().empty()) {
+        deleted.push_back({{"Deleted", item.deleted()}});
+        auto size = layer_sizes.find(item.deleted());
+        if (size != layer_sizes.end()) reclaimed += size->second;
+      }
+    }
+  };
+  for (const img::Image& image : PruneCandidates(images, dangling_only, until, filters)) {
+    if (image.repo_tags_size() == 0 && image.repo_digests_size() == 0) {
+      remove(image.id());
+      continue;
+    }
+    // Each reference in turn: the last one removed deletes the image.
+    for (const std::string& tag : image.repo_tags()) remove(tag);
+    for (const std::string& digest : image.repo_digests()) remove(digest);
+  }
+  ReplyJson(exchange, 200,
+            {{"ImagesDeleted", deleted.empty() ? Json(nullptr) : deleted},
+             {"SpaceReclaimed", reclaimed}});
   return absl::OkStatus();
 }
 

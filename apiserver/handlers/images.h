@@ -3,6 +3,7 @@
 #pragma once
 
 #include "apiserver/backends/backends.h"
+#include "apiserver/filters.h"
 #include "apiserver/router.h"
 
 namespace berth::apiserver {
@@ -29,6 +30,8 @@ class ImageHandlers {
   absl::Status Auth(Exchange& exchange);
   // GET /distribution/{name}/json.
   absl::Status InspectDistribution(Exchange& exchange, const std::string& name);
+  // POST /images/prune?filters={"dangling":["false"],"until":["24h"],"label":[...]}.
+  absl::Status Prune(Exchange& exchange);
 
  private:
   absl::Status Import(Exchange& exchange);
@@ -48,5 +51,19 @@ image::v1::RegistryAuth ParseRegistryAuth(const std::string& header);
 
 // Moby's reference filter: pattern matches "name:tag" or the bare name.
 bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag);
+
+// Docker's timestamps in filters (`until`, as Go's timetypes.GetTimestamp):
+// a Go duration before now ("24h", "1h30m"), unix seconds ("1700000000[.5]"),
+// RFC 3339 ("2024-01-02T03:04:05Z") or a date ("2024-01-02", UTC). Unix seconds.
+absl::StatusOr<int64_t> ParseFilterTime(const std::string& value, int64_t now_seconds);
+
+// The images `docker image prune` removes, as Moby picks them: with
+// dangling_only the untagged ones, else all; never an untagged image that
+// is another's parent (removing its child prunes it); only those created
+// before `until` (0: any) whose labels pass the label/label! filters.
+// Containers' images are left to the removal's own refusal.
+std::vector<image::v1::Image> PruneCandidates(const std::vector<image::v1::Image>& images,
+                                              bool dangling_only, int64_t until,
+                                              const Filters& filters);
 
 }  // namespace berth::apiserver

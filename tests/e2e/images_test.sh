@@ -180,3 +180,155 @@ test_image_formats() {
   docker images -q --filter dangling=true | xargs -r docker rmi >/dev/null 2>&1
   rm -rf "$dir"
 }
+
+# image prune (dangling, -a, until, label), images before/since, rmi of a
+# child with its untagged parents, rmi -f rules and containers' images.
+test_image_prune() {
+  say "== image prune, filters, rmi rules"
+  local out id1 id2 id3 ida idb solo
+  docker run --name prune-src busybox sh -c 'echo one > /one' >/dev/null
+  id1=$(docker commit prune-src pr:1)
+  id2=$(docker commit --change 'LABEL prune=yes' prune-src pr:1)
+  sleep 1.1  # creation times are compared in seconds
+  id3=$(docker commit prune-src pr:later)
+  docker rm prune-src >/dev/null
+  out=$(docker images -q --no-trunc --filter dangling=true)
+  check_contains "the replaced image is dangling" "$id1" "$out"
+
+  out=$(docker images --format '{{.Repository}}:{{.Tag}}' --filter since=pr:1)
+  check_eq "images since=" "pr:later" "$out"
+  out=$(docker images --format '{{.Repository}}:{{.Tag}}' --filter before=pr:later)
+  check_contains "images before= lists older images" "pr:1" "$out"
+  check_contains "images before= lists busybox" "busybox:latest" "$out"
+  check_not_contains "images before= leaves out the image itself" "pr:later" "$out"
+  out=$(docker images --format '{{.Repository}}:{{.Tag}}' --filter label=prune=yes)
+  check_eq "images label=" "pr:1" "$out"
+  out=$(docker images --format '{{.Repository}}:{{.Tag}}' --filter reference='pr:l*')
+  check_eq "images reference=" "pr:later" "$out"
+  out=$(docker images --filter since=nosuch:1 2>&1)
+  check_contains "since= an unknown image" "No such image: nosuch:1" "$out"
+
+  out=$(docker image prune -f 2>&1)
+  check_contains "prune lists what it deleted" "deleted: $id1" "$out"
+  check_contains "prune reports the space" "Total reclaimed space:" "$out"
+  check_fails "the dangling image is gone" docker image inspect "$id1"
+  check "tagged images stay" docker image inspect pr:1 pr:later busybox
+  out=$(docker image prune -f 2>&1)
+  check_eq "nothing left to prune" "Total reclaimed space: 0B" "$out"
+
+  out=$(docker image prune -a -f --filter label=prune=yes --filter until=1h 2>&1)
+  check_eq "until=1h spares new images" "Total reclaimed space: 0B" "$out"
+  out=$(docker image prune -a -f --filter label=prune=yes 2>&1)
+  check_contains "prune -a label= untags" "untagged: pr:1" "$out"
+  check_contains "prune -a label= deletes" "deleted: $id2" "$out"
+  check "prune -a label= leaves unlabelled images" docker image inspect pr:later busybox
+  out=$(docker image prune -a -f --filter 'label!=nosuchlabel' --filter until=2000-01-01 2>&1)
+  check_eq "until= a date before every image" "Total reclaimed space: 0B" "$out"
+  out=$(api -X POST -o /dev/null -w '%{http_code}' \
+    "http://d/v1.50/images/prune?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D")
+  check_eq "prune refuses an unknown filter" "400" "$out"
+  docker rmi pr:later >/dev/null
+
+  # A chain of commits: the child's removal takes its untagged parent.
+  docker run --name chain-a busybox sh -c 'echo a > /a' >/dev/null
+  ida=$(docker commit chain-a)
+  docker run --name chain-b "$ida" sh -c 'echo b > /b' >/dev/null
+  idb=$(docker commit chain-b chain:2)
+  docker rm chain-a chain-b >/dev/null
+  out=$(docker rmi "$ida" 2>&1)
+  check_contains "a parent cannot be removed" "image has dependent child images" "$out"
+  out=$(docker rmi -f "$ida" 2>&1)
+  check_contains "not even forced" "(cannot be forced)" "$out"
+  out=$(docker rmi chain:2 2>&1)
+  check_eq "rmi of the child: untagged, child, then parent" \
+    "Untagged: chain:2 Deleted: $idb Deleted: $ida" \
+    "$(echo "$out" | grep -E "^Untagged|Deleted: ($idb|$ida)" | tr '\n' ' ' | sed 's/ $//')"
+  check_fails "the parent is gone" docker image inspect "$ida"
+  check "busybox (tagged) stays" docker image inspect busybox
+  docker run --name chain-c busybox sh -c 'echo c > /c' >/dev/null
+  ida=$(docker commit chain-c)
+  docker run --name chain-d "$ida" true >/dev/null
+  idb=$(docker commit chain-d chain:3)
+  docker rm chain-c chain-d >/dev/null
+  out=$(docker rmi --no-prune chain:3 2>&1)
+  check_not_contains "--no-prune keeps the parent" "$ida" "$out"
+  check "the parent is still there" docker image inspect "$ida"
+  docker rmi "$ida" >/dev/null
+
+  # An image a container uses.
+  docker run --name solo-src busybox sh -c 'echo s > /s' >/dev/null
+  solo=$(docker commit solo-src solo:1)
+  docker rm solo-src >/dev/null
+  docker create --name solo-user solo:1 true >/dev/null
+  out=$(docker rmi solo:1 2>&1)
+  check_contains "the last tag of a used image needs force" "(must force)" "$out"
+  out=$(docker rmi "$solo" 2>&1)
+  check_contains "a used image by ID needs force" "(must be forced)" "$out"
+  out=$(docker rmi -f solo:1 2>&1)
+  check_eq "forced: only untagged" "Untagged: solo:1" "$out"
+  check "the image stays for its container" docker image inspect "$solo"
+  docker create --name bb-keeper busybox true >/dev/null
+  out=$(docker image prune -f -a 2>&1)
+  check_not_contains "prune -a spares a container's image" "$solo" "$out"
+  check "prune -a spares images of stopped containers" docker image inspect busybox "$solo"
+  docker rm solo-user bb-keeper >/dev/null
+  docker tag "$solo" solo:1 && docker tag "$solo" solo:2
+  out=$(docker rmi "$solo" 2>&1)
+  check_contains "an ID with two tags needs force" "referenced in multiple repositories" "$out"
+  out=$(docker rmi -f "$solo" 2>&1)
+  check_contains "forced: both tags go" "Untagged: solo:2" "$out"
+  check_contains "forced: the image goes" "Deleted: $solo" "$out"
+}
+
+# imaged killed by SIGKILL in the middle of a large docker load: after its
+# restart no image, blob, ingest file or stored layer of the load is left.
+test_image_gc() {
+  say "== docker load killed mid-way"
+  local dir=$E2E_DIR/gc out blobs_before layers_before pid i
+  mkdir -p "$dir/root/data"
+  for i in $(seq 1 6); do head -c 25000000 /dev/urandom >"$dir/root/data/f$i"; done
+  tar -C "$dir/root" -cf "$dir/layer.tar" data
+  local diff
+  diff=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
+  mkdir -p "$dir/archive/l"
+  mv "$dir/layer.tar" "$dir/archive/l/layer.tar"
+  printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$diff" >"$dir/archive/config.json"
+  echo '[{"Config":"config.json","RepoTags":["big:1"],"Layers":["l/layer.tar"]}]' \
+    >"$dir/archive/manifest.json"
+  tar -C "$dir/archive" -cf "$dir/big.tar" config.json l manifest.json
+  rm -rf "$dir/root" "$dir/archive"
+  blobs_before=$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')
+  layers_before=$(ls "$ROOT/stored/l" | wc -l)
+  local phase
+  for phase in spooling applying; do
+    pid=$(daemon_pid imaged)
+    docker load -i "$dir/big.tar" >"$dir/load.out" 2>&1 &
+    local loader=$!
+    if [ "$phase" == spooling ]; then
+      wait_for 30 sh -c "[ \$(du -sm '$ROOT/imaged/ingest' | cut -f1) -gt 40 ]"
+    else
+      # The layer blob is committed just before stored is asked to apply it.
+      wait_for 60 test -e "$ROOT/imaged/blobs/sha256/$diff"
+    fi
+    kill -9 "$pid"
+    if wait "$loader"; then
+      fail "the load fails when imaged is killed while $phase" "$(cat "$dir/load.out")"
+    else
+      pass "the load fails when imaged is killed while $phase"
+    fi
+    wait_for 20 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-imaged '); [ -n \"\$p\" ] && [ \"\$p\" != $pid ]"
+    wait_for 20 docker images
+    check_fails "no half image after a kill while $phase" docker image inspect big:1
+    check_eq "no blob left after a kill while $phase" "$blobs_before" \
+      "$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')"
+    check_eq "no ingest file left after a kill while $phase" "" "$(ls "$ROOT/imaged/ingest")"
+    check_eq "no stored layer left after a kill while $phase" "$layers_before" \
+      "$(ls "$ROOT/stored/l" | wc -l)"
+  done
+  out=$(docker load -i "$dir/big.tar" 2>&1)
+  check_contains "the same load then succeeds" "Loaded image: big:1" "$out"
+  check "rmi big" docker rmi big:1
+  check_eq "rmi leaves no stored layer" "$layers_before" "$(ls "$ROOT/stored/l" | wc -l)"
+  rm -rf "$dir"
+}
