@@ -127,12 +127,12 @@ void DnsObserver::EndpointRemoved(const Network& network, const Endpoint& endpoi
   if (stop) servers_->Stop(endpoint.container_id);
 }
 
-std::vector<uint32_t> DnsObserver::Lookup(const std::string& asker, const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint32_t> addresses;
+std::vector<const Endpoint*> DnsObserver::MatchLocked(const std::string& asker,
+                                                      const std::string& name) {
+  std::vector<const Endpoint*> found;
   auto mine = endpoints_.find(asker);
-  if (mine == endpoints_.end()) return addresses;
-  for (const auto& [network_id, unused] : mine->second) {
+  if (mine == endpoints_.end()) return found;
+  for (const auto& [network_id, own] : mine->second) {
     auto network = networks_.find(network_id);
     if (network == networks_.end() || !network->second.user_defined) continue;
     // "web" or "web.<network name>".
@@ -142,19 +142,49 @@ std::vector<uint32_t> DnsObserver::Lookup(const std::string& asker, const std::s
         wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0) {
       wanted.resize(wanted.size() - suffix.size());
     }
+    // The asker's --link aliases on this network name their target for it
+    // alone.
+    std::string linked;
+    for (const std::string& link : own.links) {
+      const size_t colon = link.find(':');
+      if (colon != std::string::npos && absl::AsciiStrToLower(link.substr(colon + 1)) == wanted) {
+        linked = absl::AsciiStrToLower(link.substr(0, colon));
+      }
+    }
     for (const auto& [container_id, attached] : endpoints_) {
       auto endpoint = attached.find(network_id);
       if (endpoint == attached.end()) continue;
-      bool match = absl::AsciiStrToLower(endpoint->second.container_name) == wanted ||
+      const std::string container_name = absl::AsciiStrToLower(endpoint->second.container_name);
+      bool match = container_name == wanted || (!linked.empty() && container_name == linked) ||
                    (wanted.size() == 12 && container_id.compare(0, 12, wanted) == 0);
       for (const std::string& alias : endpoint->second.aliases) {
         match = match || absl::AsciiStrToLower(alias) == wanted;
       }
-      if (!match) continue;
-      const uint32_t address = endpoint->second.address;
-      if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
-        addresses.push_back(address);
-      }
+      if (match) found.push_back(&endpoint->second);
+    }
+  }
+  return found;
+}
+
+std::vector<uint32_t> DnsObserver::Lookup(const std::string& asker, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint32_t> addresses;
+  for (const Endpoint* endpoint : MatchLocked(asker, name)) {
+    if (std::find(addresses.begin(), addresses.end(), endpoint->address) == addresses.end()) {
+      addresses.push_back(endpoint->address);
+    }
+  }
+  return addresses;
+}
+
+std::vector<std::string> DnsObserver::Lookup6(const std::string& asker, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> addresses;
+  for (const Endpoint* endpoint : MatchLocked(asker, name)) {
+    if (IsUnset(endpoint->address6)) continue;
+    std::string raw(endpoint->address6.begin(), endpoint->address6.end());
+    if (std::find(addresses.begin(), addresses.end(), raw) == addresses.end()) {
+      addresses.push_back(std::move(raw));
     }
   }
   return addresses;

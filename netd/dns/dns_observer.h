@@ -49,6 +49,7 @@ class DnsObserver final : public NetworkObserver, public NameSource {
   void EndpointRemoved(const Network& network, const Endpoint& endpoint) override;
 
   std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) override;
+  std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) override;
   // "<container name>.<network name>", as Docker answers PTR queries.
   std::string ReverseLookup(const std::string& asker, uint32_t address) override;
 
@@ -61,6 +62,8 @@ class DnsObserver final : public NetworkObserver, public NameSource {
     bool user_defined = false;
   };
   bool HasUserEndpointLocked(const std::string& container_id);
+  // The endpoints `name` stands for on the networks `asker` shares with them.
+  std::vector<const Endpoint*> MatchLocked(const std::string& asker, const std::string& name);
   std::vector<std::string> UpstreamsOf(const std::string& container_id);
 
   const std::string dir_;

@@ -18,6 +18,12 @@ class NameSource {
   // of theirs. Called from several threads.
   virtual std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) = 0;
 
+  // The IPv6 addresses (16 raw bytes each) of the same containers, on
+  // the networks among those that have IPv6.
+  virtual std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) {
+    return {};
+  }
+
   // The name (without trailing dot) of the container at `address` (host
   // order) on a network `asker` shares, for PTR queries; "" when none.
   virtual std::string ReverseLookup(const std::string& asker, uint32_t address) { return ""; }

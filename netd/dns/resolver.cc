@@ -69,12 +69,17 @@ Decision Decide(absl::string_view query, const std::string& asker, NameSource* n
     std::vector<uint32_t> addresses = names->Lookup(asker, name);
     if (!addresses.empty()) {
       Message reply = ReplyTo(message, kRcodeNoError);
-      // IPv4 only on berth's networks: other types of a known name are an
+      // Other types of a known name (AAAA without IPv6 among them) are an
       // empty NOERROR, so that resolvers fall back to the A records.
       if (question.type == kTypeA) {
         for (uint32_t address : addresses) {
           reply.answers.push_back(
               {question.name, kTypeA, kClassIn, kLocalTtl, ARecordData(address)});
+        }
+      } else if (question.type == kTypeAAAA) {
+        for (std::string& address : names->Lookup6(asker, name)) {
+          reply.answers.push_back(
+              {question.name, kTypeAAAA, kClassIn, kLocalTtl, std::move(address)});
         }
       }
       return Reply(reply, max_size);

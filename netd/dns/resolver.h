@@ -29,8 +29,8 @@ struct Decision {
 };
 
 // `max_size`: the largest reply the transport carries; a longer local answer
-// is cut to fit, flagged TC. Names of the asker's networks get A records (or
-// an empty NOERROR for other types), their addresses' in-addr.arpa names PTR
+// is cut to fit, flagged TC. Names of the asker's networks get A and AAAA
+// records (or an empty NOERROR for other types), their addresses' in-addr.arpa names PTR
 // records; single-label names that are not theirs
 // get NXDOMAIN without leaving the host (they cannot be anyone's on the
 // internet); everything else is forwarded, or SERVFAIL with no upstream.

@@ -68,33 +68,40 @@ absl::StatusOr<std::string> NftQuote(const std::string& value) {
 std::string RenderTableScript(const std::string& table,
                               const std::map<std::string, std::vector<FirewallRule>>& rules) {
   // `add` then `delete` removes a table whether or not it exists; in the same
-  // transaction as the new table, so there is no moment without rules.
+  // transaction as the new tables, so there is no moment without rules.
   std::string script = RenderDeleteScript(table);
-  absl::StrAppend(&script, "table ip ", table, " {\n");
-  for (const ChainSpec& spec : kChains) {
-    // (order, owner, index in owner's list) -> rule.
-    std::vector<std::tuple<int, const std::string*, size_t, const FirewallRule*>> placed;
-    for (const auto& [owner, list] : rules) {
-      for (size_t i = 0; i < list.size(); ++i) {
-        if (list[i].chain == spec.chain) placed.emplace_back(list[i].order, &owner, i, &list[i]);
+  for (const auto& [family, name] : {std::pair<Family, const char*>{Family::kIpv4, "ip"},
+                                     std::pair<Family, const char*>{Family::kIpv6, "ip6"}}) {
+    absl::StrAppend(&script, "table ", name, " ", table, " {\n");
+    for (const ChainSpec& spec : kChains) {
+      // (order, owner, index in owner's list) -> rule.
+      std::vector<std::tuple<int, const std::string*, size_t, const FirewallRule*>> placed;
+      for (const auto& [owner, list] : rules) {
+        for (size_t i = 0; i < list.size(); ++i) {
+          const bool here = list[i].family == family || list[i].family == Family::kBoth;
+          if (here && list[i].chain == spec.chain) {
+            placed.emplace_back(list[i].order, &owner, i, &list[i]);
+          }
+        }
       }
+      std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) {
+        return std::tie(std::get<0>(a), *std::get<1>(a), std::get<2>(a)) <
+               std::tie(std::get<0>(b), *std::get<1>(b), std::get<2>(b));
+      });
+      absl::StrAppend(&script, "\tchain ", spec.name, " {\n\t\t", spec.hook, "\n");
+      for (const auto& [order, owner, index, rule] : placed) {
+        absl::StrAppend(&script, "\t\t", rule->text, " comment \"", *owner, "\"\n");
+      }
+      absl::StrAppend(&script, "\t}\n");
     }
-    std::sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) {
-      return std::tie(std::get<0>(a), *std::get<1>(a), std::get<2>(a)) <
-             std::tie(std::get<0>(b), *std::get<1>(b), std::get<2>(b));
-    });
-    absl::StrAppend(&script, "\tchain ", spec.name, " {\n\t\t", spec.hook, "\n");
-    for (const auto& [order, owner, index, rule] : placed) {
-      absl::StrAppend(&script, "\t\t", rule->text, " comment \"", *owner, "\"\n");
-    }
-    absl::StrAppend(&script, "\t}\n");
+    absl::StrAppend(&script, "}\n");
   }
-  absl::StrAppend(&script, "}\n");
   return script;
 }
 
 std::string RenderDeleteScript(const std::string& table) {
-  return absl::StrCat("add table ip ", table, "\ndelete table ip ", table, "\n");
+  return absl::StrCat("add table ip ", table, "\ndelete table ip ", table, "\nadd table ip6 ",
+                      table, "\ndelete table ip6 ", table, "\n");
 }
 
 absl::StatusOr<std::unique_ptr<NftFirewall>> NftFirewall::Create(
@@ -159,7 +166,10 @@ absl::Status NftFirewall::RemoveRules(const std::string& owner) {
 }
 
 absl::StatusOr<std::string> NftFirewall::List() {
-  return runner_->Run(absl::StrCat("list table ip ", table_));
+  // One list command per run: nft refuses a batch of several.
+  ASSIGN_OR_RETURN(std::string ip, runner_->Run(absl::StrCat("list table ip ", table_)));
+  ASSIGN_OR_RETURN(std::string ip6, runner_->Run(absl::StrCat("list table ip6 ", table_)));
+  return ip + ip6;
 }
 
 }  // namespace berth::netd

@@ -40,6 +40,15 @@ enum class Chain {
   kForward,
 };
 
+// Which of the instance's two tables (`ip` and `ip6 berth_<instance>`, written
+// in the same transaction) a rule goes to.
+enum class Family {
+  kIpv4,
+  kIpv6,
+  // Rules that match no address (interface names only): both tables.
+  kBoth,
+};
+
 struct FirewallRule {
   Chain chain = Chain::kForward;
   // One rule in nft syntax, as it would follow `nft add rule ip <table>
@@ -49,6 +58,7 @@ struct FirewallRule {
   // Lower orders come first in their chain (e.g. isolation drops before
   // accepts); equal orders keep owner-name order, then the owner's own order.
   int order = 0;
+  Family family = Family::kIpv4;
 };
 
 // What owners see: replace or drop their rules. Safe from any thread.
@@ -81,12 +91,13 @@ bool IsValidNftName(const std::string& name);
 // Returns InvalidArgument for characters nft cannot carry in a string.
 absl::StatusOr<std::string> NftQuote(const std::string& value);
 
-// The script that replaces `table` with one holding berth's base chains and
-// `rules` (owner -> rules), as one transaction. Pure: unit-tested as text.
+// The script that replaces `table` (in both the ip and ip6 families) with
+// tables holding berth's base chains and `rules` (owner -> rules), as one
+// transaction. Pure: unit-tested as text.
 std::string RenderTableScript(const std::string& table,
                               const std::map<std::string, std::vector<FirewallRule>>& rules);
 
-// The script that deletes `table` whether or not it exists.
+// The script that deletes `table` (ip and ip6) whether or not it exists.
 std::string RenderDeleteScript(const std::string& table);
 
 class NftFirewall final : public Firewall {

@@ -5,6 +5,7 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "netd/netlink/netlink.h"
+#include "netd/network/bridge_ipv6.h"
 #include "netd/network/driver.h"
 
 namespace berth::netd {
@@ -17,6 +18,7 @@ absl::Status LinuxBridgeDriver::EnsureBridge(const Network& network) {
   ASSIGN_OR_RETURN(int index, LinkIndex(network.bridge));
   // NLM_F_REPLACE: re-adding the address a surviving bridge has is fine.
   RETURN_IF_ERROR(AddAddress(index, network.gateway, network.subnet.prefix_length));
+  RETURN_IF_ERROR(SetUpBridgeIpv6(network, index));
   return SetLinkUp(index);
 }
 
@@ -42,7 +44,7 @@ absl::Status LinuxBridgeDriver::AttachEndpoint(const Network& network, const End
       RETURN_IF_ERROR(AddAddress(index, endpoint.address, network.subnet.prefix_length));
       RETURN_IF_ERROR(SetLinkUp(index));
       if (default_route && !network.internal) RETURN_IF_ERROR(AddDefaultRoute(network.gateway));
-      return absl::OkStatus();
+      return SetUpEndpointIpv6(network, endpoint, index, default_route);
     });
   }();
   if (!status.ok()) DeleteLink(endpoint.host_interface).IgnoreError();

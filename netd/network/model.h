@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "netd/ipam/address.h"
+#include "netd/ipam/address6.h"
 
 namespace berth::netd {
 
@@ -35,6 +36,18 @@ struct Network {
   std::string bridge;
   // The subnet came from the user (--subnet, bip), not from the pools.
   bool configured_subnet = false;
+  // --attachable: accepted and shown, as Docker does outside swarm.
+  bool attachable = false;
+  // --aux-address name=address: reserved in the subnet, never handed out.
+  std::map<std::string, std::string> aux_addresses;
+
+  // --ipv6: a second subnet (the user's or a ULA /64) next to the IPv4 one.
+  bool enable_ipv6 = false;
+  Subnet6 subnet6;
+  Ipv6 gateway6{};
+  Subnet6 ip_range6;
+  bool has_ip_range6 = false;
+  bool configured_subnet6 = false;
 
   // bridge, host and none: listed as "builtin", never removable.
   bool Predefined() const {
@@ -60,6 +73,12 @@ struct Endpoint {
   std::string host_interface;
   // Whether the address was asked for (--ip), as inspect's IPAMConfig shows.
   bool static_address = false;
+  // Unset unless the network has IPv6.
+  Ipv6 address6{};
+  bool static_address6 = false;
+  // --link on a user-defined network: "<container name>:<alias>", the alias
+  // resolving to that container for this one only.
+  std::vector<std::string> links;
 };
 
 }  // namespace berth::netd

@@ -37,6 +37,87 @@ std::map<std::string, std::string> StringMapField(const Json& object, const char
   return map;
 }
 
+// Docker's booleans may be absent or null.
+bool BoolField(const Json& object, const char* key) {
+  if (!object.is_object()) return false;
+  auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+// The IPv6 half of a network: the user's subnet (checked against the other
+// IPv6 networks) or a ULA /64 of its own, its gateway and ip-range.
+absl::Status ConfigureIpv6(const Json& config, const std::vector<Network>& networks,
+                           Network* network) {
+  const std::string subnet_text = StringField(config, "Subnet");
+  const std::string gateway_text = StringField(config, "Gateway");
+  const std::string range_text = StringField(config, "IPRange");
+  if (!subnet_text.empty()) {
+    ASSIGN_OR_RETURN(network->subnet6, ParseSubnet6(subnet_text));
+    network->configured_subnet6 = true;
+    if (network->subnet6.prefix_length > 126) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("subnet ", subnet_text, " is too small for containers"));
+    }
+  } else {
+    network->subnet6 = UlaSubnetFor(network->id);
+  }
+  for (const Network& other : networks) {
+    if (other.enable_ipv6 && other.subnet6.Overlaps(network->subnet6)) {
+      return absl::PermissionDeniedError(
+          "invalid pool request: Pool overlaps with other one on this address space");
+    }
+  }
+  network->gateway6 = AddToIpv6(network->subnet6.base, 1);
+  if (!gateway_text.empty()) {
+    ASSIGN_OR_RETURN(network->gateway6, ParseIpv6(gateway_text));
+    if (!network->subnet6.Contains(network->gateway6)) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid network config: parent subnet ",
+                                                     network->subnet6.ToString(),
+                                                     " does not contain gateway ", gateway_text));
+    }
+  }
+  if (!range_text.empty()) {
+    ASSIGN_OR_RETURN(network->ip_range6, ParseSubnet6(range_text));
+    if (!network->subnet6.Contains(network->ip_range6.base) ||
+        network->ip_range6.prefix_length < network->subnet6.prefix_length) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid network config: parent subnet ",
+                                                     network->subnet6.ToString(),
+                                                     " does not contain ip-range ", range_text));
+    }
+    network->has_ip_range6 = true;
+  }
+  return absl::OkStatus();
+}
+
+// --aux-address name=address of either family: inside its subnet, not the
+// gateway, reserved for good.
+absl::Status ReadAuxAddresses(const Json& config, const Json& config6, Network* network) {
+  for (const Json* entry : {&config, &config6}) {
+    for (const auto& [name, text] : StringMapField(*entry, "AuxiliaryAddresses")) {
+      bool inside = false;
+      if (text.find(':') != std::string::npos) {
+        ASSIGN_OR_RETURN(Ipv6 address, ParseIpv6(text));
+        inside = network->enable_ipv6 && network->subnet6.Contains(address) &&
+                 address != network->subnet6.base;
+      } else {
+        ASSIGN_OR_RETURN(uint32_t address, ParseIpv4(text));
+        inside = network->subnet.Contains(address) && address != network->subnet.base &&
+                 address != network->subnet.Broadcast();
+      }
+      if (!inside) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid pool request: auxiliary address: (", name, ":", text,
+                         ") must belong to the master pool: ",
+                         text.find(':') != std::string::npos && network->enable_ipv6
+                             ? network->subnet6.ToString()
+                             : network->subnet.ToString()));
+      }
+      network->aux_addresses[name] = text;
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool ValidNetworkName(const std::string& name) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -53,6 +134,28 @@ absl::StatusOr<EndpointRequest> ParseEndpointRequest(const Json& settings) {
   if (auto ipam = settings.find("IPAMConfig"); ipam != settings.end() && ipam->is_object()) {
     if (std::string address = StringField(*ipam, "IPv4Address"); !address.empty()) {
       ASSIGN_OR_RETURN(request.address, ParseIpv4(address));
+    }
+    if (std::string address = StringField(*ipam, "IPv6Address"); !address.empty()) {
+      ASSIGN_OR_RETURN(request.address6, ParseIpv6(address));
+    }
+  }
+  if (auto links = settings.find("Links"); links != settings.end() && links->is_array()) {
+    for (const Json& link : *links) {
+      if (!link.is_string() || link.get<std::string>().empty()) continue;
+      // "name" alone links under its own name, as the CLI's --link does;
+      // the daemon's own form is "/name:/container/alias".
+      const std::string text = link.get<std::string>();
+      const size_t colon = text.find(':');
+      std::string name = text.substr(0, colon);
+      std::string alias = colon == std::string::npos ? name : text.substr(colon + 1);
+      if (!name.empty() && name[0] == '/') name.erase(0, 1);
+      if (const size_t slash = alias.rfind('/'); slash != std::string::npos) {
+        alias.erase(0, slash + 1);
+      }
+      if (name.empty() || alias.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("invalid link: ", text));
+      }
+      request.links.push_back(absl::StrCat(name, ":", alias));
     }
   }
   if (auto aliases = settings.find("Aliases"); aliases != settings.end() && aliases->is_array()) {
@@ -173,33 +276,50 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
   if (!driver.empty() && driver != "bridge") {
     return absl::NotFoundError(absl::StrCat("plugin \"", driver, "\" not found"));
   }
-  if (request.value("EnableIPv6", false)) {
-    return absl::UnimplementedError("IPv6 networks are not supported by berth yet");
-  }
-  network.internal = request.value("Internal", false);
+  network.internal = BoolField(request, "Internal");
+  network.attachable = BoolField(request, "Attachable");
+  network.enable_ipv6 = BoolField(request, "EnableIPv6");
   network.labels = StringMapField(request, "Labels");
   network.options = StringMapField(request, "Options");
 
+  // At most one IPv4 and one IPv6 entry, told apart by their subnet (or
+  // gateway) notation.
   Json config = Json::object();
+  Json config6 = Json::object();
   if (auto ipam = request.find("IPAM"); ipam != request.end() && ipam->is_object()) {
     if (std::string ipam_driver = StringField(*ipam, "Driver");
         !ipam_driver.empty() && ipam_driver != "default") {
       return absl::NotFoundError(absl::StrCat("plugin \"", ipam_driver, "\" not found"));
     }
     if (auto configs = ipam->find("Config"); configs != ipam->end() && configs->is_array()) {
-      if (configs->size() > 1) {
-        return absl::InvalidArgumentError("berth supports one IPv4 subnet per network");
+      bool have4 = false, have6 = false;
+      for (const Json& entry : *configs) {
+        const std::string notation = StringField(entry, "Subnet") + StringField(entry, "Gateway") +
+                                     StringField(entry, "IPRange");
+        const bool v6 = notation.find(':') != std::string::npos;
+        bool& have = v6 ? have6 : have4;
+        if (have) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("berth supports one IPv", v6 ? 6 : 4, " subnet per network"));
+        }
+        have = true;
+        (v6 ? config6 : config) = entry;
       }
-      if (!configs->empty()) config = (*configs)[0];
+      if (have6 && !network.enable_ipv6) {
+        return absl::InvalidArgumentError(absl::StrCat("invalid network config: IPv6 subnet ",
+                                                       StringField(config6, "Subnet"),
+                                                       " given but IPv6 is not enabled (--ipv6)"));
+      }
     }
   }
   const std::string subnet_text = StringField(config, "Subnet");
   const std::string gateway_text = StringField(config, "Gateway");
   const std::string range_text = StringField(config, "IPRange");
-  if (subnet_text.find(':') != std::string::npos) {
-    return absl::UnimplementedError("IPv6 networks are not supported by berth yet");
-  }
   if (subnet_text.empty() && (!gateway_text.empty() || !range_text.empty())) {
+    return absl::InvalidArgumentError("a gateway or ip-range needs a subnet (--subnet)");
+  }
+  if (StringField(config6, "Subnet").empty() &&
+      (!StringField(config6, "Gateway").empty() || !StringField(config6, "IPRange").empty())) {
     return absl::InvalidArgumentError("a gateway or ip-range needs a subnet (--subnet)");
   }
 
@@ -249,6 +369,8 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
   }
 
   network.id = GenerateId();
+  if (network.enable_ipv6) RETURN_IF_ERROR(ConfigureIpv6(config6, networks, &network));
+  RETURN_IF_ERROR(ReadAuxAddresses(config, config6, &network));
   network.created = NowNanos();
   network.bridge = network.options.count(kBridgeNameOption) != 0
                        ? network.options[kBridgeNameOption]
@@ -372,6 +494,16 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
         "user specified IP address is supported only when connecting to networks with user "
         "configured subnets");
   }
+  if (request.address6 && !network.enable_ipv6) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid IPv6 address ",
+                                                   FormatIpv6(*request.address6), ": network ",
+                                                   network.name, " does not have IPv6 enabled"));
+  }
+  if (user_defined && request.address6 && !network.configured_subnet6) {
+    return absl::InvalidArgumentError(
+        "user specified IP address is supported only when connecting to networks with user "
+        "configured subnets");
+  }
   if (!user_defined && !request.aliases.empty()) {
     return absl::InvalidArgumentError(
         "network-scoped alias is supported only for containers in user defined networks");
@@ -393,6 +525,8 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
   endpoint.container_name = container_name;
   endpoint.aliases = request.aliases;
   endpoint.static_address = request.address.has_value();
+  endpoint.static_address6 = request.address6.has_value();
+  if (user_defined) endpoint.links = request.links;
   for (int n = 0;; ++n) {
     endpoint.interface = absl::StrCat("eth", n);
     if (interfaces.count(endpoint.interface) == 0) break;
@@ -401,6 +535,11 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
   // The lease: allocation and row in one transaction.
   RETURN_IF_ERROR(store_.db()->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<uint32_t> in_use, store_.AddressesInUse(network.id));
+    ASSIGN_OR_RETURN(std::vector<Ipv6> in_use6, store_.Addresses6InUse(network.id));
+    for (const auto& [name, text] : network.aux_addresses) {
+      if (absl::StatusOr<uint32_t> aux = ParseIpv4(text); aux.ok()) in_use.push_back(*aux);
+      if (absl::StatusOr<Ipv6> aux = ParseIpv6(text); aux.ok()) in_use6.push_back(*aux);
+    }
     std::optional<Subnet> range;
     if (network.has_ip_range) range = network.ip_range;
     absl::StatusOr<uint32_t> address =
@@ -413,6 +552,19 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
     if (!address.ok()) return address.status();
     endpoint.address = *address;
     endpoint.mac = request.mac.empty() ? MacForAddress(endpoint.address) : request.mac;
+    if (network.enable_ipv6) {
+      std::optional<Subnet6> range6;
+      if (network.has_ip_range6) range6 = network.ip_range6;
+      absl::StatusOr<Ipv6> address6 =
+          AllocateAddress6(network.subnet6, range6, network.gateway6, in_use6, request.address6);
+      if (absl::IsResourceExhausted(address6.status())) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "no available IPv6 addresses on this network's address pools: ", network.name, " (",
+            network.id, ")"));
+      }
+      if (!address6.ok()) return address6.status();
+      endpoint.address6 = *address6;
+    }
     return store_.PutEndpoint(endpoint);
   }));
 

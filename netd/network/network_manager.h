@@ -45,6 +45,10 @@ struct NetworkConfig {
 // What a container asks of one network (NetworkingConfig.EndpointsConfig).
 struct EndpointRequest {
   std::optional<uint32_t> address;
+  // --ip6.
+  std::optional<Ipv6> address6;
+  // "<container>:<alias>" (--link on a user-defined network).
+  std::vector<std::string> links;
   std::vector<std::string> aliases;
   // 6 raw bytes, empty: derived from the address.
   std::string mac;

@@ -23,10 +23,12 @@ absl::StatusOr<std::vector<FirewallRule>> NetworkFirewallRules(
     ASSIGN_OR_RETURN(std::string bridge, NftQuote(network->bridge));
     const std::string subnet = network->subnet.ToString();
     if (network->internal) {
-      rules.push_back(
-          {Chain::kForward, absl::StrCat("iifname ", bridge, " oifname != ", bridge, " drop"), 0});
-      rules.push_back(
-          {Chain::kForward, absl::StrCat("oifname ", bridge, " iifname != ", bridge, " drop"), 0});
+      rules.push_back({Chain::kForward,
+                       absl::StrCat("iifname ", bridge, " oifname != ", bridge, " drop"), 0,
+                       Family::kBoth});
+      rules.push_back({Chain::kForward,
+                       absl::StrCat("oifname ", bridge, " iifname != ", bridge, " drop"), 0,
+                       Family::kBoth});
       continue;
     }
     std::vector<std::string> others;
@@ -39,10 +41,16 @@ absl::StatusOr<std::vector<FirewallRule>> NetworkFirewallRules(
       rules.push_back(
           {Chain::kForward,
            absl::StrCat("iifname ", bridge, " oifname { ", absl::StrJoin(others, ", "), " } drop"),
-           0});
+           0, Family::kBoth});
     }
     rules.push_back({Chain::kPostrouting,
                      absl::StrCat("ip saddr ", subnet, " oifname != ", bridge, " masquerade"), 0});
+    if (network->enable_ipv6) {
+      rules.push_back({Chain::kPostrouting,
+                       absl::StrCat("ip6 saddr ", network->subnet6.ToString(),
+                                    " oifname != ", bridge, " masquerade"),
+                       0, Family::kIpv6});
+    }
   }
   return rules;
 }

@@ -29,7 +29,17 @@ Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoint
   if (network.IsBridge()) {
     Json entry = {{"Subnet", network.subnet.ToString()}, {"Gateway", FormatIpv4(network.gateway)}};
     if (network.has_ip_range) entry["IPRange"] = network.ip_range.ToString();
+    Json entry6 = nullptr;
+    if (network.enable_ipv6) {
+      entry6 = {{"Subnet", network.subnet6.ToString()}, {"Gateway", FormatIpv6(network.gateway6)}};
+      if (network.has_ip_range6) entry6["IPRange"] = network.ip_range6.ToString();
+    }
+    for (const auto& [name, address] : network.aux_addresses) {
+      Json& owner = address.find(':') != std::string::npos && !entry6.is_null() ? entry6 : entry;
+      owner["AuxiliaryAddresses"][name] = address;
+    }
     config.push_back(entry);
+    if (!entry6.is_null()) config.push_back(entry6);
   }
   Json containers = Json::object();
   for (const Endpoint& endpoint : endpoints) {
@@ -39,7 +49,10 @@ Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoint
         {"MacAddress", FormatMac(endpoint.mac)},
         {"IPv4Address",
          absl::StrCat(FormatIpv4(endpoint.address), "/", network.subnet.prefix_length)},
-        {"IPv6Address", ""},
+        {"IPv6Address",
+         IsUnset(endpoint.address6)
+             ? std::string()
+             : absl::StrCat(FormatIpv6(endpoint.address6), "/", network.subnet6.prefix_length)},
     };
   }
   return {
@@ -49,10 +62,10 @@ Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoint
       {"Scope", "local"},
       {"Driver", network.driver},
       {"EnableIPv4", true},
-      {"EnableIPv6", false},
+      {"EnableIPv6", network.enable_ipv6},
       {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", config}}},
       {"Internal", network.internal},
-      {"Attachable", false},
+      {"Attachable", network.attachable},
       {"Ingress", false},
       {"ConfigFrom", {{"Network", ""}}},
       {"ConfigOnly", false},
@@ -64,7 +77,9 @@ Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoint
 
 Json RenderEndpointSettings(const Network& network, const Endpoint& endpoint) {
   Json ipam = nullptr;
-  if (endpoint.static_address) ipam = {{"IPv4Address", FormatIpv4(endpoint.address)}};
+  if (endpoint.static_address) ipam["IPv4Address"] = FormatIpv4(endpoint.address);
+  if (endpoint.static_address6) ipam["IPv6Address"] = FormatIpv6(endpoint.address6);
+  const bool v6 = !IsUnset(endpoint.address6);
   Json dns_names = nullptr;
   if (network.name != kDefaultBridgeNetwork) {
     std::vector<std::string> names = {endpoint.container_name};
@@ -74,7 +89,7 @@ Json RenderEndpointSettings(const Network& network, const Endpoint& endpoint) {
   }
   return {
       {"IPAMConfig", ipam},
-      {"Links", nullptr},
+      {"Links", NullIfEmpty(endpoint.links)},
       {"Aliases", NullIfEmpty(endpoint.aliases)},
       {"MacAddress", FormatMac(endpoint.mac)},
       {"DriverOpts", nullptr},
@@ -84,9 +99,9 @@ Json RenderEndpointSettings(const Network& network, const Endpoint& endpoint) {
       {"Gateway", network.internal ? "" : FormatIpv4(network.gateway)},
       {"IPAddress", FormatIpv4(endpoint.address)},
       {"IPPrefixLen", network.subnet.prefix_length},
-      {"IPv6Gateway", ""},
-      {"GlobalIPv6Address", ""},
-      {"GlobalIPv6PrefixLen", 0},
+      {"IPv6Gateway", v6 && !network.internal ? FormatIpv6(network.gateway6) : ""},
+      {"GlobalIPv6Address", v6 ? FormatIpv6(endpoint.address6) : ""},
+      {"GlobalIPv6PrefixLen", v6 ? network.subnet6.prefix_length : 0},
       {"DNSNames", dns_names},
   };
 }
@@ -132,6 +147,11 @@ Json RenderNetworkSettings(const std::string& sandbox_id, const std::string& san
     settings["IPAddress"] = FormatIpv4(endpoint.address);
     settings["IPPrefixLen"] = network.subnet.prefix_length;
     settings["MacAddress"] = FormatMac(endpoint.mac);
+    if (!IsUnset(endpoint.address6)) {
+      settings["GlobalIPv6Address"] = FormatIpv6(endpoint.address6);
+      settings["GlobalIPv6PrefixLen"] = network.subnet6.prefix_length;
+      settings["IPv6Gateway"] = FormatIpv6(network.gateway6);
+    }
   }
   for (const Network& network : endpointless) {
     settings["Networks"][network.name] = RenderEmptyEndpointSettings(network);

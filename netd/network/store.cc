@@ -29,7 +29,30 @@ Subnet SubnetFrom(const std::string& text) {
 
 constexpr char kNetworkColumns[] =
     "id, name, driver, created, subnet, gateway, ip_range, internal, labels, options, bridge, "
-    "configured_subnet";
+    "configured_subnet, attachable, aux_addresses, enable_ipv6, subnet6, gateway6, ip_range6, "
+    "configured_subnet6";
+
+std::string Ipv6Text(const Ipv6& address) { return IsUnset(address) ? "" : FormatIpv6(address); }
+
+Ipv6 Ipv6From(const std::string& text) {
+  if (text.empty()) return Ipv6{};
+  return ParseIpv6(text).value_or(Ipv6{});
+}
+
+Subnet6 Subnet6From(const std::string& text) {
+  if (text.empty()) return Subnet6{};
+  return ParseSubnet6(text).value_or(Subnet6{});
+}
+
+std::vector<std::string> StringsFromJson(const std::string& text) {
+  std::vector<std::string> strings;
+  absl::StatusOr<Json> json = ParseJson(text);
+  if (!json.ok() || !json->is_array()) return strings;
+  for (const Json& item : *json) {
+    if (item.is_string()) strings.push_back(item.get<std::string>());
+  }
+  return strings;
+}
 
 Network NetworkFromRow(const Statement& row) {
   Network network;
@@ -46,6 +69,14 @@ Network NetworkFromRow(const Statement& row) {
   network.options = MapFromJson(row.ColumnText(9));
   network.bridge = row.ColumnText(10);
   network.configured_subnet = row.ColumnInt(11) != 0;
+  network.attachable = row.ColumnInt(12) != 0;
+  network.aux_addresses = MapFromJson(row.ColumnText(13));
+  network.enable_ipv6 = row.ColumnInt(14) != 0;
+  network.subnet6 = Subnet6From(row.ColumnText(15));
+  network.gateway6 = Ipv6From(row.ColumnText(16));
+  network.has_ip_range6 = !row.ColumnText(17).empty();
+  network.ip_range6 = Subnet6From(row.ColumnText(17));
+  network.configured_subnet6 = row.ColumnInt(18) != 0;
   return network;
 }
 
@@ -81,14 +112,29 @@ const std::vector<std::string>& NetworkStore::Migrations() {
       // Whether the subnet was the user's (--subnet): only then may
       // containers ask for an address.
       "ALTER TABLE networks ADD COLUMN configured_subnet INTEGER NOT NULL DEFAULT 0;",
+      // IPv6 next to IPv4, --attachable, --aux-address; endpoints' IPv6
+      // leases (unique per network like IPv4's) and --link aliases.
+      "ALTER TABLE networks ADD COLUMN attachable INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE networks ADD COLUMN aux_addresses TEXT NOT NULL DEFAULT '{}';"
+      "ALTER TABLE networks ADD COLUMN enable_ipv6 INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE networks ADD COLUMN ip_range6 TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE networks ADD COLUMN configured_subnet6 INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE endpoints ADD COLUMN address6 TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE endpoints ADD COLUMN static_address6 INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE endpoints ADD COLUMN links TEXT NOT NULL DEFAULT '[]';"
+      "CREATE UNIQUE INDEX endpoint_address6 ON endpoints (network_id, address6) "
+      "WHERE address6 != '';",
   };
   return migrations;
 }
 
 absl::Status NetworkStore::PutNetwork(const Network& network) {
   ASSIGN_OR_RETURN(Statement insert,
-                   db_->Prepare(absl::StrCat("INSERT OR REPLACE INTO networks (", kNetworkColumns,
-                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
+                   db_->Prepare(absl::StrCat(
+                       "INSERT OR REPLACE INTO networks (", kNetworkColumns,
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
   insert.Bind(1, network.id)
       .Bind(2, network.name)
       .Bind(3, network.driver)
@@ -100,7 +146,14 @@ absl::Status NetworkStore::PutNetwork(const Network& network) {
       .Bind(9, MapToJson(network.labels))
       .Bind(10, MapToJson(network.options))
       .Bind(11, network.bridge)
-      .Bind(12, static_cast<int64_t>(network.configured_subnet ? 1 : 0));
+      .Bind(12, static_cast<int64_t>(network.configured_subnet ? 1 : 0))
+      .Bind(13, static_cast<int64_t>(network.attachable ? 1 : 0))
+      .Bind(14, MapToJson(network.aux_addresses))
+      .Bind(15, static_cast<int64_t>(network.enable_ipv6 ? 1 : 0))
+      .Bind(16, network.subnet6.Empty() ? "" : network.subnet6.ToString())
+      .Bind(17, Ipv6Text(network.gateway6))
+      .Bind(18, network.has_ip_range6 ? network.ip_range6.ToString() : "")
+      .Bind(19, static_cast<int64_t>(network.configured_subnet6 ? 1 : 0));
   return insert.Run();
 }
 
@@ -144,10 +197,12 @@ absl::StatusOr<Network> NetworkStore::FindNetwork(const std::string& name_or_id)
 }
 
 absl::Status NetworkStore::PutEndpoint(const Endpoint& endpoint) {
-  ASSIGN_OR_RETURN(Statement insert,
-                   db_->Prepare("INSERT INTO endpoints (container_id, network_id, endpoint_id, "
-                                "container_name, address, mac, aliases, interface, host_interface, "
-                                "static_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      Statement insert,
+      db_->Prepare("INSERT INTO endpoints (container_id, network_id, endpoint_id, "
+                   "container_name, address, mac, aliases, interface, host_interface, "
+                   "static_address, address6, static_address6, links) VALUES (?, ?, ?, "
+                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   insert.Bind(1, endpoint.container_id)
       .Bind(2, endpoint.network_id)
       .Bind(3, endpoint.endpoint_id)
@@ -157,7 +212,10 @@ absl::Status NetworkStore::PutEndpoint(const Endpoint& endpoint) {
       .Bind(7, Json(endpoint.aliases).dump())
       .Bind(8, endpoint.interface)
       .Bind(9, endpoint.host_interface)
-      .Bind(10, static_cast<int64_t>(endpoint.static_address ? 1 : 0));
+      .Bind(10, static_cast<int64_t>(endpoint.static_address ? 1 : 0))
+      .Bind(11, Ipv6Text(endpoint.address6))
+      .Bind(12, static_cast<int64_t>(endpoint.static_address6 ? 1 : 0))
+      .Bind(13, Json(endpoint.links).dump());
   return insert.Run();
 }
 
@@ -170,11 +228,13 @@ absl::Status NetworkStore::DeleteEndpoint(const std::string& container_id,
 
 absl::StatusOr<std::vector<Endpoint>> NetworkStore::QueryEndpoints(const std::string& where,
                                                                    const std::string& argument) {
-  ASSIGN_OR_RETURN(Statement query,
-                   db_->Prepare(absl::StrCat(
-                       "SELECT container_id, network_id, endpoint_id, container_name, address, "
-                       "mac, aliases, interface, host_interface, static_address FROM endpoints ",
-                       where, " ORDER BY container_id, interface")));
+  ASSIGN_OR_RETURN(
+      Statement query,
+      db_->Prepare(absl::StrCat(
+          "SELECT container_id, network_id, endpoint_id, container_name, address, "
+          "mac, aliases, interface, host_interface, static_address, address6, static_address6, "
+          "links FROM endpoints ",
+          where, " ORDER BY container_id, interface")));
   if (!argument.empty()) query.Bind(1, argument);
   std::vector<Endpoint> endpoints;
   while (true) {
@@ -196,6 +256,9 @@ absl::StatusOr<std::vector<Endpoint>> NetworkStore::QueryEndpoints(const std::st
     endpoint.interface = query.ColumnText(7);
     endpoint.host_interface = query.ColumnText(8);
     endpoint.static_address = query.ColumnInt(9) != 0;
+    endpoint.address6 = Ipv6From(query.ColumnText(10));
+    endpoint.static_address6 = query.ColumnInt(11) != 0;
+    endpoint.links = StringsFromJson(query.ColumnText(12));
     endpoints.push_back(std::move(endpoint));
   }
   return endpoints;
@@ -213,6 +276,20 @@ absl::StatusOr<std::vector<Endpoint>> NetworkStore::EndpointsOfNetwork(
 absl::StatusOr<std::vector<Endpoint>> NetworkStore::EndpointsOfContainer(
     const std::string& container_id) {
   return QueryEndpoints("WHERE container_id = ?", container_id);
+}
+
+absl::StatusOr<std::vector<Ipv6>> NetworkStore::Addresses6InUse(const std::string& network_id) {
+  ASSIGN_OR_RETURN(Statement query,
+                   db_->Prepare("SELECT address6 FROM endpoints WHERE network_id = ? AND "
+                                "address6 != ''"));
+  query.Bind(1, network_id);
+  std::vector<Ipv6> addresses;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    addresses.push_back(Ipv6From(query.ColumnText(0)));
+  }
+  return addresses;
 }
 
 absl::StatusOr<std::vector<uint32_t>> NetworkStore::AddressesInUse(const std::string& network_id) {

@@ -39,6 +39,7 @@ class NetworkStore {
   absl::StatusOr<std::vector<Endpoint>> EndpointsOfNetwork(const std::string& network_id);
   absl::StatusOr<std::vector<Endpoint>> EndpointsOfContainer(const std::string& container_id);
   absl::StatusOr<std::vector<uint32_t>> AddressesInUse(const std::string& network_id);
+  absl::StatusOr<std::vector<Ipv6>> Addresses6InUse(const std::string& network_id);
 
   Database* db() { return db_; }
 

@@ -102,6 +102,26 @@ TEST_CASE("names, aliases, short IDs and name.network resolve on shared user net
   CHECK(f.observer->Lookup(kIdB, "web").empty());
 }
 
+TEST_CASE("AAAA addresses and --link aliases (for the linking container only)") {
+  Fixture f;
+  Network mynet = MakeNetwork("n1", "mynet");
+  mynet.enable_ipv6 = true;
+  REQUIRE(f.observer->NetworkCreated(mynet).ok());
+  Endpoint web = MakeEndpoint(kIdA, "n1", "web", 0x0a000002);
+  web.address6 = *ParseIpv6("fd00:1::2");
+  Endpoint client = MakeEndpoint(kIdB, "n1", "client", 0x0a000003);
+  client.links = {"web:site"};
+  REQUIRE(f.observer->EndpointCreated(mynet, web, f.a.path()).ok());
+  REQUIRE(f.observer->EndpointCreated(mynet, client, f.b.path()).ok());
+
+  const std::string raw(web.address6.begin(), web.address6.end());
+  CHECK(f.observer->Lookup6(kIdB, "web") == std::vector<std::string>{raw});
+  CHECK(f.observer->Lookup6(kIdA, "client").empty());
+  CHECK(f.observer->Lookup(kIdB, "site") == std::vector<uint32_t>{0x0a000002});
+  CHECK(f.observer->Lookup6(kIdB, "site") == std::vector<std::string>{raw});
+  CHECK(f.observer->Lookup(kIdA, "site").empty());
+}
+
 TEST_CASE("a container's --dns list outlives netd; the host's resolvers otherwise") {
   Fixture f;
   REQUIRE(f.observer->SetUpstreams(kIdA, {"1.1.1.1", "8.8.8.8"}).ok());

@@ -15,11 +15,18 @@ class FakeNames : public NameSource {
     auto it = names.find(name);
     return it == names.end() ? std::vector<uint32_t>() : it->second;
   }
+  std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) override {
+    auto it = names6.find(name);
+    return it == names6.end() ? std::vector<std::string>() : it->second;
+  }
   std::string ReverseLookup(const std::string& asker, uint32_t address) override {
     return address == 0xac120002 ? "web.mynet" : "";
   }
-  std::map<std::string, std::vector<uint32_t>> names = {{"web", {0xac120002}},
-                                                        {"db.mynet", {0xac120003}}};
+  // fd00:1::2
+  std::map<std::string, std::vector<std::string>> names6 = {
+      {"web6", {std::string("\xfd\x00\x00\x01\0\0\0\0\0\0\0\0\0\0\0\x02", 16)}}};
+  std::map<std::string, std::vector<uint32_t>> names = {
+      {"web", {0xac120002}}, {"web6", {0xac120004}}, {"db.mynet", {0xac120003}}};
   std::vector<std::string> asked;
 };
 
@@ -84,6 +91,20 @@ TEST_CASE("AAAA and other types of a known name are an empty NOERROR") {
     CHECK(answer.rcode() == kRcodeNoError);
     CHECK(answer.answers.empty());
   }
+}
+
+TEST_CASE("AAAA queries of a name with IPv6 addresses get AAAA records") {
+  FakeNames names;
+  Message answer = Answer(Decide(Query("web6", kTypeAAAA), "c1", &names, true, kUdpLimit));
+  CHECK(answer.rcode() == kRcodeNoError);
+  REQUIRE(answer.answers.size() == 1);
+  CHECK(answer.answers[0].type == kTypeAAAA);
+  CHECK(answer.answers[0].ttl == kLocalTtl);
+  CHECK(answer.answers[0].data == names.names6["web6"][0]);
+  // The A query of the same name still gets only its A record.
+  Message a = Answer(Decide(Query("web6"), "c1", &names, true, kUdpLimit));
+  REQUIRE(a.answers.size() == 1);
+  CHECK(a.answers[0].type == kTypeA);
 }
 
 TEST_CASE("unknown names: single labels are NXDOMAIN here, others go upstream or SERVFAIL") {

@@ -31,25 +31,49 @@ struct Fixture {
   std::unique_ptr<NftFirewall> firewall;
 };
 
-TEST_CASE("an empty table has berth's four base chains and replaces any old one") {
+TEST_CASE("an empty table has berth's four base chains in both families and replaces any old one") {
+  const std::string chains =
+      "\tchain prerouting {\n"
+      "\t\ttype nat hook prerouting priority -100; policy accept;\n"
+      "\t}\n"
+      "\tchain output {\n"
+      "\t\ttype nat hook output priority -100; policy accept;\n"
+      "\t}\n"
+      "\tchain postrouting {\n"
+      "\t\ttype nat hook postrouting priority 100; policy accept;\n"
+      "\t}\n"
+      "\tchain forward {\n"
+      "\t\ttype filter hook forward priority 0; policy accept;\n"
+      "\t}\n";
   const std::string script = RenderTableScript("berth_x", {});
   CHECK(script ==
         "add table ip berth_x\n"
         "delete table ip berth_x\n"
-        "table ip berth_x {\n"
-        "\tchain prerouting {\n"
-        "\t\ttype nat hook prerouting priority -100; policy accept;\n"
-        "\t}\n"
-        "\tchain output {\n"
-        "\t\ttype nat hook output priority -100; policy accept;\n"
-        "\t}\n"
-        "\tchain postrouting {\n"
-        "\t\ttype nat hook postrouting priority 100; policy accept;\n"
-        "\t}\n"
-        "\tchain forward {\n"
-        "\t\ttype filter hook forward priority 0; policy accept;\n"
-        "\t}\n"
-        "}\n");
+        "add table ip6 berth_x\n"
+        "delete table ip6 berth_x\n"
+        "table ip berth_x {\n" +
+            chains +
+            "}\n"
+            "table ip6 berth_x {\n" +
+            chains + "}\n");
+}
+
+TEST_CASE("a rule goes to the table of its family, interface-only rules to both") {
+  std::map<std::string, std::vector<FirewallRule>> rules;
+  rules["networks"] = {
+      {Chain::kPostrouting, "ip saddr 10.0.1.0/24 masquerade", 0, Family::kIpv4},
+      {Chain::kPostrouting, "ip6 saddr fd00:1::/64 masquerade", 0, Family::kIpv6},
+      {Chain::kForward, "iifname \"br-a\" oifname \"br-b\" drop", 0, Family::kBoth}};
+  const std::string script = RenderTableScript("berth_x", rules);
+  const size_t v6 = script.find("table ip6 berth_x {");
+  REQUIRE(v6 != std::string::npos);
+  const std::string ip = script.substr(0, v6), ip6 = script.substr(v6);
+  CHECK(ip.find("ip saddr 10.0.1.0/24 masquerade") != std::string::npos);
+  CHECK(ip.find("fd00:1::") == std::string::npos);
+  CHECK(ip6.find("ip6 saddr fd00:1::/64 masquerade") != std::string::npos);
+  CHECK(ip6.find("10.0.1.0") == std::string::npos);
+  CHECK(ip.find("oifname \"br-b\" drop") != std::string::npos);
+  CHECK(ip6.find("oifname \"br-b\" drop") != std::string::npos);
 }
 
 TEST_CASE("rules go to their chain ordered by order, then owner, then position") {
@@ -91,7 +115,9 @@ TEST_CASE("nothing reaches the kernel before Sync, everything after it") {
   CHECK(f.scripts.size() == 2);
 
   REQUIRE(f.firewall->Destroy().ok());
-  CHECK(f.scripts.back() == "add table ip berth_t1\ndelete table ip berth_t1\n");
+  CHECK(f.scripts.back() ==
+        "add table ip berth_t1\ndelete table ip berth_t1\nadd table ip6 berth_t1\ndelete table ip6 "
+        "berth_t1\n");
   REQUIRE(
       f.firewall->SetRules("ports/c2", {{Chain::kOutput, "tcp dport 1 dnat to 10.0.0.3:1"}}).ok());
   CHECK(f.scripts.size() == 3);

@@ -337,3 +337,139 @@ TEST_CASE("Docker's JSON for networks and endpoints", "[netd][network]") {
 }
 
 }  // namespace berth::netd
+
+namespace berth::netd {
+
+TEST_CASE("IPv6 networks: subnets, addresses, errors and restarts", "[netd][network]") {
+  Fixture f;
+  auto error = [&](const std::string& json) {
+    auto made = f.manager->CreateNetwork(Json::parse(json));
+    REQUIRE_FALSE(made.ok());
+    return made.status();
+  };
+  // --ipv6 --subnet fd00:1::/64 alone: the IPv4 subnet comes from the pools.
+  Network v6 = f.Create(R"({"Name": "v6", "EnableIPv6": true,
+      "IPAM": {"Config": [{"Subnet": "fd00:1::/64"}]}})");
+  CHECK(v6.enable_ipv6);
+  CHECK(v6.subnet6.ToString() == "fd00:1::/64");
+  CHECK(FormatIpv6(v6.gateway6) == "fd00:1::1");
+  CHECK(v6.subnet.prefix_length == 24);
+  CHECK(v6.configured_subnet6);
+  CHECK_FALSE(v6.configured_subnet);
+  // Both families given.
+  Network dual = f.Create(R"({"Name": "dual", "EnableIPv6": true,
+      "IPAM": {"Config": [{"Subnet": "10.90.0.0/24"},
+                          {"Subnet": "fd00:2::/64", "Gateway": "fd00:2::fe",
+                           "IPRange": "fd00:2::100/120"}]}})");
+  CHECK(dual.subnet.ToString() == "10.90.0.0/24");
+  CHECK(FormatIpv6(dual.gateway6) == "fd00:2::fe");
+  // --ipv6 without a subnet: a ULA /64 of its own.
+  Network ula = f.Create(R"({"Name": "ula", "EnableIPv6": true})");
+  CHECK(ula.subnet6.prefix_length == 64);
+  CHECK(ula.subnet6.base[0] == 0xfd);
+
+  auto overlap = error(R"({"Name": "o", "EnableIPv6": true,
+      "IPAM": {"Config": [{"Subnet": "fd00:1::/48"}]}})");
+  CHECK(overlap.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(std::string(overlap.message()) ==
+        "invalid pool request: Pool overlaps with other one on this address space");
+  auto gateway = error(R"({"Name": "o", "EnableIPv6": true,
+      "IPAM": {"Config": [{"Subnet": "fd00:3::/64", "Gateway": "fd00:4::1"}]}})");
+  CHECK(std::string(gateway.message()) ==
+        "invalid network config: parent subnet fd00:3::/64 does not contain gateway fd00:4::1");
+  CHECK(error(R"({"Name": "o", "IPAM": {"Config": [{"Subnet": "fd00:3::/64"}]}})").code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(error(R"({"Name": "o", "EnableIPv6": true, "IPAM": {"Config": [
+      {"Subnet": "fd00:3::/64"}, {"Subnet": "fd00:5::/64"}]}})")
+            .code() == absl::StatusCode::kInvalidArgument);
+
+  Endpoint a = f.Connect("a", "v6");
+  Endpoint b = f.Connect("b", "v6");
+  CHECK(FormatIpv6(a.address6) == "fd00:1::2");
+  CHECK(FormatIpv6(b.address6) == "fd00:1::3");
+  EndpointRequest fixed;
+  fixed.address6 = *ParseIpv6("fd00:1::42");
+  CHECK(FormatIpv6(f.Connect("c", "v6", fixed).address6) == "fd00:1::42");
+  auto taken = f.manager->Connect("d", "d", "v6", fixed, "/ns");
+  CHECK(std::string(taken.status().message()) == "Address already in use: fd00:1::42");
+  fixed.address6 = *ParseIpv6("fd00:9::42");
+  auto outside = f.manager->Connect("d", "d", "v6", fixed, "/ns");
+  CHECK(std::string(outside.status().message()) ==
+        "no configured subnet or ip-range contain the IP address fd00:9::42");
+  // Only the IPv4 default bridge: --ip6 is refused there.
+  auto no_v6 = f.manager->Connect("d", "d", "bridge", fixed, "/ns");
+  CHECK(no_v6.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(IsUnset(f.Connect("d", "bridge").address6));
+  CHECK(FormatIpv6(f.Connect("e", "dual").address6) == "fd00:2::100");
+
+  // Leases and configuration survive a restart; a released address is reused.
+  f.Reopen();
+  Network again = *f.manager->GetNetwork("dual");
+  CHECK(again.enable_ipv6);
+  CHECK(again.ip_range6.ToString() == "fd00:2::100/120");
+  CHECK(FormatIpv6(f.manager->EndpointsOf("a")->at(0).address6) == "fd00:1::2");
+  CHECK(f.manager->EndpointsOf("c")->at(0).static_address6);
+  REQUIRE(f.manager->Disconnect("a", "v6").ok());
+  CHECK(FormatIpv6(f.Connect("f", "v6").address6) == "fd00:1::2");
+
+  Json rendered = RenderNetwork(again, *f.manager->EndpointsOf("e"));
+  CHECK(rendered["EnableIPv6"] == true);
+  CHECK(rendered["IPAM"]["Config"].size() == 2);
+  CHECK(rendered["IPAM"]["Config"][1]["Subnet"] == "fd00:2::/64");
+  CHECK(rendered["IPAM"]["Config"][1]["Gateway"] == "fd00:2::fe");
+  CHECK(rendered["Containers"]["e"]["IPv6Address"] == "fd00:2::100/64");
+  Json settings = RenderEndpointSettings(again, f.manager->EndpointsOf("e")->at(0));
+  CHECK(settings["GlobalIPv6Address"] == "fd00:2::100");
+  CHECK(settings["GlobalIPv6PrefixLen"] == 64);
+  CHECK(settings["IPv6Gateway"] == "fd00:2::fe");
+}
+
+TEST_CASE("aux addresses are never handed out; attachable is kept", "[netd][network]") {
+  Fixture f;
+  Network net = f.Create(R"({"Name": "aux", "Attachable": true, "EnableIPv6": true,
+      "IPAM": {"Config": [{"Subnet": "10.91.0.0/24", "AuxiliaryAddresses": {"router": "10.91.0.2",
+                           "printer": "10.91.0.3"}},
+                          {"Subnet": "fd00:7::/64",
+                           "AuxiliaryAddresses": {"r6": "fd00:7::2"}}]}})");
+  CHECK(net.attachable);
+  CHECK(net.aux_addresses.size() == 3);
+  Endpoint a = f.Connect("a", "aux");
+  CHECK(FormatIpv4(a.address) == "10.91.0.4");
+  CHECK(FormatIpv6(a.address6) == "fd00:7::3");
+  EndpointRequest fixed;
+  fixed.address = *ParseIpv4("10.91.0.2");
+  auto taken = f.manager->Connect("b", "b", "aux", fixed, "/ns");
+  CHECK(std::string(taken.status().message()) == "Address already in use: 10.91.0.2");
+
+  f.Reopen();
+  Network again = *f.manager->GetNetwork("aux");
+  CHECK(again.attachable);
+  Json rendered = RenderNetwork(again, {});
+  CHECK(rendered["Attachable"] == true);
+  CHECK(rendered["IPAM"]["Config"][0]["AuxiliaryAddresses"]["router"] == "10.91.0.2");
+  CHECK(rendered["IPAM"]["Config"][1]["AuxiliaryAddresses"]["r6"] == "fd00:7::2");
+
+  auto outside = f.manager->CreateNetwork(Json::parse(R"({"Name": "bad",
+      "IPAM": {"Config": [{"Subnet": "10.92.0.0/24",
+                           "AuxiliaryAddresses": {"x": "10.93.0.2"}}]}})"));
+  REQUIRE_FALSE(outside.ok());
+  CHECK(std::string(outside.status().message()) ==
+        "invalid pool request: auxiliary address: (x:10.93.0.2) must belong to the master pool: "
+        "10.92.0.0/24");
+}
+
+TEST_CASE("links of a user-defined network's endpoint are kept and shown", "[netd][network]") {
+  Fixture f;
+  f.Create(R"({"Name": "n", "IPAM": {"Config": [{"Subnet": "10.94.0.0/24"}]}})");
+  auto request =
+      ParseEndpointRequest(Json::parse(R"({"Links": ["web:site", "/db", "/cache:/a/c"]})"));
+  REQUIRE(request.ok());
+  CHECK(request->links == std::vector<std::string>{"web:site", "db:db", "cache:c"});
+  f.Connect("a", "n", *request);
+  f.Reopen();
+  Endpoint a = f.manager->EndpointsOf("a")->at(0);
+  CHECK(a.links == std::vector<std::string>{"web:site", "db:db", "cache:c"});
+  CHECK(RenderEndpointSettings(*f.manager->GetNetwork("n"), a)["Links"].size() == 3);
+}
+
+}  // namespace berth::netd

@@ -81,3 +81,23 @@ TEST_CASE("masquerade, isolation and internal networks", "[netd][network]") {
 }
 
 }  // namespace berth::netd
+
+namespace berth::netd {
+
+TEST_CASE("IPv6 networks masquerade in the ip6 table; isolation holds in both", "[netd][network]") {
+  FakeFirewall firewall;
+  NetworkRules rules(&firewall);
+  Network v6 = Bridge("a", "be1", "10.1.0.0/24");
+  v6.enable_ipv6 = true;
+  v6.subnet6 = *ParseSubnet6("fd00:1::/64");
+  REQUIRE(rules.NetworkCreated(v6).ok());
+  REQUIRE(rules.NetworkCreated(Bridge("b", "be2", "10.2.0.0/24")).ok());
+  std::map<std::string, Family> families;
+  for (const FirewallRule& rule : firewall.owners["networks"]) families[rule.text] = rule.family;
+  CHECK(families["ip saddr 10.1.0.0/24 oifname != \"be1\" masquerade"] == Family::kIpv4);
+  CHECK(families["ip6 saddr fd00:1::/64 oifname != \"be1\" masquerade"] == Family::kIpv6);
+  CHECK(families["iifname \"be1\" oifname { \"be2\" } drop"] == Family::kBoth);
+  CHECK(families.count("ip6 saddr fd00:1::/64 oifname != \"be2\" masquerade") == 0);
+}
+
+}  // namespace berth::netd
