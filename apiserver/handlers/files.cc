@@ -207,14 +207,30 @@ absl::Status FileHandlers::PutArchive(Exchange& exchange, const std::string& nam
   header.set_uid(uid);
   header.set_gid(gid);
   std::unique_ptr<ExtractSession> session = files_->Extract(header);
-  std::string buffer(1 << 20, '\0');
+  // The body arrives in pieces of at most the HTTP parser's buffer (64 KiB
+  // or less); sent one by one, each costs a gRPC message and a round of
+  // flow control, which made an upload take 5x the time its extraction does.
+  // Full 1 MiB messages, as the GET direction sends.
+  constexpr size_t kMessageSize = 1 << 20;
+  std::string buffer;
   bool open = true;
-  while (true) {
-    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(buffer.data(), buffer.size()));
-    if (n == 0) break;
+  bool more = true;
+  while (more) {
+    buffer.resize(kMessageSize);
+    size_t filled = 0;
+    while (filled < buffer.size()) {
+      ASSIGN_OR_RETURN(size_t n,
+                       exchange.ReadBodySome(buffer.data() + filled, buffer.size() - filled));
+      if (n == 0) {
+        more = false;
+        break;
+      }
+      filled += n;
+    }
+    buffer.resize(filled);
     // Once stored has failed the rest of the body is read and dropped, so
     // that the client gets to read the error.
-    if (open) open = session->Write(buffer.substr(0, n));
+    if (open && filled > 0) open = session->Write(buffer);
   }
   absl::Status status = session->Finish();
   if (!status.ok()) return NotFoundAs(status, CouldNotFind(path, name));

@@ -271,7 +271,10 @@ absl::Status SetMode(int dir_fd, const std::string& name, mode_t mode) {
 class Extractor {
  public:
   Extractor(int root_fd, std::string dest, const ExtractOptions& options)
-      : root_fd_(root_fd), dest_(std::move(dest)), options_(options) {}
+      : root_fd_(root_fd),
+        dest_(std::move(dest)),
+        options_(options),
+        temp_prefix_(absl::StrCat(".berth-cp-", getpid(), "-")) {}
 
   absl::Status Entry(struct archive* a, archive_entry* entry) {
     const char* raw_name = archive_entry_pathname(entry);
@@ -369,6 +372,7 @@ class Extractor {
         return absl::OkStatus();
       }
       case AE_IFREG:
+        size_ = archive_entry_size(entry);
         return WriteFile(a, parent.get(), base, full, uid, gid, mode, times);
       case AE_IFLNK:
         if (symlinkat(symlink == nullptr ? "" : symlink, parent.get(), base.c_str()) != 0) {
@@ -409,7 +413,7 @@ class Extractor {
   absl::Status WriteFile(struct archive* a, int parent_fd, const std::string& base,
                          const std::string& full, uid_t uid, gid_t gid, mode_t mode,
                          const struct timespec times[2]) {
-    std::string temp = absl::StrCat(".berth-cp-", getpid(), "-", ++counter_);
+    std::string temp = absl::StrCat(temp_prefix_, ++counter_);
     UniqueFd file(openat(parent_fd, temp.c_str(),
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!file.valid()) return LastErrnoStatus("create " + full);
@@ -434,7 +438,10 @@ class Extractor {
         }
         end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
       }
-      if (ftruncate(file.get(), end) != 0) return LastErrnoStatus("truncate " + full);
+      // Only a sparse file's trailing hole leaves the file short of its size.
+      if (end < size_ && ftruncate(file.get(), size_) != 0) {
+        return LastErrnoStatus("truncate " + full);
+      }
       if (fchown(file.get(), uid, gid) != 0) return LastErrnoStatus("chown " + full);
       if (fchmod(file.get(), mode) != 0) return LastErrnoStatus("chmod " + full);
       if (futimens(file.get(), times) != 0) return LastErrnoStatus("set times of " + full);
@@ -451,7 +458,9 @@ class Extractor {
   std::string dest_;
   ExtractOptions options_;
   std::vector<std::pair<std::string, struct timespec>> dir_times_;
+  const std::string temp_prefix_;
   int counter_ = 0;
+  int64_t size_ = 0;
   std::string parent_path_;
   UniqueFd parent_;
 };
@@ -482,12 +491,14 @@ absl::StatusOr<std::string> ResolveLink(int root_fd, std::string dir, std::strin
 absl::Status FdSink::Write(const char* data, size_t size) { return WriteFull(fd_, data, size); }
 
 absl::StatusOr<bool> FdSource::Next(std::string* chunk) {
-  chunk->resize(kBlockSize);
+  // Reading into the caller's string would zero-fill it to full size before
+  // every read (resize); a copy of what arrived costs less.
+  if (buffer_.size() != kBlockSize) buffer_.resize(kBlockSize);
   while (true) {
-    ssize_t n = read(fd_, chunk->data(), chunk->size());
+    ssize_t n = read(fd_, buffer_.data(), buffer_.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return LastErrnoStatus("read archive");
-    chunk->resize(static_cast<size_t>(n));
+    chunk->assign(buffer_.data(), static_cast<size_t>(n));
     return n > 0;
   }
 }

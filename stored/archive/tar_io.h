@@ -54,6 +54,7 @@ class FdSource : public layers::ByteSource {
 
  private:
   int fd_;
+  std::string buffer_;
 };
 
 struct ArchiveOptions {

@@ -117,6 +117,27 @@ TEST_CASE("owners are replaced unless kept") {
   CHECK(st.st_gid == 66);
 }
 
+TEST_CASE("a file replaced by a shorter one holds exactly the new content") {
+  TempRoot t;
+  REQUIRE(t.Extract("/", MakeTar({File("f", std::string(100000, 'a'))})).ok());
+  REQUIRE(t.Extract("/", MakeTar({File("f", "bb"), File("empty", "")})).ok());
+  CHECK(*ReadFile(t.root + "/f") == "bb");
+  CHECK(*ReadFile(t.root + "/empty") == "");
+}
+
+TEST_CASE("a cut archive leaves neither a half file nor a temporary one") {
+  TempRoot t;
+  REQUIRE(t.Extract("/", MakeTar({File("f", "old")})).ok());
+  std::string tar = MakeTar({File("g", "whole"), File("f", std::string(200000, 'n'))});
+  // Cut in the middle of f's content.
+  CHECK_FALSE(t.Extract("/", tar.substr(0, 1024 + 512 + 100000)).ok());
+  CHECK(*ReadFile(t.root + "/g") == "whole");
+  CHECK(*ReadFile(t.root + "/f") == "old");
+  absl::StatusOr<std::vector<std::string>> names = ListDirectory(t.root);
+  REQUIRE(names.ok());
+  CHECK(names->size() == 2);
+}
+
 TEST_CASE("hostile archives write nothing outside") {
   TempRoot t;
   REQUIRE(MakeDirs(t.root + "/tmp").ok());
