@@ -332,3 +332,102 @@ test_image_gc() {
   check_eq "rmi leaves no stored layer" "$layers_before" "$(ls "$ROOT/stored/l" | wc -l)"
   rm -rf "$dir"
 }
+
+# evil_image ARCHIVE TAG KIND: a docker-archive whose second layer (on a
+# busybox layer) attacks the host with KIND.
+evil_image() {
+  python3 - "$@" "$E2E_DIR/evil-outside" <<'PY'
+import hashlib, io, json, sys, tarfile
+archive, tag, kind, outside = sys.argv[1:5]
+
+def layer(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, typ, extra in entries:
+            info = tarfile.TarInfo(name)
+            info.type = typ
+            data = b""
+            if typ == tarfile.REGTYPE:
+                data = extra.encode()
+                info.size = len(data)
+            elif typ in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+                info.linkname = extra
+            elif typ in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+                info.devmajor, info.devminor = extra
+                info.mode = 0o666
+            if typ == tarfile.DIRTYPE:
+                info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return buf.getvalue()
+
+R, S, H, D = tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE
+attacks = {
+    "traversal": [("../../../../../../" + outside.lstrip("/") + "/traversal", R, "x")],
+    "absolute-symlink": [("abs", S, outside), ("abs/through-absolute", R, "x")],
+    "escaping-symlink": [("up", S, "../../../../../../../../" + outside.lstrip("/")),
+                         ("up/through-relative", R, "x")],
+    "hardlink-outside": [("passwd", H, "../../../../../../../../etc/passwd")],
+    "hardlink-absolute": [("shadow", H, "/etc/shadow")],
+    "symlink-then-hardlink": [("link", S, "/etc"), ("h", H, "link/passwd")],
+    "devices": [("evil-block", tarfile.BLKTYPE, (8, 0)), ("evil-mem", tarfile.CHRTYPE, (1, 1))],
+    "absolute-symlink-ok": [("hosts-link", S, "/etc/hosts-in-image"),
+                            ("etc", D, ""), ("etc/hosts-in-image", R, "inside\n")],
+}
+top = layer(attacks[kind])
+busybox = open("/bin/busybox", "rb").read()
+bb = io.BytesIO()
+with tarfile.open(fileobj=bb, mode="w") as tar:
+    info = tarfile.TarInfo("bin/busybox"); info.size = len(busybox); info.mode = 0o755
+    tar.addfile(info, io.BytesIO(busybox))
+    for applet in ("sh", "cat", "head", "readlink"):
+        info = tarfile.TarInfo("bin/" + applet); info.type = tarfile.SYMTYPE
+        info.linkname = "busybox"; tar.addfile(info)
+bottom = bb.getvalue()
+diffs = ["sha256:" + hashlib.sha256(l).hexdigest() for l in (bottom, top)]
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                     "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
+with tarfile.open(archive, "w") as out:
+    def add(name, data):
+        info = tarfile.TarInfo(name); info.size = len(data); out.addfile(info, io.BytesIO(data))
+    add("l0/layer.tar", bottom)
+    add("l1/layer.tar", top)
+    add("config.json", config)
+    add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": [tag],
+                                      "Layers": ["l0/layer.tar", "l1/layer.tar"]}]).encode())
+PY
+}
+
+# Layer extraction is safe: each attack is refused (or, for device nodes,
+# made harmless by the container's device rules) and nothing is written
+# outside the layer.
+test_image_safety() {
+  say "== layer extraction safety"
+  local dir=$E2E_DIR/evil kind out
+  mkdir -p "$dir" "$E2E_DIR/evil-outside"
+  local shadow_before
+  shadow_before=$(stat -c '%h %i' /etc/passwd /etc/shadow)
+  for kind in traversal absolute-symlink escaping-symlink hardlink-outside hardlink-absolute \
+    symlink-then-hardlink; do
+    evil_image "$dir/$kind.tar" "evil:$kind" "$kind"
+    out=$(docker load -i "$dir/$kind.tar" 2>&1)
+    check_contains "the $kind layer is refused" "applying layer" "$out"
+    check_fails "no image after the $kind layer" docker image inspect "evil:$kind"
+  done
+  check_eq "nothing was written outside the layers" "" "$(ls -A "$E2E_DIR/evil-outside")"
+  check_eq "host files were not linked" "$shadow_before" "$(stat -c '%h %i' /etc/passwd /etc/shadow)"
+
+  evil_image "$dir/ok.tar" "evil:absolute-symlink-ok" absolute-symlink-ok
+  check "an absolute symlink alone is an ordinary file of the image" \
+    docker load -i "$dir/ok.tar"
+  out=$(docker run --rm evil:absolute-symlink-ok cat /hosts-link 2>&1)
+  check_eq "it resolves inside the container's root" "inside" "$out"
+
+  evil_image "$dir/devices.tar" "evil:devices" devices
+  check "device nodes in a layer load (as with Docker as root)" docker load -i "$dir/devices.tar"
+  out=$(docker run --rm evil:devices sh -c 'head -c 1 /evil-block; echo " rc=$?"' 2>&1)
+  check_contains "a block device from the image cannot be opened" "Operation not permitted" "$out"
+  out=$(docker run --rm evil:devices sh -c 'head -c 1 /evil-mem; echo " rc=$?"' 2>&1)
+  check_contains "a /dev/mem node from the image cannot be opened" "Operation not permitted" "$out"
+  docker rmi evil:absolute-symlink-ok evil:devices >/dev/null
+  rm -rf "$dir" "$E2E_DIR/evil-outside"
+}

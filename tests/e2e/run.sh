@@ -9,7 +9,8 @@ for f in ./*_test.sh; do source "$f"; done
 command -v docker >/dev/null || { say "the docker CLI is required"; exit 1; }
 tests=("$@")
 if ((${#tests[@]} == 0)); then
-  tests=(test_images test_save test_image_formats test_image_prune test_image_gc test_status test_run_foreground test_isolation test_lifecycle
+  tests=(test_images test_save test_image_formats test_image_prune test_image_gc test_image_safety
+         test_status test_run_foreground test_isolation test_lifecycle
          test_errors test_crash_recovery test_volumes test_pause_top_restart test_update test_security
          test_init test_devices test_shared_namespaces test_health test_events test_compose
          test_python_sdk test_exec test_stats test_network test_registry test_ports_dns
