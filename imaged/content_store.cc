@@ -106,7 +106,90 @@ class FileContentWriter : public ContentWriter {
   bool committed_ = false;
 };
 
+// A verified file taken over from its writer (see ContentStore::Adopt).
+class AdoptedWriter : public ContentWriter {
+ public:
+  AdoptedWriter(std::string path, std::string digest, int64_t size, std::string head,
+                const FileContentStore* store)
+      : path_(std::move(path)),
+        digest_(std::move(digest)),
+        size_(size),
+        head_(std::move(head)),
+        store_(store) {}
+
+  absl::Status Write(absl::string_view) override {
+    return absl::FailedPreconditionError("an adopted blob cannot be written to");
+  }
+  absl::StatusOr<std::string> Finish() override { return digest_; }
+  int64_t size() const override { return size_; }
+  const std::string& head() const override { return head_; }
+
+  absl::Status Commit(const std::string& expected) override {
+    if (committed_) return absl::OkStatus();
+    if (!expected.empty() && digest_ != expected) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("digest mismatch: expected ", expected, ", got ", digest_));
+    }
+    std::string target = store_->BlobPath(digest_);
+    if (PathExists(target)) {
+      unlink(path_.c_str());
+    } else {
+      if (rename(path_.c_str(), target.c_str()) != 0) return LastErrnoStatus("rename " + path_);
+      RETURN_IF_ERROR(FsyncDirectory(target.substr(0, target.rfind('/'))));
+    }
+    committed_ = true;
+    path_ = target;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> ReadBack() override { return ReadFile(path_); }
+
+ private:
+  std::string path_;
+  std::string digest_;
+  int64_t size_;
+  std::string head_;
+  const FileContentStore* store_;
+  bool committed_ = false;
+};
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<ContentWriter>> ContentStore::Adopt(const std::string& path,
+                                                                   const std::string& digest) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + path);
+  FdSource source(fd);
+  ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer, NewWriter());
+  std::string buffer(1 << 20, '\0');
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, source.Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    RETURN_IF_ERROR(writer->Write(absl::string_view(buffer.data(), n)));
+  }
+  ASSIGN_OR_RETURN(std::string actual, writer->Finish());
+  if (actual != digest) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("digest mismatch: expected ", digest, ", got ", actual));
+  }
+  return writer;
+}
+
+absl::StatusOr<std::unique_ptr<ContentWriter>> FileContentStore::Adopt(const std::string& path,
+                                                                       const std::string& digest) {
+  RETURN_IF_ERROR(CheckDigest(digest));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + path);
+  char head[kHeadSize];
+  ssize_t n = pread(fd, head, sizeof(head), 0);
+  struct stat info;
+  bool ok = n >= 0 && fstat(fd, &info) == 0;
+  int err = errno;
+  close(fd);
+  if (!ok) return ErrnoStatus(err, "read " + path);
+  return std::make_unique<AdoptedWriter>(path, digest, static_cast<int64_t>(info.st_size),
+                                         std::string(head, static_cast<size_t>(n)), this);
+}
 
 absl::StatusOr<std::string> ContentStore::WriteBlob(absl::string_view data) {
   ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer, NewWriter());

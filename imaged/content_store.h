@@ -52,6 +52,12 @@ class ContentStore {
   virtual absl::StatusOr<std::vector<std::string>> List() = 0;
   // Convenience: writes data and commits it under its own digest.
   absl::StatusOr<std::string> WriteBlob(absl::string_view data);
+  // A writer over a file someone else wrote and verified to hold `digest`
+  // (a pull's download, kept across restarts so that pulls resume): Commit
+  // moves it into the store. Uncommitted, the file stays where it is. This
+  // default copies it through NewWriter, which verifies it again.
+  virtual absl::StatusOr<std::unique_ptr<ContentWriter>> Adopt(const std::string& path,
+                                                               const std::string& digest);
 };
 
 class FileContentStore : public ContentStore {
@@ -66,6 +72,9 @@ class FileContentStore : public ContentStore {
   absl::StatusOr<int64_t> BlobSize(const std::string& digest) override;
   absl::Status Delete(const std::string& digest) override;
   absl::StatusOr<std::vector<std::string>> List() override;
+  // A rename into blobs/ at Commit; path must be on the store's file system.
+  absl::StatusOr<std::unique_ptr<ContentWriter>> Adopt(const std::string& path,
+                                                       const std::string& digest) override;
 
   std::string BlobPath(const std::string& digest) const;
   const std::string& ingest_dir() const { return ingest_dir_; }

@@ -264,7 +264,25 @@ absl::Status RunConcurrently(size_t count, int workers,
 
 Distribution::Distribution(ImageStore* store, ContentStore* content, registry::HttpTransport* http,
                            RegistryOptions options)
-    : store_(store), content_(content), http_(http), options_(std::move(options)) {}
+    : store_(store), content_(content), http_(http), options_(std::move(options)) {
+  if (options_.downloads_dir.empty()) return;
+  auto downloads =
+      registry::BlobDownloads::Open(options_.downloads_dir, options_.download_expiry_seconds);
+  if (downloads.ok()) {
+    downloads_ = std::move(*downloads);
+  } else {
+    spdlog::error("pulls will not resume: {}", downloads.status().ToString());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::DownloadLayer(
+    RegistryClient& client, const std::string& repository, const Descriptor& blob,
+    const std::function<bool(int64_t)>& on_bytes) {
+  if (downloads_ == nullptr) return Download(client, repository, blob, on_bytes);
+  ASSIGN_OR_RETURN(std::string path,
+                   downloads_->Fetch(client, repository, blob, options_.retry, on_bytes));
+  return content_->Adopt(path, blob.digest);
+}
 
 absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
     RegistryClient& client, const std::string& repository, const Descriptor& blob,
@@ -447,7 +465,7 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     const Descriptor& layer = manifest.layers[to_fetch[n]];
     const std::string id = ShortHex(layer.digest);
     int64_t last = -kProgressStep;
-    ASSIGN_OR_RETURN(writers[n], Download(client, repository, layer, [&](int64_t bytes) {
+    ASSIGN_OR_RETURN(writers[n], DownloadLayer(client, repository, layer, [&](int64_t bytes) {
                        return report.Bytes("Downloading", id, bytes, layer.size, &last);
                      }));
     report.Status("Verifying Checksum", id);

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "imaged/content_store.h"
 #include "imaged/image_store.h"
+#include "imaged/registry/blob_downloads.h"
 #include "imaged/registry/client.h"
 #include "imaged/registry/http.h"
 #include "imaged/registry/manifest.h"
@@ -31,6 +32,13 @@ struct RegistryOptions {
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
   registry::RetryPolicy retry;
+  // Where layers are downloaded and kept until their image is committed, so
+  // that an interrupted pull resumes (see registry/blob_downloads.h). Must be
+  // on the content store's file system. Empty: layers are downloaded into
+  // the content store's ingest and an interrupted pull starts over.
+  std::string downloads_dir;
+  // Downloads untouched for this long are removed when imaged starts.
+  int64_t download_expiry_seconds = 24 * 3600;
 };
 
 // Reads "insecure-registries", "registry-mirrors", "max-concurrent-downloads" and
@@ -89,7 +97,11 @@ class Distribution {
                          const ImageInfo& image, const ProgressSink& progress);
   // Downloads a blob into a new writer, verifying size and digest; retries
   // transient failures. on_bytes reports progress; false from it cancels.
+  // Layers go through downloads_ when there is one.
   absl::StatusOr<std::unique_ptr<ContentWriter>> Download(
+      registry::RegistryClient& client, const std::string& repository,
+      const registry::Descriptor& blob, const std::function<bool(int64_t)>& on_bytes);
+  absl::StatusOr<std::unique_ptr<ContentWriter>> DownloadLayer(
       registry::RegistryClient& client, const std::string& repository,
       const registry::Descriptor& blob, const std::function<bool(int64_t)>& on_bytes);
 
@@ -97,6 +109,8 @@ class Distribution {
   ContentStore* content_;
   registry::HttpTransport* http_;
   RegistryOptions options_;
+  // Null without a downloads_dir (or when it cannot be opened).
+  std::unique_ptr<registry::BlobDownloads> downloads_;
 };
 
 // Runs fn(0..count-1) on up to workers threads; stops handing out work after

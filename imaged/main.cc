@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   const std::string state = options.StateDir();
   if (absl::Status status = berth::MakeDirs(state, 0700); !status.ok()) return fail(status);
   auto content = berth::imaged::FileContentStore::Open(state);
+  registry_options.downloads_dir = state + "/downloads";
   if (!content.ok()) return fail(content.status());
   auto metadata = berth::imaged::MetadataStore::Open(state + "/imaged.db");
   if (!metadata.ok()) return fail(metadata.status());

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -196,7 +197,8 @@ absl::StatusOr<std::string> RegistryClient::Authorize(const std::vector<Challeng
 }
 
 absl::StatusOr<HttpResponse> RegistryClient::Send(HttpRequest request, const std::string& scope,
-                                                  const BodySink* sink) {
+                                                  const BodySink* sink,
+                                                  const HeadersHook* on_headers) {
   request.ca_file = endpoint_.ca_file;
   const bool replayable = request.body_source == nullptr;
   const bool retryable =
@@ -209,7 +211,9 @@ absl::StatusOr<HttpResponse> RegistryClient::Send(HttpRequest request, const std
     request.headers.resize(base_headers);
     std::string authorization = CachedAuthorization(scope);
     if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
-    absl::StatusOr<HttpResponse> response = http_->Do(request, sink);
+    absl::StatusOr<HttpResponse> response = on_headers != nullptr
+                                                ? http_->Stream(request, *sink, *on_headers)
+                                                : http_->Do(request, sink);
     ++attempt;
     if (retryable && attempt < retry_.attempts && Retryable(response)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
@@ -280,10 +284,37 @@ absl::StatusOr<RegistryClient::FetchedManifest> RegistryClient::GetManifest(
 
 absl::Status RegistryClient::FetchBlob(const std::string& repository, const std::string& digest,
                                        const BodySink& sink) {
+  int64_t start = 0;
+  return FetchBlobFrom(repository, digest, 0, &start, sink);
+}
+
+absl::Status RegistryClient::FetchBlobFrom(const std::string& repository, const std::string& digest,
+                                           int64_t offset, int64_t* start, const BodySink& sink) {
   HttpRequest request;
   request.url = absl::StrCat(endpoint_.BaseUrl(), "/v2/", repository, "/blobs/", digest);
-  ASSIGN_OR_RETURN(HttpResponse response, Send(request, RepositoryScope(repository, false), &sink));
-  if (response.status == 200) return absl::OkStatus();
+  if (offset > 0) request.headers.emplace_back("Range", absl::StrCat("bytes=", offset, "-"));
+  *start = 0;
+  HeadersHook on_headers = [&](const HttpResponse& head) -> absl::Status {
+    if (head.status != 206) return absl::OkStatus();
+    // "bytes <first>-<last>/<total>": anything but our offset cannot be
+    // appended to what we have.
+    const std::string content_range = head.Header("content-range");
+    absl::string_view range(content_range);
+    int64_t first = -1;
+    if (absl::ConsumePrefix(&range, "bytes ")) {
+      absl::string_view number = range.substr(0, range.find('-'));
+      if (!absl::SimpleAtoi(number, &first)) first = -1;
+    }
+    if (first != offset) {
+      return absl::UnavailableError(absl::StrCat("fetching blob ", digest, ": the registry sent ",
+                                                 "an unexpected range \"", content_range, "\""));
+    }
+    *start = offset;
+    return absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   Send(request, RepositoryScope(repository, false), &sink, &on_headers));
+  if (response.status == 200 || response.status == 206) return absl::OkStatus();
   if (response.status >= 500) {
     // Transient for the caller, which retries the whole blob.
     return absl::UnavailableError(

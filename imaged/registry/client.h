@@ -76,6 +76,12 @@ class RegistryClient {
   // Streams a blob to sink. The caller verifies the digest (it sees every byte).
   absl::Status FetchBlob(const std::string& repository, const std::string& digest,
                          const BodySink& sink);
+  // Streams the blob from byte offset on (a Range request when offset > 0).
+  // *start is where the body that reaches sink begins: offset when the
+  // registry honoured the range, 0 when it sent the whole blob. It is set
+  // before the first byte reaches sink.
+  absl::Status FetchBlobFrom(const std::string& repository, const std::string& digest,
+                             int64_t offset, int64_t* start, const BodySink& sink);
   absl::StatusOr<bool> BlobExists(const std::string& repository, const std::string& digest);
   // Asks the registry to link a blob from another repository. True when it
   // did; false when it started an ordinary upload instead (then UploadBlob).
@@ -93,7 +99,8 @@ class RegistryClient {
   // the challenge once and resends (not for a streamed request body).
   // Retries idempotent requests without a sink on 5xx and transport errors.
   absl::StatusOr<HttpResponse> Send(HttpRequest request, const std::string& scope,
-                                    const BodySink* sink = nullptr);
+                                    const BodySink* sink = nullptr,
+                                    const HeadersHook* on_headers = nullptr);
   absl::StatusOr<std::string> Authorize(const std::vector<Challenge>& challenges,
                                         const std::string& scope);
   absl::StatusOr<std::string> FetchToken(const Challenge& challenge, const std::string& scope);

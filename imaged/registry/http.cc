@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace berth::imaged::registry {
 namespace {
@@ -20,6 +21,7 @@ std::string MethodWord(const std::string& method) {
 struct Transfer {
   const HttpRequest* request;
   const BodySink* sink;
+  const HeadersHook* on_headers;
   CURL* curl;
   HttpResponse* response;
   absl::Status error;
@@ -53,6 +55,14 @@ struct Transfer {
       curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &code);
       transfer->streaming = transfer->sink != nullptr && code >= 200 && code < 300;
       transfer->headers_done = true;
+      if (transfer->streaming && transfer->on_headers != nullptr) {
+        transfer->response->status = static_cast<int>(code);
+        absl::Status status = (*transfer->on_headers)(*transfer->response);
+        if (!status.ok()) {
+          transfer->error = status;
+          return 0;
+        }
+      }
     }
     if (transfer->streaming) {
       absl::Status status = (*transfer->sink)(absl::string_view(data, length));
@@ -83,9 +93,30 @@ struct Transfer {
 
 }  // namespace
 
+absl::StatusOr<HttpResponse> HttpTransport::Stream(const HttpRequest& request, const BodySink& sink,
+                                                   const HeadersHook& on_headers) {
+  ASSIGN_OR_RETURN(HttpResponse response, Do(request, nullptr));
+  if (response.status / 100 != 2) return response;
+  RETURN_IF_ERROR(on_headers(response));
+  RETURN_IF_ERROR(sink(response.body));
+  response.body.clear();
+  return response;
+}
+
 CurlTransport::CurlTransport() = default;
 
 absl::StatusOr<HttpResponse> CurlTransport::Do(const HttpRequest& request, const BodySink* sink) {
+  return Perform(request, sink, nullptr);
+}
+
+absl::StatusOr<HttpResponse> CurlTransport::Stream(const HttpRequest& request, const BodySink& sink,
+                                                   const HeadersHook& on_headers) {
+  return Perform(request, &sink, &on_headers);
+}
+
+absl::StatusOr<HttpResponse> CurlTransport::Perform(const HttpRequest& request,
+                                                    const BodySink* sink,
+                                                    const HeadersHook* on_headers) {
   // On first use rather than at start: imaged must serve quickly, and most
   // engines never talk to a registry.
   static std::once_flag once;
@@ -93,7 +124,7 @@ absl::StatusOr<HttpResponse> CurlTransport::Do(const HttpRequest& request, const
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
   HttpResponse response;
-  Transfer transfer{&request, sink, curl, &response, absl::OkStatus()};
+  Transfer transfer{&request, sink, on_headers, curl, &response, absl::OkStatus()};
   struct curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers) {
     headers = curl_slist_append(headers, absl::StrCat(name, ": ", value).c_str());

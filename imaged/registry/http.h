@@ -29,6 +29,12 @@ struct HttpRequest {
   std::string ca_file;
 };
 
+struct HttpResponse;
+// Sees the status and headers of a response before its body is streamed to a
+// sink (a 206 to a Range request changes where the body goes). An error
+// aborts the transfer and is what Do returns.
+using HeadersHook = std::function<absl::Status(const HttpResponse& response)>;
+
 struct HttpResponse {
   int status = 0;
   // Names lower-cased; a repeated header keeps every value.
@@ -55,6 +61,11 @@ class HttpTransport {
   // any HTTP status is a response.
   virtual absl::StatusOr<HttpResponse> Do(const HttpRequest& request,
                                           const BodySink* sink = nullptr) = 0;
+  // As Do with a sink, and on_headers is called once the final response's
+  // headers are in, before a 2xx body goes to sink. This default buffers the
+  // body (fine for fakes); CurlTransport streams.
+  virtual absl::StatusOr<HttpResponse> Stream(const HttpRequest& request, const BodySink& sink,
+                                              const HeadersHook& on_headers);
 };
 
 class CurlTransport : public HttpTransport {
@@ -62,6 +73,12 @@ class CurlTransport : public HttpTransport {
   // libcurl is initialised (once per process) by the first request.
   CurlTransport();
   absl::StatusOr<HttpResponse> Do(const HttpRequest& request, const BodySink* sink) override;
+  absl::StatusOr<HttpResponse> Stream(const HttpRequest& request, const BodySink& sink,
+                                      const HeadersHook& on_headers) override;
+
+ private:
+  absl::StatusOr<HttpResponse> Perform(const HttpRequest& request, const BodySink* sink,
+                                       const HeadersHook* on_headers);
 };
 
 // Resolves a Location header against the URL of the request it answered.

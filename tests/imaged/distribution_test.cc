@@ -225,6 +225,7 @@ class Fixture {
     options.insecure_registries = {"reg.test:5000"};
     options.retry = registry::RetryPolicy{2, 1};
     options.registry_mirrors = std::move(mirrors);
+    options.downloads_dir = dir_.path() + "/downloads";
     distribution_ =
         std::make_unique<Distribution>(store_.get(), content_.get(), &registry_, options);
   }
@@ -368,6 +369,32 @@ TEST_CASE("failed pulls leave no image and no blob", "[distribution]") {
   f.registry_.repos["x"].manifests["old"] = {registry::kSchema1Signed, R"({"schemaVersion":1})"};
   status = f.Pull("reg.test:5000/x:old");
   CHECK(absl::StrContains(status.message(), "schema 1 support has been removed"));
+}
+
+TEST_CASE("a pull tried again fetches only what the failed one had not verified",
+          "[distribution]") {
+  Fixture f;
+  std::string kept = Layer("kept");
+  std::string broken = Layer("broken");
+  f.registry_.AddImage("r", "v1", {kept, broken});
+  f.registry_.truncate.insert(Sha256Digest(broken));
+  REQUIRE_FALSE(f.Pull("reg.test:5000/r:v1").ok());
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  CHECK(f.FilesIn("ingest") == 0);
+  // The verified layer and the bytes received of the other wait for the
+  // next attempt.
+  CHECK(f.FilesIn("downloads") == 2);
+
+  f.registry_.truncate.clear();
+  f.registry_.blob_gets = 0;
+  REQUIRE(f.Pull("reg.test:5000/r:v1").ok());
+  CHECK(f.registry_.blob_gets == 2);  // the config and the broken layer
+  CHECK(f.sink_.applied.size() == 2);
+  // Everything moved into the content store: nothing left behind.
+  CHECK(f.FilesIn("downloads") == 0);
+  CHECK(f.FilesIn("ingest") == 0);
+  CHECK(f.content_->List().value().size() == 3);
 }
 
 TEST_CASE("a manifest list is resolved for the platform asked for", "[distribution]") {
