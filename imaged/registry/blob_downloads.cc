@@ -218,8 +218,12 @@ absl::StatusOr<std::string> BlobDownloads::Fetch(RegistryClient& client,
 
   int backoff_ms = retry.first_backoff_ms;
   int failures = 0;
+  // Progress alone does not keep a registry that cuts every answer short
+  // retrying forever.
+  int attempts_left = retry.attempts * 4;
   bool restarted = false;
   while (true) {
+    --attempts_left;
     const bool resumed = FileSize(PartialPath(blob.digest)) > 0;
     bool grew = false;
     absl::Status status = Attempt(client, repository, blob, on_bytes, &grew);
@@ -241,7 +245,7 @@ absl::StatusOr<std::string> BlobDownloads::Fetch(RegistryClient& client,
     }
     if (!Transient(status)) return status;
     if (!grew) ++failures;
-    if (failures >= retry.attempts) {
+    if (failures >= retry.attempts || attempts_left <= 0) {
       if (absl::IsUnavailable(status)) return absl::InternalError(status.message());
       return status;
     }

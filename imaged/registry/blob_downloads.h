@@ -41,7 +41,8 @@ class BlobDownloads {
   // request (or restarted when the registry sends the whole blob), and the
   // whole file is hashed before it is accepted. A dropped connection or a 5xx
   // is retried with back-off, from where the transfer stopped; the retry
-  // budget is spent only by attempts that brought no new byte. A digest or
+  // budget is spent by attempts that brought no new byte (and all attempts
+  // are at most four times the budget). A digest or
   // size mismatch is InvalidArgument and drops what was kept of the blob.
   // Concurrent calls for one digest wait for each other.
   absl::StatusOr<std::string> Fetch(RegistryClient& client, const std::string& repository,

@@ -311,3 +311,200 @@ test_registry() {
 
   registry_stop_all
 }
+
+# proxy_start UPSTREAM: a faulty proxy (tests/e2e/faulty_proxy.py) in front of
+# a registry. Sets PROXY (host:port), PROXY_RULES and PROXY_LOG.
+proxy_start() {
+  local dir=$E2E_DIR/proxy
+  mkdir -p "$dir"
+  PROXY_RULES=$dir/rules.json
+  PROXY_LOG=$dir/log
+  echo '[]' >"$PROXY_RULES"
+  : >"$PROXY_LOG"
+  python3 "$REPO/tests/e2e/faulty_proxy.py" "$dir/port" "$1" "$PROXY_RULES" "$PROXY_LOG" \
+    >"$dir/out" 2>&1 &
+  REGISTRY_PIDS+=($!)
+  wait_for 10 test -s "$dir/port"
+  PROXY=127.0.0.1:$(cat "$dir/port")
+}
+
+# proxy_faults JSON: the rules from now on, and a fresh request log.
+proxy_faults() {
+  printf '%s\n' "$1" >"$PROXY_RULES.tmp"
+  mv "$PROXY_RULES.tmp" "$PROXY_RULES"
+  : >"$PROXY_LOG"
+}
+
+# proxy_gets DIGEST: the logged GETs of that blob, one line each.
+proxy_gets() {
+  grep "^GET /v2/.*/blobs/$1 " "$PROXY_LOG" || true
+}
+
+# make_layered_image NAME: loads a two-layer image (busybox; 24 MB of random
+# bytes, so that it can be caught mid-transfer) made for this run.
+make_layered_image() {
+  python3 - "$E2E_DIR/layered.tar" "$1" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+out, name = sys.argv[1:3]
+def layer(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, data, link in entries:
+            info = tarfile.TarInfo(path)
+            if link:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+            else:
+                info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+busybox = open("/bin/busybox", "rb").read()
+layers = [layer([("bin/busybox", busybox, None), ("bin/sh", None, "busybox"),
+                 ("bin/cat", None, "busybox"), ("bin/echo", None, "busybox")]),
+          layer([("data/random", os.urandom(24 << 20), None),
+                 ("data/run-id", str(os.getpid()).encode(), None)])]
+diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "config": {"Cmd": ["sh"]},
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                     "history": [{"created_by": "e2e"}, {"created_by": "e2e"}]}).encode()
+config_name = hashlib.sha256(config).hexdigest() + ".json"
+with tarfile.open(out, "w") as tar:
+    def add(path, data):
+        info = tarfile.TarInfo(path); info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    names = []
+    for i, l in enumerate(layers):
+        names.append(f"l{i}/layer.tar"); add(names[-1], l)
+    add(config_name, config)
+    add("manifest.json", json.dumps([{"Config": config_name, "RepoTags": [name],
+                                      "Layers": names}]).encode())
+PY
+  docker load -i "$E2E_DIR/layered.tar" >/dev/null
+  rm -f "$E2E_DIR/layered.tar"
+}
+
+# restart_imaged: SIGKILLs imaged; the supervisor starts a new one.
+restart_imaged() {
+  local before
+  before=$(daemon_pid imaged)
+  kill -9 "$before"
+  wait_for 15 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-imaged '); [ -n \"\$p\" ] && [ \"\$p\" != $before ]"
+  wait_for 15 docker images
+}
+
+test_registry_faults() {
+  say "== registry faults: resumed pulls, retries, bad content"
+  local reg px out id l1 l2 manifest blobs_before partial size
+  registry_start faults
+  reg=$REGISTRY
+  proxy_start "$reg"
+  px=$PROXY
+  make_layered_image "$reg/e2e/layered:v1"
+  id=$(docker image inspect --format '{{.Id}}' "$reg/e2e/layered:v1")
+  docker push "$reg/e2e/layered:v1" >/dev/null
+  docker rmi "$reg/e2e/layered:v1" >/dev/null
+  check_fails "the test image is gone" docker image inspect "$id"
+  manifest=$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$reg/v2/e2e/layered/manifests/v1")
+  l1=$(printf '%s' "$manifest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+  l2=$(printf '%s' "$manifest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][1]["digest"])')
+  size=$(printf '%s' "$manifest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][1]["size"])')
+  local downloads=$ROOT/imaged/downloads
+
+  # A connection dropped in the middle of a layer: the pull goes on from there.
+  proxy_faults "[{\"path\": \"$l2\", \"method\": \"GET\", \"times\": 1, \"fault\": \"drop\", \"arg\": 8000000}]"
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1)
+  check_contains "a pull survives a dropped connection" "Status: Downloaded newer image" "$out"
+  check_eq "the layer is fetched twice: cut, then the rest" "2" "$(proxy_gets "$l2" | wc -l)"
+  check_contains "the second request asks for the rest only" "range=bytes=" "$(proxy_gets "$l2" | tail -1)"
+  out=$(proxy_gets "$l2" | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) {split($i, a, "="); s += a[2]}} END {print s + 0}')
+  check "and the two together are the layer, not more" test "$out" -le "$((size + 1000000))"
+  check_eq "the other layer is fetched once" "1" "$(proxy_gets "$l1" | wc -l)"
+  check_eq "the image pulled is the pushed one" "$id" \
+    "$(docker image inspect --format '{{.Id}}' "$px/e2e/layered:v1")"
+  check_eq "and it runs" "ok" "$(docker run --rm "$px/e2e/layered:v1" echo ok 2>&1)"
+  check_eq "no download is left" "" "$(ls -A "$downloads")"
+
+  # The same image under another tag: its layers are here, none is fetched.
+  curl -s -o /dev/null -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
+    --data-binary "$manifest" "http://$reg/v2/e2e/layered/manifests/v2"
+  proxy_faults '[]'
+  out=$(docker pull "$px/e2e/layered:v2" 2>&1)
+  check_contains "a pull of an image whose layers are here" "Status: Downloaded newer image" "$out"
+  check_eq "transfers no layer (the registry's log)" "" "$(grep '/blobs/' "$PROXY_LOG")"
+  docker rmi "$px/e2e/layered:v1" "$px/e2e/layered:v2" >/dev/null
+
+  # imaged killed in the middle of a layer: the verified layer is kept, the
+  # partial one resumes with a Range request, and nothing else is left.
+  blobs_before=$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')
+  proxy_faults "[{\"path\": \"$l2\", \"method\": \"GET\", \"times\": 1, \"fault\": \"slow\", \"arg\": 3000000}]"
+  docker pull "$px/e2e/layered:v1" >"$E2E_DIR/pull.out" 2>&1 &
+  local puller=$!
+  partial=$downloads/${l2#sha256:}.partial
+  wait_for 30 sh -c "[ \$(stat -c %s '$partial' 2>/dev/null || echo 0) -gt 4000000 ]"
+  restart_imaged
+  wait "$puller"
+  check "the pull whose imaged died fails" test $? -ne 0
+  check_fails "no image after imaged died mid-pull" docker image inspect "$px/e2e/layered:v1"
+  check_eq "no blob committed after imaged died" "$blobs_before" \
+    "$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')"
+  check_eq "no ingest file" "" "$(ls -A "$ROOT/imaged/ingest")"
+  check "the verified layer is kept" test -f "$downloads/${l1#sha256:}"
+  check "the partial layer is kept" test -s "$partial"
+  local had
+  had=$(stat -c %s "$partial")
+  proxy_faults '[]'
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1)
+  check_contains "the pull after the restart works" "Status: Downloaded newer image" "$out"
+  check_eq "the verified layer is not fetched again" "" "$(proxy_gets "$l1")"
+  check_contains "the partial layer resumes where it stopped" "range=bytes=$had-" "$(proxy_gets "$l2")"
+  check_eq "the resumed image is the pushed one" "$id" \
+    "$(docker image inspect --format '{{.Id}}' "$px/e2e/layered:v1")"
+  check_eq "the resumed layer is whole" "25165824" \
+    "$(docker run --rm "$px/e2e/layered:v1" sh -c 'cat /data/random | wc -c' 2>&1 | tr -d ' ')"
+  check_eq "no download is left after the resumed pull" "" "$(ls -A "$downloads")"
+  check_eq "no ingest file after the resumed pull" "" "$(ls -A "$ROOT/imaged/ingest")"
+  docker rmi "$px/e2e/layered:v1" >/dev/null
+
+  # 5xx answers are retried with back-off.
+  proxy_faults "[{\"path\": \"/manifests/v1\", \"method\": \"GET\", \"times\": 2, \"fault\": \"status\", \"arg\": 503},
+    {\"path\": \"$l1\", \"method\": \"GET\", \"times\": 2, \"fault\": \"status\", \"arg\": 502}]"
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1)
+  check_contains "a pull survives 5xx answers" "Status: Downloaded newer image" "$out"
+  check_eq "the manifest was asked three times" "3" "$(grep -c '^GET /v2/e2e/layered/manifests/v1 ' "$PROXY_LOG")"
+  check_eq "the layer was asked three times" "3" "$(proxy_gets "$l1" | wc -l)"
+  docker rmi "$px/e2e/layered:v1" >/dev/null
+
+  # Errors that retrying does not cure: clear words, nothing stored.
+  blobs_before=$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')
+  proxy_faults "[{\"path\": \"$l1\", \"method\": \"GET\", \"fault\": \"status\", \"arg\": 500}]"
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1; echo "exit=$?")
+  check_contains "a registry that keeps failing: the pull fails" "exit=1" "$out"
+  check_contains "and says which blob" "fetching blob $l1" "$out"
+  check_contains "and the registry's words" "unavailable: injected" "$out"
+  proxy_faults "[{\"path\": \"$l1\", \"method\": \"GET\", \"fault\": \"corrupt\"}]"
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1; echo "exit=$?")
+  check_contains "a corrupt layer is refused" "filesystem layer verification failed for digest $l1" "$out"
+  check "and nothing of it is kept" test ! -e "$downloads/${l1#sha256:}" -a ! -e "$downloads/${l1#sha256:}.partial"
+  proxy_faults "[{\"path\": \"$l1\", \"method\": \"GET\", \"fault\": \"truncate\"}]"
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1; echo "exit=$?")
+  check_contains "a truncated layer is refused" "was truncated" "$out"
+  check_contains "with exit 1" "exit=1" "$out"
+  proxy_faults '[{"path": "/manifests/", "method": "GET", "fault": "garbage"}]'
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1; echo "exit=$?")
+  check_contains "a manifest that does not parse is refused" "invalid manifest" "$out"
+  check_contains "with exit 1" "exit=1" "$out"
+  check_fails "no image after the failed pulls" docker image inspect "$px/e2e/layered:v1"
+  check_eq "no blob after the failed pulls" "$blobs_before" \
+    "$(ls "$ROOT/imaged/blobs/sha256" | sort | tr '\n' ' ')"
+  check_eq "no ingest file after the failed pulls" "" "$(ls -A "$ROOT/imaged/ingest")"
+  proxy_faults '[]'
+  out=$(docker pull "$px/e2e/layered:v1" 2>&1)
+  check_contains "the registry healed: the pull works" "Status: Downloaded newer image" "$out"
+  check_eq "and the kept layer was not fetched again" "" "$(proxy_gets "$l2")"
+  check_eq "nothing is left in downloads" "" "$(ls -A "$downloads")"
+  docker rmi "$px/e2e/layered:v1" >/dev/null
+
+  registry_stop_all
+  check_eq "no faulty proxy left" "" "$(pgrep -f "faulty_proxy.py $E2E_DIR" || true)"
+}

@@ -204,6 +204,12 @@ TEST_CASE("a corrupt or truncated blob is an error and nothing is kept", "[downl
   // The first attempt brought bytes; then three that brought nothing new
   // spend the budget, rather than trying forever.
   CHECK(t.server.ranges.size() == 4);
+
+  // Every answer brings half of the rest: progress, but not forever.
+  Setup u;
+  u.server.truncate = true;
+  REQUIRE_FALSE(u.Fetch().ok());
+  CHECK(u.server.ranges.size() == 12);
 }
 
 TEST_CASE("5xx answers are retried, and give up after the attempts", "[downloads]") {
