@@ -18,6 +18,7 @@
 #include "netd/firewall/firewall.h"
 #include "netd/firewall/libnft_runner.h"
 #include "netd/netlink/netlink.h"
+#include "netd/network/deferred_detach_driver.h"
 #include "netd/network/driver.h"
 #include "netd/network/network_rules.h"
 #include "netd/portmap/port_mapper.h"
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
   berth::netd::dns::DnsObserver dns(loop->get(), options.StateDir(), "/etc/resolv.conf");
   berth::netd::NetworkRules network_rules(firewall->get());
 
-  berth::netd::LinuxBridgeDriver driver;
+  berth::netd::LinuxBridgeDriver bridges;
+  berth::netd::DeferredDetachDriver driver(&bridges);
   auto sandboxes = berth::netd::SandboxManager::Open(options.StateDir(), options.RunDir(),
                                                      std::move(*config), &driver);
   if (!sandboxes.ok()) {

@@ -55,6 +55,10 @@ absl::Status Talk(nlmsghdr* header, const std::string& what, mnl_cb_t callback =
     ssize_t n = mnl_socket_recvfrom(socket.get(), buffer.data(), buffer.size());
     if (n < 0) return LastErrnoStatus(what);
     int rc = mnl_cb_run(buffer.data(), n, seq, port, callback, data);
+    // A link that went away meanwhile (with its namespace) is not there.
+    if (rc < 0 && errno == ENODEV) {
+      return absl::NotFoundError(absl::StrCat(what, ": no such device"));
+    }
     if (rc < 0) return LastErrnoStatus(what);
     if (rc == MNL_CB_STOP) return absl::OkStatus();
   }

@@ -13,6 +13,7 @@
 #include "common/mountinfo.h"
 #include "common/status.h"
 #include "netd/dns/dns_observer.h"
+#include "netd/network/deferred_detach_driver.h"
 #include "netd/network/render.h"
 #include "netd/sandbox/netns.h"
 #include "netd/sandbox/network_mode.h"
@@ -378,8 +379,13 @@ absl::Status SandboxManager::RemoveSandbox(const std::string& container_id) {
   std::lock_guard<std::mutex> lock(mu_);
   // Ports before the endpoint they lead to.
   if (ports_ != nullptr) RETURN_IF_ERROR(ports_->Unpublish(container_id));
-  // Endpoints first: their rows are the address leases.
-  RETURN_IF_ERROR(networks_->DisconnectAll(container_id));
+  {
+    // Endpoints first: their rows are the address leases. Their veth pairs
+    // are deleted after the reply: the kernel takes an RCU grace period per
+    // link, and the container ends go away with the namespace unpinned here.
+    DeferredDetachDriver::Deferral deferral;
+    RETURN_IF_ERROR(networks_->DisconnectAll(container_id));
+  }
   RETURN_IF_ERROR(RemovePinnedNetns(NetnsDir() + "/" + container_id));
   return DeleteRow(container_id);
 }

@@ -42,6 +42,8 @@ test_network_default() {
   check_eq "host end of each veth on the bridge" "2" \
     "$(ip -o link show master "$E2E_BRIDGE" | wc -l)"
   docker rm -f na nb >/dev/null
+  # netd deletes the veth pairs (an RCU grace period each) after it replies.
+  wait_for 5 sh -c "[ -z \"\$(ip -o link show master $E2E_BRIDGE)\" ]"
   check_eq "veths gone with the containers" "0" \
     "$(ip -o link show master "$E2E_BRIDGE" | wc -l)"
   out=$(docker run --rm busybox ip -4 -o addr show eth0)
