@@ -196,6 +196,10 @@ class GuardedNames final : public NameSource {
     std::lock_guard<std::mutex> lock(mu_);
     return names_ == nullptr ? std::vector<uint32_t>() : names_->Lookup(asker, name);
   }
+  std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return names_ == nullptr ? std::vector<std::string>() : names_->Lookup6(asker, name);
+  }
   std::string ReverseLookup(const std::string& asker, uint32_t address) override {
     std::lock_guard<std::mutex> lock(mu_);
     return names_ == nullptr ? "" : names_->ReverseLookup(asker, address);

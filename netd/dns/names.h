@@ -20,9 +20,7 @@ class NameSource {
 
   // The IPv6 addresses (16 raw bytes each) of the same containers, on
   // the networks among those that have IPv6.
-  virtual std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) {
-    return {};
-  }
+  virtual std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) = 0;
 
   // The name (without trailing dot) of the container at `address` (host
   // order) on a network `asker` shares, for PTR queries; "" when none.

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 #include <set>
@@ -211,6 +212,16 @@ absl::Status SandboxManager::ConnectAll(const SandboxRequest& request, const std
   if (std::string mac = StringField(request.config, "MacAddress");
       first.mac.empty() && !mac.empty()) {
     ASSIGN_OR_RETURN(first.mac, ParseMac(mac));
+  }
+  // docker run --link on a user-defined network: aliases its DNS answers.
+  if (const Json& links = Field(request.host_config, "Links"); links.is_array()) {
+    ASSIGN_OR_RETURN(EndpointRequest linked, ParseEndpointRequest(Json{{"Links", links}}));
+    // The CLI sends them in the endpoint's settings too.
+    for (std::string& link : linked.links) {
+      if (std::find(first.links.begin(), first.links.end(), link) == first.links.end()) {
+        first.links.push_back(std::move(link));
+      }
+    }
   }
   RETURN_IF_ERROR(
       networks_

@@ -148,6 +148,9 @@ check_no_network_leaks() {
   check_eq "no network of this run left" "" \
     "$(ip -4 route show | grep -E "^10\.$E2E_NET_OCTET\." || true)"
   check_fails "no nftables table of this run left" nft list table ip "$(engine_firewall_table)"
+  check_fails "no nftables ip6 table of this run left" nft list table ip6 "$(engine_firewall_table)"
+  check_eq "no IPv6 network of this run left" "" \
+    "$(ip -6 route show | grep -E "^fd0b:$E2E_NET_OCTET:" || true)"
 }
 
 # netd's nftables table: berth_<first 12 hex digits of sha256(exec root)>.
@@ -158,6 +161,7 @@ engine_firewall_table() {
 engine_cleanup() {
   local m
   nft delete table ip "$(engine_firewall_table)" 2>/dev/null
+  nft delete table ip6 "$(engine_firewall_table)" 2>/dev/null
   for m in $(grep -F "$E2E_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r); do
     umount -l "$m" 2>/dev/null
   done

@@ -236,3 +236,111 @@ test_network_restart() {
   docker rm -f rs1 rs2 >/dev/null
   docker network rm rs >/dev/null
 }
+
+# IPv6 networks, --aux-address, --attachable and --link. IPv6 subnets are
+# fd0b:<run octet>:N::/64, this run's own.
+test_network_v6() {
+  local before_containers
+  before_containers=$(docker ps -aq | sort | tr '\n' ' ')
+  test_network_ipv6
+  test_network_aux_links
+  check_eq "the v6 tests leave no container behind" "$before_containers" \
+    "$(docker ps -aq | sort | tr '\n' ' ')"
+}
+
+test_network_ipv6() {
+  say "== network: IPv6"
+  local out net=10.$E2E_NET_OCTET v6=fd0b:$E2E_NET_OCTET table
+  table=$(engine_firewall_table)
+  docker network create --ipv6 --subnet "$v6:1::/64" v6a >/dev/null
+  out=$(docker network inspect -f '{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}},{{.Gateway}} {{end}}' v6a)
+  check_contains "--ipv6 --subnet alone: IPv6 enabled with its subnet and gateway" \
+    "true " "$out"
+  check_contains "the IPv6 subnet and gateway are listed" "$v6:1::/64,$v6:1::1" "$out"
+  check_contains "an IPv4 subnet from the pool next to it" "$net." "$out"
+  docker run -d --name v6x --network v6a busybox sleep 300 >/dev/null
+  docker run -d --name v6y --network v6a --ip6 "$v6:1::99" busybox sleep 300 >/dev/null
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.v6a.GlobalIPv6Address}}/{{.NetworkSettings.Networks.v6a.GlobalIPv6PrefixLen}} {{.NetworkSettings.Networks.v6a.IPv6Gateway}}' v6x)
+  check_eq "inspect: the first IPv6 address and the gateway" "$v6:1::2/64 $v6:1::1" "$out"
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.v6a.GlobalIPv6Address}} {{.NetworkSettings.Networks.v6a.IPAMConfig.IPv6Address}}' v6y)
+  check_eq "--ip6 is honoured and shown as asked" "$v6:1::99 $v6:1::99" "$out"
+  check_eq "IPv6 is on in the container's namespace" "0" \
+    "$(docker exec v6x cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)"
+  out=$(docker exec v6y ip -6 -o addr show eth0)
+  check_contains "eth0 carries the IPv6 address" "inet6 $v6:1::99/64" "$out"
+  out=$(docker exec v6x ip -6 route)
+  check_contains "an IPv6 default route via the gateway" "default via $v6:1::1" "$out"
+  check "ping6 by address" docker exec v6x ping -6 -c1 -W2 "$v6:1::99"
+  check "ping6 by name (AAAA from the embedded DNS)" docker exec v6x ping -6 -c1 -W2 v6y
+  out=$(docker exec v6x nslookup -type=AAAA v6y 127.0.0.11 2>&1)
+  check_contains "nslookup AAAA answers the container's address" "$v6:1::99" "$out"
+  docker exec v6y sh -c 'mkdir -p /www && echo hello-v6 > /www/index.html && httpd -p 8080 -h /www'
+  out=$(docker exec v6x wget -qO- "http://[$v6:1::99]:8080/")
+  check_eq "wget over IPv6" "hello-v6" "$out"
+  out=$(nft list table ip6 "$table")
+  check_contains "masquerade of the IPv6 subnet in the ip6 table" "ip6 saddr $v6:1::/64" "$out"
+
+  docker network create --ipv6 --subnet "$net.61.0/24" --subnet "$v6:2::/64" v6b >/dev/null
+  docker run -d --name v6z --network v6b busybox sleep 300 >/dev/null
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.v6b.IPAddress}} {{.NetworkSettings.Networks.v6b.GlobalIPv6Address}}' v6z)
+  check_eq "with an IPv4 subnet too: one address of each" "$net.61.2 $v6:2::2" "$out"
+  check_fails "networks stay isolated over IPv6" docker exec v6z ping -6 -c1 -W1 "$v6:1::99"
+  out=$(docker network inspect -f '{{range $id, $c := .Containers}}{{$c.IPv6Address}}{{end}}' v6b)
+  check_eq "network inspect shows the container's IPv6 address" "$v6:2::2/64" "$out"
+
+  out=$(docker network create --ipv6 --subnet "$v6::/32" v6o 2>&1)
+  check_contains "an overlapping IPv6 subnet is refused" "Pool overlaps with other one" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"v6g\", \"EnableIPv6\": true,
+    \"IPAM\": {\"Config\": [{\"Subnet\": \"$v6:3::/64\", \"Gateway\": \"$v6:4::1\"}]}}" \
+    http://d/networks/create)
+  check_contains "an IPv6 gateway outside the subnet is refused" "does not contain gateway $v6:4::1" "$out"
+  out=$(docker run --rm --network v6a --ip6 "$v6:9::5" busybox true 2>&1)
+  check_contains "an IPv6 address outside the subnet is refused" \
+    "no configured subnet or ip-range contain the IP address $v6:9::5" "$out"
+  out=$(docker run --rm --network v6a --ip6 "$v6:1::99" busybox true 2>&1)
+  check_contains "an IPv6 address in use is refused" "Address already in use: $v6:1::99" "$out"
+  out=$(docker network create --subnet "$v6:5::/64" v6n 2>&1)
+  check_contains "an IPv6 subnet without --ipv6 is refused" "IPv6 is not enabled" "$out"
+  docker network create --ipv6 v6u >/dev/null
+  out=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' v6u)
+  check_contains "--ipv6 without a subnet gets a unique-local /64" "/64" "$out"
+
+  docker rm -f v6x v6y v6z >/dev/null
+  docker network rm v6a v6b v6u >/dev/null
+  check_eq "no network of this run left in use" "bridge host none " \
+    "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')"
+  check_eq "no IPv6 route of the removed networks" "" \
+    "$(ip -6 route show | grep -E "^fd0b:$E2E_NET_OCTET:" || true)"
+  check_not_contains "their ip6 rules are gone" "$v6:" "$(nft list table ip6 "$table")"
+}
+
+test_network_aux_links() {
+  say "== network: --aux-address, --attachable, --link"
+  local out net=10.$E2E_NET_OCTET ip
+  docker network create --subnet "$net.70.0/24" --aux-address "router=$net.70.2" \
+    --aux-address "printer=$net.70.3" --attachable auxn >/dev/null
+  out=$(docker network inspect -f '{{.Attachable}} {{range .IPAM.Config}}{{.AuxiliaryAddresses.router}}{{end}}' auxn)
+  check_eq "--attachable and --aux-address in inspect" "true $net.70.2" "$out"
+  docker run -d --name aux1 --network auxn busybox sleep 300 >/dev/null
+  check_eq "aux addresses are never handed out" "$net.70.4" \
+    "$(docker inspect -f '{{.NetworkSettings.Networks.auxn.IPAddress}}' aux1)"
+  out=$(docker run --rm --network auxn --ip "$net.70.2" busybox true 2>&1)
+  check_contains "an aux address cannot be asked for" "Address already in use: $net.70.2" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' -d "{\"Name\": \"auxbad\", \"IPAM\":
+    {\"Config\": [{\"Subnet\": \"$net.71.0/24\", \"AuxiliaryAddresses\": {\"x\": \"$net.72.1\"}}]}}" \
+    http://d/networks/create)
+  check_contains "an aux address outside the subnet is refused" "must belong to the master pool" "$out"
+
+  # --link on a user-defined network: the alias resolves for the linking
+  # container only.
+  docker run -d --name lk1 --network auxn --link aux1:site busybox sleep 300 >/dev/null
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.auxn.IPAddress}}' aux1)
+  out=$(docker exec lk1 nslookup site 127.0.0.11 2>&1)
+  check_contains "a link alias resolves through the embedded DNS" "$ip" "$out"
+  check "the link alias answers ping" docker exec lk1 ping -c1 -W2 site
+  check_fails "other containers do not see the link alias" docker exec aux1 nslookup site 127.0.0.11
+  out=$(docker inspect -f '{{.NetworkSettings.Networks.auxn.Links}}' lk1)
+  check_eq "inspect shows the endpoint's links" "[aux1:site]" "$out"
+  docker rm -f aux1 lk1 >/dev/null
+  docker network rm auxn >/dev/null
+}

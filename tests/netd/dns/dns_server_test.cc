@@ -32,6 +32,10 @@ class FakeNames : public NameSource {
     if (asker == "c1" && name == "web") return {0xac120002};
     return {};
   }
+  std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) override {
+    if (asker == "c1" && name == "web") return {std::string(15, '\0') + "\x02"};
+    return {};
+  }
 };
 
 sockaddr_in Address(const char* ip, int port) {
@@ -42,11 +46,11 @@ sockaddr_in Address(const char* ip, int port) {
   return address;
 }
 
-std::string Query(const std::string& name, uint16_t id = 1) {
+std::string Query(const std::string& name, uint16_t id = 1, uint16_t type = kTypeA) {
   Message query;
   query.id = id;
   query.flags = kFlagRd;
-  query.questions.push_back({name, kTypeA, kClassIn});
+  query.questions.push_back({name, type, kClassIn});
   return *Encode(query);
 }
 
@@ -197,6 +201,11 @@ TEST_CASE("the server answers inside the container's namespace, and only there")
   CHECK(FirstAddress(f.InContainer([] { return AskUdp(Query("web")); })) == "172.18.0.2");
   CHECK(FirstAddress(f.InContainer([] { return AskTcp(Query("web")); })) == "172.18.0.2");
   CHECK(Rcode(f.InContainer([] { return AskUdp(Query("nosuch")); })) == kRcodeNxDomain);
+  // AAAA through the server's own view of the names.
+  auto aaaa = Parse(f.InContainer([] { return AskUdp(Query("web", 2, kTypeAAAA)); }));
+  REQUIRE(aaaa.ok());
+  REQUIRE(aaaa->answers.size() == 1);
+  CHECK(aaaa->answers[0].data == std::string(15, '\0') + "\x02");
   // No upstream: SERVFAIL at once.
   CHECK(Rcode(f.InContainer([] { return AskUdp(Query("example.com")); })) == kRcodeServFail);
   // Not in the host's namespace.
