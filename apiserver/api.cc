@@ -56,6 +56,7 @@ void Api::EnableEvents(EventBackend* events) {
 void Api::EnableBuild(BuildBackend* builds, ContainerBackend* containers) {
   build_ = std::make_unique<BuildHandlers>(builds, containers);
   build_->Register(router_);
+  if (files_) files_->set_build_cache_usage([this] { return build_->DiskUsage(); });
 }
 
 HeaderList Api::DefaultHeaders() {

@@ -1,11 +1,14 @@
 #include "imaged/build_service.h"
 
 #include <algorithm>
+#include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/fs.h"
+#include "common/grpc_status.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -94,6 +97,160 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
   absl::Status removed = RemoveAll(dir);
   if (!removed.ok()) spdlog::warn("removing build directory {}: {}", dir, removed.ToString());
   return status;
+}
+
+}  // namespace berth::imaged
+
+namespace berth::imaged {
+namespace {
+
+// The step's instruction and whether it made a layer, from the image's last
+// history entry.
+void DescribeStep(const ImageInfo& image, BuildCacheUsage* usage) {
+  absl::StatusOr<Json> config = ParseJson(image.config_json);
+  if (!config.ok() || !config->contains("history") || !(*config)["history"].is_array() ||
+      (*config)["history"].empty()) {
+    return;
+  }
+  const Json& last = (*config)["history"].back();
+  usage->description = last.value("created_by", std::string());
+  if (!last.value("empty_layer", false) && !image.layer_sizes.empty()) {
+    usage->size = image.layer_sizes.back();
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
+  ASSIGN_OR_RETURN(std::vector<build::CacheEntry> entries, cache_->List());
+  ASSIGN_OR_RETURN(std::vector<ImageInfo> images, store_->List());
+  std::map<std::string, const ImageInfo*> by_id;
+  for (const ImageInfo& image : images) by_id[image.id] = &image;
+  std::set<std::string> shared;
+  for (const ImageInfo& image : images) {
+    if (image.repo_tags.empty()) continue;
+    for (const ImageInfo* at = &image; at != nullptr && shared.insert(at->id).second;) {
+      auto parent = by_id.find(at->parent);
+      at = parent == by_id.end() ? nullptr : parent->second;
+    }
+  }
+  std::vector<BuildCacheUsage> out;
+  std::map<std::string, std::string> entry_of_image;
+  for (const build::CacheEntry& entry : entries) {
+    auto image = by_id.find(entry.image_id);
+    if (image == by_id.end()) continue;
+    BuildCacheUsage usage;
+    usage.key = entry.key;
+    std::string hex = absl::StartsWith(entry.key, "sha256:") ? entry.key.substr(7) : entry.key;
+    usage.id = hex.substr(0, 25);
+    usage.image_id = entry.image_id;
+    usage.created = entry.created;
+    usage.last_used = entry.last_used;
+    usage.usage_count = entry.usage_count;
+    usage.shared = shared.count(entry.image_id) > 0;
+    DescribeStep(*image->second, &usage);
+    entry_of_image.emplace(entry.image_id, usage.id);
+    out.push_back(std::move(usage));
+  }
+  for (BuildCacheUsage& usage : out) {
+    auto parent = entry_of_image.find(by_id[usage.image_id]->parent);
+    if (parent != entry_of_image.end()) usage.parent = parent->second;
+  }
+  return out;
+}
+
+absl::StatusOr<BuildCachePruneResult> BuildCacheManager::Prune(
+    const BuildCachePruneOptions& options) {
+  std::lock_guard<std::mutex> lock(prune_mutex_);
+  ASSIGN_OR_RETURN(std::vector<build::CacheEntry> entries, cache_->List());
+  ASSIGN_OR_RETURN(std::vector<BuildCacheUsage> listed, List());
+  std::map<std::string, const BuildCacheUsage*> by_key;
+  for (const BuildCacheUsage& usage : listed) by_key[usage.key] = &usage;
+  BuildCachePruneResult result;
+  std::vector<std::string> keys;
+  for (const build::CacheEntry& entry : entries) {
+    auto usage = by_key.find(entry.key);
+    // An entry whose image is gone is a miss anyway: dropped silently.
+    if (usage == by_key.end()) {
+      keys.push_back(entry.key);
+      continue;
+    }
+    if (!options.all && usage->second->shared) continue;
+    if (options.until > 0 && entry.last_used >= options.until) continue;
+    keys.push_back(entry.key);
+    result.deleted.push_back(usage->second->id);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> released, cache_->Remove(keys));
+  // Leaf first: an image goes once nothing holds it, which may free its parent.
+  std::set<std::string> pending(released.begin(), released.end());
+  bool progress = true;
+  while (progress && !pending.empty()) {
+    progress = false;
+    ASSIGN_OR_RETURN(std::vector<ImageInfo> images, store_->List());
+    std::set<std::string> parents;
+    for (const ImageInfo& image : images) parents.insert(image.parent);
+    for (const ImageInfo& image : images) {
+      if (!pending.count(image.id)) continue;
+      if (!image.repo_tags.empty() || parents.count(image.id) ||
+          options.images_in_use.count(image.id)) {
+        continue;
+      }
+      absl::StatusOr<std::vector<DeleteItem>> removed =
+          store_->Remove(image.id, /*force=*/false, options.images_in_use, /*prune=*/false);
+      if (!removed.ok()) {
+        spdlog::warn("build cache prune: removing image {}: {}", image.id,
+                     removed.status().ToString());
+        continue;
+      }
+      BuildCacheUsage usage;
+      DescribeStep(image, &usage);
+      result.reclaimed += usage.size;
+      pending.erase(image.id);
+      progress = true;
+    }
+    // Images that stay (tagged, with children, in use) are no longer pending.
+    std::set<std::string> still;
+    for (const ImageInfo& image : images) {
+      if (pending.count(image.id)) still.insert(image.id);
+    }
+    if (!progress) break;
+    pending.swap(still);
+  }
+  return result;
+}
+
+grpc::Status BuildCacheGrpcService::ListBuildCache(
+    grpc::ServerContext*, const berth::image::v1::ListBuildCacheRequest*,
+    berth::image::v1::ListBuildCacheResponse* response) {
+  absl::StatusOr<std::vector<BuildCacheUsage>> records = manager_->List();
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (const BuildCacheUsage& usage : *records) {
+    berth::image::v1::BuildCacheRecord* record = response->add_records();
+    record->set_id(usage.id);
+    record->set_parent(usage.parent);
+    record->set_image_id(usage.image_id);
+    record->set_description(usage.description);
+    record->set_size(usage.size);
+    record->set_created(usage.created);
+    record->set_last_used(usage.last_used);
+    record->set_usage_count(usage.usage_count);
+    record->set_shared(usage.shared);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status BuildCacheGrpcService::PruneBuildCache(
+    grpc::ServerContext*, const berth::image::v1::PruneBuildCacheRequest* request,
+    berth::image::v1::PruneBuildCacheResponse* response) {
+  BuildCachePruneOptions options;
+  options.all = request->all();
+  options.until = request->until();
+  options.images_in_use.insert(request->images_in_use().begin(), request->images_in_use().end());
+  absl::StatusOr<BuildCachePruneResult> result = manager_->Prune(options);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  for (const std::string& id : result->deleted) response->add_caches_deleted(id);
+  response->set_space_reclaimed(result->reclaimed);
+  return grpc::Status::OK;
 }
 
 }  // namespace berth::imaged

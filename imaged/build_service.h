@@ -6,7 +6,10 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/database.h"
@@ -14,6 +17,7 @@
 #include "imaged/build/sql_build_cache.h"
 #include "imaged/build_adapters.h"
 #include "imaged/byte_source.h"
+#include "proto/image/v1/image.grpc.pb.h"
 
 namespace berth::imaged {
 
@@ -58,6 +62,76 @@ class BuildService {
   build::StepRunner* runner_;
   build::BuildCache* cache_;
   std::string work_root_;
+};
+
+// One build cache entry as `docker system df -v` shows it.
+struct BuildCacheUsage {
+  std::string key;
+  // Docker-style: 25 characters of the key.
+  std::string id;
+  // The entry of the step before, when it is in the cache.
+  std::string parent;
+  std::string image_id;
+  // The step's history created_by.
+  std::string description;
+  // The step's own layer (0 for a metadata-only step).
+  int64_t size = 0;
+  int64_t created = 0;
+  int64_t last_used = 0;
+  int64_t usage_count = 0;
+  // The image is a tagged image or one of its parents: removing the entry
+  // frees nothing.
+  bool shared = false;
+};
+
+struct BuildCachePruneOptions {
+  // Every entry, not only those no tagged image shares (docker builder prune -a).
+  bool all = false;
+  // Unix seconds: only entries last used before then; 0 = no bound.
+  int64_t until = 0;
+  // Images containers use stay, as they do with docker rmi.
+  std::set<std::string> images_in_use;
+};
+
+struct BuildCachePruneResult {
+  std::vector<std::string> deleted;
+  int64_t reclaimed = 0;
+};
+
+// The build cache as `docker system df` and `docker builder prune` see it.
+// An entry names a step's image; pruning removes entries, then the images
+// no entry, tag, child image or container holds any more (a chain of them
+// from the leaf up), so the space of an abandoned build comes back.
+class BuildCacheManager {
+ public:
+  // Not owned.
+  BuildCacheManager(ImageStore* store, build::SqlBuildCache* cache)
+      : store_(store), cache_(cache) {}
+
+  // Entries whose image is gone (removed with docker rmi) are left out.
+  absl::StatusOr<std::vector<BuildCacheUsage>> List();
+  absl::StatusOr<BuildCachePruneResult> Prune(const BuildCachePruneOptions& options);
+
+ private:
+  ImageStore* store_;
+  build::SqlBuildCache* cache_;
+  // One prune at a time: two would race deleting the same images.
+  std::mutex prune_mutex_;
+};
+
+// berth.image.v1.BuildCacheService over a BuildCacheManager.
+class BuildCacheGrpcService final : public berth::image::v1::BuildCacheService::Service {
+ public:
+  explicit BuildCacheGrpcService(BuildCacheManager* manager) : manager_(manager) {}
+  grpc::Status ListBuildCache(grpc::ServerContext* context,
+                              const berth::image::v1::ListBuildCacheRequest* request,
+                              berth::image::v1::ListBuildCacheResponse* response) override;
+  grpc::Status PruneBuildCache(grpc::ServerContext* context,
+                               const berth::image::v1::PruneBuildCacheRequest* request,
+                               berth::image::v1::PruneBuildCacheResponse* response) override;
+
+ private:
+  BuildCacheManager* manager_;
 };
 
 }  // namespace berth::imaged

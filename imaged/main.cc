@@ -71,10 +71,12 @@ int main(int argc, char** argv) {
                                       &step_runner, &build_cache, options.RunDir() + "/build");
   if (absl::Status status = builder.CleanUp(); !status.ok()) return fail(status);
   service.set_builder(&builder);
+  berth::imaged::BuildCacheManager build_cache_manager(&store, &build_cache);
+  berth::imaged::BuildCacheGrpcService build_cache_service(&build_cache_manager);
   berth::EventJournal events;
   service.set_events(&events);
   berth::EventServiceImpl event_service(&events);
-  auto server = berth::GrpcServer::Start(options, {&service, &event_service});
+  auto server = berth::GrpcServer::Start(options, {&service, &event_service, &build_cache_service});
   if (!server.ok()) return fail(server.status());
   (*server)->ServeUntilSignal();
   return EXIT_SUCCESS;

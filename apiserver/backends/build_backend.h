@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "proto/image/v1/image.pb.h"
@@ -30,6 +31,10 @@ class BuildBackend {
       const image::v1::CommitContainerRequest& request) = 0;
   virtual absl::StatusOr<std::unique_ptr<BuildSession>> Build(
       const image::v1::BuildParameters& parameters) = 0;
+  // The build cache (docker system df, docker builder prune).
+  virtual absl::StatusOr<std::vector<image::v1::BuildCacheRecord>> ListBuildCache() = 0;
+  virtual absl::StatusOr<image::v1::PruneBuildCacheResponse> PruneBuildCache(
+      const image::v1::PruneBuildCacheRequest& request) = 0;
 };
 
 }  // namespace berth::apiserver

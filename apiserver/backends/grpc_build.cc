@@ -2,12 +2,15 @@
 
 #include <chrono>
 
+#include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::apiserver {
 
 GrpcBuildBackend::GrpcBuildBackend(std::shared_ptr<grpc::Channel> imaged)
-    : stub_(image::v1::ImageService::NewStub(imaged)) {}
+    : stub_(image::v1::ImageService::NewStub(imaged)),
+      cache_stub_(image::v1::BuildCacheService::NewStub(imaged)) {}
 
 absl::StatusOr<std::string> GrpcBuildBackend::CommitContainer(
     const image::v1::CommitContainerRequest& request) {
@@ -72,6 +75,22 @@ absl::StatusOr<std::unique_ptr<BuildSession>> GrpcBuildBackend::Build(
     return status.ok() ? absl::UnavailableError("imaged is unavailable: build refused") : status;
   }
   return std::unique_ptr<BuildSession>(std::move(session));
+}
+
+absl::StatusOr<std::vector<image::v1::BuildCacheRecord>> GrpcBuildBackend::ListBuildCache() {
+  ASSIGN_OR_RETURN(
+      image::v1::ListBuildCacheResponse response,
+      UnaryCall(cache_stub_.get(), &image::v1::BuildCacheService::Stub::ListBuildCache,
+                image::v1::ListBuildCacheRequest(), std::chrono::seconds(30), "imaged"));
+  return std::vector<image::v1::BuildCacheRecord>(response.records().begin(),
+                                                  response.records().end());
+}
+
+absl::StatusOr<image::v1::PruneBuildCacheResponse> GrpcBuildBackend::PruneBuildCache(
+    const image::v1::PruneBuildCacheRequest& request) {
+  // Removing images applies to stored: allow for many.
+  return UnaryCall(cache_stub_.get(), &image::v1::BuildCacheService::Stub::PruneBuildCache, request,
+                   std::chrono::minutes(10), "imaged");
 }
 
 }  // namespace berth::apiserver

@@ -19,9 +19,13 @@ class GrpcBuildBackend : public BuildBackend {
       const image::v1::CommitContainerRequest& request) override;
   absl::StatusOr<std::unique_ptr<BuildSession>> Build(
       const image::v1::BuildParameters& parameters) override;
+  absl::StatusOr<std::vector<image::v1::BuildCacheRecord>> ListBuildCache() override;
+  absl::StatusOr<image::v1::PruneBuildCacheResponse> PruneBuildCache(
+      const image::v1::PruneBuildCacheRequest& request) override;
 
  private:
   std::unique_ptr<image::v1::ImageService::Stub> stub_;
+  std::unique_ptr<image::v1::BuildCacheService::Stub> cache_stub_;
 };
 
 }  // namespace berth::apiserver

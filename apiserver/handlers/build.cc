@@ -4,8 +4,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/images.h"
 #include "apiserver/handlers/util.h"
+#include "apiserver/timefmt.h"
 #include "common/status.h"
 
 namespace berth::apiserver {
@@ -59,6 +62,8 @@ void BuildHandlers::Register(Router& router) {
              [this](Exchange& exchange, const std::string&) { return Commit(exchange); });
   router.Add("POST", "/build",
              [this](Exchange& exchange, const std::string&) { return Build(exchange); });
+  router.Add("POST", "/build/prune",
+             [this](Exchange& exchange, const std::string&) { return Prune(exchange); });
 }
 
 absl::StatusOr<img::BuildParameters> BuildParametersFrom(const Query& query) {
@@ -160,6 +165,61 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
   watch.reset();
   if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
   exchange.EndChunked();
+  return absl::OkStatus();
+}
+
+Json RenderBuildCacheRecord(const img::BuildCacheRecord& record) {
+  Json parents = Json::array();
+  if (!record.parent().empty()) parents.push_back(record.parent());
+  return {
+      {"ID", record.id()},
+      {"Parents", parents.empty() ? Json(nullptr) : parents},
+      {"Type", "regular"},
+      {"Description", record.description()},
+      {"InUse", record.in_use()},
+      {"Shared", record.shared()},
+      {"Size", record.size()},
+      {"CreatedAt", FormatRfc3339Nano(record.created() * 1000000000)},
+      {"LastUsedAt", FormatRfc3339Nano(record.last_used() * 1000000000)},
+      {"UsageCount", record.usage_count()},
+  };
+}
+
+absl::StatusOr<img::PruneBuildCacheRequest> BuildPruneRequestFrom(const Query& query,
+                                                                  int64_t now_seconds) {
+  ASSIGN_OR_RETURN(Filters filters, Filters::Parse(query.Get("filters")));
+  RETURN_IF_ERROR(filters.Validate({"until", "unused-for"}));
+  img::PruneBuildCacheRequest request;
+  request.set_all(query.GetBool("all"));
+  for (const char* key : {"until", "unused-for"}) {
+    for (const std::string& value : filters.Get(key)) {
+      ASSIGN_OR_RETURN(int64_t until, ParseFilterTime(value, now_seconds));
+      request.set_until(until);
+    }
+  }
+  return request;
+}
+
+absl::StatusOr<Json> BuildHandlers::DiskUsage() {
+  ASSIGN_OR_RETURN(std::vector<img::BuildCacheRecord> records, builds_->ListBuildCache());
+  Json out = Json::array();
+  for (const img::BuildCacheRecord& record : records) out.push_back(RenderBuildCacheRecord(record));
+  return out;
+}
+
+absl::Status BuildHandlers::Prune(Exchange& exchange) {
+  ASSIGN_OR_RETURN(img::PruneBuildCacheRequest request,
+                   BuildPruneRequestFrom(exchange.request().query, NowNanos() / 1000000000));
+  ASSIGN_OR_RETURN(std::vector<rt::Container> containers, containers_->ListContainers(true));
+  for (const rt::Container& container : containers) {
+    request.add_images_in_use(container.image_id());
+  }
+  ASSIGN_OR_RETURN(img::PruneBuildCacheResponse response, builds_->PruneBuildCache(request));
+  Json deleted = Json::array();
+  for (const std::string& id : response.caches_deleted()) deleted.push_back(id);
+  ReplyJson(exchange, 200,
+            {{"CachesDeleted", deleted.empty() ? Json(nullptr) : deleted},
+             {"SpaceReclaimed", response.space_reclaimed()}});
   return absl::OkStatus();
 }
 

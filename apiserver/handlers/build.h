@@ -23,6 +23,10 @@ class BuildHandlers {
   void Register(Router& router);
   absl::Status Commit(Exchange& exchange);
   absl::Status Build(Exchange& exchange);
+  // POST /build/prune (docker builder prune, docker system prune).
+  absl::Status Prune(Exchange& exchange);
+  // The BuildCache list of GET /system/df.
+  absl::StatusOr<Json> DiskUsage();
 
  private:
   BuildBackend* builds_;
@@ -34,6 +38,14 @@ class BuildHandlers {
 // extrahosts, memory, memswap, cpushares, cpusetcpus, cpuperiod, cpuquota,
 // shmsize for the RUN containers' HostConfig.
 absl::StatusOr<image::v1::BuildParameters> BuildParametersFrom(const Query& query);
+
+// A build cache record as GET /system/df's BuildCache lists it.
+Json RenderBuildCacheRecord(const image::v1::BuildCacheRecord& record);
+
+// POST /build/prune's query: all, and filters until= (unused-for=, its old
+// name); other filters are refused in Docker's words.
+absl::StatusOr<image::v1::PruneBuildCacheRequest> BuildPruneRequestFrom(const Query& query,
+                                                                        int64_t now_seconds);
 
 // Container paths whose content is not the container's own: volumes, binds
 // and tmpfs mounts, from its Config and HostConfig.

@@ -339,7 +339,12 @@ absl::Status FileHandlers::DiskUsage(Exchange& exchange) {
     }
     out["Volumes"] = list;
   }
-  if (wanted("build-cache")) out["BuildCache"] = Json::array();
+  if (wanted("build-cache")) {
+    out["BuildCache"] = Json::array();
+    if (build_cache_usage_) {
+      ASSIGN_OR_RETURN(out["BuildCache"], build_cache_usage_());
+    }
+  }
   ReplyJson(exchange, 200, out);
   return absl::OkStatus();
 }

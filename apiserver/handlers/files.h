@@ -30,12 +30,17 @@ class FileHandlers {
 
   // Adds SizeRw and SizeRootFs to a container summary or inspect object.
   void AddSize(const runtime::v1::Container& container, Json& out);
+  // system df's BuildCache list, once builds are enabled.
+  void set_build_cache_usage(std::function<absl::StatusOr<Json>()> usage) {
+    build_cache_usage_ = std::move(usage);
+  }
 
  private:
   ContainerBackend* containers_;
   ImageBackend* images_;
   VolumeBackend* volumes_;
   ContainerFilesBackend* files_;
+  std::function<absl::StatusOr<Json>()> build_cache_usage_;
 };
 
 // The container's filesystem view for stored: its mounts (volumes, binds)

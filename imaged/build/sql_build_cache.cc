@@ -14,6 +14,7 @@ std::vector<std::string> BuildCacheMigrations() {
       "  created INTEGER NOT NULL,"
       "  last_used INTEGER NOT NULL);"
       "CREATE INDEX build_cache_image ON build_cache(image_id);",
+      "ALTER TABLE build_cache ADD COLUMN usage_count INTEGER NOT NULL DEFAULT 1;",
   };
 }
 
@@ -26,8 +27,10 @@ absl::StatusOr<std::optional<std::string>> SqlBuildCache::Lookup(const std::stri
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) return absl::OkStatus();
     image = select.ColumnText(0);
-    ASSIGN_OR_RETURN(Statement touch,
-                     db_->Prepare("UPDATE build_cache SET last_used = ? WHERE key = ?"));
+    ASSIGN_OR_RETURN(
+        Statement touch,
+        db_->Prepare(
+            "UPDATE build_cache SET last_used = ?, usage_count = usage_count + 1 WHERE key = ?"));
     touch.Bind(1, clock_()).Bind(2, key);
     return touch.Run();
   }));
@@ -38,22 +41,24 @@ absl::Status SqlBuildCache::Record(const std::string& key, const std::string& im
   ASSIGN_OR_RETURN(Statement insert,
                    db_->Prepare("INSERT INTO build_cache (key, image_id, created, last_used) "
                                 "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                                "image_id = excluded.image_id, last_used = excluded.last_used"));
+                                "image_id = excluded.image_id, last_used = excluded.last_used, "
+                                "usage_count = build_cache.usage_count + 1"));
   int64_t now = clock_();
   insert.Bind(1, key).Bind(2, image_id).Bind(3, now).Bind(4, now);
   return insert.Run();
 }
 
 absl::StatusOr<std::vector<CacheEntry>> SqlBuildCache::List() {
-  ASSIGN_OR_RETURN(Statement select,
-                   db_->Prepare("SELECT key, image_id, created, last_used FROM build_cache "
-                                "ORDER BY created, key"));
+  ASSIGN_OR_RETURN(
+      Statement select,
+      db_->Prepare("SELECT key, image_id, created, last_used, usage_count FROM build_cache "
+                   "ORDER BY created, key"));
   std::vector<CacheEntry> entries;
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
     entries.push_back(CacheEntry{select.ColumnText(0), select.ColumnText(1), select.ColumnInt(2),
-                                 select.ColumnInt(3)});
+                                 select.ColumnInt(3), select.ColumnInt(4)});
   }
   return entries;
 }
@@ -77,6 +82,34 @@ absl::StatusOr<std::vector<std::string>> SqlBuildCache::Prune(int64_t before) {
                      db_->Prepare("DELETE FROM build_cache WHERE ? = 0 OR last_used < ?"));
     remove.Bind(1, before).Bind(2, before);
     RETURN_IF_ERROR(remove.Run());
+    for (const std::string& image : candidates) {
+      ASSIGN_OR_RETURN(Statement still,
+                       db_->Prepare("SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1"));
+      still.Bind(1, image);
+      ASSIGN_OR_RETURN(bool used, still.Step());
+      if (!used) released.push_back(image);
+    }
+    return absl::OkStatus();
+  }));
+  return released;
+}
+
+absl::StatusOr<std::vector<std::string>> SqlBuildCache::Remove(
+    const std::vector<std::string>& keys) {
+  std::vector<std::string> released;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    std::set<std::string> candidates;
+    for (const std::string& key : keys) {
+      ASSIGN_OR_RETURN(Statement select,
+                       db_->Prepare("SELECT image_id FROM build_cache WHERE key = ?"));
+      select.Bind(1, key);
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) continue;
+      candidates.insert(select.ColumnText(0));
+      ASSIGN_OR_RETURN(Statement remove, db_->Prepare("DELETE FROM build_cache WHERE key = ?"));
+      remove.Bind(1, key);
+      RETURN_IF_ERROR(remove.Run());
+    }
     for (const std::string& image : candidates) {
       ASSIGN_OR_RETURN(Statement still,
                        db_->Prepare("SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1"));

@@ -3,8 +3,9 @@
 // entry never names an image that was not stored; a lookup of an entry whose
 // image was removed is a miss (the Builder checks the image exists).
 //
-// Table (append BuildCacheMigrations() to imaged's migration list):
-//   build_cache(key TEXT PRIMARY KEY, image_id TEXT, created INTEGER, last_used INTEGER)
+// Table (in a database of its own, build.db):
+//   build_cache(key TEXT PRIMARY KEY, image_id TEXT, created INTEGER, last_used INTEGER,
+//               usage_count INTEGER)
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 
 namespace berth::imaged::build {
 
-// Migrations to append, in order, after imaged's own.
+// The database's migrations, in order.
 std::vector<std::string> BuildCacheMigrations();
 
 struct CacheEntry {
@@ -25,6 +26,8 @@ struct CacheEntry {
   std::string image_id;
   int64_t created = 0;
   int64_t last_used = 0;
+  // Builds that made or reused the step.
+  int64_t usage_count = 0;
 };
 
 class SqlBuildCache : public BuildCache {
@@ -40,6 +43,9 @@ class SqlBuildCache : public BuildCache {
   // Removes entries last used before `before` (all when 0) and returns the
   // image IDs no remaining entry names, for imaged to delete when untagged.
   absl::StatusOr<std::vector<std::string>> Prune(int64_t before);
+  // Removes the entries with these keys, in one transaction, and returns the
+  // image IDs no remaining entry names.
+  absl::StatusOr<std::vector<std::string>> Remove(const std::vector<std::string>& keys);
   // Drops entries that name an image (after the image was removed).
   absl::Status ForgetImage(const std::string& image_id);
 

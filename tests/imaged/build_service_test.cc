@@ -176,6 +176,84 @@ TEST_CASE("a failed RUN reports Docker's message and leaves no tag nor container
   CHECK(f.runner.live.empty());
 }
 
+TEST_CASE("the build cache lists steps and prune frees what no tagged image holds", "[build]") {
+  Fixture f;
+  BuildCacheManager manager(f.store.get(), f.cache.get());
+  // Two builds sharing their first step: the kept one tagged, the other
+  // abandoned (its image untagged).
+  std::string kept = "FROM base\nCOPY f.txt /k/\nENV K=1\n";
+  std::string gone = "FROM base\nCOPY f.txt /k/\nCOPY f.txt /g/\n";
+  f.Build(kept, Context(kept), {"kept:1"});
+  f.Build(gone, Context(gone));
+  auto listed = manager.List();
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 3);
+  auto find = [&](const std::string& needle) {
+    for (const BuildCacheUsage& usage : *listed) {
+      if (usage.description.find(needle) != std::string::npos) return usage;
+    }
+    FAIL("no cache entry for " << needle);
+    return BuildCacheUsage{};
+  };
+  const BuildCacheUsage copy_k = find("in /k/");
+  CHECK(copy_k.description.find("in /k/") != std::string::npos);
+  CHECK(copy_k.id.size() == 25);
+  CHECK(copy_k.size > 0);
+  CHECK(copy_k.shared);
+  CHECK(copy_k.parent.empty());
+  const BuildCacheUsage env = find("ENV K=1");
+  CHECK(env.size == 0);
+  CHECK(env.shared);
+  CHECK(env.parent == copy_k.id);
+  const BuildCacheUsage copy_g = find("in /g/");
+  CHECK_FALSE(copy_g.shared);
+  CHECK(copy_g.usage_count == 1);
+  CHECK(copy_k.usage_count == 2);
+
+  // Without all: only the abandoned step goes, and its image with it.
+  auto pruned = manager.Prune({});
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted == std::vector<std::string>{copy_g.id});
+  CHECK(pruned->reclaimed == copy_g.size);
+  CHECK(absl::IsNotFound(f.store->Get(copy_g.image_id).status()));
+  CHECK(manager.List()->size() == 2);
+
+  // An until bound before the entries' last use removes nothing.
+  BuildCachePruneOptions until;
+  until.all = true;
+  until.until = 1;
+  CHECK(manager.Prune(until)->deleted.empty());
+  // All: the entries go; the tagged image and its parents stay.
+  BuildCachePruneOptions all;
+  all.all = true;
+  pruned = manager.Prune(all);
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted.size() == 2);
+  CHECK(pruned->reclaimed == 0);
+  CHECK(manager.List()->empty());
+  CHECK(f.store->Get("kept:1").ok());
+  CHECK(f.store->Get(copy_k.image_id).ok());
+  // The next build finds no cache.
+  std::string again = f.Build(kept, Context(kept), {"kept:2"});
+  CHECK(again.find("Using cache") == std::string::npos);
+}
+
+TEST_CASE("a pruned image that a container uses stays", "[build]") {
+  Fixture f;
+  BuildCacheManager manager(f.store.get(), f.cache.get());
+  std::string dockerfile = "FROM base\nCOPY f.txt /u/\n";
+  f.Build(dockerfile, Context(dockerfile));
+  auto listed = manager.List();
+  REQUIRE(listed->size() == 1);
+  BuildCachePruneOptions options;
+  options.images_in_use = {(*listed)[0].image_id};
+  auto pruned = manager.Prune(options);
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted.size() == 1);
+  CHECK(pruned->reclaimed == 0);
+  CHECK(f.store->Get((*listed)[0].image_id).ok());
+}
+
 TEST_CASE("a context tar without its end blocks is read (docker build -f outside)", "[build]") {
   Fixture f;
   std::string dockerfile = "FROM base\nCOPY f.txt /\n";

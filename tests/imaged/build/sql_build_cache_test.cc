@@ -44,5 +44,28 @@ TEST_CASE("entries survive reopening, prune releases unreferenced images") {
   CHECK(*cache.Prune(0) == std::vector<std::string>{"sha256:d"});
 }
 
+TEST_CASE("usage counts uses; removing keys releases images no other entry names") {
+  TempDir dir;
+  auto db = Database::Open(dir.path() + "/build.db", BuildCacheMigrations());
+  REQUIRE(db.ok());
+  SqlBuildCache cache(db->get(), [] { return int64_t{7}; });
+  REQUIRE(cache.Record("k1", "sha256:a").ok());
+  REQUIRE(cache.Record("k2", "sha256:a").ok());
+  REQUIRE(cache.Record("k3", "sha256:b").ok());
+  CHECK(cache.Lookup("k1")->value() == "sha256:a");
+  CHECK(cache.Lookup("k1")->value() == "sha256:a");
+  auto entries = cache.List();
+  REQUIRE(entries.ok());
+  REQUIRE(entries->size() == 3);
+  CHECK((*entries)[0].key == "k1");
+  CHECK((*entries)[0].usage_count == 3);
+  CHECK((*entries)[1].usage_count == 1);
+  CHECK((*entries)[0].created == 7);
+  // a is still named by k2; b by nothing; an unknown key is ignored.
+  CHECK(*cache.Remove({"k1", "k3", "nope"}) == std::vector<std::string>{"sha256:b"});
+  CHECK(*cache.Remove({"k2"}) == std::vector<std::string>{"sha256:a"});
+  CHECK(cache.List()->empty());
+}
+
 }  // namespace
 }  // namespace berth::imaged::build
