@@ -60,6 +60,21 @@ class FakeBuilds : public BuildBackend {
     if (session_log != nullptr) return std::unique_ptr<BuildSession>(new FakeSession(session_log));
     return absl::UnavailableError("imaged is unavailable: test");
   }
+  absl::StatusOr<std::vector<img::BuildCacheRecord>> ListBuildCache() override {
+    return cache_records;
+  }
+  absl::StatusOr<img::PruneBuildCacheResponse> PruneBuildCache(
+      const img::PruneBuildCacheRequest& request) override {
+    last_prune = request;
+    img::PruneBuildCacheResponse response;
+    for (const img::BuildCacheRecord& record : cache_records) {
+      response.add_caches_deleted(record.id());
+      response.set_space_reclaimed(response.space_reclaimed() + record.size());
+    }
+    return response;
+  }
+  std::vector<img::BuildCacheRecord> cache_records;
+  img::PruneBuildCacheRequest last_prune;
   img::BuildParameters last_build;
   SessionLog* session_log = nullptr;
   FakeContainers* containers = nullptr;
@@ -138,6 +153,63 @@ TEST_CASE("POST /commit with pause=0 leaves the container running; errors map", 
   FakeExchange missing("POST", "/commit?container=nope");
   f.api.Handle(missing);
   CHECK(missing.status == 404);
+}
+
+TEST_CASE("POST /build/prune: all, until, the images containers use, Docker's reply", "[build]") {
+  Fixture f;
+  rt::Container& c = f.containers.Add(std::string(64, 'c'), "web", "exited", "{}");
+  c.set_image_id("sha256:" + std::string(64, 'b'));
+  img::BuildCacheRecord record;
+  record.set_id("abcdefabcdefabcdefabcdefa");
+  record.set_size(42);
+  f.builds.cache_records.push_back(record);
+  FakeExchange exchange("POST",
+                        "/build/prune?all=1&filters=%7B%22until%22%3A%7B%2224h%22%3Atrue%7D%7D");
+  f.api.Handle(exchange);
+  CHECK(exchange.status == 200);
+  Json body = ParseJson(exchange.body).value();
+  CHECK(body["CachesDeleted"] == Json::array({"abcdefabcdefabcdefabcdefa"}));
+  CHECK(body["SpaceReclaimed"] == 42);
+  CHECK(f.builds.last_prune.all());
+  CHECK(f.builds.last_prune.until() > 0);
+  CHECK(f.builds.last_prune.images_in_use_size() == 1);
+
+  // Nothing deleted is null, as Docker answers.
+  f.builds.cache_records.clear();
+  FakeExchange none("POST", "/build/prune");
+  f.api.Handle(none);
+  CHECK(ParseJson(none.body).value()["CachesDeleted"].is_null());
+  CHECK_FALSE(f.builds.last_prune.all());
+  CHECK(f.builds.last_prune.until() == 0);
+
+  FakeExchange bad("POST", "/build/prune?filters=%7B%22foo%22%3A%7B%22x%22%3Atrue%7D%7D");
+  f.api.Handle(bad);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("invalid filter 'foo'") != std::string::npos);
+}
+
+TEST_CASE("a build cache record renders as system df's BuildCache entry", "[build]") {
+  img::BuildCacheRecord record;
+  record.set_id("id1");
+  record.set_parent("id0");
+  record.set_description("/bin/sh -c echo hi");
+  record.set_size(10);
+  record.set_created(1700000000);
+  record.set_last_used(1700000060);
+  record.set_usage_count(3);
+  record.set_shared(true);
+  Json out = RenderBuildCacheRecord(record);
+  CHECK(out["ID"] == "id1");
+  CHECK(out["Parents"] == Json::array({"id0"}));
+  CHECK(out["Type"] == "regular");
+  CHECK(out["Shared"] == true);
+  CHECK(out["InUse"] == false);
+  CHECK(out["Size"] == 10);
+  CHECK(out["CreatedAt"] == "2023-11-14T22:13:20Z");
+  CHECK(out["LastUsedAt"] == "2023-11-14T22:14:20Z");
+  CHECK(out["UsageCount"] == 3);
+  record.clear_parent();
+  CHECK(RenderBuildCacheRecord(record)["Parents"].is_null());
 }
 
 TEST_CASE("POST /build's query becomes the build parameters", "[build]") {
