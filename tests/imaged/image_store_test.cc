@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "common/digest.h"
 #include "imaged/content_store.h"
@@ -776,6 +778,41 @@ TEST_CASE("a load killed after stored applied its layers leaves nothing after re
   // And the same image loads cleanly afterwards.
   REQUIRE(fixture.Load(testing::DockerSave2010({{BusyboxPlus(), {"plus:1"}}})).ok());
   CHECK(fixture.store().Get("plus:1").ok());
+}
+
+TEST_CASE("loads racing removals of images that share their layers stay whole", "[gc]") {
+  Fixture fixture;
+  ImageFiles busybox = Busybox();
+  ImageFiles plus = BusyboxPlus();
+  std::string busybox_archive = testing::DockerSave2010({{busybox, {"busybox:latest"}}});
+  std::string plus_archive = testing::DockerSave2010({{plus, {"plus:1"}}});
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  // Loads and removes busybox (whose layer plus shares) as fast as it can.
+  std::thread churn([&] {
+    while (!stop) {
+      if (!fixture.Load(busybox_archive).ok()) ++failures;
+      auto removed = fixture.store().Remove("busybox", false, {});
+      if (!removed.ok() && !absl::IsNotFound(removed.status())) ++failures;
+    }
+  });
+  for (int i = 0; i < 20; ++i) {
+    auto loaded = fixture.Load(plus_archive);
+    INFO(loaded.status().ToString());
+    REQUIRE(loaded.ok());
+    auto image = fixture.store().Get("plus:1");
+    REQUIRE(image.ok());
+    for (const std::string& blob : image->blob_digests) CHECK(fixture.content().Exists(blob));
+    CHECK(fixture.content().Exists(image->id));
+    if (i < 19) REQUIRE(fixture.store().Remove("plus:1", false, {}).ok());
+  }
+  stop = true;
+  churn.join();
+  CHECK(failures == 0);
+  // The sink is looked at only now: the store serialises its own calls to it.
+  for (const std::string& chain : fixture.store().Get("plus:1")->chain_ids) {
+    CHECK(fixture.sink().layers.count(chain) == 1);
+  }
 }
 
 }  // namespace
