@@ -14,6 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/fs.h"
+#include "common/mount_propagation.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/security_options.h"
 
@@ -144,6 +146,11 @@ absl::Status AddUserMounts(const std::vector<MountPoint>& user_mounts, const Jso
       return absl::InternalError("mount " + m.destination + " has no resolved source");
     }
     const std::string propagation = m.propagation.empty() ? "rprivate" : m.propagation;
+    if (propagation != "rprivate" && propagation != "private") {
+      absl::StatusOr<std::string> mountinfo = ReadFile("/proc/self/mountinfo");
+      if (!mountinfo.ok()) return mountinfo.status();
+      if (absl::Status status = CheckBindPropagation(m, *mountinfo); !status.ok()) return status;
+    }
     mounts.push_back(
         Mount(m.destination, "bind", m.source, {"rbind", m.read_write ? "rw" : "ro", propagation}));
   }
@@ -488,6 +495,9 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
     linux["sysctl"] = host["Sysctls"];
   }
   if (*seccomp) linux["seccomp"] = **seccomp;
+  if (std::string root = RootfsPropagationFor(in.mounts); !root.empty()) {
+    linux["rootfsPropagation"] = root;
+  }
   Json device_nodes = Json::array();
   if (absl::Status status = AddUserDevices(host, &device_nodes, &linux["resources"]["devices"]);
       !status.ok()) {

@@ -208,6 +208,18 @@ absl::Status SetupDev(const Spec& spec, const std::string& rootfs) {
   return absl::OkStatus();
 }
 
+absl::Status MakeHoldingMountPrivate(std::string path) {
+  while (true) {
+    if (mount(nullptr, path.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) return absl::OkStatus();
+    // EINVAL: not a mount point; its parent directory's mount holds it.
+    if (errno != EINVAL || path == "/") {
+      return LastErrnoStatus("make the mount of " + path + " private");
+    }
+    size_t slash = path.rfind('/');
+    path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+  }
+}
+
 absl::Status PivotRoot(const std::string& rootfs) {
   int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (old_root < 0) return LastErrnoStatus("open /");
@@ -334,6 +346,10 @@ absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
     if (parsed.propagation != 0) propagation = parsed.propagation | MS_REC;
   }
   RETURN_IF_ERROR(DoMount("", "/", "", propagation, ""));
+  // A shared root (for rshared binds) would carry the rootfs bind below and
+  // every mount made inside the container back to the host: the mount
+  // holding the rootfs goes private first, as runc does.
+  if (propagation & MS_SHARED) RETURN_IF_ERROR(MakeHoldingMountPrivate(rootfs));
   RETURN_IF_ERROR(DoMount(rootfs, rootfs, "", MS_BIND | MS_REC, ""));
   for (const Mount& m : spec.mounts) {
     RETURN_IF_ERROR(Annotate(MountEntry(rootfs, m), "mount " + m.destination));

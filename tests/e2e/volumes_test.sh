@@ -90,4 +90,69 @@ test_volumes() {
   docker volume prune -af >/dev/null
   check_eq "prune -a removes all unused volumes" "" "$(docker volume ls -q)"
   check_eq "nothing is left in the volumes directory" "" "$(ls -A "$ROOT/stored/volumes")"
+  test_volumes_propagation
+}
+
+# Bind propagation (rslave, rshared) from a source the test makes a shared
+# mount, Docker's refusal when the source is on a private mount, and the
+# SELinux relabel options :z/:Z, accepted and ignored on a host without
+# SELinux as Docker does.
+test_volumes_propagation() {
+  say "== volumes: bind propagation and :z/:Z"
+  local d=$E2E_DIR/prop priv=$E2E_DIR/priv out id
+  mkdir -p "$d" "$priv"
+  echo relabel >"$priv/f"
+  mount --bind "$d" "$d" && mount --make-shared "$d"
+  check_contains "the test's source is a shared mount" "shared:" \
+    "$(awk -v p="$d" '$5 == p' /proc/self/mountinfo)"
+
+  id=$(docker run -d --network none -v "$d:/m:rslave" busybox sleep 300)
+  mkdir -p "$d/late"
+  mount -t tmpfs tmpfs "$d/late" && echo late >"$d/late/f"
+  out=$(docker exec "$id" cat /m/late/f 2>&1)
+  check_eq "rslave: a mount made on the host later appears in the container" "late" "$out"
+  out=$(docker inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' "$id")
+  check_eq "inspect shows rslave" "rslave" "$out"
+  docker rm -f "$id" >/dev/null
+  umount "$d/late"
+
+  id=$(docker run -d --privileged --network none \
+    --mount "type=bind,source=$d,target=/m,bind-propagation=rshared" busybox sleep 300)
+  mkdir -p "$d/late" "$d/back"
+  mount -t tmpfs tmpfs "$d/late" && echo late >"$d/late/f"
+  out=$(docker exec "$id" cat /m/late/f 2>&1)
+  check_eq "rshared: a mount made on the host later appears in the container" "late" "$out"
+  docker exec "$id" sh -c 'mount -t tmpfs tmpfs /m/back && echo back >/m/back/f'
+  check_eq "rshared: a mount made in the container appears on the host" "back" \
+    "$(cat "$d/back/f" 2>&1)"
+  check_eq "the container's own mounts stay inside it" "" \
+    "$(grep -F "$ROOT" /proc/self/mountinfo | awk '{print $5}' | grep -E '/(proc|dev|sys)$' || true)"
+  docker exec "$id" umount /m/back
+  check_eq "rshared: the container's unmount reaches the host" "" \
+    "$(awk -v p="$d/back" '$5 == p' /proc/self/mountinfo)"
+  docker rm -f "$id" >/dev/null
+  umount "$d/late"
+  umount "$d/back" 2>/dev/null
+  umount "$d"
+
+  out=$(docker run --rm --network none -v "$priv:/m:rshared" busybox true 2>&1)
+  check_contains "rshared from a private mount: Docker's error" \
+    "path $priv is mounted on / but it is not a shared mount" "$out"
+  out=$(docker run --rm --network none \
+    --mount "type=bind,source=$priv,target=/m,bind-propagation=rslave" busybox true 2>&1)
+  check_contains "rslave from a private mount: Docker's error" \
+    "path $priv is mounted on / but it is not a shared or slave mount" "$out"
+  check_eq "no container is left from the refused runs" "" \
+    "$(docker ps -aq --filter ancestor=busybox --filter status=created)"
+
+  out=$(docker run --rm --network none -v "$priv:/m:z" busybox cat /m/f 2>&1)
+  check_eq ":z accepted" "relabel" "$out"
+  out=$(docker run --rm --network none -v "$priv:/m:Z,ro" busybox sh -c 'cat /m/f; touch /m/x' 2>&1)
+  check_contains ":Z,ro accepted" "relabel" "$out"
+  check_contains ":Z,ro is still read-only" "Read-only file system" "$out"
+  id=$(docker create -v "$priv:/m:Z" -v zvol:/v:z busybox true)
+  out=$(docker inspect -f '{{range .Mounts}}{{.Mode}} {{end}}' "$id" | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ')
+  check_eq "inspect shows the mode as given" " Z z " "$out"
+  docker rm -v "$id" >/dev/null
+  docker volume rm zvol >/dev/null
 }
