@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -29,7 +30,9 @@ class FakeStorage : public Storage {
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> MountRootfs(const std::string& id) override {
+    if (on_mount) on_mount(id);
     std::lock_guard<std::mutex> lock(mu);
+    if (!fail_mount.ok()) return fail_mount;
     if (!prepared.count(id)) return absl::NotFoundError("no rootfs for " + id);
     const std::string path = base_ + "/" + id.substr(0, 8);
     RETURN_IF_ERROR(MakeDirs(path + "/etc"));
@@ -88,6 +91,9 @@ class FakeStorage : public Storage {
   std::set<std::string> prepared, mounted;
   std::map<std::string, std::string> parents;
   absl::Status fail_prepare;
+  absl::Status fail_mount;
+  // Called first by MountRootfs, outside the lock.
+  std::function<void(const std::string&)> on_mount;
   int unmounts = 0;
 
  private:
@@ -98,6 +104,7 @@ class FakeNetwork : public Network {
  public:
   absl::StatusOr<SandboxResult> CreateSandbox(const SandboxSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu);
+    if (!fail_create.ok()) return fail_create;
     const std::string& id = spec.container_id;
     // Enough of the document for the tests: host mode or not.
     const bool host = spec.host_config_json.find("\"NetworkMode\":\"host\"") != std::string::npos;
@@ -121,6 +128,7 @@ class FakeNetwork : public Network {
   }
   std::mutex mu;
   std::map<std::string, std::string> sandboxes;
+  absl::Status fail_create;
 };
 
 // The container behind one fake shim.
