@@ -93,12 +93,11 @@ berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
 berth_rss=$(rss_kb $berth_pids)
 berth_pss=$(pss_kb $berth_pids)
 berth_run=$(median_ms "$BERTH_HOST" docker run --rm --network none busybox true)
-berth_bridge=$(median_ms "$BERTH_HOST" docker run --rm busybox true)
 cli_only=$(median_ms "$BERTH_HOST" docker version)
 berth_shim=$(shim_memory "$BERTH_HOST" "berth-shim.*$WORK/b/run")
 
 # reference: Debian's dockerd 20.10 on its own socket and root
-ref_run=nan; ref_bridge=nan; ref_rss=0; ref_pss=0; ref_shim="0 0"
+ref_run=nan; ref_rss=0; ref_pss=0; ref_shim="0 0"
 if command -v dockerd >/dev/null; then
   REF_HOST=unix://$WORK/d/docker.sock
   mkdir -p "$WORK/d"
@@ -119,7 +118,6 @@ if command -v dockerd >/dev/null; then
     ref_rss=$(rss_kb $ref_pids)
     ref_pss=$(pss_kb $ref_pids)
     ref_run=$(median_ms "$REF_HOST" docker run --rm --network none busybox true)
-    ref_bridge=$(median_ms "$REF_HOST" docker run --rm busybox true)
     ref_shim=$(shim_memory "$REF_HOST" "containerd-shim.*bench")
   else
     echo "reference dockerd did not start; see $WORK/dockerd.log" >&2
@@ -135,12 +133,6 @@ echo "docker run --rm --network none busybox true, median of $RUNS:"
 printf '  berth      %8s ms\n' "$berth_run"
 printf '  reference  %8s ms   (berth/reference = %s)\n' "$ref_run" "$(ratio "$berth_run" "$ref_run")"
 printf '  CLI alone  %8s ms   (docker version)\n' "$cli_only"
-diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.1f\n", a - b }'; }
-echo "the same on the default bridge network (attach cost = bridge - none):"
-printf '  berth      %8s ms   attach %s ms   (bridge/none = %s)\n' "$berth_bridge" \
-  "$(diff_ms "$berth_bridge" "$berth_run")" "$(ratio "$berth_bridge" "$berth_run")"
-printf '  reference  %8s ms   attach %s ms   (bridge/none = %s)\n' "$ref_bridge" \
-  "$(diff_ms "$ref_bridge" "$ref_run")" "$(ratio "$ref_bridge" "$ref_run")"
 read -r berth_shim_pss berth_shim_uss <<<"$berth_shim"
 read -r ref_shim_pss ref_shim_uss <<<"$ref_shim"
 echo "per-container shim with 10 idle containers, KiB      PSS        USS (private)"
@@ -151,3 +143,5 @@ echo "idle memory, KiB              PSS (resident together)      RSS (summed per
 printf '  berth (5 daemons)          %8d                     %8d\n' "$berth_pss" "$berth_rss"
 printf '  reference (dockerd+containerd) %4d                     %8d\n' "$ref_pss" "$ref_rss"
 printf '  berth/reference            %8s                     %8s\n' "$(ratio "$berth_pss" "$ref_pss")" "$(ratio "$berth_rss" "$ref_rss")"
+# The cost of attaching to a bridge network: its own engines, none and bridge alternating.
+bench/network-bench.sh "$RUNS"
