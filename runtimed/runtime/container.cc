@@ -83,6 +83,10 @@ absl::Status RunInit(const InitArgs& args) {
   if (!spec.hostname.empty() && sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     return LastErrnoStatus("sethostname " + spec.hostname);
   }
+  if (!spec.domainname.empty() &&
+      setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
+    return LastErrnoStatus("setdomainname " + spec.domainname);
+  }
   RETURN_IF_ERROR(ApplySysctls(spec.sysctl));
   RETURN_IF_ERROR(FinalizeRootfs(spec));
   // The runtime set the OOM score from outside: the init may have no /proc

@@ -100,14 +100,65 @@ absl::Status CreateTarget(const std::string& target, bool file) {
   return absl::OkStatus();
 }
 
-absl::Status MountCgroup(const std::string& target, unsigned long flags) {
-  if (IsCgroup2("/sys/fs/cgroup")) return DoMount("cgroup2", target, "cgroup2", flags, "");
-  // On a v1 host the container sees an empty, read-only /sys/fs/cgroup:
-  // giving it its own hierarchies needs a cgroup namespace per controller.
-  return DoMount("tmpfs", target, "tmpfs", flags | MS_RDONLY, "mode=755");
+// One v1 hierarchy (or the hybrid host's unified one) at `target`: with a
+// cgroup namespace, a fresh mount whose root is the container's cgroup;
+// without, the container's own cgroup directory bound from the host (as
+// runc does), so that it reads its limits at the usual paths either way.
+absl::Status MountHierarchy(const std::string& dir, const std::string& controllers,
+                            const std::string& path, const std::string& target, unsigned long flags,
+                            bool cgroupns) {
+  RETURN_IF_ERROR(MakeDirs(target));
+  unsigned long fs_flags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (cgroupns) {
+    absl::Status mounted = controllers.empty()
+                               ? DoMount("cgroup2", target, "cgroup2", fs_flags, "")
+                               : DoMount("cgroup", target, "cgroup", fs_flags, controllers);
+    if (mounted.ok()) return mounted;
+  }
+  std::string source = "/sys/fs/cgroup/" + dir + (path == "/" ? "" : path);
+  RETURN_IF_ERROR(DoMount(source, target, "", MS_BIND | MS_REC, ""));
+  return DoMount("", target, "", MS_BIND | MS_REMOUNT | fs_flags | StatMountFlags(target), "");
 }
 
-absl::Status MountEntry(const std::string& rootfs, const Mount& m) {
+absl::Status MountCgroup(const Spec& spec, const std::string& target, unsigned long flags) {
+  if (IsCgroup2("/sys/fs/cgroup")) return DoMount("cgroup2", target, "cgroup2", flags, "");
+  // A v1 or hybrid host: a tmpfs holding one mount per hierarchy the init
+  // is in (it is in its cgroups and namespace by now), named as on the host.
+  RETURN_IF_ERROR(DoMount("tmpfs", target, "tmpfs", flags & ~MS_RDONLY, "mode=755"));
+  bool cgroupns = spec.FindNamespace("cgroup") != nullptr;
+  ASSIGN_OR_RETURN(std::string self, ReadFile("/proc/self/cgroup"));
+  for (absl::string_view line : absl::StrSplit(self, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (fields.size() != 3) continue;
+    std::string controllers = fields[1];
+    std::string dir = controllers;
+    if (controllers.empty()) {
+      dir = "unified";
+    } else if (controllers.rfind("name=", 0) == 0) {
+      dir = controllers.substr(5);
+    }
+    if (!PathExists("/sys/fs/cgroup/" + dir)) continue;
+    // name=systemd mounts as "none,name=systemd".
+    std::string data = controllers.rfind("name=", 0) == 0 ? "none," + controllers : controllers;
+    RETURN_IF_ERROR(
+        Annotate(MountHierarchy(dir, data, fields[2], target + "/" + dir, flags, cgroupns),
+                 "cgroup " + dir));
+    if (dir.find(',') != std::string::npos) {
+      for (absl::string_view alias : absl::StrSplit(dir, ',')) {
+        std::string link = absl::StrCat(target, "/", alias);
+        if (symlink(dir.c_str(), link.c_str()) != 0 && errno != EEXIST) {
+          return LastErrnoStatus("symlink " + link);
+        }
+      }
+    }
+  }
+  if (flags & MS_RDONLY) {
+    return DoMount("", target, "", MS_REMOUNT | (flags & ~(MS_BIND | MS_REC)), "mode=755");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MountEntry(const Spec& spec, const std::string& rootfs, const Mount& m) {
   MountFlags opts = ParseMountOptions(m.options);
   bool bind = m.type == "bind" || (opts.flags & MS_BIND) != 0;
   if (bind) opts.flags |= MS_BIND;
@@ -122,7 +173,7 @@ absl::Status MountEntry(const std::string& rootfs, const Mount& m) {
   }
   RETURN_IF_ERROR(CreateTarget(target, file));
   if (m.type == "cgroup" || m.type == "cgroup2") {
-    RETURN_IF_ERROR(MountCgroup(target, opts.flags & ~(MS_BIND | MS_REC)));
+    RETURN_IF_ERROR(MountCgroup(spec, target, opts.flags & ~(MS_BIND | MS_REC)));
   } else if (bind) {
     RETURN_IF_ERROR(DoMount(m.source, target, "", opts.flags & (MS_BIND | MS_REC), ""));
     // A bind ignores every other flag; they only take effect on a remount.
@@ -352,11 +403,19 @@ absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
   if (propagation & MS_SHARED) RETURN_IF_ERROR(MakeHoldingMountPrivate(rootfs));
   RETURN_IF_ERROR(DoMount(rootfs, rootfs, "", MS_BIND | MS_REC, ""));
   for (const Mount& m : spec.mounts) {
-    RETURN_IF_ERROR(Annotate(MountEntry(rootfs, m), "mount " + m.destination));
+    RETURN_IF_ERROR(Annotate(MountEntry(spec, rootfs, m), "mount " + m.destination));
   }
   if (!BindsHostDev(spec)) RETURN_IF_ERROR(SetupDev(spec, rootfs));
   if (before_pivot) RETURN_IF_ERROR(before_pivot());
-  return PivotRoot(rootfs);
+  RETURN_IF_ERROR(PivotRoot(rootfs));
+  // The root itself was bound from a mount made private or slave above; the
+  // propagation the spec asks of it is set on it now that it is "/", and on
+  // it alone: the spec mounts keep their own.
+  if (!spec.rootfs_propagation.empty()) {
+    unsigned long root = ParseMountOptions({spec.rootfs_propagation}).propagation & ~MS_REC;
+    if (root != 0) RETURN_IF_ERROR(DoMount("", "/", "", root, ""));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FinalizeRootfs(const Spec& spec) {

@@ -470,6 +470,7 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   if (spec.root_path.empty()) return FieldError("root.path", "is required");
   RETURN_IF_ERROR(ReadBool(*root, "readonly", "root.readonly", &spec.root_readonly));
   RETURN_IF_ERROR(ReadString(json, "hostname", "hostname", &spec.hostname));
+  RETURN_IF_ERROR(ReadString(json, "domainname", "domainname", &spec.domainname));
   if (auto it = json.find("hooks"); it != json.end() && !it->is_null()) {
     RETURN_IF_ERROR(ParseHooks(*it, &spec.hooks));
   }
@@ -489,6 +490,9 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   }
   if (!spec.hostname.empty() && spec.FindNamespace("uts") == nullptr) {
     return FieldError("hostname", "requires a uts namespace");
+  }
+  if (!spec.domainname.empty() && spec.FindNamespace("uts") == nullptr) {
+    return FieldError("domainname", "requires a uts namespace");
   }
   // runc's rules: a new user namespace needs both maps (its processes would
   // otherwise be nobody, owning nothing); maps without one mean nothing.

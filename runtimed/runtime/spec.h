@@ -131,6 +131,7 @@ struct Spec {
   std::string root_path;  // as written; relative paths are relative to the bundle
   bool root_readonly = false;
   std::string hostname;
+  std::string domainname;
   std::vector<Mount> mounts;
   std::vector<Namespace> namespaces;
   // Written for a new user namespace (not one joined by path).
