@@ -1,6 +1,7 @@
 #include "apiserver/handlers/system.h"
 
 #include "absl/strings/str_cat.h"
+#include "apiserver/handlers/prune.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/timefmt.h"
 #include "apiserver/version.h"
@@ -14,6 +15,8 @@ void SystemHandlers::Register(Router& router) {
   router.Add("HEAD", "/_ping", ping);
   router.Add("GET", "/version", [this](Exchange& e, const std::string&) { return Version(e); });
   router.Add("GET", "/info", [this](Exchange& e, const std::string&) { return Info(e); });
+  router.Add("POST", "/containers/prune",
+             [this](Exchange& e, const std::string&) { return PruneContainers(containers_, e); });
 }
 
 absl::Status SystemHandlers::Ping(Exchange& exchange) {

@@ -181,3 +181,68 @@ DF
   docker rmi build-e2e:one build-e2e:two build-e2e:three build-e2e:base build-e2e:f \
     build-e2e:stdin build-e2e:gz build-e2e:add >/dev/null 2>&1
 }
+
+# The build cache in system df, builder prune and system prune; it survives
+# an imaged SIGKILL.
+test_build_cache() {
+  say "== build cache"
+  local d out n abandoned kept_id
+  d="$E2E_DIR/build-cache"
+  mkdir -p "$d/ctx"
+  echo data >"$d/ctx/data.txt"
+  printf 'FROM busybox\nCOPY data.txt /data.txt\nRUN echo kept > /kept\nENV K=1\n' >"$d/ctx/Dockerfile"
+  docker builder prune -af >/dev/null 2>&1
+  check "a build to cache" env DOCKER_BUILDKIT=0 docker build -q -t build-cache-e2e:kept "$d/ctx"
+  abandoned=$(printf 'FROM busybox\nRUN echo abandoned > /abandoned\n' |
+    DOCKER_BUILDKIT=0 docker build -q - 2>/dev/null)
+  out=$(docker system df 2>&1)
+  check_contains "system df has the Build Cache line" "Build Cache     4" "$out"
+  out=$(docker system df -v 2>&1)
+  check_contains "system df -v lists the cache" "CACHE ID" "$out"
+  check_contains "system df -v shows a regular entry" "regular" "$out"
+  n=$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)
+  check_eq "four entries" "Build Cache 4" "$n"
+
+  kill -KILL "$(daemon_pid imaged)"
+  wait_for 20 docker image inspect busybox
+  check_eq "entries survive an imaged SIGKILL" "Build Cache 4" \
+    "$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)"
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
+  check_contains "the restarted imaged reuses the cache" "Using cache" "$out"
+  check_not_contains "nothing runs after the restart" "Running in" "$out"
+
+  out=$(docker builder prune -f 2>&1)
+  check_contains "builder prune lists what it deleted" "Deleted build cache objects:" "$out"
+  check_contains "builder prune reports the space" "Total reclaimed space:" "$out"
+  check_fails "the abandoned build's image is gone" docker image inspect "$abandoned"
+  check_eq "entries of the tagged image stay without -a" "Build Cache 3" \
+    "$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)"
+  out=$(docker builder prune -af --filter until=24h 2>&1)
+  check_not_contains "until=24h keeps fresh entries" "Deleted build cache objects" "$out"
+  out=$(docker builder prune -af 2>&1)
+  check_contains "builder prune -a deletes the rest" "Deleted build cache objects:" "$out"
+  check_eq "no entry left" "Build Cache 0" \
+    "$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)"
+  check_eq "the tagged image still runs" "kept" \
+    "$(docker run --rm --network none build-cache-e2e:kept cat /kept 2>&1)"
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
+  check_not_contains "a pruned cache is not used" "Using cache" "$out"
+  out=$(docker builder prune --filter nope=1 -f 2>&1)
+  check_contains "an unknown filter is refused" "invalid filter 'nope'" "$out"
+
+  abandoned=$(printf 'FROM busybox\nRUN echo again > /again\n' |
+    DOCKER_BUILDKIT=0 docker build -q - 2>/dev/null)
+  docker system prune -f >/dev/null 2>&1
+  # The dangling step images go with the image prune, their entries with them.
+  check_fails "system prune removes an abandoned build's image" docker image inspect "$abandoned"
+  check_eq "system prune removes its cache entries, keeps the tagged image's" "Build Cache 3" \
+    "$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)"
+  out=$(docker system prune -af 2>&1)
+  check_contains "system prune -a removes all build cache" "Total reclaimed space" "$out"
+  check_eq "system prune -a leaves no entry" "Build Cache 0" \
+    "$(docker system df --format '{{.Type}} {{.TotalCount}}' | grep Build)"
+  # system prune -a took busybox too: later groups need it.
+  "$REPO/scripts/make-busybox-image.sh" "$d/busybox.tar" >/dev/null
+  docker load -i "$d/busybox.tar" >/dev/null
+  docker rmi build-cache-e2e:kept >/dev/null 2>&1
+}
