@@ -21,6 +21,7 @@ absl::StatusOr<int> ParseSignal(std::string text) {
     if (number <= 0 || number >= NSIG) return absl::InvalidArgumentError("unknown signal " + text);
     return number;
   }
+  const std::string given = text;
   text = absl::AsciiStrToUpper(text);
   if (absl::StartsWith(text, "SIG")) text = text.substr(3);
   static const std::pair<const char*, int> kSignals[] = {
@@ -35,7 +36,7 @@ absl::StatusOr<int> ParseSignal(std::string text) {
   for (const auto& [name, signal] : kSignals) {
     if (text == name) return signal;
   }
-  return absl::InvalidArgumentError("unknown signal \"" + text + "\"");
+  return absl::InvalidArgumentError("unknown signal \"" + given + "\"");
 }
 
 }  // namespace

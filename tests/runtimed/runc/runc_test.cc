@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -671,6 +672,89 @@ TEST_CASE("a namespace path of the wrong type is refused, leaving nothing") {
     CHECK(create.err.find("/proc/self/ns/uts is not a") != std::string::npos);
     CHECK(Runc(bundle, {"state", "wrong"}).code != 0);
     CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+  }
+}
+
+}  // namespace
+}  // namespace berth::runc
+
+namespace berth::runc {
+namespace {
+
+bool MountsUnder(const std::string& dir) {
+  return ReadFile("/proc/self/mountinfo").value_or("").find(dir) != std::string::npos;
+}
+
+TEST_CASE("bad input fails with an error naming it, and leaves nothing behind") {
+  TestBundle bundle;
+  struct Case {
+    std::string what;
+    std::function<void(Json&)> change;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"not JSON", nullptr, "invalid config.json"},
+      {"no args", [](Json& c) { c["process"]["args"] = Json::array(); },
+       "process.args: must not be empty"},
+      {"missing rootfs", [](Json& c) { c["root"]["path"] = "nowhere"; },
+       "/nowhere\") does not exist"},
+      {"missing executable", [](Json& c) { c["process"]["args"] = {"/bin/nope"}; },
+       "exec: \"/bin/nope\": stat /bin/nope: no such file or directory"},
+      {"a cpuset the kernel refuses",
+       [](Json& c) {
+         c["linux"]["resources"]["cpu"] = {{"cpus", "4095"}};
+       },
+       "cpuset"},
+      {"a mount that fails",
+       [](Json& c) {
+         c["mounts"].push_back({{"destination", "/bad"},
+                                {"type", "bind"},
+                                {"source", "/nonexistent-source"},
+                                {"options", {"rbind"}}});
+       },
+       "/nonexistent-source"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    if (c.change) {
+      Json config = bundle.Config({"true"});
+      c.change(config);
+      bundle.WriteConfig(config);
+    } else {
+      REQUIRE(WriteFileAtomic(bundle.bundle() + "/config.json", "{\"process\": ").ok());
+    }
+    Result create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "bad"});
+    INFO(create.err);
+    CHECK(create.code != 0);
+    CHECK(create.err.find(c.error) != std::string::npos);
+    CHECK(Runc(bundle, {"state", "bad"}).code != 0);
+    CHECK_FALSE(PathExists(bundle.dir() + "/root/bad"));
+    CHECK_FALSE(PathExists(bundle.CgroupDir("memory")));
+    CHECK_FALSE(PathExists(bundle.CgroupDir("cpuset")));
+    CHECK_FALSE(MountsUnder(bundle.bundle()));
+  }
+
+  bundle.WriteConfig(bundle.Config({"sleep", "1000"}));
+  REQUIRE(Runc(bundle, {"run", "-d", "--bundle", bundle.bundle(), "sig"}).code == 0);
+  Result bogus = Runc(bundle, {"kill", "sig", "SIGBOGUS"});
+  CHECK(bogus.code != 0);
+  CHECK(bogus.err.find("SIGBOGUS") != std::string::npos);
+  CHECK(StatusOf(bundle, "sig") == "running");
+  REQUIRE(Runc(bundle, {"delete", "--force", "sig"}).code == 0);
+}
+
+TEST_CASE("the other verbs fail on an unknown id too") {
+  TestBundle bundle;
+  for (std::vector<std::string> args : {std::vector<std::string>{"exec", "nope", "true"},
+                                        {"ps", "nope"},
+                                        {"pause", "nope"},
+                                        {"resume", "nope"},
+                                        {"update", "--memory", "1000000", "nope"},
+                                        {"run", "--bundle", "/nonexistent", "nope"}}) {
+    Result result = Runc(bundle, args);
+    INFO(args[0] << ": " << result.err);
+    CHECK(result.code != 0);
+    CHECK_FALSE(result.err.empty());
   }
 }
 
