@@ -518,6 +518,10 @@ absl::Status ContainerHandlers::Logs(Exchange& exchange, const std::string& name
   bool timestamps = query.GetBool("timestamps");
 
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
+  // Refused before the stream starts, so that docker logs fails as with Moby.
+  if (container.log_path().empty()) {
+    return absl::UnimplementedError("configured logging driver does not support reading");
+  }
   request.set_id(container.id());
   bool tty = ContainerTty(container);
   std::unique_ptr<ReadStream<rt::LogEntry>> stream = containers_->Logs(request);

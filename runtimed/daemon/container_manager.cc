@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
+#include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/network_files.h"
 #include "runtimed/daemon/restart_policy.h"
 #include "runtimed/daemon/rootfs.h"
@@ -390,6 +391,7 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
 
   if (!host_config.is_object()) host_config = Json::object();
   RETURN_IF_ERROR(ResolveLogConfig(options_.log_defaults, &host_config["LogConfig"]));
+  RETURN_IF_ERROR(ResolveNamespaceModes(options_.cgroup_v2, &host_config));
   const std::string id = GenerateId();
   ASSIGN_OR_RETURN(CreateConfig merged,
                    MergeCreateConfig(user_config, host_config, image_config, id));
@@ -616,6 +618,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     hosts = ReadFile(options_.host_hosts).value_or("127.0.0.1\tlocalhost\n");
   } else {
     hosts = HostsFile(config, host, ParseJson(sandbox.network_settings_json).value_or(Json()));
+    for (const std::string& line : sandbox.link_hosts) absl::StrAppend(&hosts, line, "\n");
   }
   RETURN_IF_ERROR(WriteFileAtomic(c.hosts_path(), hosts));
   std::string host_resolv = ReadFile(options_.host_resolv_conf).value_or("");
@@ -1142,6 +1145,8 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
              config["StopTimeout"].is_number_integer()) {
     timeout = config["StopTimeout"].get<int>();
   }
+  // Docker's order for a stop: kill (the stop signal), die, then stop.
+  PublishEvent(entry->c, "kill", {{"signal", std::to_string(number)}});
   if (absl::Status s = shim->Kill(number, false); !s.ok()) {
     spdlog::warn("container {}: stop signal: {}", entry->c.id(), s.ToString());
   }
@@ -1149,6 +1154,7 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
   if (paused) (void)SetFrozen(entry->c, false);
   if (!WaitForExit(entry, seen, timeout)) {
     spdlog::info("container {} did not stop within {}s, killing it", entry->c.id(), timeout);
+    PublishEvent(entry->c, "kill", {{"signal", std::to_string(SIGKILL)}});
     if (absl::Status s = shim->Kill(SIGKILL, true); !s.ok()) {
       spdlog::warn("container {}: SIGKILL: {}", entry->c.id(), s.ToString());
     }
@@ -1158,13 +1164,17 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
                                          " did not exit after SIGKILL");
     }
   }
+  PublishEvent(entry->c, "stop");
   return false;
 }
 
 absl::Status ContainerManager::Restart(const std::string& ref, std::optional<int> timeout_seconds,
                                        const std::string& signal) {
   RETURN_IF_ERROR(Stop(ref, timeout_seconds, signal).status());
-  return Start(ref).status();
+  RETURN_IF_ERROR(Start(ref).status());
+  ASSIGN_OR_RETURN(Container c, Get(ref));
+  PublishEvent(c, "restart");
+  return absl::OkStatus();
 }
 
 absl::Status ContainerManager::Kill(const std::string& ref, const std::string& signal) {

@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/mount_propagation.h"
 #include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/security_options.h"
 
 namespace berth::runtimed {
@@ -472,9 +473,7 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   if (!HostMode(host, "UTSMode")) namespaces.push_back({{"type", "uts"}});
   namespaces.push_back({{"type", "mount"}});
   if (!host_network) namespaces.push_back({{"type", "network"}, {"path", in.netns_path}});
-  if (in.cgroup_v2 && JsonString(host, "CgroupnsMode") != "host") {
-    namespaces.push_back({{"type", "cgroup"}});
-  }
+  if (PrivateCgroupNamespace(host, in.cgroup_v2)) namespaces.push_back({{"type", "cgroup"}});
 
   std::string parent = JsonString(host, "CgroupParent");
   if (parent.empty()) parent = in.cgroup_parent;

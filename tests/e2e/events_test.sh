@@ -61,3 +61,56 @@ test_events() {
   out=$(api -o /dev/null -w '%{http_code}' "http://x/events?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D&until=1")
   check_eq "an unknown filter is a 400" "400" "$out"
 }
+
+# events_of NAME SINCE: the container's actions since SINCE, comma-separated
+# (kill with its signal).
+events_of() {
+  docker events --since "$2" --until "$(($(date +%s) + 1))" --filter "container=$1" \
+    --format '{{.Action}}{{if .Actor.Attributes.signal}}/{{.Actor.Attributes.signal}}{{end}}' |
+    tr '\n' ','
+}
+
+test_events_order() {
+  say "== event order is a contract: create, start, die, (restart), destroy"
+  local since out
+  since=$(date +%s)
+  docker run --name eo-run busybox true
+  docker rm eo-run >/dev/null
+  check_eq "run, then rm" "create,start,die,destroy," "$(events_of eo-run "$since")"
+  docker run --rm --name eo-rm busybox true
+  wait_for 10 sh -c "! docker inspect eo-rm"
+  check_eq "run --rm" "create,start,die,destroy," "$(events_of eo-rm "$since")"
+  docker run -d --name eo-kill busybox sleep 100 >/dev/null
+  docker kill eo-kill >/dev/null
+  docker wait eo-kill >/dev/null
+  check_eq "kill" "create,start,kill/9,die," "$(events_of eo-kill "$since")"
+  docker run -d --name eo-stop busybox sleep 100 >/dev/null
+  docker stop -t 1 eo-stop >/dev/null
+  check_eq "stop: kill with the stop signal, SIGKILL after the timeout, die, stop" \
+    "create,start,kill/15,kill/9,die,stop," "$(events_of eo-stop "$since")"
+  docker run -d --name eo-restart busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
+  docker restart -t 5 eo-restart >/dev/null
+  check_eq "restart" "create,start,kill/15,die,stop,start,restart," "$(events_of eo-restart "$since")"
+  docker run -d --name eo-policy --restart on-failure:2 busybox sh -c 'exit 2' >/dev/null
+  wait_for 15 sh -c "[ \"\$(docker inspect -f '{{.RestartCount}} {{.State.Status}}' eo-policy)\" = '2 exited' ]"
+  docker rm eo-policy >/dev/null
+  check_eq "restart policy: die, start per restart" \
+    "create,start,die,start,die,start,die,destroy," "$(events_of eo-policy "$since")"
+
+  # --since / --until cut the same sequence; filters combine.
+  local mid
+  mid=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter container=eo-stop \
+        --filter event=die --format '{{.TimeNano}}')
+  out=$(docker events --since "$since" --until "$((mid / 1000000000)).$(printf %09d $((mid % 1000000000)))" \
+        --filter container=eo-stop --format '{{.Action}}' | tr '\n' ',')
+  check_eq "--until ends at the die" "create,start,kill,kill,die," "$out"
+  out=$(docker events --since "$((mid / 1000000000)).$(printf %09d $((mid % 1000000000)))" \
+        --until "$(($(date +%s) + 1))" --filter container=eo-stop --format '{{.Action}}' | tr '\n' ',')
+  check_eq "--since starts at the die" "die,stop," "$out"
+  out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter event=kill \
+        --filter event=stop --filter container=eo-stop --filter container=eo-kill \
+        --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ',')
+  check_eq "filters: events OR events, containers OR containers, AND between" \
+    "kill eo-kill,kill eo-stop,kill eo-stop,stop eo-stop," "$out"
+  docker rm -f eo-kill eo-stop eo-restart >/dev/null
+}

@@ -166,6 +166,7 @@ test_detach_keys() {
     ["send","\u0010\u0011"]]' docker run -it --name dk1 busybox sh
   rc=$?
   check_eq "run -it: ctrl-p ctrl-q leaves docker run (exit 0)" "0" "$rc"
+  [ "$rc" = 0 ] || say "$(cat -A "$E2E_DIR/run_it.out")"
   check_eq "run -it: the container keeps running after the detach" "true" \
     "$(docker inspect -f '{{.State.Running}}' dk1)"
   pty attach1 24 80 '[["send","\n"],["expect","# "],["send","echo again-$((2+2))\n"],
@@ -209,4 +210,163 @@ test_detach_keys() {
   out=$(printf 'a\020\021b' | docker run -i --rm busybox od -An -c | tr -s ' ')
   check_contains "without -t the keys reach the program" "a 020 021 b" "$out"
   docker rm -f dk1 >/dev/null
+}
+
+# restart_runtimed: SIGKILLs runtimed; the supervisor starts a new one.
+restart_runtimed() {
+  local before
+  before=$(daemon_pid runtimed)
+  kill -9 "$before"
+  wait_for 15 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-runtimed '); [ -n \"\$p\" ] && [ \"\$p\" != $before ]"
+  wait_for 15 docker ps
+}
+
+test_log_drivers() {
+  say "== log drivers: local, none, daemon.json defaults"
+  local out id dir
+  docker run -d --name ld1 --log-driver local busybox \
+    sh -c 'echo one; echo two >&2; sleep 1.2; echo three; printf partial' >/dev/null
+  docker wait ld1 >/dev/null
+  id=$(docker inspect -f '{{.Id}}' ld1)
+  dir=$ROOT/runtimed/containers/$id
+  check_eq "local: docker logs" "$(printf 'one\ntwo\nthree\npartial')" "$(docker logs ld1 2>&1)"
+  check_eq "local: stdout only" "$(printf 'one\nthree\npartial')" "$(docker logs ld1 2>/dev/null)"
+  check_eq "local: --tail 2" "$(printf 'three\npartial')" "$(docker logs --tail 2 ld1 2>&1)"
+  out=$(docker logs -t ld1 2>&1 | head -1)
+  check "local: -t prefixes RFC 3339 times" \
+    grep -Eq '^20[0-9-]{8}T[0-9:]{8}\.[0-9]{9}Z one$' <<<"$out"
+  local third
+  third=$(docker logs -t ld1 2>&1 | sed -n 3p | cut -d' ' -f1)
+  check_eq "local: --since the third entry" "$(printf 'three\npartial')" \
+    "$(docker logs --since "$third" ld1 2>&1)"
+  check_eq "local: --until before the third" "$(printf 'one\ntwo')" \
+    "$(docker logs --until "$(date -u -d "$third - 1 second" +%Y-%m-%dT%H:%M:%S.%NZ)" ld1 2>&1)"
+  check "local: Docker's file in Docker's place" test -s "$dir/local-logs/container.log"
+  check_eq "local: no json-file beside it" "" "$(ls "$dir" | grep json.log || true)"
+  # Docker's framing: a 4-byte big-endian length, the LogEntry, the length again.
+  out=$(python3 -c '
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack(">I", data[:4])[0]
+print(n == struct.unpack(">I", data[4 + n:8 + n])[0], b"one" in data[4:4 + n], data[4:5] == b"\x0a")
+' "$dir/local-logs/container.log")
+  check_eq "local: length-framed protobuf entries" "True True True" "$out"
+
+  docker run -d --name ld2 --log-driver local busybox \
+    sh -c 'for i in 1 2 3; do echo f$i; sleep 0.4; done' >/dev/null
+  out=$(timeout 15 docker logs -f ld2)
+  check_eq "local: -f follows until the container exits" "$(printf 'f1\nf2\nf3')" "$out"
+
+  docker run --name ld3 --log-driver local --log-opt max-size=10k --log-opt max-file=2 busybox \
+    sh -c 'i=0; while [ $i -lt 400 ]; do printf "%098d\n" $i; i=$((i+1)); done' >/dev/null
+  dir=$ROOT/runtimed/containers/$(docker inspect -f '{{.Id}}' ld3)/local-logs
+  check "local: max-size rotates" test -f "$dir/container.log.1"
+  check_eq "local: max-file keeps 2 files" "" "$(ls "$dir" | grep -v '^container.log$' | grep -v '^container.log.1$' || true)"
+  check_eq "local: the newest line is last" "$(printf '%098d' 399)" "$(docker logs ld3 | tail -1)"
+  out=$(docker logs ld3 | wc -l)
+  if ((out > 50 && out < 400)); then pass "local: old entries rotated away"; else
+    fail "local: old entries rotated away" "$out lines"; fi
+
+  out=$(docker run --name ln --log-driver none busybox echo attached)
+  check_eq "none: run still shows the output" "attached" "$out"
+  out=$(docker logs ln 2>&1)
+  check_contains "none: docker logs gives Docker's error" \
+    "configured logging driver does not support reading" "$out"
+  check_fails "none: docker logs fails" docker logs ln
+  check_eq "none: inspect" "none" "$(docker inspect -f '{{.HostConfig.LogConfig.Type}}' ln)"
+
+  out=$(docker run --rm --log-driver foo busybox true 2>&1)
+  check_contains "unknown driver: Docker's error" "logger: no log driver named 'foo' is registered" "$out"
+  out=$(docker run --rm --log-opt bogus=1 busybox true 2>&1)
+  check_contains "unknown option: Docker's error" "unknown log opt 'bogus' for json-file log driver" "$out"
+  out=$(docker run --rm --log-driver local --log-opt max-file=x busybox true 2>&1)
+  check_contains "bad max-file refused" "invalid value for max-file: x" "$out"
+
+  # daemon.json's defaults apply to containers created from then on.
+  cp "$E2E_DIR/daemon.json" "$E2E_DIR/daemon.json.orig"
+  python3 - "$E2E_DIR/daemon.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config.update({"log-driver": "local", "log-opts": {"max-size": "5m", "max-file": "3"}})
+json.dump(config, open(sys.argv[1], "w"))
+PY
+  restart_runtimed
+  docker run --name ldd busybox echo by-default >/dev/null
+  check_eq "daemon.json: log-driver and log-opts are the defaults" "local 5m 3" \
+    "$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}} {{index .HostConfig.LogConfig.Config "max-file"}}' ldd)"
+  check_eq "daemon.json: docker logs of the default driver" "by-default" "$(docker logs ldd)"
+  docker run --name ldj --log-driver json-file busybox echo j >/dev/null
+  check_eq "daemon.json: another driver gets none of its options" "json-file map[]" \
+    "$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Config}}' ldj)"
+  check_eq "the older containers keep their drivers" "local" \
+    "$(docker inspect -f '{{.HostConfig.LogConfig.Type}}' ld1)"
+  check_eq "their logs still read" "one" "$(docker logs ld1 2>&1 | head -1)"
+  mv "$E2E_DIR/daemon.json.orig" "$E2E_DIR/daemon.json"
+  restart_runtimed
+  docker rm -f ld1 ld2 ld3 ln ldd ldj >/dev/null
+}
+
+test_restarting() {
+  say "== the restarting state between a policy exit and the next start"
+  local out count
+  # Quick failures double the back-off, so the restarting window grows.
+  docker run -d --name rs1 --restart always busybox sh -c 'exit 1' >/dev/null
+  check "a failing container is seen restarting" \
+    inspect_becomes 20 rs1 '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' "restarting true true"
+  out=$(docker ps --filter name=rs1 --format '{{.Status}}')
+  check "docker ps lists it as Docker does" grep -Eq '^Restarting \(1\) ([0-9]+|Less than a) seconds? ago$' <<<"$out"
+  check_eq "docker ps --filter status=restarting" "rs1" \
+    "$(docker ps -a --filter status=restarting --format '{{.Names}}')"
+  check_eq "exit code kept while restarting" "1" "$(docker inspect -f '{{.State.ExitCode}}' rs1)"
+  inspect_becomes 10 rs1 '{{.State.Status}}' restarting
+  out=$(docker kill rs1 2>&1)
+  check_contains "kill while restarting: Docker's refusal" "is restarting, wait until the container is running" "$out"
+  inspect_becomes 10 rs1 '{{.State.Status}}' restarting
+  out=$(docker rm rs1 2>&1)
+  check_contains "rm while restarting needs -f" "Stop the container before attempting removal or force remove" "$out"
+
+  # A runtimed killed meanwhile resumes the restarts.
+  count=$(docker inspect -f '{{.RestartCount}}' rs1)
+  restart_runtimed
+  check "the restarts go on after runtimed restarts" sh -c \
+    "for i in \$(seq 100); do [ \$(docker inspect -f '{{.RestartCount}}' rs1) -gt $count ] && exit 0; sleep 0.2; done; exit 1"
+
+  inspect_becomes 20 rs1 '{{.State.Status}}' restarting
+  check "stop during the back-off" docker stop rs1
+  check_eq "stopped for good" "exited false false" \
+    "$(docker inspect -f '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' rs1)"
+  count=$(docker inspect -f '{{.RestartCount}}' rs1)
+  sleep 2
+  check_eq "no restart after the stop" "exited $count" "$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' rs1)"
+  check_eq "docker ps no longer lists it" "" "$(docker ps --filter name=rs1 -q)"
+  docker start rs1 >/dev/null
+  check "restarting again after a start" inspect_becomes 20 rs1 '{{.State.Status}}' restarting
+  check "rm -f while restarting" docker rm -f rs1
+}
+
+test_cgroupns() {
+  say "== --cgroupns and --userns"
+  local out host_ns
+  host_ns=$(readlink /proc/self/ns/cgroup)
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    check_eq "default on cgroup v2: private" "private" \
+      "$(docker create --name cg0 busybox true >/dev/null && docker inspect -f '{{.HostConfig.CgroupnsMode}}' cg0)"
+  else
+    check_eq "default on cgroup v1: host" "host" \
+      "$(docker create --name cg0 busybox true >/dev/null && docker inspect -f '{{.HostConfig.CgroupnsMode}}' cg0)"
+  fi
+  docker rm cg0 >/dev/null
+  out=$(docker run --rm --cgroupns private busybox readlink /proc/self/ns/cgroup)
+  check "--cgroupns private: a namespace of its own" test "$out" != "$host_ns"
+  out=$(docker run --rm --cgroupns private busybox sh -c 'grep -E "^[0-9]+:(memory|pids):" /proc/self/cgroup | cut -d: -f3 | sort -u')
+  check_eq "--cgroupns private: the container's cgroup is its root" "/" "$out"
+  out=$(docker run --rm --cgroupns host busybox readlink /proc/self/ns/cgroup)
+  check_eq "--cgroupns host: the host's namespace" "$host_ns" "$out"
+  out=$(docker run --rm --cgroupns host busybox grep -E "^[0-9]+:pids:" /proc/self/cgroup)
+  check_contains "--cgroupns host: the full cgroup path shows" "$CGROUP_PARENT/" "$out"
+  out=$(api -X POST -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","HostConfig":{"CgroupnsMode":"shared"}}' "http://d/containers/create")
+  check_contains "unknown cgroupns mode: Docker's error" "invalid cgroup namespace mode: shared" "$out"
+  out=$(docker run --rm --userns host busybox cat /proc/self/uid_map | tr -s ' ')
+  check_eq "--userns host: the host's user namespace" " 0 0 4294967295" "$out"
 }

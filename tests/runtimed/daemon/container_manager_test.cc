@@ -5,6 +5,8 @@
 #include <future>
 #include <thread>
 
+#include "absl/time/clock.h"
+#include "common/event_journal.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/mount_points.h"
@@ -26,6 +28,7 @@ struct Fixture {
   testing::FakeStorage storage{dir.path() + "/mnt"};
   testing::FakeNetwork network;
   testing::FakeLauncher launcher;
+  EventJournal events;
   std::unique_ptr<ContainerManager> manager;
   std::chrono::milliseconds restart_delay = 10ms;
 
@@ -41,6 +44,7 @@ struct Fixture {
     options.kill_grace_seconds = 5;
     options.cgroup_root = dir.path() + "/cgroup";
     options.restart_delay = restart_delay;
+    options.events = &events;
     return options;
   }
 
@@ -695,6 +699,58 @@ TEST_CASE("a start or forced removal ends the restarting state", "[manager]") {
   CHECK(waiter.get()->exit_code() == 1);
   REQUIRE(f.manager->Remove(id, true).ok());
   CHECK_FALSE(f.manager->Get(id).ok());
+}
+
+// The container's actions so far, comma-separated, with kill's signal.
+std::string Actions(Fixture& f, const std::string& id) {
+  std::string out;
+  f.events.Watch(
+      1, absl::ToUnixNanos(absl::Now()),
+      [&](const events::v1::Event& e) {
+        if (e.id() != id) return true;
+        out += e.action();
+        if (e.action() == "kill") out += "/" + e.attributes().at("signal");
+        out += ",";
+        return true;
+      },
+      [] { return false; });
+  return out;
+}
+
+TEST_CASE("events come in Docker's order", "[manager][events]") {
+  Fixture f;
+  const std::string stopped = f.Create(R"({"Cmd":["sh"]})");
+  REQUIRE(f.manager->Start(stopped).ok());
+  REQUIRE(f.manager->Stop(stopped, 1, "").ok());
+  REQUIRE(f.manager->Remove(stopped, false).ok());
+  CHECK(Actions(f, stopped) == "create,start,kill/15,die,stop,destroy,");
+
+  // A stop signal the process ignores: SIGKILL after the timeout.
+  const std::string stubborn = f.Create(R"({"Cmd":["sh"]})");
+  REQUIRE(f.manager->Start(stubborn).ok());
+  REQUIRE(Eventually([&] { return f.launcher.Get(stubborn) != nullptr; }));
+  {
+    auto shim = f.launcher.Get(stubborn);
+    std::lock_guard<std::mutex> lock(shim->mu);
+    shim->ignore_sigterm = true;
+  }
+  REQUIRE(f.manager->Restart(stubborn, 1, "").ok());
+  CHECK(Actions(f, stubborn) == "create,start,kill/15,kill/9,die,stop,start,restart,");
+
+  const std::string killed = f.Create(R"({"Cmd":["sh"]})");
+  REQUIRE(f.manager->Start(killed).ok());
+  REQUIRE(f.manager->Kill(killed, "").ok());
+  REQUIRE(Eventually([&] { return f.Status(killed) == "exited"; }));
+  CHECK(Actions(f, killed) == "create,start,kill/9,die,");
+
+  // A policy restart is die then start, with no event of its own.
+  const std::string policy = f.Create(
+      R"({"Cmd":["false"]})", R"({"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":1}})");
+  REQUIRE(f.manager->Start(policy).ok());
+  auto c = ExitWhenRunning(f, policy, nullptr, 1);
+  ExitWhenRunning(f, policy, c, 1);
+  REQUIRE(Eventually([&] { return f.Status(policy) == "exited"; }));
+  CHECK(Actions(f, policy) == "create,start,die,start,die,");
 }
 
 TEST_CASE("restart policies and back-off follow Docker", "[restart]") {

@@ -10,6 +10,7 @@
 
 #include "common/fs.h"
 #include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/rootfs.h"
 #include "runtimed/daemon/user.h"
 #include "tests/runtimed/daemon/test_util.h"
@@ -280,6 +281,44 @@ TEST_CASE("the OCI spec has Docker's defaults", "[spec]") {
   CHECK_FALSE(HasNamespace(*built, "network"));
   CHECK(HasNamespace(*built, "cgroup"));
   CHECK((*built)["linux"]["cgroupsPath"] == "/test-parent/" + kId);
+}
+
+TEST_CASE("--cgroupns: Docker's default per cgroup version, private or host on request", "[spec]") {
+  Json host = Json::object();
+  REQUIRE(ResolveNamespaceModes(/*cgroup_v2=*/false, &host).ok());
+  CHECK(host["CgroupnsMode"] == "host");
+  CHECK_FALSE(PrivateCgroupNamespace(host, false));
+  host = Json::object();
+  REQUIRE(ResolveNamespaceModes(/*cgroup_v2=*/true, &host).ok());
+  CHECK(host["CgroupnsMode"] == "private");
+  CHECK(PrivateCgroupNamespace(host, true));
+
+  host = Json::parse(R"({"CgroupnsMode":"private","UsernsMode":"host"})");
+  REQUIRE(ResolveNamespaceModes(false, &host).ok());
+  CHECK(PrivateCgroupNamespace(host, false));
+  host = Json::parse(R"({"CgroupnsMode":"host"})");
+  REQUIRE(ResolveNamespaceModes(true, &host).ok());
+  CHECK_FALSE(PrivateCgroupNamespace(host, true));
+
+  host = Json::parse(R"({"CgroupnsMode":"shared"})");
+  CHECK(ResolveNamespaceModes(true, &host).message() == "invalid cgroup namespace mode: shared");
+  host = Json::parse(R"({"UsernsMode":"private"})");
+  CHECK(ResolveNamespaceModes(true, &host).message() == "invalid userns mode: private");
+
+  CreateConfig c = Merge(R"({"Cmd":["x"]})", R"({"CgroupnsMode":"private"})", "{}");
+  SpecInputs in;
+  in.id = kId;
+  in.config = c.config;
+  in.host_config = c.host_config;
+  in.args = Argv(c);
+  in.rootfs = "/rootfs";
+  in.netns_path = "/run/netns/x";
+  in.hostname_path = "/s/hostname";
+  in.hosts_path = "/s/hosts";
+  in.resolv_conf_path = "/s/resolv.conf";
+  auto built = BuildOciSpec(in);
+  REQUIRE(built.ok());
+  CHECK(HasNamespace(*built, "cgroup"));
 }
 
 TEST_CASE("resources, capabilities and mounts come from HostConfig", "[spec]") {
