@@ -118,7 +118,8 @@ void BlobDownloads::Discard(const std::string& digest) {
 }
 
 absl::Status BlobDownloads::Attempt(RegistryClient& client, const std::string& repository,
-                                    const Descriptor& blob, const OnBytes& on_bytes, bool* grew) {
+                                    const Descriptor& blob, const OnBytes& on_bytes, bool* grew,
+                                    std::string* digest) {
   const std::string path = PartialPath(blob.digest);
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return LastErrnoStatus("create " + path);
@@ -135,8 +136,13 @@ absl::Status BlobDownloads::Attempt(RegistryClient& client, const std::string& r
     if (ftruncate(fd, 0) != 0) return LastErrnoStatus("truncate " + path);
     length = 0;
   }
+  auto hasher = std::make_unique<Sha256>();
+  RETURN_IF_ERROR(HashPrefix(fd, length, *hasher));
   // The whole blob is here (we stopped between its last byte and its rename).
-  if (length == blob.size && length > 0) return absl::OkStatus();
+  if (length == blob.size && length > 0) {
+    *digest = hasher->Finish();
+    return absl::OkStatus();
+  }
 
   int64_t start = 0;
   bool started = false;
@@ -148,6 +154,7 @@ absl::Status BlobDownloads::Attempt(RegistryClient& client, const std::string& r
         // The registry sent the whole blob instead of the rest.
         if (ftruncate(fd, 0) != 0) return LastErrnoStatus("truncate " + path);
         held = 0;
+        hasher = std::make_unique<Sha256>();
       }
     }
     if (held + static_cast<int64_t>(data.size()) > blob.size) {
@@ -164,6 +171,7 @@ absl::Status BlobDownloads::Attempt(RegistryClient& client, const std::string& r
       }
       done += static_cast<size_t>(n);
     }
+    hasher->Update(data.data(), data.size());
     held += static_cast<int64_t>(data.size());
     if (held > had) *grew = true;
     if (!on_bytes(held)) return absl::CancelledError("cancelled: the client went away");
@@ -175,24 +183,18 @@ absl::Status BlobDownloads::Attempt(RegistryClient& client, const std::string& r
     return absl::UnavailableError(absl::StrCat("blob ", blob.digest, " was truncated: got ", held,
                                                " of ", blob.size, " bytes"));
   }
+  *digest = hasher->Finish();
   return absl::OkStatus();
 }
 
-absl::Status BlobDownloads::Verify(const Descriptor& blob) {
+absl::Status BlobDownloads::Verify(const Descriptor& blob, const std::string& digest) {
   const std::string path = PartialPath(blob.digest);
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return LastErrnoStatus("open " + path);
-  Sha256 hasher;
-  absl::Status status = HashPrefix(fd, blob.size, hasher);
-  if (status.ok() && fsync(fd) != 0) status = LastErrnoStatus("fsync " + path);
-  close(fd);
-  RETURN_IF_ERROR(status);
-  std::string digest = hasher.Finish();
   if (digest != blob.digest) {
     unlink(path.c_str());
     return absl::InvalidArgumentError(absl::StrCat(
         "filesystem layer verification failed for digest ", blob.digest, ": got ", digest));
   }
+  RETURN_IF_ERROR(FsyncPath(path, O_RDONLY));
   std::string target = VerifiedPath(blob.digest);
   if (rename(path.c_str(), target.c_str()) != 0) return LastErrnoStatus("rename " + path);
   return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
@@ -226,9 +228,10 @@ absl::StatusOr<std::string> BlobDownloads::Fetch(RegistryClient& client,
     --attempts_left;
     const bool resumed = FileSize(PartialPath(blob.digest)) > 0;
     bool grew = false;
-    absl::Status status = Attempt(client, repository, blob, on_bytes, &grew);
+    std::string digest;
+    absl::Status status = Attempt(client, repository, blob, on_bytes, &grew, &digest);
     if (status.ok()) {
-      status = Verify(blob);
+      status = Verify(blob, digest);
       if (status.ok()) return verified;
       // Bytes kept from an earlier attempt may be what is wrong (written
       // before a crash of the machine): one more try from the first byte.

@@ -61,10 +61,14 @@ class BlobDownloads {
   // One attempt: appends to the partial file from its current end, or
   // restarts it when the registry ignores the range. Sets *grew when the
   // file got longer than it was.
+  // The file is hashed as it is written (and a kept prefix read back first),
+  // so *digest is that of the whole file when the attempt succeeds.
   absl::Status Attempt(RegistryClient& client, const std::string& repository,
-                       const Descriptor& blob, const OnBytes& on_bytes, bool* grew);
-  // Hashes the complete partial file and renames it to its verified name.
-  absl::Status Verify(const Descriptor& blob);
+                       const Descriptor& blob, const OnBytes& on_bytes, bool* grew,
+                       std::string* digest);
+  // Checks the digest of the complete partial file, fsyncs it and renames it
+  // to its verified name.
+  absl::Status Verify(const Descriptor& blob, const std::string& digest);
   std::shared_ptr<std::mutex> LockFor(const std::string& digest);
 
   std::string dir_;
