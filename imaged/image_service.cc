@@ -370,6 +370,7 @@ grpc::Status ImageService::Build(grpc::ServerContext* context,
   params.options.labels.insert(p.labels().begin(), p.labels().end());
   params.options.target = p.target();
   params.options.no_cache = p.no_cache();
+  params.options.cache_from.assign(p.cache_from().begin(), p.cache_from().end());
   params.options.pull = p.pull();
   params.options.platform = p.platform();
   if (!p.host_config_json().empty()) {

@@ -103,6 +103,17 @@ absl::StatusOr<img::BuildParameters> BuildParametersFrom(const Query& query) {
   params.set_pull(query.GetBool("pull"));
   params.set_quiet(query.GetBool("q"));
   params.set_platform(query.Get("platform"));
+  if (!query.Get("cachefrom").empty()) {
+    absl::StatusOr<Json> images = ParseJson(query.Get("cachefrom"));
+    if (!images.ok() || !images->is_array()) {
+      return absl::InvalidArgumentError("invalid cachefrom parameter: not a JSON array");
+    }
+    for (const Json& image : *images) {
+      if (image.is_string() && !image.get_ref<const std::string&>().empty()) {
+        params.add_cache_from(image.get<std::string>());
+      }
+    }
+  }
   Json host = Json::object();
   if (!query.Get("networkmode").empty()) host["NetworkMode"] = query.Get("networkmode");
   if (!query.Get("extrahosts").empty()) {

@@ -34,6 +34,17 @@ class BuildRun {
 
   absl::StatusOr<std::string> Run(const std::string& dockerfile) {
     ASSIGN_OR_RETURN(plan_, MakePlan(dockerfile, PlanOptions{options_.target, options_.labels}));
+    if (!options_.no_cache) {
+      for (const std::string& reference : options_.cache_from) {
+        absl::StatusOr<ImageRecord> source =
+            deps_.images->Resolve(reference, options_.platform, /*pull=*/false, LineFn());
+        if (source.ok()) {
+          cache_sources_.push_back(std::move(*source));
+        } else if (!absl::IsNotFound(source.status())) {
+          return source.status();
+        }
+      }
+    }
     for (const std::string& warning : plan_.warnings)
       RETURN_IF_ERROR(output_.Stream(warning + "\n"));
     const Instructions& in = plan_.instructions;
@@ -194,12 +205,20 @@ class BuildRun {
       if (cached.has_value()) {
         absl::StatusOr<ImageRecord> hit =
             deps_.images->Resolve(*cached, platform_, /*pull=*/false, Progress());
-        // A cached image that was removed since is a miss.
-        if (hit.ok()) {
+        // A cached image that was removed since is a miss; with --cache-from
+        // only a part of a source counts (Moby's ImageCache).
+        if (hit.ok() && (cache_sources_.empty() || PartOfSource(*hit))) {
           RETURN_IF_ERROR(output_.Stream(" ---> Using cache\n"));
           image_ = std::move(*hit);
           return output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n"));
         }
+      }
+      ASSIGN_OR_RETURN(std::optional<ImageRecord> restored, FromSources(step));
+      if (restored.has_value()) {
+        RETURN_IF_ERROR(deps_.cache->Record(key, restored->id));
+        RETURN_IF_ERROR(output_.Stream(" ---> Using cache\n"));
+        image_ = std::move(*restored);
+        return output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n"));
       }
     }
     Layer layer;
@@ -227,6 +246,74 @@ class BuildRun {
     RETURN_IF_ERROR(deps_.cache->Record(key, id));
     image_ = ImageRecord{id, std::move(child)};
     return output_.Stream(absl::StrCat(" ---> ", ShortId(id), "\n"));
+  }
+
+  static const Json& HistoryOf(const ImageRecord& image) {
+    static const Json kEmpty = Json::array();
+    auto it = image.config.find("history");
+    return it != image.config.end() && it->is_array() ? *it : kEmpty;
+  }
+  static const Json& DiffIdsOf(const ImageRecord& image) {
+    static const Json kEmpty = Json::array();
+    auto rootfs = image.config.find("rootfs");
+    if (rootfs == image.config.end() || !rootfs->is_object()) return kEmpty;
+    auto ids = rootfs->find("diff_ids");
+    return ids != rootfs->end() && ids->is_array() ? *ids : kEmpty;
+  }
+  // Whether source's history and layers begin with image's (Moby's
+  // isValidParent): then image stands for a prefix of source.
+  static bool IsPrefixOf(const ImageRecord& image, const ImageRecord& source) {
+    const Json& history = HistoryOf(image);
+    const Json& source_history = HistoryOf(source);
+    const Json& layers = DiffIdsOf(image);
+    const Json& source_layers = DiffIdsOf(source);
+    if (history.size() > source_history.size() || layers.size() > source_layers.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < history.size(); ++i) {
+      if (history[i] != source_history[i]) return false;
+    }
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i] != source_layers[i]) return false;
+    }
+    return true;
+  }
+  bool PartOfSource(const ImageRecord& image) const {
+    for (const ImageRecord& source : cache_sources_) {
+      if (image.id == source.id || (!image.id.empty() && IsPrefixOf(image, source))) return true;
+    }
+    return false;
+  }
+
+  // A step taken from a --cache-from image: the source's next history entry
+  // after the parent's is this step; the image is rebuilt from the parent,
+  // that entry and its layer (Moby's restoreCachedImage), without running
+  // anything.
+  absl::StatusOr<std::optional<ImageRecord>> FromSources(const Step& step) {
+    const Json& history = HistoryOf(image_);
+    const size_t layers = DiffIdsOf(image_).size();
+    for (const ImageRecord& source : cache_sources_) {
+      if (!IsPrefixOf(image_, source)) continue;
+      const Json& source_history = HistoryOf(source);
+      if (source_history.size() <= history.size()) continue;
+      const Json& entry = source_history[history.size()];
+      if (!entry.is_object() || entry.value("created_by", std::string()) != step.created_by) {
+        continue;
+      }
+      Layer layer;
+      if (!entry.value("empty_layer", false)) {
+        const Json& source_layers = DiffIdsOf(source);
+        if (source_layers.size() <= layers || !source_layers[layers].is_string()) continue;
+        layer.diff_id = source_layers[layers].get<std::string>();
+      }
+      Json child =
+          ChildImage(image_, state_->config(), entry.value("author", std::string()),
+                     step.created_by, layer, entry.value("created", deps_.now()), platform_);
+      child["history"].back() = entry;
+      ASSIGN_OR_RETURN(std::string id, deps_.writer->Write(child, image_.id));
+      return std::optional<ImageRecord>(ImageRecord{id, std::move(child)});
+    }
+    return std::optional<ImageRecord>();
   }
 
   std::string DownloadDir() const { return absl::StrCat(deps_.scratch_dir, "/downloads-", step_); }
@@ -312,6 +399,8 @@ class BuildRun {
   ImageRecord image_;
   std::string platform_;
   std::vector<ImageRecord> stages_;
+  // --cache-from images found.
+  std::vector<ImageRecord> cache_sources_;
   // The downloads of the current step and the tree that shows them.
   std::unique_ptr<SourceTree> download_tree_;
   std::unique_ptr<SourceTree> mounted_;

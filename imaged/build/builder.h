@@ -31,6 +31,12 @@ struct BuildOptions {
   bool pull = false;
   // "os/arch[/variant]"; the host's when empty.
   std::string platform;
+  // --cache-from: images whose history may stand for a step (as the legacy
+  // builder uses them: a step matches when the image's history up to the
+  // parent is the parent's and its next entry is the step). With any, a
+  // local cache hit counts only when it is part of one of them. Missing ones
+  // are skipped.
+  std::vector<std::string> cache_from;
   // For RUN containers: NetworkMode, ExtraHosts, Memory, CpuShares... as a
   // Docker HostConfig.
   Json host_config = Json::object();

@@ -216,7 +216,7 @@ TEST_CASE("POST /build's query becomes the build parameters", "[build]") {
   Query query = Query::Parse(
       "t=a:1&t=b&buildargs=%7B%22X%22%3A%221%22%2C%22Y%22%3Anull%7D&labels=%7B%22l%22%3A%22v%22%7D"
       "&dockerfile=sub%2FDf&target=t1&nocache=1&q=1&networkmode=none&memory=1024&"
-      "extrahosts=h%3A1.2.3.4");
+      "extrahosts=h%3A1.2.3.4&cachefrom=%5B%22app%3A1%22%2C%22%22%2C%22base%22%5D");
   auto params = BuildParametersFrom(query);
   REQUIRE(params.ok());
   CHECK(params->tags_size() == 2);
@@ -232,10 +232,14 @@ TEST_CASE("POST /build's query becomes the build parameters", "[build]") {
   CHECK(host["NetworkMode"] == "none");
   CHECK(host["Memory"] == 1024);
   CHECK(host["ExtraHosts"] == Json({"h:1.2.3.4"}));
+  REQUIRE(params->cache_from_size() == 2);
+  CHECK(params->cache_from(0) == "app:1");
+  CHECK(params->cache_from(1) == "base");
 
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("version=2")).status()));
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("buildargs=%5B1%5D")).status()));
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("memory=lots")).status()));
+  CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("cachefrom=x")).status()));
 }
 
 TEST_CASE("POST /build with imaged down is 503 before any body", "[build]") {

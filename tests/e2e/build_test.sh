@@ -246,3 +246,39 @@ test_build_cache() {
   docker load -i "$d/busybox.tar" >/dev/null
   docker rmi build-cache-e2e:kept >/dev/null 2>&1
 }
+
+# --cache-from with the legacy builder's semantics.
+test_build_cache_from() {
+  say "== build --cache-from"
+  local d out id
+  d="$E2E_DIR/build-cache-from"
+  mkdir -p "$d/ctx"
+  echo content >"$d/ctx/c.txt"
+  printf 'FROM busybox\nRUN echo one > /one\nCOPY c.txt /c.txt\nENV E=1\nRUN echo two > /two\n' \
+    >"$d/ctx/Dockerfile"
+  check "build the source image" env DOCKER_BUILDKIT=0 docker build -q -t build-cf-e2e:src "$d/ctx"
+  id=$(docker image inspect -f '{{.Id}}' build-cf-e2e:src)
+  check "save it" docker save -o "$d/src.tar" build-cf-e2e:src
+  docker rmi build-cf-e2e:src >/dev/null 2>&1
+  docker builder prune -af >/dev/null 2>&1
+  check "load it back (no parents, no cache entries)" docker load -i "$d/src.tar"
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-cf-e2e:plain "$d/ctx" 2>&1)
+  check_contains "without --cache-from a loaded image is no cache" "Running in" "$out"
+  out=$(DOCKER_BUILDKIT=0 docker build --cache-from build-cf-e2e:src -t build-cf-e2e:two "$d/ctx" 2>&1)
+  check_contains "--cache-from reuses the loaded image's steps" "Using cache" "$out"
+  check_not_contains "--cache-from runs nothing" "Running in" "$out"
+  check_eq "--cache-from gives the source's image" "$id" \
+    "$(docker image inspect -f '{{.Id}}' build-cf-e2e:two 2>&1)"
+  check_eq "the image runs" "one two content" \
+    "$(docker run --rm --network none build-cf-e2e:two sh -c 'echo $(cat /one /two /c.txt)' 2>&1)"
+  echo changed >"$d/ctx/c.txt"
+  out=$(docker build --cache-from build-cf-e2e:src -t build-cf-e2e:three "$d/ctx" 2>&1)
+  check_contains "default CLI: steps before a change come from the source" "Using cache" "$out"
+  check_contains "default CLI: the changed COPY and what follows run" "Running in" "$out"
+  check_eq "the changed build has the new file" "changed" \
+    "$(docker run --rm --network none build-cf-e2e:three cat /c.txt 2>&1)"
+  out=$(DOCKER_BUILDKIT=0 docker build --cache-from nosuch-e2e:1 -q "$d/ctx" 2>&1)
+  check_contains "a missing --cache-from image is skipped" "sha256:" "$out"
+  docker rmi build-cf-e2e:src build-cf-e2e:two build-cf-e2e:three build-cf-e2e:plain >/dev/null 2>&1
+  docker builder prune -af >/dev/null 2>&1
+}

@@ -303,6 +303,55 @@ TEST_CASE("RUN steps run in containers that are removed") {
   CHECK(f.runner.created == 2);
 }
 
+TEST_CASE("--cache-from: a source image's history stands for the steps, nothing runs") {
+  Fixture f;
+  const std::string dockerfile = "FROM busybox\nRUN echo one\nENV A=1\nRUN echo two\n";
+  auto built = f.Build(dockerfile);
+  REQUIRE(built.ok());
+  CHECK(f.runner.created == 2);
+  // As if the image was saved and loaded elsewhere: no cache entries, only
+  // the image (by name) with its history.
+  Json source = f.Image(*built);
+  f.cache.entries.clear();
+  f.images.by_id.clear();
+  f.images.by_name["src:1"] = ImageRecord{*built, source};
+
+  BuildOptions options;
+  options.cache_from = {"src:1", "missing:1"};
+  auto again = f.Build(dockerfile, options);
+  INFO(f.stream);
+  REQUIRE(again.ok());
+  CHECK(f.runner.created == 2);
+  std::string text = f.Text();
+  size_t hits = 0;
+  for (size_t at = text.find("Using cache"); at != std::string::npos;
+       at = text.find("Using cache", at + 1)) {
+    ++hits;
+  }
+  CHECK(hits == 3);
+  // The same config as the source, so the same image.
+  CHECK(*again == *built);
+  CHECK(f.Image(*again)["history"] == source["history"]);
+  CHECK(f.Image(*again)["rootfs"] == source["rootfs"]);
+
+  // A step that differs from the source runs, and so does every one after it.
+  auto changed = f.Build("FROM busybox\nRUN echo one\nENV A=2\nRUN echo two\n", options);
+  REQUIRE(changed.ok());
+  CHECK(f.runner.created == 3);
+
+  // With --cache-from, a local entry that is no part of a source is not used.
+  auto other = f.Build("FROM busybox\nRUN echo three\n");
+  REQUIRE(other.ok());
+  CHECK(f.runner.created == 4);
+  auto ignored = f.Build("FROM busybox\nRUN echo three\n", options);
+  REQUIRE(ignored.ok());
+  CHECK(f.runner.created == 5);
+  // --no-cache ignores the sources.
+  options.no_cache = true;
+  REQUIRE(f.Build(dockerfile, options).ok());
+  CHECK(f.runner.created == 7);
+}
+
 TEST_CASE("a failing RUN reports its code, removes its container, tags nothing") {
   Fixture f;
   BuildOptions options;
