@@ -7,9 +7,7 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"
 #include "apiserver/render.h"
@@ -44,21 +42,45 @@ bool IsRunning(const rt::Container& container) {
 }
 
 // Docker's tarCopyOptions for docker cp -a: the files belong to the
-// container's user. Only numeric users are resolved (a name would need the
-// container's /etc/passwd); otherwise the archive's owners stay.
-bool ContainerUser(const rt::Container& container, uint32_t* uid, uint32_t* gid) {
+// container's user (Config.User), which stored resolves inside the
+// container; empty when it runs as the image's default.
+std::string ContainerUser(const rt::Container& container) {
   absl::StatusOr<Json> config = ParseJson(container.config_json());
-  if (!config.ok() || !config->is_object()) return false;
+  if (!config.ok() || !config->is_object()) return "";
   auto it = config->find("User");
-  if (it == config->end() || !it->is_string() || it->get<std::string>().empty()) return false;
-  std::vector<std::string> parts = absl::StrSplit(it->get<std::string>(), ':');
-  if (!absl::SimpleAtoi(parts[0], uid)) return false;
-  *gid = *uid;
-  if (parts.size() > 1 && !absl::SimpleAtoi(parts[1], gid)) return false;
-  return true;
+  if (it == config->end() || !it->is_string()) return "";
+  return it->get<std::string>();
 }
 
 }  // namespace
+
+ImageDiskUsage ImageLayerUsage(const std::vector<image::v1::Image>& images) {
+  // A chain ID names a layer together with everything beneath it: the same
+  // chain ID in two images is the same layer on disk.
+  std::map<std::string, int> users;
+  std::map<std::string, int64_t> sizes;
+  for (const image::v1::Image& image : images) {
+    std::set<std::string> seen;
+    for (int i = 0; i < image.chain_ids_size(); ++i) {
+      const std::string& chain_id = image.chain_ids(i);
+      if (!seen.insert(chain_id).second) continue;
+      ++users[chain_id];
+      if (i < image.layer_sizes_size()) sizes[chain_id] = image.layer_sizes(i);
+    }
+  }
+  ImageDiskUsage usage;
+  for (const auto& [chain_id, size] : sizes) usage.layers_size += size;
+  for (const image::v1::Image& image : images) {
+    int64_t shared = 0;
+    std::set<std::string> seen;
+    for (int i = 0; i < image.chain_ids_size() && i < image.layer_sizes_size(); ++i) {
+      const std::string& chain_id = image.chain_ids(i);
+      if (seen.insert(chain_id).second && users[chain_id] > 1) shared += image.layer_sizes(i);
+    }
+    usage.shared_sizes.push_back(shared);
+  }
+  return usage;
+}
 
 uint32_t GoFileMode(uint32_t st_mode) {
   uint32_t mode = st_mode & 0777;
@@ -199,13 +221,12 @@ absl::Status FileHandlers::PutArchive(Exchange& exchange, const std::string& nam
   header.set_path(path);
   const Query& query = exchange.request().query;
   header.set_no_overwrite_dir_non_dir(query.GetBool("noOverwriteDirNonDir"));
-  // Docker keeps the archive's owners, except with copyUIDGID (cp -a) for
-  // a container running as another user, whose files they become.
-  uint32_t uid = 0, gid = 0;
-  bool chown = query.GetBool("copyUIDGID") && ContainerUser(container, &uid, &gid);
-  header.set_copy_uid_gid(!chown);
-  header.set_uid(uid);
-  header.set_gid(gid);
+  // Docker keeps the archive's owners (by number: names in the tar are
+  // ignored), except with copyUIDGID (cp -a) for a container running as a
+  // user, whose files they become.
+  std::string owner = query.GetBool("copyUIDGID") ? ContainerUser(container) : "";
+  header.set_copy_uid_gid(owner.empty());
+  header.set_owner(owner);
   std::unique_ptr<ExtractSession> session = files_->Extract(header);
   // The body arrives in pieces of at most the HTTP parser's buffer (64 KiB
   // or less); sent one by one, each costs a gRPC message and a round of
@@ -304,15 +325,14 @@ absl::Status FileHandlers::DiskUsage(Exchange& exchange) {
     std::map<std::string, int> users;
     for (const rt::Container& c : containers) ++users[c.image_id()];
     Json list = Json::array();
-    int64_t layers_size = 0;
-    for (const image::v1::Image& image : images) {
-      Json summary = RenderImageSummary(image, version);
-      summary["Containers"] = users[image.id()];
-      summary["SharedSize"] = 0;
-      layers_size += image.size();
+    ImageDiskUsage usage = ImageLayerUsage(images);
+    for (size_t i = 0; i < images.size(); ++i) {
+      Json summary = RenderImageSummary(images[i], version);
+      summary["Containers"] = users[images[i].id()];
+      summary["SharedSize"] = usage.shared_sizes[i];
       list.push_back(std::move(summary));
     }
-    out["LayersSize"] = layers_size;
+    out["LayersSize"] = usage.layers_size;
     out["Images"] = list;
   }
   if (wanted("container")) {

@@ -3,7 +3,9 @@
 // fields of ps -s and inspect --size, and docker system df.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "apiserver/backends/backends.h"
 #include "apiserver/backends/files_backend.h"
@@ -46,6 +48,16 @@ class FileHandlers {
 // The container's filesystem view for stored: its mounts (volumes, binds)
 // and, while it runs, its pid.
 absl::StatusOr<storage::v1::ContainerView> ContainerViewOf(const runtime::v1::Container& container);
+
+// docker system df's image sizes: a layer held by several images counts
+// once in the total and is each one's SharedSize, as Moby counts them.
+struct ImageDiskUsage {
+  // Per image, in the order given: the bytes of its layers other images use too.
+  std::vector<int64_t> shared_sizes;
+  // The distinct layers of all images.
+  int64_t layers_size = 0;
+};
+ImageDiskUsage ImageLayerUsage(const std::vector<image::v1::Image>& images);
 
 // Go's os.FileMode bits for a st_mode, as Docker's path stat carries them.
 uint32_t GoFileMode(uint32_t st_mode);

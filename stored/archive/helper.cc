@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/status.h"
+#include "stored/archive/container_user.h"
 #include "stored/archive/resolve.h"
 
 namespace berth::containerfs {
@@ -157,8 +158,15 @@ absl::Status Run(const HelperRequest& request) {
     return absl::OkStatus();
   }
   if (request.op == "put") {
+    ExtractOptions options = request.extract;
+    if (!options.owner.empty()) {
+      ASSIGN_OR_RETURN(Owner owner, ResolveOwnerInRoot(root.get(), options.owner));
+      options.keep_owners = false;
+      options.uid = owner.uid;
+      options.gid = owner.gid;
+    }
     FdSource source(STDIN_FILENO);
-    absl::Status status = ExtractArchive(root.get(), request.path, source, request.extract);
+    absl::Status status = ExtractArchive(root.get(), request.path, source, options);
     return ReadOnlyError(request, status);
   }
   return absl::InvalidArgumentError("unknown helper operation " + request.op);
@@ -183,7 +191,8 @@ std::string EncodeRequest(const HelperRequest& request) {
               {"no_overwrite_dir_non_dir", request.extract.no_overwrite_dir_non_dir},
               {"keep_owners", request.extract.keep_owners},
               {"uid", request.extract.uid},
-              {"gid", request.extract.gid}}
+              {"gid", request.extract.gid},
+              {"owner", request.extract.owner}}
       .dump();
 }
 
@@ -207,6 +216,7 @@ absl::StatusOr<HelperRequest> DecodeRequest(const std::string& text) {
     request.extract.keep_owners = json.at("keep_owners").get<bool>();
     request.extract.uid = json.at("uid").get<uid_t>();
     request.extract.gid = json.at("gid").get<gid_t>();
+    request.extract.owner = json.value("owner", "");
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid helper request: ", e.what()));
   }

@@ -77,6 +77,10 @@ struct ExtractOptions {
   bool keep_owners = false;
   uid_t uid = 0;
   gid_t gid = 0;
+  // docker cp -a into a container running as a user: that user (see
+  // container_user.h), resolved where the archive is extracted; it replaces
+  // uid/gid. Not used by ExtractArchive itself.
+  std::string owner;
 };
 
 // Unpacks a tar (plain or compressed) into the existing directory `dest`.

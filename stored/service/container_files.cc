@@ -9,6 +9,12 @@
 
 namespace berth::stored {
 
+std::unique_ptr<ContainerLocks::Held> ContainerFiles::LockOwnView(const ContainerViewSpec& view) {
+  // A running container's view is its own namespace, which the helper joins.
+  if (view.pid > 0) return nullptr;
+  return storage_->container_locks().Lock(view.container_id);
+}
+
 absl::StatusOr<containerfs::HelperRequest> ContainerFiles::Request(const ContainerViewSpec& view,
                                                                    const std::string& op,
                                                                    const std::string& path) {
@@ -44,6 +50,7 @@ absl::StatusOr<containerfs::HelperRequest> ContainerFiles::Request(const Contain
 
 absl::StatusOr<containerfs::PathStat> ContainerFiles::Stat(const ContainerViewSpec& view,
                                                            const std::string& path) {
+  std::unique_ptr<ContainerLocks::Held> held = LockOwnView(view);
   ASSIGN_OR_RETURN(containerfs::HelperRequest request, Request(view, "stat", path));
   ASSIGN_OR_RETURN(std::unique_ptr<containerfs::HelperProcess> helper,
                    containerfs::HelperProcess::Start(helper_exe_, request));
@@ -73,6 +80,7 @@ absl::Status ContainerFiles::Archive(
     const ContainerViewSpec& view, const std::string& path,
     const std::function<absl::Status(const containerfs::PathStat&)>& on_stat,
     containerfs::ByteSink& sink) {
+  std::unique_ptr<ContainerLocks::Held> held = LockOwnView(view);
   ASSIGN_OR_RETURN(containerfs::HelperRequest request, Request(view, "get", path));
   ASSIGN_OR_RETURN(std::unique_ptr<containerfs::HelperProcess> helper,
                    containerfs::HelperProcess::Start(helper_exe_, request));
@@ -87,6 +95,7 @@ absl::Status ContainerFiles::Archive(
 absl::Status ContainerFiles::Extract(const ContainerViewSpec& view, const std::string& path,
                                      const containerfs::ExtractOptions& options,
                                      layers::ByteSource& source) {
+  std::unique_ptr<ContainerLocks::Held> held = LockOwnView(view);
   ASSIGN_OR_RETURN(containerfs::HelperRequest request, Request(view, "put", path));
   request.extract = options;
   ASSIGN_OR_RETURN(std::unique_ptr<containerfs::HelperProcess> helper,
@@ -113,6 +122,7 @@ absl::Status ContainerFiles::Extract(const ContainerViewSpec& view, const std::s
 absl::Status ContainerFiles::Export(const std::string& container_id, containerfs::ByteSink& sink) {
   ContainerViewSpec view;
   view.container_id = container_id;
+  std::unique_ptr<ContainerLocks::Held> held = LockOwnView(view);
   ASSIGN_OR_RETURN(containerfs::HelperRequest request, Request(view, "export", "/"));
   ASSIGN_OR_RETURN(std::unique_ptr<containerfs::HelperProcess> helper,
                    containerfs::HelperProcess::Start(helper_exe_, request));

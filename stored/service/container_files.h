@@ -53,6 +53,9 @@ class ContainerFiles {
                                                      const std::string& op,
                                                      const std::string& path);
   absl::Status Pump(containerfs::HelperProcess& helper, containerfs::ByteSink& sink);
+  // For a view the helper builds itself (a stopped container, export): the
+  // container's lock, so that it is not started or removed meanwhile.
+  std::unique_ptr<ContainerLocks::Held> LockOwnView(const ContainerViewSpec& view);
 
   Storage* storage_;
   std::string helper_exe_;

@@ -477,6 +477,7 @@ absl::Status Storage::PrepareRootfs(const std::string& container_id,
 
 absl::StatusOr<std::string> Storage::MountRootfs(const std::string& container_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));
+  std::unique_ptr<ContainerLocks::Held> held = container_locks_.Lock(container_id);
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
   if (!rootfs) return absl::NotFoundError(NotFoundRootfs(container_id));
@@ -507,6 +508,7 @@ absl::Status Storage::UnmountRootfs(const std::string& container_id) {
 
 absl::Status Storage::RemoveRootfs(const std::string& container_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));
+  std::unique_ptr<ContainerLocks::Held> held = container_locks_.Lock(container_id);
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
   if (!rootfs) return absl::OkStatus();

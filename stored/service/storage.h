@@ -57,6 +57,7 @@
 #include "stored/archive/changes.h"
 #include "stored/layers/extract.h"
 #include "stored/rootfs/overlay.h"
+#include "stored/service/container_locks.h"
 #include "stored/volumes/volumes.h"
 
 namespace berth::stored {
@@ -93,6 +94,7 @@ class Storage {
 
   absl::Status PrepareRootfs(const std::string& container_id, const std::string& parent_chain_id);
   // Returns the mounted root filesystem's path; mounting twice is fine.
+  // Waits for copies working in the container's own view (container_locks).
   absl::StatusOr<std::string> MountRootfs(const std::string& container_id);
   absl::Status UnmountRootfs(const std::string& container_id);
   // Unmounts and deletes; a container without a rootfs is fine.
@@ -100,6 +102,7 @@ class Storage {
 
   // Named and anonymous volumes.
   volumes::VolumeManager& volumes() { return *volumes_; }
+  ContainerLocks& container_locks() { return container_locks_; }
   // The volume's mountpoint for a container being started. A volume that is
   // still empty first gets the image's content at container_path, read from
   // the container's mounted root filesystem, as Docker does.
@@ -163,8 +166,9 @@ class Storage {
   std::unique_ptr<rootfs::Mounter> mounter_;
   std::unique_ptr<volumes::VolumeManager> volumes_;
   // Serialises everything but the extraction of layers, which runs unlocked
-  // in its own staging directory.
+  // in its own staging directory. Taken after a container's lock.
   std::mutex mu_;
+  ContainerLocks container_locks_;
 };
 
 }  // namespace berth::stored

@@ -327,6 +327,7 @@ grpc::Status StorageService::ExtractToContainer(
   options.keep_owners = header.copy_uid_gid();
   options.uid = header.uid();
   options.gid = header.gid();
+  options.owner = header.owner();
   ExtractSource source(context, reader);
   return ToGrpcStatus(
       files_->Extract(FromProto(header.container()), header.path(), options, source));

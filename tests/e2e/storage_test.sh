@@ -224,7 +224,126 @@ anon-writable" "$out"
   check_contains "a bind of the data root itself is refused" "engine's data root" "$out"
   check "the bind volume's device survives its removal" test -f "$d3/src/dev"
 
+  storage_owner_checks
+  storage_start_race_checks
+  storage_shared_layer_checks
   storage_crash_checks
+}
+
+# docker cp -a into a container running as a user named in its own
+# /etc/passwd and /etc/group (not the host's); without -a the tar's numeric
+# owners stay and the names in it are ignored, as Docker's extraction does.
+storage_owner_checks() {
+  say "== storage: cp -a and the container's user"
+  local d="$E2E_DIR/owner" out
+  mkdir -p "$d"
+  echo owned >"$d/f"
+  chown 4321:8765 "$d/f"
+  docker run --network none --name ownbase busybox sh -c \
+    'echo "cpuser:x:4001:4002::/:/bin/sh" >> /etc/passwd; echo "cpgroup:x:4003:" >> /etc/group' \
+    >/dev/null
+  docker commit ownbase ownimg >/dev/null
+  docker rm ownbase >/dev/null
+  docker run -d --network none --name own1 -u cpuser ownimg sleep 300 >/dev/null
+  docker run -d --network none --name own2 -u cpuser:cpgroup ownimg sleep 300 >/dev/null
+  check "cp -a into a container running as a named user" docker cp -a "$d/f" own1:/tmp/f
+  check_contains "owned by the user's IDs in the container's passwd" "4001/4002" \
+    "$(docker cp own1:/tmp/f - | tar -tvf -)"
+  check "cp -a into user:group" docker cp -a "$d/f" own2:/tmp/f
+  check_contains "the group from the container's group file" "4001/4003" \
+    "$(docker cp own2:/tmp/f - | tar -tvf -)"
+  check "cp without -a" docker cp "$d/f" own1:/tmp/g
+  check_contains "without -a the archive's owners stay" "4321/8765" \
+    "$(docker cp own1:/tmp/g - | tar -tvf -)"
+  docker stop -t 1 own1 >/dev/null
+  check "cp -a into the stopped container" docker cp -a "$d/f" own1:/tmp/h
+  check_contains "stopped: the same owner" "4001/4002" "$(docker cp own1:/tmp/h - | tar -tvf -)"
+  docker rm -f own1 own2 >/dev/null
+  docker create --network none --name own3 -u ghost busybox true >/dev/null
+  out=$(docker cp -a "$d/f" own3:/tmp/f 2>&1)
+  check_contains "cp -a with a user the container does not know" \
+    "unable to find user ghost: no matching entries in passwd file" "$out"
+  docker rm -f own3 >/dev/null
+  # A tar naming its owner "root" but numbering it 1234 (the CLI's -a sends
+  # names too): the number wins.
+  python3 - "$d/named.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("named"); i.size = 3; i.uid = 1234; i.gid = 5678
+    i.uname = "root"; i.gname = "root"
+    t.addfile(i, io.BytesIO(b"nm\n"))
+PY
+  docker run -d --network none --name own4 busybox sleep 300 >/dev/null
+  check "cp - of a tar with owner names" sh -c "docker cp -a - own4:/tmp < '$d/named.tar'"
+  check_contains "numeric owner kept, names ignored" "1234/5678" \
+    "$(docker cp own4:/tmp/named - | tar -tvf -)"
+  docker rm -f own4 >/dev/null
+  docker rmi ownimg >/dev/null
+}
+
+# A copy into a container that is being started: Docker holds the
+# container's lock, so the start waits for the copy (stored would otherwise
+# mount the same overlay twice). Every start succeeds, every copy lands in
+# the container, and no mount is left behind.
+storage_start_race_checks() {
+  say "== storage: docker cp racing docker start"
+  local d="$E2E_DIR/race-start" i id cp_pid started=0 landed=0 twice
+  python3 - "$d" <<'PY'
+import os, sys
+for i in range(20):
+    sub = os.path.join(sys.argv[1], f"d{i}")
+    os.makedirs(sub)
+    for j in range(100):
+        with open(os.path.join(sub, f"f{j}"), "wb") as f:
+            f.write(b"x" * 4096)
+PY
+  # The kernel's word for an overlay mounted twice at once (index=off lets
+  # the second mount through with this warning).
+  twice=$(dmesg 2>/dev/null | grep -c 'upperdir is in-use')
+  for i in 1 2 3 4 5; do
+    id=$(docker create --network none busybox sleep 300)
+    docker cp "$d" "$id:/copied" >/dev/null 2>&1 &
+    cp_pid=$!
+    sleep 0.$((i * 2 - 1))
+    docker start "$id" >/dev/null 2>&1 && started=$((started + 1))
+    wait "$cp_pid"
+    [ "$(docker exec "$id" sh -c 'find /copied -type f | wc -l' 2>/dev/null)" = 2000 ] &&
+      landed=$((landed + 1))
+    docker rm -f "$id" >/dev/null
+  done
+  check_eq "the overlay was never mounted twice at once" "$twice" \
+    "$(dmesg 2>/dev/null | grep -c 'upperdir is in-use')"
+  check_eq "every start racing a copy succeeded" 5 "$started"
+  check_eq "every copy landed whole in its container" 5 "$landed"
+  check_eq "no rootfs mount left behind" "" "$(grep -F "$ROOT/stored/c/" /proc/self/mountinfo || true)"
+}
+
+# docker system df with two images sharing busybox's layer: the layer counts
+# once in LayersSize and is each image's SharedSize, as Docker reports them.
+storage_shared_layer_checks() {
+  say "== storage: system df and shared layers"
+  local before after bb s1 s2 out
+  before=$(api http://d/system/df | jq '.LayersSize')
+  docker run --network none --name sl1 busybox sh -c 'head -c 30000 /dev/zero > /one' >/dev/null
+  docker run --network none --name sl2 busybox sh -c 'head -c 70000 /dev/zero > /two' >/dev/null
+  docker commit sl1 sharedimg1 >/dev/null
+  docker commit sl2 sharedimg2 >/dev/null
+  docker rm sl1 sl2 >/dev/null
+  out=$(api http://d/system/df)
+  size_of() { jq -r --arg t "$2" '.Images[] | select((.RepoTags // []) | index($t)) | .'"$1" <<<"$out"; }
+  bb=$(size_of Size busybox:latest)
+  s1=$(size_of Size sharedimg1:latest)
+  s2=$(size_of Size sharedimg2:latest)
+  after=$(jq '.LayersSize' <<<"$out")
+  check_eq "SharedSize of an image is its base layer held by others" "$bb" \
+    "$(size_of SharedSize sharedimg1:latest)"
+  check_eq "busybox's layer is shared too" "$bb" "$(size_of SharedSize busybox:latest)"
+  check_eq "the shared layer counts once in LayersSize" "$((s1 - bb + s2 - bb))" \
+    "$((after - before))"
+  out=$(docker system df -v --format '{{range .Images}}{{.Repository}} {{.SharedSize}} {{.UniqueSize}};{{end}}')
+  check_contains "system df -v shows shared and unique sizes" "sharedimg2" "$out"
+  check_not_contains "system df -v: no image has a zero shared size" "sharedimg1 0B" "$out"
+  docker rmi sharedimg1 sharedimg2 >/dev/null
 }
 
 # Kills stored with SIGKILL and waits until the supervisor's new one serves.

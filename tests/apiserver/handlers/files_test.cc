@@ -10,6 +10,30 @@
 namespace berth::apiserver {
 namespace {
 
+image::v1::Image ImageWith(const std::vector<std::pair<std::string, int64_t>>& layers) {
+  image::v1::Image image;
+  for (const auto& [chain_id, size] : layers) {
+    image.add_chain_ids(chain_id);
+    image.add_layer_sizes(size);
+  }
+  return image;
+}
+
+TEST_CASE("system df counts a layer shared by images once, and as each one's SharedSize") {
+  std::vector<image::v1::Image> images = {
+      ImageWith({{"sha256:base", 100}, {"sha256:a", 10}}),
+      ImageWith({{"sha256:base", 100}, {"sha256:b", 20}}),
+      ImageWith({{"sha256:other", 7}}),
+      // The same layers under a second ID (a retag of a commit) count too.
+      ImageWith({{"sha256:base", 100}}),
+  };
+  ImageDiskUsage usage = ImageLayerUsage(images);
+  CHECK(usage.layers_size == 137);
+  CHECK(usage.shared_sizes == std::vector<int64_t>{100, 100, 0, 100});
+  CHECK(ImageLayerUsage({ImageWith({{"sha256:x", 5}})}).shared_sizes == std::vector<int64_t>{0});
+  CHECK(ImageLayerUsage({}).layers_size == 0);
+}
+
 TEST_CASE("file modes in Go's os.FileMode bits, as the docker CLI decodes them") {
   CHECK(GoFileMode(S_IFREG | 0644) == 0644);
   CHECK(GoFileMode(S_IFDIR | 0755) == ((1u << 31) | 0755));
