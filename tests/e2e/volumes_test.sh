@@ -90,7 +90,33 @@ test_volumes() {
   docker volume prune -af >/dev/null
   check_eq "prune -a removes all unused volumes" "" "$(docker volume ls -q)"
   check_eq "nothing is left in the volumes directory" "" "$(ls -A "$ROOT/stored/volumes")"
+  volumes_filters_tmpfs_readonly
   test_volumes_propagation
+}
+
+# The rest of issue 6's mount list: ls --filter name=, tmpfs sizes and
+# modes from --tmpfs and --mount, and a read-only root with writable mounts.
+volumes_filters_tmpfs_readonly() {
+  say "== volumes: name filter, tmpfs options, read-only root"
+  local out
+  docker volume create fa1 >/dev/null
+  docker volume create fb2 >/dev/null
+  out=$(docker volume ls -q --filter name=fa | tr '\n' ' ')
+  check_eq "volume ls --filter name= matches part of the name" "fa1 " "$out"
+  out=$(docker run --rm --network none --mount type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770 \
+    busybox sh -c 'df -k /t | tail -1 | awk "{print \$2}"; stat -c %a /t')
+  check_eq "--mount type=tmpfs,tmpfs-size=,tmpfs-mode=" "1024
+1770" "$out"
+  out=$(docker run --rm --network none --tmpfs /t:size=2m,mode=700 busybox sh -c \
+    'df -k /t | tail -1 | awk "{print \$2}"; stat -c %a /t')
+  check_eq "--tmpfs with size and mode" "2048
+700" "$out"
+  out=$(docker run --rm --network none --read-only -v fa1:/data --tmpfs /scratch busybox sh -c \
+    'touch /x 2>&1; touch /data/x && echo data-ok; touch /scratch/x && echo tmpfs-ok')
+  check_contains "--read-only refuses writes to the root" "Read-only file system" "$out"
+  check_contains "--read-only: a volume stays writable" "data-ok" "$out"
+  check_contains "--read-only: a tmpfs stays writable" "tmpfs-ok" "$out"
+  docker volume rm fa1 fb2 >/dev/null
 }
 
 # Bind propagation (rslave, rshared) from a source the test makes a shared
