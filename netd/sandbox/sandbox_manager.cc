@@ -299,7 +299,14 @@ absl::StatusOr<SandboxInfo> SandboxManager::CreateSandbox(const SandboxRequest& 
   ASSIGN_OR_RETURN(std::optional<Sandbox> existing, FindRow(container_id));
   if (existing) {
     ASSIGN_OR_RETURN(bool pinned, IsMountPoint(existing->netns_path));
-    if (pinned) {
+    // A removal cut short by a crash may have released the endpoints while
+    // their veth pairs, deleted after the fact, stayed in the namespace:
+    // such a sandbox is not complete and starts over.
+    const NetworkMode::Kind kind = ParseNetworkMode(existing->network_mode).kind;
+    ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, networks_->EndpointsOf(container_id));
+    const bool released =
+        (kind == NetworkMode::kBridge || kind == NetworkMode::kUser) && endpoints.empty();
+    if (pinned && !released) {
       ASSIGN_OR_RETURN(Json settings, RenderSettings(*existing));
       return SandboxInfo{existing->netns_path, std::move(settings)};
     }

@@ -175,4 +175,31 @@ TEST_CASE("restart keeps pinned sandboxes and clears what a crash left", "[netd]
   testing::CleanUp(dir);
 }
 
+TEST_CASE("a sandbox whose endpoints a cut-short removal released starts over", "[netd][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto manager = Open(dir);
+  auto path = Create(*manager, "cut", "bridge");
+  REQUIRE(path.ok());
+  const ino_t before = testing::Inode(*path);
+  // What a crash inside RemoveSandbox leaves: the row and the pinned
+  // namespace, the endpoints (leases) already released.
+  REQUIRE(manager->networks()->DisconnectAll("cut").ok());
+  REQUIRE(manager->networks()->EndpointsOf("cut")->empty());
+
+  REQUIRE(*Create(*manager, "cut", "bridge") == *path);
+  CHECK(testing::Inode(*path) != before);
+  CHECK(manager->networks()->EndpointsOf("cut")->size() == 1);
+  // A none sandbox has no endpoints to lose: it is kept.
+  auto none = Create(*manager, "quiet", "none");
+  REQUIRE(none.ok());
+  const ino_t quiet = testing::Inode(*none);
+  CHECK(*Create(*manager, "quiet", "none") == *none);
+  CHECK(testing::Inode(*none) == quiet);
+
+  for (const char* id : {"cut", "quiet"}) REQUIRE(manager->RemoveSandbox(id).ok());
+  CHECK(driver.veths.empty());
+  manager.reset();
+  testing::CleanUp(dir);
+}
+
 }  // namespace berth::netd
