@@ -17,6 +17,7 @@
 #include "netd/dns/dns_observer.h"
 #include "netd/network/deferred_detach_driver.h"
 #include "netd/network/render.h"
+#include "netd/sandbox/links.h"
 #include "netd/sandbox/netns.h"
 #include "netd/sandbox/network_mode.h"
 
@@ -311,6 +312,10 @@ absl::StatusOr<SandboxInfo> SandboxManager::CreateSandbox(const SandboxRequest& 
       return SandboxInfo{existing->netns_path, std::move(settings)};
     }
   }
+  std::vector<std::string> link_hosts;
+  if (mode.kind == NetworkMode::kBridge) {
+    ASSIGN_OR_RETURN(link_hosts, LinkHosts(request));
+  }
   const bool own = mode.kind != NetworkMode::kContainer;
   const std::string own_path = NetnsDir() + "/" + container_id;
   // A leftover file (pinned or not) without a complete sandbox: start over.
@@ -347,7 +352,28 @@ absl::StatusOr<SandboxInfo> SandboxManager::CreateSandbox(const SandboxRequest& 
   }
   spdlog::info("created network sandbox for container {} ({}) in {:.1f} ms", container_id,
                network_mode.empty() ? "default" : network_mode, MillisecondsSince(started));
-  return SandboxInfo{sandbox.netns_path, std::move(*settings)};
+  return SandboxInfo{sandbox.netns_path, std::move(*settings), std::move(link_hosts)};
+}
+
+absl::StatusOr<std::vector<std::string>> SandboxManager::LinkHosts(const SandboxRequest& request) {
+  const Json& links = Field(request.host_config, "Links");
+  if (!links.is_array() || links.empty()) return std::vector<std::string>();
+  ASSIGN_OR_RETURN(std::vector<Sandbox> sandboxes, ListSandboxes());
+  ASSIGN_OR_RETURN(Network bridge, networks_->GetNetwork(kDefaultBridgeNetwork));
+  return LegacyLinkHosts(
+      links, request.container_name, [&](const std::string& name) -> std::optional<LinkTarget> {
+        for (const Sandbox& sandbox : sandboxes) {
+          if (sandbox.container_name != name) continue;
+          LinkTarget target{sandbox.container_id, 0};
+          absl::StatusOr<std::vector<Endpoint>> endpoints =
+              networks_->EndpointsOf(sandbox.container_id);
+          for (const Endpoint& endpoint : endpoints.value_or(std::vector<Endpoint>())) {
+            if (endpoint.network_id == bridge.id) target.address = endpoint.address;
+          }
+          return target;
+        }
+        return std::nullopt;
+      });
 }
 
 absl::StatusOr<SandboxInfo> SandboxManager::GetSandbox(const std::string& container_id) {

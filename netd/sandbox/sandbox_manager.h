@@ -57,6 +57,8 @@ struct SandboxInfo {
   std::string netns_path;
   // Docker's NetworkSettings.
   Json network_settings;
+  // /etc/hosts lines of --link on the default bridge ("<address>\t<names>").
+  std::vector<std::string> link_hosts;
 };
 
 class SandboxManager {
@@ -111,6 +113,7 @@ class SandboxManager {
   absl::Status ConnectAll(const SandboxRequest& request, const std::string& network,
                           const std::string& netns_path);
   absl::Status PublishPorts(const SandboxRequest& request, const std::string& network);
+  absl::StatusOr<std::vector<std::string>> LinkHosts(const SandboxRequest& request);
 
   const std::string run_dir_;
   std::unique_ptr<Database> db_;

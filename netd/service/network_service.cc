@@ -38,6 +38,7 @@ grpc::Status NetworkService::CreateSandbox(grpc::ServerContext*,
   if (!info.ok()) return ToGrpcStatus(info.status());
   response->set_netns_path(info->netns_path);
   response->set_network_settings_json(info->network_settings.dump());
+  for (const std::string& line : info->link_hosts) response->add_link_hosts(line);
   PublishEndpoints("connect", request->container_id(), info->network_settings);
   return grpc::Status::OK;
 }

@@ -115,7 +115,9 @@ absl::StatusOr<SandboxResult> GrpcNetwork::CreateSandbox(const SandboxSpec& spec
   absl::Status status =
       FromSiblingStatus(stub_->CreateSandbox(&context, request, &response), "netd");
   if (!status.ok()) return status;
-  return SandboxResult{response.netns_path(), response.network_settings_json()};
+  return SandboxResult{response.netns_path(),
+                       response.network_settings_json(),
+                       {response.link_hosts().begin(), response.link_hosts().end()}};
 }
 
 absl::StatusOr<std::string> GrpcNetwork::ConnectNetwork(const std::string& container_id,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "proto/shim/v1/shim.pb.h"
@@ -54,6 +55,8 @@ struct SandboxResult {
   std::string netns_path;
   // Docker's NetworkSettings, for inspect (empty when netd gave none).
   std::string network_settings_json;
+  // /etc/hosts lines for --link on the default bridge.
+  std::vector<std::string> link_hosts;
 };
 
 class Network {

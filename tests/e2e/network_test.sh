@@ -343,4 +343,21 @@ test_network_aux_links() {
   check_eq "inspect shows the endpoint's links" "[aux1:site]" "$out"
   docker rm -f aux1 lk1 >/dev/null
   docker network rm auxn >/dev/null
+
+  # --link on the default bridge: /etc/hosts, as Docker writes it.
+  local id
+  id=$(docker run -d --name lb1 busybox sleep 300)
+  ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' lb1)
+  out=$(docker run --rm --link lb1:site busybox cat /etc/hosts)
+  check_contains "--link writes the alias, hostname and name to /etc/hosts" \
+    "$ip	site ${id:0:12} lb1" "$out"
+  check "the link alias answers ping on the default bridge" \
+    docker run --rm --link lb1:site busybox ping -c1 -W2 site
+  out=$(docker run --rm --link lb1 busybox cat /etc/hosts)
+  check_contains "--link name alone" "$ip	lb1 ${id:0:12}" "$out"
+  docker stop -t 0 lb1 >/dev/null
+  out=$(docker run --rm --link lb1:site busybox true 2>&1)
+  check_contains "a stopped link target is refused in Docker's words" \
+    "Cannot link to a non running container: /lb1 AS" "$out"
+  docker rm -f lb1 >/dev/null
 }
