@@ -17,12 +17,15 @@ WORK=$(mktemp -d /tmp/nb.XXXXXX)
 chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
 export DOCKER_CONFIG=$WORK/docker-config
 mkdir -p "$DOCKER_CONFIG"
-# Per-run names, so that runs on one host never share a bridge.
+# Per-run bridges and subnets (two /24s the host does not route yet), so that
+# runs on one host, and other engines, never share one.
+BERTH_BRIDGE=nb$$
 REF_BRIDGE=nbref$$
-REF_NET=
-for o in $(seq 200 250); do  # a /24 the host does not route yet
-  ip -4 route show | grep -q "^10\.$o\.77\." || { REF_NET=10.$o.77.1/24; break; }
+for o in $(seq 200 250); do
+  ip -4 route show | grep -qE "^10\.$o\.7[67]\." || break
 done
+BERTH_NET=10.$o.76.1/24
+REF_NET=10.$o.77.1/24
 
 cleanup() {
   [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
@@ -30,6 +33,7 @@ cleanup() {
   grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
   ip link del "$REF_BRIDGE" 2>/dev/null
+  ip link del "$BERTH_BRIDGE" 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -64,8 +68,10 @@ scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 
 # berth
 BERTH_HOST=unix://$WORK/b/run/docker.sock
+printf '{"bridge": "%s", "bip": "%s"}\n' "$BERTH_BRIDGE" "$BERTH_NET" >"$WORK/daemon.json"
+chmod 0644 "$WORK/daemon.json"
 "$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent "nb$$" \
-  --log-level warn >"$WORK/berth.log" 2>&1 &
+  --config-file "$WORK/daemon.json" --log-level warn >"$WORK/berth.log" 2>&1 &
 BERTH_PID=$!
 for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
 berth="nan nan"
