@@ -2,11 +2,13 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -15,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/digest.h"
+#include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -160,6 +163,110 @@ absl::StatusOr<std::vector<std::string>> DiffIds(const Json& config, size_t laye
   return diff_ids;
 }
 
+// Up to n bytes of source (fewer only at its end).
+absl::StatusOr<std::string> ReadChunk(ByteSource& source, size_t n) {
+  std::string chunk(n, '\0');
+  size_t filled = 0;
+  while (filled < n) {
+    ASSIGN_OR_RETURN(size_t got, source.Read(chunk.data() + filled, n - filled));
+    if (got == 0) break;
+    filled += got;
+  }
+  chunk.resize(filled);
+  return chunk;
+}
+
+// Compresses a source to gzip, one chunk at a time, hashing what it emits.
+// zlib's gzip header carries no time or name, so the same layer compresses to
+// the same bytes (and digest) each time.
+class GzipChunks {
+ public:
+  GzipChunks(ByteSource* input, size_t chunk_size) : input_(input), chunk_size_(chunk_size) {
+    // Fastest level: a push is waiting on it, and a layer is compressed once
+    // per registry (the result is remembered).
+    ok_ = deflateInit2(&stream_, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  ~GzipChunks() {
+    if (ok_) deflateEnd(&stream_);
+  }
+  // The next chunk; empty after the end.
+  absl::StatusOr<std::string> Next() {
+    if (!ok_) return absl::InternalError("gzip: deflateInit2 failed");
+    if (finished_) return std::string();
+    std::string out(chunk_size_, '\0');
+    stream_.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream_.avail_out = static_cast<uInt>(out.size());
+    while (stream_.avail_out > 0 && !finished_) {
+      if (stream_.avail_in == 0 && !input_done_) {
+        ASSIGN_OR_RETURN(size_t n, input_->Read(buffer_.data(), buffer_.size()));
+        if (n == 0) input_done_ = true;
+        stream_.next_in = reinterpret_cast<Bytef*>(buffer_.data());
+        stream_.avail_in = static_cast<uInt>(n);
+      }
+      int rc = deflate(&stream_, input_done_ ? Z_FINISH : Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        finished_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        return absl::InternalError(absl::StrCat("gzip: deflate failed (", rc, ")"));
+      }
+    }
+    out.resize(out.size() - stream_.avail_out);
+    hasher_.Update(out.data(), out.size());
+    size_ += static_cast<int64_t>(out.size());
+    return out;
+  }
+  // Valid after the last chunk.
+  std::string Digest() {
+    if (digest_.empty()) digest_ = hasher_.Finish();
+    return digest_;
+  }
+  int64_t size() const { return size_; }
+
+ private:
+  ByteSource* input_;
+  size_t chunk_size_;
+  z_stream stream_{};
+  bool ok_ = false;
+  bool input_done_ = false;
+  bool finished_ = false;
+  std::vector<char> buffer_ = std::vector<char>(1 << 20);
+  Sha256 hasher_;
+  std::string digest_;
+  int64_t size_ = 0;
+};
+
+// What a plain layer compressed to: <dir>/<hex of the plain blob> holds
+// "<gzip digest> <size>". Only a hint: the registry is asked whether it has
+// that blob before it is used, and losing the file costs a compression.
+struct CompressedLayer {
+  std::string digest;
+  int64_t size = 0;
+};
+
+std::optional<CompressedLayer> LookupCompressed(const std::string& dir, const std::string& digest) {
+  if (dir.empty()) return std::nullopt;
+  auto text = ReadFile(absl::StrCat(dir, "/", std::string(DigestHex(digest))));
+  if (!text.ok()) return std::nullopt;
+  std::vector<std::string> parts = absl::StrSplit(*text, ' ');
+  CompressedLayer layer;
+  if (parts.size() != 2 || !IsSha256Digest(parts[0]) || !absl::SimpleAtoi(parts[1], &layer.size)) {
+    return std::nullopt;
+  }
+  layer.digest = parts[0];
+  return layer;
+}
+
+void RememberCompressed(const std::string& dir, const std::string& digest,
+                        const CompressedLayer& layer) {
+  if (dir.empty()) return;
+  absl::Status status = MakeDirs(dir, 0700);
+  if (status.ok()) {
+    status = WriteFileAtomic(absl::StrCat(dir, "/", std::string(DigestHex(digest))),
+                             absl::StrCat(layer.digest, " ", layer.size));
+  }
+  if (!status.ok()) spdlog::warn("remembering the gzip of {}: {}", digest, status.ToString());
+}
+
 }  // namespace
 
 absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options) {
@@ -202,6 +309,13 @@ absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* op
   }
   RETURN_IF_ERROR(read_int("max-concurrent-downloads", &options->max_concurrent_downloads));
   RETURN_IF_ERROR(read_int("max-concurrent-uploads", &options->max_concurrent_uploads));
+  if (config.contains("upload-chunk-size")) {
+    const Json& value = config["upload-chunk-size"];
+    if (!value.is_number_integer() || value.get<int64_t>() < 4096) {
+      return absl::InvalidArgumentError("upload-chunk-size must be a number of bytes >= 4096");
+    }
+    options->upload_chunk_size = value.get<int64_t>();
+  }
   return absl::OkStatus();
 }
 
@@ -538,13 +652,15 @@ absl::Status Distribution::PushImage(RegistryClient& client, const Reference& re
   std::vector<Json> layers(count);
   for (size_t i = count; i-- > 0;) report.Status("Preparing", ShortHex(image.diff_ids[i]));
 
-  auto push_blob = [&](const std::string& digest, const std::string& id) -> absl::Status {
+  // True when the registry has the blob or linked it from another of its
+  // repositories that we know holds it.
+  auto skip_or_mount = [&](const std::string& digest,
+                           const std::string& id) -> absl::StatusOr<bool> {
     ASSIGN_OR_RETURN(bool exists, client.BlobExists(repository, digest));
     if (exists) {
       if (!id.empty()) report.Status("Layer already exists", id);
-      return absl::OkStatus();
+      return true;
     }
-    // A blob known to be in another repository of this registry is linked.
     for (const std::string& source : store_->BlobSources(digest)) {
       std::string prefix = reference.domain() + "/";
       if (!absl::StartsWith(source, prefix) || source == here) continue;
@@ -552,46 +668,118 @@ absl::Status Distribution::PushImage(RegistryClient& client, const Reference& re
       ASSIGN_OR_RETURN(bool mounted, client.MountBlob(repository, digest, from));
       if (mounted) {
         if (!id.empty()) report.Status(absl::StrCat("Mounted from ", from), id);
-        return absl::OkStatus();
+        return true;
       }
     }
+    return false;
+  };
+  // Runs one upload attempt after another: a 5xx or a dropped connection
+  // starts the upload over with a new session.
+  auto with_retries = [&](const std::string& what,
+                          const std::function<absl::Status()>& attempt) -> absl::Status {
+    int backoff_ms = options_.retry.first_backoff_ms;
+    for (int n = 1;; ++n) {
+      absl::Status status = attempt();
+      if (status.ok() || !absl::IsInternal(status) || n >= options_.retry.attempts) return status;
+      spdlog::info("retrying the upload of {} ({})", what, status.ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms *= 2;
+    }
+  };
+  auto progress_of = [&](const std::string& id, int64_t total) {
+    auto last = std::make_shared<int64_t>(-kProgressStep);
+    return [&report, id, total, last](int64_t sent) {
+      if (id.empty()) return !report.gone();
+      return report.Bytes("Pushing", id, sent, total, last.get());
+    };
+  };
+  // Uploads a blob of the content store as it is: monolithic when small,
+  // in chunks when larger than a chunk.
+  auto upload = [&](const std::string& digest, int64_t size,
+                    const std::string& id) -> absl::Status {
+    return with_retries(digest, [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
+      CountingSource counting(blob.get(), progress_of(id, size));
+      if (size <= options_.upload_chunk_size) {
+        return client.UploadBlob(repository, digest, counting, size);
+      }
+      return client.UploadBlobChunked(
+          repository,
+          [&]() -> absl::StatusOr<std::string> {
+            return ReadChunk(counting, static_cast<size_t>(options_.upload_chunk_size));
+          },
+          [&] { return digest; });
+    });
+  };
+  auto push_blob = [&](const std::string& digest, int64_t size,
+                       const std::string& id) -> absl::Status {
+    ASSIGN_OR_RETURN(bool present, skip_or_mount(digest, id));
+    if (present) return absl::OkStatus();
     if (!store_->HasBlob(digest)) {
       return absl::FailedPreconditionError(
           absl::StrCat("blob ", digest,
                        " is not here to push (the layer came with another "
                        "image); pull or load the image again"));
     }
-    ASSIGN_OR_RETURN(int64_t size, content_->BlobSize(digest));
-    int backoff_ms = options_.retry.first_backoff_ms;
-    for (int attempt = 1;; ++attempt) {
-      ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
-      int64_t last = -kProgressStep;
-      CountingSource counting(blob.get(), [&](int64_t sent) {
-        if (id.empty()) return !report.gone();
-        return report.Bytes("Pushing", id, sent, size, &last);
-      });
-      absl::Status status = client.UploadBlob(repository, digest, counting, size);
-      if (status.ok()) break;
-      // A 5xx or a dropped connection: the upload starts over with a new session.
-      if (!absl::IsInternal(status) || attempt >= options_.retry.attempts) return status;
-      spdlog::info("retrying upload of {} ({})", digest, status.ToString());
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-      backoff_ms *= 2;
-    }
+    RETURN_IF_ERROR(upload(digest, size, id));
     if (!id.empty()) report.Status("Pushed", id);
     return absl::OkStatus();
+  };
+  // A layer kept as a plain tar goes up gzip-compressed, as Docker pushes it:
+  // compressed while it is sent, in chunks (its digest is known only at the
+  // end). What it compressed to is remembered, so that the next push of the
+  // layer finds it in the registry without compressing it again.
+  auto push_compressed = [&](const std::string& digest, int64_t size,
+                             const std::string& id) -> absl::StatusOr<Json> {
+    auto describe = [](const CompressedLayer& gz) {
+      return Json{
+          {"mediaType", registry::kDockerLayerGzip}, {"size", gz.size}, {"digest", gz.digest}};
+    };
+    std::optional<CompressedLayer> known = LookupCompressed(options_.compressed_dir, digest);
+    if (known.has_value()) {
+      ASSIGN_OR_RETURN(bool present, skip_or_mount(known->digest, id));
+      if (present) return describe(*known);
+    }
+    // A layer pulled plain from this registry stays as the registry has it.
+    const std::string prefix = reference.domain() + "/";
+    for (const std::string& source : store_->BlobSources(digest)) {
+      if (!absl::StartsWith(source, prefix)) continue;
+      ASSIGN_OR_RETURN(bool present, skip_or_mount(digest, id));
+      if (present)
+        return Json{{"mediaType", registry::kDockerLayerTar}, {"size", size}, {"digest", digest}};
+      break;
+    }
+    CompressedLayer gz;
+    RETURN_IF_ERROR(with_retries(digest, [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(digest));
+      CountingSource counting(blob.get(), progress_of(id, size));
+      GzipChunks chunks(&counting, static_cast<size_t>(options_.upload_chunk_size));
+      RETURN_IF_ERROR(client.UploadBlobChunked(
+          repository, [&] { return chunks.Next(); }, [&] { return chunks.Digest(); }));
+      gz = CompressedLayer{chunks.Digest(), chunks.size()};
+      return absl::OkStatus();
+    }));
+    RememberCompressed(options_.compressed_dir, digest, gz);
+    if (!id.empty()) report.Status("Pushed", id);
+    return describe(gz);
   };
 
   RETURN_IF_ERROR(
       RunConcurrently(count, options_.max_concurrent_uploads, [&](size_t i) -> absl::Status {
         const std::string& digest = image.blob_digests[i];
+        const std::string id = ShortHex(image.diff_ids[i]);
         ASSIGN_OR_RETURN(int64_t size, content_->BlobSize(digest));
-        layers[i] = Json{
-            {"mediaType", LayerMediaType(*content_, digest)}, {"size", size}, {"digest", digest}};
-        return push_blob(digest, ShortHex(image.diff_ids[i]));
+        std::string media_type = LayerMediaType(*content_, digest);
+        if (media_type == registry::kDockerLayerTar && options_.compress_on_push) {
+          ASSIGN_OR_RETURN(layers[i], push_compressed(digest, size, id));
+          return absl::OkStatus();
+        }
+        layers[i] = Json{{"mediaType", media_type}, {"size", size}, {"digest", digest}};
+        return push_blob(digest, size, id);
       }));
-  RETURN_IF_ERROR(push_blob(image.id, ""));
-  std::vector<std::string> blobs = image.blob_digests;
+  RETURN_IF_ERROR(push_blob(image.id, static_cast<int64_t>(image.config_json.size()), ""));
+  std::vector<std::string> blobs;
+  for (const Json& layer : layers) blobs.push_back(layer["digest"].get<std::string>());
   blobs.push_back(image.id);
   store_->RecordBlobSources(blobs, here);
 

@@ -37,6 +37,15 @@ struct RegistryOptions {
   // on the content store's file system. Empty: layers are downloaded into
   // the content store's ingest and an interrupted pull starts over.
   std::string downloads_dir;
+  // Blobs larger than this go up in chunks of this size (PATCH with
+  // Content-Range, then PUT); smaller ones in one PUT. daemon.json
+  // "upload-chunk-size" (berth's own key).
+  int64_t upload_chunk_size = 16 << 20;
+  // Layers kept as plain tars are pushed gzip-compressed, as Docker does.
+  bool compress_on_push = true;
+  // Where what a plain layer compressed to is remembered (see
+  // LookupCompressed in distribution.cc); empty: nowhere.
+  std::string compressed_dir;
   // Downloads untouched for this long are removed when imaged starts.
   int64_t download_expiry_seconds = 24 * 3600;
 };
@@ -44,7 +53,7 @@ struct RegistryOptions {
 // Reads "insecure-registries", "registry-mirrors", "max-concurrent-downloads" and
 // "max-concurrent-uploads" from a daemon.json text, and berth's own
 // "certs-dir" (Docker has it fixed at /etc/docker/certs.d; tests need a
-// private one). Absent keys keep their defaults.
+// private one) and "upload-chunk-size". Absent keys keep their defaults.
 absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options);
 
 // One line of Docker's progress stream.

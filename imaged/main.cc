@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   if (absl::Status status = berth::MakeDirs(state, 0700); !status.ok()) return fail(status);
   auto content = berth::imaged::FileContentStore::Open(state);
   registry_options.downloads_dir = state + "/downloads";
+  registry_options.compressed_dir = state + "/compressed";
   if (!content.ok()) return fail(content.status());
   auto metadata = berth::imaged::MetadataStore::Open(state + "/imaged.db");
   if (!metadata.ok()) return fail(metadata.status());

@@ -8,7 +8,7 @@ PACKAGES=(
   bazel-bootstrap g++ pkg-config protobuf-compiler protobuf-compiler-grpc
   libgrpc++-dev libprotobuf-dev libabsl-dev libssl-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libarchive-dev libcgroup-dev libseccomp-dev libcap-dev
-  nlohmann-json3-dev libboost-dev catch2 libcurl4-openssl-dev libmnl-dev libnftables-dev
+  nlohmann-json3-dev libboost-dev catch2 libcurl4-openssl-dev libmnl-dev libnftables-dev zlib1g-dev
   # run and test: busybox for the test image, tools the tests use
   busybox-static iproute2 procps util-linux python3 curl
   # a test CA and signed tokens for the registry tests

@@ -389,6 +389,60 @@ absl::Status RegistryClient::UploadBlob(const std::string& repository, const std
   return absl::OkStatus();
 }
 
+absl::Status RegistryClient::UploadBlobChunked(
+    const std::string& repository, const std::function<absl::StatusOr<std::string>()>& next_chunk,
+    const std::function<std::string()>& digest) {
+  const std::string scope = RepositoryScope(repository, true);
+  HttpRequest start;
+  start.method = "POST";
+  start.url = absl::StrCat(endpoint_.BaseUrl(), "/v2/", repository, "/blobs/uploads/");
+  ASSIGN_OR_RETURN(HttpResponse started, Send(start, scope));
+  if (started.status != 202) return RegistryError(started, "starting a chunked upload");
+  std::string url = ResolveUrl(start.url, started.Header("location"));
+  if (started.Header("location").empty()) {
+    return absl::InternalError("the registry started an upload without a Location");
+  }
+  int64_t offset = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(std::string chunk, next_chunk());
+    if (chunk.empty()) break;
+    HttpRequest patch;
+    patch.method = "PATCH";
+    patch.url = url;
+    const int64_t end = offset + static_cast<int64_t>(chunk.size()) - 1;
+    patch.headers.emplace_back("Content-Type", "application/octet-stream");
+    patch.headers.emplace_back("Content-Range", absl::StrCat(offset, "-", end));
+    patch.body = std::move(chunk);
+    ASSIGN_OR_RETURN(HttpResponse patched, Send(patch, scope));
+    if (patched.status != 202) {
+      return RegistryError(patched, absl::StrCat("uploading bytes ", offset, "-", end));
+    }
+    // The registry says what it holds; anything else than all we sent would
+    // leave a hole in the blob.
+    std::string held = patched.Header("range");
+    if (!held.empty() && held != absl::StrCat("0-", end) && held != absl::StrCat("bytes=0-", end)) {
+      return absl::InternalError(
+          absl::StrCat("the registry holds ", held, " of the upload, not 0-", end));
+    }
+    if (!patched.Header("location").empty()) {
+      url = ResolveUrl(url, patched.Header("location"));
+    }
+    offset = end + 1;
+  }
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = url;
+  const std::string blob_digest = digest();
+  absl::StrAppend(&put.url, put.url.find('?') == std::string::npos ? "?" : "&",
+                  "digest=", UrlEncode(blob_digest));
+  put.headers.emplace_back("Content-Type", "application/octet-stream");
+  ASSIGN_OR_RETURN(HttpResponse finished, Send(put, scope));
+  if (finished.status != 201 && finished.status != 204) {
+    return RegistryError(finished, absl::StrCat("uploading blob ", blob_digest));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> RegistryClient::PutManifest(const std::string& repository,
                                                         const std::string& tag,
                                                         const std::string& media_type,

@@ -9,6 +9,7 @@
 // one client.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,13 @@ class RegistryClient {
   // A monolithic upload: POST for a session, then PUT ?digest= with the bytes.
   absl::Status UploadBlob(const std::string& repository, const std::string& digest,
                           ByteSource& content, int64_t size);
+  // A chunked upload: POST for a session, each chunk PATCHed with its
+  // Content-Range, then PUT ?digest= without a body. next_chunk returns the
+  // next bytes, empty at the end; digest is asked for after the last chunk
+  // (the caller may compute it while it produces them, as when compressing).
+  absl::Status UploadBlobChunked(const std::string& repository,
+                                 const std::function<absl::StatusOr<std::string>()>& next_chunk,
+                                 const std::function<std::string()>& digest);
   // Returns the manifest's digest (Docker-Content-Digest, or computed).
   absl::StatusOr<std::string> PutManifest(const std::string& repository, const std::string& tag,
                                           const std::string& media_type, const std::string& body);

@@ -123,21 +123,41 @@ class FakeRegistry : public registry::HttpTransport {
                                                  std::to_string(++uploads) + "?state=x");
         return response;
       }
+      std::string upload_id = url.substr(at + 15);
+      if (request.method == "PATCH") {
+        std::string& held = partial_uploads[upload_id];
+        std::string range;
+        for (const auto& [name, value] : request.headers) {
+          if (name == "Content-Range") range = value;
+        }
+        if (range != absl::StrCat(held.size(), "-", held.size() + request.body.size() - 1)) {
+          response.status = 416;
+          return response;
+        }
+        held += request.body;
+        ++patches;
+        response.status = 202;
+        response.headers.emplace("location", request.url.substr(origin.size()));
+        response.headers.emplace("range", absl::StrCat("0-", held.size() - 1));
+        return response;
+      }
       if (request.method == "PUT") {
         if (fail_upload_puts > 0) {
           --fail_upload_puts;
           response.status = 500;
           return response;
         }
-        std::string data;
+        std::string data = partial_uploads[upload_id] + request.body;
+        partial_uploads.erase(upload_id);
         char buffer[8192];
-        while (true) {
+        while (request.body_source != nullptr) {
           auto n = request.body_source->Read(buffer, sizeof(buffer));
           if (!n.ok()) return n.status();
           if (*n == 0) break;
           data.append(buffer, *n);
         }
-        if (static_cast<int64_t>(data.size()) != request.body_size ||
+        if ((request.body_source != nullptr &&
+             static_cast<int64_t>(data.size()) != request.body_size) ||
             Sha256Digest(data) != params["digest"]) {
           response.status = 400;
           return response;
@@ -213,11 +233,13 @@ class FakeRegistry : public registry::HttpTransport {
   // The next uploads' PUTs answer 500.
   int fail_upload_puts = 0;
   int mounts = 0;
+  int patches = 0;
+  std::map<std::string, std::string> partial_uploads;
 };
 
 class Fixture {
  public:
-  explicit Fixture(std::vector<std::string> mirrors = {}) {
+  explicit Fixture(std::vector<std::string> mirrors = {}, int64_t chunk_size = 16 << 20) {
     content_ = FileContentStore::Open(dir_.path()).value();
     metadata_ = MetadataStore::Open(dir_.path() + "/imaged.db").value();
     store_ = std::make_unique<ImageStore>(content_.get(), metadata_.get(), &sink_);
@@ -226,6 +248,8 @@ class Fixture {
     options.retry = registry::RetryPolicy{2, 1};
     options.registry_mirrors = std::move(mirrors);
     options.downloads_dir = dir_.path() + "/downloads";
+    options.compressed_dir = dir_.path() + "/compressed";
+    options.upload_chunk_size = chunk_size;
     distribution_ =
         std::make_unique<Distribution>(store_.get(), content_.get(), &registry_, options);
   }
@@ -489,6 +513,54 @@ TEST_CASE("push uploads, skips and mounts, and a pull gets the same image", "[di
   absl::Status status = f.Push("reg.test:5000/nothing:here");
   REQUIRE(absl::IsNotFound(status));
   CHECK(status.message() == "An image does not exist locally with the tag: reg.test:5000/nothing");
+}
+
+TEST_CASE("plain layers are pushed gzip-compressed, in chunks when large", "[distribution]") {
+  Fixture f({}, 4096);
+  std::string noise;
+  for (int i = 0; noise.size() < 40000; ++i) noise += Sha256Digest(std::to_string(i));
+  std::string big = TarBuilder().File("big", noise).Finish();
+  std::string small = Layer("small");
+  f.registry_.AddImage("src", "v1", {small, big});
+  std::string id = Sha256Digest(f.registry_.last_config);
+  REQUIRE(f.Pull("reg.test:5000/src:v1").ok());
+  // Pushed to another registry: nothing to mount, the layers are compressed.
+  f.registry_.repos.clear();
+  REQUIRE(f.store_->Tag(id, "reg.test:5000/gz", "v1").ok());
+  f.metadata_->AddBlobSource(Sha256Digest(big), "other.test/src").IgnoreError();
+  REQUIRE(f.Push("reg.test:5000/gz:v1").ok());
+  CHECK(f.Saw("Pushed"));
+  CHECK(f.registry_.patches >= 3);  // the big layer's gzip is larger than 2 chunks
+  auto manifest = ParseJson(f.registry_.repos["gz"].manifests["v1"].second).value();
+  REQUIRE(manifest["layers"].size() == 2);
+  for (const Json& layer : manifest["layers"]) {
+    CHECK(layer["mediaType"] == registry::kDockerLayerGzip);
+    const std::string& blob = f.registry_.blobs[layer["digest"].get<std::string>()];
+    CHECK(blob.substr(0, 2) == "\x1f\x8b");
+    CHECK(layer["size"].get<size_t>() == blob.size());
+  }
+  CHECK(manifest["layers"][1]["digest"] != Sha256Digest(big));
+
+  // Pushed again: the registry has the compressed layers, nothing is sent.
+  const std::string first_aux = f.events.back().aux_json;
+  int patches = f.registry_.patches;
+  int uploads = f.registry_.uploads;
+  REQUIRE(f.Push("reg.test:5000/gz:v1").ok());
+  CHECK(f.Saw("Layer already exists"));
+  CHECK(f.registry_.patches == patches);
+  CHECK(f.registry_.uploads == uploads);
+  // Same layers, same compressed bytes: the manifest is the same.
+  CHECK(f.events.back().aux_json == first_aux);
+
+  // A store that pulls the compressed image gets the same image.
+  Fixture other;
+  {
+    std::lock_guard<std::mutex> lock(f.registry_.mutex);
+    other.registry_.repos = f.registry_.repos;
+    other.registry_.blobs = f.registry_.blobs;
+  }
+  REQUIRE(other.Pull("reg.test:5000/gz:v1").ok());
+  CHECK(other.store_->Get("reg.test:5000/gz:v1").value().id == id);
 }
 
 TEST_CASE("Docker Hub images come from a mirror when one has them", "[distribution]") {
