@@ -97,6 +97,26 @@ absl::StatusOr<int> Listen(const std::string& path) {
   return fd;
 }
 
+// runc appends these to every device cgroup it sets up (specconv's
+// AllowedDevices), and its callers count on it: Docker's own list has no
+// /dev/ptmx or /dev/pts/*, so without them `docker exec -t` and `docker run
+// -t` cannot open a terminal. A config without device rules is left alone.
+void AppendRuncDefaultDevices(std::vector<runtime::DeviceRule>* rules) {
+  if (rules->empty()) return;
+  constexpr struct {
+    char type;
+    int64_t major, minor;
+    const char* access;
+  } kAllowed[] = {
+      {'c', -1, -1, "m"},    {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},    {'c', 1, 8, "rwm"},
+      {'c', 1, 7, "rwm"},    {'c', 5, 0, "rwm"}, {'c', 1, 5, "rwm"},    {'c', 1, 9, "rwm"},
+      {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"},
+  };
+  for (const auto& d : kAllowed) {
+    rules->push_back(runtime::DeviceRule{true, d.type, d.major, d.minor, d.access});
+  }
+}
+
 // Everything create needs, read before anything is made.
 struct Prepared {
   Spec spec;
@@ -110,6 +130,7 @@ absl::StatusOr<Prepared> Prepare(const LaunchOptions& options) {
   if (realpath(bundle.c_str(), resolved) == nullptr) return LastErrnoStatus("bundle " + bundle);
   Prepared prepared;
   ASSIGN_OR_RETURN(prepared.spec, runtime::LoadSpec(resolved));
+  AppendRuncDefaultDevices(&prepared.spec.resources.devices);
   ContainerRecord& record = prepared.record;
   record.id = options.id;
   record.bundle = resolved;

@@ -34,6 +34,13 @@ test_runc_under_dockerd() {
     "$("${d[@]}" inspect -f '{{.HostConfig.Runtime}}' "$id")"
   check_eq "docker exec (runc exec)" "exec-ok" "$("${d[@]}" exec "$id" echo exec-ok)"
   check_contains "docker top (runc ps)" "sleep 300" "$("${d[@]}" top "$id")"
+  # runc exec --tty --console-socket: the pty comes from the container's devpts.
+  check_contains "docker exec -t (runc exec --tty)" "/dev/pts/" \
+    "$("${d[@]}" exec -t "$id" tty 2>&1)"
+  check_contains "docker run -t (the init's console)" "/dev/pts/0" \
+    "$("${d[@]}" run --rm -t --runtime berth busybox tty 2>&1)"
+  check_eq "docker exec -t: exit code" "rc=4" \
+    "$("${d[@]}" exec -t "$id" sh -c 'exit 4' >/dev/null 2>&1; echo "rc=$?")"
   check "docker pause (runc pause)" "${d[@]}" pause "$id"
   check_eq "paused" "paused" "$("${d[@]}" inspect -f '{{.State.Status}}' "$id")"
   check "docker unpause (runc resume)" "${d[@]}" unpause "$id"
