@@ -67,7 +67,8 @@ absl::Status DnsObserver::Reconcile(const std::set<std::string>& live) {
 
 absl::Status DnsObserver::NetworkCreated(const Network& network) {
   std::lock_guard<std::mutex> lock(mu_);
-  networks_[network.id] = NetworkInfo{network.name, network.IsBridge() && !network.Predefined()};
+  networks_[network.id] =
+      NetworkInfo{network.name, network.HasAddresses() && !network.Predefined()};
   return absl::OkStatus();
 }
 
@@ -92,7 +93,7 @@ absl::Status DnsObserver::EndpointCreated(const Network& network, const Endpoint
     std::lock_guard<std::mutex> lock(mu_);
     if (networks_.count(network.id) == 0) {
       networks_[network.id] =
-          NetworkInfo{network.name, network.IsBridge() && !network.Predefined()};
+          NetworkInfo{network.name, network.HasAddresses() && !network.Predefined()};
     }
     endpoints_[endpoint.container_id][network.id] = endpoint;
     if (!HasUserEndpointLocked(endpoint.container_id)) return absl::OkStatus();

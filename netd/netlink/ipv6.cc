@@ -12,37 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "netd/netlink/request.h"
 
 namespace berth::netd {
 namespace {
-
-struct SocketCloser {
-  void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
-};
-
-// One request, answered by the kernel's acknowledgement.
-absl::Status Request(nlmsghdr* header, const std::string& what) {
-  std::unique_ptr<mnl_socket, SocketCloser> socket(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
-  if (!socket) return LastErrnoStatus("open netlink socket");
-  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return LastErrnoStatus("bind netlink socket");
-  }
-  const unsigned int seq = static_cast<unsigned int>(time(nullptr));
-  header->nlmsg_seq = seq;
-  header->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-  if (mnl_socket_sendto(socket.get(), header, header->nlmsg_len) < 0) {
-    return LastErrnoStatus(what);
-  }
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
-  const unsigned int port = mnl_socket_get_portid(socket.get());
-  while (true) {
-    const ssize_t n = mnl_socket_recvfrom(socket.get(), buffer.data(), buffer.size());
-    if (n < 0) return LastErrnoStatus(what);
-    const int rc = mnl_cb_run(buffer.data(), n, seq, port, nullptr, nullptr);
-    if (rc < 0) return LastErrnoStatus(what);
-    if (rc == MNL_CB_STOP) return absl::OkStatus();
-  }
-}
 
 absl::Status WriteSysctl(const std::string& path, const std::string& value) {
   if (!PathExists(path)) {
@@ -82,7 +55,7 @@ absl::Status AddAddress6(int index, const std::array<uint8_t, 16>& address, int 
   message->ifa_flags = IFA_F_NODAD;
   mnl_attr_put(header, IFA_LOCAL, address.size(), address.data());
   mnl_attr_put(header, IFA_ADDRESS, address.size(), address.data());
-  return Request(header, absl::StrCat("add IPv6 address to link ", index));
+  return NetlinkRequest(header, absl::StrCat("add IPv6 address to link ", index));
 }
 
 absl::Status AddDefaultRoute6(const std::array<uint8_t, 16>& gateway, int index) {
@@ -98,7 +71,7 @@ absl::Status AddDefaultRoute6(const std::array<uint8_t, 16>& gateway, int index)
   message->rtm_type = RTN_UNICAST;
   mnl_attr_put(header, RTA_GATEWAY, gateway.size(), gateway.data());
   mnl_attr_put_u32(header, RTA_OIF, static_cast<uint32_t>(index));
-  return Request(header, "add default IPv6 route");
+  return NetlinkRequest(header, "add default IPv6 route");
 }
 
 }  // namespace berth::netd

@@ -7,6 +7,7 @@
 #include "netd/netlink/netlink.h"
 #include "netd/network/bridge_ipv6.h"
 #include "netd/network/driver.h"
+#include "netd/network/macvlan_attach.h"
 
 namespace berth::netd {
 
@@ -30,6 +31,9 @@ bool LinuxBridgeDriver::BridgeExists(const std::string& name) { return LinkExist
 
 absl::Status LinuxBridgeDriver::AttachEndpoint(const Network& network, const Endpoint& endpoint,
                                                const std::string& netns_path, bool default_route) {
+  if (network.IsMacvlan()) {
+    return AttachMacvlanEndpoint(network, endpoint, netns_path, default_route);
+  }
   ASSIGN_OR_RETURN(int bridge, LinkIndex(network.bridge));
   UniqueFd ns(open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return LastErrnoStatus("open " + netns_path);

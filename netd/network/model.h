@@ -15,11 +15,15 @@ namespace berth::netd {
 inline constexpr char kDefaultBridgeNetwork[] = "bridge";
 inline constexpr char kHostNetwork[] = "host";
 inline constexpr char kNoneNetwork[] = "none";
+// A macvlan network's options (-o parent=eth0 -o macvlan_mode=bridge).
+inline constexpr char kMacvlanParentOption[] = "parent";
+inline constexpr char kMacvlanModeOption[] = "macvlan_mode";
 
 struct Network {
   std::string id;
   std::string name;
-  // "bridge", or "host"/"null" for the predefined networks of those names.
+  // "bridge", "macvlan", or "host"/"null" for the predefined networks of
+  // those names.
   std::string driver = "bridge";
   // Nanoseconds since the epoch.
   int64_t created = 0;
@@ -54,6 +58,9 @@ struct Network {
     return name == kDefaultBridgeNetwork || name == kHostNetwork || name == kNoneNetwork;
   }
   bool IsBridge() const { return driver == "bridge"; }
+  bool IsMacvlan() const { return driver == "macvlan"; }
+  // Networks whose endpoints get addresses (bridge and macvlan).
+  bool HasAddresses() const { return IsBridge() || IsMacvlan(); }
 };
 
 struct Endpoint {
@@ -69,7 +76,7 @@ struct Endpoint {
   std::vector<std::string> aliases;
   // The interface inside the container ("eth0", "eth1", ...).
   std::string interface;
-  // The host end of the veth pair.
+  // The host end of the veth pair; empty on macvlan networks.
   std::string host_interface;
   // Whether the address was asked for (--ip), as inspect's IPAMConfig shows.
   bool static_address = false;

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "netd/netlink/macvlan.h"
 
 namespace berth::netd {
 namespace {
@@ -188,7 +189,7 @@ absl::StatusOr<std::vector<Subnet>> NetworkManager::TakenSubnets() {
   std::vector<Subnet> taken;
   ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
   for (const Network& network : networks) {
-    if (network.IsBridge()) taken.push_back(network.subnet);
+    if (network.HasAddresses()) taken.push_back(network.subnet);
   }
   if (config_.host_subnets) {
     ASSIGN_OR_RETURN(std::vector<Subnet> host, config_.host_subnets());
@@ -273,9 +274,10 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
     return absl::PermissionDeniedError(
         absl::StrCat("only one instance of \"", driver, "\" network is allowed"));
   }
-  if (!driver.empty() && driver != "bridge") {
+  if (!driver.empty() && driver != "bridge" && driver != "macvlan") {
     return absl::NotFoundError(absl::StrCat("plugin \"", driver, "\" not found"));
   }
+  if (driver == "macvlan") network.driver = "macvlan";
   network.internal = BoolField(request, "Internal");
   network.attachable = BoolField(request, "Attachable");
   network.enable_ipv6 = BoolField(request, "EnableIPv6");
@@ -339,7 +341,7 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
           absl::StrCat("subnet ", subnet_text, " is too small for containers"));
     }
     for (const Network& other : networks) {
-      if (other.IsBridge() && other.subnet.Overlaps(network.subnet)) {
+      if (other.HasAddresses() && other.subnet.Overlaps(network.subnet)) {
         return absl::PermissionDeniedError(
             "invalid pool request: Pool overlaps with other one on this address space");
       }
@@ -372,27 +374,15 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
   if (network.enable_ipv6) RETURN_IF_ERROR(ConfigureIpv6(config6, networks, &network));
   RETURN_IF_ERROR(ReadAuxAddresses(config, config6, &network));
   network.created = NowNanos();
-  network.bridge = network.options.count(kBridgeNameOption) != 0
-                       ? network.options[kBridgeNameOption]
-                       : "br-" + network.id.substr(0, 12);
-  if (network.bridge.empty() || network.bridge.size() > 15) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid bridge name \"", network.bridge, "\": at most 15 characters"));
-  }
-  for (const Network& other : networks) {
-    if (other.IsBridge() && other.bridge == network.bridge) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("bridge name ", network.bridge, " is already used by network ", other.name));
-    }
-  }
-  if (driver_->BridgeExists(network.bridge)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a network interface named ", network.bridge, " already exists"));
+  if (network.IsMacvlan()) {
+    RETURN_IF_ERROR(CheckMacvlan(network, networks));
+  } else {
+    RETURN_IF_ERROR(NameBridge(networks, &network));
   }
   // The row first: a crash afterwards leaves a network whose bridge the next
   // start creates, never a bridge nobody knows.
   RETURN_IF_ERROR(store_.PutNetwork(network));
-  absl::Status status = driver_->EnsureBridge(network);
+  absl::Status status = network.IsBridge() ? driver_->EnsureBridge(network) : absl::OkStatus();
   std::vector<NetworkObserver*> done;
   for (NetworkObserver* observer : observers_) {
     if (!status.ok()) break;
@@ -401,13 +391,65 @@ absl::StatusOr<Network> NetworkManager::CreateNetwork(const Json& request) {
   }
   if (!status.ok()) {
     for (auto it = done.rbegin(); it != done.rend(); ++it) (*it)->NetworkRemoved(network);
-    driver_->RemoveBridge(network).IgnoreError();
+    if (network.IsBridge()) driver_->RemoveBridge(network).IgnoreError();
     store_.DeleteNetwork(network.id).IgnoreError();
     return status;
   }
-  spdlog::info("created network {} ({}) on bridge {} with subnet {}", network.name, network.id,
-               network.bridge, network.subnet.ToString());
+  spdlog::info("created {} network {} ({}) {} {} with subnet {}", network.driver, network.name,
+               network.id, network.IsBridge() ? "on bridge" : "over",
+               network.IsBridge() ? network.bridge : network.options[kMacvlanParentOption],
+               network.subnet.ToString());
   return network;
+}
+
+absl::Status NetworkManager::NameBridge(const std::vector<Network>& networks, Network* network) {
+  network->bridge = network->options.count(kBridgeNameOption) != 0
+                        ? network->options.at(kBridgeNameOption)
+                        : "br-" + network->id.substr(0, 12);
+  if (network->bridge.empty() || network->bridge.size() > 15) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid bridge name \"", network->bridge, "\": at most 15 characters"));
+  }
+  for (const Network& other : networks) {
+    if (other.IsBridge() && other.bridge == network->bridge) {
+      return absl::AlreadyExistsError(absl::StrCat("bridge name ", network->bridge,
+                                                   " is already used by network ", other.name));
+    }
+  }
+  if (driver_->BridgeExists(network->bridge)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a network interface named ", network->bridge, " already exists"));
+  }
+  return absl::OkStatus();
+}
+
+// A macvlan network hangs off a host link that must exist (Docker creates a
+// dummy when none is named; berth asks for one).
+absl::Status NetworkManager::CheckMacvlan(const Network& network,
+                                          const std::vector<Network>& networks) {
+  auto parent = network.options.find(kMacvlanParentOption);
+  if (parent == network.options.end() || parent->second.empty()) {
+    return absl::InvalidArgumentError(
+        "berth's macvlan networks need a parent interface: -o parent=<interface>");
+  }
+  if (!driver_->BridgeExists(parent->second)) {
+    return absl::NotFoundError(
+        absl::StrCat("-o parent interface was not found on the host: ", parent->second));
+  }
+  auto mode = network.options.find(kMacvlanModeOption);
+  ASSIGN_OR_RETURN(int unused, MacvlanMode(mode == network.options.end() ? "" : mode->second));
+  (void)unused;
+  for (const Network& other : networks) {
+    auto used = other.options.find(kMacvlanParentOption);
+    if (other.IsMacvlan() && used != other.options.end() && used->second == parent->second) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "network ", other.name, " is already using parent interface ", parent->second));
+    }
+  }
+  if (network.internal) {
+    return absl::InvalidArgumentError("berth's macvlan networks cannot be --internal");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status NetworkManager::AddObserver(NetworkObserver* observer) {
@@ -415,7 +457,7 @@ absl::Status NetworkManager::AddObserver(NetworkObserver* observer) {
   observers_.push_back(observer);
   ASSIGN_OR_RETURN(std::vector<Network> networks, store_.ListNetworks());
   for (const Network& network : networks) {
-    if (!network.IsBridge()) continue;
+    if (!network.HasAddresses()) continue;
     RETURN_IF_ERROR(observer->NetworkCreated(network));
     ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, store_.EndpointsOfNetwork(network.id));
     for (const Endpoint& endpoint : endpoints) {
@@ -450,7 +492,7 @@ absl::Status NetworkManager::RemoveNetwork(const std::string& name_or_id) {
                                                     " has active endpoints"));
   }
   for (NetworkObserver* observer : observers_) observer->NetworkRemoved(network);
-  RETURN_IF_ERROR(driver_->RemoveBridge(network));
+  if (network.IsBridge()) RETURN_IF_ERROR(driver_->RemoveBridge(network));
   RETURN_IF_ERROR(store_.DeleteNetwork(network.id));
   spdlog::info("removed network {} ({})", network.name, network.id);
   return absl::OkStatus();
@@ -480,7 +522,7 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
   const int64_t started = NowNanos();
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Network network, store_.FindNetwork(network_name_or_id));
-  if (!network.IsBridge()) {
+  if (!network.HasAddresses()) {
     return absl::PermissionDeniedError(absl::StrCat(
         "container cannot be disconnected from host network or connected to host network"));
   }
@@ -531,7 +573,8 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
     endpoint.interface = absl::StrCat("eth", n);
     if (interfaces.count(endpoint.interface) == 0) break;
   }
-  endpoint.host_interface = "veth" + endpoint.endpoint_id.substr(0, 7);
+  // A macvlan endpoint has no host end.
+  if (network.IsBridge()) endpoint.host_interface = "veth" + endpoint.endpoint_id.substr(0, 7);
   // The lease: allocation and row in one transaction.
   RETURN_IF_ERROR(store_.db()->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<uint32_t> in_use, store_.AddressesInUse(network.id));

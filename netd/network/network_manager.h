@@ -103,6 +103,9 @@ class NetworkManager {
   absl::Status EnsurePredefined();
   absl::StatusOr<std::vector<Subnet>> TakenSubnets();
   absl::Status DetachLocked(const Network& network, const Endpoint& endpoint);
+  // Part of CreateNetwork: the bridge's name, or a macvlan network's parent.
+  absl::Status NameBridge(const std::vector<Network>& networks, Network* network);
+  absl::Status CheckMacvlan(const Network& network, const std::vector<Network>& networks);
 
   NetworkStore store_;
   BridgeDriver* const driver_;

@@ -25,8 +25,8 @@ std::string FormatTime(int64_t unix_nanos) {
 
 Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoints) {
   // Docker shows no IPAM configuration at all for host and none.
-  Json config = network.IsBridge() ? Json::array() : Json();
-  if (network.IsBridge()) {
+  Json config = network.HasAddresses() ? Json::array() : Json();
+  if (network.HasAddresses()) {
     Json entry = {{"Subnet", network.subnet.ToString()}, {"Gateway", FormatIpv4(network.gateway)}};
     if (network.has_ip_range) entry["IPRange"] = network.ip_range.ToString();
     Json entry6 = nullptr;

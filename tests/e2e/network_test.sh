@@ -244,6 +244,7 @@ test_network_v6() {
   before_containers=$(docker ps -aq | sort | tr '\n' ' ')
   test_network_ipv6
   test_network_aux_links
+  test_network_macvlan
   check_eq "the v6 tests leave no container behind" "$before_containers" \
     "$(docker ps -aq | sort | tr '\n' ' ')"
 }
@@ -360,4 +361,42 @@ test_network_aux_links() {
   check_contains "a stopped link target is refused in Docker's words" \
     "Cannot link to a non running container: /lb1 AS" "$out"
   docker rm -f lb1 >/dev/null
+}
+
+# macvlan networks over a parent link this test makes and deletes.
+test_network_macvlan() {
+  say "== network: macvlan"
+  local out net=10.$E2E_NET_OCTET parent=bmv$E2E_NET_OCTET ip1 ip2
+  # A dummy where the kernel has them, else one end of a veth pair (both up:
+  # a macvlan carries traffic only while its parent has a carrier).
+  if ! ip link add "$parent" type dummy 2>/dev/null; then
+    ip link add "$parent" type veth peer name "${parent}p" && ip link set "${parent}p" up
+  fi
+  ip link set "$parent" up
+  out=$(docker network create -d macvlan -o parent="nosuch$E2E_NET_OCTET" --subnet "$net.81.0/24" mvbad 2>&1)
+  check_contains "a missing parent is refused in Docker's words" \
+    "-o parent interface was not found on the host: nosuch$E2E_NET_OCTET" "$out"
+  out=$(docker network create -d macvlan -o parent="$parent" -o macvlan_mode=bogus \
+    --subnet "$net.81.0/24" mvbad 2>&1)
+  check_contains "an unknown macvlan mode is refused" "requested macvlan mode 'bogus' is not valid" "$out"
+  docker network create -d macvlan -o parent="$parent" --subnet "$net.80.0/24" mv >/dev/null
+  out=$(docker network inspect -f '{{.Driver}} {{index .Options "parent"}} {{range .IPAM.Config}}{{.Subnet}}{{end}}' mv)
+  check_eq "macvlan network inspect" "macvlan $parent $net.80.0/24" "$out"
+  docker run -d --name mv1 --network mv busybox sleep 300 >/dev/null
+  docker run -d --name mv2 --network mv --ip "$net.80.50" busybox sleep 300 >/dev/null
+  ip1=$(docker inspect -f '{{.NetworkSettings.Networks.mv.IPAddress}}' mv1)
+  ip2=$(docker inspect -f '{{.NetworkSettings.Networks.mv.IPAddress}}' mv2)
+  check_eq "addresses on the macvlan network" "$net.80.2 $net.80.50" "$ip1 $ip2"
+  out=$(nsenter --net="$EXEC_ROOT/netd/netns/$(docker inspect -f '{{.Id}}' mv1)" ip -d link show eth0)
+  check_contains "eth0 is a macvlan in bridge mode (the default)" "macvlan mode bridge" "$out"
+  check "containers reach each other over macvlan" docker exec mv1 ping -c1 -W2 "$ip2"
+  check "by name through the embedded DNS" docker exec mv2 ping -c1 -W2 mv1
+  check_eq "nothing of the containers on the host side" "" \
+    "$(ip -o link show type macvlan | grep -E "@$parent" || true)"
+  out=$(docker network create -d macvlan -o parent="$parent" --subnet "$net.82.0/24" mv2 2>&1)
+  check_contains "one macvlan network per parent" "is already using parent interface $parent" "$out"
+  docker rm -f mv1 mv2 >/dev/null
+  docker network rm mv >/dev/null
+  check_eq "the parent link is left as it was" "1" "$(ip -o link show "$parent" | wc -l)"
+  ip link del "$parent"
 }

@@ -473,3 +473,43 @@ TEST_CASE("links of a user-defined network's endpoint are kept and shown", "[net
 }
 
 }  // namespace berth::netd
+
+namespace berth::netd {
+
+TEST_CASE("macvlan networks: a parent that exists, one network per parent", "[netd][network]") {
+  Fixture f;
+  f.driver.bridges.insert("eth9");
+  auto error = [&](const std::string& json) {
+    auto made = f.manager->CreateNetwork(Json::parse(json));
+    REQUIRE_FALSE(made.ok());
+    return std::string(made.status().message());
+  };
+  CHECK(error(R"({"Name": "m", "Driver": "macvlan", "Options": {"parent": "nosuch"}})") ==
+        "-o parent interface was not found on the host: nosuch");
+  CHECK(error(R"({"Name": "m", "Driver": "macvlan"})").find("-o parent=") != std::string::npos);
+  CHECK(error(R"({"Name": "m", "Driver": "macvlan",
+      "Options": {"parent": "eth9", "macvlan_mode": "x"}})") ==
+        "requested macvlan mode 'x' is not valid, 'bridge' mode is the macvlan driver default");
+  const size_t bridges = f.driver.bridges.size();
+  Network mv = f.Create(R"({"Name": "m", "Driver": "macvlan", "Options": {"parent": "eth9"},
+      "IPAM": {"Config": [{"Subnet": "10.95.0.0/24"}]}})");
+  CHECK(mv.IsMacvlan());
+  CHECK(mv.bridge.empty());
+  CHECK(f.driver.bridges.size() == bridges);
+  CHECK(error(R"({"Name": "m2", "Driver": "macvlan", "Options": {"parent": "eth9"}})") ==
+        "network m is already using parent interface eth9");
+  CHECK(error(R"({"Name": "o", "IPAM": {"Config": [{"Subnet": "10.95.0.0/16"}]}})") ==
+        "invalid pool request: Pool overlaps with other one on this address space");
+
+  Endpoint a = f.Connect("a", "m");
+  CHECK(FormatIpv4(a.address) == "10.95.0.2");
+  CHECK(a.host_interface.empty());
+  Json rendered = RenderNetwork(*f.manager->GetNetwork("m"), {a});
+  CHECK(rendered["Driver"] == "macvlan");
+  CHECK(rendered["IPAM"]["Config"][0]["Subnet"] == "10.95.0.0/24");
+  REQUIRE(f.manager->Disconnect("a", "m").ok());
+  REQUIRE(f.manager->RemoveNetwork("m").ok());
+  CHECK(f.driver.bridges.count("eth9") == 1);
+}
+
+}  // namespace berth::netd
