@@ -6,12 +6,14 @@ usage: faulty_proxy.py PORT_FILE UPSTREAM(host:port) RULES_FILE LOG_FILE
 Every request is forwarded to UPSTREAM (Host header kept, so the registry's
 Location headers point back at the proxy) and logged as one line:
   <METHOD> <path> range=<Range or -> status=<code> bytes=<body bytes sent>
+      t=<start>-<end> [fault=<fault>]
 RULES_FILE (JSON, re-read when it changes) is a list of faults:
   {"path": "<substring of the path>", "method": "GET", "times": N (-1: always),
    "fault": "status" (arg: the code) | "drop" (arg: bytes, then the connection
    is closed mid-body) | "slow" (arg: bytes per second) | "corrupt" (one byte
    of the body flipped) | "truncate" (half the body, and a Content-Length that
-   says so) | "garbage" (a 200 with a body that is not JSON)}
+   says so) | "garbage" (a 200 with a body that is not JSON) | "delay" (arg:
+   seconds before the request is forwarded)}
 The first rule that matches a request and has times left applies to it.
 """
 import http.client
@@ -71,7 +73,11 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         rule = take_rule(method, path)
         fault = rule["fault"] if rule else None
-        sent, status = 0, 0
+        sent, status, started = 0, 0, time.time()
+        if fault == "slow" and body:
+            time.sleep(len(body) / int(rule.get("arg", 65536)))
+        if fault == "delay":
+            time.sleep(float(rule.get("arg", 1)))
         try:
             if fault == "status":
                 status = int(rule.get("arg", 503))
@@ -140,15 +146,16 @@ class Handler(BaseHTTPRequestHandler):
                                                b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
                     return
-                self.wfile.write(chunk)
-                sent += len(chunk)
                 if fault == "slow":
                     time.sleep(0.1)
+                self.wfile.write(chunk)
+                sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
             log(f"{method} {path} range={self.headers.get('Range') or '-'} "
-                f"status={status} bytes={sent}" + (f" fault={fault}" if fault else ""))
+                f"status={status} bytes={sent} t={started:.3f}-{time.time():.3f}" +
+                (f" fault={fault}" if fault else ""))
             self.close_connection = True
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any

@@ -340,6 +340,23 @@ proxy_gets() {
   grep "^GET /v2/.*/blobs/$1 " "$PROXY_LOG" || true
 }
 
+# proxy_overlap REGEX: how many of the logged requests matching REGEX were
+# in flight at once, at most.
+proxy_overlap() {
+  grep -E "$1" "$PROXY_LOG" | python3 -c '
+import re, sys
+events = []
+for line in sys.stdin:
+    m = re.search(r" t=([0-9.]+)-([0-9.]+)", line)
+    if m:
+        events += [(float(m.group(1)), 1), (float(m.group(2)), -1)]
+most = now = 0
+for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+    now += step
+    most = max(most, now)
+print(most)'
+}
+
 # make_layered_image NAME: loads a two-layer image (busybox; 24 MB of random
 # bytes, so that it can be caught mid-transfer) made for this run.
 make_layered_image() {
@@ -399,10 +416,33 @@ test_registry_faults() {
   reg=$REGISTRY
   proxy_start "$reg"
   px=$PROXY
-  make_layered_image "$reg/e2e/layered:v1"
-  id=$(docker image inspect --format '{{.Id}}' "$reg/e2e/layered:v1")
-  docker push "$reg/e2e/layered:v1" >/dev/null
-  docker rmi "$reg/e2e/layered:v1" >/dev/null
+  make_layered_image "$px/e2e/layered:v1"
+  id=$(docker image inspect --format '{{.Id}}' "$px/e2e/layered:v1")
+
+  # Push: plain layers go up gzip-compressed, the large one in chunks.
+  out=$(docker push "$px/e2e/layered:v1" 2>&1)
+  check_contains "push of a loaded image" "v1: digest: sha256:" "$out"
+  check "the large layer went up in PATCH chunks" \
+    test "$(grep -c '^PATCH /v2/e2e/layered/blobs/uploads/' "$PROXY_LOG")" -ge 2
+  check_contains "and was finished by a PUT with its digest" "status=201" \
+    "$(grep '^PUT /v2/e2e/layered/blobs/uploads/.*digest=' "$PROXY_LOG")"
+  manifest=$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$reg/v2/e2e/layered/manifests/v1")
+  check_eq "the pushed manifest names gzip layers" \
+    "application/vnd.docker.image.rootfs.diff.tar.gzip application/vnd.docker.image.rootfs.diff.tar.gzip" \
+    "$(printf '%s' "$manifest" | python3 -c 'import json,sys; print(" ".join(l["mediaType"] for l in json.load(sys.stdin)["layers"]))')"
+  out=$(curl -s "http://$reg/v2/e2e/layered/blobs/$(printf '%s' "$manifest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')" | gzip -dc | tar -tf - | sort | tr '\n' ' ')
+  check_eq "and the layers are gzip of the image's tars" "bin/busybox bin/cat bin/echo bin/sh " "$out"
+  proxy_faults '[]'
+  out=$(docker push "$px/e2e/layered:v1" 2>&1)
+  check_contains "a second push finds the compressed layers" "Layer already exists" "$out"
+  check_eq "and uploads nothing" "" "$(grep -E '^(PATCH|PUT) /v2/e2e/layered/blobs' "$PROXY_LOG")"
+  docker tag "$px/e2e/layered:v1" "$px/e2e/mounted:v1"
+  out=$(docker push "$px/e2e/mounted:v1" 2>&1)
+  check_contains "a push to another repository mounts the layers" "Mounted from e2e/layered" "$out"
+  check_contains "with ?mount=&from=" "from=e2e%2Flayered" "$(grep '^POST /v2/e2e/mounted/blobs/uploads/?mount=' "$PROXY_LOG")"
+  check_eq "and uploads nothing" "" "$(grep -E '^(PATCH|PUT) /v2/e2e/mounted/blobs' "$PROXY_LOG")"
+  docker rmi "$px/e2e/layered:v1" "$px/e2e/mounted:v1" >/dev/null
   check_fails "the test image is gone" docker image inspect "$id"
   manifest=$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "http://$reg/v2/e2e/layered/manifests/v1")
@@ -504,6 +544,43 @@ test_registry_faults() {
   check_eq "and the kept layer was not fetched again" "" "$(proxy_gets "$l2")"
   check_eq "nothing is left in downloads" "" "$(ls -A "$downloads")"
   docker rmi "$px/e2e/layered:v1" >/dev/null
+
+  # max-concurrent-downloads and -uploads from daemon.json.
+  local slow="[{\"path\": \"$l1\", \"method\": \"GET\", \"fault\": \"slow\", \"arg\": 4000000},
+    {\"path\": \"$l2\", \"method\": \"GET\", \"fault\": \"slow\", \"arg\": 40000000}]"
+  proxy_faults "$slow"
+  docker pull "$px/e2e/layered:v1" >/dev/null
+  check_eq "layers download concurrently by default" "2" \
+    "$(proxy_overlap "^GET /v2/e2e/layered/blobs/sha256:(${l1#sha256:}|${l2#sha256:}) ")"
+  docker rmi "$px/e2e/layered:v1" >/dev/null
+  # Images of new layers, so that the pushes upload rather than mount.
+  make_layered_image "$px/e2e/up:v1"
+  proxy_faults '[{"path": "/blobs/uploads/", "fault": "delay", "arg": 0.5}]'
+  docker push "$px/e2e/up:v1" >/dev/null
+  check_eq "layers upload concurrently by default" "2" \
+    "$(proxy_overlap '^(POST|PATCH|PUT) /v2/e2e/up/blobs/uploads/')"
+  docker rmi "$px/e2e/up:v1" >/dev/null
+  cp "$E2E_DIR/daemon.json" "$E2E_DIR/daemon.json.orig"
+  python3 - "$E2E_DIR/daemon.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config.update({"max-concurrent-downloads": 1, "max-concurrent-uploads": 1})
+json.dump(config, open(sys.argv[1], "w"))
+PY
+  restart_imaged
+  proxy_faults "$slow"
+  docker pull "$px/e2e/layered:v1" >/dev/null
+  check_eq "max-concurrent-downloads 1: one layer at a time" "1" \
+    "$(proxy_overlap "^GET /v2/e2e/layered/blobs/sha256:(${l1#sha256:}|${l2#sha256:}) ")"
+  make_layered_image "$px/e2e/one:v1"
+  proxy_faults '[{"path": "/blobs/uploads/", "fault": "delay", "arg": 0.5}]'
+  docker push "$px/e2e/one:v1" >/dev/null
+  check "the push uploaded" grep -q '^PUT /v2/e2e/one/blobs/uploads/' "$PROXY_LOG"
+  check_eq "max-concurrent-uploads 1: one upload request at a time" "1" \
+    "$(proxy_overlap '^(POST|PATCH|PUT) /v2/e2e/one/blobs/uploads/')"
+  docker rmi "$px/e2e/layered:v1" "$px/e2e/one:v1" >/dev/null
+  mv "$E2E_DIR/daemon.json.orig" "$E2E_DIR/daemon.json"
+  restart_imaged
 
   registry_stop_all
   check_eq "no faulty proxy left" "" "$(pgrep -f "faulty_proxy.py $E2E_DIR" || true)"
