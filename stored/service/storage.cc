@@ -475,9 +475,13 @@ absl::Status Storage::PrepareRootfs(const std::string& container_id,
   return status;
 }
 
-absl::StatusOr<std::string> Storage::MountRootfs(const std::string& container_id) {
+absl::StatusOr<std::string> Storage::MountRootfs(const std::string& container_id,
+                                                 const std::function<bool()>& abandoned) {
   RETURN_IF_ERROR(ValidateContainerId(container_id));
   std::unique_ptr<ContainerLocks::Held> held = container_locks_.Lock(container_id);
+  if (abandoned && abandoned()) {
+    return absl::CancelledError("the caller went away while a copy held container " + container_id);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<RootfsRow> rootfs, FindRootfs(container_id));
   if (!rootfs) return absl::NotFoundError(NotFoundRootfs(container_id));

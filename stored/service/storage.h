@@ -45,6 +45,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,7 +96,10 @@ class Storage {
   absl::Status PrepareRootfs(const std::string& container_id, const std::string& parent_chain_id);
   // Returns the mounted root filesystem's path; mounting twice is fine.
   // Waits for copies working in the container's own view (container_locks).
-  absl::StatusOr<std::string> MountRootfs(const std::string& container_id);
+  // A caller that gave up meanwhile (abandoned() true once the wait is over)
+  // gets Cancelled and nothing is mounted: no one would unmount it.
+  absl::StatusOr<std::string> MountRootfs(const std::string& container_id,
+                                          const std::function<bool()>& abandoned = nullptr);
   absl::Status UnmountRootfs(const std::string& container_id);
   // Unmounts and deletes; a container without a rootfs is fine.
   absl::Status RemoveRootfs(const std::string& container_id);

@@ -162,10 +162,11 @@ grpc::Status StorageService::PrepareRootfs(grpc::ServerContext*,
   return ToGrpcStatus(storage_->PrepareRootfs(request->container_id(), request->parent_chain_id()));
 }
 
-grpc::Status StorageService::MountRootfs(grpc::ServerContext*,
+grpc::Status StorageService::MountRootfs(grpc::ServerContext* context,
                                          const storage::v1::MountRootfsRequest* request,
                                          storage::v1::MountRootfsResponse* response) {
-  absl::StatusOr<std::string> path = storage_->MountRootfs(request->container_id());
+  absl::StatusOr<std::string> path =
+      storage_->MountRootfs(request->container_id(), [context] { return context->IsCancelled(); });
   if (!path.ok()) return ToGrpcStatus(path.status());
   response->set_path(*path);
   return grpc::Status::OK;

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "common/database.h"
 #include "common/digest.h"
@@ -120,6 +123,29 @@ TEST_CASE("layers stack into a mounted rootfs where whiteouts hide lower files",
   REQUIRE(storage->RemoveRootfs("c1").ok());  // Idempotent.
   CHECK_FALSE(PathExists(dir + "/c/1"));
   CHECK(storage->MountRootfs("c1").status().code() == absl::StatusCode::kNotFound);
+  REQUIRE(RemoveAll(dir).ok());
+}
+
+TEST_CASE("a mount waits for a copy holding the container, unless its caller left",
+          "[stored][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto storage = OpenStorage(dir);
+  REQUIRE(Apply(*storage, Base()).ok());
+  REQUIRE(storage->PrepareRootfs("c1", Base().header.chain_id).ok());
+  std::unique_ptr<ContainerLocks::Held> copy = storage->container_locks().Lock("c1");
+  std::atomic<bool> mounted{false};
+  std::thread start([&] { mounted = storage->MountRootfs("c1").ok(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_FALSE(mounted);
+  CHECK_FALSE(MountedUnder(dir));
+  copy.reset();
+  start.join();
+  CHECK(mounted);
+  REQUIRE(storage->UnmountRootfs("c1").ok());
+
+  CHECK(absl::IsCancelled(storage->MountRootfs("c1", [] { return true; }).status()));
+  CHECK_FALSE(MountedUnder(dir));
+  REQUIRE(storage->RemoveRootfs("c1").ok());
   REQUIRE(RemoveAll(dir).ok());
 }
 
