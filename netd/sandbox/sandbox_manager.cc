@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "netd/dns/dns_observer.h"
 #include "netd/network/deferred_detach_driver.h"
+#include "netd/netlink/netlink.h"
 #include "netd/network/render.h"
 #include "netd/sandbox/links.h"
 #include "netd/sandbox/netns.h"
@@ -422,7 +423,20 @@ absl::StatusOr<Json> SandboxManager::Disconnect(const std::string& container_id,
     return absl::FailedPreconditionError(
         absl::StrCat("container ", container_id, " is not running"));
   }
+  // A macvlan interface lives in the container's namespace only: it goes
+  // with the endpoint, or its address could be handed out twice.
+  ASSIGN_OR_RETURN(Network target, networks_->GetNetwork(network));
+  std::string macvlan;
+  if (target.IsMacvlan()) {
+    ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints, networks_->EndpointsOf(container_id));
+    for (const Endpoint& endpoint : endpoints) {
+      if (endpoint.network_id == target.id) macvlan = endpoint.interface;
+    }
+  }
   RETURN_IF_ERROR(networks_->Disconnect(container_id, network));
+  if (!macvlan.empty()) {
+    RETURN_IF_ERROR(InNetns(sandbox->netns_path, [&] { return DeleteLink(macvlan); }));
+  }
   return RenderSettings(*sandbox);
 }
 

@@ -393,6 +393,11 @@ test_network_macvlan() {
   check "by name through the embedded DNS" docker exec mv2 ping -c1 -W2 mv1
   check_eq "nothing of the containers on the host side" "" \
     "$(ip -o link show type macvlan | grep -E "@$parent" || true)"
+  docker network disconnect mv mv2
+  out=$(nsenter --net="$EXEC_ROOT/netd/netns/$(docker inspect -f '{{.Id}}' mv2)" ip -o link)
+  check_not_contains "disconnect removes the macvlan interface from the container" "eth0" "$out"
+  docker network connect --ip "$net.80.60" mv mv2
+  check "connect --ip on a running container over macvlan" docker exec mv1 ping -c1 -W2 "$net.80.60"
   out=$(docker network create -d macvlan -o parent="$parent" --subnet "$net.82.0/24" mv2 2>&1)
   check_contains "one macvlan network per parent" "is already using parent interface $parent" "$out"
   docker rm -f mv1 mv2 >/dev/null
