@@ -57,3 +57,17 @@ test_runc_under_dockerd() {
   done
   rm -rf "$dir"
 }
+
+# The OCI runtime conformance suite (tests/conformance/run.sh) on the
+# berth-runc under test: a checker inside each container verifies it against
+# its config.json.
+test_runc_conformance() {
+  say "== OCI runtime conformance of berth-runc (tests/conformance)"
+  local checker=${BERTH_CHECKER:-$REPO/bazel-bin/tests/conformance/checker} out
+  if [[ ! -x $checker ]]; then
+    (cd "$REPO" && bazel build //tests/conformance:checker >/dev/null 2>&1)
+  fi
+  out=$("$REPO/tests/conformance/run.sh" "$BIN/berth-runc" "$checker" 2>&1)
+  check_contains "every conformance check passes" ", 0 failed" "$(tail -1 <<<"$out")"
+  grep '^FAIL' <<<"$out" | head -20
+}
