@@ -1621,6 +1621,8 @@ absl::StatusOr<std::shared_ptr<Attachment>> ContainerManager::Attach(const std::
   std::shared_ptr<ShimHandle> shim;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Docker's `attach` event, before the start it may precede (docker run).
+    PublishEvent(entry->c, "attach");
     if (entry->running() && entry->shim) {
       shim = entry->shim;
     } else {

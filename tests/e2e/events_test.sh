@@ -11,7 +11,7 @@ test_events() {
   out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" \
         --filter container=ev-one --format '{{.Type}} {{.Action}}' | tr '\n' ',')
   check_eq "a container's life as events" \
-    "container create,container start,container die,container destroy," "$out"
+    "container create,container attach,container start,container die,container destroy," "$out"
   out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter event=die \
         --filter label=team=blue --format '{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}')
   check_eq "die carries the exit code, name, image and labels filter" "3 ev-one busybox" "$out"
@@ -76,10 +76,14 @@ test_events_order() {
   since=$(date +%s)
   docker run --name eo-run busybox true
   docker rm eo-run >/dev/null
-  check_eq "run, then rm" "create,start,die,destroy," "$(events_of eo-run "$since")"
+  check_eq "run, then rm" "create,attach,start,die,destroy," "$(events_of eo-run "$since")"
   docker run --rm --name eo-rm busybox true
   wait_for 10 sh -c "! docker inspect eo-rm"
-  check_eq "run --rm" "create,start,die,destroy," "$(events_of eo-rm "$since")"
+  check_eq "run --rm" "create,attach,start,die,destroy," "$(events_of eo-rm "$since")"
+  docker run -d --name eo-attach busybox sleep 100 >/dev/null
+  timeout -s KILL 2 docker attach eo-attach
+  check_eq "docker attach" "create,start,attach," "$(events_of eo-attach "$since")"
+  docker rm -f eo-attach >/dev/null
   docker run -d --name eo-kill busybox sleep 100 >/dev/null
   docker kill eo-kill >/dev/null
   docker wait eo-kill >/dev/null

@@ -720,10 +720,13 @@ std::string Actions(Fixture& f, const std::string& id) {
 TEST_CASE("events come in Docker's order", "[manager][events]") {
   Fixture f;
   const std::string stopped = f.Create(R"({"Cmd":["sh"]})");
+  auto attachment = f.manager->Attach(stopped, {false, true, true});
+  REQUIRE(attachment.ok());
   REQUIRE(f.manager->Start(stopped).ok());
   REQUIRE(f.manager->Stop(stopped, 1, "").ok());
+  (*attachment)->Cancel();
   REQUIRE(f.manager->Remove(stopped, false).ok());
-  CHECK(Actions(f, stopped) == "create,start,kill/15,die,stop,destroy,");
+  CHECK(Actions(f, stopped) == "create,attach,start,kill/15,die,stop,destroy,");
 
   // A stop signal the process ignores: SIGKILL after the timeout.
   const std::string stubborn = f.Create(R"({"Cmd":["sh"]})");
