@@ -3,7 +3,7 @@
 
 Usage: pty_drive.py ROWS COLS STEPS_JSON -- COMMAND...
 STEPS_JSON is a list of steps:
-  ["expect", TEXT]       wait (15 s at most) until TEXT appeared in the output
+  ["expect", TEXT]       wait (30 s at most) until TEXT appeared in the output
   ["send", TEXT]         type TEXT (\\u0010 is ctrl-p)
   ["resize", ROWS, COLS] change the window size (the command gets SIGWINCH)
   ["sleep", SECONDS]
@@ -54,7 +54,7 @@ def main():
     status = 0
     for step in steps:
         if step[0] == "expect":
-            if not pump(time.monotonic() + 15, step[1].encode()):
+            if not pump(time.monotonic() + 30, step[1].encode()):
                 sys.stdout.write(output.decode(errors="replace"))
                 sys.stderr.write("pty_drive: timed out waiting for %r\n" % step[1])
                 os.kill(pid, signal.SIGKILL)
