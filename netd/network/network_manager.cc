@@ -5,6 +5,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -720,6 +722,33 @@ std::vector<std::string> FilterValues(const Json& value) {
   return values;
 }
 
+}  // namespace
+
+// Docker's timestamps for "until": a duration before now ("10m", "1h30m"),
+// Unix seconds (with an optional fraction), or an RFC 3339 date.
+absl::StatusOr<int64_t> ParseUntil(const std::string& value, int64_t now_nanos) {
+  absl::Duration ago;
+  if (absl::ParseDuration(value, &ago) && value.find_first_of("hms") != std::string::npos) {
+    return now_nanos - absl::ToInt64Nanoseconds(ago);
+  }
+  double seconds = 0;
+  if (absl::SimpleAtod(value, &seconds) &&
+      value.find_first_not_of("0123456789.") == std::string::npos) {
+    return static_cast<int64_t>(seconds * 1e9);
+  }
+  absl::Time time;
+  std::string error;
+  for (const char* format : {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+    if (absl::ParseTime(format, value, absl::UTCTimeZone(), &time, &error)) {
+      return absl::ToUnixNanos(time);
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid filter 'until=", value, "': expected a duration, a Unix timestamp or a date"));
+}
+
+namespace {
+
 bool HasLabel(const Network& network, const std::string& filter) {
   const size_t eq = filter.find('=');
   auto it = network.labels.find(filter.substr(0, eq));
@@ -740,12 +769,7 @@ absl::StatusOr<std::function<bool(const Network&)>> PruneKeepFilter(const Json& 
         without = FilterValues(*it);
       } else if (it.key() == "until") {
         for (const std::string& value : FilterValues(*it)) {
-          int64_t seconds = 0;
-          if (!absl::SimpleAtoi(value, &seconds)) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("invalid filter 'until=", value, "': expected a Unix timestamp"));
-          }
-          until = seconds * 1000000000;
+          ASSIGN_OR_RETURN(until, ParseUntil(value, NowNanos()));
         }
       } else {
         return absl::InvalidArgumentError(absl::StrCat("invalid filter '", it.key(), "'"));

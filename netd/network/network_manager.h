@@ -122,4 +122,7 @@ namespace berth::netd {
 // ("label", "label!", "until"; each a map of value -> true or a list).
 absl::StatusOr<std::function<bool(const Network&)>> PruneKeepFilter(const Json& filters);
 
+// An "until" filter value as nanoseconds since the epoch.
+absl::StatusOr<int64_t> ParseUntil(const std::string& value, int64_t now_nanos);
+
 }  // namespace berth::netd

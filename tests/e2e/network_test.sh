@@ -245,6 +245,7 @@ test_network_v6() {
   test_network_ipv6
   test_network_aux_links
   test_network_macvlan
+  test_network_extras
   check_eq "the v6 tests leave no container behind" "$before_containers" \
     "$(docker ps -aq | sort | tr '\n' ' ')"
 }
@@ -404,4 +405,42 @@ test_network_macvlan() {
   docker network rm mv >/dev/null
   check_eq "the parent link is left as it was" "1" "$(ip -o link show "$parent" | wc -l)"
   ip link del "$parent"
+}
+
+# What issue 5 names beyond the basics: connect --ip/--alias on a running
+# container (reachable by the alias), ls name/dangling filters, prune until.
+test_network_extras() {
+  say "== network: connect on running containers, filters, prune until"
+  local out net=10.$E2E_NET_OCTET
+  docker network create --subnet "$net.90.0/24" ex1 >/dev/null
+  docker network create --label keep=no ex2 >/dev/null
+  docker run -d --name ex0 --network ex1 busybox sleep 300 >/dev/null
+  docker run -d --name exr busybox sleep 300 >/dev/null
+  docker network connect --ip "$net.90.77" --alias svc ex1 exr
+  check_eq "connect --ip on a running container" "$net.90.77" \
+    "$(docker inspect -f '{{.NetworkSettings.Networks.ex1.IPAddress}}' exr)"
+  out=$(docker exec exr ip -4 -o addr show eth1)
+  check_contains "the new interface carries the address" "inet $net.90.77/24" "$out"
+  out=$(docker exec ex0 nslookup svc 127.0.0.11 2>&1)
+  check_contains "the connect --alias resolves for the others" "$net.90.77" "$out"
+  check "and answers" docker exec ex0 ping -c1 -W2 svc
+  out=$(docker network connect --ip "$net.90.77" ex1 ex0 2>&1)
+  check_contains "connecting twice is refused" "already exists in network ex1" "$out"
+  check_eq "ls --filter name" "ex1 ex2" \
+    "$(docker network ls --filter name=ex --format '{{.Name}}' | sort | tr '\n' ' ' | sed 's/ $//')"
+  check_eq "ls --filter dangling=true" "ex2" \
+    "$(docker network ls --filter dangling=true --format '{{.Name}}')"
+  docker network disconnect ex1 exr
+  out=$(docker network disconnect ex1 exr 2>&1)
+  check_contains "disconnecting twice is refused" "is not connected to network ex1" "$out"
+  check_fails "the alias is gone with the endpoint" docker exec ex0 nslookup svc 127.0.0.11
+  out=$(docker network prune -f --filter until=1h 2>&1)
+  check_not_contains "prune until=1h is accepted" "rror" "$out"
+  check_not_contains "prune until=1h keeps networks made just now" "ex2" "$out"
+  check_eq "both still there" "2" "$(docker network ls -q --filter name=ex | wc -l)"
+  sleep 2
+  out=$(docker network prune -f --filter until=1s 2>&1)
+  check_contains "prune until=1s removes the unused one" "ex2" "$out"
+  docker rm -f ex0 exr >/dev/null
+  docker network rm ex1 >/dev/null
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/time/clock.h"
 #include "common/fs.h"
 #include "netd/network/render.h"
 #include "netd/network/store.h"
@@ -510,6 +511,31 @@ TEST_CASE("macvlan networks: a parent that exists, one network per parent", "[ne
   REQUIRE(f.manager->Disconnect("a", "m").ok());
   REQUIRE(f.manager->RemoveNetwork("m").ok());
   CHECK(f.driver.bridges.count("eth9") == 1);
+}
+
+}  // namespace berth::netd
+
+namespace berth::netd {
+
+TEST_CASE("prune's until takes Docker's durations, timestamps and dates", "[netd][network]") {
+  const int64_t now = int64_t{1700000000} * 1000000000;
+  CHECK(*ParseUntil("1h", now) == now - int64_t{3600} * 1000000000);
+  CHECK(*ParseUntil("1h30m", now) == now - int64_t{5400} * 1000000000);
+  CHECK(*ParseUntil("1600000000", now) == int64_t{1600000000} * 1000000000);
+  CHECK(*ParseUntil("1600000000.5", now) == int64_t{1600000000500000000});
+  CHECK(*ParseUntil("2020-09-13T12:26:40Z", now) == int64_t{1600000000} * 1000000000);
+  CHECK(*ParseUntil("2020-09-13", now) == int64_t{1599955200} * 1000000000);
+  auto bad = ParseUntil("yesterday", now);
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+
+  auto keep = PruneKeepFilter(Json::parse(R"({"until": {"10m": true}})"));
+  REQUIRE(keep.ok());
+  Network recent;
+  recent.created = absl::ToUnixNanos(absl::Now());
+  Network old;
+  old.created = recent.created - int64_t{3600} * 1000000000;
+  CHECK((*keep)(recent));
+  CHECK_FALSE((*keep)(old));
 }
 
 }  // namespace berth::netd
