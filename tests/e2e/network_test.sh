@@ -307,7 +307,20 @@ test_network_ipv6() {
   out=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' v6u)
   check_contains "--ipv6 without a subnet gets a unique-local /64" "/64" "$out"
 
-  docker rm -f v6x v6y v6z >/dev/null
+  # netd SIGKILLed: IPv6 leases, AAAA names and the ip6 table come back.
+  local before
+  before=$(daemon_pid netd)
+  kill -9 "$before"
+  wait_for 15 sh -c "[ -n \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-netd ')\" ] && [ \"\$(pgrep -P $SUPERVISOR_PID -f 'berth-netd ')\" != $before ]"
+  wait_for 15 docker network ls
+  docker run -d --name v6w --network v6a busybox sleep 300 >/dev/null
+  check_eq "after a netd crash the next IPv6 address is a new one" "$v6:1::3" \
+    "$(docker inspect -f '{{.NetworkSettings.Networks.v6a.GlobalIPv6Address}}' v6w)"
+  wait_for 10 docker exec v6w ping -6 -c1 -W1 v6y
+  check "AAAA names answer after the restart" docker exec v6w ping -6 -c1 -W2 v6y
+  check_contains "the ip6 rules are restored" "ip6 saddr $v6:1::/64" "$(nft list table ip6 "$table")"
+
+  docker rm -f v6x v6y v6z v6w >/dev/null
   docker network rm v6a v6b v6u >/dev/null
   check_eq "no network of this run left in use" "bridge host none " \
     "$(docker network ls --format '{{.Name}}' | sort | tr '\n' ' ')"
