@@ -655,6 +655,14 @@ TEST_CASE("user namespace joined by path, with the network namespace its owner h
   struct stat st;
   REQUIRE(stat((bundle.bundle() + "/rootfs/joined").c_str(), &st) == 0);
   CHECK(st.st_uid == 100000);
+
+  // An exec'd process lands in the same user namespace, as its root.
+  Result exec = Runc(bundle, {"exec", "owner", "sh", "-c", "id -u; touch /by-exec"});
+  INFO(exec.err);
+  CHECK(exec.code == 0);
+  CHECK(exec.out == "0\n");
+  REQUIRE(stat((bundle.bundle() + "/rootfs/by-exec").c_str(), &st) == 0);
+  CHECK(st.st_uid == 100000);
   REQUIRE(Runc(bundle, {"delete", "--force", "owner"}).code == 0);
 }
 
