@@ -273,10 +273,16 @@ grpc::Status ImageService::TagImage(grpc::ServerContext* context,
 grpc::Status ImageService::RemoveImage(grpc::ServerContext* context,
                                        const pb::RemoveImageRequest* request,
                                        pb::RemoveImageResponse* response) {
-  std::set<std::string> in_use(request->images_in_use().begin(), request->images_in_use().end());
+  ImageUsers users;
+  for (const pb::ImageUser& user : request->image_users()) {
+    users.Add(user.image_id(), user.container_id(), user.running());
+  }
+  for (const std::string& image : request->images_in_use()) {
+    if (!users.Uses(image)) users.Add(image, "", /*running=*/false);
+  }
   const std::string id = IdOf(request->reference());
   absl::StatusOr<std::vector<DeleteItem>> items =
-      store_->Remove(request->reference(), request->force(), in_use, !request->no_prune());
+      store_->Remove(request->reference(), request->force(), users, !request->no_prune());
   if (!items.ok()) return ToGrpcStatus(items.status());
   for (const DeleteItem& item : *items) {
     pb::ImageDeleteItem* out = response->add_items();

@@ -786,7 +786,35 @@ absl::Status ImageStore::DeleteImage(const std::string& id, std::vector<DeleteIt
   return absl::OkStatus();
 }
 
-absl::Status ImageStore::PruneParents(std::string parent, const std::set<std::string>& in_use,
+ImageUsers::ImageUsers(const std::set<std::string>& images) {
+  for (const std::string& image : images) Add(image, "", /*running=*/false);
+}
+
+void ImageUsers::Add(const std::string& image_id, const std::string& container_id, bool running) {
+  // The first container of each kind is the one named.
+  (running ? running_ : stopped_).emplace(std::string(DigestHex(image_id)), container_id);
+}
+
+bool ImageUsers::Uses(const std::string& image_id) const {
+  std::string hex(DigestHex(image_id));
+  return running_.count(hex) > 0 || stopped_.count(hex) > 0;
+}
+
+bool ImageUsers::UsedByRunning(const std::string& image_id) const {
+  return running_.count(std::string(DigestHex(image_id))) > 0;
+}
+
+std::string ImageUsers::Running(const std::string& image_id) const {
+  auto it = running_.find(std::string(DigestHex(image_id)));
+  return it == running_.end() ? "" : it->second.substr(0, 12);
+}
+
+std::string ImageUsers::Stopped(const std::string& image_id) const {
+  auto it = stopped_.find(std::string(DigestHex(image_id)));
+  return it == stopped_.end() ? "" : it->second.substr(0, 12);
+}
+
+absl::Status ImageStore::PruneParents(std::string parent, const ImageUsers& users,
                                       std::vector<DeleteItem>* items) {
   while (!parent.empty()) {
     auto record = metadata_->GetImage(parent);
@@ -795,9 +823,7 @@ absl::Status ImageStore::PruneParents(std::string parent, const std::set<std::st
     // As Moby's quiet delete of a parent: any reference, child or container
     // keeps it, silently.
     if (!record->tags.empty() || !record->repo_digests.empty()) return absl::OkStatus();
-    if (in_use.count(parent) || in_use.count(std::string(DigestHex(parent)))) {
-      return absl::OkStatus();
-    }
+    if (users.Uses(parent)) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(parent));
     if (!children.empty()) return absl::OkStatus();
     RETURN_IF_ERROR(DeleteImage(parent, items));
@@ -807,15 +833,17 @@ absl::Status ImageStore::PruneParents(std::string parent, const std::set<std::st
 }
 
 absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& reference, bool force,
-                                                           const std::set<std::string>& in_use,
-                                                           bool prune) {
+                                                           const ImageUsers& users, bool prune) {
   ASSIGN_OR_RETURN(std::string id, ResolveId(reference));
   std::lock_guard<std::mutex> lock(mutation_mutex_);
   auto found = metadata_->GetImage(id);
   if (absl::IsNotFound(found.status())) return NoSuchImage(reference);
   RETURN_IF_ERROR(found.status());
   ImageRecord record = std::move(*found);
-  bool used = in_use.count(id) > 0 || in_use.count(std::string(DigestHex(id))) > 0;
+  const bool used = users.Uses(id);
+  // Docker's words name the container when it is known.
+  std::string user = users.Running(id);
+  if (user.empty()) user = users.Stopped(id);
   std::string hex(DigestHex(id));
   std::string given = absl::StartsWith(reference, "sha256:") ? reference.substr(7) : reference;
   // As Docker's isImageIDPrefix, except that a name which is also a tag wins.
@@ -828,9 +856,10 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
 
   if (!by_id) {
     if (!force && record.tags.size() == 1 && used) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "conflict: unable to remove repository reference \"", reference,
-          "\" (must force) - a container is using its referenced image ", ShortId(id)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("conflict: unable to remove repository reference \"", reference,
+                       "\" (must force) - ", user.empty() ? "a container" : "container " + user,
+                       " is using its referenced image ", ShortId(id)));
     }
     ASSIGN_OR_RETURN(Reference parsed, Reference::ParseNormalized(reference));
     if (parsed.has_digest()) {
@@ -845,7 +874,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
       ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(id));
       if (!children.empty()) return items;
       RETURN_IF_ERROR(DeleteImage(id, &items));
-      if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
+      if (prune) RETURN_IF_ERROR(PruneParents(record.parent, users, &items));
       return items;
     }
     parsed = parsed.TagNameOnly();
@@ -858,7 +887,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
     ASSIGN_OR_RETURN(std::vector<std::string> children, metadata_->Children(id));
     if (!children.empty()) return items;
     RETURN_IF_ERROR(DeleteImage(id, &items));
-    if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
+    if (prune) RETURN_IF_ERROR(PruneParents(record.parent, users, &items));
     return items;
   }
 
@@ -868,15 +897,22 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
                                                       " (cannot be forced) - image has dependent "
                                                       "child images"));
   }
+  // A running container's image stays, even forced (Moby's hard conflict).
+  if (users.UsedByRunning(id)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "conflict: unable to delete ", ShortId(id),
+        " (cannot be forced) - image is being used by running container ", users.Running(id)));
+  }
   if (!force && record.tags.size() > 1) {
     return absl::FailedPreconditionError(
         absl::StrCat("conflict: unable to delete ", ShortId(id),
                      " (must be forced) - image is referenced in multiple repositories"));
   }
   if (!force && used) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("conflict: unable to delete ", ShortId(id),
-                     " (must be forced) - image is being used by a container"));
+    std::string stopped = users.Stopped(id);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "conflict: unable to delete ", ShortId(id), " (must be forced) - image is being used by ",
+        stopped.empty() ? "a container" : "stopped container " + stopped));
   }
   for (const std::string& tag : record.tags) RETURN_IF_ERROR(metadata_->RemoveTag(tag));
   std::vector<std::string> familiar;
@@ -887,7 +923,7 @@ absl::StatusOr<std::vector<DeleteItem>> ImageStore::Remove(const std::string& re
   std::sort(familiar.begin(), familiar.end());
   for (const std::string& tag : familiar) items.push_back(DeleteItem{tag, ""});
   RETURN_IF_ERROR(DeleteImage(id, &items));
-  if (prune) RETURN_IF_ERROR(PruneParents(record.parent, in_use, &items));
+  if (prune) RETURN_IF_ERROR(PruneParents(record.parent, users, &items));
   return items;
 }
 

@@ -85,6 +85,29 @@ struct PulledImage {
   std::string parent;
 };
 
+// The containers that use images, for the removal rules (Docker names one
+// container in its refusals, and a running one cannot be forced away).
+struct ImageUsers {
+  ImageUsers() = default;
+  // Images used by containers known only by their image ("sha256:<hex>" or
+  // hex IDs), treated as stopped ones. Implicit: a set of IDs is enough for
+  // callers that know no more.
+  ImageUsers(const std::set<std::string>& images);  // NOLINT(runtime/explicit)
+
+  void Add(const std::string& image_id, const std::string& container_id, bool running);
+  bool Uses(const std::string& image_id) const;
+  bool UsedByRunning(const std::string& image_id) const;
+  // The short ID of a running (stopped) container using the image; "" when
+  // there is none or its ID is not known.
+  std::string Running(const std::string& image_id) const;
+  std::string Stopped(const std::string& image_id) const;
+
+ private:
+  // Image hex ID -> the first container (hex ID, possibly empty) of each kind.
+  std::map<std::string, std::string> running_;
+  std::map<std::string, std::string> stopped_;
+};
+
 struct DeleteItem {
   std::string untagged;
   std::string deleted;
@@ -170,8 +193,7 @@ class ImageStore {
   // prune, a deleted image's parents that are left untagged, childless and
   // unused go too (docker rmi without --no-prune), child first.
   absl::StatusOr<std::vector<DeleteItem>> Remove(const std::string& reference, bool force,
-                                                 const std::set<std::string>& in_use,
-                                                 bool prune = false);
+                                                 const ImageUsers& users, bool prune = false);
 
  private:
   struct PendingLayer {
@@ -209,7 +231,7 @@ class ImageStore {
   absl::Status DeleteImage(const std::string& id, std::vector<DeleteItem>* items);
   // Deletes the untagged, childless, unused ancestors of a deleted image.
   // Under mutation_mutex_.
-  absl::Status PruneParents(std::string parent, const std::set<std::string>& in_use,
+  absl::Status PruneParents(std::string parent, const ImageUsers& users,
                             std::vector<DeleteItem>* items);
   // Deletes a blob no image references, unless a Hold keeps it (then the
   // last hold's release deletes it). Under mutation_mutex_.

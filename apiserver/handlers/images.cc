@@ -207,6 +207,22 @@ std::vector<img::Image> PruneCandidates(const std::vector<img::Image>& images, b
   return out;
 }
 
+void AddImageUsers(const std::vector<runtime::v1::Container>& containers,
+                   img::RemoveImageRequest* request) {
+  std::set<std::string> in_use;
+  for (const runtime::v1::Container& container : containers) {
+    if (container.image_id().empty()) continue;
+    in_use.insert(container.image_id());
+    img::ImageUser* user = request->add_image_users();
+    user->set_image_id(container.image_id());
+    user->set_container_id(container.id());
+    // Paused and restarting containers hold their image as running ones do.
+    const std::string& status = container.state().status();
+    user->set_running(status == "running" || status == "paused" || status == "restarting");
+  }
+  for (const std::string& id : in_use) request->add_images_in_use(id);
+}
+
 bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag) {
   if (PathMatch(pattern, repo_tag)) return true;
   std::string name = repo_tag;
@@ -521,11 +537,7 @@ absl::Status ImageHandlers::Remove(Exchange& exchange, const std::string& name) 
   request.set_no_prune(exchange.request().query.GetBool("noprune"));
   ASSIGN_OR_RETURN(std::vector<runtime::v1::Container> containers,
                    containers_->ListContainers(true));
-  std::set<std::string> in_use;
-  for (const auto& c : containers) {
-    if (!c.image_id().empty()) in_use.insert(c.image_id());
-  }
-  for (const std::string& id : in_use) request.add_images_in_use(id);
+  AddImageUsers(containers, &request);
   ASSIGN_OR_RETURN(img::RemoveImageResponse response, images_->RemoveImage(request));
   Json out = Json::array();
   for (const img::ImageDeleteItem& item : response.items()) {
@@ -562,16 +574,12 @@ absl::Status ImageHandlers::Prune(Exchange& exchange) {
   }
   ASSIGN_OR_RETURN(std::vector<runtime::v1::Container> containers,
                    containers_->ListContainers(true));
-  std::vector<std::string> in_use;
-  for (const auto& c : containers) {
-    if (!c.image_id().empty()) in_use.push_back(c.image_id());
-  }
   Json deleted = Json::array();
   int64_t reclaimed = 0;
   auto remove = [&](const std::string& reference) {
     img::RemoveImageRequest request;
     request.set_reference(reference);
-    for (const std::string& id : in_use) request.add_images_in_use(id);
+    AddImageUsers(containers, &request);
     absl::StatusOr<img::RemoveImageResponse> response = images_->RemoveImage(request);
     // As Moby: an image that is in use, has gained a child or is gone is
     // skipped, not an error of the prune.

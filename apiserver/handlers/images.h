@@ -49,6 +49,10 @@ void SplitRepoTag(std::string* repo, std::string* tag);
 // (Docker too treats a bad header as no credentials).
 image::v1::RegistryAuth ParseRegistryAuth(const std::string& header);
 
+// Tells imaged which containers use which images (for the removal rules).
+void AddImageUsers(const std::vector<runtime::v1::Container>& containers,
+                   image::v1::RemoveImageRequest* request);
+
 // Moby's reference filter: pattern matches "name:tag" or the bare name.
 bool ReferenceMatches(const std::string& pattern, const std::string& repo_tag);
 

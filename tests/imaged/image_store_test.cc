@@ -399,17 +399,17 @@ TEST_CASE("remove rules", "[remove]") {
     CHECK(absl::IsNotFound(fixture.store().Get(plus.id()).status()));
   }
   SECTION("an image a container uses needs force") {
-    auto refused = fixture.store().Remove("busybox", false, {busybox.id()});
+    auto refused = fixture.store().Remove("busybox", false, std::set<std::string>{busybox.id()});
     REQUIRE(absl::IsFailedPrecondition(refused.status()));
     std::string bb12 = std::string(DigestHex(busybox.id())).substr(0, 12);
     CHECK(std::string(refused.status().message()) ==
           "conflict: unable to remove repository reference \"busybox\" (must force) - a "
           "container is using its referenced image " +
               bb12);
-    auto by_id = fixture.store().Remove(busybox.id(), false, {busybox.id()});
+    auto by_id = fixture.store().Remove(busybox.id(), false, std::set<std::string>{busybox.id()});
     REQUIRE(absl::IsFailedPrecondition(by_id.status()));
     // Forced by name: untagged, the image stays (dangling) for the container.
-    auto items = fixture.store().Remove("busybox", true, {busybox.id()});
+    auto items = fixture.store().Remove("busybox", true, std::set<std::string>{busybox.id()});
     REQUIRE(items.ok());
     REQUIRE(items->size() == 1);
     CHECK((*items)[0].untagged == "busybox:latest");
@@ -431,6 +431,48 @@ TEST_CASE("remove rules", "[remove]") {
     REQUIRE(absl::IsNotFound(missing.status()));
     CHECK(std::string(missing.status().message()) == "No such image: nope");
   }
+}
+
+TEST_CASE("containers' images: Docker's refusals name the container; running ones hold",
+          "[remove]") {
+  Fixture fixture;
+  ImageFiles busybox = Busybox();
+  REQUIRE(fixture.Load(testing::DockerSave2010({{busybox, {"busybox:latest"}}})).ok());
+  std::string bb12 = std::string(DigestHex(busybox.id())).substr(0, 12);
+  const std::string container(64, 'c');
+  ImageUsers stopped;
+  stopped.Add(busybox.id(), container, /*running=*/false);
+  ImageUsers running;
+  running.Add(std::string(DigestHex(busybox.id())), container, /*running=*/true);
+  auto message = [](const absl::StatusOr<std::vector<DeleteItem>>& result) {
+    return std::string(result.status().message());
+  };
+
+  auto by_name = fixture.store().Remove("busybox", false, stopped);
+  REQUIRE(absl::IsFailedPrecondition(by_name.status()));
+  CHECK(message(by_name) ==
+        "conflict: unable to remove repository reference \"busybox\" (must "
+        "force) - container cccccccccccc is using its referenced image " +
+            bb12);
+  auto by_id = fixture.store().Remove(busybox.id(), false, stopped);
+  CHECK(message(by_id) == "conflict: unable to delete " + bb12 +
+                              " (must be forced) - image is being used by stopped container "
+                              "cccccccccccc");
+  auto running_by_id = fixture.store().Remove(busybox.id(), true, running);
+  REQUIRE(absl::IsFailedPrecondition(running_by_id.status()));
+  CHECK(message(running_by_id) == "conflict: unable to delete " + bb12 +
+                                      " (cannot be forced) - image is being used by running "
+                                      "container cccccccccccc");
+  CHECK(fixture.store().Get("busybox").ok());
+  // Forced by name, a running container's image loses its tag and stays.
+  auto untagged = fixture.store().Remove("busybox", true, running);
+  REQUIRE(untagged.ok());
+  REQUIRE(untagged->size() == 1);
+  CHECK(fixture.store().Get(busybox.id()).ok());
+  // A stopped container's image goes when forced by ID.
+  auto forced = fixture.store().Remove(busybox.id(), true, stopped);
+  REQUIRE(forced.ok());
+  CHECK(absl::IsNotFound(fixture.store().Get(busybox.id()).status()));
 }
 
 TEST_CASE("layer removals survive stored being down", "[remove]") {
@@ -682,7 +724,7 @@ TEST_CASE("rmi of a child removes its untagged parents, child first", "[remove][
     CHECK(fixture.store().Get(base.id()).ok());
   }
   SECTION("a parent a container uses stays") {
-    REQUIRE(fixture.store().Remove("child:1", false, {mid.id()}, true).ok());
+    REQUIRE(fixture.store().Remove("child:1", false, std::set<std::string>{mid.id()}, true).ok());
     CHECK(fixture.store().Get(mid.id()).ok());
     CHECK(fixture.store().Get(base.id()).ok());
   }
