@@ -76,6 +76,14 @@ int main(int argc, char** argv) {
   // A missing daemon.json is an empty one, as for dockerd.
   if (auto text = berth::ReadFile(options.config_file); !options.config_file.empty() && text.ok()) {
     auto config = berth::ParseJson(*text);
+    // Running containers as the host's root when remapping was asked for
+    // would be a silent loss of isolation: refuse, as dockerd refuses a
+    // remap it cannot set up.
+    if (config.ok() && config->is_object() && config->contains("userns-remap") &&
+        (*config)["userns-remap"] != "") {
+      spdlog::critical("{}: userns-remap is not supported by berth yet", options.config_file);
+      return 1;
+    }
     auto defaults = config.ok() ? berth::runtimed::ParseLogDefaults(*config) : config.status();
     if (!defaults.ok()) {
       spdlog::critical("{}: {}", options.config_file, defaults.status().ToString());
