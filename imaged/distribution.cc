@@ -198,6 +198,7 @@ class GzipChunks {
     stream_.avail_out = static_cast<uInt>(out.size());
     while (stream_.avail_out > 0 && !finished_) {
       if (stream_.avail_in == 0 && !input_done_) {
+        AdaptLevel();
         ASSIGN_OR_RETURN(size_t n, input_->Read(buffer_.data(), buffer_.size()));
         if (n == 0) input_done_ = true;
         stream_.next_in = reinterpret_cast<Bytef*>(buffer_.data());
@@ -223,8 +224,38 @@ class GzipChunks {
   int64_t size() const { return size_; }
 
  private:
+  // Data that does not compress (compressed files, random bytes) is stored
+  // rather than deflated: deflate would spend most of a push on it for
+  // nothing. An input block that deflated to more than 97% of its size
+  // switches to storing; deflate is tried again every 8 blocks. The result
+  // is gzip either way (stored deflate blocks).
+  void AdaptLevel() {
+    const uLong in = stream_.total_in - block_in_;
+    const uLong out = stream_.total_out - block_out_;
+    if (in > 0) {
+      int want = level_;
+      if (level_ != Z_NO_COMPRESSION && out * 100 > in * 97) {
+        want = Z_NO_COMPRESSION;
+        stored_blocks_ = 0;
+      } else if (level_ == Z_NO_COMPRESSION && ++stored_blocks_ >= 8) {
+        want = Z_BEST_SPEED;
+      }
+      // Without room to flush what is pending the switch waits a block.
+      if (want != level_ && stream_.avail_out > 0 &&
+          deflateParams(&stream_, want, Z_DEFAULT_STRATEGY) == Z_OK) {
+        level_ = want;
+      }
+    }
+    block_in_ = stream_.total_in;
+    block_out_ = stream_.total_out;
+  }
+
   ByteSource* input_;
   size_t chunk_size_;
+  int level_ = Z_BEST_SPEED;
+  int stored_blocks_ = 0;
+  uLong block_in_ = 0;
+  uLong block_out_ = 0;
   z_stream stream_{};
   bool ok_ = false;
   bool input_done_ = false;
@@ -852,7 +883,8 @@ absl::StatusOr<Distribution::RemoteImage> Distribution::Inspect(const std::strin
   return remote;
 }
 
-absl::Status Distribution::Login(const std::string& server, const Credentials& credentials) {
+absl::StatusOr<std::string> Distribution::Login(const std::string& server,
+                                                const Credentials& credentials) {
   absl::string_view view(server);
   absl::ConsumePrefix(&view, "https://");
   absl::ConsumePrefix(&view, "http://");
@@ -861,7 +893,8 @@ absl::Status Distribution::Login(const std::string& server, const Credentials& c
     host = "docker.io";
   }
   RegistryClient client(http_, ResolveEndpoint(options_, host), credentials, options_.retry);
-  return client.Login();
+  RETURN_IF_ERROR(client.Login());
+  return client.identity_token();
 }
 
 }  // namespace berth::imaged

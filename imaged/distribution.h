@@ -97,7 +97,10 @@ class Distribution {
   absl::StatusOr<RemoteImage> Inspect(const std::string& reference,
                                       const registry::Credentials& credentials);
   // Checks credentials against server ("127.0.0.1:5000", "http://host:port/").
-  absl::Status Login(const std::string& server, const registry::Credentials& credentials);
+  // Returns the identity token (an OAuth refresh token) when the registry's
+  // token service gave one, which the client keeps instead of the password.
+  absl::StatusOr<std::string> Login(const std::string& server,
+                                    const registry::Credentials& credentials);
 
  private:
   // Where a pull from domain goes: Docker Hub's mirrors first, then the registry.

@@ -150,10 +150,11 @@ grpc::Status ImageService::PushImage(grpc::ServerContext* /*context*/,
 grpc::Status ImageService::Login(grpc::ServerContext* /*context*/, const pb::LoginRequest* request,
                                  pb::LoginResponse* response) {
   if (distribution_ == nullptr) return ToGrpcStatus(NoDistribution());
-  absl::Status status =
+  absl::StatusOr<std::string> identity_token =
       distribution_->Login(request->auth().server_address(), ToCredentials(request->auth()));
-  if (!status.ok()) return ToGrpcStatus(status);
+  if (!identity_token.ok()) return ToGrpcStatus(identity_token.status());
   response->set_status("Login Succeeded");
+  response->set_identity_token(*identity_token);
   return grpc::Status::OK;
 }
 

@@ -134,6 +134,58 @@ std::string RegistryClient::CachedAuthorization(const std::string& scope) {
   return it == authorizations_.end() ? "" : it->second;
 }
 
+std::string RegistryClient::identity_token() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refresh_token_;
+}
+
+absl::StatusOr<std::string> RegistryClient::TakeToken(const HttpResponse& response,
+                                                      const std::string& realm) {
+  auto json = ParseJson(response.body);
+  if (!json.ok() || !json->is_object()) {
+    return absl::InternalError("the token service " + realm + " answered no JSON");
+  }
+  std::string token = json->value("token", "");
+  if (token.empty()) token = json->value("access_token", "");
+  if (token.empty()) return absl::InternalError("the token service " + realm + " sent no token");
+  std::string refresh = json->value("refresh_token", "");
+  if (!refresh.empty()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refresh_token_ = refresh;
+  }
+  return "Bearer " + token;
+}
+
+absl::StatusOr<std::string> RegistryClient::FetchTokenWithRefresh(const Challenge& challenge,
+                                                                  const std::string& scope) {
+  const std::string realm = challenge.Param("realm");
+  std::string refresh = identity_token();
+  if (refresh.empty()) refresh = credentials_.identity_token;
+  std::vector<std::string> form = {"grant_type=refresh_token",
+                                   "refresh_token=" + UrlEncode(refresh), "client_id=docker"};
+  if (!challenge.Param("service").empty()) {
+    form.push_back("service=" + UrlEncode(challenge.Param("service")));
+  }
+  if (!scope.empty()) form.push_back("scope=" + UrlEncode(scope));
+  HttpRequest request;
+  request.method = "POST";
+  request.url = realm;
+  request.ca_file = endpoint_.ca_file;
+  request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  request.body = absl::StrJoin(form, "&");
+  absl::StatusOr<HttpResponse> response = http_->Do(request);
+  if (!response.ok()) return Surface(response.status());
+  if (response->status == 401 || response->status == 400) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the token service ", realm,
+                     " refused the identity token: ", RegistryErrorText(*response)));
+  }
+  if (response->status != 200) {
+    return RegistryError(*response, absl::StrCat("getting a token from ", realm));
+  }
+  return TakeToken(*response, realm);
+}
+
 absl::StatusOr<std::string> RegistryClient::FetchToken(const Challenge& challenge,
                                                        const std::string& scope) {
   if (!credentials_.registry_token.empty()) return credentials_.registry_token;
@@ -141,6 +193,7 @@ absl::StatusOr<std::string> RegistryClient::FetchToken(const Challenge& challeng
   if (realm.empty()) {
     return absl::InvalidArgumentError("bearer challenge without a realm from " + endpoint_.host);
   }
+  if (!credentials_.identity_token.empty()) return FetchTokenWithRefresh(challenge, scope);
   HttpRequest request;
   request.ca_file = endpoint_.ca_file;
   std::string url = realm;
@@ -154,6 +207,10 @@ absl::StatusOr<std::string> RegistryClient::FetchToken(const Challenge& challeng
   if (!credentials_.username.empty()) {
     params.push_back("account=" + UrlEncode(credentials_.username));
     request.headers.emplace_back("Authorization", BasicAuthorization());
+    if (offline_token_) {
+      params.push_back("client_id=docker");
+      params.push_back("offline_token=true");
+    }
   }
   if (!params.empty()) {
     absl::StrAppend(&url, realm.find('?') == std::string::npos ? "?" : "&",
@@ -165,14 +222,7 @@ absl::StatusOr<std::string> RegistryClient::FetchToken(const Challenge& challeng
   if (response->status != 200) {
     return RegistryError(*response, absl::StrCat("getting a token from ", realm));
   }
-  auto json = ParseJson(response->body);
-  if (!json.ok() || !json->is_object()) {
-    return absl::InternalError("the token service " + realm + " answered no JSON");
-  }
-  std::string token = json->value("token", "");
-  if (token.empty()) token = json->value("access_token", "");
-  if (token.empty()) return absl::InternalError("the token service " + realm + " sent no token");
-  return "Bearer " + token;
+  return TakeToken(*response, realm);
 }
 
 absl::StatusOr<std::string> RegistryClient::Authorize(const std::vector<Challenge>& challenges,
@@ -245,6 +295,7 @@ absl::StatusOr<HttpResponse> RegistryClient::Send(HttpRequest request, const std
 }
 
 absl::Status RegistryClient::Login() {
+  offline_token_ = true;
   HttpRequest request;
   request.url = endpoint_.BaseUrl() + "/v2/";
   ASSIGN_OR_RETURN(HttpResponse response, Send(request, ""));

@@ -62,8 +62,13 @@ class RegistryClient {
   const Endpoint& endpoint() const { return endpoint_; }
 
   // docker login: GET /v2/ with the credentials. Unauthenticated when the
-  // registry refuses them.
+  // registry refuses them. A token service asked at login is asked for a
+  // refresh token as well (offline_token=true, as Docker does); when it
+  // sends one, that is the identity token the client keeps instead of the
+  // password.
   absl::Status Login();
+  // The refresh token the token service sent last (empty if none).
+  std::string identity_token();
 
   struct FetchedManifest {
     std::string media_type;
@@ -112,6 +117,12 @@ class RegistryClient {
   absl::StatusOr<std::string> Authorize(const std::vector<Challenge>& challenges,
                                         const std::string& scope);
   absl::StatusOr<std::string> FetchToken(const Challenge& challenge, const std::string& scope);
+  // OAuth2 (RFC 6749) refresh-token grant: POST to the realm with the
+  // identity token, as Docker does once it has one.
+  absl::StatusOr<std::string> FetchTokenWithRefresh(const Challenge& challenge,
+                                                    const std::string& scope);
+  // The token in a token service's answer; keeps a refresh token it carries.
+  absl::StatusOr<std::string> TakeToken(const HttpResponse& response, const std::string& realm);
   std::string CachedAuthorization(const std::string& scope);
   std::string BasicAuthorization() const;
 
@@ -120,6 +131,8 @@ class RegistryClient {
   Credentials credentials_;
   RetryPolicy retry_;
   std::mutex mutex_;
+  bool offline_token_ = false;
+  std::string refresh_token_;
   // Authorization header values by scope ("" for Basic, valid for all).
   std::map<std::string, std::string> authorizations_;
 };

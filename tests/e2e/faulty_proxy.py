@@ -9,7 +9,7 @@ Location headers point back at the proxy) and logged as one line:
       t=<start>-<end> [fault=<fault>]
 RULES_FILE (JSON, re-read when it changes) is a list of faults:
   {"path": "<substring of the path>", "method": "GET", "times": N (-1: always),
-   "fault": "status" (arg: the code) | "drop" (arg: bytes, then the connection
+   "fault": "status" (arg: the code; "challenge": a WWW-Authenticate to send) | "drop" (arg: bytes, then the connection
    is closed mid-body) | "slow" (arg: bytes per second) | "corrupt" (one byte
    of the body flipped) | "truncate" (half the body, and a Content-Length that
    says so) | "garbage" (a 200 with a body that is not JSON) | "delay" (arg:
@@ -85,6 +85,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                if rule.get("challenge"):
+                    self.send_header("WWW-Authenticate", rule["challenge"])
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(payload)

@@ -585,3 +585,51 @@ PY
   registry_stop_all
   check_eq "no faulty proxy left" "" "$(pgrep -f "faulty_proxy.py $E2E_DIR" || true)"
 }
+
+test_registry_auth() {
+  say "== registry auth: identity tokens, tokens refreshed mid-pull"
+  local reg px out requests
+  token_server_start
+  requests=$E2E_DIR/token/port.requests
+  registry_start idtok "" "" "$TOKEN_REALM"
+  reg=$REGISTRY
+  proxy_start "$reg"
+  px=$PROXY
+  make_layered_image "$px/idtok/layered:v1"
+
+  # docker login against a token service that hands out refresh tokens: the
+  # CLI keeps the identity token, not the password.
+  out=$(docker login -u berthuser -p berthpass "$px" 2>&1)
+  check_contains "login through the token service" "Login Succeeded" "$out"
+  check_contains "the token service was asked for a refresh token" "GET basic" "$(cat "$requests")"
+  out=$(python3 -c 'import base64,json,sys; a=json.load(open(sys.argv[1]))["auths"][sys.argv[2]]; print(bool(a.get("identitytoken")), "berthpass" in base64.b64decode(a.get("auth", "")).decode())' \
+    "$DOCKER_CONFIG/config.json" "$px")
+  check_eq "the CLI stored an identity token and no password" "True False" "$out"
+
+  # Later requests carry only the identity token: berth trades it for access
+  # tokens with the OAuth refresh-token grant.
+  : >"$requests"
+  out=$(docker push "$px/idtok/layered:v1" 2>&1)
+  check_contains "push with the identity token" "v1: digest: sha256:" "$out"
+  check_contains "access tokens come from the refresh-token grant" "POST refresh_token ok" \
+    "$(cat "$requests")"
+  check_eq "and no password is sent" "" "$(grep '^GET basic' "$requests")"
+  docker rmi "$px/idtok/layered:v1" >/dev/null
+
+  # The access token expires in the middle of a pull (the registry answers a
+  # blob with 401 invalid_token): a new one is fetched and the pull goes on.
+  proxy_faults "[{\"path\": \"/blobs/sha256:\", \"method\": \"GET\", \"times\": 1, \"fault\": \"status\", \"arg\": 401,
+    \"challenge\": \"Bearer realm=\\\"$TOKEN_REALM\\\",service=\\\"berth-e2e-registry\\\",scope=\\\"repository:idtok/layered:pull\\\",error=\\\"invalid_token\\\"\"}]"
+  : >"$requests"
+  out=$(docker pull "$px/idtok/layered:v1" 2>&1)
+  check_contains "a pull whose token expired midway" "Status: Downloaded newer image" "$out"
+  check_eq "the registry refused a blob once" "1" "$(grep -c 'status=401.*fault=status' "$PROXY_LOG")"
+  check "and a new token was fetched for it" \
+    test "$(grep -c '^POST refresh_token ok' "$requests")" -ge 2
+  docker rmi "$px/idtok/layered:v1" >/dev/null
+
+  out=$(docker logout "$px" 2>&1)
+  out=$(docker pull "$px/idtok/layered:v1" 2>&1; echo "exit=$?")
+  check_contains "after logout the pull is refused" "exit=1" "$out"
+  registry_stop_all
+}

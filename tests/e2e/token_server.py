@@ -5,6 +5,11 @@ Grants every scope asked for to berthuser:berthpass and nothing to anyone
 else. Tokens are JWTs signed RS256 with openssl; the signing certificate goes
 in the x5c header, and the registry trusts it through its rootcertbundle.
 
+A GET with offline_token=true (docker login) also returns a refresh_token, the
+identity token; a POST with grant_type=refresh_token and one of those gets an
+access_token (OAuth2, as Docker's client sends it). Each request is logged to
+PORT_FILE.requests as "GET basic|anonymous" or "POST refresh_token ok|bad".
+
 Usage: token_server.py PORT_FILE KEY CERT ISSUER
 """
 import base64
@@ -12,10 +17,12 @@ import http.server
 import json
 import subprocess
 import sys
+import secrets
 import time
 import urllib.parse
 
 PORT_FILE, KEY, CERT, ISSUER = sys.argv[1:5]
+REFRESH_TOKENS = set()
 CERT_DER = subprocess.run(["openssl", "x509", "-in", CERT, "-outform", "DER"],
                           check=True, capture_output=True).stdout
 
@@ -33,7 +40,49 @@ def sign(payload):
     return signing_input + "." + b64(signature)
 
 
+def note(line):
+    with open(PORT_FILE + ".requests", "a") as f:
+        f.write(line + "\n")
+
+
+def access_for(scopes):
+    access = []
+    for scope in scopes:
+        for one in scope.split(" "):
+            parts = one.split(":")
+            if len(parts) == 3:
+                access.append({"type": parts[0], "name": parts[1],
+                               "actions": parts[2].split(",")})
+    return access
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
+    def reply(self, status, payload=None):
+        body = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        if form.get("grant_type") != ["refresh_token"]:
+            note("POST " + ",".join(form.get("grant_type", ["none"])) + " bad")
+            self.reply(400, {"error": "unsupported_grant_type"})
+            return
+        if form.get("refresh_token", [""])[0] not in REFRESH_TOKENS:
+            note("POST refresh_token bad")
+            self.reply(401, {"error": "invalid_grant"})
+            return
+        note("POST refresh_token ok")
+        now = int(time.time())
+        token = sign({"iss": ISSUER, "sub": "berthuser", "aud": form.get("service", [""])[0],
+                      "exp": now + 300, "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8),
+                      "access": access_for(form.get("scope", []))})
+        self.reply(200, {"access_token": token, "expires_in": 300})
+
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(url.query)
@@ -53,12 +102,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = sign({"iss": ISSUER, "sub": "berthuser" if authorized else "",
                       "aud": query.get("service", [""])[0], "exp": now + 300,
                       "nbf": now - 10, "iat": now, "jti": str(now), "access": access})
-        body = json.dumps({"token": token, "expires_in": 300}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        note("GET " + ("basic" if authorized else "anonymous"))
+        answer = {"token": token, "expires_in": 300}
+        if authorized and query.get("offline_token") == ["true"]:
+            answer["refresh_token"] = secrets.token_hex(16)
+            REFRESH_TOKENS.add(answer["refresh_token"])
+        self.reply(200, answer)
 
     def log_message(self, *args):
         pass

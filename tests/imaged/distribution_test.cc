@@ -3,9 +3,11 @@
 #include "imaged/distribution.h"
 
 #include <dirent.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <mutex>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -561,6 +563,48 @@ TEST_CASE("plain layers are pushed gzip-compressed, in chunks when large", "[dis
   }
   REQUIRE(other.Pull("reg.test:5000/gz:v1").ok());
   CHECK(other.store_->Get("reg.test:5000/gz:v1").value().id == id);
+}
+
+std::string Gunzip(const std::string& data) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+  std::string out;
+  char buffer[65536];
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof(buffer);
+    rc = inflate(&stream, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - stream.avail_out);
+  }
+  inflateEnd(&stream);
+  CHECK(rc == Z_STREAM_END);
+  return out;
+}
+
+TEST_CASE("what does not compress is stored, what does is deflated", "[distribution]") {
+  Fixture f;
+  std::mt19937 random(42);
+  std::string noise(6 << 20, '\0');
+  for (char& c : noise) c = static_cast<char>(random());
+  std::string text;
+  while (text.size() < (16 << 20)) text += "a line of a text file that compresses well\n";
+  std::string mixed = TarBuilder().File("noise", noise).File("text", text).Finish();
+  f.registry_.AddImage("src", "v1", {mixed});
+  std::string id = Sha256Digest(f.registry_.last_config);
+  REQUIRE(f.Pull("reg.test:5000/src:v1").ok());
+  f.registry_.repos.clear();
+  REQUIRE(f.store_->Tag(id, "reg.test:5000/gz", "v1").ok());
+  REQUIRE(f.Push("reg.test:5000/gz:v1").ok());
+  auto manifest = ParseJson(f.registry_.repos["gz"].manifests["v1"].second).value();
+  const std::string& blob = f.registry_.blobs[manifest["layers"][0]["digest"].get<std::string>()];
+  // The noise costs its size (stored); the text, deflated once deflate is
+  // tried again, a fraction of its size.
+  CHECK(blob.size() < noise.size() + text.size() / 4);
+  CHECK(blob.size() > noise.size());
+  CHECK(Gunzip(blob) == mixed);
 }
 
 TEST_CASE("Docker Hub images come from a mirror when one has them", "[distribution]") {

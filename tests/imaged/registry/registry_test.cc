@@ -185,6 +185,58 @@ TEST_CASE("a Bearer challenge is answered with a token from the realm", "[regist
   CHECK(http.AuthorizationOf(3) == "Bearer T1");
 }
 
+TEST_CASE("identity tokens: given at login, then used as OAuth refresh tokens", "[registry]") {
+  const std::string challenge = "Bearer realm=\"http://127.0.0.1:9/token\",service=\"reg\"";
+  ScriptedTransport http;
+  http.responses.push_back(ScriptedTransport::Reply(401, "", {{"www-authenticate", challenge}}));
+  http.responses.push_back(
+      ScriptedTransport::Reply(200, R"({"token":"T1","refresh_token":"R1","expires_in":60})"));
+  http.responses.push_back(ScriptedTransport::Reply(200));
+  RegistryClient login(&http, Local(), Credentials{"user", "pw", "", ""}, Fast());
+  REQUIRE(login.Login().ok());
+  CHECK(login.identity_token() == "R1");
+  CHECK(absl::StrContains(http.requests[1].url, "client_id=docker&offline_token=true"));
+
+  // Later: the identity token alone, exchanged for access tokens by POST,
+  // again when the access token expires in the middle of a pull.
+  http.requests.clear();
+  http.responses.push_back(ScriptedTransport::Reply(
+      401, "", {{"www-authenticate", challenge + ",scope=\"repository:a:pull\""}}));
+  http.responses.push_back(ScriptedTransport::Reply(200, R"({"access_token":"A1"})"));
+  http.responses.push_back(ScriptedTransport::Reply(200, "{}"));
+  http.responses.push_back(ScriptedTransport::Reply(
+      401, "", {{"www-authenticate", challenge + ",error=\"invalid_token\""}}));
+  http.responses.push_back(ScriptedTransport::Reply(200, R"({"access_token":"A2"})"));
+  http.responses.push_back(ScriptedTransport::Reply(200, "blob"));
+  RegistryClient pull(&http, Local(), Credentials{"", "", "R1", ""}, Fast());
+  REQUIRE(pull.GetManifest("a", "v1").ok());
+  CHECK(http.requests[1].method == "POST");
+  CHECK(http.requests[1].url == "http://127.0.0.1:9/token");
+  CHECK(http.requests[1].body ==
+        "grant_type=refresh_token&refresh_token=R1&client_id=docker&service=reg&"
+        "scope=repository%3Aa%3Apull");
+  CHECK(http.AuthorizationOf(2) == "Bearer A1");
+  std::string blob;
+  BodySink sink = [&](absl::string_view data) {
+    blob.append(data.data(), data.size());
+    return absl::OkStatus();
+  };
+  REQUIRE(pull.FetchBlob("a", "sha256:x", sink).ok());
+  CHECK(blob == "blob");
+  CHECK(http.AuthorizationOf(3) == "Bearer A1");
+  CHECK(http.requests[4].method == "POST");
+  CHECK(http.AuthorizationOf(5) == "Bearer A2");
+
+  // A refused identity token is the user's to fix: log in again.
+  http.requests.clear();
+  http.responses.push_back(ScriptedTransport::Reply(401, "", {{"www-authenticate", challenge}}));
+  http.responses.push_back(ScriptedTransport::Reply(401, R"({"error":"invalid_grant"})"));
+  RegistryClient stale(&http, Local(), Credentials{"", "", "old", ""}, Fast());
+  auto manifest = stale.GetManifest("a", "v1");
+  REQUIRE(absl::IsUnauthenticated(manifest.status()));
+  CHECK(absl::StrContains(manifest.status().message(), "refused the identity token"));
+}
+
 TEST_CASE("Basic challenges, refused logins and registry error texts", "[registry]") {
   ScriptedTransport http;
   http.responses.push_back(
