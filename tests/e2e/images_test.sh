@@ -259,11 +259,19 @@ test_image_prune() {
   docker run --name solo-src busybox sh -c 'echo s > /s' >/dev/null
   solo=$(docker commit solo-src solo:1)
   docker rm solo-src >/dev/null
-  docker create --name solo-user solo:1 true >/dev/null
+  local user
+  user=$(docker create --name solo-user solo:1 true)
   out=$(docker rmi solo:1 2>&1)
-  check_contains "the last tag of a used image needs force" "(must force)" "$out"
+  check_contains "the last tag of a used image needs force" \
+    "(must force) - container ${user:0:12} is using its referenced image ${solo:7:12}" "$out"
   out=$(docker rmi "$solo" 2>&1)
-  check_contains "a used image by ID needs force" "(must be forced)" "$out"
+  check_contains "a used image by ID needs force" \
+    "(must be forced) - image is being used by stopped container ${user:0:12}" "$out"
+  user=$(docker run -d --name solo-running solo:1 sleep 60)
+  out=$(docker rmi -f "$solo" 2>&1)
+  check_contains "a running container's image cannot be forced away" \
+    "(cannot be forced) - image is being used by running container ${user:0:12}" "$out"
+  docker rm -f solo-running >/dev/null
   out=$(docker rmi -f solo:1 2>&1)
   check_eq "forced: only untagged" "Untagged: solo:1" "$out"
   check "the image stays for its container" docker image inspect "$solo"
