@@ -12,11 +12,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "imaged/build/layer_writer.h"
+#include "imaged/build/plan.h"
 
 namespace berth::imaged {
 namespace {
@@ -264,10 +267,38 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ImageFilesTree::Open(const std::stri
 
 // ---- StoreBaseImages, StoreImageWriter ----
 
+absl::Status MatchesPlatform(const std::string& reference, const std::string& config_json,
+                             const std::string& platform) {
+  if (platform.empty()) return absl::OkStatus();
+  absl::StatusOr<Json> config = ParseJson(config_json);
+  if (!config.ok()) return config.status();
+  std::string actual = absl::StrCat(config->value("os", std::string("linux")), "/",
+                                    config->value("architecture", std::string()));
+  std::string variant = config->value("variant", std::string());
+  if (!variant.empty()) absl::StrAppend(&actual, "/", variant);
+  absl::StatusOr<std::string> normalized = build::NormalizePlatform(actual);
+  if (normalized.ok()) actual = *normalized;
+  std::vector<std::string> wanted = absl::StrSplit(platform, '/');
+  std::vector<std::string> have = absl::StrSplit(actual, '/');
+  bool match = wanted.size() >= 2 && have.size() >= 2 && wanted[0] == have[0] &&
+               wanted[1] == have[1] &&
+               (wanted.size() < 3 || have.size() < 3 || wanted[2] == have[2]);
+  if (match) return absl::OkStatus();
+  // Moby's words; a NotFound, so that the image is pulled for the platform.
+  return absl::NotFoundError(absl::StrCat("image with reference ", reference,
+                                          " was found but does not match the specified "
+                                          "platform: wanted ",
+                                          platform, ", actual: ", absl::StrJoin(have, "/")));
+}
+
 absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
                                                             const std::string& platform, bool pull,
                                                             const build::LineFn& progress) {
   absl::StatusOr<ImageInfo> found = store_->Get(reference);
+  if (found.ok()) {
+    absl::Status matches = MatchesPlatform(reference, found->config_json, platform);
+    if (!matches.ok()) found = matches;
+  }
   if (distribution_ != nullptr && (pull || absl::IsNotFound(found.status()))) {
     // Byte counts are left out: the build's stream is text.
     absl::Status pulled = distribution_->Pull(
@@ -283,7 +314,11 @@ absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& r
       if (!found.ok()) return found.status();
       return pulled;
     }
-    found = store_->Get(reference);
+    absl::StatusOr<ImageInfo> pulled_image = store_->Get(reference);
+    if (pulled_image.ok()) {
+      RETURN_IF_ERROR(MatchesPlatform(reference, pulled_image->config_json, platform));
+    }
+    found = std::move(pulled_image);
   }
   ASSIGN_OR_RETURN(ImageInfo image, std::move(found));
   build::ImageRecord record;
@@ -437,9 +472,11 @@ absl::StatusOr<std::string> GrpcStepRunner::Create(const Request& request) {
   config["Image"] = image.id;
   // Only the container carries it: the step's image is made from the
   // stage's config, not from the container's.
-  if (!config.contains("Labels") || !config["Labels"].is_object())
-    config["Labels"] = Json::object();
-  config["Labels"][kBuildStepLabel] = "1";
+  if (!request.keep) {
+    if (!config.contains("Labels") || !config["Labels"].is_object())
+      config["Labels"] = Json::object();
+    config["Labels"][kBuildStepLabel] = "1";
+  }
   create.set_config_json(config.dump());
   create.set_host_config_json(request.host_config.dump());
   types::v1::ImageSpec* spec = create.mutable_image();

@@ -53,6 +53,13 @@ class ImageFilesTree : public build::SourceTree {
   int64_t next_file_ = 0;
 };
 
+// OK when the image config's os/architecture[/variant] is platform (a
+// normalized "os/arch[/variant]", or "" for any); else Moby's NotFound "image
+// with reference <r> was found but does not match the specified platform:
+// wanted <p>, actual: <q>".
+absl::Status MatchesPlatform(const std::string& reference, const std::string& config_json,
+                             const std::string& platform);
+
 // Base images from the image store; a missing one (or any with --pull) is
 // pulled first when a distribution is given, anonymously.
 class StoreBaseImages : public build::BaseImages {

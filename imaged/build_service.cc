@@ -63,12 +63,12 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
   auto run = [&]() -> absl::Status {
     RETURN_IF_ERROR(MakeDirs(dir + "/context", 0700));
     RETURN_IF_ERROR(MakeDirs(dir + "/scratch", 0700));
-    absl::StatusOr<std::unique_ptr<build::BuildContext>> tree =
-        build::BuildContext::Extract(completed, dir + "/context");
-    if (!tree.ok()) return output.Error(std::string(tree.status().message()));
-    absl::StatusOr<std::string> dockerfile =
-        (*tree)->ReadDockerfile(params.dockerfile.empty() ? "Dockerfile" : params.dockerfile);
-    if (!dockerfile.ok()) return output.Error(std::string(dockerfile.status().message()));
+    // Errors before the first step are the reply itself, as in Docker.
+    ASSIGN_OR_RETURN(std::unique_ptr<build::BuildContext> tree,
+                     build::BuildContext::Extract(completed, dir + "/context"));
+    ASSIGN_OR_RETURN(
+        std::string dockerfile,
+        tree->ReadDockerfile(params.dockerfile.empty() ? "Dockerfile" : params.dockerfile));
 
     StoreBaseImages images(store_, distribution_);
     StoreImageWriter writer(store_, content_);
@@ -89,8 +89,11 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
       deps.downloader = downloader.get();
     }
     build::Builder builder(std::move(deps));
-    absl::StatusOr<std::string> id = builder.Build(params.options, *dockerfile, **tree, output);
-    if (!id.ok()) SPDLOG_DEBUG("build failed: {}", id.status().ToString());
+    absl::StatusOr<std::string> id = builder.Build(params.options, dockerfile, *tree, output);
+    if (!id.ok()) {
+      SPDLOG_DEBUG("build failed: {}", id.status().ToString());
+      if (!output.started()) return id.status();
+    }
     return absl::OkStatus();
   };
   absl::Status status = run();

@@ -49,8 +49,10 @@ class BuildService {
   absl::Status CleanUp();
 
   using Sink = std::function<absl::Status(const std::string& bytes)>;
-  // Errors of the build itself are in the stream; the status is non-OK only
-  // when the stream could not be written.
+  // Errors of the build itself are in the stream. The status is non-OK when
+  // the stream could not be written, or for an error before anything was
+  // written (an invalid context, no Dockerfile, a parse error, a bad
+  // --platform): Docker replies with that as an HTTP error.
   absl::Status Build(const BuildParams& params, ByteSource& context, const Sink& sink);
 
  private:

@@ -378,6 +378,8 @@ grpc::Status ImageService::Build(grpc::ServerContext* context,
   params.options.target = p.target();
   params.options.no_cache = p.no_cache();
   params.options.cache_from.assign(p.cache_from().begin(), p.cache_from().end());
+  params.options.keep_containers = p.keep_containers();
+  params.options.force_rm = p.force_rm();
   params.options.pull = p.pull();
   params.options.platform = p.platform();
   if (!p.host_config_json().empty()) {

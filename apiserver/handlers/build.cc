@@ -103,6 +103,9 @@ absl::StatusOr<img::BuildParameters> BuildParametersFrom(const Query& query) {
   params.set_pull(query.GetBool("pull"));
   params.set_quiet(query.GetBool("q"));
   params.set_platform(query.Get("platform"));
+  // rm is on unless sent as false (Moby, API >= 1.12).
+  params.set_keep_containers(query.Has("rm") && !query.GetBool("rm"));
+  params.set_force_rm(query.GetBool("forcerm"));
   if (!query.Get("cachefrom").empty()) {
     absl::StatusOr<Json> images = ParseJson(query.Get("cachefrom"));
     if (!images.ok() || !images->is_array()) {
@@ -157,14 +160,21 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
   // (Ctrl-C) cancels the build without waiting for output to fail.
   BuildSession* live = session.get();
   std::unique_ptr<DisconnectWatch> watch = exchange.WatchDisconnect([live] { live->Cancel(); });
-  exchange.StartChunked(200, kJsonType);
   std::string lines;
-  bool client_there = true;
-  while (session->Read(&lines)) {
-    if (!exchange.WriteChunk(lines)) {
-      client_there = false;
-      break;
-    }
+  // An error before the first message (the Dockerfile does not parse, ...)
+  // is the reply itself: Docker answers it with its HTTP status, not 200.
+  if (!session->Read(&lines)) {
+    absl::Status status = session->Finish();
+    watch.reset();
+    if (!status.ok()) return status;
+    exchange.StartChunked(200, kJsonType);
+    exchange.EndChunked();
+    return absl::OkStatus();
+  }
+  exchange.StartChunked(200, kJsonType);
+  bool client_there = exchange.WriteChunk(lines);
+  while (client_there && session->Read(&lines)) {
+    if (!exchange.WriteChunk(lines)) client_there = false;
   }
   if (!client_there) {
     watch.reset();

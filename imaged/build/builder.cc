@@ -105,7 +105,8 @@ class BuildRun {
       return absl::InvalidArgumentError(
           absl::StrCat("base name (", stage.base, ") should not be blank"));
     }
-    ASSIGN_OR_RETURN(platform_, Expand(lex, stage.platform, meta));
+    ASSIGN_OR_RETURN(std::string platform, Expand(lex, stage.platform, meta));
+    ASSIGN_OR_RETURN(platform_, NormalizePlatform(platform));
     if (platform_.empty()) platform_ = options_.platform;
     // FROM names only earlier stages; anything else (its own name included,
     // as in "FROM ubuntu AS ubuntu") is an image, as in Docker's legacy builder.
@@ -367,8 +368,11 @@ class BuildRun {
     request.config.erase("OnBuild");
     request.host_config = options_.host_config;
     request.cancelled = options_.cancelled;
+    const bool keep = options_.keep_containers && !options_.force_rm;
+    request.keep = keep;
     ASSIGN_OR_RETURN(std::string container, deps_.runner->Create(request));
     absl::StatusOr<Layer> layer = RunAndCommit(container, step);
+    if (keep) return layer;
     absl::Status removed = deps_.runner->Remove(container);
     RETURN_IF_ERROR(layer.status());
     RETURN_IF_ERROR(removed);
@@ -443,10 +447,16 @@ Json ChildImage(const ImageRecord& parent, const Json& container_config, const s
 absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
                                            const std::string& dockerfile, const SourceTree& context,
                                            BuildOutput& output) {
-  BuildRun run(deps_, options, context, output);
+  BuildOptions normalized = options;
+  ASSIGN_OR_RETURN(normalized.platform, NormalizePlatform(options.platform));
+  BuildRun run(deps_, normalized, context, output);
   absl::StatusOr<std::string> id = run.Run(dockerfile);
   if (!id.ok()) {
-    output.Error(std::string(id.status().message()), run.exit_code()).IgnoreError();
+    // Before any output (a Dockerfile that does not parse) the error is the
+    // reply; after, it ends the stream.
+    if (output.started()) {
+      output.Error(std::string(id.status().message()), run.exit_code()).IgnoreError();
+    }
     return id.status();
   }
   RETURN_IF_ERROR(output.Finish(*id));

@@ -40,6 +40,11 @@ struct BuildOptions {
   // For RUN containers: NetworkMode, ExtraHosts, Memory, CpuShares... as a
   // Docker HostConfig.
   Json host_config = Json::object();
+  // --rm=false: RUN containers are left behind (with their changes) unless
+  // force_rm (--force-rm). berth removes a failed step's container also
+  // without --force-rm, so that a failed build leaves nothing behind.
+  bool keep_containers = false;
+  bool force_rm = false;
   // Polled between steps: true once the client went away ("Build cancelled").
   std::function<bool()> cancelled;
 };
@@ -64,7 +69,9 @@ class Builder {
   explicit Builder(Dependencies dependencies) : deps_(std::move(dependencies)) {}
 
   // Builds and returns the image ID. Progress and, on failure, the error
-  // message (with a failed RUN's exit code) are written to output.
+  // message (with a failed RUN's exit code) are written to output; an error
+  // before any output (a Dockerfile that does not parse, a bad --platform) is
+  // only returned, for the caller to reply with as Docker does.
   absl::StatusOr<std::string> Build(const BuildOptions& options, const std::string& dockerfile,
                                     const SourceTree& context, BuildOutput& output);
 

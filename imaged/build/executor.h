@@ -61,6 +61,9 @@ class StepRunner {
     // True once the client went away: Run stops waiting (the container is
     // then removed, which kills it).
     std::function<bool()> cancelled;
+    // --rm=false: the container stays after the build, as an ordinary one
+    // (not marked as a build step, which a restarted imaged would remove).
+    bool keep = false;
   };
   virtual ~StepRunner() = default;
   // Returns the new container's ID.

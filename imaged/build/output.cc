@@ -111,6 +111,7 @@ std::string CacheKey(const std::string& parent_image_id, const std::string& cach
 }
 
 absl::Status BuildOutput::Write(const std::string& message, bool suppressible) {
+  started_ = true;
   if (quiet_ && suppressible) {
     held_ += message;
     return absl::OkStatus();
@@ -133,6 +134,7 @@ absl::Status BuildOutput::StepLine(int step, int total, const std::string& origi
 }
 
 absl::Status BuildOutput::Error(const std::string& message, int code) {
+  started_ = true;
   if (quiet_ && !held_.empty()) {
     absl::Status status = sink_(held_);
     held_.clear();

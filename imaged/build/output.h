@@ -48,6 +48,9 @@ class BuildOutput {
   // Quiet mode's only output: "sha256:<hex>\n".
   absl::Status Finish(const std::string& image_id);
   bool quiet() const { return quiet_; }
+  // Whether anything was written or held back: until then an error can
+  // still be the reply itself (Docker answers it as an HTTP error).
+  bool started() const { return started_; }
 
  private:
   absl::Status Write(const std::string& message, bool suppressible);
@@ -55,6 +58,7 @@ class BuildOutput {
   Sink sink_;
   bool quiet_;
   std::string held_;
+  bool started_ = false;
 };
 
 }  // namespace berth::imaged::build

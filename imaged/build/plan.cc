@@ -45,6 +45,117 @@ std::map<std::string, std::string> PlatformArgs(const std::string& platform) {
   return args;
 }
 
+namespace {
+
+std::string NormalizeOs(const std::string& os) {
+  std::string lower = absl::AsciiStrToLower(os);
+  return lower == "macos" ? "darwin" : lower;
+}
+
+// containerd's normalizeArch.
+void NormalizeArch(const std::string& raw_arch, const std::string& raw_variant, std::string* arch,
+                   std::string* variant) {
+  *arch = absl::AsciiStrToLower(raw_arch);
+  *variant = absl::AsciiStrToLower(raw_variant);
+  if (*arch == "i386") {
+    *arch = "386";
+    variant->clear();
+  } else if (*arch == "x86_64" || *arch == "x86-64" || *arch == "amd64") {
+    *arch = "amd64";
+    if (*variant == "v1") variant->clear();
+  } else if (*arch == "aarch64" || *arch == "arm64") {
+    *arch = "arm64";
+    if (*variant == "8" || *variant == "v8" || *variant == "v8.0") variant->clear();
+  } else if (*arch == "armhf") {
+    *arch = "arm";
+    *variant = "v7";
+  } else if (*arch == "armel") {
+    *arch = "arm";
+    *variant = "v6";
+  } else if (*arch == "arm") {
+    if (variant->empty() || *variant == "7") *variant = "v7";
+    if (*variant == "5" || *variant == "6" || *variant == "8") *variant = "v" + *variant;
+  }
+}
+
+bool KnownOs(const std::string& os) {
+  static const char* const kOs[] = {
+      "aix",   "android", "darwin", "dragonfly", "freebsd", "hurd",    "illumos", "ios",     "js",
+      "linux", "nacl",    "netbsd", "openbsd",   "plan9",   "solaris", "wasip1",  "windows", "zos"};
+  for (const char* known : kOs) {
+    if (os == known) return true;
+  }
+  return false;
+}
+
+bool KnownArch(const std::string& arch) {
+  static const char* const kArch[] = {
+      "386",     "amd64",  "amd64p32", "arm",      "armbe",     "arm64",       "arm64be", "loong64",
+      "mips",    "mipsle", "mips64",   "mips64le", "mips64p32", "mips64p32le", "ppc",     "ppc64",
+      "ppc64le", "riscv",  "riscv64",  "s390",     "s390x",     "sparc",       "sparc64", "wasm"};
+  for (const char* known : kArch) {
+    if (arch == known) return true;
+  }
+  return false;
+}
+
+bool ValidComponent(const std::string& part) {
+  if (part.empty()) return false;
+  for (char c : part) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+absl::Status InvalidPlatform(const std::string& specifier, const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", specifier, "\": ", why, ": invalid argument"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> NormalizePlatform(const std::string& specifier) {
+  if (specifier.empty()) return specifier;
+  if (absl::StrContains(specifier, "*")) {
+    return InvalidPlatform(specifier, "wildcards not yet supported");
+  }
+  std::vector<std::string> parts = absl::StrSplit(specifier, '/');
+  for (const std::string& part : parts) {
+    if (!ValidComponent(part)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", part, "\" is an invalid component of \"", specifier,
+          "\": platform specifier component must match \"^[A-Za-z0-9_-]+$\": invalid argument"));
+    }
+  }
+  std::string os, arch, variant;
+  switch (parts.size()) {
+    case 1:
+      os = NormalizeOs(parts[0]);
+      if (KnownOs(os)) {
+        arch = HostArch();
+        break;
+      }
+      NormalizeArch(parts[0], "", &arch, &variant);
+      if (arch == "arm" && variant == "v7") variant.clear();
+      if (!KnownArch(arch)) {
+        return InvalidPlatform(specifier, "unknown operating system or architecture");
+      }
+      os = "linux";
+      break;
+    case 2:
+      os = NormalizeOs(parts[0]);
+      NormalizeArch(parts[1], "", &arch, &variant);
+      break;
+    case 3:
+      os = NormalizeOs(parts[0]);
+      NormalizeArch(parts[1], parts[2], &arch, &variant);
+      break;
+    default:
+      return InvalidPlatform(specifier, "cannot parse platform specifier");
+  }
+  return variant.empty() ? absl::StrCat(os, "/", arch) : absl::StrCat(os, "/", arch, "/", variant);
+}
+
 absl::StatusOr<int> ResolveStageReference(const Instructions& instructions, int current,
                                           const std::string& reference) {
   std::string lower = absl::AsciiStrToLower(reference);

@@ -49,4 +49,11 @@ absl::StatusOr<int> ResolveStageReference(const Instructions& instructions, int 
 // when empty) and BUILDPLATFORM/OS/ARCH/VARIANT for the host.
 std::map<std::string, std::string> PlatformArgs(const std::string& platform);
 
+// A --platform / FROM --platform value as containerd's platforms.Parse and
+// Normalize read it: "os/arch[/variant]" with aliases resolved ("x86_64" is
+// amd64, "aarch64" arm64, arm64's "v8" dropped), a lone OS or architecture
+// completed with the host's. "" stays "". InvalidArgument in containerd's
+// words, e.g. "\"foo\": unknown operating system or architecture: invalid argument".
+absl::StatusOr<std::string> NormalizePlatform(const std::string& specifier);
+
 }  // namespace berth::imaged::build

@@ -240,6 +240,10 @@ TEST_CASE("POST /build's query becomes the build parameters", "[build]") {
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("buildargs=%5B1%5D")).status()));
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("memory=lots")).status()));
   CHECK(absl::IsInvalidArgument(BuildParametersFrom(Query::Parse("cachefrom=x")).status()));
+  CHECK_FALSE(BuildParametersFrom(Query::Parse("")).value().keep_containers());
+  CHECK_FALSE(BuildParametersFrom(Query::Parse("rm=1")).value().keep_containers());
+  CHECK(BuildParametersFrom(Query::Parse("rm=0")).value().keep_containers());
+  CHECK(BuildParametersFrom(Query::Parse("rm=0&forcerm=1")).value().force_rm());
 }
 
 TEST_CASE("POST /build with imaged down is 503 before any body", "[build]") {
@@ -269,8 +273,29 @@ TEST_CASE("POST /build uploads the body and copies imaged's lines back", "[build
   f.builds.session_log = &failed;
   FakeExchange broken("POST", "/build", "ctx");
   f.api.Handle(broken);
-  CHECK(broken.status == 200);
+  // Nothing was streamed yet: the error is the reply, with its status.
+  CHECK(broken.status == 503);
   CHECK(broken.body.find("imaged is unavailable: gone") != std::string::npos);
+
+  SessionLog parse;
+  parse.finish =
+      absl::InvalidArgumentError("Dockerfile parse error line 2: unknown instruction: X");
+  f.builds.session_log = &parse;
+  FakeExchange bad("POST", "/build", "ctx");
+  f.api.Handle(bad);
+  CHECK(bad.status == 400);
+  CHECK(ParseJson(bad.body).value()["message"] ==
+        "Dockerfile parse error line 2: unknown instruction: X");
+
+  // After the first message an error ends the stream instead.
+  SessionLog late;
+  late.lines = {"{\"stream\":\"Step 1/2 : FROM x\"}\r\n"};
+  late.finish = absl::UnavailableError("imaged is unavailable: gone");
+  f.builds.session_log = &late;
+  FakeExchange midway("POST", "/build", "ctx");
+  f.api.Handle(midway);
+  CHECK(midway.status == 200);
+  CHECK(midway.body.find("imaged is unavailable: gone") != std::string::npos);
 }
 
 TEST_CASE("a client gone during a silent step cancels the build", "[build]") {

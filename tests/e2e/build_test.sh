@@ -282,3 +282,97 @@ test_build_cache_from() {
   docker rmi build-cf-e2e:src build-cf-e2e:two build-cf-e2e:three build-cf-e2e:plain >/dev/null 2>&1
   docker builder prune -af >/dev/null 2>&1
 }
+
+# Build options for RUN steps and the build itself: --platform, --network,
+# --add-host, resources, --iidfile, --rm/--force-rm, heredocs.
+test_build_options() {
+  say "== build options"
+  local d out id cid cg bpid
+  d="$E2E_DIR/build-options"
+  mkdir -p "$d"
+  export DOCKER_BUILDKIT=0
+
+  # --platform: the host's is accepted, another needs an image for it.
+  out=$(printf 'FROM busybox\nRUN echo on-$(uname -m)\n' | docker build --platform linux/amd64 - 2>&1)
+  check_contains "--platform linux/amd64 (the host's) builds" "on-x86_64" "$out"
+  out=$(printf 'FROM busybox\nRUN true\n' | timeout 90 docker build --platform linux/arm64 - 2>&1)
+  check_contains "--platform of another architecture: Docker's error" \
+    "was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64" "$out"
+  out=$(printf 'FROM --platform=linux/arm64 busybox\nRUN true\n' | timeout 90 docker build - 2>&1)
+  check_contains "FROM --platform= of another architecture: the same error" \
+    "wanted linux/arm64, actual: linux/amd64" "$out"
+  out=$(printf 'FROM --platform=linux/amd64 busybox\nRUN echo from-platform\n' | docker build - 2>&1)
+  check_contains "FROM --platform= of the host builds" "from-platform" "$out"
+  out=$(printf 'FROM busybox\n' | docker build --platform foo - 2>&1)
+  check_contains "an unparsable --platform is refused before any step" \
+    '"foo": unknown operating system or architecture: invalid argument' "$out"
+  check_not_contains "no step ran for a bad --platform" "Step 1/" "$out"
+
+  # Heredocs are BuildKit's: the legacy builder reads the body as instructions.
+  out=$(printf 'FROM busybox\nRUN <<EOF\necho hi\nEOF\n' | docker build - 2>&1)
+  check_contains "a heredoc fails as in the legacy builder" \
+    "Error response from daemon: Dockerfile parse error line 3: unknown instruction: ECHO" "$out"
+
+  # --network for RUN steps.
+  out=$(printf 'FROM busybox\nRUN echo links=$(ls /sys/class/net | tr "\\n" " ")\n' |
+    docker build --no-cache --network none - 2>&1)
+  check_contains "--network none: only lo in RUN" $'links=lo\n' "$out"
+  out=$(printf 'FROM busybox\nRUN ls /sys/class/net\n' | docker build --no-cache --network host - 2>&1)
+  check_contains "--network host: the host's interfaces in RUN" "$E2E_BRIDGE" "$out"
+  docker network create build-opt-net >/dev/null
+  docker run -d --name build-opt-peer --network build-opt-net busybox sleep 300 >/dev/null
+  out=$(printf 'FROM busybox\nRUN ping -c1 -W5 build-opt-peer && echo reached-peer\n' |
+    docker build --no-cache --network build-opt-net - 2>&1)
+  check_contains "--network <user network>: RUN reaches a container by name" "reached-peer" "$out"
+  docker rm -f build-opt-peer >/dev/null 2>&1
+  docker network rm build-opt-net >/dev/null 2>&1
+
+  out=$(printf 'FROM busybox\nRUN grep myhost /etc/hosts\n' |
+    docker build --no-cache --add-host myhost:10.9.8.7 - 2>&1)
+  check_contains "--add-host reaches RUN's /etc/hosts" "10.9.8.7	myhost" "$out"
+
+  # Resources: seen from inside the RUN, and in its cgroup while it runs.
+  out=$(printf 'FROM busybox\nRUN grep Cpus_allowed_list /proc/self/status\n' |
+    docker build --no-cache --cpuset-cpus 0 - 2>&1)
+  check_contains "--cpuset-cpus inside RUN" "Cpus_allowed_list:	0" "$out"
+  out=$(printf 'FROM busybox\nRUN x=$(head -c 200000000 /dev/zero | tr "\\\\0" a); echo alive-$((40+2))\n' |
+    docker build --no-cache --memory 32m --memory-swap 32m - 2>&1)
+  check_not_contains "--memory: a RUN using more is killed" "alive-42" "$out"
+  check_contains "--memory: the killed RUN fails the build" "returned a non-zero code" "$out"
+  printf 'FROM busybox\nRUN sleep 8\n' |
+    docker build --no-cache --memory 48m --cpu-shares 512 --cpuset-cpus 0 - >/dev/null 2>&1 &
+  bpid=$!
+  wait_for 20 sh -c '[ -n "$(docker ps -q --filter label=berth.build.step)" ]'
+  cid=$(docker ps -q --no-trunc --filter label=berth.build.step | head -1)
+  cg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' "/proc/$(docker inspect -f '{{.State.Pid}}' "$cid")/cgroup")
+  check_eq "--memory in the RUN container's cgroup" "50331648" \
+    "$(cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes" 2>&1)"
+  cg=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' "/proc/$(docker inspect -f '{{.State.Pid}}' "$cid")/cgroup")
+  check_eq "--cpu-shares in the RUN container's cgroup" "512" \
+    "$(cat /sys/fs/cgroup/cpu,cpuacct"$cg"/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu"$cg"/cpu.shares 2>&1)"
+  check_eq "--memory in the RUN container's HostConfig" "50331648" \
+    "$(docker inspect -f '{{.HostConfig.Memory}}' "$cid")"
+  wait "$bpid"
+
+  # --iidfile, --rm=false, --force-rm.
+  check "--iidfile" docker build -q --iidfile "$d/iid" -t build-opt-e2e:iid - <<<$'FROM busybox\nENV I=1\n'
+  check_eq "--iidfile holds the image ID" "$(docker image inspect -f '{{.Id}}' build-opt-e2e:iid)" \
+    "$(cat "$d/iid" 2>&1)"
+  local before
+  before=$(docker ps -aq | wc -l)
+  out=$(printf 'FROM busybox\nRUN echo kept > /k\n' | docker build --no-cache --rm=false - 2>&1)
+  check_not_contains "--rm=false removes no container" "Removing intermediate container" "$out"
+  check_eq "--rm=false leaves the RUN container" "$((before + 1))" "$(docker ps -aq | wc -l)"
+  out=$(printf 'FROM busybox\nRUN exit 3\n' | docker build --rm=false - 2>&1)
+  check_eq "--rm=false leaves a failed RUN's container too" "$((before + 2))" "$(docker ps -aq | wc -l)"
+  check_eq "the failed container exited with its code" "3" \
+    "$(docker inspect -f '{{.State.ExitCode}}' "$(docker ps -aq | head -1)")"
+  docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
+  out=$(printf 'FROM busybox\nRUN exit 3\n' | docker build --rm=false --force-rm - 2>&1)
+  check_eq "--force-rm removes even with --rm=false" "0" "$(docker ps -aq | wc -l)"
+  out=$(printf 'FROM busybox\nRUN echo forced\n' | docker build --no-cache --force-rm - 2>&1)
+  check_contains "--force-rm removes a successful step's container" "Removing intermediate container" "$out"
+  check_eq "no container left after --force-rm" "0" "$(docker ps -aq | wc -l)"
+  docker rmi build-opt-e2e:iid >/dev/null 2>&1
+  unset DOCKER_BUILDKIT
+}

@@ -264,10 +264,51 @@ TEST_CASE("a context tar without its end blocks is read (docker build -f outside
   CHECK(out.find("Successfully tagged cut:1") != std::string::npos);
 }
 
-TEST_CASE("a missing Dockerfile is reported in the stream", "[build]") {
+TEST_CASE("a base image must be of the platform asked for", "[build]") {
+  const std::string amd64 = R"({"os":"linux","architecture":"amd64"})";
+  CHECK(MatchesPlatform("busybox", amd64, "").ok());
+  CHECK(MatchesPlatform("busybox", amd64, "linux/amd64").ok());
+  CHECK(
+      MatchesPlatform("busybox", R"({"os":"linux","architecture":"x86_64"})", "linux/amd64").ok());
+  absl::Status other = MatchesPlatform("busybox", amd64, "linux/arm64");
+  CHECK(absl::IsNotFound(other));
+  CHECK(other.message() ==
+        "image with reference busybox was found but does not match the specified platform: "
+        "wanted linux/arm64, actual: linux/amd64");
+  const std::string arm = R"({"os":"linux","architecture":"arm","variant":"v6"})";
+  CHECK(MatchesPlatform("x", arm, "linux/arm").ok());
+  CHECK_FALSE(MatchesPlatform("x", arm, "linux/arm/v7").ok());
+
   Fixture f;
-  std::string out = f.Build("", TarBuilder().File("x", "y").Finish());
-  CHECK(out.find("Cannot locate specified Dockerfile: Dockerfile") != std::string::npos);
+  BuildParams params;
+  params.options.platform = "linux/s390x";
+  std::string dockerfile = "FROM base\nRUN true\n";
+  StringSource source(Context(dockerfile));
+  std::string out;
+  REQUIRE(f.service
+              ->Build(params, source,
+                      [&](const std::string& bytes) {
+                        out += bytes;
+                        return absl::OkStatus();
+                      })
+              .ok());
+  CHECK(out.find("was found but does not match the specified platform: wanted linux/s390x") !=
+        std::string::npos);
+  CHECK(f.runner.created == 0);
+}
+
+TEST_CASE("a missing Dockerfile is the reply, not a stream", "[build]") {
+  Fixture f;
+  BuildParams params;
+  StringSource source(TarBuilder().File("x", "y").Finish());
+  std::string out;
+  absl::Status status = f.service->Build(params, source, [&](const std::string& bytes) {
+    out += bytes;
+    return absl::OkStatus();
+  });
+  CHECK(status.message() == "Cannot locate specified Dockerfile: Dockerfile");
+  CHECK(out.empty());
+  CHECK(ListDirectory(f.dir.path() + "/work").value().empty());
 }
 
 }  // namespace

@@ -352,6 +352,26 @@ TEST_CASE("--cache-from: a source image's history stands for the steps, nothing 
   CHECK(f.runner.created == 7);
 }
 
+TEST_CASE("--rm=false keeps the RUN containers, --force-rm removes them anyway") {
+  Fixture f;
+  BuildOptions options;
+  options.keep_containers = true;
+  auto id = f.Build("FROM busybox\nRUN echo kept\n", options);
+  REQUIRE(id.ok());
+  CHECK(f.runner.live.size() == 1);
+  CHECK(f.runner.requests.begin()->second.keep);
+  CHECK_FALSE(absl::StrContains(f.Text(), "Removing intermediate container"));
+  // A failed step's container stays too.
+  REQUIRE_FALSE(f.Build("FROM busybox\nRUN exit 4\n", options).ok());
+  CHECK(f.runner.live.size() == 2);
+
+  options.force_rm = true;
+  REQUIRE(f.Build("FROM busybox\nRUN echo forced\n", options).ok());
+  CHECK(absl::StrContains(f.Text(), "Removing intermediate container"));
+  REQUIRE_FALSE(f.Build("FROM busybox\nRUN exit 5\n", options).ok());
+  CHECK(f.runner.live.size() == 2);
+}
+
 TEST_CASE("a failing RUN reports its code, removes its container, tags nothing") {
   Fixture f;
   BuildOptions options;
@@ -658,14 +678,49 @@ TEST_CASE("quiet builds print only the ID") {
   CHECK(f.stream == "{\"stream\":\"" + *id + "\\n\"}\r\n");
 }
 
-TEST_CASE("parse errors come out in the stream") {
+TEST_CASE("parse errors are returned before any output, later errors end the stream") {
   Fixture f;
   auto id = f.Build("FROM busybox\nRUN true\nFOOBAR x\n");
   REQUIRE_FALSE(id.ok());
-  CHECK(f.stream ==
-        "{\"errorDetail\":{\"message\":\"Dockerfile parse error line 3: unknown instruction: "
-        "FOOBAR\"},\"error\":\"Dockerfile parse error line 3: unknown instruction: FOOBAR\"}\r\n");
+  CHECK(id.status().message() == "Dockerfile parse error line 3: unknown instruction: FOOBAR");
+  CHECK(f.stream.empty());
   CHECK(f.images.resolves == 0);
+
+  // Heredocs are BuildKit's: the legacy builder reads the body as instructions.
+  id = f.Build("FROM busybox\nRUN <<EOF\necho hi\nEOF\n");
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.status().message() == "Dockerfile parse error line 3: unknown instruction: ECHO");
+  CHECK(f.stream.empty());
+
+  id = f.Build("FROM nosuch\n");
+  REQUIRE_FALSE(id.ok());
+  CHECK(absl::StrContains(f.stream, "\"error\":\"No such image: nosuch\""));
+}
+
+TEST_CASE("--platform: normalized, refused in containerd's words, FROM --platform too") {
+  CHECK(*NormalizePlatform("") == "");
+  CHECK(*NormalizePlatform("linux/x86_64") == "linux/amd64");
+  CHECK(*NormalizePlatform("linux/aarch64/v8") == "linux/arm64");
+  CHECK(*NormalizePlatform("linux/armhf") == "linux/arm/v7");
+  CHECK(*NormalizePlatform("Linux/ARM64") == "linux/arm64");
+  CHECK(*NormalizePlatform("arm64") == "linux/arm64");
+  CHECK(absl::StartsWith(*NormalizePlatform("linux"), "linux/"));
+  CHECK(NormalizePlatform("foo").status().message() ==
+        "\"foo\": unknown operating system or architecture: invalid argument");
+  CHECK(NormalizePlatform("a/b/c/d").status().message() ==
+        "\"a/b/c/d\": cannot parse platform specifier: invalid argument");
+  CHECK(absl::StrContains(NormalizePlatform("linux/").status().message(),
+                          "is an invalid component of \"linux/\""));
+
+  Fixture f;
+  BuildOptions options;
+  options.platform = "foo";
+  auto id = f.Build("FROM busybox\n", options);
+  REQUIRE_FALSE(id.ok());
+  CHECK(f.stream.empty());
+  id = f.Build("FROM --platform=bar busybox\n");
+  REQUIRE_FALSE(id.ok());
+  CHECK(absl::StrContains(f.stream, "unknown operating system or architecture"));
 }
 
 }  // namespace
