@@ -376,3 +376,79 @@ test_build_options() {
   docker rmi build-opt-e2e:iid >/dev/null 2>&1
   unset DOCKER_BUILDKIT
 }
+
+# The Dockerfile features and errors of issue 7 through the real CLI.
+test_build_dockerfile() {
+  say "== build Dockerfile features"
+  local d out
+  d="$E2E_DIR/build-df"
+  mkdir -p "$d/ctx/t" "$d/ctx/deep/a/b" "$d/ctx/logs"
+  echo hi >"$d/ctx/a.txt"
+  echo intar >"$d/ctx/t/in.txt"
+  tar -C "$d/ctx/t" -czf "$d/ctx/arch.tgz" in.txt
+  echo x >"$d/ctx/deep/a/b/skip.tmp"
+  echo keep >"$d/ctx/logs/keep.log"
+  echo drop >"$d/ctx/logs/drop.log"
+  printf '**/*.tmp\nlogs\n!logs/keep.log\n' >"$d/ctx/.dockerignore"
+  cat >"$d/ctx/Dockerfile" <<'DF'
+FROM busybox
+COPY --chown=1:1 --chmod=600 a.txt /a
+ADD arch.tgz /x/
+COPY . /ctx/
+USER daemon
+VOLUME /data
+STOPSIGNAL SIGINT
+SHELL ["/bin/sh", "-ec"]
+HEALTHCHECK --interval=5s CMD true
+ONBUILD RUN echo from-onbuild
+RUN ls -ln /a && cat /x/in.txt && find /ctx -type f | sort
+DF
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-df-e2e:1 --label l1=v1 "$d/ctx" 2>&1)
+  check_contains "the build succeeds" "Successfully tagged build-df-e2e:1" "$out"
+  check_contains "COPY --chown/--chmod" "-rw-------    1 1        1" "$out"
+  check_contains "ADD extracts a local tar" "intar" "$out"
+  check_contains ".dockerignore: ! re-includes" "/ctx/logs/keep.log" "$out"
+  check_not_contains ".dockerignore: a directory is excluded" "/ctx/logs/drop.log" "$out"
+  check_not_contains ".dockerignore: ** matches at any depth" "skip.tmp" "$out"
+  check_eq "USER, VOLUME, STOPSIGNAL, SHELL, HEALTHCHECK, ONBUILD, --label in the config" \
+    'daemon {"/data":{}} SIGINT ["/bin/sh","-ec"] ["CMD-SHELL","true"] ["RUN echo from-onbuild"] {"l1":"v1"}' \
+    "$(docker image inspect -f '{{.Config.User}} {{json .Config.Volumes}} {{.Config.StopSignal}} {{json .Config.Shell}} {{json .Config.Healthcheck.Test}} {{json .Config.OnBuild}} {{json .Config.Labels}}' build-df-e2e:1 2>&1)"
+  out=$(printf 'FROM build-df-e2e:1\n' | DOCKER_BUILDKIT=0 docker build -t build-df-e2e:child - 2>&1)
+  check_contains "ONBUILD triggers run in the child build" "from-onbuild" "$out"
+  check_eq "the child does not inherit the triggers" "null" \
+    "$(docker image inspect -f '{{json .Config.OnBuild}}' build-df-e2e:child 2>&1)"
+  out=$(docker history build-df-e2e:1 2>&1)
+  check_contains "history shows metadata steps with 0B" "STOPSIGNAL" "$out"
+
+  out=$(printf 'FROM busybox\nCOPY a.txt /from-stdin\n' |
+    DOCKER_BUILDKIT=0 docker build -f - -t build-df-e2e:stdin "$d/ctx" 2>&1)
+  check_contains "-f - with a context directory" "Successfully tagged build-df-e2e:stdin" "$out"
+  check_eq "-f -'s COPY reads the context" "hi" \
+    "$(docker run --rm --network none build-df-e2e:stdin cat /from-stdin 2>&1)"
+  out=$("$BIN/berth" --root "$ROOT" --exec-root "$EXEC_ROOT" build -q -t build-df-e2e:berth \
+    -f - "$d/ctx" <<<$'FROM busybox\nENV VIA=berth\n' 2>&1)
+  check_contains "berth build drives POST /build" "sha256:" "$out"
+  check_contains "berth build's image" "VIA=berth" \
+    "$(docker image inspect -f '{{.Config.Env}}' build-df-e2e:berth 2>&1)"
+
+  # Bad input: each a clear error, no image, no container.
+  local before
+  before=$(docker images -aq | wc -l)
+  out=$(printf 'FROM busybox\nCOPY missing.txt /\n' | DOCKER_BUILDKIT=0 docker build -f - "$d/ctx" 2>&1)
+  check_contains "a missing COPY source: Docker's message" \
+    "COPY failed: file not found in build context or excluded by .dockerignore: stat missing.txt: file does not exist" "$out"
+  out=$(printf 'FROM busybox\nCOPY --from=nosuchstage-e2e /x /\n' |
+    DOCKER_BUILDKIT=0 timeout 60 docker build -f - "$d/ctx" 2>&1)
+  check_contains "an unknown --from names it" "invalid from flag value nosuchstage-e2e" "$out"
+  out=$(printf 'FROM busybox AS a\nCOPY --from=a /x /\n' | DOCKER_BUILDKIT=0 docker build -f - "$d/ctx" 2>&1)
+  check_contains "a cyclic --from names the line" \
+    "Dockerfile parse error line 2: circular dependency detected on stage: a" "$out"
+  mkdir -p "$d/bad"
+  ln -s /etc/passwd "$d/bad/link"
+  out=$(printf 'FROM busybox\nCOPY link /l\n' | DOCKER_BUILDKIT=0 docker build -f - "$d/bad" 2>&1)
+  check_contains "an absolute symlink out of the context is refused" \
+    'symbolic link "link" points outside the context' "$out"
+  check_eq "the failed builds left no image" "$before" "$(docker images -aq | wc -l)"
+  check_eq "the failed builds left no container" "0" "$(docker ps -aq | wc -l)"
+  docker rmi build-df-e2e:1 build-df-e2e:child build-df-e2e:stdin build-df-e2e:berth >/dev/null 2>&1
+}

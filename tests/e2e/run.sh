@@ -14,7 +14,7 @@ if ((${#tests[@]} == 0)); then
          test_errors test_crash_recovery test_volumes test_pause_top_restart test_update test_security
          test_init test_devices test_shared_namespaces test_health test_events test_compose
          test_python_sdk test_exec test_stats test_network test_network_v6 test_registry test_registry_faults test_registry_auth test_ports_dns
-         test_storage test_storage_race test_commit test_build test_build_cache test_build_cache_from test_build_options
+         test_storage test_storage_race test_commit test_build test_build_cache test_build_cache_from test_build_options test_build_dockerfile
          test_runc_under_dockerd test_detach_keys test_log_drivers test_restarting test_events_order test_cgroupns
          test_runc_conformance)
 fi
