@@ -41,6 +41,7 @@ struct InitArgs {
   std::string rootfs;
   ContainerIo io;
   int sync_fd;
+  const std::vector<int>* idmapped;
   // The namespaces named by path were joined before the init was cloned.
   bool joined = false;
 };
@@ -68,7 +69,7 @@ absl::Status RunInit(const InitArgs& args) {
     return RunHooks(spec.hooks.create_container, reply->substr(1), "createContainer");
   };
   if (new_mount_ns) {
-    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs, creation_hooks));
+    RETURN_IF_ERROR(SetupRootfs(spec, args.rootfs, creation_hooks, *args.idmapped));
   } else {
     RETURN_IF_ERROR(creation_hooks());
     if (chroot(args.rootfs.c_str()) != 0 || chdir("/") != 0) {
@@ -277,7 +278,19 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) {
     return fail(0, LastErrnoStatus("socketpair"));
   }
-  InitArgs args{&spec, seccomp.get(), rootfs, options.io, sync[1], NeedsJoinBeforeClone(spec)};
+  absl::StatusOr<std::unique_ptr<IdmappedMounts>> idmapped = IdmappedMounts::Prepare(spec);
+  if (!idmapped.ok()) {
+    close(sync[0]);
+    close(sync[1]);
+    return fail(0, idmapped.status());
+  }
+  InitArgs args{&spec,
+                seccomp.get(),
+                rootfs,
+                options.io,
+                sync[1],
+                &(*idmapped)->fds(),
+                NeedsJoinBeforeClone(spec)};
   absl::StatusOr<pid_t> pid =
       args.joined ? CloneInitThroughJoiner(spec, args, sync[0]) : CloneInit(spec, args, sync[0]);
   if (!pid.ok()) {

@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +56,9 @@ constexpr FlagOption kFlagOptions[] = {
     {"nostrictatime", true, MS_STRICTATIME},
     {"bind", false, MS_BIND},
     {"rbind", false, MS_BIND | MS_REC},
+    // Not mount(2) flags: applied with mount_setattr (PrepareIdmappedMounts).
+    {"idmap", false, 0},
+    {"ridmap", false, 0},
 };
 
 constexpr std::pair<const char*, unsigned long> kPropagationOptions[] = {
@@ -158,7 +165,7 @@ absl::Status MountCgroup(const Spec& spec, const std::string& target, unsigned l
   return absl::OkStatus();
 }
 
-absl::Status MountEntry(const Spec& spec, const std::string& rootfs, const Mount& m) {
+absl::Status MountEntry(const Spec& spec, const std::string& rootfs, const Mount& m, int idmapped) {
   MountFlags opts = ParseMountOptions(m.options);
   bool bind = m.type == "bind" || (opts.flags & MS_BIND) != 0;
   if (bind) opts.flags |= MS_BIND;
@@ -175,7 +182,16 @@ absl::Status MountEntry(const Spec& spec, const std::string& rootfs, const Mount
   if (m.type == "cgroup" || m.type == "cgroup2") {
     RETURN_IF_ERROR(MountCgroup(spec, target, opts.flags & ~(MS_BIND | MS_REC)));
   } else if (bind) {
-    RETURN_IF_ERROR(DoMount(m.source, target, "", opts.flags & (MS_BIND | MS_REC), ""));
+    if (idmapped >= 0) {
+      // The runtime made the idmapped copy (it needs privileges over the
+      // source's filesystem that a user namespace lacks); it is attached here.
+      if (syscall(SYS_move_mount, idmapped, "", AT_FDCWD, target.c_str(),
+                  MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        return LastErrnoStatus("attach the idmapped mount of " + m.source);
+      }
+    } else {
+      RETURN_IF_ERROR(DoMount(m.source, target, "", opts.flags & (MS_BIND | MS_REC), ""));
+    }
     // A bind ignores every other flag; they only take effect on a remount.
     unsigned long extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra != 0) {
@@ -389,7 +405,8 @@ bool BindsHostDev(const Spec& spec) {
 }
 
 absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
-                         const std::function<absl::Status()>& before_pivot) {
+                         const std::function<absl::Status()>& before_pivot,
+                         const std::vector<int>& idmapped) {
   // Nothing mounted from here on may propagate back to the host.
   unsigned long propagation = MS_SLAVE | MS_REC;
   if (!spec.rootfs_propagation.empty()) {
@@ -402,8 +419,10 @@ absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
   // holding the rootfs goes private first, as runc does.
   if (propagation & MS_SHARED) RETURN_IF_ERROR(MakeHoldingMountPrivate(rootfs));
   RETURN_IF_ERROR(DoMount(rootfs, rootfs, "", MS_BIND | MS_REC, ""));
-  for (const Mount& m : spec.mounts) {
-    RETURN_IF_ERROR(Annotate(MountEntry(spec, rootfs, m), "mount " + m.destination));
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const Mount& m = spec.mounts[i];
+    int idmapped_fd = i < idmapped.size() ? idmapped[i] : -1;
+    RETURN_IF_ERROR(Annotate(MountEntry(spec, rootfs, m, idmapped_fd), "mount " + m.destination));
   }
   if (!BindsHostDev(spec)) RETURN_IF_ERROR(SetupDev(spec, rootfs));
   if (before_pivot) RETURN_IF_ERROR(before_pivot());
@@ -426,6 +445,93 @@ absl::Status FinalizeRootfs(const Spec& spec) {
         DoMount("", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY | StatMountFlags("/"), ""));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// A user namespace holding `spec`'s mappings, as a descriptor: a child is
+// born in a new one, the maps are written, the namespace is kept open and
+// the child let go.
+absl::StatusOr<int> MappedUserNamespace(const Mount& m) {
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
+  long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    close(gate[1]);
+    char byte;
+    while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  close(gate[0]);
+  if (pid < 0) {
+    close(gate[1]);
+    return LastErrnoStatus("clone a user namespace for an idmapped mount");
+  }
+  auto write_map = [&](const char* name, const std::vector<IdMapping>& mappings) {
+    std::string text;
+    for (const IdMapping& id : mappings) {
+      absl::StrAppend(&text, id.container_id, " ", id.host_id, " ", id.size, "\n");
+    }
+    std::string path = absl::StrCat("/proc/", pid, "/", name);
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return LastErrnoStatus("open " + path);
+    ssize_t n = write(fd, text.data(), text.size());
+    close(fd);
+    if (n != static_cast<ssize_t>(text.size())) return LastErrnoStatus("write " + path);
+    return absl::OkStatus();
+  };
+  absl::Status status = write_map("uid_map", m.uid_mappings);
+  if (status.ok()) status = write_map("gid_map", m.gid_mappings);
+  int ns = -1;
+  if (status.ok()) {
+    std::string path = absl::StrCat("/proc/", pid, "/ns/user");
+    ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) status = LastErrnoStatus("open " + path);
+  }
+  close(gate[1]);
+  while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (!status.ok()) return status;
+  return ns;
+}
+
+}  // namespace
+
+IdmappedMounts::~IdmappedMounts() {
+  for (int fd : fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<IdmappedMounts>> IdmappedMounts::Prepare(const Spec& spec) {
+  auto result = std::unique_ptr<IdmappedMounts>(new IdmappedMounts());
+  bool any = false;
+  for (const Mount& m : spec.mounts) any |= m.idmap;
+  if (!any) return result;
+  result->fds_.assign(spec.mounts.size(), -1);
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const Mount& m = spec.mounts[i];
+    if (!m.idmap) continue;
+    bool recursive = ParseMountOptions(m.options).flags & MS_REC;
+    int tree = static_cast<int>(
+        syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(),
+                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+    if (tree < 0) return LastErrnoStatus("open_tree " + m.source);
+    result->fds_[i] = tree;
+    ASSIGN_OR_RETURN(int userns, MappedUserNamespace(m));
+    mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns);
+    long rc = syscall(SYS_mount_setattr, tree, "",
+                      AT_EMPTY_PATH | (m.recursive_idmap ? AT_RECURSIVE : 0), &attr, sizeof(attr));
+    int err = errno;
+    close(userns);
+    if (rc != 0) {
+      return ErrnoStatus(err, "idmap the mount of " + m.source + " (mount_setattr)");
+    }
+  }
+  return result;
 }
 
 }  // namespace berth::runtime

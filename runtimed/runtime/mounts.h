@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,27 @@ absl::StatusOr<std::string> SecureJoin(const std::string& root, const std::strin
 // before_pivot runs once everything is mounted, before pivot_root (the
 // createContainer hooks' moment).
 absl::Status SetupRootfs(const Spec& spec, const std::string& rootfs,
-                         const std::function<absl::Status()>& before_pivot = nullptr);
+                         const std::function<absl::Status()>& before_pivot = nullptr,
+                         const std::vector<int>& idmapped = {});
+
+// Idmapped bind mounts (mounts[].options "idmap"/"ridmap"), made by the
+// runtime before the init exists: mount_setattr(MOUNT_ATTR_IDMAP) needs
+// privileges over the source's filesystem that the init, in its own user
+// namespace, lacks. The init attaches each detached copy where it belongs.
+class IdmappedMounts {
+ public:
+  static absl::StatusOr<std::unique_ptr<IdmappedMounts>> Prepare(const Spec& spec);
+  ~IdmappedMounts();
+  IdmappedMounts(const IdmappedMounts&) = delete;
+  IdmappedMounts& operator=(const IdmappedMounts&) = delete;
+
+  // One descriptor per spec mount, -1 where not idmapped; empty when none is.
+  const std::vector<int>& fds() const { return fds_; }
+
+ private:
+  IdmappedMounts() = default;
+  std::vector<int> fds_;
+};
 
 // Whether /dev is the host's (bound by a spec mount) rather than one the
 // runtime builds: then nothing, /dev/console included, is created in it.

@@ -215,6 +215,29 @@ absl::Status ParseProcess(const Json& json, Process* process) {
   return absl::OkStatus();
 }
 
+absl::Status ParseIdMappings(const Json& json, const char* key, std::vector<IdMapping>* out,
+                             const std::string& prefix = "linux.") {
+  auto it = json.find(key);
+  if (it == json.end() || it->is_null()) return absl::OkStatus();
+  std::string field = absl::StrCat(prefix, key);
+  if (!it->is_array()) return FieldError(field, "must be an array");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& item = (*it)[i];
+    std::string entry = absl::StrCat(field, "[", i, "]");
+    if (!item.is_object()) return FieldError(entry, "must be an object");
+    std::optional<uint32_t> container_id, host_id, size;
+    RETURN_IF_ERROR(ReadInt(item, "containerID", entry + ".containerID", &container_id));
+    RETURN_IF_ERROR(ReadInt(item, "hostID", entry + ".hostID", &host_id));
+    RETURN_IF_ERROR(ReadInt(item, "size", entry + ".size", &size));
+    if (!container_id || !host_id || !size) {
+      return FieldError(entry, "containerID, hostID and size are required");
+    }
+    if (*size == 0) return FieldError(entry + ".size", "must be greater than zero");
+    out->push_back(IdMapping{*container_id, *host_id, *size});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseMounts(const Json& json, std::vector<Mount>* mounts) {
   if (!json.is_array()) return FieldError("mounts", "must be an array");
   for (size_t i = 0; i < json.size(); ++i) {
@@ -236,6 +259,18 @@ absl::Status ParseMounts(const Json& json, std::vector<Mount>* mounts) {
     if (mount.type.empty() && !bind) return FieldError(field + ".type", "is required");
     if (bind && mount.source.empty())
       return FieldError(field + ".source", "is required for a bind");
+    RETURN_IF_ERROR(ParseIdMappings(item, "uidMappings", &mount.uid_mappings, field + "."));
+    RETURN_IF_ERROR(ParseIdMappings(item, "gidMappings", &mount.gid_mappings, field + "."));
+    mount.recursive_idmap = std::count(mount.options.begin(), mount.options.end(), "ridmap") > 0;
+    mount.idmap = mount.recursive_idmap ||
+                  std::count(mount.options.begin(), mount.options.end(), "idmap") > 0 ||
+                  !mount.uid_mappings.empty() || !mount.gid_mappings.empty();
+    if (mount.idmap && !bind) {
+      return FieldError(field + ".options", "idmapped mounts are supported for binds only");
+    }
+    if (mount.uid_mappings.empty() != mount.gid_mappings.empty()) {
+      return FieldError(field, "uidMappings and gidMappings go together");
+    }
     mounts->push_back(std::move(mount));
   }
   return absl::OkStatus();
@@ -341,28 +376,6 @@ absl::Status ParseDevices(const Json& json, std::vector<Device>* devices) {
     device.uid = uid.value_or(0);
     device.gid = gid.value_or(0);
     devices->push_back(std::move(device));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseIdMappings(const Json& json, const char* key, std::vector<IdMapping>* out) {
-  auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return absl::OkStatus();
-  std::string field = absl::StrCat("linux.", key);
-  if (!it->is_array()) return FieldError(field, "must be an array");
-  for (size_t i = 0; i < it->size(); ++i) {
-    const Json& item = (*it)[i];
-    std::string entry = absl::StrCat(field, "[", i, "]");
-    if (!item.is_object()) return FieldError(entry, "must be an object");
-    std::optional<uint32_t> container_id, host_id, size;
-    RETURN_IF_ERROR(ReadInt(item, "containerID", entry + ".containerID", &container_id));
-    RETURN_IF_ERROR(ReadInt(item, "hostID", entry + ".hostID", &host_id));
-    RETURN_IF_ERROR(ReadInt(item, "size", entry + ".size", &size));
-    if (!container_id || !host_id || !size) {
-      return FieldError(entry, "containerID, hostID and size are required");
-    }
-    if (*size == 0) return FieldError(entry + ".size", "must be greater than zero");
-    out->push_back(IdMapping{*container_id, *host_id, *size});
   }
   return absl::OkStatus();
 }
@@ -505,6 +518,18 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
       (spec.uid_mappings.empty() || spec.gid_mappings.empty())) {
     return FieldError("linux.namespaces",
                       "a new user namespace needs linux.uidMappings and linux.gidMappings");
+  }
+  // The spec: an idmapped mount without its own mapping takes the
+  // container's, and without a user namespace it is an error.
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    Mount& mount = spec.mounts[i];
+    if (!mount.idmap || !mount.uid_mappings.empty()) continue;
+    if (spec.uid_mappings.empty()) {
+      return FieldError(absl::StrCat("mounts[", i, "]"),
+                        "idmap needs uidMappings and gidMappings, or the container's own");
+    }
+    mount.uid_mappings = spec.uid_mappings;
+    mount.gid_mappings = spec.gid_mappings;
   }
   if (user != nullptr && !user->path.empty() && mapped) {
     return FieldError("linux.uidMappings",

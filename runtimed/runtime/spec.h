@@ -48,19 +48,25 @@ struct Process {
   std::optional<int> oom_score_adj;
 };
 
-struct Mount {
-  std::string destination;
-  std::string type;
-  std::string source;
-  std::vector<std::string> options;
-};
-
 // linux.uidMappings / gidMappings: `size` ids from container_id on map to
 // host_id on.
 struct IdMapping {
   uint32_t container_id = 0;
   uint32_t host_id = 0;
   uint32_t size = 0;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+  // An idmapped bind ("idmap"/"ridmap"): the mapping applied to the mount,
+  // filled from the container's own when the mount names none.
+  bool idmap = false;
+  bool recursive_idmap = false;
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
 };
 
 struct Namespace {

@@ -560,6 +560,8 @@ TEST_CASE("ps, pause, resume, update and features, as containerd's shim calls th
 namespace berth::runc {
 namespace {
 
+bool MountsUnder(const std::string& dir);
+
 // Whitespace collapsed, for /proc/self/uid_map's column padding.
 std::string Squeeze(const std::string& text) {
   std::string out;
@@ -664,6 +666,33 @@ TEST_CASE("user namespace joined by path, with the network namespace its owner h
   REQUIRE(stat((bundle.bundle() + "/rootfs/by-exec").c_str(), &st) == 0);
   CHECK(st.st_uid == 100000);
   REQUIRE(Runc(bundle, {"delete", "--force", "owner"}).code == 0);
+}
+
+TEST_CASE("idmapped bind mounts: the host's root owns what the container's root makes there") {
+  TestBundle bundle;
+  std::string share = bundle.dir() + "/share";
+  REQUIRE(MakeDirs(share).ok());
+  REQUIRE(WriteFileAtomic(share + "/host-file", "x").ok());
+  Json config = UserNamespaceConfig(
+      bundle, {"sh", "-c", "stat -c %u /share/host-file /plain/host-file; touch /share/made"});
+  config["mounts"].push_back({{"destination", "/share"},
+                              {"type", "bind"},
+                              {"source", share},
+                              {"options", {"rbind", "idmap"}}});
+  config["mounts"].push_back(
+      {{"destination", "/plain"}, {"type", "bind"}, {"source", share}, {"options", {"rbind"}}});
+  bundle.WriteConfig(config);
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "idm"});
+  INFO(run.err);
+  REQUIRE(run.code == 0);
+  // Through the idmapped mount the host's root is the container's; through
+  // the plain bind it is unmapped (the overflow id).
+  CHECK(run.out == "0\n65534\n");
+  struct stat st;
+  REQUIRE(stat((share + "/made").c_str(), &st) == 0);
+  CHECK(st.st_uid == 0);
+  CHECK(st.st_gid == 0);
+  CHECK_FALSE(MountsUnder(share));
 }
 
 TEST_CASE("a namespace path of the wrong type is refused, leaving nothing") {

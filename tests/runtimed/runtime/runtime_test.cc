@@ -148,6 +148,36 @@ TEST_CASE("ParseSpec reads user namespace mappings and checks them against the n
         "invalid config.json: linux.uidMappings[0]: containerID, hostID and size are required");
 }
 
+TEST_CASE("ParseSpec: idmapped mounts take their own mapping or the container's") {
+  Json config = Json::parse(kMinimal);
+  config["mounts"][1]["options"] = {"rbind", "idmap"};
+  CHECK(std::string(ParseSpec(config.dump()).status().message()) ==
+        "invalid config.json: mounts[1]: idmap needs uidMappings and gidMappings, or the "
+        "container's own");
+  config["linux"]["namespaces"].push_back({{"type", "user"}});
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 10}}};
+  config["linux"]["gidMappings"] = config["linux"]["uidMappings"];
+  absl::StatusOr<Spec> spec = ParseSpec(config.dump());
+  REQUIRE(spec.ok());
+  CHECK(spec->mounts[1].idmap);
+  CHECK_FALSE(spec->mounts[1].recursive_idmap);
+  REQUIRE(spec->mounts[1].uid_mappings.size() == 1);
+  CHECK(spec->mounts[1].uid_mappings[0].host_id == 1000);
+  CHECK(ParseMountOptions(spec->mounts[1].options).data.empty());
+
+  config["mounts"][1]["options"] = {"rbind", "ridmap"};
+  config["mounts"][1]["uidMappings"] = {{{"containerID", 0}, {"hostID", 5000}, {"size", 1}}};
+  config["mounts"][1]["gidMappings"] = config["mounts"][1]["uidMappings"];
+  spec = ParseSpec(config.dump());
+  REQUIRE(spec.ok());
+  CHECK(spec->mounts[1].recursive_idmap);
+  CHECK(spec->mounts[1].uid_mappings[0].host_id == 5000);
+
+  config["mounts"][0]["options"] = {"idmap"};
+  CHECK(std::string(ParseSpec(config.dump()).status().message()) ==
+        "invalid config.json: mounts[0].options: idmapped mounts are supported for binds only");
+}
+
 TEST_CASE("ParseMountOptions splits flags, propagation and data") {
   MountFlags flags = ParseMountOptions(
       {"rbind", "ro", "nosuid", "noexec", "nodev", "rprivate", "size=65536k", "mode=755"});
