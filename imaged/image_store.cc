@@ -356,13 +356,27 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
   std::lock_guard<std::mutex> lock(mutation_mutex_);
   ProcessLayerRemovals();
   std::vector<std::string> applied;
+  std::vector<std::string> committed;
   auto commit = [&]() -> absl::Status {
     std::vector<ImageRecord> records;
     std::vector<std::pair<std::string, std::string>> tags;
     std::vector<std::pair<std::string, std::string>> repo_digests;
     for (const PendingImage& image : images) {
+      // An image that is here already keeps its blobs and layers (an archive
+      // may carry them in another compression, which would then be stored
+      // for nothing); it only gains the names.
+      auto existing = metadata_->GetImage(image.id);
+      if (existing.ok()) {
+        for (const Reference& tag : image.tags) tags.emplace_back(tag.String(), image.id);
+        for (const Reference& digest : image.repo_digests) {
+          repo_digests.emplace_back(digest.String(), image.id);
+        }
+        continue;
+      }
+      if (!absl::IsNotFound(existing.status())) return existing.status();
       if (image.config != nullptr) {
         RETURN_IF_ERROR(image.config->Commit(image.id));
+        committed.push_back(image.id);
       } else if (!content_->Exists(image.id)) {
         return absl::NotFoundError(absl::StrCat("config blob ", image.id, " is gone"));
       }
@@ -373,6 +387,7 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
         if (layer.blob != nullptr) {
           RETURN_IF_ERROR(layer.blob->Commit(layer.expected_blob_digest));
           ASSIGN_OR_RETURN(digest, layer.blob->Finish());
+          committed.push_back(digest);
         }
         diff_ids.push_back(layer.diff_id);
         blob_digests.push_back(digest);
@@ -400,6 +415,13 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
   if (!status.ok()) {
     RollBack(applied);
     return status;
+  }
+  // A blob committed above that no record names (the same layer given twice
+  // in different compressions) would otherwise stay until the next start.
+  if (auto referenced = metadata_->ReferencedBlobs(); referenced.ok()) {
+    for (const std::string& blob : committed) {
+      if (!referenced->count(blob)) DeleteUnreferencedBlob(blob);
+    }
   }
   for (const PendingImage& image : images) {
     if (image.tags.empty()) progress(absl::StrCat("Loaded image ID: ", image.id, "\n"));

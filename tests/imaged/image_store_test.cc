@@ -655,6 +655,31 @@ TEST_CASE("load an OCI layout with plain tar, zstd and gzip layers", "[load][for
   }
 }
 
+TEST_CASE("an image loaded again with its layers compressed otherwise stores nothing new",
+          "[load][gc]") {
+  Fixture fixture;
+  std::string plain = TarBuilder().File("hello", "world").Finish();
+  std::string gzip = TarBuilder(Compression::kGzip).File("hello", "world").Finish();
+  std::string config = ConfigFor({Sha256Digest(plain)});
+  REQUIRE(fixture
+              .Load(OciLayout(config, {{"application/vnd.oci.image.layer.v1.tar", plain}},
+                              "example.com/hello:1"))
+              .ok());
+  size_t blobs = fixture.BlobCount();
+  size_t applied = fixture.sink().applied.size();
+  auto again = fixture.Load(OciLayout(
+      config, {{"application/vnd.oci.image.layer.v1.tar+gzip", gzip}}, "example.com/hello:2"));
+  INFO(again.status().ToString());
+  REQUIRE(again.ok());
+  CHECK(fixture.BlobCount() == blobs);
+  CHECK_FALSE(fixture.content().Exists(Sha256Digest(gzip)));
+  CHECK(fixture.sink().applied.size() == applied);
+  auto image = fixture.store().Get("example.com/hello:2");
+  REQUIRE(image.ok());
+  CHECK(image->repo_tags == std::vector<std::string>{"example.com/hello:1", "example.com/hello:2"});
+  CHECK(image->blob_digests == std::vector<std::string>{Sha256Digest(plain)});
+}
+
 // Commits an image as docker commit and build do: with a parent, its blobs
 // written through the content store.
 void CommitImage(Fixture& fixture, const ImageFiles& image, const std::string& parent,
