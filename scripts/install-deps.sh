@@ -18,6 +18,8 @@ PACKAGES=(
   docker-registry apache2-utils nftables tini
   # other real Docker clients the tests drive
   docker-compose python3-docker
+  # image formats: zstd layers, OCI layouts written and read by other tools
+  zstd skopeo umoci
 )
 # --bench / --reference: also Debian's docker.io, the reference engine the
 # benchmarks measure against and the interoperability tests run beside berth
