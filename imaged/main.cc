@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
   service.set_committer(&committer);
   // The build cache has a database of its own: it is a cache, and its
   // schema evolves apart from the image records.
-  auto build_db =
-      berth::Database::Open(state + "/build.db", berth::imaged::build::BuildCacheMigrations());
+  auto build_db = berth::imaged::build::OpenBuildCacheDatabase(state + "/build.db");
   if (!build_db.ok()) return fail(build_db.status());
   berth::imaged::build::SqlBuildCache build_cache(build_db->get(),
                                                   [] { return absl::ToUnixSeconds(absl::Now()); });

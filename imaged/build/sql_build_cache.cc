@@ -18,6 +18,12 @@ std::vector<std::string> BuildCacheMigrations() {
   };
 }
 
+absl::StatusOr<std::unique_ptr<Database>> OpenBuildCacheDatabase(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, BuildCacheMigrations()));
+  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
+  return db;
+}
+
 absl::StatusOr<std::optional<std::string>> SqlBuildCache::Lookup(const std::string& key) {
   std::optional<std::string> image;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {

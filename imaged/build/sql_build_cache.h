@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ namespace berth::imaged::build {
 
 // The database's migrations, in order.
 std::vector<std::string> BuildCacheMigrations();
+
+// Opens (creating, migrating) the cache's database. Commits are not synced
+// (synchronous=NORMAL under WAL): a process crash loses nothing, a power loss
+// at most the last entries, which are then misses; a cached build touches
+// every entry it uses, and a sync per step was most of its time.
+absl::StatusOr<std::unique_ptr<Database>> OpenBuildCacheDatabase(const std::string& path);
 
 struct CacheEntry {
   std::string key;

@@ -44,6 +44,24 @@ TEST_CASE("entries survive reopening, prune releases unreferenced images") {
   CHECK(*cache.Prune(0) == std::vector<std::string>{"sha256:d"});
 }
 
+TEST_CASE("the cache's database commits without a sync, its entries still reopen") {
+  TempDir dir;
+  {
+    auto db = OpenBuildCacheDatabase(dir.path() + "/build.db");
+    REQUIRE(db.ok());
+    auto mode = (*db)->Prepare("PRAGMA synchronous");
+    REQUIRE(mode.ok());
+    REQUIRE(*mode->Step());
+    CHECK(mode->ColumnInt(0) == 1);  // NORMAL
+    SqlBuildCache cache(db->get(), [] { return int64_t{1}; });
+    REQUIRE(cache.Record("k", "sha256:a").ok());
+  }
+  auto db = OpenBuildCacheDatabase(dir.path() + "/build.db");
+  REQUIRE(db.ok());
+  SqlBuildCache cache(db->get(), [] { return int64_t{2}; });
+  CHECK(cache.Lookup("k")->value() == "sha256:a");
+}
+
 TEST_CASE("usage counts uses; removing keys releases images no other entry names") {
   TempDir dir;
   auto db = Database::Open(dir.path() + "/build.db", BuildCacheMigrations());
