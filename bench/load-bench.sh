@@ -3,8 +3,8 @@
 # layers of 10,000 files of 10 KiB, 100 directories each, on a busybox layer),
 # loaded into berth and into a reference dockerd (Debian's docker.io) started
 # in the same run on its own socket and root. Best of three; the image is
-# removed between runs so that each load unpacks every layer. These machines
-# are noisy: compare the ratio.
+# removed between runs so that each load unpacks every layer; the engines take
+# turns. These machines are noisy: compare the ratio.
 #
 # Usage: bench/load-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
 set -uo pipefail
@@ -31,23 +31,20 @@ seconds() {  # seconds CMD... : wall time in seconds of CMD
   awk -v ns=$((end - start)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
 }
 
-measure() {  # measure HOST : prints the best of three load times at HOST
-  local host=$1 b="" t run
-  export DOCKER_HOST=$host
-  for run in 1 2 3; do
-    sync
-    t=$(seconds docker load -i "$WORK/image.tar") || return 1
-    if [ "$(docker run --rm --network none loadbench:1 sh -c 'set -- /a/*/* /b/*/*; echo $#')" \
-      != 20000 ]; then
-      echo "the loaded image lacks files" >&2
-      return 1
-    fi
-    docker rmi loadbench:1 >/dev/null || return 1
-    if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
-  done
-  unset DOCKER_HOST
-  echo "$b"
+load_once() {  # load_once HOST : prints the seconds one load takes at HOST
+  local host=$1 t
+  t=$(DOCKER_HOST=$host seconds docker load -i "$WORK/image.tar") || return 1
+  if [ "$(DOCKER_HOST=$host docker run --rm --network none loadbench:1 \
+    sh -c 'set -- /a/*/* /b/*/*; echo $#')" != 20000 ]; then
+    echo "the loaded image lacks files" >&2
+    return 1
+  fi
+  DOCKER_HOST=$host docker rmi loadbench:1 >/dev/null || return 1
+  echo "$t"
 }
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || a == "nan") print b;
+  else if (b == "nan") print a; else print (b < a ? b : a) }'; }
 
 # The image: busybox, then two layers of 10,000 files each.
 python3 - "$WORK" <<'PY'
@@ -103,11 +100,8 @@ BERTH_HOST=unix://$WORK/b/run/docker.sock
   --log-level warn >"$WORK/berth.log" 2>&1 &
 BERTH_PID=$!
 for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
-berth=$(measure "$BERTH_HOST" || echo nan)
-kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
-BERTH_PID=
 
-ref=nan
+REF_HOST=
 if command -v dockerd >/dev/null; then
   REF_HOST=unix://$WORK/d/docker.sock
   mkdir -p "$WORK/d"
@@ -117,10 +111,22 @@ if command -v dockerd >/dev/null; then
     --log-level=error >"$WORK/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  ref=$(measure "$REF_HOST" || echo nan)
 else
   echo "no reference engine (apt-get install docker.io for one)" >&2
 fi
+
+# Both engines run side by side and take turns, so that the load other work
+# puts on the machine weighs on both alike; the best of three of each counts.
+berth=nan
+ref=nan
+for run in 1 2 3; do
+  sync
+  berth=$(min "$berth" "$(load_once "$BERTH_HOST" || echo nan)")
+  if [ -n "$REF_HOST" ]; then
+    sync
+    ref=$(min "$ref" "$(load_once "$REF_HOST" || echo nan)")
+  fi
+done
 
 echo "docker load of a ${size_mb} MB archive (20,000 files of 10 KiB in two layers), best of 3, seconds:"
 printf '  berth      %8s\n' "$berth"
