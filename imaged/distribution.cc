@@ -426,7 +426,11 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::DownloadLayer(
   if (downloads_ == nullptr) return Download(client, repository, blob, on_bytes);
   ASSIGN_OR_RETURN(std::string path,
                    downloads_->Fetch(client, repository, blob, options_.retry, on_bytes));
-  return content_->Adopt(path, blob.digest);
+  auto writer = content_->Adopt(path, blob.digest);
+  // A concurrent pull of the same layer committed the file first: the layer
+  // is here, nothing is left to commit (a null writer says so).
+  if (!writer.ok() && content_->Exists(blob.digest)) return std::unique_ptr<ContentWriter>();
+  return writer;
 }
 
 absl::StatusOr<std::unique_ptr<ContentWriter>> Distribution::Download(
