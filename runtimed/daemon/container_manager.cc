@@ -1476,39 +1476,48 @@ absl::StatusOr<runtime::v1::TopContainerResponse> ContainerManager::Top(
 
 absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool remove_volumes) {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
-  std::shared_ptr<ShimHandle> shim;
-  uint64_t seen = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (entry->removing) {
-      return absl::FailedPreconditionError("removal of container " + entry->c.id() +
-                                           " is already in progress");
-    }
-    if (entry->restarting() && !force) {
-      return absl::FailedPreconditionError(
-          "You cannot remove a restarting container " + entry->c.id() +
-          ". Stop the container before attempting removal or force remove");
-    }
-    CancelRestartLocked(*entry);
-    if (entry->running()) {
-      if (!force) {
+  // A policy restart already under way when rm -f cancels it still starts
+  // the container once: that run is killed in a second round.
+  for (int round = 0;; ++round) {
+    std::shared_ptr<ShimHandle> shim;
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (entry->removing) {
+        return absl::FailedPreconditionError("removal of container " + entry->c.id() +
+                                             " is already in progress");
+      }
+      if (entry->restarting() && !force) {
         return absl::FailedPreconditionError(
-            "You cannot remove a running container " + entry->c.id() +
+            "You cannot remove a restarting container " + entry->c.id() +
             ". Stop the container before attempting removal or force remove");
       }
-      shim = entry->shim;
-      seen = entry->exits;
+      CancelRestartLocked(*entry);
+      // The kill below must not bring the restart policy into play.
+      if (force) entry->c.mutable_state()->set_stopped_by_user(true);
+      if (entry->running()) {
+        if (!force) {
+          return absl::FailedPreconditionError(
+              "You cannot remove a running container " + entry->c.id() +
+              ". Stop the container before attempting removal or force remove");
+        }
+        shim = entry->shim;
+        seen = entry->exits;
+      }
+    }
+    if (shim) {
+      (void)shim->Kill(SIGKILL, true);
+      (void)SetFrozen(entry->c, false);
+      if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
+        return absl::DeadlineExceededError("container " + entry->c.id() +
+                                           " did not exit after SIGKILL");
+      }
+    }
+    absl::Status status = RemoveEntry(entry, remove_volumes);
+    if (!force || round == 2 || status.code() != absl::StatusCode::kFailedPrecondition) {
+      return status;
     }
   }
-  if (shim) {
-    (void)shim->Kill(SIGKILL, true);
-    (void)SetFrozen(entry->c, false);
-    if (!WaitForExit(entry, seen, options_.kill_grace_seconds)) {
-      return absl::DeadlineExceededError("container " + entry->c.id() +
-                                         " did not exit after SIGKILL");
-    }
-  }
-  return RemoveEntry(entry, remove_volumes);
 }
 
 absl::Status ContainerManager::ReleaseVolumes(const Container& c, bool remove_anonymous) {

@@ -311,6 +311,8 @@ test_restarting() {
   local out count
   # Quick failures double the back-off, so the restarting window grows.
   docker run -d --name rs1 --restart always busybox sh -c 'exit 1' >/dev/null
+  # From the sixth restart on the back-off is over 3 s: time to look.
+  wait_for 30 sh -c "[ \$(docker inspect -f '{{.RestartCount}}' rs1) -ge 5 ]"
   check "a failing container is seen restarting" \
     inspect_becomes 20 rs1 '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' "restarting true true"
   out=$(docker ps --filter name=rs1 --format '{{.Status}}')
@@ -341,7 +343,8 @@ test_restarting() {
   check_eq "docker ps no longer lists it" "" "$(docker ps --filter name=rs1 -q)"
   docker start rs1 >/dev/null
   check "restarting again after a start" inspect_becomes 20 rs1 '{{.State.Status}}' restarting
-  check "rm -f while restarting" docker rm -f rs1
+  check "rm -f, restarting or just restarted" docker rm -f rs1
+  check_fails "rm -f removed it" docker inspect rs1
 }
 
 test_cgroupns() {
