@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -421,6 +422,29 @@ TEST_CASE("a pull tried again fetches only what the failed one had not verified"
   CHECK(f.FilesIn("downloads") == 0);
   CHECK(f.FilesIn("ingest") == 0);
   CHECK(f.content_->List().value().size() == 3);
+}
+
+TEST_CASE("concurrent pulls of images sharing layers both complete", "[distribution]") {
+  Fixture f;
+  std::string shared = TarBuilder().File("shared", std::string(3 << 20, 's')).Finish();
+  f.registry_.AddImage("a", "v1", {shared, Layer("only-a")});
+  f.registry_.AddImage("b", "v1", {shared, Layer("only-b")});
+  auto pull = [&](const std::string& reference) {
+    return f.distribution_->Pull(reference, "", {}, [](const ProgressEvent&) { return true; });
+  };
+  for (int round = 0; round < 5; ++round) {
+    absl::Status a_status, b_status;
+    std::thread a([&] { a_status = pull("reg.test:5000/a:v1"); });
+    std::thread b([&] { b_status = pull("reg.test:5000/b:v1"); });
+    a.join();
+    b.join();
+    REQUIRE(a_status.ok());
+    REQUIRE(b_status.ok());
+    CHECK(f.FilesIn("downloads") == 0);
+    CHECK(f.FilesIn("ingest") == 0);
+    REQUIRE(f.store_->Remove("reg.test:5000/a:v1", true, {}).ok());
+    REQUIRE(f.store_->Remove("reg.test:5000/b:v1", true, {}).ok());
+  }
 }
 
 TEST_CASE("a manifest list is resolved for the platform asked for", "[distribution]") {
