@@ -56,7 +56,29 @@ absl::Status BuildService::CleanUp() {
   return MakeDirs(work_root_, 0700);
 }
 
+std::unique_ptr<ActiveBuilds::Handle> ActiveBuilds::Begin(int64_t now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t id = next_id_++;
+  starts_[id] = now;
+  return std::make_unique<Handle>(this, id);
+}
+
+int64_t ActiveBuilds::OldestStart() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t oldest = 0;
+  for (const auto& [id, start] : starts_) {
+    if (oldest == 0 || start < oldest) oldest = start;
+  }
+  return oldest;
+}
+
+void ActiveBuilds::End(int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  starts_.erase(id);
+}
+
 absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink) {
+  std::unique_ptr<ActiveBuilds::Handle> running = active_.Begin(absl::ToUnixSeconds(absl::Now()));
   build::BuildOutput output(sink, params.quiet);
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
   CompletedTar completed(context);
@@ -125,6 +147,7 @@ void DescribeStep(const ImageInfo& image, BuildCacheUsage* usage) {
 }  // namespace
 
 absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
+  const int64_t oldest_build = active_ != nullptr ? active_->OldestStart() : 0;
   ASSIGN_OR_RETURN(std::vector<build::CacheEntry> entries, cache_->List());
   ASSIGN_OR_RETURN(std::vector<ImageInfo> images, store_->List());
   std::map<std::string, const ImageInfo*> by_id;
@@ -151,6 +174,7 @@ absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
     usage.last_used = entry.last_used;
     usage.usage_count = entry.usage_count;
     usage.shared = shared.count(entry.image_id) > 0;
+    usage.in_use = oldest_build > 0 && entry.last_used >= oldest_build;
     DescribeStep(*image->second, &usage);
     entry_of_image.emplace(entry.image_id, usage.id);
     out.push_back(std::move(usage));
@@ -178,6 +202,7 @@ absl::StatusOr<BuildCachePruneResult> BuildCacheManager::Prune(
       keys.push_back(entry.key);
       continue;
     }
+    if (usage->second->in_use) continue;
     if (!options.all && usage->second->shared) continue;
     if (options.until > 0 && entry.last_used >= options.until) continue;
     keys.push_back(entry.key);
@@ -238,6 +263,7 @@ grpc::Status BuildCacheGrpcService::ListBuildCache(
     record->set_last_used(usage.last_used);
     record->set_usage_count(usage.usage_count);
     record->set_shared(usage.shared);
+    record->set_in_use(usage.in_use);
   }
   return grpc::Status::OK;
 }

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -26,6 +28,33 @@ struct BuildParams {
   // Path of the Dockerfile inside the context; "" means "Dockerfile".
   std::string dockerfile;
   bool quiet = false;
+};
+
+// The builds running now, so that a prune leaves what they use alone: an
+// entry a running build has touched (made or reused) is in use.
+class ActiveBuilds {
+ public:
+  // Registers a build that started at `now` (unix seconds) until the handle goes.
+  class Handle {
+   public:
+    Handle(ActiveBuilds* builds, int64_t id) : builds_(builds), id_(id) {}
+    ~Handle() { builds_->End(id_); }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+   private:
+    ActiveBuilds* builds_;
+    int64_t id_;
+  };
+  std::unique_ptr<Handle> Begin(int64_t now);
+  // The start of the oldest running build; 0 when none runs.
+  int64_t OldestStart();
+
+ private:
+  void End(int64_t id);
+  std::mutex mutex_;
+  int64_t next_id_ = 0;
+  std::map<int64_t, int64_t> starts_;
 };
 
 class BuildService {
@@ -55,6 +84,8 @@ class BuildService {
   // --platform): Docker replies with that as an HTTP error.
   absl::Status Build(const BuildParams& params, ByteSource& context, const Sink& sink);
 
+  ActiveBuilds* active() { return &active_; }
+
  private:
   ImageStore* store_;
   ContentStore* content_;
@@ -64,6 +95,7 @@ class BuildService {
   build::StepRunner* runner_;
   build::BuildCache* cache_;
   std::string work_root_;
+  ActiveBuilds active_;
 };
 
 // One build cache entry as `docker system df -v` shows it.
@@ -84,6 +116,8 @@ struct BuildCacheUsage {
   // The image is a tagged image or one of its parents: removing the entry
   // frees nothing.
   bool shared = false;
+  // A running build made or reused it: prune leaves it.
+  bool in_use = false;
 };
 
 struct BuildCachePruneOptions {
@@ -106,9 +140,9 @@ struct BuildCachePruneResult {
 // from the leaf up), so the space of an abandoned build comes back.
 class BuildCacheManager {
  public:
-  // Not owned.
-  BuildCacheManager(ImageStore* store, build::SqlBuildCache* cache)
-      : store_(store), cache_(cache) {}
+  // Not owned. active: the builds running, whose entries are in use (may be null).
+  BuildCacheManager(ImageStore* store, build::SqlBuildCache* cache, ActiveBuilds* active = nullptr)
+      : store_(store), cache_(cache), active_(active) {}
 
   // Entries whose image is gone (removed with docker rmi) are left out.
   absl::StatusOr<std::vector<BuildCacheUsage>> List();
@@ -117,6 +151,7 @@ class BuildCacheManager {
  private:
   ImageStore* store_;
   build::SqlBuildCache* cache_;
+  ActiveBuilds* active_;
   // One prune at a time: two would race deleting the same images.
   std::mutex prune_mutex_;
 };

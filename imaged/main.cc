@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                                       &step_runner, &build_cache, options.RunDir() + "/build");
   if (absl::Status status = builder.CleanUp(); !status.ok()) return fail(status);
   service.set_builder(&builder);
-  berth::imaged::BuildCacheManager build_cache_manager(&store, &build_cache);
+  berth::imaged::BuildCacheManager build_cache_manager(&store, &build_cache, builder.active());
   berth::imaged::BuildCacheGrpcService build_cache_service(&build_cache_manager);
   berth::EventJournal events;
   service.set_events(&events);

@@ -238,6 +238,26 @@ TEST_CASE("the build cache lists steps and prune frees what no tagged image hold
   CHECK(again.find("Using cache") == std::string::npos);
 }
 
+TEST_CASE("a prune leaves the entries of a running build alone", "[build]") {
+  Fixture f;
+  ActiveBuilds active;
+  BuildCacheManager manager(f.store.get(), f.cache.get(), &active);
+  std::string dockerfile = "FROM base\nCOPY f.txt /r/\n";
+  f.Build(dockerfile, Context(dockerfile));
+  // The fixture's cache clock says 1: a build started then is still running.
+  auto running = active.Begin(1);
+  auto listed = manager.List();
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].in_use);
+  BuildCachePruneOptions all;
+  all.all = true;
+  CHECK(manager.Prune(all)->deleted.empty());
+  CHECK(f.store->Get((*listed)[0].image_id).ok());
+  running.reset();
+  CHECK_FALSE((*manager.List())[0].in_use);
+  CHECK(manager.Prune(all)->deleted.size() == 1);
+}
+
 TEST_CASE("a pruned image that a container uses stays", "[build]") {
   Fixture f;
   BuildCacheManager manager(f.store.get(), f.cache.get());
