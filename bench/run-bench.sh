@@ -19,6 +19,15 @@ WORK=$(mktemp -d /tmp/bb.XXXXXX)
 chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
 export DOCKER_CONFIG=$WORK/docker-config
 mkdir -p "$DOCKER_CONFIG"
+# Bridges and subnets of this run's own (two /24s the host does not route yet):
+# the host may run other engines, whose default bridges this run must not touch.
+BERTH_BRIDGE=bb$$
+REF_BRIDGE=bbref$$
+for o in $(seq 200 250); do
+  ip -4 route show | grep -qE "^10\.$o\.7[89]\." || break
+done
+BERTH_NET=10.$o.78.1/24
+REF_NET=10.$o.79.1/24
 
 median_ms() {  # median_ms HOST CMD... : prints the median wall time in ms
   local host=$1; shift
@@ -74,7 +83,7 @@ cleanup() {
   [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
   grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
-  ip link del bbref0 2>/dev/null
+  ip link del "$REF_BRIDGE" 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -82,8 +91,10 @@ scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 
 # berth
 BERTH_HOST=unix://$WORK/b/run/docker.sock
+printf '{"bridge": "%s", "bip": "%s"}\n' "$BERTH_BRIDGE" "$BERTH_NET" >"$WORK/daemon.json"
+chmod 0644 "$WORK/daemon.json"
 "$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-bench \
-  --log-level warn >"$WORK/berth.log" 2>&1 &
+  --config-file "$WORK/daemon.json" --log-level warn >"$WORK/berth.log" 2>&1 &
 BERTH_PID=$!
 for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/busybox.tar" >/dev/null
@@ -103,11 +114,11 @@ if command -v dockerd >/dev/null; then
   mkdir -p "$WORK/d"
   # A bridge of its own, so that attaching a container costs what it costs
   # Docker (veth, addresses), without touching the host's firewall.
-  ip link add bbref0 type bridge 2>/dev/null
-  ip addr add 10.231.0.1/24 dev bbref0 2>/dev/null
-  ip link set bbref0 up
+  ip link add "$REF_BRIDGE" type bridge 2>/dev/null
+  ip addr add "$REF_NET" dev "$REF_BRIDGE" 2>/dev/null
+  ip link set "$REF_BRIDGE" up
   dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge=bbref0 --iptables=false --ip-masq=false \
+    -H "$REF_HOST" --bridge="$REF_BRIDGE" --iptables=false --ip-masq=false \
     --containerd-namespace=bench --log-level=error >"$WORK/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
