@@ -8,28 +8,8 @@
 #
 # Usage: bench/load-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN=${BERTH_BIN:-$PWD/out/bin}
-WORK=$(mktemp -d /tmp/lb.XXXXXX)
-chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
-export DOCKER_CONFIG=$WORK/docker-config
-mkdir -p "$DOCKER_CONFIG"
-
-cleanup() {
-  [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
-  [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-seconds() {  # seconds CMD... : wall time in seconds of CMD
-  local start end
-  start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-  end=$(date +%s%N)
-  awk -v ns=$((end - start)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
-}
+source "$(dirname "$0")/lib.sh"
+bench_init lb
 
 load_once() {  # load_once HOST : prints the seconds one load takes at HOST
   local host=$1 t
@@ -42,9 +22,6 @@ load_once() {  # load_once HOST : prints the seconds one load takes at HOST
   DOCKER_HOST=$host docker rmi loadbench:1 >/dev/null || return 1
   echo "$t"
 }
-
-min() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || a == "nan") print b;
-  else if (b == "nan") print a; else print (b < a ? b : a) }'; }
 
 # The image: busybox, then two layers of 10,000 files each.
 python3 - "$WORK" <<'PY'
@@ -95,25 +72,8 @@ shutil.rmtree(archive)
 PY
 size_mb=$(($(stat -c %s "$WORK/image.tar") / 1000000))
 
-BERTH_HOST=unix://$WORK/b/run/docker.sock
-"$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-lbench \
-  --log-level warn >"$WORK/berth.log" 2>&1 &
-BERTH_PID=$!
-for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
-
-REF_HOST=
-if command -v dockerd >/dev/null; then
-  REF_HOST=unix://$WORK/d/docker.sock
-  mkdir -p "$WORK/d"
-  dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge=none --iptables=false --ip-masq=false \
-    --containerd-namespace=lbench --containerd-plugins-namespace=lbench-p \
-    --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
-else
-  echo "no reference engine (apt-get install docker.io for one)" >&2
-fi
+start_berth || exit 1
+start_reference
 
 # Both engines run side by side and take turns, so that the load other work
 # puts on the machine weighs on both alike; the best of three of each counts.
@@ -121,10 +81,10 @@ berth=nan
 ref=nan
 for run in 1 2 3; do
   sync
-  berth=$(min "$berth" "$(load_once "$BERTH_HOST" || echo nan)")
+  berth=$(minimum "$berth" "$(load_once "$BERTH_HOST" || echo nan)")
   if [ -n "$REF_HOST" ]; then
     sync
-    ref=$(min "$ref" "$(load_once "$REF_HOST" || echo nan)")
+    ref=$(minimum "$ref" "$(load_once "$REF_HOST" || echo nan)")
   fi
 done
 

@@ -11,34 +11,18 @@
 #
 # Usage: bench/run-bench.sh [RUNS]    (default 30)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 RUNS=${1:-30}
 scripts/install-deps.sh --bench
-BIN=${BERTH_BIN:-$PWD/out/bin}
-WORK=$(mktemp -d /tmp/bb.XXXXXX)
-chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
-export DOCKER_CONFIG=$WORK/docker-config
-mkdir -p "$DOCKER_CONFIG"
-# Bridges and subnets of this run's own (two /24s the host does not route yet):
-# the host may run other engines, whose default bridges this run must not touch.
-BERTH_BRIDGE=bb$$
-REF_BRIDGE=bbref$$
-for o in $(seq 200 250); do
-  ip -4 route show | grep -qE "^10\.$o\.7[89]\." || break
-done
-BERTH_NET=10.$o.78.1/24
-REF_NET=10.$o.79.1/24
+bench_init bb
 
-median_ms() {  # median_ms HOST CMD... : prints the median wall time in ms
-  local host=$1; shift
-  local times=() i start end
+runs_ms() {  # runs_ms HOST CMD... : the median wall time of RUNS runs of CMD, in ms
+  local host=$1 i t times=(); shift
   for ((i = 0; i < RUNS; i++)); do
-    start=$(date +%s%N)
-    DOCKER_HOST=$host "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; echo nan; return; }
-    end=$(date +%s%N)
-    times+=($(((end - start) / 1000)))
+    t=$(DOCKER_HOST=$host micros "$@") || { echo "failed: $*" >&2; echo nan; return; }
+    times+=("$t")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
+  printf '%s\n' "${times[@]}" | median_ms
 }
 
 rss_kb() {  # total resident KiB of the given pids (shared pages counted once per process)
@@ -78,67 +62,34 @@ pss_kb() {
   echo "$total"
 }
 
-cleanup() {
-  [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
-  [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-  ip link del "$REF_BRIDGE" 2>/dev/null
-}
-trap cleanup EXIT
-
 scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 
 # berth
-BERTH_HOST=unix://$WORK/b/run/docker.sock
-printf '{"bridge": "%s", "bip": "%s"}\n' "$BERTH_BRIDGE" "$BERTH_NET" >"$WORK/daemon.json"
-chmod 0644 "$WORK/daemon.json"
-"$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-bench \
-  --config-file "$WORK/daemon.json" --log-level warn >"$WORK/berth.log" 2>&1 &
-BERTH_PID=$!
-for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
+start_berth || exit 1
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/busybox.tar" >/dev/null
 DOCKER_HOST=$BERTH_HOST docker run --rm --network none busybox true  # warm up
 sleep 2
 berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
 berth_rss=$(rss_kb $berth_pids)
 berth_pss=$(pss_kb $berth_pids)
-berth_run=$(median_ms "$BERTH_HOST" docker run --rm --network none busybox true)
-cli_only=$(median_ms "$BERTH_HOST" docker version)
+berth_run=$(runs_ms "$BERTH_HOST" docker run --rm --network none busybox true)
+cli_only=$(runs_ms "$BERTH_HOST" docker version)
 berth_shim=$(shim_memory "$BERTH_HOST" "berth-shim.*$WORK/b/run")
 
 # reference: Debian's dockerd 20.10 on its own socket and root
 ref_run=nan; ref_rss=0; ref_pss=0; ref_shim="0 0"
-if command -v dockerd >/dev/null; then
-  REF_HOST=unix://$WORK/d/docker.sock
-  mkdir -p "$WORK/d"
-  # A bridge of its own, so that attaching a container costs what it costs
-  # Docker (veth, addresses), without touching the host's firewall.
-  ip link add "$REF_BRIDGE" type bridge 2>/dev/null
-  ip addr add "$REF_NET" dev "$REF_BRIDGE" 2>/dev/null
-  ip link set "$REF_BRIDGE" up
-  dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge="$REF_BRIDGE" --iptables=false --ip-masq=false \
-    --containerd-namespace=bench --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
+if start_reference; then
   if DOCKER_HOST=$REF_HOST docker load -i "$WORK/busybox.tar" >/dev/null 2>&1; then
     DOCKER_HOST=$REF_HOST docker run --rm --network none busybox true >/dev/null 2>&1
     sleep 2
     ref_pids="$DOCKERD_PID $(pgrep -P "$DOCKERD_PID" | tr '\n' ' ')"
     ref_rss=$(rss_kb $ref_pids)
     ref_pss=$(pss_kb $ref_pids)
-    ref_run=$(median_ms "$REF_HOST" docker run --rm --network none busybox true)
+    ref_run=$(runs_ms "$REF_HOST" docker run --rm --network none busybox true)
     ref_shim=$(shim_memory "$REF_HOST" "containerd-shim.*bench")
-  else
-    echo "reference dockerd did not start; see $WORK/dockerd.log" >&2
-    tail -5 "$WORK/dockerd.log" >&2
   fi
-else
-  echo "no reference engine (apt-get install docker.io for one)" >&2
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "nan" || b == 0 || a == "nan") print "n/a"; else printf "%.2f\n", a / b }'; }
 echo
 echo "docker run --rm --network none busybox true, median of $RUNS:"
 printf '  berth      %8s ms\n' "$berth_run"

@@ -10,31 +10,9 @@
 #
 # Usage: bench/storage-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN=${BERTH_BIN:-$PWD/out/bin}
-WORK=$(mktemp -d /tmp/sb.XXXXXX)
-chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
-export DOCKER_CONFIG=$WORK/docker-config
-mkdir -p "$DOCKER_CONFIG"
-
-cleanup() {
-  for h in "${BERTH_HOST:-}" "${REF_HOST:-}"; do
-    [ -n "$h" ] && DOCKER_HOST=$h docker rm -f cpbench >/dev/null 2>&1
-  done
-  [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
-  [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-seconds() {  # seconds CMD... : wall time in seconds of CMD
-  local start end
-  start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-  end=$(date +%s%N)
-  awk -v ns=$((end - start)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
-}
+source "$(dirname "$0")/lib.sh"
+bench_init sb
+bench_on_exit 'for h in "${BERTH_HOST:-}" "${REF_HOST:-}"; do [ -n "$h" ] && DOCKER_HOST=$h docker rm -f cpbench; done'
 
 best() {  # best CMD... : the best of three runs; $RUN is 1, 2, 3 in CMD
   local b="" t
@@ -78,33 +56,14 @@ for i in range(200):
             f.write(blob)
 PY
 
-BERTH_HOST=unix://$WORK/b/run/docker.sock
-"$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-sbench \
-  --log-level warn >"$WORK/berth.log" 2>&1 &
-BERTH_PID=$!
-for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
+start_berth || exit 1
 read -r berth_in berth_out < <(measure "$BERTH_HOST" || echo "nan nan")
-
 ref_in=nan
 ref_out=nan
-if command -v dockerd >/dev/null; then
-  REF_HOST=unix://$WORK/d/docker.sock
-  mkdir -p "$WORK/d"
-  dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge=none --iptables=false --ip-masq=false \
-    --containerd-namespace=sbench --containerd-plugins-namespace=sbench-p \
-    --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
+if start_reference; then
   read -r ref_in ref_out < <(measure "$REF_HOST" || echo "nan nan")
-else
-  echo "no reference engine (apt-get install docker.io for one)" >&2
 fi
 
-ratio() {
-  awk -v a="$1" -v b="$2" \
-    'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a"; else printf "%.2f\n", a / b }'
-}
 echo "docker cp of 200 MB in 20,000 files to/from a running container, best of 3, seconds:"
 printf '           %8s %8s\n' in out
 printf '  berth     %8s %8s\n' "$berth_in" "$berth_out"
