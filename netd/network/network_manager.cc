@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "netd/netlink/macvlan.h"
+#include "netd/network/link.h"
 
 namespace berth::netd {
 namespace {
@@ -145,20 +146,8 @@ absl::StatusOr<EndpointRequest> ParseEndpointRequest(const Json& settings) {
   if (auto links = settings.find("Links"); links != settings.end() && links->is_array()) {
     for (const Json& link : *links) {
       if (!link.is_string() || link.get<std::string>().empty()) continue;
-      // "name" alone links under its own name, as the CLI's --link does;
-      // the daemon's own form is "/name:/container/alias".
-      const std::string text = link.get<std::string>();
-      const size_t colon = text.find(':');
-      std::string name = text.substr(0, colon);
-      std::string alias = colon == std::string::npos ? name : text.substr(colon + 1);
-      if (!name.empty() && name[0] == '/') name.erase(0, 1);
-      if (const size_t slash = alias.rfind('/'); slash != std::string::npos) {
-        alias.erase(0, slash + 1);
-      }
-      if (name.empty() || alias.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("invalid link: ", text));
-      }
-      request.links.push_back(absl::StrCat(name, ":", alias));
+      ASSIGN_OR_RETURN(Link parsed, ParseLink(link.get<std::string>()));
+      request.links.push_back(absl::StrCat(parsed.name, ":", parsed.alias));
     }
   }
   if (auto aliases = settings.find("Aliases"); aliases != settings.end() && aliases->is_array()) {

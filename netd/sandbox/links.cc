@@ -1,7 +1,9 @@
 #include "netd/sandbox/links.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "netd/ipam/address.h"
+#include "netd/network/link.h"
 
 namespace berth::netd {
 
@@ -12,16 +14,9 @@ absl::StatusOr<std::vector<std::string>> LegacyLinkHosts(
   if (!links.is_array()) return lines;
   for (const Json& link : links) {
     if (!link.is_string() || link.get<std::string>().empty()) continue;
-    const std::string text = link.get<std::string>();
-    const size_t colon = text.find(':');
-    std::string name = text.substr(0, colon);
-    std::string alias = colon == std::string::npos ? name : text.substr(colon + 1);
-    if (!name.empty() && name[0] == '/') name.erase(0, 1);
-    if (const size_t slash = alias.rfind('/'); slash != std::string::npos)
-      alias.erase(0, slash + 1);
-    if (name.empty() || alias.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid link: ", text));
-    }
+    ASSIGN_OR_RETURN(Link parsed, ParseLink(link.get<std::string>()));
+    const std::string& name = parsed.name;
+    const std::string& alias = parsed.alias;
     std::optional<LinkTarget> target = find(name);
     if (!target) {
       return absl::FailedPreconditionError(absl::StrCat("Cannot link to a non running container: /",
