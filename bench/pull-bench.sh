@@ -15,6 +15,8 @@
 # compare the ratio.
 #
 # Usage: bench/pull-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
+#   PULL_BENCH_LOG=file: berth runs at debug level and its log is kept in file
+#   (imaged logs when each layer of a pull was verified and applied).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BERTH_BIN:-$PWD/out/bin}
@@ -25,6 +27,7 @@ mkdir -p "$DOCKER_CONFIG"
 command -v docker-registry >/dev/null || { echo "docker-registry is required" >&2; exit 1; }
 
 cleanup() {
+  [ -n "${PULL_BENCH_LOG:-}" ] && cp "$WORK/berth.log" "$PULL_BENCH_LOG" 2>/dev/null
   [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
   [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
   [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
@@ -150,7 +153,7 @@ size_mb=$(($(stat -c %s "$WORK/image.tar") / 1000000))
 
 BERTH_HOST=unix://$WORK/b/run/docker.sock
 "$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-pbench \
-  --log-level warn >"$WORK/berth.log" 2>&1 &
+  --log-level "$([ -n "${PULL_BENCH_LOG:-}" ] && echo debug || echo warn)" >"$WORK/berth.log" 2>&1 &
 BERTH_PID=$!
 for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/image.tar" >/dev/null || echo "berth: load failed" >&2

@@ -32,6 +32,12 @@ absl::Status CheckDigest(const std::string& digest) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenForReading(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("open " + path);
+  return std::unique_ptr<ByteSource>(std::make_unique<FdSource>(fd));
+}
+
 class FileContentWriter : public ContentWriter {
  public:
   FileContentWriter(int fd, std::string staged_path, const FileContentStore* store)
@@ -94,6 +100,11 @@ class FileContentWriter : public ContentWriter {
     return ReadFile(committed_ ? committed_path_ : staged_path_);
   }
 
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open() override {
+    RETURN_IF_ERROR(Finish().status());
+    return OpenForReading(committed_ ? committed_path_ : staged_path_);
+  }
+
  private:
   int fd_;
   std::string staged_path_;
@@ -143,6 +154,7 @@ class AdoptedWriter : public ContentWriter {
   }
 
   absl::StatusOr<std::string> ReadBack() override { return ReadFile(path_); }
+  absl::StatusOr<std::unique_ptr<ByteSource>> Open() override { return OpenForReading(path_); }
 
  private:
   std::string path_;

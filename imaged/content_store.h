@@ -34,6 +34,10 @@ class ContentWriter {
   virtual absl::Status Commit(const std::string& expected) = 0;
   // The content written so far, read back (for small files such as configs).
   virtual absl::StatusOr<std::string> ReadBack() = 0;
+  // A reader of the finished content, committed or not: a pull applies a
+  // layer from its verified download while the blob stays uncommitted (kept
+  // for a resumed pull if the image is never committed).
+  virtual absl::StatusOr<std::unique_ptr<ByteSource>> Open() = 0;
 };
 
 class ContentStore {

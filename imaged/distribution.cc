@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -597,8 +598,11 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   for (size_t i = 0; i < manifest.layers.size(); ++i) {
     const Descriptor& layer = manifest.layers[i];
     pulled.layers.push_back(PulledLayer{nullptr, layer.digest, diff_ids[i]});
-    // A layer is fetched once: when its blob or its chain is here already.
-    if (existing.ok() || hold->HasBlob(layer.digest) || hold->HasChain(chains[i])) {
+    // A layer is fetched once: when its blob is here already. A chain that is
+    // here without this blob (loaded from an archive in another compression)
+    // is fetched anyway, as Docker does: the image records the blob, which
+    // docker save and push read.
+    if (existing.ok() || hold->HasBlob(layer.digest)) {
       report.Status("Already exists", ShortHex(layer.digest));
     } else {
       to_fetch.push_back(i);
@@ -609,25 +613,90 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
   for (size_t n = static_cast<size_t>(workers); n < to_fetch.size(); ++n) {
     report.Status("Waiting", ShortHex(manifest.layers[to_fetch[n]].digest));
   }
+
+  // Layers are applied bottom up as soon as each is verified, while later
+  // ones still download (as Docker extracts layer N during N+1's download).
+  // Applied chains are held and queued for removal until CommitPulled.
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds_since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   std::vector<std::unique_ptr<ContentWriter>> writers(to_fetch.size());
-  RETURN_IF_ERROR(RunConcurrently(to_fetch.size(), workers, [&](size_t n) -> absl::Status {
-    const Descriptor& layer = manifest.layers[to_fetch[n]];
-    const std::string id = ShortHex(layer.digest);
-    int64_t last = -kProgressStep;
-    ASSIGN_OR_RETURN(writers[n], DownloadLayer(client, repository, layer, [&](int64_t bytes) {
-                       return report.Bytes("Downloading", id, bytes, layer.size, &last);
-                     }));
-    report.Status("Verifying Checksum", id);
-    report.Status("Download complete", id);
-    pulled.layers[to_fetch[n]].blob = writers[n].get();
-    return absl::OkStatus();
-  }));
+  std::vector<bool> ready(manifest.layers.size(), true);
+  for (size_t index : to_fetch) ready[index] = false;
+  std::mutex ready_mutex;
+  std::condition_variable ready_changed;
+  bool downloads_over = false;
+  std::atomic<bool> abort{false};
+  absl::Status download_status;
+  std::thread downloader([&] {
+    absl::Status status = RunConcurrently(to_fetch.size(), workers, [&](size_t n) -> absl::Status {
+      const size_t index = to_fetch[n];
+      const Descriptor& layer = manifest.layers[index];
+      const std::string id = ShortHex(layer.digest);
+      int64_t last = -kProgressStep;
+      ASSIGN_OR_RETURN(writers[n], DownloadLayer(client, repository, layer, [&](int64_t bytes) {
+                         return !abort && report.Bytes("Downloading", id, bytes, layer.size, &last);
+                       }));
+      report.Status("Verifying Checksum", id);
+      report.Status("Download complete", id);
+      spdlog::debug("pull {}: layer {} ({} bytes) verified at {:.2f} s", text, id, layer.size,
+                    seconds_since_start());
+      // A concurrent pull committed it first (null writer): it must stay.
+      if (writers[n] == nullptr && !hold->HasBlob(layer.digest)) {
+        return absl::UnavailableError(
+            absl::StrCat("blob ", layer.digest, " was removed during the pull; try again"));
+      }
+      std::lock_guard<std::mutex> lock(ready_mutex);
+      pulled.layers[index].blob = writers[n].get();
+      ready[index] = true;
+      ready_changed.notify_all();
+      return absl::OkStatus();
+    });
+    std::lock_guard<std::mutex> lock(ready_mutex);
+    download_status = status;
+    downloads_over = true;
+    ready_changed.notify_all();
+  });
+  // Also on an exception: a joinable thread's destructor would abort.
+  struct StopDownloads {
+    ~StopDownloads() {
+      *abort = true;
+      if (thread->joinable()) thread->join();
+    }
+    std::atomic<bool>* abort;
+    std::thread* thread;
+  } stop_downloads{&abort, &downloader};
+  absl::Status apply_status;
+  // An image that is here already has its layers.
+  for (size_t i = 0; !existing.ok() && i < manifest.layers.size(); ++i) {
+    ContentWriter* blob = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(ready_mutex);
+      ready_changed.wait(lock, [&] { return ready[i] || downloads_over; });
+      if (!ready[i]) break;  // The download failed: its error is the pull's.
+      blob = pulled.layers[i].blob;
+    }
+    if (report.gone()) break;
+    const double began = seconds_since_start();
+    apply_status = store_->ApplyPulledLayer(*hold, diff_ids, i, manifest.layers[i].digest, blob);
+    if (!apply_status.ok()) break;
+    spdlog::debug("pull {}: layer {} applied in {:.2f} s (done at {:.2f} s)", text,
+                  ShortHex(manifest.layers[i].digest), seconds_since_start() - began,
+                  seconds_since_start());
+    if (std::find(to_fetch.begin(), to_fetch.end(), i) != to_fetch.end()) {
+      report.Status("Pull complete", ShortHex(manifest.layers[i].digest));
+    }
+  }
+  if (!apply_status.ok() || report.gone()) abort = true;
+  downloader.join();
+  // A failed apply stops the downloads: its error is the cause.
+  RETURN_IF_ERROR(apply_status);
+  RETURN_IF_ERROR(download_status);
   // Nobody waits for the image any more: as Docker, don't leave it half-pulled.
   if (report.gone()) return Cancelled();
   RETURN_IF_ERROR(store_->CommitPulled(pulled));
-  for (size_t index : to_fetch) {
-    report.Status("Pull complete", ShortHex(manifest.layers[index].digest));
-  }
+  spdlog::debug("pull {}: committed at {:.2f} s", text, seconds_since_start());
   report.Status(absl::StrCat("Digest: ", top.digest));
   report.Status(absl::StrCat(
       up_to_date ? "Status: Image is up to date for " : "Status: Downloaded newer image for ",

@@ -722,6 +722,38 @@ absl::StatusOr<std::string> ImageStore::Import(const ImportOptions& options, Byt
   return id;
 }
 
+absl::Status ImageStore::ApplyPulledLayer(Hold& hold, const std::vector<std::string>& diff_ids,
+                                          size_t index, const std::string& blob_digest,
+                                          ContentWriter* blob) {
+  std::vector<std::string> chains = ChainIds(diff_ids);
+  const std::string& chain = chains.at(index);
+  std::lock_guard<std::mutex> lock(mutation_mutex_);
+  {
+    // Held before it exists, so that a concurrent removal's
+    // ProcessLayerRemovals never takes it while the pull counts on it.
+    std::lock_guard<std::mutex> holds(holds_mutex_);
+    ++held_chains_[chain];
+    hold.chains_.push_back(chain);
+  }
+  ASSIGN_OR_RETURN(LayerStat stat, layers_->StatLayer(chain));
+  if (stat.exists) return absl::OkStatus();
+  std::unique_ptr<ByteSource> source;
+  if (blob != nullptr) {
+    ASSIGN_OR_RETURN(source, blob->Open());
+  } else {
+    ASSIGN_OR_RETURN(source, content_->OpenBlob(blob_digest));
+  }
+  // Queued before it exists: see ApplyLayers.
+  RETURN_IF_ERROR(metadata_->QueueLayerRemoval(chain));
+  LayerHeader header{chain, index == 0 ? "" : chains[index - 1], diff_ids[index]};
+  absl::StatusOr<int64_t> size = layers_->ApplyLayer(header, *source);
+  if (!size.ok()) {
+    metadata_->FinishLayerRemoval(chain).IgnoreError();
+    return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[index]));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ImageStore::CommitPulled(const PulledImage& pulled) {
   PendingImage image;
   image.config = pulled.config;

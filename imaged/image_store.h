@@ -169,6 +169,16 @@ class ImageStore {
   // Also for images made locally (commit, build): no repo digest, no
   // repository.
   absl::Status CommitPulled(const PulledImage& image);
+  // Lets a pull apply layer `index` of diff_ids (the ones below it applied
+  // already) while later layers still download. The layer comes from `blob`
+  // (a verified download, left uncommitted so that a failed pull keeps it
+  // for the next attempt) or, when null, from the content store's
+  // blob_digest, which the hold must keep. The chain stays held by `hold`
+  // and queued in layer_removals until CommitPulled references it: a failed
+  // pull (the hold released) or a crash (GarbageCollect) leaves no layer.
+  // Nothing is applied when stored has the chain.
+  absl::Status ApplyPulledLayer(Hold& hold, const std::vector<std::string>& diff_ids, size_t index,
+                                const std::string& blob_digest, ContentWriter* blob);
   // Whether a blob is in the content store.
   bool HasBlob(const std::string& digest);
   // Whether an image already uses this layer chain (then stored has it).

@@ -413,8 +413,12 @@ TEST_CASE("a pull tried again fetches only what the failed one had not verified"
   // next attempt.
   CHECK(f.FilesIn("downloads") == 2);
 
+  // The bottom layer, applied while the other downloaded, is gone again.
+  CHECK(f.sink_.layers.empty());
+
   f.registry_.truncate.clear();
   f.registry_.blob_gets = 0;
+  f.sink_.applied.clear();
   REQUIRE(f.Pull("reg.test:5000/r:v1").ok());
   CHECK(f.registry_.blob_gets == 2);  // the config and the broken layer
   CHECK(f.sink_.applied.size() == 2);
@@ -422,6 +426,83 @@ TEST_CASE("a pull tried again fetches only what the failed one had not verified"
   CHECK(f.FilesIn("downloads") == 0);
   CHECK(f.FilesIn("ingest") == 0);
   CHECK(f.content_->List().value().size() == 3);
+}
+
+TEST_CASE("a layer unpacked here but loaded as another blob is fetched for save and push",
+          "[distribution]") {
+  Fixture f;
+  // Loaded gzip-compressed: its chain is here, the plain blob the registry
+  // has is not.
+  std::string plain = Layer("shared");
+  std::string gzip = TarBuilder(/*gzip=*/true).File("shared", "content of shared").Finish();
+  testing::ImageFiles loaded{ConfigFor({Sha256Digest(plain)}), {gzip}};
+  StringSource archive(testing::DockerSaveBlobs(loaded, {"local:v1"}));
+  REQUIRE(f.store_->Load(archive, [](const std::string&) {}).ok());
+  REQUIRE(f.sink_.applied.size() == 1);
+  REQUIRE_FALSE(f.content_->Exists(Sha256Digest(plain)));
+
+  f.registry_.AddImage("r", "v1", {plain});
+  REQUIRE(f.Pull("reg.test:5000/r:v1").ok());
+  CHECK(f.sink_.applied.size() == 1);  // the chain was not unpacked again
+  CHECK(f.content_->Exists(Sha256Digest(plain)));
+  auto image = f.store_->Get("reg.test:5000/r:v1");
+  REQUIRE(image.ok());
+  CHECK(image->blob_digests == std::vector<std::string>{Sha256Digest(plain)});
+  StringSink saved;
+  absl::Status status = f.store_->Save({"reg.test:5000/r:v1"}, saved);
+  INFO(status.ToString());
+  CHECK(status.ok());
+  // Removing the pulled image keeps the loaded one's layer.
+  REQUIRE(f.store_->Remove("reg.test:5000/r:v1", false, {}).ok());
+  CHECK(f.sink_.layers.size() == 1);
+  CHECK_FALSE(f.content_->Exists(Sha256Digest(plain)));
+}
+
+TEST_CASE("layers are applied bottom up while later ones download; a failure leaves nothing",
+          "[distribution]") {
+  Fixture f;
+  std::vector<std::string> layers;
+  for (int i = 0; i < 4; ++i) layers.push_back(Layer("l" + std::to_string(i)));
+  f.registry_.AddImage("p", "v1", layers);
+  // Each layer is queued for removal while it is applied, so that a crash
+  // before the commit (GarbageCollect at the next start) leaves none.
+  std::vector<size_t> queued;
+  f.sink_.after_apply = [&](const LayerHeader&) {
+    queued.push_back(f.metadata_->PendingLayerRemovals().value().size());
+  };
+  REQUIRE(f.Pull("reg.test:5000/p:v1").ok());
+  f.sink_.after_apply = nullptr;
+  CHECK(queued == std::vector<size_t>{1, 2, 3, 4});
+  REQUIRE(f.sink_.applied.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(f.sink_.applied[i].diff_id == Sha256Digest(layers[i]));
+    CHECK(f.sink_.applied[i].parent_chain_id == (i == 0 ? "" : f.sink_.applied[i - 1].chain_id));
+  }
+  CHECK(f.store_->Get("reg.test:5000/p:v1").value().layer_sizes.size() == 4);
+  CHECK(f.metadata_->PendingLayerRemovals().value().empty());
+
+  // The third layer fails to apply after two are in: the applied ones are
+  // removed, the image is not there, the downloads wait for the next try.
+  REQUIRE(f.store_->Remove("reg.test:5000/p:v1", false, {}).ok());
+  REQUIRE(f.sink_.layers.empty());
+  f.sink_.applied.clear();
+  f.sink_.fail_after = 2;
+  f.registry_.blob_gets = 0;
+  absl::Status status = f.Pull("reg.test:5000/p:v1");
+  CHECK(absl::StrContains(status.message(), "injected apply failure"));
+  CHECK(f.sink_.layers.empty());
+  CHECK(f.metadata_->PendingLayerRemovals().value().empty());
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  f.sink_.fail_after = -1;
+  f.sink_.applied.clear();
+  // The three layers it verified (at least) wait in downloads/.
+  CHECK(f.FilesIn("downloads") >= 3);
+  f.registry_.blob_gets = 0;
+  REQUIRE(f.Pull("reg.test:5000/p:v1").ok());
+  CHECK(f.sink_.applied.size() == 4);
+  CHECK(f.registry_.blob_gets <= 2);  // the config, and the fourth layer if it was cut off
+  CHECK(f.FilesIn("downloads") == 0);
 }
 
 TEST_CASE("concurrent pulls of images sharing layers both complete", "[distribution]") {
