@@ -15,8 +15,8 @@
 # compare the ratio.
 #
 # Usage: bench/pull-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
-#   PULL_BENCH_LOG=file: berth runs at debug level and its log is kept in file
-#   (imaged logs when each layer of a pull was verified and applied).
+#   PULL_BENCH_LOG=file: berth runs at debug level and imaged's and stored's logs
+#   are kept in file (imaged logs when each layer of a pull was verified and applied).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BERTH_BIN:-$PWD/out/bin}
@@ -27,7 +27,8 @@ mkdir -p "$DOCKER_CONFIG"
 command -v docker-registry >/dev/null || { echo "docker-registry is required" >&2; exit 1; }
 
 cleanup() {
-  [ -n "${PULL_BENCH_LOG:-}" ] && cp "$WORK/berth.log" "$PULL_BENCH_LOG" 2>/dev/null
+  [ -n "${PULL_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" \
+    >"$PULL_BENCH_LOG" 2>/dev/null
   [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
   [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
   [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
