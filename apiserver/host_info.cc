@@ -11,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/fs.h"
+#include "common/json.h"
 
 namespace berth::apiserver {
 namespace {
@@ -73,6 +75,19 @@ HostInfo ProbeHost(const std::string& root_dir) {
   if (pages > 0 && page_size > 0) info.mem_total = static_cast<int64_t>(pages) * page_size;
   info.root_dir = root_dir;
   return info;
+}
+
+std::string DefaultLoggingDriver(const std::string& config_file) {
+  if (config_file.empty()) return "json-file";
+  absl::StatusOr<std::string> text = berth::ReadFile(config_file);
+  if (!text.ok()) return "json-file";
+  absl::StatusOr<berth::Json> config = berth::ParseJson(*text);
+  if (!config.ok() || !config->is_object()) return "json-file";
+  auto driver = config->find("log-driver");
+  if (driver == config->end() || !driver->is_string() || driver->get<std::string>().empty()) {
+    return "json-file";
+  }
+  return driver->get<std::string>();
 }
 
 }  // namespace berth::apiserver

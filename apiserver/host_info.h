@@ -15,11 +15,16 @@ struct HostInfo {
   std::string id;              // stable per host (machine-id)
   std::string cgroup_version;  // "1" or "2"
   int ncpu = 1;
-  int64_t mem_total = 0;  // bytes
-  std::string root_dir;   // --root
+  int64_t mem_total = 0;                     // bytes
+  std::string root_dir;                      // --root
+  std::string logging_driver = "json-file";  // daemon.json's log-driver
 };
 
 HostInfo ProbeHost(const std::string& root_dir);
+
+// The log driver containers get by default: daemon.json's "log-driver", which
+// runtimed applies; "json-file" without one (or when the file is unreadable).
+std::string DefaultLoggingDriver(const std::string& config_file);
 
 // Go's GOARCH for uname's machine ("x86_64" -> "amd64").
 std::string GoArch(const std::string& machine);

@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
   GrpcImageBackend images(berth::UnixChannel(options.GrpcSocketOf("imaged")));
   GrpcContainerBackend containers(berth::UnixChannel(options.GrpcSocketOf("runtimed")));
   GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
-  Api api(&containers, &images, ProbeHost(options.root));
+  HostInfo host = ProbeHost(options.root);
+  host.logging_driver = DefaultLoggingDriver(options.config_file);
+  Api api(&containers, &images, host);
   api.EnableVolumes(&volumes, options.root + "/stored/volumes");
   GrpcContainerFilesBackend files(berth::UnixChannel(options.GrpcSocketOf("stored")));
   api.EnableFiles(&containers, &images, &volumes, &files);

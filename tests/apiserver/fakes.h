@@ -136,6 +136,8 @@ class FakeContainers : public ContainerBackend {
     c.set_name(name);
     c.mutable_state()->set_status(status);
     c.set_config_json(config_json);
+    // runtimed's default json-file driver; the none driver leaves it empty.
+    c.set_log_path("/var/lib/berth/runtimed/" + id + "/" + id + "-json.log");
     return c;
   }
 

@@ -229,6 +229,14 @@ TEST_CASE_METHOD(Fixture, "an abandoned wait is cancelled") {
   CHECK(exchange->body.empty());
 }
 
+TEST_CASE_METHOD(Fixture,
+                 "logs of a container whose driver keeps none are refused before a stream") {
+  containers.Add(kId, "web", "exited").clear_log_path();
+  auto logs = Call("GET", "/containers/web/logs?stdout=1");
+  CHECK(logs->status == 501);
+  CHECK(logs->body == "{\"message\":\"configured logging driver does not support reading\"}\n");
+}
+
 TEST_CASE_METHOD(Fixture, "logs are multiplexed and timestamped") {
   containers.Add(kId, "web", "exited");
   rt::LogEntry out, err;

@@ -213,13 +213,15 @@ test_detach_keys() {
 }
 
 # restart_runtimed: SIGKILLs runtimed; the supervisor starts a new one.
-restart_runtimed() {
-  local before
-  before=$(daemon_pid runtimed)
+restart_daemon() {  # restart_daemon COMPONENT : SIGKILL it; the supervisor starts it again
+  local name=$1 before
+  before=$(daemon_pid "$name")
   kill -9 "$before"
-  wait_for 15 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-runtimed '); [ -n \"\$p\" ] && [ \"\$p\" != $before ]"
+  wait_for 15 sh -c "p=\$(pgrep -P $SUPERVISOR_PID -f 'berth-$name '); [ -n \"\$p\" ] && [ \"\$p\" != $before ]"
   wait_for 15 docker ps
 }
+
+restart_runtimed() { restart_daemon runtimed; }
 
 test_log_drivers() {
   say "== log drivers: local, none, daemon.json defaults"
@@ -291,6 +293,9 @@ config.update({"log-driver": "local", "log-opts": {"max-size": "5m", "max-file":
 json.dump(config, open(sys.argv[1], "w"))
 PY
   restart_runtimed
+  restart_daemon apiserver
+  check_eq "daemon.json: docker info names the default log driver" "local" \
+    "$(docker info --format '{{.LoggingDriver}}')"
   docker run --name ldd busybox echo by-default >/dev/null
   check_eq "daemon.json: log-driver and log-opts are the defaults" "local 5m 3" \
     "$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}} {{index .HostConfig.LogConfig.Config "max-file"}}' ldd)"
@@ -303,6 +308,9 @@ PY
   check_eq "their logs still read" "one" "$(docker logs ld1 2>&1 | head -1)"
   mv "$E2E_DIR/daemon.json.orig" "$E2E_DIR/daemon.json"
   restart_runtimed
+  restart_daemon apiserver
+  check_eq "docker info: json-file without a log-driver" "json-file" \
+    "$(docker info --format '{{.LoggingDriver}}')"
   docker rm -f ld1 ld2 ld3 ln ldd ldj >/dev/null
 }
 
