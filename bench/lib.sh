@@ -130,3 +130,56 @@ minimum() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || a == "nan") print b;
     else if (b == "" || b == "nan") print a; else print (b < a ? b : a) }'
 }
+
+# make_many_files_image OUT TAG : a docker-archive of about 200 MB in 20,000
+# files: busybox, then two layers of 10,000 files of 10 KiB (/a and /b, 100
+# directories each), tagged TAG.
+make_many_files_image() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, shutil, subprocess, sys
+out_path, tag = sys.argv[1:3]
+work = os.path.dirname(out_path)
+archive = os.path.join(work, "archive")
+os.makedirs(archive)
+def tar_layer(root, names):
+    out = os.path.join(work, "layer.tar")
+    subprocess.run(["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner",
+                    "-C", root, "-cf", out] + names, check=True)
+    digest = hashlib.sha256()
+    with open(out, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    hex_ = digest.hexdigest()
+    os.makedirs(os.path.join(archive, hex_))
+    shutil.move(out, os.path.join(archive, hex_, "layer.tar"))
+    return hex_
+base = os.path.join(work, "rootfs0")
+os.makedirs(os.path.join(base, "bin"))
+shutil.copy("/bin/busybox", os.path.join(base, "bin", "busybox"))
+for applet in ("sh",):
+    os.symlink("busybox", os.path.join(base, "bin", applet))
+layers = [tar_layer(base, ["bin"])]
+for name in ("a", "b"):
+    root = os.path.join(work, "rootfs-" + name)
+    for i in range(100):
+        sub = os.path.join(root, name, f"d{i}")
+        os.makedirs(sub)
+        for j in range(100):
+            with open(os.path.join(sub, f"f{j}"), "wb") as f:
+                f.write(os.urandom(10240))
+    layers.append(tar_layer(root, [name]))
+    shutil.rmtree(root)
+shutil.rmtree(base)
+config = json.dumps({"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+                     "config": {"Cmd": ["sh"]},
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + l for l in layers]}})
+config_hex = hashlib.sha256(config.encode()).hexdigest()
+with open(os.path.join(archive, config_hex + ".json"), "w") as f:
+    f.write(config)
+with open(os.path.join(archive, "manifest.json"), "w") as f:
+    json.dump([{"Config": config_hex + ".json", "RepoTags": [tag],
+                "Layers": [l + "/layer.tar" for l in layers]}], f)
+subprocess.run(["tar", "-C", archive, "-cf", out_path, "."], check=True)
+shutil.rmtree(archive)
+PY
+}

@@ -18,24 +18,11 @@
 #   PULL_BENCH_LOG=file: berth runs at debug level and imaged's and stored's logs
 #   are kept in file (imaged logs when each layer of a pull was verified and applied).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN=${BERTH_BIN:-$PWD/out/bin}
-WORK=$(mktemp -d /tmp/pb.XXXXXX)
-chmod 0711 "$WORK"  # the unprivileged daemons reach their directories below
-export DOCKER_CONFIG=$WORK/docker-config
-mkdir -p "$DOCKER_CONFIG"
+source "$(dirname "$0")/lib.sh"
 command -v docker-registry >/dev/null || { echo "docker-registry is required" >&2; exit 1; }
-
-cleanup() {
-  [ -n "${PULL_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" \
-    >"$PULL_BENCH_LOG" 2>/dev/null
-  [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
-  [ -n "${BERTH_PID:-}" ] && kill -TERM "$BERTH_PID" 2>/dev/null && wait "$BERTH_PID" 2>/dev/null
-  [ -n "${DOCKERD_PID:-}" ] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_init pb
+bench_on_exit '[ -n "${PULL_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" >"$PULL_BENCH_LOG"'
+bench_on_exit '[ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" && wait "$REGISTRY_PID"'
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 REG=127.0.0.1:$PORT
@@ -55,14 +42,6 @@ registry_fresh() {
   for _ in $(seq 100); do curl -s -o /dev/null "http://$REG/v2/" && return 0; sleep 0.1; done
   echo "the registry did not start" >&2
   return 1
-}
-
-seconds() {  # seconds CMD... : wall time in seconds of CMD
-  local start end
-  start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-  end=$(date +%s%N)
-  awk -v ns=$((end - start)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
 }
 
 best_median() {  # best_median T1 T2 T3 : "best median"
@@ -104,79 +83,20 @@ pull_runs() {
   best_median "${times[@]}"
 }
 
-# The image: busybox, then two layers of 10,000 files each (as load-bench.sh).
-python3 - "$WORK" <<'PY'
-import hashlib, json, os, shutil, subprocess, sys
-work = sys.argv[1]
-archive = os.path.join(work, "archive")
-os.makedirs(archive)
-def tar_layer(root, names):
-    out = os.path.join(work, "layer.tar")
-    subprocess.run(["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner",
-                    "-C", root, "-cf", out] + names, check=True)
-    digest = hashlib.sha256()
-    with open(out, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    hex_ = digest.hexdigest()
-    os.makedirs(os.path.join(archive, hex_))
-    shutil.move(out, os.path.join(archive, hex_, "layer.tar"))
-    return hex_
-base = os.path.join(work, "rootfs0")
-os.makedirs(os.path.join(base, "bin"))
-shutil.copy("/bin/busybox", os.path.join(base, "bin", "busybox"))
-os.symlink("busybox", os.path.join(base, "bin", "sh"))
-layers = [tar_layer(base, ["bin"])]
-for name in ("a", "b"):
-    root = os.path.join(work, "rootfs-" + name)
-    for i in range(100):
-        sub = os.path.join(root, name, f"d{i}")
-        os.makedirs(sub)
-        for j in range(100):
-            with open(os.path.join(sub, f"f{j}"), "wb") as f:
-                f.write(os.urandom(10240))
-    layers.append(tar_layer(root, [name]))
-    shutil.rmtree(root)
-shutil.rmtree(base)
-config = json.dumps({"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-                     "config": {"Cmd": ["sh"]},
-                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + l for l in layers]}})
-config_hex = hashlib.sha256(config.encode()).hexdigest()
-with open(os.path.join(archive, config_hex + ".json"), "w") as f:
-    f.write(config)
-with open(os.path.join(archive, "manifest.json"), "w") as f:
-    json.dump([{"Config": config_hex + ".json", "RepoTags": ["pullbench:1"],
-                "Layers": [l + "/layer.tar" for l in layers]}], f)
-subprocess.run(["tar", "-C", archive, "-cf", os.path.join(work, "image.tar"), "."], check=True)
-shutil.rmtree(archive)
-PY
+make_many_files_image "$WORK/image.tar" pullbench:1
 size_mb=$(($(stat -c %s "$WORK/image.tar") / 1000000))
 
-BERTH_HOST=unix://$WORK/b/run/docker.sock
-"$BIN/berth" --root "$WORK/b/root" --exec-root "$WORK/b/run" daemon --cgroup-parent berth-pbench \
-  --log-level "$([ -n "${PULL_BENCH_LOG:-}" ] && echo debug || echo warn)" >"$WORK/berth.log" 2>&1 &
-BERTH_PID=$!
-for _ in $(seq 100); do grep -q "berth is ready" "$WORK/berth.log" && break; sleep 0.1; done
+start_berth $([ -n "${PULL_BENCH_LOG:-}" ] && echo --log-level debug) || exit 1
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/image.tar" >/dev/null || echo "berth: load failed" >&2
 berth_push=$(push_runs "$BERTH_HOST" || echo "nan nan")
 
 ref_push="nan nan"
 ref_pull="nan nan"
 have_ref=0
-if command -v dockerd >/dev/null; then
-  REF_HOST=unix://$WORK/d/docker.sock
-  mkdir -p "$WORK/d"
-  dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \
-    -H "$REF_HOST" --bridge=none --iptables=false --ip-masq=false \
-    --containerd-namespace=pbench --containerd-plugins-namespace=pbench-p \
-    --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 200); do DOCKER_HOST=$REF_HOST docker version >/dev/null 2>&1 && break; sleep 0.1; done
+if start_reference; then
   DOCKER_HOST=$REF_HOST docker load -i "$WORK/image.tar" >/dev/null || echo "reference: load failed" >&2
   ref_push=$(push_runs "$REF_HOST" || echo "nan nan")
   have_ref=1
-else
-  echo "no reference engine (apt-get install docker.io for one)" >&2
 fi
 
 # The image to pull, as the reference pushes it (gzip layers); berth's push
