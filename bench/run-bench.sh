@@ -86,7 +86,7 @@ if start_reference; then
     ref_rss=$(rss_kb $ref_pids)
     ref_pss=$(pss_kb $ref_pids)
     ref_run=$(runs_ms "$REF_HOST" docker run --rm --network none busybox true)
-    ref_shim=$(shim_memory "$REF_HOST" "containerd-shim.*bench")
+    ref_shim=$(shim_memory "$REF_HOST" "containerd-shim.*$BENCH_TAG")
   fi
 fi
 
