@@ -5,6 +5,24 @@
 #include "common/status.h"
 
 namespace berth::imaged::build {
+namespace {
+
+// The images among `candidates` that no cache entry names any more: what a
+// removal of entries releases.
+absl::StatusOr<std::vector<std::string>> Unreferenced(Database* db,
+                                                      const std::set<std::string>& candidates) {
+  std::vector<std::string> released;
+  for (const std::string& image : candidates) {
+    ASSIGN_OR_RETURN(Statement still,
+                     db->Prepare("SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1"));
+    still.Bind(1, image);
+    ASSIGN_OR_RETURN(bool used, still.Step());
+    if (!used) released.push_back(image);
+  }
+  return released;
+}
+
+}  // namespace
 
 std::vector<std::string> BuildCacheMigrations() {
   return {
@@ -88,13 +106,7 @@ absl::StatusOr<std::vector<std::string>> SqlBuildCache::Prune(int64_t before) {
                      db_->Prepare("DELETE FROM build_cache WHERE ? = 0 OR last_used < ?"));
     remove.Bind(1, before).Bind(2, before);
     RETURN_IF_ERROR(remove.Run());
-    for (const std::string& image : candidates) {
-      ASSIGN_OR_RETURN(Statement still,
-                       db_->Prepare("SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1"));
-      still.Bind(1, image);
-      ASSIGN_OR_RETURN(bool used, still.Step());
-      if (!used) released.push_back(image);
-    }
+    ASSIGN_OR_RETURN(released, Unreferenced(db_, candidates));
     return absl::OkStatus();
   }));
   return released;
@@ -116,13 +128,7 @@ absl::StatusOr<std::vector<std::string>> SqlBuildCache::Remove(
       remove.Bind(1, key);
       RETURN_IF_ERROR(remove.Run());
     }
-    for (const std::string& image : candidates) {
-      ASSIGN_OR_RETURN(Statement still,
-                       db_->Prepare("SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1"));
-      still.Bind(1, image);
-      ASSIGN_OR_RETURN(bool used, still.Step());
-      if (!used) released.push_back(image);
-    }
+    ASSIGN_OR_RETURN(released, Unreferenced(db_, candidates));
     return absl::OkStatus();
   }));
   return released;
