@@ -22,7 +22,8 @@ source "$(dirname "$0")/lib.sh"
 command -v docker-registry >/dev/null || { echo "docker-registry is required" >&2; exit 1; }
 bench_init pb
 bench_on_exit '[ -n "${PULL_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" >"$PULL_BENCH_LOG"'
-bench_on_exit '[ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" && wait "$REGISTRY_PID"'
+# Registries are restarted inside $(...) subshells too, so they are found by their config.
+bench_on_exit 'pkill -f "docker-registry serve $WORK/registry/config.yml"; sleep 0.2'
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 REG=127.0.0.1:$PORT
