@@ -20,6 +20,9 @@ absl::StatusOr<std::vector<std::string>> SortedChildren(int dir_fd) {
     close(copy);
     return LastErrnoStatus("opendir");
   }
+  // The copy shares the directory offset with dir_fd: start from the top
+  // even when dir_fd was read before.
+  rewinddir(dir);
   std::vector<std::string> names;
   while (struct dirent* entry = readdir(dir)) {
     std::string name = entry->d_name;

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "stored/archive/overlay_upper.h"
 #include "stored/archive/resolve.h"
 
 namespace berth::containerfs {
@@ -72,25 +73,6 @@ absl::StatusOr<std::string> ReadLinkAt(int dir_fd, const std::string& name) {
   ssize_t n = readlinkat(dir_fd, name.c_str(), buf, PATH_MAX);
   if (n < 0) return LastErrnoStatus("readlink " + name);
   return std::string(buf, static_cast<size_t>(n));
-}
-
-absl::StatusOr<std::vector<std::string>> ListDirFd(int dir_fd) {
-  int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return LastErrnoStatus("dup");
-  DIR* dir = fdopendir(copy);
-  if (dir == nullptr) {
-    close(copy);
-    return LastErrnoStatus("opendir");
-  }
-  rewinddir(dir);
-  std::vector<std::string> names;
-  while (struct dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // ---- writing -------------------------------------------------------------
@@ -210,7 +192,7 @@ absl::Status AddTree(TarWriter& writer, int dir_fd, const std::string& name,
     }
     if (fstat(sub.get(), &st) != 0) return LastErrnoStatus("stat " + entry_name);
     if (!recurse_only) RETURN_IF_ERROR(writer.Add(entry_name, st, "", -1));
-    ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirFd(sub.get()));
+    ASSIGN_OR_RETURN(std::vector<std::string> children, SortedChildren(sub.get()));
     const std::string prefix =
         entry_name.empty() ? "" : (entry_name.back() == '/' ? entry_name : entry_name + "/");
     for (const std::string& child : children) {
