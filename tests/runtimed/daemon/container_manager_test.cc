@@ -35,14 +35,7 @@ struct Fixture {
   explicit Fixture(std::chrono::milliseconds delay = 10ms) : restart_delay(delay) { Reopen(); }
 
   ManagerOptions Options() {
-    ManagerOptions options;
-    options.state_dir = dir.path() + "/state";
-    options.run_dir = dir.path() + "/run";
-    options.shim_binary = "/opt/berth-shim";
-    options.cgroup_parent = "berth-test";
-    options.host_resolv_conf = dir.path() + "/resolv.conf";
-    options.kill_grace_seconds = 5;
-    options.cgroup_root = dir.path() + "/cgroup";
+    ManagerOptions options = testing::TestManagerOptions(dir.path());
     options.restart_delay = restart_delay;
     options.events = &events;
     return options;

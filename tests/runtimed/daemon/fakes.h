@@ -15,6 +15,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/interfaces.h"
 
 namespace berth::runtimed::testing {
@@ -306,5 +307,18 @@ class FakeLauncher : public ShimLauncher {
   absl::Status fail_launch;
   std::string shim_binary;
 };
+
+// A manager's options with every path under `root` (a test's temporary dir).
+inline ManagerOptions TestManagerOptions(const std::string& root) {
+  ManagerOptions options;
+  options.state_dir = root + "/state";
+  options.run_dir = root + "/run";
+  options.shim_binary = "/opt/berth-shim";
+  options.cgroup_parent = "berth-test";
+  options.host_resolv_conf = root + "/resolv.conf";
+  options.kill_grace_seconds = 5;
+  options.cgroup_root = root + "/cgroup";
+  return options;
+}
 
 }  // namespace berth::runtimed::testing

@@ -24,14 +24,7 @@ struct Fixture {
   std::unique_ptr<ContainerManager> manager;
 
   Fixture() {
-    ManagerOptions options;
-    options.state_dir = dir.path() + "/state";
-    options.run_dir = dir.path() + "/run";
-    options.shim_binary = "/opt/berth-shim";
-    options.cgroup_parent = "berth-test";
-    options.host_resolv_conf = dir.path() + "/resolv.conf";
-    options.kill_grace_seconds = 5;
-    options.cgroup_root = dir.path() + "/cgroup";
+    ManagerOptions options = testing::TestManagerOptions(dir.path());
     auto opened = ContainerManager::Open(options, &storage, &network, &launcher);
     REQUIRE(opened.ok());
     manager = *std::move(opened);
