@@ -20,6 +20,8 @@ PACKAGES=(
   docker-compose python3-docker
   # image formats: zstd layers, OCI layouts written and read by other tools
   zstd skopeo umoci
+  # JSON in the end-to-end checks
+  jq
 )
 # --bench / --reference: also Debian's docker.io, the reference engine the
 # benchmarks measure against and the interoperability tests run beside berth

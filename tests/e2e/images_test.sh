@@ -152,7 +152,7 @@ test_image_formats() {
     docker rmi "$REGISTRY/formats:zstd" >/dev/null
     registry_stop_all
   else
-    say "  skip skopeo interoperability (skopeo is not installed)"
+    fail "skopeo interoperability: skopeo is not installed (scripts/install-deps.sh installs it)"
   fi
 
   if command -v umoci >/dev/null; then
@@ -174,7 +174,7 @@ test_image_formats() {
     out=$(docker run --rm "${out##*Loaded image ID: }" 2>&1)
     check_eq "run the image umoci wrote" "umoci" "$out"
   else
-    say "  skip umoci interoperability (umoci is not installed)"
+    fail "umoci interoperability: umoci is not installed (scripts/install-deps.sh installs it)"
   fi
   docker rmi example.com/formats:1 >/dev/null
   docker images -q --filter dangling=true | xargs -r docker rmi >/dev/null 2>&1
