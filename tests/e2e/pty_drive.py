@@ -67,15 +67,21 @@ def main():
             os.kill(pid, signal.SIGWINCH)
         elif step[0] == "sleep":
             time.sleep(step[1])
-    pump(time.monotonic() + 20)
-    try:
+    deadline = time.monotonic() + 20
+    pump(deadline)
+    # The terminal reads EOF once the command has closed its descriptors, a
+    # moment before the kernel makes it a zombie: keep asking until the
+    # deadline rather than once.
+    while True:
         done, status = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
+        if done:
+            break
+        if time.monotonic() >= deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             status = 124 << 8
-    except ChildProcessError:
-        pass
+            break
+        time.sleep(0.02)
     sys.stdout.write(output.decode(errors="replace"))
     sys.exit(os.waitstatus_to_exitcode(status) if status != 124 << 8 else 124)
 
