@@ -5,10 +5,6 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include <ctime>
-#include <memory>
-#include <vector>
-
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "common/status.h"
@@ -44,32 +40,15 @@ absl::Status EnableIpv6(const std::string& interface, bool all) {
 
 absl::Status AddAddress6(int index, const std::array<uint8_t, 16>& address, int prefix_length) {
   char buffer[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* header = mnl_nlmsg_put_header(buffer);
-  header->nlmsg_type = RTM_NEWADDR;
-  header->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-  auto* message = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(header, sizeof(ifaddrmsg)));
-  message->ifa_family = AF_INET6;
-  message->ifa_prefixlen = static_cast<unsigned char>(prefix_length);
-  message->ifa_index = static_cast<unsigned int>(index);
-  message->ifa_scope = RT_SCOPE_UNIVERSE;
-  message->ifa_flags = IFA_F_NODAD;
-  mnl_attr_put(header, IFA_LOCAL, address.size(), address.data());
-  mnl_attr_put(header, IFA_ADDRESS, address.size(), address.data());
+  nlmsghdr* header =
+      PutNewAddress(buffer, AF_INET6, index, prefix_length, address.data(), address.size());
+  static_cast<ifaddrmsg*>(mnl_nlmsg_get_payload(header))->ifa_flags = IFA_F_NODAD;
   return NetlinkRequest(header, absl::StrCat("add IPv6 address to link ", index));
 }
 
 absl::Status AddDefaultRoute6(const std::array<uint8_t, 16>& gateway, int index) {
   char buffer[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* header = mnl_nlmsg_put_header(buffer);
-  header->nlmsg_type = RTM_NEWROUTE;
-  header->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-  auto* message = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(header, sizeof(rtmsg)));
-  message->rtm_family = AF_INET6;
-  message->rtm_table = RT_TABLE_MAIN;
-  message->rtm_protocol = RTPROT_BOOT;
-  message->rtm_scope = RT_SCOPE_UNIVERSE;
-  message->rtm_type = RTN_UNICAST;
-  mnl_attr_put(header, RTA_GATEWAY, gateway.size(), gateway.data());
+  nlmsghdr* header = PutNewDefaultRoute(buffer, AF_INET6, gateway.data(), gateway.size());
   mnl_attr_put_u32(header, RTA_OIF, static_cast<uint32_t>(index));
   return NetlinkRequest(header, "add default IPv6 route");
 }
