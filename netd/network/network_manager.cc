@@ -130,6 +130,26 @@ bool ValidNetworkName(const std::string& name) {
   return isalnum(static_cast<unsigned char>(name[0]));
 }
 
+// One address family's lease for an endpoint: the allocator picks from the
+// family's range (the subnet when unset), and an exhausted pool names the
+// network as Docker does. `allocate` is AllocateAddress or AllocateAddress6.
+template <typename Address, typename SubnetType, typename Allocator>
+absl::StatusOr<Address> LeaseAddress(const Network& network, const char* family, Allocator allocate,
+                                     const SubnetType& subnet, bool has_range,
+                                     const SubnetType& range, const Address& gateway,
+                                     const std::vector<Address>& in_use,
+                                     const std::optional<Address>& requested) {
+  std::optional<SubnetType> pool;
+  if (has_range) pool = range;
+  absl::StatusOr<Address> address = allocate(subnet, pool, gateway, in_use, requested);
+  if (absl::IsResourceExhausted(address.status())) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "no available ", family, " addresses on this network's address pools: ", network.name, " (",
+        network.id, ")"));
+  }
+  return address;
+}
+
 }  // namespace
 
 absl::StatusOr<EndpointRequest> ParseEndpointRequest(const Json& settings) {
@@ -574,30 +594,16 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
       if (absl::StatusOr<uint32_t> aux = ParseIpv4(text); aux.ok()) in_use.push_back(*aux);
       if (absl::StatusOr<Ipv6> aux = ParseIpv6(text); aux.ok()) in_use6.push_back(*aux);
     }
-    std::optional<Subnet> range;
-    if (network.has_ip_range) range = network.ip_range;
-    absl::StatusOr<uint32_t> address =
-        AllocateAddress(network.subnet, range, network.gateway, in_use, request.address);
-    if (absl::IsResourceExhausted(address.status())) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "no available IPv4 addresses on this network's address pools: ", network.name, " (",
-          network.id, ")"));
-    }
-    if (!address.ok()) return address.status();
-    endpoint.address = *address;
+    ASSIGN_OR_RETURN(
+        endpoint.address,
+        LeaseAddress(network, "IPv4", AllocateAddress, network.subnet, network.has_ip_range,
+                     network.ip_range, network.gateway, in_use, request.address));
     endpoint.mac = request.mac.empty() ? MacForAddress(endpoint.address) : request.mac;
     if (network.enable_ipv6) {
-      std::optional<Subnet6> range6;
-      if (network.has_ip_range6) range6 = network.ip_range6;
-      absl::StatusOr<Ipv6> address6 =
-          AllocateAddress6(network.subnet6, range6, network.gateway6, in_use6, request.address6);
-      if (absl::IsResourceExhausted(address6.status())) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "no available IPv6 addresses on this network's address pools: ", network.name, " (",
-            network.id, ")"));
-      }
-      if (!address6.ok()) return address6.status();
-      endpoint.address6 = *address6;
+      ASSIGN_OR_RETURN(
+          endpoint.address6,
+          LeaseAddress(network, "IPv6", AllocateAddress6, network.subnet6, network.has_ip_range6,
+                       network.ip_range6, network.gateway6, in_use6, request.address6));
     }
     return store_.PutEndpoint(endpoint);
   }));
