@@ -714,6 +714,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     }
     bootstrap.set_log_max_files(count);
   }
+  bootstrap.set_log_compress(LogCompressed(host["LogConfig"]));
 
   if (absl::Status status = launcher_->Launch(options_.shim_binary, bootstrap); !status.ok()) {
     *shim_error = true;

@@ -19,6 +19,15 @@ bool KnownOption(const std::string& driver, const std::string& key) {
   return driver != "none" && kFileDrivers.count(key) != 0;
 }
 
+// Go's strconv.ParseBool, which Moby reads `compress` with.
+absl::StatusOr<bool> ParseGoBool(const std::string& text) {
+  static const std::set<std::string> kTrue = {"1", "t", "T", "TRUE", "true", "True"};
+  static const std::set<std::string> kFalse = {"0", "f", "F", "FALSE", "false", "False"};
+  if (kTrue.count(text) != 0) return true;
+  if (kFalse.count(text) != 0) return false;
+  return absl::InvalidArgumentError("strconv.ParseBool: parsing \"" + text + "\": invalid syntax");
+}
+
 absl::Status CheckLogConfig(const std::string& driver, const Json& options) {
   if (driver != "json-file" && driver != "local" && driver != "none") {
     return absl::InvalidArgumentError("logger: no log driver named '" + driver + "' is registered");
@@ -40,10 +49,18 @@ absl::Status CheckLogConfig(const std::string& driver, const Json& options) {
       return absl::InvalidArgumentError("invalid value for max-size: " + size);
     }
   }
+  int max_files = 1;
   if (std::string files = JsonString(options, "max-file"); !files.empty()) {
-    int count = 0;
-    if (!absl::SimpleAtoi(files, &count) || count < 1) {
+    if (!absl::SimpleAtoi(files, &max_files) || max_files < 1) {
       return absl::InvalidArgumentError("invalid value for max-file: " + files);
+    }
+  }
+  if (std::string compress = JsonString(options, "compress"); !compress.empty()) {
+    ASSIGN_OR_RETURN(bool on, ParseGoBool(compress));
+    // json-file does not rotate unless told; local always does.
+    if (on && driver == "json-file" && (max_files < 2 || JsonString(options, "max-size").empty())) {
+      return absl::InvalidArgumentError(
+          "compress cannot be true when max-file is less than 2 or max-size is not set");
     }
   }
   return absl::OkStatus();
@@ -85,6 +102,19 @@ absl::Status ResolveLogConfig(const LogDefaults& defaults, Json* log_config) {
     }
   }
   return CheckLogConfig(driver, config["Config"]);
+}
+
+bool LogCompressed(const Json& log_config) {
+  const std::string driver = JsonString(log_config, "Type");
+  if (driver != "json-file" && driver != "local") return false;
+  std::string compress;
+  if (auto it = log_config.find("Config"); it != log_config.end()) {
+    compress = JsonString(*it, "compress");
+  }
+  // Docker's local driver compresses unless told not to; json-file only when told.
+  if (compress.empty()) return driver == "local";
+  absl::StatusOr<bool> on = ParseGoBool(compress);
+  return on.ok() && *on;
 }
 
 std::string LogFilePath(const std::string& driver, const std::string& container_dir,

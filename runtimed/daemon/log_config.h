@@ -24,6 +24,9 @@ absl::StatusOr<LogDefaults> ParseLogDefaults(const Json& daemon_config);
 // then refuses unknown drivers and options.
 absl::Status ResolveLogConfig(const LogDefaults& defaults, Json* log_config);
 
+// Whether the rotated files of a resolved LogConfig are gzipped.
+bool LogCompressed(const Json& log_config);
+
 // Where the shim writes the container's log for `driver` ("" for none).
 std::string LogFilePath(const std::string& driver, const std::string& container_dir,
                         const std::string& id);

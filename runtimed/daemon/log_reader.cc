@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <deque>
@@ -23,23 +24,38 @@ namespace {
 // until the rest of it arrives. Torn or foreign records are skipped.
 class LogFileReader {
  public:
-  LogFileReader(int fd, LogFormat format) : fd_(fd), format_(format) {}
+  // A gzipped file (a compressed rotated log) is inflated as it is read.
+  LogFileReader(int fd, LogFormat format, bool gzipped = false)
+      : fd_(fd), format_(format), gzipped_(gzipped) {
+    // 15 + 32: a gzip (or zlib) wrapper, detected from the header.
+    if (gzipped_ && inflateInit2(&inflater_, 15 + 32) != Z_OK) fd_error_ = true;
+  }
   LogFileReader(const LogFileReader&) = delete;
   LogFileReader& operator=(const LogFileReader&) = delete;
   ~LogFileReader() {
     if (fd_ >= 0) close(fd_);
+    if (gzipped_) inflateEnd(&inflater_);
   }
 
   // Calls on_record for each complete record available now; false when
   // on_record asked to stop.
   absl::StatusOr<bool> ReadAvailable(const std::function<bool(const LogRecord&)>& on_record) {
+    if (fd_error_) return absl::InternalError("inflateInit2 failed");
     char buffer[65536];
     for (;;) {
       ssize_t n = read(fd_, buffer, sizeof(buffer));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return LastErrnoStatus("read log");
-      if (n == 0) return true;
-      partial_.append(buffer, static_cast<size_t>(n));
+      if (n == 0) {
+        // A .gz is renamed into place only once complete: a short one is damage.
+        if (gzipped_ && !inflated_all_) return absl::DataLossError("truncated compressed log file");
+        return true;
+      }
+      if (gzipped_) {
+        RETURN_IF_ERROR(Inflate(buffer, static_cast<size_t>(n)));
+      } else {
+        partial_.append(buffer, static_cast<size_t>(n));
+      }
       size_t start = 0;
       bool more = format_ == LogFormat::kLocal ? SplitFrames(on_record, &start)
                                                : SplitLines(on_record, &start);
@@ -54,6 +70,24 @@ class LogFileReader {
   }
 
  private:
+  absl::Status Inflate(char* data, size_t size) {
+    char output[65536];
+    inflater_.next_in = reinterpret_cast<Bytef*>(data);
+    inflater_.avail_in = static_cast<uInt>(size);
+    while (inflater_.avail_in > 0 && !inflated_all_) {
+      inflater_.next_out = reinterpret_cast<Bytef*>(output);
+      inflater_.avail_out = sizeof(output);
+      int rc = inflate(&inflater_, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+        return absl::DataLossError("corrupt compressed log file");
+      }
+      partial_.append(output, sizeof(output) - inflater_.avail_out);
+      inflated_all_ = rc == Z_STREAM_END;
+      if (rc == Z_BUF_ERROR) break;
+    }
+    return absl::OkStatus();
+  }
+
   bool SplitLines(const std::function<bool(const LogRecord&)>& on_record, size_t* start) {
     for (size_t nl; (nl = partial_.find('\n', *start)) != std::string::npos;) {
       auto record = ParseLogLine(partial_.substr(*start, nl - *start));
@@ -77,16 +111,31 @@ class LogFileReader {
 
   int fd_;
   LogFormat format_;
+  bool gzipped_;
+  bool fd_error_ = false;
+  bool inflated_all_ = false;
+  z_stream inflater_ = {};
   std::string partial_;
 };
 
-absl::StatusOr<std::unique_ptr<LogFileReader>> OpenLog(const std::string& path, LogFormat format) {
+absl::StatusOr<std::unique_ptr<LogFileReader>> OpenLog(const std::string& path, LogFormat format,
+                                                       bool gzipped = false) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::unique_ptr<LogFileReader>();
     return LastErrnoStatus("open " + path);
   }
-  return std::make_unique<LogFileReader>(fd, format);
+  return std::make_unique<LogFileReader>(fd, format, gzipped);
+}
+
+// A rotated file is <log>.N, or <log>.N.gz once compressed. The shim's
+// compressor puts the .gz in place before removing the plain one, so trying
+// the plain name first and then the .gz never misses both.
+absl::StatusOr<std::unique_ptr<LogFileReader>> OpenRotated(const std::string& path,
+                                                           LogFormat format) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> plain, OpenLog(path, format));
+  if (plain) return plain;
+  return OpenLog(path + ".gz", format, true);
 }
 
 ino_t InodeOf(const std::string& path) {
@@ -164,12 +213,14 @@ absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
     return true;
   };
   std::vector<std::string> rotated;
-  for (int i = 1; PathExists(absl::StrCat(path, ".", i)); ++i) {
+  for (int i = 1;
+       PathExists(absl::StrCat(path, ".", i)) || PathExists(absl::StrCat(path, ".", i, ".gz"));
+       ++i) {
     rotated.insert(rotated.begin(), absl::StrCat(path, ".", i));
   }
   for (const std::string& file : rotated) {
-    ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> reader, OpenLog(file, options.format));
-    if (reader) RETURN_IF_ERROR(reader->ReadAvailable(on_line).status());
+    ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> reader, OpenRotated(file, options.format));
+    if (reader) RETURN_IF_ERROR(Annotate(reader->ReadAvailable(on_line).status(), "read " + file));
     if (stopped) return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<LogFileReader> live, OpenLog(path, options.format));

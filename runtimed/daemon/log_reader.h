@@ -57,7 +57,8 @@ struct LogReadCallbacks {
 };
 
 // Reads `path` (and its rotated predecessors path.N ... path.1, oldest
-// first). A missing log is an empty one.
+// first, each either plain or gzipped as path.N.gz). A missing log is an
+// empty one.
 absl::Status ReadLogs(const std::string& path, const LogReadOptions& options,
                       const LogReadCallbacks& callbacks);
 

@@ -1,9 +1,13 @@
 #include "runtimed/shim/json_log.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -143,11 +147,112 @@ std::string FormatLocalEntry(absl::string_view text, absl::string_view stream,
   return out;
 }
 
-JsonLogWriter::JsonLogWriter(std::string path, int64_t max_size, int max_files, LogFormat format)
-    : path_(std::move(path)), max_size_(max_size), max_files_(max_files), format_(format) {}
+absl::Status CompressLogFile(const std::string& from, const std::string& to,
+                             const timespec& last_time) {
+  const std::string temporary = to + ".tmp";
+  int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return LastErrnoStatus("open " + from);
+  int out = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (out < 0) {
+    absl::Status status = LastErrnoStatus("create " + temporary);
+    close(in);
+    return status;
+  }
+  z_stream stream = {};
+  // 15 + 16: a gzip wrapper rather than zlib's own, as Go's compress/gzip.
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    close(in);
+    close(out);
+    unlink(temporary.c_str());
+    return absl::InternalError("deflateInit2 failed");
+  }
+  // Moby's readers skip a whole rotated file by this time (docker logs --since).
+  std::string extra = "{\"lastTime\":\"" + FormatRfc3339Nano(last_time) + "\"}";
+  gz_header header = {};
+  header.time = static_cast<uLong>(time(nullptr));
+  header.os = 255;
+  header.extra = reinterpret_cast<Bytef*>(extra.data());
+  header.extra_len = static_cast<uInt>(extra.size());
+  deflateSetHeader(&stream, &header);
+
+  absl::Status status;
+  char input[64 * 1024];
+  char output[64 * 1024];
+  for (bool done = false; status.ok() && !done;) {
+    ssize_t n = read(in, input, sizeof(input));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = LastErrnoStatus("read " + from);
+      break;
+    }
+    done = n == 0;
+    stream.next_in = reinterpret_cast<Bytef*>(input);
+    stream.avail_in = static_cast<uInt>(n);
+    do {
+      stream.next_out = reinterpret_cast<Bytef*>(output);
+      stream.avail_out = sizeof(output);
+      deflate(&stream, done ? Z_FINISH : Z_NO_FLUSH);
+      status = WriteFull(out, output, sizeof(output) - stream.avail_out);
+    } while (status.ok() && stream.avail_out == 0);
+  }
+  deflateEnd(&stream);
+  close(in);
+  if (status.ok() && fdatasync(out) != 0) status = LastErrnoStatus("sync " + temporary);
+  if (close(out) != 0 && status.ok()) status = LastErrnoStatus("close " + temporary);
+  if (status.ok() && rename(temporary.c_str(), to.c_str()) != 0) {
+    status = LastErrnoStatus("rename " + temporary);
+  }
+  if (!status.ok()) {
+    unlink(temporary.c_str());
+    return status;
+  }
+  // Readers find one of the two names at any moment: `to` is in place first.
+  if (unlink(from.c_str()) != 0) return LastErrnoStatus("remove " + from);
+  return absl::OkStatus();
+}
+
+JsonLogWriter::JsonLogWriter(std::string path, int64_t max_size, int max_files, LogFormat format,
+                             bool compress)
+    : path_(std::move(path)),
+      max_size_(max_size),
+      max_files_(max_files),
+      format_(format),
+      compress_(compress) {}
 
 JsonLogWriter::~JsonLogWriter() {
+  WaitCompression();
   if (fd_ >= 0) close(fd_);
+}
+
+bool JsonLogWriter::ChildExited(pid_t pid) {
+  if (pid <= 0 || pid != compressor_) return false;
+  compressor_ = -1;
+  return true;
+}
+
+void JsonLogWriter::WaitCompression() {
+  if (compressor_ <= 0) return;
+  int status;
+  while (waitpid(compressor_, &status, 0) < 0 && errno == EINTR) {
+  }
+  compressor_ = -1;
+}
+
+void JsonLogWriter::StartCompression() {
+  const std::string from = path_ + ".1";
+  pid_t pid = fork();
+  if (pid == 0) {
+    // A low priority: the container's own work goes first.
+    setpriority(PRIO_PROCESS, 0, 10);
+    absl::Status status = CompressLogFile(from, from + ".gz", last_time_);
+    if (!status.ok()) {
+      fprintf(stderr, "compress %s: %s\n", from.c_str(), std::string(status.message()).c_str());
+    }
+    _exit(status.ok() ? 0 : 1);
+  }
+  // Without a child the file stays uncompressed, which readers take as well.
+  if (pid > 0) compressor_ = pid;
 }
 
 absl::Status JsonLogWriter::Open() {
@@ -205,6 +310,7 @@ absl::Status JsonLogWriter::Emit(int stream, absl::string_view text) {
   }
   RETURN_IF_ERROR(WriteFull(fd_, entry.data(), entry.size()));
   size_ += static_cast<int64_t>(entry.size());
+  last_time_ = now;
   return absl::OkStatus();
 }
 
@@ -214,18 +320,31 @@ absl::Status JsonLogWriter::Rotate() {
     size_ = 0;
     return absl::OkStatus();
   }
+  // As Moby does, a rotation waits for the previous file's compression, so
+  // that the chain never shifts under a compressor.
+  WaitCompression();
+  // A file whose compression was cut short (the shim was killed) is still
+  // plain: each position may hold either name, and both move along.
+  for (const char* suffix : {"", ".gz"}) {
+    std::string oldest = absl::StrCat(path_, ".", max_files_ - 1, suffix);
+    if (unlink(oldest.c_str()) != 0 && errno != ENOENT) return LastErrnoStatus("remove " + oldest);
+  }
   for (int i = max_files_ - 1; i > 1; --i) {
-    std::string from = absl::StrCat(path_, ".", i - 1);
-    std::string to = absl::StrCat(path_, ".", i);
-    if (rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-      return LastErrnoStatus("rotate " + from);
+    for (const char* suffix : {"", ".gz"}) {
+      std::string from = absl::StrCat(path_, ".", i - 1, suffix);
+      std::string to = absl::StrCat(path_, ".", i, suffix);
+      if (rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+        return LastErrnoStatus("rotate " + from);
+      }
     }
   }
   if (rename(path_.c_str(), (path_ + ".1").c_str()) != 0) return LastErrnoStatus("rotate " + path_);
   close(fd_);
   fd_ = -1;
   size_ = 0;
-  return Open();
+  RETURN_IF_ERROR(Open());
+  if (compress_) StartCompression();
+  return absl::OkStatus();
 }
 
 }  // namespace berth::runtime

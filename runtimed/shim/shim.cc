@@ -86,7 +86,8 @@ void CloseFd(int* fd) {
 Shim::Shim(shim::v1::Bootstrap bootstrap)
     : bootstrap_(std::move(bootstrap)),
       log_(bootstrap_.log_path(), bootstrap_.log_max_size(), bootstrap_.log_max_files(),
-           bootstrap_.log_format() == "local" ? LogFormat::kLocal : LogFormat::kJsonFile) {}
+           bootstrap_.log_format() == "local" ? LogFormat::kLocal : LogFormat::kJsonFile,
+           bootstrap_.log_compress()) {}
 
 Shim::~Shim() {
   for (auto& [fd, client] : clients_) close(fd);
@@ -325,6 +326,7 @@ void Shim::OnSignal() {
     int status;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
+    if (log_.ChildExited(pid)) continue;
     bool exec_pid = false;
     for (auto& [id, exec] : execs_) {
       if (exec.pid == pid && !exec.exited) {

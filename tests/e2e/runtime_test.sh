@@ -262,12 +262,65 @@ print(n == struct.unpack(">I", data[4 + n:8 + n])[0], b"one" in data[4:4 + n], d
   docker run --name ld3 --log-driver local --log-opt max-size=10k --log-opt max-file=2 busybox \
     sh -c 'i=0; while [ $i -lt 400 ]; do printf "%098d\n" $i; i=$((i+1)); done' >/dev/null
   dir=$ROOT/runtimed/containers/$(docker inspect -f '{{.Id}}' ld3)/local-logs
-  check "local: max-size rotates" test -f "$dir/container.log.1"
-  check_eq "local: max-file keeps 2 files" "" "$(ls "$dir" | grep -v '^container.log$' | grep -v '^container.log.1$' || true)"
+  # Docker's local driver compresses by default: the shim gzips each rotated
+  # file to container.log.N.gz in a child process, then removes the plain one.
+  check "local: max-size rotates, the rotated file gzipped" \
+    wait_for 30 sh -c "test -f '$dir/container.log.1.gz' && ! test -e '$dir/container.log.1'"
+  check "local: a valid gzip" gzip -t "$dir/container.log.1.gz"
+  check_eq "local: max-file keeps 2 files" "" "$(ls "$dir" | grep -v '^container.log$' | grep -v '^container.log.1.gz$' || true)"
   check_eq "local: the newest line is last" "$(printf '%098d' 399)" "$(docker logs ld3 | tail -1)"
   out=$(docker logs ld3 | wc -l)
   if ((out > 50 && out < 400)); then pass "local: old entries rotated away"; else
     fail "local: old entries rotated away" "$out lines"; fi
+  # Consecutive numbers ending at 399: nothing lost or doubled at the seam.
+  local consecutive='
+import sys
+lines = sys.stdin.read().split()
+n = [int(x) for x in lines]
+print(len(n), n == list(range(n[-1] - len(n) + 1, n[-1] + 1)) if n else False, n[-1] if n else -1)'
+  out=$(docker logs ld3 | python3 -c "$consecutive")
+  check_eq "local: logs read the gzipped file then the live one, in order" "True 399" "${out#* }"
+  out=$(docker logs --tail 150 ld3 | python3 -c "$consecutive")
+  check_eq "local: --tail reaches into the gzipped file" "150 True 399" "$out"
+  # Its gzip header carries Docker's {"lastTime":...} of the file's last entry.
+  out=$(python3 -c '
+import json, struct, sys
+d = open(sys.argv[1], "rb").read()
+assert d[:2] == b"\x1f\x8b" and d[3] & 4
+n = struct.unpack("<H", d[10:12])[0]
+print(json.loads(d[12:12 + n])["lastTime"][:2])' "$dir/container.log.1.gz" 2>&1)
+  check_eq "local: lastTime in the gzip header" "20" "$out"
+
+  docker run --name ld4 --log-driver local --log-opt max-size=2k --log-opt compress=false busybox \
+    sh -c 'i=0; while [ $i -lt 100 ]; do printf "%098d\n" $i; i=$((i+1)); done' >/dev/null
+  dir=$ROOT/runtimed/containers/$(docker inspect -f '{{.Id}}' ld4)/local-logs
+  check "local compress=false: rotated files stay plain" test -f "$dir/container.log.1"
+  check_eq "local compress=false: no .gz" "" "$(ls "$dir" | grep '\.gz$' || true)"
+  out=$(docker run --rm --log-driver local --log-opt compress=maybe busybox true 2>&1)
+  check_contains "compress=maybe refused as Go parses a bool" 'parsing "maybe": invalid syntax' "$out"
+  out=$(docker run --rm --log-opt compress=true busybox true 2>&1)
+  check_contains "json-file compress needs rotation: Docker's error" \
+    "compress cannot be true when max-file is less than 2 or max-size is not set" "$out"
+
+  docker run --name lj --log-opt max-size=2k --log-opt max-file=3 --log-opt compress=true busybox \
+    sh -c 'i=0; while [ $i -lt 100 ]; do printf "%098d\n" $i; i=$((i+1)); done' >/dev/null
+  id=$(docker inspect -f '{{.Id}}' lj)
+  dir=$ROOT/runtimed/containers/$id
+  check "json-file compress: <id>-json.log.1.gz and .2.gz" \
+    wait_for 30 sh -c "test -f '$dir/$id-json.log.2.gz' && ! test -e '$dir/$id-json.log.1'"
+  check_eq "json-file compress: gzip of json lines" '{"log":"' "$(zcat "$dir/$id-json.log.1.gz" | head -c 8)"
+  out=$(docker logs lj | python3 -c "$consecutive")
+  check_eq "json-file compress: logs read through the .gz files in order" "True 99" "${out#* }"
+
+  # -f follows the live file across rotations while the shim compresses the
+  # rotated ones (slow writes: a follower may skip a whole file only if it
+  # sleeps through two rotations, as Docker's).
+  docker run -d --name ld5 --log-driver local --log-opt max-size=1k --log-opt max-file=10 busybox \
+    sh -c 'i=0; while [ $i -lt 40 ]; do printf "%050d\n" $i; i=$((i+1)); sleep 0.2; done' >/dev/null
+  out=$(timeout 60 docker logs -f ld5 | python3 -c "$consecutive")
+  check_eq "local: -f across compressed rotations" "40 True 39" "$out"
+  dir=$ROOT/runtimed/containers/$(docker inspect -f '{{.Id}}' ld5)/local-logs
+  check "local: -f saw at least two rotations" wait_for 30 test -f "$dir/container.log.2.gz"
 
   out=$(docker run --name ln --log-driver none busybox echo attached)
   check_eq "none: run still shows the output" "attached" "$out"
@@ -311,7 +364,7 @@ PY
   restart_daemon apiserver
   check_eq "docker info: json-file without a log-driver" "json-file" \
     "$(docker info --format '{{.LoggingDriver}}')"
-  docker rm -f ld1 ld2 ld3 ln ldd ldj >/dev/null
+  docker rm -f ld1 ld2 ld3 ld4 ld5 lj ln ldd ldj >/dev/null
 }
 
 test_restarting() {

@@ -59,5 +59,31 @@ TEST_CASE("log files live where Docker keeps them") {
   CHECK(LogFilePath("none", "/c", "abc").empty());
 }
 
+TEST_CASE("compress: local's default, json-file's option, read as Go reads a bool") {
+  auto resolved = [](const char* text) {
+    Json config = Json::parse(text);
+    REQUIRE(ResolveLogConfig(LogDefaults{}, &config).ok());
+    return LogCompressed(config);
+  };
+  CHECK(resolved(R"({"Type":"local"})"));
+  CHECK_FALSE(resolved(R"({"Type":"local","Config":{"compress":"false"}})"));
+  CHECK_FALSE(resolved(R"({"Type":"local","Config":{"compress":"0"}})"));
+  CHECK_FALSE(resolved(R"({"Type":"json-file","Config":{"max-size":"1k","max-file":"2"}})"));
+  CHECK(
+      resolved(R"({"Type":"json-file","Config":{"max-size":"1k","max-file":"2","compress":"T"}})"));
+  CHECK_FALSE(resolved(R"({"Type":"none"})"));
+
+  Json config = Json::parse(R"({"Type":"local","Config":{"compress":"yes"}})");
+  CHECK(Error(ResolveLogConfig(LogDefaults{}, &config)) ==
+        "strconv.ParseBool: parsing \"yes\": invalid syntax");
+  config = Json::parse(R"({"Type":"json-file","Config":{"compress":"true","max-size":"1k"}})");
+  CHECK(Error(ResolveLogConfig(LogDefaults{}, &config)) ==
+        "compress cannot be true when max-file is less than 2 or max-size is not set");
+  config = Json::parse(R"({"Type":"json-file","Config":{"compress":"true","max-file":"3"}})");
+  CHECK_FALSE(ResolveLogConfig(LogDefaults{}, &config).ok());
+  config = Json::parse(R"({"Type":"json-file","Config":{"compress":"false"}})");
+  CHECK(ResolveLogConfig(LogDefaults{}, &config).ok());
+}
+
 }  // namespace
 }  // namespace berth::runtimed
