@@ -49,6 +49,28 @@ class CompletedTar : public ByteSource {
   int64_t padding_left_ = -1;
 };
 
+// The cache as one build sees it: every entry it looks up or makes is in
+// use (a concurrent prune leaves it) until the build ends. Registered before
+// the lookup, so that a prune listing entries after it sees the entry in use.
+class BuildScopedCache : public build::BuildCache {
+ public:
+  BuildScopedCache(build::BuildCache* cache, ActiveBuilds::Handle* build)
+      : cache_(cache), build_(build) {}
+  absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override {
+    build_->Use(key);
+    return cache_->Lookup(key);
+  }
+  absl::Status Record(const std::string& key, const std::string& image_id) override {
+    build_->Use(key);
+    return cache_->Record(key, image_id);
+  }
+  absl::Status Touch(const std::vector<std::string>& keys) override { return cache_->Touch(keys); }
+
+ private:
+  build::BuildCache* cache_;
+  ActiveBuilds::Handle* build_;
+};
+
 }  // namespace
 
 absl::Status BuildService::CleanUp() {
@@ -59,22 +81,34 @@ absl::Status BuildService::CleanUp() {
 std::unique_ptr<ActiveBuilds::Handle> ActiveBuilds::Begin(int64_t now) {
   std::lock_guard<std::mutex> lock(mutex_);
   int64_t id = next_id_++;
-  starts_[id] = now;
+  builds_[id].start = now;
   return std::make_unique<Handle>(this, id);
 }
 
 int64_t ActiveBuilds::OldestStart() {
   std::lock_guard<std::mutex> lock(mutex_);
   int64_t oldest = 0;
-  for (const auto& [id, start] : starts_) {
-    if (oldest == 0 || start < oldest) oldest = start;
+  for (const auto& [id, build] : builds_) {
+    if (oldest == 0 || build.start < oldest) oldest = build.start;
   }
   return oldest;
 }
 
+std::set<std::string> ActiveBuilds::KeysInUse() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::set<std::string> keys;
+  for (const auto& [id, build] : builds_) keys.insert(build.keys.begin(), build.keys.end());
+  return keys;
+}
+
+void ActiveBuilds::Use(int64_t id, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  builds_[id].keys.insert(key);
+}
+
 void ActiveBuilds::End(int64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  starts_.erase(id);
+  builds_.erase(id);
 }
 
 absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink) {
@@ -100,7 +134,8 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
     deps.runner = runner_;
     deps.layers = &layers;
     deps.writer = &writer;
-    deps.cache = cache_;
+    BuildScopedCache cache(cache_, running.get());
+    deps.cache = &cache;
     deps.now = [] {
       return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::Now(), absl::UTCTimeZone());
     };
@@ -148,6 +183,8 @@ void DescribeStep(const ImageInfo& image, BuildCacheUsage* usage) {
 
 absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
   const int64_t oldest_build = active_ != nullptr ? active_->OldestStart() : 0;
+  const std::set<std::string> keys_in_use =
+      active_ != nullptr ? active_->KeysInUse() : std::set<std::string>();
   ASSIGN_OR_RETURN(std::vector<build::CacheEntry> entries, cache_->List());
   ASSIGN_OR_RETURN(std::vector<ImageInfo> images, store_->List());
   std::map<std::string, const ImageInfo*> by_id;
@@ -174,7 +211,8 @@ absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
     usage.last_used = entry.last_used;
     usage.usage_count = entry.usage_count;
     usage.shared = shared.count(entry.image_id) > 0;
-    usage.in_use = oldest_build > 0 && entry.last_used >= oldest_build;
+    usage.in_use =
+        keys_in_use.count(entry.key) > 0 || (oldest_build > 0 && entry.last_used >= oldest_build);
     DescribeStep(*image->second, &usage);
     entry_of_image.emplace(entry.image_id, usage.id);
     out.push_back(std::move(usage));

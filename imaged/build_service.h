@@ -31,7 +31,8 @@ struct BuildParams {
 };
 
 // The builds running now, so that a prune leaves what they use alone: an
-// entry a running build has touched (made or reused) is in use.
+// entry a running build has made or looked up is in use. Reused entries are
+// marked used in the database only when the build ends, hence the keys here.
 class ActiveBuilds {
  public:
   // Registers a build that started at `now` (unix seconds) until the handle goes.
@@ -41,6 +42,8 @@ class ActiveBuilds {
     ~Handle() { builds_->End(id_); }
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
+    // The build uses the cache entry `key` until it ends.
+    void Use(const std::string& key) { builds_->Use(id_, key); }
 
    private:
     ActiveBuilds* builds_;
@@ -49,12 +52,19 @@ class ActiveBuilds {
   std::unique_ptr<Handle> Begin(int64_t now);
   // The start of the oldest running build; 0 when none runs.
   int64_t OldestStart();
+  // The cache entries running builds use.
+  std::set<std::string> KeysInUse();
 
  private:
+  struct Build {
+    int64_t start = 0;
+    std::set<std::string> keys;
+  };
   void End(int64_t id);
+  void Use(int64_t id, const std::string& key);
   std::mutex mutex_;
   int64_t next_id_ = 0;
-  std::map<int64_t, int64_t> starts_;
+  std::map<int64_t, Build> builds_;
 };
 
 class BuildService {

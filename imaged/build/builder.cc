@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "common/digest.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "imaged/build/dispatch.h"
 #include "imaged/build/go_format.h"
@@ -78,6 +79,8 @@ class BuildRun {
   }
 
   int exit_code() const { return exit_code_; }
+  // The cache entries the build reused, in order.
+  const std::vector<std::string>& reused() const { return reused_; }
 
  private:
   static absl::StatusOr<std::string> Expand(const ShellLex& lex, const std::string& word,
@@ -209,6 +212,7 @@ class BuildRun {
         // A cached image that was removed since is a miss; with --cache-from
         // only a part of a source counts (Moby's ImageCache).
         if (hit.ok() && (cache_sources_.empty() || PartOfSource(*hit))) {
+          reused_.push_back(key);
           RETURN_IF_ERROR(output_.Stream(" ---> Using cache\n"));
           image_ = std::move(*hit);
           return output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n"));
@@ -409,6 +413,7 @@ class BuildRun {
   std::unique_ptr<SourceTree> download_tree_;
   std::unique_ptr<SourceTree> mounted_;
   int exit_code_ = 0;
+  std::vector<std::string> reused_;
 };
 
 }  // namespace
@@ -451,6 +456,11 @@ absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
   ASSIGN_OR_RETURN(normalized.platform, NormalizePlatform(options.platform));
   BuildRun run(deps_, normalized, context, output);
   absl::StatusOr<std::string> id = run.Run(dockerfile);
+  // Also after a failure: the steps reused before it were used. Losing this
+  // only ages the entries (an earlier prune by --filter until), so it does
+  // not fail a build whose images are stored.
+  absl::Status touched = deps_.cache->Touch(run.reused());
+  if (!touched.ok()) spdlog::warn("build cache: marking entries used: {}", touched.ToString());
   if (!id.ok()) {
     // Before any output (a Dockerfile that does not parse) the error is the
     // reply; after, it ends the stream.

@@ -119,8 +119,13 @@ class Downloader {
 class BuildCache {
  public:
   virtual ~BuildCache() = default;
+  // The entry's image; finding it does not mark it used (Touch does).
   virtual absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) = 0;
   virtual absl::Status Record(const std::string& key, const std::string& image_id) = 0;
+  // Marks the entries a build reused as used, all of them at once when the
+  // build ends: a fully cached build then writes to the cache once, not once
+  // per step.
+  virtual absl::Status Touch(const std::vector<std::string>& keys) = 0;
 };
 
 }  // namespace berth::imaged::build

@@ -1,5 +1,6 @@
 #include "imaged/build/sql_build_cache.h"
 
+#include <map>
 #include <set>
 
 #include "common/status.h"
@@ -43,22 +44,30 @@ absl::StatusOr<std::unique_ptr<Database>> OpenBuildCacheDatabase(const std::stri
 }
 
 absl::StatusOr<std::optional<std::string>> SqlBuildCache::Lookup(const std::string& key) {
-  std::optional<std::string> image;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Statement select,
-                     db_->Prepare("SELECT image_id FROM build_cache WHERE key = ?"));
-    select.Bind(1, key);
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return absl::OkStatus();
-    image = select.ColumnText(0);
-    ASSIGN_OR_RETURN(
-        Statement touch,
-        db_->Prepare(
-            "UPDATE build_cache SET last_used = ?, usage_count = usage_count + 1 WHERE key = ?"));
-    touch.Bind(1, clock_()).Bind(2, key);
-    return touch.Run();
-  }));
-  return image;
+  ASSIGN_OR_RETURN(Statement select,
+                   db_->Prepare("SELECT image_id FROM build_cache WHERE key = ?"));
+  select.Bind(1, key);
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(select.ColumnText(0));
+}
+
+absl::Status SqlBuildCache::Touch(const std::vector<std::string>& keys) {
+  if (keys.empty()) return absl::OkStatus();
+  const int64_t now = clock_();
+  // A key reused twice in a build (the same step in two stages) counts twice.
+  std::map<std::string, int64_t> uses;
+  for (const std::string& key : keys) ++uses[key];
+  return db_->Transaction([&]() -> absl::Status {
+    for (const auto& [key, count] : uses) {
+      ASSIGN_OR_RETURN(Statement touch,
+                       db_->Prepare("UPDATE build_cache SET last_used = ?, usage_count = "
+                                    "usage_count + ? WHERE key = ?"));
+      touch.Bind(1, now).Bind(2, count).Bind(3, key);
+      RETURN_IF_ERROR(touch.Run());
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status SqlBuildCache::Record(const std::string& key, const std::string& image_id) {

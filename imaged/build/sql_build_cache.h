@@ -24,8 +24,8 @@ std::vector<std::string> BuildCacheMigrations();
 
 // Opens (creating, migrating) the cache's database. Commits are not synced
 // (synchronous=NORMAL under WAL): a process crash loses nothing, a power loss
-// at most the last entries, which are then misses; a cached build touches
-// every entry it uses, and a sync per step was most of its time.
+// at most the last entries, which are then misses; a sync per step was
+// most of a cached build's time.
 absl::StatusOr<std::unique_ptr<Database>> OpenBuildCacheDatabase(const std::string& path);
 
 struct CacheEntry {
@@ -44,6 +44,8 @@ class SqlBuildCache : public BuildCache {
 
   absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override;
   absl::Status Record(const std::string& key, const std::string& image_id) override;
+  // One transaction; keys no longer in the cache are skipped.
+  absl::Status Touch(const std::vector<std::string>& keys) override;
 
   // For `docker system df` and `docker builder prune`.
   absl::StatusOr<std::vector<CacheEntry>> List();

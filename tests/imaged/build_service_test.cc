@@ -258,6 +258,40 @@ TEST_CASE("a prune leaves the entries of a running build alone", "[build]") {
   CHECK(manager.Prune(all)->deleted.size() == 1);
 }
 
+TEST_CASE("an entry a running build looked up is in use before it is marked used", "[build]") {
+  Fixture f;
+  ActiveBuilds active;
+  BuildCacheManager manager(f.store.get(), f.cache.get(), &active);
+  std::string dockerfile = "FROM base\nCOPY f.txt /r/\n";
+  f.Build(dockerfile, Context(dockerfile));
+  auto listed = manager.List();
+  REQUIRE(listed->size() == 1);
+  // Started after the entry was last used: only the lookup holds it.
+  auto running = active.Begin(1000);
+  CHECK_FALSE((*manager.List())[0].in_use);
+  running->Use((*listed)[0].key);
+  CHECK((*manager.List())[0].in_use);
+  BuildCachePruneOptions all;
+  all.all = true;
+  CHECK(manager.Prune(all)->deleted.empty());
+  running.reset();
+  CHECK(manager.Prune(all)->deleted.size() == 1);
+}
+
+TEST_CASE("a cached rebuild marks its entries used once, when it ends", "[build]") {
+  Fixture f;
+  std::string dockerfile = "FROM base\nENV A=1\nCOPY f.txt /r/\n";
+  f.Build(dockerfile, Context(dockerfile));
+  auto before = f.cache->List();
+  REQUIRE(before->size() == 2);
+  for (const auto& entry : *before) CHECK(entry.usage_count == 1);
+  std::string again = f.Build(dockerfile, Context(dockerfile));
+  CHECK(again.find("Using cache") != std::string::npos);
+  auto after = f.cache->List();
+  REQUIRE(after->size() == 2);
+  for (const auto& entry : *after) CHECK(entry.usage_count == 2);
+}
+
 TEST_CASE("a pruned image that a container uses stays", "[build]") {
   Fixture f;
   BuildCacheManager manager(f.store.get(), f.cache.get());

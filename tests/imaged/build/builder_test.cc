@@ -67,7 +67,14 @@ struct FakeCache : BuildCache {
     entries[key] = id;
     return absl::OkStatus();
   }
+  absl::Status Touch(const std::vector<std::string>& keys) override {
+    ++touches;
+    for (const std::string& key : keys) ++uses[key];
+    return absl::OkStatus();
+  }
   std::map<std::string, std::string> entries;
+  std::map<std::string, int> uses;
+  int touches = 0;
 };
 
 struct FakeRunner : StepRunner {
@@ -253,6 +260,10 @@ TEST_CASE("a metadata-only build: output, config, history, then all from cache")
     ++hits;
   }
   CHECK(hits == 3);
+  // The reused entries are marked used once, at the end of each build.
+  CHECK(f.cache.touches == 2);
+  REQUIRE(f.cache.uses.size() == 3);
+  for (const auto& [key, uses] : f.cache.uses) CHECK(uses == 1);
 
   // --no-cache rebuilds (same content, so the same IDs).
   options.no_cache = true;
