@@ -117,8 +117,8 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
   CompletedTar completed(context);
   auto run = [&]() -> absl::Status {
-    RETURN_IF_ERROR(MakeDirs(dir + "/context", 0700));
-    RETURN_IF_ERROR(MakeDirs(dir + "/scratch", 0700));
+    // The directories are made when needed (a big context, COPY --from, ADD
+    // of a URL): a cached build of a small context touches no file here.
     // Errors before the first step are the reply itself, as in Docker.
     ASSIGN_OR_RETURN(std::unique_ptr<build::BuildContext> tree,
                      build::BuildContext::Extract(completed, dir + "/context"));

@@ -1,8 +1,9 @@
-// docker build in imaged: the context is extracted into a private directory
-// under <exec_root>/imaged/build/, the Dockerfile read from it, and the
-// Builder run with the adapters of build_adapters.h. The directory is
-// removed afterwards, whatever happened; the JSON message stream goes to
-// the caller's sink as Docker's legacy builder writes it.
+// docker build in imaged: the context is extracted (into memory, or a
+// private directory under <exec_root>/imaged/build/ when big), the
+// Dockerfile read from it, and the Builder run with the adapters of
+// build_adapters.h. The directory is removed afterwards, whatever happened;
+// the JSON message stream goes to the caller's sink as Docker's legacy
+// builder writes it.
 #pragma once
 
 #include <functional>

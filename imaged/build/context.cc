@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -107,6 +108,28 @@ class RangeSource : public ByteSource {
   int64_t end_;
 };
 
+// A byte range of the in-memory contents.
+class MemoryRangeSource : public ByteSource {
+ public:
+  MemoryRangeSource(const std::string& data, int64_t offset, int64_t size)
+      : data_(data), next_(offset), end_(offset + size) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(n), end_ - next_));
+    if (n == 0) return 0;
+    if (end_ > static_cast<int64_t>(data_.size())) {
+      return absl::DataLossError("build context: contents are short");
+    }
+    std::memcpy(buffer, data_.data() + next_, n);
+    next_ += static_cast<int64_t>(n);
+    return n;
+  }
+
+ private:
+  const std::string& data_;
+  int64_t next_;
+  int64_t end_;
+};
+
 absl::Status PwriteFull(int fd, const char* data, size_t size, int64_t offset) {
   while (size > 0) {
     ssize_t count = pwrite(fd, data, size, offset);
@@ -127,22 +150,50 @@ BuildContext::~BuildContext() {
   if (data_fd_ >= 0) close(data_fd_);
 }
 
+std::unique_ptr<ByteSource> BuildContext::OpenExtent(const Extent& extent) const {
+  if (data_fd_ >= 0) return std::make_unique<RangeSource>(data_fd_, extent.offset, extent.size);
+  return std::make_unique<MemoryRangeSource>(memory_, extent.offset, extent.size);
+}
+
 absl::StatusOr<std::string> BuildContext::ReadExtent(const std::string& name) const {
   auto it = extents_.find(name);
   if (it == extents_.end()) return absl::NotFoundError(absl::StrCat("open ", name));
   std::string content;
   content.resize(static_cast<size_t>(it->second.size));
-  RangeSource source(data_fd_, it->second.offset, it->second.size);
+  std::unique_ptr<ByteSource> source = OpenExtent(it->second);
   size_t filled = 0;
   while (filled < content.size()) {
-    ASSIGN_OR_RETURN(size_t n, source.Read(&content[filled], content.size() - filled));
+    ASSIGN_OR_RETURN(size_t n, source->Read(&content[filled], content.size() - filled));
+    if (n == 0) return absl::DataLossError("build context: contents are short");
     filled += n;
   }
   return content;
 }
 
+absl::Status BuildContext::WriteData(const char* data, size_t size, int64_t offset,
+                                     int64_t memory_limit) {
+  const int64_t end = offset + static_cast<int64_t>(size);
+  if (data_fd_ < 0 && end <= memory_limit) {
+    if (static_cast<int64_t>(memory_.size()) < end) memory_.resize(static_cast<size_t>(end));
+    std::memcpy(&memory_[static_cast<size_t>(offset)], data, size);
+    return absl::OkStatus();
+  }
+  if (data_fd_ < 0) {
+    // Too big for memory: from here on the contents live in one data file, a
+    // context of thousands of files costing one inode, not thousands.
+    RETURN_IF_ERROR(MakeDirs(root_, 0700));
+    const std::string path = root_ + "/data";
+    data_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (data_fd_ < 0) return LastErrnoStatus("create " + path);
+    RETURN_IF_ERROR(PwriteFull(data_fd_, memory_.data(), memory_.size(), 0));
+    std::string().swap(memory_);
+  }
+  return PwriteFull(data_fd_, data, size, offset);
+}
+
 absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& tar,
-                                                                    const std::string& root) {
+                                                                    const std::string& root,
+                                                                    int64_t memory_limit) {
   std::unique_ptr<BuildContext> context(new BuildContext(root));
   context->entries_[""] = FileInfo{FileType::kDirectory, 0755, 0, ""};
   std::unique_ptr<struct archive, ArchiveDeleter> reader(archive_read_new());
@@ -158,12 +209,8 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       ARCHIVE_OK) {
     return input.Error(reader.get(), "invalid build context");
   }
-  // Every file's content goes into one data file, at an offset: a context of
-  // thousands of files costs one inode, not thousands (creating and deleting
-  // inodes per build was most of a cached build's time).
-  const std::string data_path = root + "/data";
-  context->data_fd_ = open(data_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (context->data_fd_ < 0) return LastErrnoStatus("create " + data_path);
+  // Every file's content goes into one buffer, at an offset (creating and
+  // deleting a file per context entry was most of a cached build's time).
   int64_t end = 0;
   struct archive_entry* entry = nullptr;
   while (true) {
@@ -221,8 +268,8 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       while ((rc = archive_read_data_block(reader.get(), &block, &size, &offset)) == ARCHIVE_OK) {
         // A sparse entry's holes read as zeros: the block's offset places it.
         if (size > 0) {
-          RETURN_IF_ERROR(
-              PwriteFull(context->data_fd_, static_cast<const char*>(block), size, start + offset));
+          RETURN_IF_ERROR(context->WriteData(static_cast<const char*>(block), size, start + offset,
+                                             memory_limit));
         }
         end = std::max<int64_t>(end, start + offset + static_cast<int64_t>(size));
       }
@@ -233,7 +280,13 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
     }
     context->entries_[name] = info;
   }
-  if (ftruncate(context->data_fd_, end) != 0) return LastErrnoStatus("truncate " + data_path);
+  // Trailing holes of a sparse entry read as zeros.
+  if (context->data_fd_ >= 0) {
+    if (ftruncate(context->data_fd_, end) != 0)
+      return LastErrnoStatus("truncate " + root + "/data");
+  } else {
+    context->memory_.resize(static_cast<size_t>(end));
+  }
   std::vector<std::string> patterns;
   auto ignore = context->entries_.find(".dockerignore");
   if (ignore != context->entries_.end() && ignore->second.type == FileType::kFile) {
@@ -301,7 +354,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> BuildContext::Open(const std::string
   if (absl::StartsWith(name, "/")) name = name.substr(1);
   auto it = extents_.find(name);
   if (it == extents_.end()) return absl::NotFoundError(absl::StrCat("open ", name));
-  return std::unique_ptr<ByteSource>(new RangeSource(data_fd_, it->second.offset, it->second.size));
+  return OpenExtent(it->second);
 }
 
 absl::StatusOr<std::string> BuildContext::ReadDockerfile(const std::string& path) const {

@@ -1,6 +1,7 @@
 // The build context: the tar the client sends with POST /build, extracted
-// into a private directory (every file's content in one data file, the tree
-// in memory) and seen through a safe, read-only view.
+// (every file's content in one buffer, the tree in memory) and seen through a
+// safe, read-only view. The contents stay in memory up to a limit; a bigger
+// context's go into one data file in a private directory.
 //
 // Safety: an entry whose name is absolute or climbs out with "..", a
 // symbolic link whose target is absolute or leads outside the context, or a
@@ -71,10 +72,16 @@ class DirectoryTree : public SourceTree {
 
 class BuildContext : public SourceTree {
  public:
-  // Extracts a tar (plain, gzip, bzip2 or xz) into root, an empty directory
-  // imaged owns, and reads .dockerignore.
+  // Contents up to this size stay in memory: most contexts are small, and a
+  // cached build's time went largely to writing and removing the data file.
+  static constexpr int64_t kMemoryLimit = 16 << 20;
+
+  // Extracts a tar (plain, gzip, bzip2 or xz) and reads .dockerignore. When
+  // the contents exceed memory_limit they go to root/data (root, a
+  // directory imaged owns, is made then).
   static absl::StatusOr<std::unique_ptr<BuildContext>> Extract(ByteSource& tar,
-                                                               const std::string& root);
+                                                               const std::string& root,
+                                                               int64_t memory_limit = kMemoryLimit);
 
   // The Dockerfile at path inside the context (default "Dockerfile", then
   // "dockerfile" as Docker falls back), symlinks followed inside the context.
@@ -102,9 +109,16 @@ class BuildContext : public SourceTree {
   void ApplyIgnore(const PatternMatcher& matcher);
   absl::StatusOr<std::string> ReadFileInView(const std::string& path, bool honour_ignore) const;
   absl::StatusOr<std::string> ReadExtent(const std::string& name) const;
+  std::unique_ptr<ByteSource> OpenExtent(const Extent& extent) const;
+  // Stores content bytes at offset: in memory_ up to memory_limit, then in
+  // the data file.
+  absl::Status WriteData(const char* data, size_t size, int64_t offset, int64_t memory_limit);
 
   std::string root_;
-  // <root>/data, open for the context's lifetime; -1 in a view copy.
+  // The contents while they fit in memory.
+  std::string memory_;
+  // <root>/data once they do not, open for the context's lifetime; -1 before
+  // and in a view copy.
   int data_fd_ = -1;
   std::map<std::string, Extent> extents_;
   // Every entry, by cleaned path ("" is the root).

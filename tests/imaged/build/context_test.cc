@@ -12,9 +12,10 @@ namespace {
 using testing::TarBuilder;
 using testing::TempDir;
 
-absl::StatusOr<std::unique_ptr<BuildContext>> Load(const std::string& tar, const TempDir& dir) {
+absl::StatusOr<std::unique_ptr<BuildContext>> Load(
+    const std::string& tar, const TempDir& dir, int64_t memory_limit = BuildContext::kMemoryLimit) {
   StringSource source(tar);
-  return BuildContext::Extract(source, dir.path());
+  return BuildContext::Extract(source, dir.path() + "/context", memory_limit);
 }
 
 TEST_CASE("a context extracts with modes kept in the view") {
@@ -57,18 +58,7 @@ std::string ReadAll(ByteSource& source) {
   }
 }
 
-TEST_CASE("file contents live in one data file, each read back whole through Open") {
-  TempDir dir;
-  TarBuilder builder;
-  for (int i = 0; i < 200; ++i) {
-    builder.File("src/f" + std::to_string(i), std::string(i * 3, static_cast<char>('a' + i % 26)));
-  }
-  builder.File("empty", "").Hardlink("src/again", "src/f17");
-  auto context = Load(builder.Finish(), dir);
-  REQUIRE(context.ok());
-  auto& c = **context;
-  // One inode for the whole context, however many files it has.
-  CHECK(*ListDirectory(dir.path()) == std::vector<std::string>{"data"});
+void CheckContents(const BuildContext& c) {
   for (int i : {0, 1, 17, 199}) {
     auto file = c.Open("src/f" + std::to_string(i));
     REQUIRE(file.ok());
@@ -80,8 +70,38 @@ TEST_CASE("file contents live in one data file, each read back whole through Ope
   auto empty = c.Open("empty");
   REQUIRE(empty.ok());
   CHECK(ReadAll(**empty).empty());
+  CHECK(*c.ReadDockerfile("") == "FROM scratch\n");
   CHECK_FALSE(c.Open("src").ok());
   CHECK(absl::IsNotFound(c.Open("missing").status()));
+}
+
+std::string ManyFiles() {
+  TarBuilder builder;
+  builder.File("Dockerfile", "FROM scratch\n");
+  for (int i = 0; i < 200; ++i) {
+    builder.File("src/f" + std::to_string(i), std::string(i * 3, static_cast<char>('a' + i % 26)));
+  }
+  return builder.File("empty", "").Hardlink("src/again", "src/f17").Finish();
+}
+
+TEST_CASE("a small context's contents stay in memory, each read back whole through Open") {
+  TempDir dir;
+  auto context = Load(ManyFiles(), dir);
+  REQUIRE(context.ok());
+  // Not a file written for it.
+  CHECK(ListDirectory(dir.path())->empty());
+  CheckContents(**context);
+}
+
+TEST_CASE("a big context's contents go to one data file, also when it outgrows memory midway") {
+  for (int64_t limit : {int64_t{0}, int64_t{4000}}) {
+    TempDir dir;
+    auto context = Load(ManyFiles(), dir, limit);
+    REQUIRE(context.ok());
+    // One inode for the whole context, however many files it has.
+    CHECK(*ListDirectory(dir.path() + "/context") == std::vector<std::string>{"data"});
+    CheckContents(**context);
+  }
 }
 
 TEST_CASE("gzip contexts and the lowercase dockerfile fallback") {
