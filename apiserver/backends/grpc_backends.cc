@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::apiserver {
 
@@ -18,19 +19,12 @@ namespace {
 
 constexpr char kImaged[] = "imaged";
 constexpr char kRuntimed[] = "runtimed";
+constexpr char kStored[] = "stored";
 
 // Quick calls get a deadline so a wedged daemon cannot hold an HTTP client
 // forever; calls that wait on containers (stop, restart, remove -f) get a long one.
 constexpr auto kShortDeadline = std::chrono::seconds(60);
 constexpr auto kLongDeadline = std::chrono::minutes(30);
-
-void SetDeadline(grpc::ClientContext* context, std::chrono::seconds timeout) {
-  context->set_deadline(std::chrono::system_clock::now() + timeout);
-}
-
-void SetDeadline(grpc::ClientContext* context, std::chrono::minutes timeout) {
-  context->set_deadline(std::chrono::system_clock::now() + timeout);
-}
 
 class GrpcLoadSession : public LoadSession {
  public:
@@ -90,23 +84,16 @@ GrpcImageBackend::GrpcImageBackend(std::shared_ptr<grpc::Channel> channel)
     : stub_(img::ImageService::NewStub(channel)) {}
 
 absl::StatusOr<img::GetImageResponse> GrpcImageBackend::GetImage(const std::string& reference) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   img::GetImageRequest request;
   request.set_reference(reference);
-  img::GetImageResponse response;
-  absl::Status status = FromSiblingStatus(stub_->GetImage(&context, request, &response), kImaged);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &img::ImageService::Stub::GetImage, request, kShortDeadline,
+                   kImaged);
 }
 
 absl::StatusOr<std::vector<img::Image>> GrpcImageBackend::ListImages() {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  img::ListImagesResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ListImages(&context, img::ListImagesRequest(), &response), kImaged);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(img::ListImagesResponse response,
+                   UnaryCall(stub_.get(), &img::ImageService::Stub::ListImages,
+                             img::ListImagesRequest(), kShortDeadline, kImaged));
   return std::vector<img::Image>(response.images().begin(), response.images().end());
 }
 
@@ -169,12 +156,7 @@ std::unique_ptr<ReadStream<img::Progress>> GrpcImageBackend::PushImage(
 }
 
 absl::StatusOr<img::LoginResponse> GrpcImageBackend::Login(const img::LoginRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
-  img::LoginResponse response;
-  absl::Status status = FromSiblingStatus(stub_->Login(&context, request, &response), kImaged);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &img::ImageService::Stub::Login, request, kLongDeadline, kImaged);
 }
 
 absl::StatusOr<img::InspectDistributionResponse> GrpcImageBackend::InspectDistribution(
@@ -193,12 +175,11 @@ absl::StatusOr<rt::CreateContainerResponse> GrpcContainerBackend::CreateContaine
 }
 
 absl::Status GrpcContainerBackend::StartContainer(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
   rt::StartContainerRequest request;
   request.set_id(id);
-  rt::StartContainerResponse response;
-  return FromSiblingStatus(stub_->StartContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::StartContainer, request, kLongDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::StatusOr<rt::StopContainerResponse> GrpcContainerBackend::StopContainer(
@@ -214,21 +195,19 @@ absl::Status GrpcContainerBackend::RestartContainer(const rt::RestartContainerRe
 }
 
 absl::Status GrpcContainerBackend::PauseContainer(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   rt::PauseContainerRequest request;
   request.set_id(id);
-  rt::PauseContainerResponse response;
-  return FromSiblingStatus(stub_->PauseContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::PauseContainer, request, kShortDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::Status GrpcContainerBackend::UnpauseContainer(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   rt::UnpauseContainerRequest request;
   request.set_id(id);
-  rt::UnpauseContainerResponse response;
-  return FromSiblingStatus(stub_->UnpauseContainer(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::UnpauseContainer, request,
+                   kShortDeadline, kRuntimed)
+      .status();
 }
 
 absl::StatusOr<rt::UpdateContainerResponse> GrpcContainerBackend::UpdateContainer(
@@ -256,26 +235,20 @@ absl::Status GrpcContainerBackend::RemoveContainer(const rt::RemoveContainerRequ
 }
 
 absl::StatusOr<rt::Container> GrpcContainerBackend::GetContainer(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   rt::GetContainerRequest request;
   request.set_id(id);
-  rt::GetContainerResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->GetContainer(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(rt::GetContainerResponse response,
+                   UnaryCall(stub_.get(), &rt::RuntimeService::Stub::GetContainer, request,
+                             kShortDeadline, kRuntimed));
   return response.container();
 }
 
 absl::StatusOr<std::vector<rt::Container>> GrpcContainerBackend::ListContainers(bool all) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   rt::ListContainersRequest request;
   request.set_all(all);
-  rt::ListContainersResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ListContainers(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(rt::ListContainersResponse response,
+                   UnaryCall(stub_.get(), &rt::RuntimeService::Stub::ListContainers, request,
+                             kShortDeadline, kRuntimed));
   return std::vector<rt::Container>(response.containers().begin(), response.containers().end());
 }
 
@@ -314,57 +287,42 @@ GrpcVolumeBackend::GrpcVolumeBackend(std::shared_ptr<grpc::Channel> channel)
     : stub_(st::StorageService::NewStub(channel)) {}
 
 absl::StatusOr<st::Volume> GrpcVolumeBackend::CreateVolume(const st::CreateVolumeRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  st::CreateVolumeResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->CreateVolume(&context, request, &response), "stored");
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::CreateVolumeResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::CreateVolume, request,
+                             kShortDeadline, kStored));
   return response.volume();
 }
 
 absl::StatusOr<st::Volume> GrpcVolumeBackend::GetVolume(const std::string& name) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
   st::GetVolumeRequest request;
   request.set_name(name);
-  st::GetVolumeResponse response;
-  absl::Status status = FromSiblingStatus(stub_->GetVolume(&context, request, &response), "stored");
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::GetVolumeResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::GetVolume, request,
+                             kShortDeadline, kStored));
   return response.volume();
 }
 
 absl::StatusOr<std::vector<st::Volume>> GrpcVolumeBackend::ListVolumes() {
-  grpc::ClientContext context;
-  SetDeadline(&context, kShortDeadline);
-  st::ListVolumesRequest request;
-  st::ListVolumesResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ListVolumes(&context, request, &response), "stored");
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::ListVolumesResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::ListVolumes,
+                             st::ListVolumesRequest(), kShortDeadline, kStored));
   return std::vector<st::Volume>(response.volumes().begin(), response.volumes().end());
 }
 
 absl::Status GrpcVolumeBackend::RemoveVolume(const std::string& name, bool force) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
   st::RemoveVolumeRequest request;
   request.set_name(name);
   request.set_force(force);
-  st::RemoveVolumeResponse response;
-  return FromSiblingStatus(stub_->RemoveVolume(&context, request, &response), "stored");
+  return UnaryCall(stub_.get(), &st::StorageService::Stub::RemoveVolume, request, kLongDeadline,
+                   kStored)
+      .status();
 }
 
 absl::StatusOr<st::PruneVolumesResponse> GrpcVolumeBackend::PruneVolumes(bool all) {
-  grpc::ClientContext context;
-  SetDeadline(&context, kLongDeadline);
   st::PruneVolumesRequest request;
   request.set_all(all);
-  st::PruneVolumesResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->PruneVolumes(&context, request, &response), "stored");
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &st::StorageService::Stub::PruneVolumes, request, kLongDeadline,
+                   kStored);
 }
 
 }  // namespace berth::apiserver

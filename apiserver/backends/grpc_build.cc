@@ -14,12 +14,10 @@ GrpcBuildBackend::GrpcBuildBackend(std::shared_ptr<grpc::Channel> imaged)
 
 absl::StatusOr<std::string> GrpcBuildBackend::CommitContainer(
     const image::v1::CommitContainerRequest& request) {
-  grpc::ClientContext context;
   // A commit copies the whole writable layer: allow for a big one.
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
-  image::v1::CommitContainerResponse response;
-  grpc::Status status = stub_->CommitContainer(&context, request, &response);
-  if (!status.ok()) return FromSiblingStatus(status, "imaged");
+  ASSIGN_OR_RETURN(image::v1::CommitContainerResponse response,
+                   UnaryCall(stub_.get(), &image::v1::ImageService::Stub::CommitContainer, request,
+                             std::chrono::minutes(30), "imaged"));
   return response.id();
 }
 

@@ -5,6 +5,7 @@
 
 #include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::apiserver {
 
@@ -13,10 +14,7 @@ namespace rt = ::berth::runtime::v1;
 namespace {
 
 constexpr char kRuntimed[] = "runtimed";
-
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-}
+constexpr auto kDeadline = std::chrono::seconds(60);
 
 }  // namespace
 
@@ -25,15 +23,12 @@ GrpcExecBackend::GrpcExecBackend(std::shared_ptr<grpc::Channel> channel)
 
 absl::StatusOr<std::string> GrpcExecBackend::CreateExec(const std::string& container,
                                                         const std::string& config_json) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::CreateExecRequest request;
   request.set_container_id(container);
   request.set_config_json(config_json);
-  rt::CreateExecResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->CreateExec(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(
+      rt::CreateExecResponse response,
+      UnaryCall(stub_.get(), &rt::RuntimeService::Stub::CreateExec, request, kDeadline, kRuntimed));
   return response.id();
 }
 
@@ -45,48 +40,36 @@ std::unique_ptr<AttachSession> GrpcExecBackend::StartExec(const rt::StartExecOpt
 }
 
 absl::StatusOr<rt::ExecInfo> GrpcExecBackend::InspectExec(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::InspectExecRequest request;
   request.set_id(id);
-  rt::InspectExecResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->InspectExec(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(rt::InspectExecResponse response,
+                   UnaryCall(stub_.get(), &rt::RuntimeService::Stub::InspectExec, request,
+                             kDeadline, kRuntimed));
   return response.exec();
 }
 
 absl::Status GrpcExecBackend::ResizeExec(const rt::ResizeExecRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  rt::ResizeExecResponse response;
-  return FromSiblingStatus(stub_->ResizeExec(&context, request, &response), kRuntimed);
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::ResizeExec, request, kDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::StatusOr<std::vector<std::string>> GrpcExecBackend::ListExecs(
     const std::string& container_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::ListExecsRequest request;
   request.set_container_id(container_id);
-  rt::ListExecsResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ListExecs(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(
+      rt::ListExecsResponse response,
+      UnaryCall(stub_.get(), &rt::RuntimeService::Stub::ListExecs, request, kDeadline, kRuntimed));
   return std::vector<std::string>(response.ids().begin(), response.ids().end());
 }
 
 absl::StatusOr<rt::ContainerStatsResponse> GrpcExecBackend::ContainerStats(
     const std::string& container) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::ContainerStatsRequest request;
   request.set_id(container);
-  rt::ContainerStatsResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ContainerStats(&context, request, &response), kRuntimed);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &rt::RuntimeService::Stub::ContainerStats, request, kDeadline,
+                   kRuntimed);
 }
 
 }  // namespace berth::apiserver

@@ -5,6 +5,7 @@
 
 #include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::apiserver {
 
@@ -13,10 +14,9 @@ namespace st = ::berth::storage::v1;
 namespace {
 
 constexpr char kStored[] = "stored";
-
-void SetDeadline(grpc::ClientContext* context, std::chrono::seconds timeout) {
-  context->set_deadline(std::chrono::system_clock::now() + timeout);
-}
+constexpr auto kShortDeadline = std::chrono::seconds(60);
+// Changes and sizes walk a whole container's tree.
+constexpr auto kWalkDeadline = std::chrono::seconds(600);
 
 class GrpcExtractSession : public ExtractSession {
  public:
@@ -52,15 +52,12 @@ GrpcContainerFilesBackend::GrpcContainerFilesBackend(std::shared_ptr<grpc::Chann
 
 absl::StatusOr<st::PathStat> GrpcContainerFilesBackend::StatPath(const st::ContainerView& view,
                                                                  const std::string& path) {
-  grpc::ClientContext context;
-  SetDeadline(&context, std::chrono::seconds(60));
   st::StatContainerPathRequest request;
   *request.mutable_container() = view;
   request.set_path(path);
-  st::StatContainerPathResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->StatContainerPath(&context, request, &response), kStored);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::StatContainerPathResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::StatContainerPath, request,
+                             kShortDeadline, kStored));
   return response.stat();
 }
 
@@ -89,36 +86,25 @@ std::unique_ptr<ReadStream<types::v1::Chunk>> GrpcContainerFilesBackend::Export(
 
 absl::StatusOr<std::vector<st::FileChange>> GrpcContainerFilesBackend::Changes(
     const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, std::chrono::seconds(600));
   st::ContainerChangesRequest request;
   request.set_container_id(id);
-  st::ContainerChangesResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->ContainerChanges(&context, request, &response), kStored);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::ContainerChangesResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::ContainerChanges, request,
+                             kWalkDeadline, kStored));
   return std::vector<st::FileChange>(response.changes().begin(), response.changes().end());
 }
 
 absl::StatusOr<st::RootfsSizeResponse> GrpcContainerFilesBackend::Size(const std::string& id) {
-  grpc::ClientContext context;
-  SetDeadline(&context, std::chrono::seconds(600));
   st::RootfsSizeRequest request;
   request.set_container_id(id);
-  st::RootfsSizeResponse response;
-  absl::Status status = FromSiblingStatus(stub_->RootfsSize(&context, request, &response), kStored);
-  if (!status.ok()) return status;
-  return response;
+  return UnaryCall(stub_.get(), &st::StorageService::Stub::RootfsSize, request, kWalkDeadline,
+                   kStored);
 }
 
 absl::StatusOr<std::map<std::string, int64_t>> GrpcContainerFilesBackend::VolumeUsage() {
-  grpc::ClientContext context;
-  SetDeadline(&context, std::chrono::seconds(600));
-  st::VolumeUsageRequest request;
-  st::VolumeUsageResponse response;
-  absl::Status status =
-      FromSiblingStatus(stub_->VolumeUsage(&context, request, &response), kStored);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(st::VolumeUsageResponse response,
+                   UnaryCall(stub_.get(), &st::StorageService::Stub::VolumeUsage,
+                             st::VolumeUsageRequest(), kWalkDeadline, kStored));
   return std::map<std::string, int64_t>(response.sizes().begin(), response.sizes().end());
 }
 

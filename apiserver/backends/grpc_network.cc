@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "apiserver/backends/grpc_streams.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
 
 namespace berth::apiserver {
 
@@ -14,9 +16,7 @@ namespace {
 constexpr char kNetd[] = "netd";
 constexpr char kRuntimed[] = "runtimed";
 
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-}
+constexpr auto kDeadline = std::chrono::seconds(60);
 
 absl::StatusOr<Json> ParseNetwork(const std::string& text) {
   absl::StatusOr<Json> json = ParseJson(text);
@@ -31,88 +31,72 @@ GrpcNetworkBackend::GrpcNetworkBackend(std::shared_ptr<grpc::Channel> netd,
     : netd_(nw::NetworkService::NewStub(netd)), runtimed_(rt::RuntimeService::NewStub(runtimed)) {}
 
 absl::StatusOr<std::string> GrpcNetworkBackend::CreateNetwork(const Json& request) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   nw::CreateNetworkRequest message;
   message.set_request_json(request.dump());
-  nw::CreateNetworkResponse response;
-  absl::Status status =
-      FromSiblingStatus(netd_->CreateNetwork(&context, message, &response), kNetd);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(
+      nw::CreateNetworkResponse response,
+      UnaryCall(netd_.get(), &nw::NetworkService::Stub::CreateNetwork, message, kDeadline, kNetd));
   return response.id();
 }
 
 absl::StatusOr<Json> GrpcNetworkBackend::GetNetwork(const std::string& name_or_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   nw::GetNetworkRequest message;
   message.set_network(name_or_id);
-  nw::GetNetworkResponse response;
-  absl::Status status = FromSiblingStatus(netd_->GetNetwork(&context, message, &response), kNetd);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(
+      nw::GetNetworkResponse response,
+      UnaryCall(netd_.get(), &nw::NetworkService::Stub::GetNetwork, message, kDeadline, kNetd));
   return ParseNetwork(response.network_json());
 }
 
 absl::StatusOr<std::vector<Json>> GrpcNetworkBackend::ListNetworks() {
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  nw::ListNetworksResponse response;
-  absl::Status status =
-      FromSiblingStatus(netd_->ListNetworks(&context, nw::ListNetworksRequest(), &response), kNetd);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(nw::ListNetworksResponse response,
+                   UnaryCall(netd_.get(), &nw::NetworkService::Stub::ListNetworks,
+                             nw::ListNetworksRequest(), kDeadline, kNetd));
   std::vector<Json> networks;
   for (const std::string& text : response.network_json()) {
-    absl::StatusOr<Json> network = ParseNetwork(text);
-    if (!network.ok()) return network.status();
-    networks.push_back(std::move(*network));
+    ASSIGN_OR_RETURN(Json network, ParseNetwork(text));
+    networks.push_back(std::move(network));
   }
   return networks;
 }
 
 absl::Status GrpcNetworkBackend::RemoveNetwork(const std::string& name_or_id) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   nw::RemoveNetworkRequest message;
   message.set_network(name_or_id);
-  nw::RemoveNetworkResponse response;
-  return FromSiblingStatus(netd_->RemoveNetwork(&context, message, &response), kNetd);
+  return UnaryCall(netd_.get(), &nw::NetworkService::Stub::RemoveNetwork, message, kDeadline, kNetd)
+      .status();
 }
 
 absl::StatusOr<std::vector<std::string>> GrpcNetworkBackend::PruneNetworks(const Json& filters) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   nw::PruneNetworksRequest message;
   message.set_filters_json(filters.dump());
-  nw::PruneNetworksResponse response;
-  absl::Status status =
-      FromSiblingStatus(netd_->PruneNetworks(&context, message, &response), kNetd);
-  if (!status.ok()) return status;
+  ASSIGN_OR_RETURN(
+      nw::PruneNetworksResponse response,
+      UnaryCall(netd_.get(), &nw::NetworkService::Stub::PruneNetworks, message, kDeadline, kNetd));
   return std::vector<std::string>(response.removed().begin(), response.removed().end());
 }
 
 absl::Status GrpcNetworkBackend::ConnectContainer(const std::string& network,
                                                   const std::string& container,
                                                   const Json& endpoint_config) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::ConnectNetworkRequest message;
   message.set_id(container);
   message.set_network(network);
   message.set_endpoint_config_json(endpoint_config.dump());
-  rt::ConnectNetworkResponse response;
-  return FromSiblingStatus(runtimed_->ConnectNetwork(&context, message, &response), kRuntimed);
+  return UnaryCall(runtimed_.get(), &rt::RuntimeService::Stub::ConnectNetwork, message, kDeadline,
+                   kRuntimed)
+      .status();
 }
 
 absl::Status GrpcNetworkBackend::DisconnectContainer(const std::string& network,
                                                      const std::string& container, bool force) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   rt::DisconnectNetworkRequest message;
   message.set_id(container);
   message.set_network(network);
   message.set_force(force);
-  rt::DisconnectNetworkResponse response;
-  return FromSiblingStatus(runtimed_->DisconnectNetwork(&context, message, &response), kRuntimed);
+  return UnaryCall(runtimed_.get(), &rt::RuntimeService::Stub::DisconnectNetwork, message,
+                   kDeadline, kRuntimed)
+      .status();
 }
 
 }  // namespace berth::apiserver
