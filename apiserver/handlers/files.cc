@@ -2,12 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <atomic>
 #include <map>
 #include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "apiserver/handlers/byte_relay.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"
 #include "apiserver/render.h"
@@ -179,38 +179,16 @@ absl::Status FileHandlers::GetArchive(Exchange& exchange, const std::string& nam
   ASSIGN_OR_RETURN(std::string path, PathParam(exchange));
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
   ASSIGN_OR_RETURN(st::ContainerView view, ContainerViewOf(container));
-  std::unique_ptr<ReadStream<st::ArchiveContainerPathResponse>> stream =
-      files_->ArchivePath(view, path);
-  std::atomic<bool> client_gone{false};
-  auto watch = exchange.WatchDisconnect([&] {
-    client_gone = true;
-    stream->Cancel();
-  });
+  ByteRelay<st::ArchiveContainerPathResponse> relay(exchange, files_->ArchivePath(view, path));
   st::ArchiveContainerPathResponse message;
-  if (!stream->Read(&message) || message.part_case() != st::ArchiveContainerPathResponse::kStat) {
-    absl::Status status = stream->Finish();
+  if (!relay.stream().Read(&message) ||
+      message.part_case() != st::ArchiveContainerPathResponse::kStat) {
+    absl::Status status = relay.stream().Finish();
     if (status.ok()) status = absl::InternalError("stored sent no stat for the archive");
     return NotFoundAs(status, CouldNotFind(path, name));
   }
   exchange.SetHeader("X-Docker-Container-Path-Stat", PathStatHeader(message.stat()));
-  exchange.StartChunked(200, "application/x-tar");
-  while (stream->Read(&message)) {
-    if (!exchange.WriteChunk(message.chunk().data())) {
-      client_gone = true;
-      stream->Cancel();
-      break;
-    }
-  }
-  absl::Status status = stream->Finish();
-  if (!status.ok() && !client_gone) {
-    // Too late for a status: a cut connection tells the client the archive
-    // is incomplete.
-    SPDLOG_WARN("archive of {} in {} failed mid-stream: {}", path, name, status.ToString());
-    exchange.CloseRaw();
-    return absl::OkStatus();
-  }
-  if (!client_gone) exchange.EndChunked();
-  return absl::OkStatus();
+  return relay.RelayRest("application/x-tar", absl::StrCat("archive of ", path, " in ", name));
 }
 
 absl::Status FileHandlers::PutArchive(Exchange& exchange, const std::string& name) {
@@ -272,32 +250,8 @@ absl::Status FileHandlers::Changes(Exchange& exchange, const std::string& name) 
 
 absl::Status FileHandlers::Export(Exchange& exchange, const std::string& name) {
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
-  std::unique_ptr<ReadStream<types::v1::Chunk>> stream = files_->Export(container.id());
-  std::atomic<bool> client_gone{false};
-  auto watch = exchange.WatchDisconnect([&] {
-    client_gone = true;
-    stream->Cancel();
-  });
-  types::v1::Chunk chunk;
-  bool have_chunk = stream->Read(&chunk);
-  if (!have_chunk) RETURN_IF_ERROR(stream->Finish());
-  exchange.StartChunked(200, "application/octet-stream");
-  while (have_chunk) {
-    if (!exchange.WriteChunk(chunk.data())) {
-      client_gone = true;
-      stream->Cancel();
-      break;
-    }
-    have_chunk = stream->Read(&chunk);
-  }
-  absl::Status status = stream->Finish();
-  if (!status.ok() && !client_gone) {
-    SPDLOG_WARN("export of {} failed mid-stream: {}", name, status.ToString());
-    exchange.CloseRaw();
-    return absl::OkStatus();
-  }
-  if (!client_gone) exchange.EndChunked();
-  return absl::OkStatus();
+  ByteRelay<types::v1::Chunk> relay(exchange, files_->Export(container.id()));
+  return relay.RelayAll("application/octet-stream", "export of " + name);
 }
 
 void FileHandlers::AddSize(const rt::Container& container, Json& out) {

@@ -14,6 +14,7 @@
 #include "apiserver/errors.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/byte_relay.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/render.h"
 #include "apiserver/timefmt.h"
@@ -613,37 +614,10 @@ absl::Status ImageHandlers::Prune(Exchange& exchange) {
 
 absl::Status ImageHandlers::Save(Exchange& exchange, const std::vector<std::string>& names) {
   if (names.empty()) return absl::InvalidArgumentError("no image names given");
-  std::unique_ptr<ReadStream<types::v1::Chunk>> stream = images_->SaveImages(names);
-  std::atomic<bool> client_gone{false};
-  auto watch = exchange.WatchDisconnect([&] {
-    client_gone = true;
-    stream->Cancel();
-  });
-  types::v1::Chunk chunk;
+  ByteRelay<types::v1::Chunk> relay(exchange, images_->SaveImages(names));
   // imaged resolves every name before it sends a byte, so an unknown image
   // is still an HTTP error here.
-  bool have_chunk = stream->Read(&chunk);
-  if (!have_chunk) RETURN_IF_ERROR(stream->Finish());
-  exchange.StartChunked(200, "application/x-tar");
-  while (have_chunk) {
-    if (!exchange.WriteChunk(chunk.data())) {
-      client_gone = true;
-      stream->Cancel();
-      break;
-    }
-    have_chunk = stream->Read(&chunk);
-  }
-  absl::Status status = stream->Finish();
-  if (!status.ok() && !client_gone) {
-    // Too late for a status: break the connection so the client sees a
-    // truncated archive instead of a complete-looking one.
-    SPDLOG_WARN("docker save of {} failed mid-stream: {}", absl::StrJoin(names, " "),
-                status.ToString());
-    exchange.CloseRaw();
-    return absl::OkStatus();
-  }
-  if (!client_gone) exchange.EndChunked();
-  return absl::OkStatus();
+  return relay.RelayAll("application/x-tar", "docker save of " + absl::StrJoin(names, " "));
 }
 
 }  // namespace berth::apiserver
