@@ -3,8 +3,6 @@
 // mount namespace, so nothing may stay mounted afterwards.
 #include "stored/service/container_files.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "tests/stored/daemon_process.h"
+#include "tests/stored/service/fixtures.h"
 #include "tests/stored/test_tar.h"
 
 namespace berth::stored {
@@ -23,7 +22,9 @@ namespace {
 using testing::Dir;
 using testing::File;
 using testing::MakeTar;
+using testing::MountedUnder;
 using testing::Symlink;
+using testing::TarNames;
 
 class StringSink : public containerfs::ByteSink {
  public:
@@ -33,27 +34,6 @@ class StringSink : public containerfs::ByteSink {
   }
   std::string out;
 };
-
-std::set<std::string> Names(const std::string& tar) {
-  std::set<std::string> names;
-  struct archive* a = archive_read_new();
-  archive_read_support_format_tar(a);
-  REQUIRE(archive_read_open_memory(a, tar.data(), tar.size()) == ARCHIVE_OK);
-  archive_entry* entry;
-  while (archive_read_next_header(a, &entry) == ARCHIVE_OK)
-    names.insert(archive_entry_pathname(entry));
-  archive_read_free(a);
-  return names;
-}
-
-bool MountedUnder(const std::string& dir) {
-  auto mounts = ReadMountInfo();
-  REQUIRE(mounts.ok());
-  for (const MountInfo& mount : *mounts) {
-    if (mount.mount_point.rfind(dir, 0) == 0) return true;
-  }
-  return false;
-}
 
 TEST_CASE("cp and export of a stopped container, volumes and binds included, leave no mount") {
   char tmpl[] = "/tmp/cfXXXXXX";
@@ -103,11 +83,11 @@ TEST_CASE("cp and export of a stopped container, volumes and binds included, lea
     absl::Status archived = files.Archive(
         view, "/mnt/bind", [](const containerfs::PathStat&) { return absl::OkStatus(); }, out);
     REQUIRE(archived.ok());
-    CHECK(Names(out.out).count("bind/hostfile") == 1);
+    CHECK(TarNames(out.out).count("bind/hostfile") == 1);
 
     StringSink exported;
     REQUIRE(files.Export(id, exported).ok());
-    std::set<std::string> names = Names(exported.out);
+    std::set<std::string> names = TarNames(exported.out);
     CHECK(names.count("etc/passwd") == 1);
     CHECK(names.count("tmp/escaped") == 1);
     CHECK(names.count("data/v.txt") == 0);  // volumes are not exported

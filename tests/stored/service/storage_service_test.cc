@@ -5,47 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include "common/digest.h"
-#include "common/fs.h"
-#include "common/grpc_server.h"
 #include "common/mountinfo.h"
-#include "tests/stored/test_tar.h"
+#include "tests/stored/service/fixtures.h"
 
 namespace berth {
-namespace {
 
 using namespace storage::v1;
-using Stub = storage::v1::StorageService::Stub;
-
-grpc::Status SendLayer(Stub& stub, const storage::v1::ApplyLayerHeader& header,
-                       const std::string& data, ApplyLayerResponse* response) {
-  grpc::ClientContext context;
-  auto writer = stub.ApplyLayer(&context, response);
-  ApplyLayerRequest first;
-  *first.mutable_header() = header;
-  writer->Write(first);
-  for (size_t offset = 0; offset < data.size(); offset += 1000) {
-    ApplyLayerRequest chunk;
-    chunk.mutable_chunk()->set_data(data.substr(offset, 1000));
-    if (!writer->Write(chunk)) break;
-  }
-  writer->WritesDone();
-  return writer->Finish();
-}
-
-}  // namespace
+using testing::SendLayer;
 
 TEST_CASE("stored over gRPC: apply, stat, prepare, mount, unmount, remove", "[stored][local]") {
-  std::string root = testing::MakeTempDir();
-  DaemonOptions options;
-  options.component = "stored";
-  options.root = root;
-  options.exec_root = root + "/run";
-  auto storage = stored::Storage::Open(options.StateDir(), rootfs::NewKernelMounter());
-  REQUIRE(storage.ok());
-  stored::StorageService service(storage->get());
-  auto server = GrpcServer::Start(options, {&service});
-  REQUIRE(server.ok());
-  auto stub = storage::v1::StorageService::NewStub(UnixChannel(options.GrpcSocket()));
+  testing::StoredServer server;
+  auto& stub = server.stub;
 
   std::string tar = testing::MakeTar({testing::File("hello", "world")});
   std::string gz = testing::Compress(tar, testing::Compression::kGzip);
@@ -124,9 +94,6 @@ TEST_CASE("stored over gRPC: apply, stat, prepare, mount, unmount, remove", "[st
     RemoveLayerResponse response;
     REQUIRE(stub->RemoveLayer(&context, request, &response).ok());
   }
-  server->reset();
-  storage->reset();
-  REQUIRE(RemoveAll(root).ok());
 }
 
 }  // namespace berth

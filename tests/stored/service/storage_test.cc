@@ -13,6 +13,7 @@
 #include "common/digest.h"
 #include "common/fs.h"
 #include "common/mountinfo.h"
+#include "tests/stored/service/fixtures.h"
 #include "tests/stored/test_tar.h"
 
 namespace berth::stored {
@@ -21,6 +22,7 @@ namespace {
 using testing::Dir;
 using testing::File;
 using testing::MakeTar;
+using testing::MountedUnder;
 
 // A layer whose chain ID is derived like OCI's, so stacks are consistent.
 struct TestLayer {
@@ -48,15 +50,6 @@ std::unique_ptr<Storage> OpenStorage(const std::string& dir) {
   INFO(storage.status().ToString());
   REQUIRE(storage.ok());
   return std::move(*storage);
-}
-
-bool MountedUnder(const std::string& dir) {
-  auto mounts = ReadMountInfo();
-  REQUIRE(mounts.ok());
-  for (const MountInfo& mount : *mounts) {
-    if (mount.mount_point.rfind(dir, 0) == 0) return true;
-  }
-  return false;
 }
 
 size_t Entries(const std::string& dir) {
