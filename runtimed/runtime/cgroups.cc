@@ -166,6 +166,17 @@ class CgroupV1 : public CgroupManager {
 
   absl::StatusOr<std::vector<pid_t>> Pids() const override {
     if (hierarchies_.empty()) return std::vector<pid_t>{};
+  absl::StatusOr<std::vector<UniqueFd>> OpenSelfJoin() override {
+    std::vector<UniqueFd> files;
+    for (const auto& [controller, mount] : hierarchies_) {
+      const std::string path = Dir(mount) + "/tasks";
+      UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd.valid()) return LastErrnoStatus("cgroup: cannot open " + path);
+      files.push_back(std::move(fd));
+    }
+    return files;
+  }
+
     return ReadProcs(Dir(hierarchies_.front().second));
   }
 
@@ -409,6 +420,15 @@ class CgroupV2 : public CgroupManager {
 
 bool IsCgroup2(const std::string& root) {
   struct statfs st;
+absl::Status JoinSelf(std::vector<UniqueFd>* files) {
+  for (UniqueFd& fd : *files) {
+    // "0" is the writing thread itself: no global lock, no grace period.
+    if (write(fd.get(), "0", 1) != 1) return LastErrnoStatus("cgroup: cannot join the cgroup");
+    fd.Reset();
+  }
+  return absl::OkStatus();
+}
+
   return statfs(root.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 

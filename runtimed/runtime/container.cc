@@ -44,6 +44,8 @@ struct InitArgs {
   const std::vector<int>* idmapped;
   // The namespaces named by path were joined before the init was cloned.
   bool joined = false;
+  // CgroupManager::OpenSelfJoin's files: the init joins its cgroup itself.
+  std::vector<UniqueFd>* cgroup_join = nullptr;
 };
 
 // Everything the init does before exec; returns only on error.
@@ -55,6 +57,8 @@ absl::Status RunInit(const InitArgs& args) {
   // getppid() cannot tell, it is 0 in a new pid namespace.)
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return LastErrnoStatus("PR_SET_PDEATHSIG");
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kGo));
+  // Before the cgroup namespace is unshared, whose root is the cgroup.
+  if (args.cgroup_join != nullptr) RETURN_IF_ERROR(JoinSelf(args.cgroup_join));
   if (!args.joined) RETURN_IF_ERROR(JoinNamespaces(spec));
   RETURN_IF_ERROR(BecomeNamespaceRoot(spec));
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
@@ -284,13 +288,24 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
     close(sync[1]);
     return fail(0, idmapped.status());
   }
+  std::vector<UniqueFd> cgroup_join;
+  if (options.cgroup != nullptr) {
+    absl::StatusOr<std::vector<UniqueFd>> files = options.cgroup->OpenSelfJoin();
+    if (!files.ok()) {
+      close(sync[0]);
+      close(sync[1]);
+      return fail(0, files.status());
+    }
+    cgroup_join = *std::move(files);
+  }
   InitArgs args{&spec,
                 seccomp.get(),
                 rootfs,
                 options.io,
                 sync[1],
                 &(*idmapped)->fds(),
-                NeedsJoinBeforeClone(spec)};
+                NeedsJoinBeforeClone(spec),
+                cgroup_join.empty() ? nullptr : &cgroup_join};
   absl::StatusOr<pid_t> pid =
       args.joined ? CloneInitThroughJoiner(spec, args, sync[0]) : CloneInit(spec, args, sync[0]);
   if (!pid.ok()) {
@@ -300,7 +315,10 @@ absl::StatusOr<std::unique_ptr<Container>> CreateContainer(const Spec& spec,
   }
   close(sync[1]);
   auto container = std::make_unique<Container>(*pid, sync[0]);
-  if (options.cgroup != nullptr) {
+  // The init joins after kGo, before it runs anything of the container's.
+  const bool init_joins = !cgroup_join.empty();
+  cgroup_join.clear();
+  if (options.cgroup != nullptr && !init_joins) {
     absl::Status status = options.cgroup->AddProcess(container->pid());
     if (!status.ok()) return fail(container->pid(), status);
   }
