@@ -21,12 +21,14 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/mount_points.h"
+#include "common/replace_file.h"
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
 #include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/network_files.h"
 #include "runtimed/daemon/restart_policy.h"
+#include "runtimed/daemon/phase_clock.h"
 #include "runtimed/daemon/rootfs.h"
 #include "runtimed/daemon/signals.h"
 #include "runtimed/daemon/spec_builder.h"
@@ -559,6 +561,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   Container c;
   {
     std::lock_guard<std::mutex> lock(mu_);
+  PhaseClock clock;
     c = entry->c;
   }
   const std::string& id = c.id();
@@ -612,7 +615,8 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   const std::string& netns = sandbox.netns_path;
 
   RETURN_IF_ERROR(MakeDirs(ContainerDir(id), 0710));
-  RETURN_IF_ERROR(WriteFileAtomic(c.hostname_path(), hostname + "\n"));
+  RETURN_IF_ERROR(ReplaceFile(c.hostname_path(), hostname + "\n"));
+  clock.Mark("rootfs+sandbox");
   std::string hosts;
   if (network_mode == "host") {
     hosts = ReadFile(options_.host_hosts).value_or("127.0.0.1\tlocalhost\n");
@@ -620,10 +624,10 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     hosts = HostsFile(config, host, ParseJson(sandbox.network_settings_json).value_or(Json()));
     for (const std::string& line : sandbox.link_hosts) absl::StrAppend(&hosts, line, "\n");
   }
-  RETURN_IF_ERROR(WriteFileAtomic(c.hosts_path(), hosts));
+  RETURN_IF_ERROR(ReplaceFile(c.hosts_path(), hosts));
   std::string host_resolv = ReadFile(options_.host_resolv_conf).value_or("");
   std::string resolv = network_mode == "host" ? host_resolv : ResolvConf(host, host_resolv);
-  RETURN_IF_ERROR(WriteFileAtomic(c.resolv_conf_path(), resolv));
+  RETURN_IF_ERROR(ReplaceFile(c.resolv_conf_path(), resolv));
 
   ASSIGN_OR_RETURN(std::optional<std::string> passwd, ReadFileInRoot(rootfs, "/etc/passwd"));
   ASSIGN_OR_RETURN(std::optional<std::string> group, ReadFileInRoot(rootfs, "/etc/group"));
@@ -678,11 +682,12 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   (void)RemoveAll(bundle);
   RETURN_IF_ERROR(MakeDirs(bundle, 0700));
   undo.push_back([bundle] { (void)RemoveAll(bundle); });
+  clock.Mark("files+spec");
   if (ipc_mode == "shareable") {
     RETURN_IF_ERROR(MountSharedShm(id, host));
     undo.push_back([this, id] { UnmountSharedShm(id); });
   }
-  RETURN_IF_ERROR(WriteFileAtomic(bundle + "/config.json", Dump(spec), 0600));
+  RETURN_IF_ERROR(ReplaceFile(bundle + "/config.json", Dump(spec), 0600));
   RETURN_IF_ERROR(MakeDirs(options_.run_dir + "/s", 0700));
   unlink(socket.c_str());
 
@@ -729,10 +734,12 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   std::vector<std::shared_ptr<Attachment>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
+  clock.Mark("bundle");
     pending.swap(entry->pending);
   }
   for (auto& attachment : pending) {
     if (attachment->cancelled()) continue;
+  clock.Mark("shim launch");
     const AttachStreams& s = attachment->streams();
     auto stream = shim->Attach(s.stdin, s.stdout, s.stderr);
     if (stream.ok()) {
@@ -756,10 +763,12 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     state->set_status(kRunning);
     state->set_pid(pid);
     state->set_exit_code(0);
+  clock.Mark("attach");
     state->set_error("");
     state->set_oom_killed(false);
     state->set_started_at(NowNanos());
     state->set_finished_at(0);
+  clock.Mark("container start");
     state->set_stopped_by_user(false);
     entry->c.set_rootfs_path(rootfs);
     entry->c.set_network_settings_json(sandbox.network_settings_json);
@@ -787,7 +796,9 @@ void ContainerManager::RecordStartFailure(const std::shared_ptr<Entry>& entry,
     state->set_exit_code(StartFailureExitCode(status, shim_error));
     state->set_error(std::string(status.message()));
     state->set_pid(0);
+  clock.Mark("record");
     if (entry->restarting()) state->set_status(kExited);
+  spdlog::debug("container {} start: {}", id, clock.Summary());
     if (absl::Status s = Persist(*entry); !s.ok()) {
       spdlog::warn("container {}: record start failure: {}", entry->c.id(), s.ToString());
     }
@@ -968,10 +979,15 @@ void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
 void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
   // --rm takes the container's anonymous volumes with it, as in Docker.
   if (absl::Status s = RemoveEntry(entry, /*remove_volumes=*/true); !s.ok()) {
+    PhaseClock clock;
     spdlog::warn("container {}: auto-remove: {}", entry->c.id(), s.ToString());
   }
+    clock.Mark("record");
 }
+    clock.Mark("shim shutdown");
 
+    clock.Mark("release");
+    spdlog::debug("container {} exit: {}", entry->c.id(), clock.Summary());
 std::string ContainerManager::SharedShmPath(const std::string& id) const {
   return BundleDir(id) + "/shm";
 }
@@ -1573,12 +1589,16 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
   }
   for (auto& attachment : pending) attachment->End();
   spdlog::info("removed container {}", id);
+  PhaseClock clock;
   PublishEvent(entry->c, "destroy");
   return absl::OkStatus();
+  clock.Mark("rootfs");
 }
 
 // ---------------------------------------------------------------------------
+  clock.Mark("volumes+dirs");
 // Wait, attach, logs
+  clock.Mark("record");
 
 absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
     const std::string& ref, const std::string& condition,
@@ -1594,6 +1614,7 @@ absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
     return absl::InvalidArgumentError("invalid condition: \"" + condition + "\"");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  spdlog::debug("container {} removal: {}", id, clock.Summary());
   uint64_t seen = 0;
   bool running = false;
   {

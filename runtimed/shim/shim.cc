@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
+#include "common/replace_file.h"
 #include "common/status.h"
 #include "runtimed/runtime/console.h"
 #include "runtimed/runtime/exec.h"
@@ -613,7 +614,10 @@ void Shim::Finish() {
   exit_deadline_ms_ = NowMs() + kLingerMs;
   CloseStdin();
   if (!bootstrap_.exit_path().empty()) {
-    absl::Status status = WriteFileAtomic(bootstrap_.exit_path(), exit_.SerializeAsString());
+    // For a runtimed that restarts while the shim is gone, not for a reboot
+    // (after which nothing is left running): the rename without fsync, so
+    // the exit is reported without waiting for a journal commit.
+    absl::Status status = ReplaceFile(bootstrap_.exit_path(), exit_.SerializeAsString());
     if (!status.ok()) Log("exit file: %s", std::string(status.message()).c_str());
   }
   shim::v1::ShimFrame exit_frame;

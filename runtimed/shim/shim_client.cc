@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
+#include "common/replace_file.h"
 #include "common/status.h"
 
 namespace berth::runtime {
@@ -243,7 +244,8 @@ absl::StatusOr<int64_t> LaunchShim(const ShimLaunchOptions& options) {
   if (!bootstrap.SerializeToString(&serialized)) {
     return absl::InternalError("cannot serialize the shim bootstrap");
   }
-  RETURN_IF_ERROR(WriteFileAtomic(bootstrap_path, serialized, 0600));
+  // In the bundle, which every start makes anew: no fsync.
+  RETURN_IF_ERROR(ReplaceFile(bootstrap_path, serialized, 0600));
 
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
