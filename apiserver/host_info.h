@@ -18,6 +18,7 @@ struct HostInfo {
   int64_t mem_total = 0;                     // bytes
   std::string root_dir;                      // --root
   std::string logging_driver = "json-file";  // daemon.json's log-driver
+  std::string cgroup_driver = "cgroupfs";    // daemon.json's native.cgroupdriver
 };
 
 HostInfo ProbeHost(const std::string& root_dir);

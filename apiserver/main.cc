@@ -14,6 +14,7 @@
 #include "apiserver/backends/grpc_network.h"
 #include "apiserver/host_info.h"
 #include "apiserver/http/server.h"
+#include "common/cgroup_driver.h"
 #include "common/daemon_options.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
   HostInfo host = ProbeHost(options.root);
   host.logging_driver = DefaultLoggingDriver(options.config_file);
+  host.cgroup_driver =
+      berth::CgroupDriverName(berth::CgroupDriverFromConfigFile(options.config_file)
+                                  .value_or(berth::CgroupDriver::kCgroupfs));
   Api api(&containers, &images, host);
   api.EnableVolumes(&volumes, options.root + "/stored/volumes");
   GrpcContainerFilesBackend files(berth::UnixChannel(options.GrpcSocketOf("stored")));

@@ -13,6 +13,7 @@
 #include "common/grpc_server.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "runtimed/daemon/cgroup_driver.h"
 #include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/exec_targets.h"
 #include "runtimed/daemon/grpc_clients.h"
@@ -20,6 +21,7 @@
 #include "runtimed/daemon/health_prober.h"
 #include "runtimed/daemon/service.h"
 #include "runtimed/daemon/shim_launcher.h"
+#include "runtimed/runtime/systemd_bus.h"
 
 ABSL_FLAG(std::string, shim_binary, "",
           "Path of berth-shim (default: berth-shim beside this binary)");
@@ -92,6 +94,16 @@ int main(int argc, char** argv) {
     manager_options.log_defaults = *std::move(defaults);
   }
 
+  if (absl::Status status = berth::runtimed::ConfigureCgroupDriver(
+          options.config_file, &manager_options.systemd_cgroup, &manager_options.cgroup_parent);
+      !status.ok()) {
+    spdlog::critical("{}", status.ToString());
+    return 1;
+  }
+  if (manager_options.systemd_cgroup) {
+    spdlog::info("cgroup driver: systemd, containers in {} (systemd at {})",
+                 manager_options.cgroup_parent, berth::runtime::SystemdBusAddress());
+  }
   berth::runtimed::GrpcStorage storage(berth::UnixChannel(options.GrpcSocketOf("stored")));
   berth::runtimed::GrpcNetwork network(berth::UnixChannel(options.GrpcSocketOf("netd")));
   berth::runtimed::RealShimLauncher launcher;

@@ -22,6 +22,9 @@ PACKAGES=(
   zstd skopeo umoci
   # JSON in the end-to-end checks
   jq
+  # the systemd cgroup driver: sd-bus's headers (libsystemd is loaded at run
+  # time), and the systemd its e2e test boots in private namespaces
+  libsystemd-dev systemd
 )
 # --bench / --reference: also Debian's docker.io, the reference engine the
 # benchmarks measure against and the interoperability tests run beside berth

@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "apiserver/handlers/byte_relay.h"
+#include "apiserver/handlers/request_body.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"
 #include "apiserver/render.h"
@@ -206,30 +207,14 @@ absl::Status FileHandlers::PutArchive(Exchange& exchange, const std::string& nam
   header.set_copy_uid_gid(owner.empty());
   header.set_owner(owner);
   std::unique_ptr<ExtractSession> session = files_->Extract(header);
-  // The body arrives in pieces of at most the HTTP parser's buffer (64 KiB
-  // or less); sent one by one, each costs a gRPC message and a round of
-  // flow control, which made an upload take 5x the time its extraction does.
-  // Full 1 MiB messages, as the GET direction sends.
-  constexpr size_t kMessageSize = 1 << 20;
   std::string buffer;
   bool open = true;
-  bool more = true;
-  while (more) {
-    buffer.resize(kMessageSize);
-    size_t filled = 0;
-    while (filled < buffer.size()) {
-      ASSIGN_OR_RETURN(size_t n,
-                       exchange.ReadBodySome(buffer.data() + filled, buffer.size() - filled));
-      if (n == 0) {
-        more = false;
-        break;
-      }
-      filled += n;
-    }
-    buffer.resize(filled);
+  while (true) {
+    RETURN_IF_ERROR(NextBodyChunk(exchange, &buffer));
+    if (buffer.empty()) break;
     // Once stored has failed the rest of the body is read and dropped, so
     // that the client gets to read the error.
-    if (open && filled > 0) open = session->Write(buffer);
+    if (open) open = session->Write(buffer);
   }
   absl::Status status = session->Finish();
   if (!status.ok()) return NotFoundAs(status, CouldNotFind(path, name));

@@ -15,6 +15,7 @@
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
 #include "apiserver/handlers/byte_relay.h"
+#include "apiserver/handlers/request_body.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/render.h"
 #include "apiserver/timefmt.h"
@@ -26,21 +27,6 @@ namespace berth::apiserver {
 namespace img = ::berth::image::v1;
 
 namespace {
-
-constexpr size_t kChunkSize = 1024 * 1024;
-
-// Fills chunk with up to kChunkSize bytes of the request body; empty at the end.
-absl::Status NextBodyChunk(Exchange& exchange, std::string* chunk) {
-  chunk->resize(kChunkSize);
-  size_t filled = 0;
-  while (filled < kChunkSize) {
-    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(&(*chunk)[filled], kChunkSize - filled));
-    if (n == 0) break;
-    filled += n;
-  }
-  chunk->resize(filled);
-  return absl::OkStatus();
-}
 
 std::vector<Json> ProgressMessages(const img::Progress& progress) {
   std::vector<Json> messages;

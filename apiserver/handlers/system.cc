@@ -88,7 +88,7 @@ Json SystemHandlers::InfoJson() {
   } else {
     warnings.push_back(std::string(image_list.status().message()));
   }
-  std::string cgroup_driver = "cgroupfs";
+  const std::string& cgroup_driver = host_.cgroup_driver;
   Json runtime_info = {{"runc", {{"path", "berth-shim"}}}};
   Json commit = {{"ID", kGitCommit}};
   return {

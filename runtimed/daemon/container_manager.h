@@ -51,6 +51,8 @@ struct ManagerOptions {
   EventJournal* events = nullptr;
   // The host has only cgroup v2 (containers get a cgroup namespace).
   bool cgroup_v2 = false;
+  // daemon.json's native.cgroupdriver=systemd (cgroup_parent is then a slice).
+  bool systemd_cgroup = false;
   // The host's files that containers get copies of.
   std::string host_hosts = "/etc/hosts";
   std::string host_resolv_conf = "/etc/resolv.conf";

@@ -16,6 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
 #include "common/mount_propagation.h"
+#include "common/status.h"
+#include "runtimed/daemon/cgroup_driver.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/security_options.h"
@@ -475,15 +477,13 @@ absl::StatusOr<Json> BuildOciSpec(const SpecInputs& in) {
   if (!host_network) namespaces.push_back({{"type", "network"}, {"path", in.netns_path}});
   if (PrivateCgroupNamespace(host, in.cgroup_v2)) namespaces.push_back({{"type", "cgroup"}});
 
-  std::string parent = JsonString(host, "CgroupParent");
-  if (parent.empty()) parent = in.cgroup_parent;
-  while (!parent.empty() && parent.back() == '/') parent.pop_back();
-  if (parent.empty() || parent[0] != '/') parent = "/" + parent;
-  if (parent == "/") parent.clear();
+  ASSIGN_OR_RETURN(std::string cgroups_path,
+                   ContainerCgroupsPath(in.systemd_cgroup, JsonString(host, "CgroupParent"),
+                                        in.cgroup_parent, in.id));
 
   Json linux = {
       {"namespaces", namespaces},
-      {"cgroupsPath", parent + "/" + in.id},
+      {"cgroupsPath", cgroups_path},
       {"resources", Resources(host)},
   };
   if (!privileged) {

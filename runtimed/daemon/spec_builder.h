@@ -37,6 +37,9 @@ struct SpecInputs {
   std::string cgroup_parent = "berth";
   // The host runs cgroup v2 only: the container gets a cgroup namespace.
   bool cgroup_v2 = false;
+  // daemon.json's native.cgroupdriver=systemd: cgroupsPath is
+  // "<slice>:berth:<id>" and cgroup_parent a slice.
+  bool systemd_cgroup = false;
   // The init run as pid 1 for HostConfig.Init (`docker run --init`): a
   // static binary, bind-mounted at /sbin/docker-init. Empty: none found.
   std::string init_path;

@@ -86,6 +86,7 @@ int Main(int argc, char** argv) {
   global.root = flags->Get("root", global.root);
   global.log = flags->Get("log");
   global.log_format = flags->Get("log-format", "text");
+  global.systemd_cgroup = flags->Has("systemd-cgroup");
   if (flags->Has("version")) {
     printf("berth-runc version 0.1\nspec: 1.0.2-dev\n");
     return 0;

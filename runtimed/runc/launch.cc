@@ -24,6 +24,7 @@
 #include "runtimed/runtime/container.h"
 #include "runtimed/runtime/hooks.h"
 #include "runtimed/runtime/spec.h"
+#include "runtimed/runtime/systemd_paths.h"
 
 namespace berth::runc {
 namespace {
@@ -139,8 +140,19 @@ absl::StatusOr<Prepared> Prepare(const LaunchOptions& options) {
       !root_path.empty() && root_path[0] == '/' ? root_path : record.bundle + "/" + root_path;
   if (realpath(record.rootfs.c_str(), resolved) != nullptr) record.rootfs = resolved;
   record.created = NowRfc3339();
-  record.cgroups_path =
-      prepared.spec.cgroups_path.empty() ? "berth-runc/" + options.id : prepared.spec.cgroups_path;
+  record.cgroups_path = prepared.spec.cgroups_path;
+  if (record.cgroups_path.empty()) {
+    record.cgroups_path =
+        options.systemd_cgroup ? ":berth-runc:" + options.id : "berth-runc/" + options.id;
+  }
+  // As runc: the flag decides how cgroupsPath reads. Later verbs go by its
+  // form, which the record keeps.
+  if (options.systemd_cgroup) {
+    RETURN_IF_ERROR(runtime::ParseSystemdCgroupsPath(record.cgroups_path).status());
+  } else if (runtime::IsSystemdCgroupsPath(record.cgroups_path)) {
+    return absl::InvalidArgumentError("cgroupsPath \"" + record.cgroups_path +
+                                      "\" is systemd's slice:prefix:name: pass --systemd-cgroup");
+  }
   // The library's Spec leaves annotations out: they are read here.
   ASSIGN_OR_RETURN(std::string text, ReadFile(record.bundle + "/config.json"));
   ASSIGN_OR_RETURN(Json json, ParseJson(text));
@@ -316,6 +328,7 @@ absl::StatusOr<LaunchOptions> LaunchOptionsFromArgs(const std::string& verb,
   options.bundle = flags.Get("bundle", ".");
   options.pid_file = flags.Get("pid-file");
   options.console_socket = flags.Get("console-socket");
+  options.systemd_cgroup = global.systemd_cgroup;
   return options;
 }
 

@@ -27,6 +27,7 @@ struct LaunchOptions {
   std::string console_socket;
   // `run -d`: start as soon as created.
   bool start_now = false;
+  bool systemd_cgroup = false;
 };
 
 // What `create` and `run` share: their flags (`run` adds --detach) and the

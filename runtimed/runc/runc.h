@@ -13,6 +13,8 @@ struct GlobalOptions {
   std::string root = "/run/berth-runc";
   std::string log;
   std::string log_format = "text";
+  // --systemd-cgroup: cgroupsPath is "slice:prefix:name", a systemd scope.
+  bool systemd_cgroup = false;
 };
 
 // A verb gets its own arguments (after the verb name). It returns the

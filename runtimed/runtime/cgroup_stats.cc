@@ -165,8 +165,10 @@ std::vector<NetworkCounters> ParseNetDev(const std::string& text) {
 
 absl::StatusOr<CgroupStats> ReadCgroupStats(const std::string& cgroups_path, pid_t pid,
                                             const std::string& root, const std::string& proc) {
-  std::string relative = cgroups_path;
-  while (!relative.empty() && relative[0] == '/') relative.erase(0, 1);
+  // Either driver's form ("slice:prefix:name" is systemd's scope).
+  absl::StatusOr<std::string> resolved = CgroupRelativePath(cgroups_path, root, proc);
+  if (!resolved.ok()) return resolved.status();
+  std::string relative = *resolved;
   CgroupStats stats;
   stats.cgroup2 = IsCgroup2(root);
   std::string probe = stats.cgroup2 ? root + "/" + relative : root + "/memory/" + relative;

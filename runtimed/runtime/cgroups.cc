@@ -20,6 +20,8 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "runtimed/runtime/device_filter.h"
+#include "runtimed/runtime/systemd_cgroup.h"
+#include "runtimed/runtime/systemd_paths.h"
 
 namespace berth::runtime {
 namespace {
@@ -432,8 +434,27 @@ absl::Status JoinSelf(std::vector<UniqueFd>* files) {
   return statfs(root.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+std::unique_ptr<CgroupManager> NewCgroupfsManager(const std::string& relative,
+                                                  const std::string& root) {
+  if (IsCgroup2(root)) return std::make_unique<CgroupV2>(root, relative);
+  return std::make_unique<CgroupV1>(root, relative);
+}
+
+absl::StatusOr<std::string> CgroupRelativePath(const std::string& cgroups_path,
+                                               const std::string& root, const std::string& proc) {
+  if (!IsSystemdCgroupsPath(cgroups_path)) return Trimmed(cgroups_path);
+  ASSIGN_OR_RETURN(SystemdCgroupsPath path, ParseSystemdCgroupsPath(cgroups_path));
+  ASSIGN_OR_RETURN(std::string init, ReadFile(proc + "/1/cgroup"));
+  return SystemdScopeRelativePath(path, SystemdRootFromProcCgroup(init, IsCgroup2(root)));
+}
+
 absl::StatusOr<std::unique_ptr<CgroupManager>> NewCgroupManager(const std::string& cgroups_path,
                                                                 const std::string& root) {
+  if (IsSystemdCgroupsPath(cgroups_path)) {
+    SystemdCgroupOptions options;
+    options.cgroup_root = root;
+    return NewSystemdCgroupManager(cgroups_path, std::move(options));
+  }
   std::string relative = Trimmed(cgroups_path);
   if (relative.empty()) return absl::InvalidArgumentError("cgroup: empty cgroups path");
   for (absl::string_view part : absl::StrSplit(relative, '/')) {
@@ -441,8 +462,7 @@ absl::StatusOr<std::unique_ptr<CgroupManager>> NewCgroupManager(const std::strin
       return absl::InvalidArgumentError("cgroup: invalid cgroups path \"" + cgroups_path + "\"");
     }
   }
-  if (IsCgroup2(root)) return std::make_unique<CgroupV2>(root, relative);
-  return std::make_unique<CgroupV1>(root, relative);
+  return NewCgroupfsManager(relative, root);
 }
 
 }  // namespace berth::runtime

@@ -56,9 +56,22 @@ class CgroupManager {
 
 // Picks the implementation for the host: v2 when `root` (normally
 // /sys/fs/cgroup) is a cgroup2 filesystem, v1 otherwise. `cgroups_path` is
-// relative to the hierarchy roots ("berth/<id>"; a leading '/' is ignored).
+// relative to the hierarchy roots ("berth/<id>"; a leading '/' is ignored),
+// or systemd's "slice:prefix:name", which selects the systemd driver
+// (systemd_cgroup.h) talking to the manager at SystemdBusAddress().
 absl::StatusOr<std::unique_ptr<CgroupManager>> NewCgroupManager(
     const std::string& cgroups_path, const std::string& root = "/sys/fs/cgroup");
+
+// The cgroupfs implementation for a validated path relative to the roots.
+std::unique_ptr<CgroupManager> NewCgroupfsManager(const std::string& relative,
+                                                  const std::string& root);
+
+// The container's cgroup directory relative to each hierarchy's mount point,
+// for either form of `cgroups_path` (readers such as stats and pause need no
+// manager).
+absl::StatusOr<std::string> CgroupRelativePath(const std::string& cgroups_path,
+                                               const std::string& root = "/sys/fs/cgroup",
+                                               const std::string& proc = "/proc");
 
 // True when `root` is a cgroup2 mount.
 bool IsCgroup2(const std::string& root);
