@@ -166,8 +166,6 @@ class CgroupV1 : public CgroupManager {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<pid_t>> Pids() const override {
-    if (hierarchies_.empty()) return std::vector<pid_t>{};
   absl::StatusOr<std::vector<UniqueFd>> OpenSelfJoin() override {
     std::vector<UniqueFd> files;
     for (const auto& [controller, mount] : hierarchies_) {
@@ -179,6 +177,8 @@ class CgroupV1 : public CgroupManager {
     return files;
   }
 
+  absl::StatusOr<std::vector<pid_t>> Pids() const override {
+    if (hierarchies_.empty()) return std::vector<pid_t>{};
     return ReadProcs(Dir(hierarchies_.front().second));
   }
 
@@ -420,8 +420,6 @@ class CgroupV2 : public CgroupManager {
 
 }  // namespace
 
-bool IsCgroup2(const std::string& root) {
-  struct statfs st;
 absl::Status JoinSelf(std::vector<UniqueFd>* files) {
   for (UniqueFd& fd : *files) {
     // "0" is the writing thread itself: no global lock, no grace period.
@@ -431,6 +429,8 @@ absl::Status JoinSelf(std::vector<UniqueFd>* files) {
   return absl::OkStatus();
 }
 
+bool IsCgroup2(const std::string& root) {
+  struct statfs st;
   return statfs(root.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 

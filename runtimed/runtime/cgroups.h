@@ -76,9 +76,9 @@ absl::StatusOr<std::string> CgroupRelativePath(const std::string& cgroups_path,
 // True when `root` is a cgroup2 mount.
 bool IsCgroup2(const std::string& root);
 
-}  // namespace berth::runtime
 // Run by the joining process itself, single-threaded, before it runs anything
 // of the container's: writes "0" into each of OpenSelfJoin's files and closes
 // them.
 absl::Status JoinSelf(std::vector<UniqueFd>* files);
 
+}  // namespace berth::runtime
