@@ -350,8 +350,8 @@ absl::StatusOr<std::shared_ptr<ContainerManager::Entry>> ContainerManager::Find(
   return entry;
 }
 
-absl::Status ContainerManager::Persist(const Entry& entry) {
-  return store_->Put(entry.c, entry.phase);
+absl::Status ContainerManager::Persist(const Entry& entry, Durability durability) {
+  return store_->Put(entry.c, entry.phase, durability);
 }
 
 absl::StatusOr<Container> ContainerManager::Get(const std::string& ref) {
@@ -950,7 +950,9 @@ std::shared_ptr<ShimHandle> ContainerManager::RecordExit(const std::shared_ptr<E
   entry->c.set_rootfs_path("");
   entry->c.set_network_settings_json("");
   shim.swap(entry->shim);
-  if (absl::Status s = Persist(*entry); !s.ok()) {
+  // Unsynced: after a power loss the shim is gone, which startup records as
+  // a kill anyway.
+  if (absl::Status s = Persist(*entry, Durability::kUnsynced); !s.ok()) {
     spdlog::error("container {}: record exit: {}", entry->c.id(), s.ToString());
   }
   ++entry->exits;
@@ -1575,7 +1577,9 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
   if (status.ok()) status = ReleaseVolumes(entry->c, remove_volumes);
   if (status.ok()) status = RemoveAll(ContainerDir(id));
   if (status.ok()) status = RemoveAll(BundleDir(id));
-  if (status.ok()) status = store_->Delete(id);
+  // Unsynced: a lost deletion leaves the row marked removing, which startup
+  // finishes.
+  if (status.ok()) status = store_->Delete(id, Durability::kUnsynced);
   std::vector<std::shared_ptr<Attachment>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);

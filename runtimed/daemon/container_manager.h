@@ -155,7 +155,7 @@ class ContainerManager : public HealthSink {
 
   absl::StatusOr<std::shared_ptr<Entry>> Find(const std::string& ref);
   std::shared_ptr<Entry> FindLocked(const std::string& ref, absl::Status* error);
-  absl::Status Persist(const Entry& entry);
+  absl::Status Persist(const Entry& entry, Durability durability = Durability::kSynced);
 
   absl::Status DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error);
   // For HostConfig.PidMode / IpcMode "container:<ref>": the namespace file of

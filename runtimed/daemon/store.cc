@@ -37,25 +37,48 @@ absl::StatusOr<std::unique_ptr<ContainerStore>> ContainerStore::Open(const std::
   return std::unique_ptr<ContainerStore>(new ContainerStore(std::move(db)));
 }
 
-absl::Status ContainerStore::Put(const runtime::v1::Container& container, Phase phase) {
+absl::Status ContainerStore::Write(Durability durability,
+                                   const std::function<absl::Status()>& write) {
+  // Under the connection's lock: no other write commits while the setting is
+  // lowered.
   std::lock_guard<std::recursive_mutex> lock(db_->mutex());
-  ASSIGN_OR_RETURN(Statement statement,
-                   db_->Prepare("INSERT INTO containers (id, name, phase, record) "
-                                "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                                "name = excluded.name, phase = excluded.phase, "
-                                "record = excluded.record"));
-  std::string record = container.SerializeAsString();
-  return statement.Bind(1, container.id())
-      .Bind(2, container.name())
-      .Bind(3, PhaseName(phase))
-      .BindBlob(4, record)
-      .Run();
+  if (durability == Durability::kSynced) return write();
+  RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status status = write();
+  absl::Status restored = db_->Exec("PRAGMA synchronous=FULL");
+  return status.ok() ? restored : status;
 }
 
-absl::Status ContainerStore::Delete(const std::string& id) {
+absl::Status ContainerStore::Put(const runtime::v1::Container& container, Phase phase,
+                                 Durability durability) {
+  return Write(durability, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement statement,
+                     db_->Prepare("INSERT INTO containers (id, name, phase, record) "
+                                  "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                                  "name = excluded.name, phase = excluded.phase, "
+                                  "record = excluded.record"));
+    std::string record = container.SerializeAsString();
+    return statement.Bind(1, container.id())
+        .Bind(2, container.name())
+        .Bind(3, PhaseName(phase))
+        .BindBlob(4, record)
+        .Run();
+  });
+}
+
+absl::Status ContainerStore::Delete(const std::string& id, Durability durability) {
+  return Write(durability, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement statement, db_->Prepare("DELETE FROM containers WHERE id = ?"));
+    return statement.Bind(1, id).Run();
+  });
+}
+
+bool ContainerStore::SyncedByDefault() {
   std::lock_guard<std::recursive_mutex> lock(db_->mutex());
-  ASSIGN_OR_RETURN(Statement statement, db_->Prepare("DELETE FROM containers WHERE id = ?"));
-  return statement.Bind(1, id).Run();
+  absl::StatusOr<Statement> query = db_->Prepare("PRAGMA synchronous");
+  if (!query.ok()) return false;
+  absl::StatusOr<bool> row = query->Step();
+  return row.ok() && *row && query->ColumnInt(0) == 2;  // FULL
 }
 
 absl::StatusOr<std::vector<StoredContainer>> ContainerStore::LoadAll() {

@@ -16,6 +16,7 @@
 // source of truth, and a crash leaves either the old record or the new one.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,16 @@ namespace berth::runtimed {
 
 enum class Phase { kCreating, kReady, kRemoving };
 
+// kUnsynced: the commit goes to the write-ahead log without an fsync. A crash
+// of runtimed keeps it (the log is in the page cache); a power loss may undo
+// it, and the unsynced commits after it, up to the last synced one, never
+// leaving a torn record. For records whose loss after a reboot recovery
+// makes good: an exit (a running record without its shim is recorded as
+// killed at startup) and the deletion of a row marked removing (startup
+// finishes the removal). Every fsync is a journal commit that docker run
+// would wait for.
+enum class Durability { kSynced, kUnsynced };
+
 struct StoredContainer {
   runtime::v1::Container container;
   Phase phase = Phase::kReady;
@@ -39,12 +50,17 @@ class ContainerStore {
 
   // Inserts or replaces the row for container.id(). A name held by another
   // container is AlreadyExists.
-  absl::Status Put(const runtime::v1::Container& container, Phase phase);
-  absl::Status Delete(const std::string& id);
+  absl::Status Put(const runtime::v1::Container& container, Phase phase,
+                   Durability durability = Durability::kSynced);
+  absl::Status Delete(const std::string& id, Durability durability = Durability::kSynced);
   absl::StatusOr<std::vector<StoredContainer>> LoadAll();
+  // The connection is back to synced commits (tests).
+  bool SyncedByDefault();
 
  private:
   explicit ContainerStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  // Runs `write` with the connection's synchronous setting for `durability`.
+  absl::Status Write(Durability durability, const std::function<absl::Status()>& write);
   std::unique_ptr<Database> db_;
 };
 
