@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/digest.h"
 #include "common/fs.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
@@ -267,14 +268,14 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ImageFilesTree::Open(const std::stri
 
 // ---- StoreBaseImages, StoreImageWriter ----
 
-absl::Status MatchesPlatform(const std::string& reference, const std::string& config_json,
-                             const std::string& platform) {
+namespace {
+
+absl::Status ConfigMatchesPlatform(const std::string& reference, const Json& config,
+                                   const std::string& platform) {
   if (platform.empty()) return absl::OkStatus();
-  absl::StatusOr<Json> config = ParseJson(config_json);
-  if (!config.ok()) return config.status();
-  std::string actual = absl::StrCat(config->value("os", std::string("linux")), "/",
-                                    config->value("architecture", std::string()));
-  std::string variant = config->value("variant", std::string());
+  std::string actual = absl::StrCat(config.value("os", std::string("linux")), "/",
+                                    config.value("architecture", std::string()));
+  std::string variant = config.value("variant", std::string());
   if (!variant.empty()) absl::StrAppend(&actual, "/", variant);
   absl::StatusOr<std::string> normalized = build::NormalizePlatform(actual);
   if (normalized.ok()) actual = *normalized;
@@ -291,9 +292,43 @@ absl::Status MatchesPlatform(const std::string& reference, const std::string& co
                                           platform, ", actual: ", absl::StrJoin(have, "/")));
 }
 
+}  // namespace
+
+absl::Status MatchesPlatform(const std::string& reference, const std::string& config_json,
+                             const std::string& platform) {
+  if (platform.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Json config, ParseJson(config_json));
+  return ConfigMatchesPlatform(reference, config, platform);
+}
+
+std::shared_ptr<const Json> ImageConfigCache::Find(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = configs_.find(id);
+  return it == configs_.end() ? nullptr : it->second;
+}
+
+void ImageConfigCache::Insert(const std::string& id, std::shared_ptr<const Json> config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (configs_.size() >= kCapacity) configs_.clear();
+  configs_[id] = std::move(config);
+}
+
+void ImageConfigCache::Erase(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  configs_.erase(id);
+}
+
 absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
                                                             const std::string& platform, bool pull,
                                                             const build::LineFn& progress) {
+  if (configs_ != nullptr && !pull && IsSha256Digest(reference)) {
+    std::shared_ptr<const Json> config = configs_->Find(reference);
+    if (config != nullptr && store_->HasBlob(reference)) {
+      RETURN_IF_ERROR(ConfigMatchesPlatform(reference, *config, platform));
+      unconfirmed_.insert(reference);
+      return build::ImageRecord{reference, *config};
+    }
+  }
   absl::StatusOr<ImageInfo> found = store_->Get(reference);
   if (found.ok()) {
     absl::Status matches = MatchesPlatform(reference, found->config_json, platform);
@@ -324,7 +359,24 @@ absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& r
   build::ImageRecord record;
   record.id = image.id;
   ASSIGN_OR_RETURN(record.config, ParseJson(image.config_json));
+  if (configs_ != nullptr) configs_->Insert(image.id, std::make_shared<const Json>(record.config));
   return record;
+}
+
+absl::Status StoreBaseImages::Confirm(const std::string& image_id) {
+  if (!unconfirmed_.count(image_id)) return absl::OkStatus();
+  absl::StatusOr<ImageInfo> image = store_->Get(image_id);
+  if (image.ok()) {
+    unconfirmed_.erase(image_id);
+    return absl::OkStatus();
+  }
+  if (!absl::IsNotFound(image.status())) return image.status();
+  // Its config blob outlived its record (a removal racing the build, or a
+  // blob left behind): the next build must not take the shortcut again.
+  for (const std::string& id : unconfirmed_) configs_->Erase(id);
+  unconfirmed_.clear();
+  return absl::NotFoundError(
+      absl::StrCat("No such image: ", image_id, " (removed while the build used it)"));
 }
 
 absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config,

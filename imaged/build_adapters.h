@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "imaged/build/executor.h"
@@ -60,19 +61,46 @@ class ImageFilesTree : public build::SourceTree {
 absl::Status MatchesPlatform(const std::string& reference, const std::string& config_json,
                              const std::string& platform);
 
+// Image configs by image ID, shared by the builds of a process. An ID is
+// the digest of its config, so an entry never goes stale; whether the image
+// is still stored is another matter (see StoreBaseImages).
+class ImageConfigCache {
+ public:
+  static constexpr size_t kCapacity = 4096;
+  std::shared_ptr<const Json> Find(const std::string& id);
+  // When full, the cache starts over: builds refill what they use.
+  void Insert(const std::string& id, std::shared_ptr<const Json> config);
+  void Erase(const std::string& id);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const Json>> configs_;
+};
+
 // Base images from the image store; a missing one (or any with --pull) is
 // pulled first when a distribution is given, anonymously.
+//
+// A cached build resolves each step's image by ID, and reading the record
+// and config of each was most of such a build's time: an ID whose config is
+// in `configs` (may be null) and whose config blob is still in the content
+// store (removing an image removes it) is answered from there, and checked
+// against the image's record only when the build confirms it.
 class StoreBaseImages : public build::BaseImages {
  public:
-  StoreBaseImages(ImageStore* store, Distribution* distribution)
-      : store_(store), distribution_(distribution) {}
+  StoreBaseImages(ImageStore* store, Distribution* distribution,
+                  ImageConfigCache* configs = nullptr)
+      : store_(store), distribution_(distribution), configs_(configs) {}
   absl::StatusOr<build::ImageRecord> Resolve(const std::string& reference,
                                              const std::string& platform, bool pull,
                                              const build::LineFn& progress) override;
+  absl::Status Confirm(const std::string& image_id) override;
 
  private:
   ImageStore* store_;
   Distribution* distribution_;
+  ImageConfigCache* configs_;
+  // IDs answered from configs_ and not confirmed yet.
+  std::set<std::string> unconfirmed_;
 };
 
 class StoreImageWriter : public build::ImageWriter {

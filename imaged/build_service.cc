@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -48,6 +50,28 @@ class CompletedTar : public ByteSource {
   bool compressed_ = false;
   int64_t padding_left_ = -1;
 };
+
+// Asking gRPC whether the client went away cost more than a cached step
+// does: the answer is kept for `every` (a cancelled build stops that much
+// later at most). Once cancelled, always cancelled.
+std::function<bool()> Throttled(std::function<bool()> check, absl::Duration every) {
+  if (!check) return check;
+  struct State {
+    std::mutex mutex;
+    absl::Time next = absl::InfinitePast();
+    bool cancelled = false;
+  };
+  auto state = std::make_shared<State>();
+  return [check = std::move(check), state, every] {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (state->cancelled) return true;
+    const absl::Time now = absl::Now();
+    if (now < state->next) return false;
+    state->next = now + every;
+    state->cancelled = check();
+    return state->cancelled;
+  };
+}
 
 // The cache as one build sees it: every entry it looks up or makes is in
 // use (a concurrent prune leaves it) until the build ends. Registered before
@@ -126,7 +150,7 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
         std::string dockerfile,
         tree->ReadDockerfile(params.dockerfile.empty() ? "Dockerfile" : params.dockerfile));
 
-    StoreBaseImages images(store_, distribution_);
+    StoreBaseImages images(store_, distribution_, &configs_);
     StoreImageWriter writer(store_, content_);
     BlobLayerStore layers(store_, content_, changes_, dir + "/scratch");
     build::Builder::Dependencies deps;
@@ -146,7 +170,9 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
       deps.downloader = downloader.get();
     }
     build::Builder builder(std::move(deps));
-    absl::StatusOr<std::string> id = builder.Build(params.options, dockerfile, *tree, output);
+    build::BuildOptions options = params.options;
+    options.cancelled = Throttled(params.options.cancelled, absl::Milliseconds(20));
+    absl::StatusOr<std::string> id = builder.Build(options, dockerfile, *tree, output);
     if (!id.ok()) {
       SPDLOG_DEBUG("build failed: {}", id.status().ToString());
       if (!output.started()) return id.status();

@@ -107,6 +107,7 @@ class BuildService {
   build::BuildCache* cache_;
   std::string work_root_;
   ActiveBuilds active_;
+  ImageConfigCache configs_;
 };
 
 // One build cache entry as `docker system df -v` shows it.

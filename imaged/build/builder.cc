@@ -70,6 +70,7 @@ class BuildRun {
     if (image_.id.empty()) {
       return absl::InvalidArgumentError("No image was generated. Is your Dockerfile empty?");
     }
+    RETURN_IF_ERROR(deps_.images->Confirm(image_.id));
     RETURN_IF_ERROR(output_.Stream(absl::StrCat("Successfully built ", ShortId(image_.id), "\n")));
     for (const std::string& tag : options_.tags) {
       RETURN_IF_ERROR(deps_.writer->Tag(image_.id, tag));
@@ -218,6 +219,10 @@ class BuildRun {
           return output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n"));
         }
       }
+    }
+    // The step builds on image_: it must still be there.
+    if (!image_.id.empty()) RETURN_IF_ERROR(deps_.images->Confirm(image_.id));
+    if (!options_.no_cache) {
       ASSIGN_OR_RETURN(std::optional<ImageRecord> restored, FromSources(step));
       if (restored.has_value()) {
         RETURN_IF_ERROR(deps_.cache->Record(key, restored->id));

@@ -45,6 +45,12 @@ class BaseImages {
   virtual absl::StatusOr<ImageRecord> Resolve(const std::string& reference,
                                               const std::string& platform, bool pull,
                                               const LineFn& progress) = 0;
+  // Resolve may answer for an image ID from what it knew of the image,
+  // without reading its record (a cached build resolves one image per
+  // step). Before the build builds on an image or returns it, Confirm makes
+  // sure the image is still stored: NotFound when it is not. An image with
+  // children is never removed, so confirming one confirms its parents.
+  virtual absl::Status Confirm(const std::string& /*image_id*/) { return absl::OkStatus(); }
 };
 
 // Runs RUN steps in containers (runtimed).

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
 #include "common/digest.h"
 #include "common/fs.h"
 #include "imaged/build_adapters.h"
@@ -138,6 +139,45 @@ TEST_CASE("an image's files are read from its layer blobs, whiteouts applied", "
   CHECK(source->Read(buffer, sizeof(buffer)).value() == 1);
   CHECK(buffer[0] == 'n');
   CHECK(tree->passwd().find("app:x:100") != std::string::npos);
+}
+
+TEST_CASE("an image known by ID is answered from the config cache until removed", "[build]") {
+  Fixture f;
+  ImageConfigCache configs;
+  const std::string id = f.store->Get("base").value().id;
+  {
+    StoreBaseImages images(f.store.get(), nullptr, &configs);
+    auto first = images.Resolve(id, "", false, {});
+    REQUIRE(first.ok());
+    CHECK(images.Confirm(id).ok());
+    REQUIRE(configs.Find(id) != nullptr);
+    CHECK(*configs.Find(id) == first->config);
+  }
+  // docker rmi removes the config blob too: a miss, the cache notwithstanding.
+  ImageUsers none;
+  REQUIRE(f.store->Remove(id, /*force=*/true, none).ok());
+  StoreBaseImages images(f.store.get(), nullptr, &configs);
+  CHECK(absl::IsNotFound(images.Resolve(id, "", false, {}).status()));
+}
+
+TEST_CASE("a config blob that outlived its image's record fails its confirmation once", "[build]") {
+  Fixture f;
+  ImageConfigCache configs;
+  const std::string id = f.store->Get("base").value().id;
+  REQUIRE(StoreBaseImages(f.store.get(), nullptr, &configs).Resolve(id, "", false, {}).ok());
+  // The record goes, the blob stays (as when a removal races a build).
+  REQUIRE(f.metadata->DeleteImage(id).ok());
+  REQUIRE(f.store->HasBlob(id));
+  StoreBaseImages images(f.store.get(), nullptr, &configs);
+  auto answered = images.Resolve(id, "", false, {});
+  REQUIRE(answered.ok());
+  absl::Status confirmed = images.Confirm(id);
+  CHECK(absl::IsNotFound(confirmed));
+  CHECK(absl::StrContains(confirmed.message(), "removed while the build used it"));
+  // The next build reads the record, and misses.
+  CHECK(configs.Find(id) == nullptr);
+  CHECK(absl::IsNotFound(
+      StoreBaseImages(f.store.get(), nullptr, &configs).Resolve(id, "", false, {}).status()));
 }
 
 TEST_CASE("a build without containers writes images, tags and the cache", "[build]") {

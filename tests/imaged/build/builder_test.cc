@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -33,9 +34,17 @@ struct FakeImages : BaseImages {
     if (stored != by_id.end()) return ImageRecord{reference, stored->second};
     return absl::NotFoundError("No such image: " + reference);
   }
+  absl::Status Confirm(const std::string& id) override {
+    confirmed.push_back(id);
+    if (gone.count(id)) return absl::NotFoundError("No such image: " + id);
+    return absl::OkStatus();
+  }
   std::map<std::string, ImageRecord> by_name;
   std::map<std::string, Json> by_id;
   int resolves = 0;
+  std::vector<std::string> confirmed;
+  // Resolved, but not there when confirmed.
+  std::set<std::string> gone;
 };
 
 struct FakeWriter : ImageWriter {
@@ -264,6 +273,16 @@ TEST_CASE("a metadata-only build: output, config, history, then all from cache")
   CHECK(f.cache.touches == 2);
   REQUIRE(f.cache.uses.size() == 3);
   for (const auto& [key, uses] : f.cache.uses) CHECK(uses == 1);
+  // All from the cache: only the result is confirmed.
+  CHECK(f.images.confirmed.back() == *id);
+  f.images.confirmed.clear();
+  // A result that went away meanwhile fails the build instead of being reported.
+  f.images.gone.insert(*id);
+  auto vanished = f.Build(dockerfile, options);
+  CHECK(absl::IsNotFound(vanished.status()));
+  CHECK(f.images.confirmed == std::vector<std::string>{*id});
+  CHECK_FALSE(absl::StrContains(f.Text(), "Successfully built"));
+  f.images.gone.clear();
 
   // --no-cache rebuilds (same content, so the same IDs).
   options.no_cache = true;
