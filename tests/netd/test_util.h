@@ -1,6 +1,7 @@
 // Helpers for the netd tests: inspecting namespaces from a thread of our own.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "common/fs.h"
 #include "common/mountinfo.h"
+#include "common/unique_fd.h"
 
 namespace berth::testing {
 
@@ -24,6 +27,31 @@ inline std::string MakeTempDir() {
   std::string dir = "/tmp/ntXXXXXX";
   if (mkdtemp(dir.data()) == nullptr) abort();
   return dir;
+}
+
+// Brings "lo" up in the calling thread's network namespace.
+inline bool LoopbackUp() {
+  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  struct ifreq request = {};
+  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(sock.get(), SIOCGIFFLAGS, &request) != 0) return false;
+  request.ifr_flags |= IFF_UP;
+  return ioctl(sock.get(), SIOCSIFFLAGS, &request) == 0;
+}
+
+// Moves the whole test process (once) into a network namespace of its own
+// with "lo" up, so that what it binds is invisible to the host.
+inline void EnterPrivateNetns() {
+  static const bool entered = unshare(CLONE_NEWNET) == 0 && LoopbackUp();
+  REQUIRE(entered);
+}
+
+inline sockaddr_in Ipv4SocketAddress(const char* ip, int port) {
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &address.sin_addr);
+  return address;
 }
 
 inline ino_t Inode(const std::string& path) {

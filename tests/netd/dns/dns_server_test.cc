@@ -38,14 +38,6 @@ class FakeNames : public NameSource {
   }
 };
 
-sockaddr_in Address(const char* ip, int port) {
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &address.sin_addr);
-  return address;
-}
-
 std::string Query(const std::string& name, uint16_t id = 1, uint16_t type = kTypeA) {
   Message query;
   query.id = id;
@@ -59,7 +51,7 @@ std::string AskUdp(const std::string& query, int timeout_ms = 5000) {
   UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in server = Address("127.0.0.11", 53);
+  sockaddr_in server = testing::Ipv4SocketAddress("127.0.0.11", 53);
   sendto(fd.get(), query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&server),
          sizeof(server));
   char buffer[4096];
@@ -71,7 +63,7 @@ std::string AskTcp(const std::string& query) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   struct timeval tv = {5, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in server = Address("127.0.0.11", 53);
+  sockaddr_in server = testing::Ipv4SocketAddress("127.0.0.11", 53);
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&server), sizeof(server)) != 0) return "";
   std::string framed = std::string(1, static_cast<char>(query.size() >> 8)) +
                        std::string(1, static_cast<char>(query.size() & 0xff)) + query;
@@ -93,7 +85,7 @@ class Upstream {
   Upstream(int port, bool mute) : mute_(mute) {
     udp_.Reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     tcp_.Reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address = Address("127.0.0.1", port);
+    sockaddr_in address = testing::Ipv4SocketAddress("127.0.0.1", port);
     REQUIRE(bind(udp_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
     REQUIRE(bind(tcp_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
     REQUIRE(listen(tcp_.get(), 4) == 0);

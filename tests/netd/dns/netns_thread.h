@@ -1,16 +1,13 @@
 // Test helpers: network namespaces made by unshare, for tests tagged local.
 #pragma once
 
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -19,22 +16,12 @@
 #include <thread>
 
 #include "common/unique_fd.h"
+#include "tests/netd/test_util.h"
 
 namespace berth::netd::dns {
 
-inline bool LoopbackUp() {
-  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  struct ifreq request = {};
-  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-  if (ioctl(sock.get(), SIOCGIFFLAGS, &request) != 0) return false;
-  request.ifr_flags |= IFF_UP;
-  return ioctl(sock.get(), SIOCSIFFLAGS, &request) == 0;
-}
-
-inline void EnterPrivateNetns() {
-  static const bool entered = unshare(CLONE_NEWNET) == 0 && LoopbackUp();
-  REQUIRE(entered);
-}
+using testing::EnterPrivateNetns;
+using testing::LoopbackUp;
 
 // A thread living in a new network namespace, running what it is given.
 class ContainerNetns {

@@ -16,22 +16,12 @@
 
 #include "common/fs.h"
 #include "common/unique_fd.h"
+#include "tests/netd/test_util.h"
 
 namespace berth::netd {
 namespace {
 
-void EnterPrivateNetns() {
-  static const bool entered = [] {
-    if (unshare(CLONE_NEWNET) != 0) return false;
-    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    struct ifreq request = {};
-    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-    if (ioctl(sock.get(), SIOCGIFFLAGS, &request) != 0) return false;
-    request.ifr_flags |= IFF_UP;
-    return ioctl(sock.get(), SIOCSIFFLAGS, &request) == 0;
-  }();
-  REQUIRE(entered);
-}
+using testing::EnterPrivateNetns;
 
 class FakeFirewall : public Firewall {
  public:
@@ -52,14 +42,6 @@ class FakeFirewall : public Firewall {
   bool fail = false;
 };
 
-sockaddr_in Address(const char* ip, int port) {
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &address.sin_addr);
-  return address;
-}
-
 // A "container": an echo server on 127.0.0.5 (TCP: echoes until EOF, then
 // closes; UDP: echoes each datagram prefixed with "re:").
 class EchoServer {
@@ -67,7 +49,7 @@ class EchoServer {
   EchoServer(const char* proto, int port) {
     const bool tcp = std::string(proto) == "tcp";
     fd_.Reset(socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0));
-    sockaddr_in address = Address("127.0.0.5", port);
+    sockaddr_in address = testing::Ipv4SocketAddress("127.0.0.5", port);
     REQUIRE(bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
     if (tcp) REQUIRE(listen(fd_.get(), 16) == 0);
     thread_ = std::thread([this, tcp] { tcp ? ServeTcp() : ServeUdp(); });
@@ -111,7 +93,7 @@ std::string TcpRoundTrip(const char* ip, int port, const std::string& message) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM, 0));
   struct timeval timeout = {5, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address = Address(ip, port);
+  sockaddr_in address = testing::Ipv4SocketAddress(ip, port);
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     return "connect failed";
   }
@@ -128,7 +110,7 @@ std::string UdpRoundTrip(const char* ip, int port, const std::string& message) {
   UniqueFd fd(socket(AF_INET, SOCK_DGRAM, 0));
   struct timeval timeout = {5, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address = Address(ip, port);
+  sockaddr_in address = testing::Ipv4SocketAddress(ip, port);
   sendto(fd.get(), message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&address),
          sizeof(address));
   char buffer[4096];
@@ -141,7 +123,7 @@ bool PortFree(const char* proto, const char* ip, int port) {
   UniqueFd fd(socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0));
   const int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in address = Address(ip, port);
+  sockaddr_in address = testing::Ipv4SocketAddress(ip, port);
   return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
 }
 
@@ -207,7 +189,7 @@ TEST_CASE("a published UDP port relays datagrams both ways") {
 TEST_CASE("a taken host port is Docker's error and nothing of the request stays bound") {
   Fixture f;
   UniqueFd squatter(socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address = Address("0.0.0.0", 18090);
+  sockaddr_in address = testing::Ipv4SocketAddress("0.0.0.0", 18090);
   REQUIRE(bind(squatter.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
   REQUIRE(listen(squatter.get(), 1) == 0);
   auto refused = f.mapper->Publish(
