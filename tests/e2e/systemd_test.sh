@@ -23,7 +23,11 @@ sd_hierarchies() {
   return 0
 }
 
+# sd_boot [v2]: v2 mounts the unified hierarchy alone at /sys/fs/cgroup, so
+# systemd runs as on a cgroup v2 host (without controllers: this host binds
+# them to v1).
 sd_boot() {
+  SD_MODE=${1:-v1}
   SD_DIR=$(mktemp -d /tmp/sd.XXXXXX)
   SD_CG=berth-sd-$$
   mkdir -p "$SD_DIR/root" "$SD_DIR/run"
@@ -41,7 +45,8 @@ sd_boot() {
     for h in $(ls -d /sys/fs/cgroup/*/ /sys/fs/cgroup/); do
       [ -f "$h/'"$SD_CG"'/cgroup.procs" ] && echo $$ >"$h/'"$SD_CG"'/cgroup.procs"
     done
-    exec unshare --fork --pid --mount --uts --ipc --propagation private -- bash -c "$1" boot "$2"
+    exec unshare --fork --pid --mount --uts --ipc --propagation private -- \
+      bash -c "$1" boot "$2" "$3"
   ' launcher '
     set -eu
     R=$1/root
@@ -54,6 +59,7 @@ sd_boot() {
     mount -t proc proc "$R/proc"
     mount --rbind /sys "$R/sys"
     mount -o remount,bind,ro "$R/sys"
+    [ "$2" = v2 ] && mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
     mount -t tmpfs -o mode=0755 dev "$R/dev"
     for n in null zero full random urandom tty; do
       touch "$R/dev/$n"
@@ -72,7 +78,7 @@ sd_boot() {
     umount -l /old
     rmdir /old
     exec env -i container=berth-e2e /lib/systemd/systemd --system --unit=berth-e2e.target
-  ' "$SD_DIR" </dev/null >"$SD_DIR/systemd.log" 2>&1 &
+  ' "$SD_DIR" "$SD_MODE" </dev/null >"$SD_DIR/systemd.log" 2>&1 &
   SD_LAUNCHER=$!
   wait_for 20 test -S "$SD_DIR/run/systemd/private" || return 1
   SD_PID=$(pgrep -P "$SD_LAUNCHER" | head -1)
@@ -121,10 +127,13 @@ sd_engine_start() {
     "exec-opts": ["native.cgroupdriver=systemd"]}\n' \
     "$E2E_BRIDGE" "$E2E_NET_OCTET" "$E2E_DIR/certs.d" "$E2E_NET_OCTET" >"$E2E_DIR/daemon.json"
   chmod 0644 "$E2E_DIR/daemon.json"
-  # Its own mount namespace only for a /proc of systemd's PID namespace;
-  # host mounts still propagate in.
+  # Its own mount namespace only for a /proc of systemd's PID namespace (and
+  # in v2 mode, systemd's view of /sys/fs/cgroup); host mounts still
+  # propagate in.
+  local cgroup2=true
+  [ "$SD_MODE" = v2 ] && cgroup2="mount -t cgroup2 cgroup2 /sys/fs/cgroup"
   nsenter -t "$SD_PID" -p -- unshare --mount --propagation slave -- \
-    sh -c 'mount -t proc proc /proc && exec "$@"' engine \
+    sh -c "mount -t proc proc /proc && $cgroup2 && exec \"\$@\"" engine \
     env BERTH_SYSTEMD_BUS_ADDRESS="unix:path=$SD_DIR/run/systemd/private" \
     "$BIN/berth" --root "$ROOT" --exec-root "$EXEC_ROOT" daemon \
     --config-file "$E2E_DIR/daemon.json" --log-level "${BERTH_LOG_LEVEL:-info}" \
@@ -298,4 +307,62 @@ PY
   check_eq "its namespaces' processes are gone" "" "$(pgrep -f "container=berth-e2e" || true)"
   check_eq "its cgroup subtree is gone" "" "$(ls -d /sys/fs/cgroup/*/"$SD_CG" 2>/dev/null)"
   check_eq "its root is gone" "" "$(ls -d "$SD_DIR" 2>/dev/null)"
+}
+
+# The same driver where systemd and the engine see a cgroup v2 host: the
+# unified hierarchy alone at /sys/fs/cgroup. This host binds every controller
+# to v1, so no limits here: the scope, its path, exec, pause and removal.
+test_systemd_cgroups_v2() {
+  say "== the systemd cgroup driver on cgroup v2, against a private systemd"
+  local id unit dir pid
+  if ! sd_boot v2; then
+    fail "a private systemd boots on cgroup v2" "$(tail -5 "$SD_DIR/systemd.log" 2>/dev/null)"
+    sd_teardown
+    return
+  fi
+  pass "a private systemd boots on cgroup v2"
+  check_eq "it sees a cgroup v2 host" "cgroup2fs" \
+    "$(nsenter -t "$SD_PID" -m stat -fc %T /sys/fs/cgroup)"
+  if ! sd_engine_start; then
+    fail "an engine with the systemd driver starts on cgroup v2"
+    sd_engine_stop; sd_engine_restore; sd_teardown
+    return
+  fi
+  pass "an engine with the systemd driver starts on cgroup v2"
+  "$REPO/scripts/make-busybox-image.sh" "$E2E_DIR/busybox.tar" >/dev/null
+  docker load -i "$E2E_DIR/busybox.tar" >/dev/null
+  check_eq "docker info: the systemd driver on cgroup v2" "systemd 2" \
+    "$(docker info -f '{{.CgroupDriver}} {{.CgroupVersion}}')"
+
+  id=$(docker run -d --name sdv2 busybox sleep 300)
+  unit=berth-$id.scope
+  dir=/sys/fs/cgroup/unified/$SD_CG/system.slice/$unit
+  check_eq "v2: the container runs" "true" \
+    "$(docker inspect -f '{{.State.Running}}' sdv2 2>/dev/null)"
+  check_eq "v2: its scope is active" "active" "$(sd_ctl is-active "$unit")"
+  check_eq "v2: delegated" "yes" "$(sd_prop "$unit" Delegate)"
+  check_eq "v2: systemd's ControlGroup" "/$SD_CG/system.slice/$unit" \
+    "$(sd_prop "$unit" ControlGroup)"
+  pid=$(docker inspect -f '{{.State.Pid}}' sdv2)
+  check_contains "v2: the scope holds the init" "$pid" \
+    "$(nsenter -t "$SD_PID" -p cat "$dir/cgroup.procs")"
+  docker exec -d sdv2 sleep 301
+  check "v2: a process exec'd in joins the scope" \
+    wait_for 15 sh -c "[ \$(wc -l <'$dir/cgroup.procs') -ge 2 ]"
+  check "v2: docker pause" docker pause sdv2
+  check_contains "v2: the scope is frozen" "frozen 1" "$(cat "$dir/cgroup.events")"
+  check "v2: docker unpause" docker unpause sdv2
+  check_contains "v2: and thawed" "frozen 0" "$(cat "$dir/cgroup.events")"
+  check "v2: docker rm -f" docker rm -f sdv2
+  check "v2: the scope's cgroup is gone" wait_for 15 sh -c "[ ! -d '$dir' ]"
+  check_eq "v2: no container scope left" "" "$(sd_berth_units)"
+
+  sd_engine_stop
+  check_eq "v2: no berth process of this engine left" "" \
+    "$(pgrep -f -- "--exec-root=$EXEC_ROOT" || true)"
+  check_no_network_leaks
+  sd_engine_restore
+  sd_teardown
+  check_eq "v2: systemd is gone" "" "$(ps -o pid= -p "$SD_PID" 2>/dev/null)"
+  check_eq "v2: its cgroup subtree is gone" "" "$(ls -d /sys/fs/cgroup/*/"$SD_CG" 2>/dev/null)"
 }
