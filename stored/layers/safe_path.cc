@@ -83,4 +83,19 @@ absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::stri
   return current;
 }
 
+absl::StatusOr<UniqueFd> OpenExistingDirBeneath(int root_fd,
+                                                const std::vector<std::string>& components) {
+  UniqueFd current(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+  if (!current.valid()) return LastErrnoStatus("dup extraction root");
+  for (const std::string& name : components) {
+    int fd = openat(current.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      return absl::NotFoundError(
+          absl::StrCat("no directory \"", JoinComponents(components, components.size()), "\""));
+    }
+    current.Reset(fd);
+  }
+  return current;
+}
+
 }  // namespace berth::layers

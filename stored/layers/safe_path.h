@@ -28,4 +28,10 @@ std::string JoinComponents(const std::vector<std::string>& components, size_t co
 absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::string>& components,
                                         size_t count, const std::vector<std::string>& lower_dirs);
 
+// Opens the existing directory `components` beneath root_fd without creating
+// anything or following symlinks; NotFound when it is gone or was replaced by
+// a non-directory.
+absl::StatusOr<UniqueFd> OpenExistingDirBeneath(int root_fd,
+                                                const std::vector<std::string>& components);
+
 }  // namespace berth::layers

@@ -1,14 +1,17 @@
 #include "stored/layers/extract.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "common/digest.h"
 #include "common/fs.h"
+#include "stored/layers/dir_cache.h"
 #include "stored/layers/safe_path.h"
 #include "tests/stored/test_tar.h"
 
@@ -191,6 +194,132 @@ TEST_CASE("implicit parent directories copy the lower layer's attributes", "[lay
   CHECK((st.st_mode & 07777) == 01777);
   REQUIRE(RemoveAll(dest).ok());
   REQUIRE(RemoveAll(lower).ok());
+}
+
+TEST_CASE("the directory cache walks each directory once and forgets replaced ones",
+          "[layers][local]") {
+  std::string root_dir = MakeTempDir();
+  UniqueFd root(open(root_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(root.valid());
+  std::vector<std::string> lowers;
+  DirCache cache(root.get(), &lowers, 2);
+  const std::vector<std::string> ab = {"a", "b", "file"};
+  auto first = cache.Open(ab, 2);
+  REQUIRE(first.ok());
+  auto again = cache.Open(ab, 2);
+  REQUIRE(again.ok());
+  CHECK(first->get() == again->get());
+  CHECK(cache.walks() == 1);
+  struct stat st;
+  REQUIRE(stat((root_dir + "/a/b").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
+
+  // a/b replaced by a symlink: a fresh walk must see it and refuse.
+  REQUIRE(cache.Open(ab, 1).ok());
+  cache.Invalidate("a");
+  CHECK(cache.size() == 0);
+  REQUIRE(rmdir((root_dir + "/a/b").c_str()) == 0);
+  REQUIRE(symlink("/", (root_dir + "/a/b").c_str()) == 0);
+  CHECK(cache.Open(ab, 2).status().code() == absl::StatusCode::kInvalidArgument);
+  // A handle given out stays usable after the cache dropped it.
+  CHECK(fcntl(first->get()->fd.get(), F_GETFD) >= 0);
+
+  // The capacity bounds the descriptors held.
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(cache.Open({"d" + std::to_string(i), "x"}, 1).ok());
+    CHECK(cache.size() <= 2);
+  }
+  cache.Invalidate("a/b");  // Prefix of nothing cached: a no-op.
+  REQUIRE(RemoveAll(root_dir).ok());
+}
+
+TEST_CASE("repeated names: the last entry wins, a directory with content is kept",
+          "[layers][local]") {
+  std::string dest = MakeTempDir();
+  auto result =
+      Extract(MakeTar({File("x", "first"), File("x", "second"), Dir("d"), File("d/inner", "i"),
+                       Dir("d", 0700), Symlink("s", "x"), File("s", "not a link"), Dir("e"),
+                       File("e", "file now"), File("f", "file"), Dir("f", 0711), Hardlink("h", "x"),
+                       File("h", "replaced link")}),
+              dest);
+  REQUIRE(result.ok());
+  CHECK(*ReadFile(dest + "/x") == "second");
+  struct stat st;
+  REQUIRE(stat((dest + "/d/inner").c_str(), &st) == 0);
+  REQUIRE(stat((dest + "/d").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  REQUIRE(lstat((dest + "/s").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  REQUIRE(lstat((dest + "/e").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  REQUIRE(lstat((dest + "/f").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0711);
+  REQUIRE(stat((dest + "/x").c_str(), &st) == 0);
+  CHECK(st.st_nlink == 1);  // h was replaced, so x is linked once again.
+
+  // A file cannot replace a directory that has content.
+  std::string dest2 = MakeTempDir();
+  CHECK(Extract(MakeTar({File("d/inner", "i"), File("d", "x")}), dest2).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  REQUIRE(RemoveAll(dest).ok());
+  REQUIRE(RemoveAll(dest2).ok());
+}
+
+TEST_CASE("owners, setuid bits, times and xattrs survive the direct writer", "[layers][local]") {
+  std::string entries;
+  {
+    archive* a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    REQUIRE(archive_write_open(a, &entries, nullptr, testing::AppendToString, nullptr) ==
+            ARCHIVE_OK);
+    auto add = [&](const char* name, mode_t type, int perm, int uid, int gid, const char* data,
+                   const char* xattr_value) {
+      archive_entry* e = archive_entry_new();
+      archive_entry_set_pathname(e, name);
+      archive_entry_set_filetype(e, type);
+      archive_entry_set_perm(e, static_cast<mode_t>(perm));
+      archive_entry_set_uid(e, uid);
+      archive_entry_set_gid(e, gid);
+      archive_entry_set_mtime(e, 1600000000, 123456789);
+      if (type == AE_IFLNK) archive_entry_set_symlink(e, "target");
+      if (type == AE_IFREG) archive_entry_set_size(e, static_cast<la_int64_t>(strlen(data)));
+      if (xattr_value != nullptr) {
+        archive_entry_xattr_add_entry(e, "user.berth", xattr_value, strlen(xattr_value));
+      }
+      REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
+      if (type == AE_IFREG) archive_write_data(a, data, strlen(data));
+      archive_entry_free(e);
+    };
+    add("sgid/", AE_IFDIR, 02775, 0, 1, nullptr, "dir");
+    add("sgid/suid", AE_IFREG, 06755, 1000, 1001, "#!/bin/sh\n", "file");
+    add("sgid/root", AE_IFREG, 0644, 0, 0, "r", nullptr);
+    add("link", AE_IFLNK, 0777, 7, 7, nullptr, nullptr);
+    archive_write_close(a);
+    archive_write_free(a);
+  }
+  std::string dest = MakeTempDir();
+  REQUIRE(Extract(entries, dest).ok());
+  struct stat st;
+  REQUIRE(stat((dest + "/sgid/suid").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 06755);
+  CHECK(st.st_uid == 1000);
+  CHECK(st.st_gid == 1001);
+  CHECK(st.st_mtim.tv_sec == 1600000000);
+  CHECK(st.st_mtim.tv_nsec == 123456789);
+  char value[16] = {};
+  CHECK(getxattr((dest + "/sgid/suid").c_str(), "user.berth", value, sizeof(value)) == 4);
+  CHECK(std::string(value) == "file");
+  // Created by root in a setgid directory of group 1, but the layer says group 0.
+  REQUIRE(stat((dest + "/sgid/root").c_str(), &st) == 0);
+  CHECK(st.st_gid == 0);
+  REQUIRE(stat((dest + "/sgid").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 02775);
+  CHECK(st.st_mtim.tv_sec == 1600000000);  // Set after its content was written.
+  REQUIRE(lstat((dest + "/link").c_str(), &st) == 0);
+  CHECK(st.st_uid == 7);
+  CHECK(st.st_mtim.tv_sec == 1600000000);
+  REQUIRE(RemoveAll(dest).ok());
 }
 
 }  // namespace berth::layers
