@@ -9,7 +9,8 @@
 namespace berth::apiserver {
 
 Api::Api(ContainerBackend* containers, ImageBackend* images, HostInfo host)
-    : system_(containers, images, std::move(host)),
+    : container_backend_(containers),
+      system_(containers, images, std::move(host)),
       containers_(containers, images),
       images_(images, containers) {
   system_.Register(router_);
@@ -33,6 +34,7 @@ void Api::EnableFiles(ContainerBackend* containers, ImageBackend* images, Volume
 
 void Api::EnableExec(ExecBackend* execs) {
   exec_ = std::make_unique<ExecHandlers>(execs);
+  exec_->set_containers(container_backend_);
   exec_->Register(router_);
   containers_.set_exec_ids_filler(
       [this](const runtime::v1::Container& c, Json& out) { exec_->AddExecIds(c, out); });

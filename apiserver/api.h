@@ -53,6 +53,8 @@ class Api {
   static HeaderList DefaultHeaders();
 
  private:
+  // For the exec handlers' events (exec_detach).
+  ContainerBackend* const container_backend_;
   SystemHandlers system_;
   ContainerHandlers containers_;
   ImageHandlers images_;

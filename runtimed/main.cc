@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "runtimed/daemon/cgroup_driver.h"
+#include "runtimed/daemon/container_events.h"
 #include "runtimed/daemon/container_manager.h"
 #include "runtimed/daemon/exec_targets.h"
 #include "runtimed/daemon/grpc_clients.h"
@@ -115,7 +116,10 @@ int main(int argc, char** argv) {
   }
   berth::runtimed::ManagerExecContainers exec_targets(manager->get(), manager_options.run_dir);
   berth::runtimed::ShimExecShim exec_shim;
+  // Before execs: it outlives the exec followers that publish through it.
+  berth::runtimed::ManagerEventSink exec_events(manager->get());
   berth::runtimed::ExecManager execs(&exec_targets, &exec_shim);
+  execs.SetEvents(&exec_events);
   berth::runtimed::ExecHealthProber health_prober(&execs);
   berth::runtimed::HealthMonitor health(&health_prober, manager->get());
   (*manager)->SetHealthMonitor(&health);

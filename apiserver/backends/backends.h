@@ -123,6 +123,12 @@ class ContainerBackend {
   virtual absl::Status UnpauseContainer(const std::string& id) = 0;
   virtual absl::StatusOr<runtime::v1::TopContainerResponse> TopContainer(
       const runtime::v1::TopContainerRequest& request) = 0;
+  // Docker's events for what happens here (docker cp, export, commit, prune,
+  // the detach keys), which runtimed publishes. Events are best effort: the
+  // default records nothing.
+  virtual absl::Status RecordContainerEvent(const runtime::v1::RecordContainerEventRequest&) {
+    return absl::OkStatus();
+  }
 };
 
 // Volumes, kept by stored.

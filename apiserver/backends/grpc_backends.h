@@ -67,6 +67,9 @@ class GrpcContainerBackend : public ContainerBackend {
   std::unique_ptr<ReadStream<runtime::v1::LogEntry>> Logs(
       const runtime::v1::LogsRequest& request) override;
   absl::Status ResizeTty(const runtime::v1::ResizeTtyRequest& request) override;
+  // In grpc_container_events.cc.
+  absl::Status RecordContainerEvent(
+      const runtime::v1::RecordContainerEventRequest& request) override;
 
  private:
   std::unique_ptr<runtime::v1::RuntimeService::Stub> stub_;

@@ -1,11 +1,14 @@
 #include "apiserver/handlers/build.h"
 
+#include <cstring>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/timefmt.h"
@@ -315,6 +318,20 @@ absl::Status BuildHandlers::Commit(Exchange& exchange) {
     if (id.ok() && !unpaused.ok()) return unpaused;
   }
   RETURN_IF_ERROR(id.status());
+  std::string image_ref;
+  if (std::string repo = query.Get("repo"); !repo.empty()) {
+    // Moby names it in the familiar form, as `docker images` shows it.
+    for (const char* prefix : {"docker.io/library/", "docker.io/"}) {
+      if (absl::StartsWith(repo, prefix)) {
+        repo.erase(0, strlen(prefix));
+        break;
+      }
+    }
+    image_ref = repo + ":" + (query.Get("tag").empty() ? "latest" : query.Get("tag"));
+  }
+  RecordContainerEvent(
+      containers_, container.id(), "commit",
+      {{"comment", query.Get("comment")}, {"imageID", *id}, {"imageRef", image_ref}});
   ReplyJson(exchange, 201, {{"Id", *id}});
   return absl::OkStatus();
 }

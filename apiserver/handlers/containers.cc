@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/detach_keys.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"
@@ -443,6 +444,7 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
         if (detached) {
           // The container keeps running with its stdin open; only this
           // attach ends.
+          RecordContainerEvent(containers_, container.id(), "detach");
           session->Cancel();
           return;
         }

@@ -1,10 +1,13 @@
 #include "apiserver/handlers/exec.h"
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/container_events.h"
+#include "apiserver/handlers/detach_keys.h"
 #include "apiserver/handlers/util.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -80,6 +83,14 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   options.set_console_width(width);
   bool tty = exec.tty();
   bool upgrade = !request.Header("upgrade").empty();
+  // As for attach, Moby watches an exec's input for the detach keys only
+  // with a terminal; keys that do not parse fall back to the default.
+  std::optional<DetachKeyFilter> detach_filter;
+  if (tty && exec.open_stdin() && !detach) {
+    absl::StatusOr<std::string> keys = ParseDetachKeys(exec.detach_keys());
+    if (exec.detach_keys().empty() || !keys.ok()) keys = ParseDetachKeys(kDefaultDetachKeys);
+    detach_filter.emplace(*std::move(keys));
+  }
   // As Moby: the connection is taken over before the process starts, so
   // that its first output cannot reach a client still reading the response
   // head (docker-py reads the hijacked socket below its HTTP buffer, and
@@ -126,8 +137,27 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
       long n = exchange.ReadRaw(buf, sizeof(buf));
       if (output_done) return;
       if (n > 0) {
-        if (with_stdin && !session->WriteStdin(std::string(buf, static_cast<size_t>(n)))) return;
+        std::string data(buf, static_cast<size_t>(n));
+        bool detached = false;
+        if (detach_filter) data = detach_filter->Feed(data, &detached);
+        if (with_stdin && !data.empty() && !session->WriteStdin(data)) return;
+        if (detached) {
+          // The process keeps running; only this client leaves.
+          if (containers_ != nullptr) {
+            RecordContainerEvent(containers_, exec.container_id(), "exec_detach",
+                                 {{"execID", exec.id()}});
+          }
+          session->Cancel();
+          return;
+        }
         continue;
+      }
+      // A client with a terminal that closes its side has left (the docker
+      // CLI does so when it sees the detach keys itself): as Moby, that never
+      // closes a terminal's input, so the process runs on.
+      if (detach_filter) {
+        session->Cancel();
+        return;
       }
       // EOF is the client's half-close of stdin; output keeps flowing.
       session->CloseStdin();

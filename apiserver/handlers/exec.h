@@ -13,6 +13,8 @@ namespace berth::apiserver {
 class ExecHandlers {
  public:
   explicit ExecHandlers(ExecBackend* execs) : execs_(execs) {}
+  // Where exec_detach events go (none without).
+  void set_containers(ContainerBackend* containers) { containers_ = containers; }
 
   void Register(Router& router);
 
@@ -26,6 +28,7 @@ class ExecHandlers {
 
  private:
   ExecBackend* execs_;
+  ContainerBackend* containers_ = nullptr;
 };
 
 // Docker's ExecInspectResponse.

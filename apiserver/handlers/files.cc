@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/byte_relay.h"
 #include "apiserver/handlers/request_body.h"
 #include "apiserver/handlers/util.h"
@@ -189,6 +190,7 @@ absl::Status FileHandlers::GetArchive(Exchange& exchange, const std::string& nam
     return NotFoundAs(status, CouldNotFind(path, name));
   }
   exchange.SetHeader("X-Docker-Container-Path-Stat", PathStatHeader(message.stat()));
+  RecordContainerEvent(containers_, container.id(), "archive-path");
   return relay.RelayRest("application/x-tar", absl::StrCat("archive of ", path, " in ", name));
 }
 
@@ -218,6 +220,7 @@ absl::Status FileHandlers::PutArchive(Exchange& exchange, const std::string& nam
   }
   absl::Status status = session->Finish();
   if (!status.ok()) return NotFoundAs(status, CouldNotFind(path, name));
+  RecordContainerEvent(containers_, container.id(), "extract-to-dir");
   exchange.Reply(200, kJsonType, "");
   return absl::OkStatus();
 }
@@ -235,6 +238,7 @@ absl::Status FileHandlers::Changes(Exchange& exchange, const std::string& name) 
 
 absl::Status FileHandlers::Export(Exchange& exchange, const std::string& name) {
   ASSIGN_OR_RETURN(rt::Container container, containers_->GetContainer(name));
+  RecordContainerEvent(containers_, container.id(), "export");
   ByteRelay<types::v1::Chunk> relay(exchange, files_->Export(container.id()));
   return relay.RelayAll("application/octet-stream", "export of " + name);
 }

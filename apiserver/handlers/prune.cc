@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_split.h"
 #include "apiserver/filters.h"
+#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/images.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/timefmt.h"
@@ -72,6 +73,7 @@ absl::Status PruneContainers(ContainerBackend* containers, Exchange& exchange) {
     // One that started or went meanwhile is not an error of the prune.
     if (removed.ok()) deleted.push_back(id);
   }
+  RecordContainerEvent(containers, "", "prune", {{"reclaimed", "0"}});
   ReplyJson(
       exchange, 200,
       {{"ContainersDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", 0}});

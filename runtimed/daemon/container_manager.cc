@@ -957,6 +957,8 @@ std::shared_ptr<ShimHandle> ContainerManager::RecordExit(const std::shared_ptr<E
   }
   ++entry->exits;
   cv_.notify_all();
+  // Moby reports the kernel's OOM kill as its own event, before the die.
+  if (exit.oom_killed()) PublishEvent(entry->c, "oom");
   PublishEvent(entry->c, "die", {{"exitCode", std::to_string(exit.exit_code())}});
   *auto_remove = JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove") &&
                  !entry->removing;
@@ -1234,7 +1236,11 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
     }
     shim = entry->shim;
   }
-  return shim->Resize(height, width);
+  RETURN_IF_ERROR(shim->Resize(height, width));
+  PublishEventFor(ref, "resize", {{"height", std::to_string(height)},
+                                  {"width", std::to_string(width)}})
+      .IgnoreError();
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -1489,7 +1495,9 @@ absl::StatusOr<runtime::v1::TopContainerResponse> ContainerManager::Top(
     return absl::InvalidArgumentError("Error running ps: " +
                                       std::string(absl::StripAsciiWhitespace(output)));
   }
-  return ParsePsOutput(output, pids);
+  ASSIGN_OR_RETURN(runtime::v1::TopContainerResponse top, ParsePsOutput(output, pids));
+  PublishEvent(c, "top");
+  return top;
 }
 
 // ---------------------------------------------------------------------------
@@ -1524,6 +1532,8 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool r
         }
         shim = entry->shim;
         seen = entry->exits;
+        // Moby's rm -f is a kill like any other.
+        PublishEvent(entry->c, "kill", {{"signal", std::to_string(SIGKILL)}});
       }
     }
     if (shim) {

@@ -128,6 +128,16 @@ class ContainerManager : public HealthSink {
   // Where the log is, for Attach's logs=1 replay.
   absl::StatusOr<std::string> LogPath(const std::string& ref, LogFormat* format = nullptr);
 
+  // A container event for something that happened outside this manager
+  // (exec; the apiserver's docker cp, export, commit...), with the
+  // container's attributes. ref "" publishes an event of no container.
+  // Defined in container_events.cc.
+  absl::Status PublishEventFor(const std::string& ref, const std::string& action,
+                               std::map<std::string, std::string> attributes);
+  // RecordContainerEvent: only IsReportableContainerAction's actions.
+  absl::Status RecordReportedEvent(const std::string& ref, const std::string& action,
+                                   std::map<std::string, std::string> attributes);
+
   // Blocks until the background clean-up queued so far has run (tests).
   void DrainBackgroundWork();
 

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/json.h"
@@ -46,6 +47,12 @@ absl::StatusOr<std::vector<std::string>> JsonStrings(const Json& json, const cha
     result.push_back(item.get<std::string>());
   }
   return result;
+}
+
+// As Moby writes an exec into its event's action: "<entrypoint> <args...>"
+// (with the space also when there are no arguments).
+std::string ExecCommand(const runtime::v1::ExecInfo& info) {
+  return info.entrypoint() + " " + absl::StrJoin(info.arguments(), " ");
 }
 
 std::string EnvKey(const std::string& entry) { return entry.substr(0, entry.find('=')); }
@@ -139,7 +146,7 @@ ExecManager::~ExecManager() {
   std::unique_lock<std::mutex> lock(mu_);
   stopping_ = true;
   for (auto& [id, fd] : following_) shutdown(fd, SHUT_RDWR);
-  cv_.wait(lock, [&] { return following_.empty(); });
+  cv_.wait(lock, [&] { return following_.empty() && publishing_ == 0; });
 }
 
 absl::StatusOr<std::string> ExecManager::Create(const std::string& container_ref,
@@ -196,12 +203,21 @@ absl::StatusOr<std::string> ExecManager::Create(const std::string& container_ref
   }
   record.socket_path = target.socket_path;
 
-  std::lock_guard<std::mutex> lock(mu_);
-  record.sequence = next_sequence_++;
-  std::string id = info.id();
-  execs_[id] = std::move(record);
-  PruneLocked();
+  const std::string id = info.id();
+  const std::string command = ExecCommand(info);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    record.sequence = next_sequence_++;
+    execs_[id] = std::move(record);
+    PruneLocked();
+  }
+  Publish(target.id, "exec_create: " + command, {{"execID", id}});
   return id;
+}
+
+void ExecManager::Publish(const std::string& container_id, const std::string& action,
+                          std::map<std::string, std::string> attributes) {
+  if (events_ != nullptr) events_->Publish(container_id, action, std::move(attributes));
 }
 
 absl::StatusOr<ExecManager::Record*> ExecManager::FindLocked(const std::string& id) {
@@ -297,6 +313,8 @@ absl::StatusOr<std::shared_ptr<ExecSession>> ExecManager::Start(const std::strin
   absl::StatusOr<std::string> process = BuildProcess(*config, info, env, target->rootfs);
   if (!process.ok()) return fail(process.status(), 126);
   bool stdin = info.open_stdin() && !detach;
+  // Moby publishes it as it asks the runtime, before knowing the outcome.
+  Publish(info.container_id(), "exec_start: " + ExecCommand(info), {{"execID", id}});
   absl::StatusOr<std::unique_ptr<runtime::ShimExecution>> execution =
       shim_->Exec(target->socket_path, id, *process, stdin, height, width);
   if (!execution.ok()) {
@@ -341,17 +359,28 @@ void ExecManager::Follow(std::string id, std::unique_ptr<runtime::ShimExecution>
     if (!event->output) break;  // the shim went away
     session->Push(*std::move(event->output));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  // Under mu_: ~ExecManager may be shutting this connection down.
-  session->End();
-  execution.reset();
-  following_.erase(id);
-  auto it = execs_.find(id);
-  if (it != execs_.end() && !stopping_) {
-    it->second.info.set_running(false);
-    if (exit_code) it->second.info.set_exit_code(*exit_code);
+  std::string container_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Under mu_: ~ExecManager may be shutting this connection down.
+    session->End();
+    execution.reset();
+    following_.erase(id);
+    auto it = execs_.find(id);
+    if (it != execs_.end() && !stopping_) {
+      it->second.info.set_running(false);
+      if (exit_code) it->second.info.set_exit_code(*exit_code);
+      container_id = it->second.info.container_id();
+    }
+    if (exit_code && !container_id.empty()) ++publishing_;
+    cv_.notify_all();
   }
-  cv_.notify_all();
+  if (exit_code && !container_id.empty()) {
+    Publish(container_id, "exec_die", {{"execID", id}, {"exitCode", std::to_string(*exit_code)}});
+    std::lock_guard<std::mutex> lock(mu_);
+    --publishing_;
+    cv_.notify_all();
+  }
 }
 
 absl::StatusOr<runtime::v1::ExecInfo> ExecManager::Inspect(const std::string& id) {

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "proto/runtime/v1/runtime.pb.h"
 #include "proto/shim/v1/shim.pb.h"
+#include "runtimed/daemon/event_sink.h"
 #include "runtimed/shim/shim_client.h"
 
 namespace berth::runtimed {
@@ -97,6 +98,9 @@ class ExecSession {
 class ExecManager {
  public:
   ExecManager(ExecContainers* containers, ExecShim* shim) : containers_(containers), shim_(shim) {}
+  // Docker's exec_create, exec_start and exec_die events go to `events`
+  // (set before the first exec; none without).
+  void SetEvents(ContainerEventSink* events) { events_ = events; }
   // Stops following the processes (they keep running in their shims).
   ~ExecManager();
 
@@ -134,6 +138,8 @@ class ExecManager {
     std::string socket_path;
   };
 
+  void Publish(const std::string& container_id, const std::string& action,
+               std::map<std::string, std::string> attributes);
   absl::StatusOr<Record*> FindLocked(const std::string& id);
   void Follow(std::string id, std::unique_ptr<runtime::ShimExecution> execution,
               std::shared_ptr<ExecSession> session);
@@ -143,6 +149,7 @@ class ExecManager {
 
   ExecContainers* const containers_;
   ExecShim* const shim_;
+  ContainerEventSink* events_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Record> execs_;
@@ -150,6 +157,8 @@ class ExecManager {
   // Connections being followed, by exec id, to end them at destruction.
   std::map<std::string, int> following_;
   bool stopping_ = false;
+  // Follow threads still publishing an exec_die, which the destructor waits for.
+  int publishing_ = 0;
 };
 
 }  // namespace berth::runtimed

@@ -42,6 +42,10 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                          runtime::v1::ResizeTtyResponse*) override;
   grpc::Status UpdateContainer(grpc::ServerContext*, const runtime::v1::UpdateContainerRequest*,
                                runtime::v1::UpdateContainerResponse*) override;
+  // In record_event_service.cc.
+  grpc::Status RecordContainerEvent(grpc::ServerContext*,
+                                    const runtime::v1::RecordContainerEventRequest*,
+                                    runtime::v1::RecordContainerEventResponse*) override;
   grpc::Status PauseContainer(grpc::ServerContext*, const runtime::v1::PauseContainerRequest*,
                               runtime::v1::PauseContainerResponse*) override;
   grpc::Status UnpauseContainer(grpc::ServerContext*, const runtime::v1::UnpauseContainerRequest*,

@@ -118,3 +118,109 @@ test_events_order() {
     "kill eo-kill,kill eo-stop,kill eo-stop,stop eo-stop," "$out"
   docker rm -f eo-kill eo-stop eo-restart >/dev/null
 }
+
+# raw_exec_detach CONTAINER: an exec with a terminal started through the API
+# (the daemon, not the CLI, watches for the keys) and left with ctrl-p
+# ctrl-q; prints the exec's ID and "closed" when the daemon ended the stream.
+raw_exec_detach() {
+  python3 - "$EXEC_ROOT/docker.sock" "$1" <<'PY'
+import json, socket, sys, time
+path, cid = sys.argv[1], sys.argv[2]
+def call(method, url, body, upgrade=False):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.settimeout(10)
+    data = json.dumps(body).encode()
+    extra = "Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else ""
+    s.sendall(("%s %s HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n%s\r\n" % (method, url, len(data), extra)).encode() + data)
+    return s
+s = call("POST", "/containers/%s/exec" % cid,
+         {"Cmd": ["sh"], "AttachStdin": True, "AttachStdout": True, "Tty": True})
+reply = b""
+while b"}" not in reply:
+    reply += s.recv(4096)
+eid = json.loads(reply.split(b"\r\n\r\n", 1)[1].split(b"\n")[-1] or reply.split(b"\r\n\r\n", 1)[1])["Id"]
+s = call("POST", "/exec/%s/start" % eid, {"Detach": False, "Tty": True}, upgrade=True)
+out = b""
+while b"\r\n\r\n" not in out:
+    out += s.recv(4096)
+s.sendall(b"echo mark-$((3+4))\n")
+deadline = time.time() + 10
+while b"mark-7" not in out and time.time() < deadline:
+    out += s.recv(4096)
+s.sendall(b"\x10\x11")
+closed = False
+try:
+    while True:
+        data = s.recv(4096)
+        if not data:
+            closed = True
+            break
+except socket.timeout:
+    pass
+print(eid)
+print("closed" if closed else "open")
+PY
+}
+
+test_events_actions() {
+  say "== docker events: Moby's actions beyond the lifecycle"
+  local since until out id eid
+  since=$(date +%s)
+  docker run -d -t -i --name eva --label team=red busybox sh >/dev/null
+  id=$(docker inspect -f '{{.Id}}' eva)
+  docker top eva >/dev/null
+  api -X POST "http://d/containers/eva/resize?h=30&w=100" >/dev/null
+  docker exec eva sh -c 'exit 3'
+  echo hello >"$E2E_DIR/ev-cp.txt"
+  docker cp "$E2E_DIR/ev-cp.txt" eva:/tmp/ev-cp.txt
+  docker cp eva:/tmp/ev-cp.txt "$E2E_DIR/ev-cp.back"
+  docker export eva >/dev/null
+  docker commit -m note eva ev-commit:v1 >/dev/null
+  out=$(raw_attach eva ctrl-x,y '\x18' 'y')
+  check_contains "attach ended by the detach keys" "closed" "$out"
+  out=$(raw_exec_detach eva)
+  eid=$(head -1 <<<"$out")
+  check_contains "exec ended by the detach keys" "closed" "$out"
+  check_eq "the detached exec runs on" "true" \
+    "$(api "http://d/exec/$eid/json" | python3 -c 'import json,sys; print(str(json.load(sys.stdin)["Running"]).lower())')"
+  docker rm -f eva >/dev/null
+  docker run --name eva-oom --memory 32m --memory-swap 32m busybox \
+    sh -c 'x=a; while :; do x=$x$x; done' >/dev/null 2>&1
+  check_eq "the OOM kill is recorded" "true" "$(docker inspect -f '{{.State.OOMKilled}}' eva-oom)"
+  docker container prune -f >/dev/null
+  until=$(($(date +%s) + 1))
+
+  ev() { docker events --since "$since" --until "$until" "$@"; }
+  # (commit's pause and unpause aside; what follows the rm -f's kill, such as
+  # the detached exec's exec_die, comes in the kernel's order.)
+  out=$(ev --filter container=eva --format '{{.Action}}' | grep -vx -e pause -e unpause | tr '\n' ',')
+  check_eq "every action of the container, in order" \
+    "create,start,top,resize,exec_create: sh -c exit 3,exec_start: sh -c exit 3,exec_die,extract-to-dir,archive-path,export,commit,attach,detach,exec_create: sh ,exec_start: sh ,exec_detach" \
+    "${out%%,kill,*}"
+  check_contains "then rm -f's kill, die and destroy" ",kill,die,destroy," "${out//exec_die,/}"
+  out=$(ev --filter event=resize --format '{{.Actor.Attributes.height}}x{{.Actor.Attributes.width}} {{.Actor.Attributes.name}} {{.Actor.Attributes.team}}')
+  check_eq "resize: height, width, name, labels" "30x100 eva red" "$out"
+  out=$(ev --filter event=top --filter event=export --filter event=detach --format '{{.Action}} {{.Actor.ID}}' | tr '\n' ',')
+  check_eq "top, export, detach name the container" "top $id,export $id,detach $id," "$out"
+  out=$(ev --filter event=exec_die --format '{{index .Actor.Attributes "exitCode"}} {{index .Actor.Attributes "execID"}}' | head -1)
+  check "exec_die: exit code and exec ID" grep -Eqx '3 [0-9a-f]{64}' <<<"$out"
+  out=$(ev --filter event=exec_create --filter event=exec_start --format '{{.Action}}' | head -2 | tr '\n' ',')
+  check_eq "exec_create/exec_start filter by their verb" "exec_create: sh -c exit 3,exec_start: sh -c exit 3," "$out"
+  out=$(ev --filter event=exec_detach --format '{{.Actor.Attributes.execID}}')
+  check_eq "exec_detach names the exec" "$eid" "$out"
+  out=$(ev --filter event=archive-path --filter event=extract-to-dir --format '{{.Action}} {{.Actor.Attributes.image}}' | tr '\n' ',')
+  check_eq "docker cp: extract-to-dir then archive-path (Moby's actions)" \
+    "extract-to-dir busybox,archive-path busybox," "$out"
+  out=$(ev --filter event=commit --format '{{index .Actor.Attributes "comment"}} {{index .Actor.Attributes "imageRef"}} {{index .Actor.Attributes "imageID"}}')
+  check_eq "commit: comment, imageRef, imageID" \
+    "note ev-commit:v1 $(docker inspect -f '{{.Id}}' ev-commit:v1)" "$out"
+  out=$(ev --filter container=eva-oom --format '{{.Action}}' | tr '\n' ',')
+  check_eq "the OOM kill is an event before the die" "create,attach,start,oom,die,destroy," "$out"
+  out=$(ev --filter type=container --filter event=prune --format '{{.Action}} {{.Actor.Attributes.reclaimed}}')
+  check_eq "container prune" "prune 0" "$out"
+  out=$(docker events --since "$since" --until "$since" --filter event=top --format '{{.Action}}')
+  check_eq "--until before them: none" "" "$out"
+  docker rmi ev-commit:v1 >/dev/null
+}

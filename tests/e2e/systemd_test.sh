@@ -254,6 +254,15 @@ test_systemd_cgroups() {
   check "docker rm -f" docker rm -f sd1
   check_eq "rm: no scope left" "" "$(sd_berth_units)"
 
+  # The scope's limit holds. (Not State.OOMKilled: systemd prunes an empty
+  # scope's cgroups, memory.oom_control with them, possibly before the shim
+  # reads it; see docs/cgroup-drivers.md.)
+  docker run --name sdoom --memory 32m --memory-swap 32m busybox \
+    sh -c 'x=a; while :; do x=$x$x; done' >/dev/null 2>&1
+  check_eq "the OOM killer ends a container over its scope's limit" "137" \
+    "$(docker inspect -f '{{.State.ExitCode}}' sdoom)"
+  docker rm -f sdoom >/dev/null
+
   out=$(docker run --rm --cgroup-parent berth-e2e.slice busybox cat /proc/self/cgroup)
   check_contains "--cgroup-parent names a slice, nested as systemd nests them" \
     "pids:/$SD_CG/berth.slice/berth-e2e.slice/berth-" "$out"

@@ -749,6 +749,51 @@ TEST_CASE("events come in Docker's order", "[manager][events]") {
   CHECK(Actions(f, policy) == "create,start,die,start,die,");
 }
 
+TEST_CASE("resize, oom and the apiserver's reported events are Moby's", "[manager][events]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["sh"],"Tty":true,"Labels":{"l":"v"}})");
+  REQUIRE(f.manager->Start(id).ok());
+  REQUIRE(Eventually([&] { return f.launcher.Get(id) != nullptr; }));
+  REQUIRE(f.manager->ResizeTty(id.substr(0, 12), 30, 100).ok());
+  REQUIRE(f.manager->RecordReportedEvent(id.substr(0, 12), "archive-path", {}).ok());
+  REQUIRE(f.manager->RecordReportedEvent(id, "exec_detach", {{"execID", "e1"}}).ok());
+  REQUIRE(f.manager->RecordReportedEvent("", "prune", {{"reclaimed", "0"}}).ok());
+  // Lifecycle events are runtimed's own: the API server cannot forge them.
+  CHECK(absl::IsInvalidArgument(f.manager->RecordReportedEvent(id, "die", {})));
+  CHECK(absl::IsInvalidArgument(f.manager->RecordReportedEvent("", "detach", {})));
+  CHECK(absl::IsNotFound(f.manager->RecordReportedEvent("nosuch", "export", {})));
+  {
+    auto shim = f.launcher.Get(id);
+    std::lock_guard<std::mutex> lock(shim->mu);
+    shim->exit.set_oom_killed(true);
+    shim->ExitLocked(137);
+  }
+  REQUIRE(Eventually([&] { return f.Status(id) == "exited"; }));
+  std::vector<std::string> seen;
+  f.events.Watch(
+      1, absl::ToUnixNanos(absl::Now()),
+      [&](const events::v1::Event& e) {
+        if (e.action() == "create" || e.action() == "start") return true;
+        std::string line = e.action() + " " + (e.id().empty() ? "-" : e.id().substr(0, 12));
+        for (const char* key : {"height", "width", "execID", "reclaimed", "exitCode", "l"}) {
+          auto it = e.attributes().find(key);
+          if (it != e.attributes().end()) line += std::string(" ") + key + "=" + it->second;
+        }
+        seen.push_back(line);
+        return true;
+      },
+      [] { return false; });
+  const std::string short_id = id.substr(0, 12);
+  CHECK(seen == std::vector<std::string>{
+                    "resize " + short_id + " height=30 width=100 l=v",
+                    "archive-path " + short_id + " l=v",
+                    "exec_detach " + short_id + " execID=e1 l=v",
+                    "prune - reclaimed=0",
+                    "oom " + short_id + " l=v",
+                    "die " + short_id + " exitCode=137 l=v",
+                });
+}
+
 TEST_CASE("restart policies and back-off follow Docker", "[restart]") {
   Json host = Json::parse(R"({"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3}})");
   RestartPolicy policy = ParseRestartPolicy(host);

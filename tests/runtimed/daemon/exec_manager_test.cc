@@ -317,5 +317,52 @@ TEST_CASE("the process is the container's with the exec's settings") {
   CHECK_FALSE(ExecManager::BuildProcess(kConfig, exec, {}, f.dir + "/rootfs").ok());
 }
 
+class RecordingSink : public ContainerEventSink {
+ public:
+  void Publish(const std::string& container_id, const std::string& action,
+               std::map<std::string, std::string> attributes) override {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string line = container_id.substr(0, 4) + " " + action;
+    for (const auto& [key, value] : attributes) line += " " + key + "=" + value;
+    events.push_back(line);
+  }
+  std::vector<std::string> Events() {
+    std::lock_guard<std::mutex> lock(mu);
+    return events;
+  }
+  std::mutex mu;
+  std::vector<std::string> events;
+};
+
+TEST_CASE("execs publish Moby's exec_create, exec_start and exec_die") {
+  Fixture f;
+  RecordingSink sink;
+  f.manager->SetEvents(&sink);
+  auto id = f.manager->Create("c1", R"({"Cmd":["sh","-c","exit 3"]})");
+  REQUIRE(id.ok());
+  auto session = f.manager->Start(*id, false);
+  REQUIRE(session.ok());
+  f.shim.shared->Push(Exit(3));
+  while ((*session)->Read().has_value()) {
+  }
+  for (int i = 0; i < 200 && sink.Events().size() < 3; ++i) usleep(10000);
+  CHECK(sink.Events() == std::vector<std::string>{
+                             "aaaa exec_create: sh -c exit 3 execID=" + *id,
+                             "aaaa exec_start: sh -c exit 3 execID=" + *id,
+                             "aaaa exec_die execID=" + *id + " exitCode=3",
+                         });
+
+  // Without arguments Moby's action keeps the space after the entrypoint; a
+  // refused exec publishes nothing, one that cannot run has no exec_die.
+  sink.events.clear();
+  CHECK_FALSE(f.manager->Create("c1", R"({"Cmd":[]})").ok());
+  id = f.manager->Create("c1", R"({"Cmd":["nosuch"]})");
+  REQUIRE(id.ok());
+  f.shim.error = absl::NotFoundError("exec: \"nosuch\": executable file not found in $PATH");
+  CHECK_FALSE(f.manager->Start(*id, false).ok());
+  CHECK(sink.Events() == std::vector<std::string>{"aaaa exec_create: nosuch  execID=" + *id,
+                                                  "aaaa exec_start: nosuch  execID=" + *id});
+}
+
 }  // namespace
 }  // namespace berth::runtimed
