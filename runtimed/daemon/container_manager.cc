@@ -272,6 +272,20 @@ absl::Status ContainerManager::Recover() {
       if (!auto_remove) MaybeRestart(entry, /*at_startup=*/true);
       continue;
     }
+    if (entry->c.state().status() == kExited &&
+        JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove")) {
+      // Its removal had not begun, or its unsynced mark (RemoveEntry) was
+      // lost with a power loss: --rm takes it now, as Moby does at startup.
+      spdlog::info("container {}: removing the exited --rm container", id);
+      RunInBackground([this, entry] {
+        if (PathExists(BundleDir(entry->c.id()))) {
+          std::lock_guard<std::mutex> op(entry->op);
+          ReleaseRuntimeResources(entry->c.id());
+        }
+        AutoRemove(entry);
+      });
+      continue;
+    }
     if (entry->c.state().status() == kExited) MaybeRestart(entry, /*at_startup=*/true);
     if (entry->restarting()) {
       // The restart was pending when runtimed went down: it still is.
@@ -1580,7 +1594,11 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
     }
     entry->removing = true;
     entry->phase = Phase::kRemoving;
-    RETURN_IF_ERROR(Persist(*entry));
+    // Unsynced for a --rm container: found exited at startup, it is removed
+    // anyway (Recover), so a power loss may take the mark.
+    const bool auto_remove =
+        JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove");
+    RETURN_IF_ERROR(Persist(*entry, auto_remove ? Durability::kUnsynced : Durability::kSynced));
   }
   absl::Status status = storage_->RemoveRootfs(id);
   if (status.code() == absl::StatusCode::kNotFound) status = absl::OkStatus();

@@ -306,6 +306,34 @@ TEST_CASE("AutoRemove removes the container after it exits", "[manager]") {
   CHECK(f.storage.prepared.empty());
 }
 
+TEST_CASE("an exited --rm container found at startup is removed", "[manager]") {
+  Fixture f;
+  const std::string rm = f.Create(R"({"Cmd":["x"]})", R"({"AutoRemove":true})", "rm");
+  const std::string kept = f.Create(R"({"Cmd":["x"]})", "{}", "kept");
+  const std::string created = f.Create(R"({"Cmd":["x"]})", R"({"AutoRemove":true})", "fresh");
+  f.manager.reset();
+  {
+    // What runtimed left when it died (or a power loss took the unsynced
+    // removal mark): the exit recorded, the removal not.
+    auto store = ContainerStore::Open(f.dir.path() + "/state/runtimed.db");
+    REQUIRE(store.ok());
+    auto rows = (*store)->LoadAll();
+    REQUIRE(rows.ok());
+    for (StoredContainer& row : *rows) {
+      if (row.container.id() == created) continue;
+      row.container.mutable_state()->set_status("exited");
+      REQUIRE((*store)->Put(row.container, row.phase).ok());
+    }
+  }
+  f.Reopen();
+  CHECK(f.manager->Get(rm).status().code() == absl::StatusCode::kNotFound);
+  CHECK(f.Status(kept) == "exited");
+  CHECK(f.Status(created) == "created");  // waits for its start
+  std::lock_guard<std::mutex> lock(f.storage.mu);
+  CHECK(f.storage.prepared.count(rm) == 0);
+  CHECK(f.storage.prepared.count(kept) == 1);
+}
+
 TEST_CASE("stop escalates to SIGKILL after the timeout", "[manager]") {
   Fixture f;
   const std::string id = f.Create(R"({"Cmd":["x"],"StopSignal":"SIGUSR1"})");
