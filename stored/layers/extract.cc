@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "stored/layers/dir_cache.h"
+#include "stored/layers/parallel_hash.h"
 #include "stored/layers/safe_path.h"
 #include "stored/layers/whiteout.h"
 
@@ -62,23 +63,42 @@ la_ssize_t ReadCompressed(archive*, void* data, const void** buffer) {
 }
 
 // Stage 2: the uncompressed tar, hashed as it passes on its way to the tar
-// reader, so the digest covers exactly the bytes the diff ID names.
+// reader, so the digest covers exactly the bytes the diff ID names. The hash
+// runs on a second thread over the same buffers: a buffer is refilled only
+// once the hasher is done with it (libarchive itself needs only the latest).
 struct TarInput {
-  archive* raw;
-  Sha256 hash;
-  char buffer[kBlockSize];
+  static constexpr size_t kBuffers = 3;
+
+  // Returns the next buffer, free to be overwritten.
+  char* NextBuffer() {
+    current = (current + 1) % kBuffers;
+    hash.Wait(tickets[current]);
+    return buffers[current].get();
+  }
+  // Hands the bytes just read into the current buffer to the hasher.
+  void Hash(size_t size) { tickets[current] = hash.Update(buffers[current].get(), size); }
+
+  archive* raw = nullptr;
+  std::unique_ptr<char[]> buffers[kBuffers] = {std::make_unique<char[]>(kBlockSize),
+                                               std::make_unique<char[]>(kBlockSize),
+                                               std::make_unique<char[]>(kBlockSize)};
+  uint64_t tickets[kBuffers] = {};
+  size_t current = 0;
   std::string error;
+  // Last: destroyed first, so it stops reading the buffers before they go.
+  ParallelSha256 hash;
 };
 
 la_ssize_t ReadTar(archive*, void* data, const void** buffer) {
   auto* input = static_cast<TarInput*>(data);
-  la_ssize_t n = archive_read_data(input->raw, input->buffer, sizeof(input->buffer));
+  char* next = input->NextBuffer();
+  la_ssize_t n = archive_read_data(input->raw, next, kBlockSize);
   if (n < 0) {
     input->error = ArchiveError(input->raw);
     return -1;
   }
-  input->hash.Update(input->buffer, static_cast<size_t>(n));
-  *buffer = input->buffer;
+  input->Hash(static_cast<size_t>(n));
+  *buffer = next;
   return n;
 }
 
@@ -136,8 +156,8 @@ class Extractor {
     // The tar reader stops at the end-of-archive blocks; the diff ID also
     // covers whatever padding follows them.
     la_ssize_t n;
-    while ((n = archive_read_data(raw_.get(), tar_input_->buffer, kBlockSize)) > 0) {
-      tar_input_->hash.Update(tar_input_->buffer, static_cast<size_t>(n));
+    while ((n = archive_read_data(raw_.get(), tar_input_->NextBuffer(), kBlockSize)) > 0) {
+      tar_input_->Hash(static_cast<size_t>(n));
     }
     if (n < 0) return InputError(raw_.get(), "cannot decompress layer");
     result.diff_id = tar_input_->hash.Finish();
