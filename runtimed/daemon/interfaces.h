@@ -98,7 +98,8 @@ struct ShimState {
 class ShimHandle {
  public:
   virtual ~ShimHandle() = default;
-  virtual absl::Status Start() = 0;
+  // The container's pid (0 when the shim does not say).
+  virtual absl::StatusOr<int64_t> Start() = 0;
   virtual absl::Status Kill(int signal, bool all) = 0;
   virtual absl::Status Resize(uint32_t height, uint32_t width) = 0;
   // Unavailable when the shim is gone.

@@ -45,7 +45,7 @@ class RealShimHandle : public ShimHandle {
   explicit RealShimHandle(std::string socket_path)
       : client_(socket_path), socket_path_(std::move(socket_path)) {}
 
-  absl::Status Start() override { return client_.Start(); }
+  absl::StatusOr<int64_t> Start() override { return client_.Start(); }
   absl::Status Kill(int signal, bool all) override { return client_.Kill(signal, all); }
   absl::Status Resize(uint32_t height, uint32_t width) override {
     return client_.Resize(height, width);

@@ -461,10 +461,20 @@ void Shim::HandleRequest(int fd, Client& client, const shim::v1::ShimFrame& fram
         return SendReply(fd, absl::FailedPreconditionError("container already started"));
       }
       absl::Status status = container_->Start();
-      if (status.ok()) status_ = "running";
+      if (status.ok()) {
+        status_ = "running";
+        // With the pid, which spares runtimed a state request.
+        shim::v1::ShimFrame reply;
+        reply.mutable_reply()->set_pid(pid_);
+        Send(fd, reply);
+      } else {
+        SendReply(fd, status);
+      }
+      // After the reply, which docker run waits for: reading smaps and
+      // trimming the heap take a while.
       ReleaseUnusedMemory();
       Log("start: %s", status.ToString().c_str());
-      return SendReply(fd, status);
+      return;
     }
     case shim::v1::ShimFrame::kKill:
       return SendReply(fd, KillContainer(frame.kill().signal(), frame.kill().all()));

@@ -321,10 +321,13 @@ absl::StatusOr<int64_t> LaunchShim(const ShimLaunchOptions& options) {
   return shim_pid;
 }
 
-absl::Status ShimClient::Start() {
+absl::StatusOr<int64_t> ShimClient::Start() {
   shim::v1::ShimFrame request;
   request.mutable_start();
-  return CallForReply(socket_path_, request);
+  ASSIGN_OR_RETURN(shim::v1::ShimFrame frame, Call(socket_path_, request, nullptr));
+  if (!frame.has_reply()) return absl::InternalError("shim sent an unexpected frame");
+  RETURN_IF_ERROR(ReplyStatus(frame.reply()));
+  return frame.reply().pid();
 }
 
 absl::Status ShimClient::Kill(int signal, bool all) {

@@ -75,7 +75,8 @@ class ShimClient {
 
   // Lets the container process exec its entrypoint. Attachments made before
   // Start see all of its output.
-  absl::Status Start();
+  // The container's pid (0 from a shim that does not send it).
+  absl::StatusOr<int64_t> Start();
   absl::Status Kill(int signal, bool all = false);
   absl::Status Resize(uint32_t height, uint32_t width);
   // pid and "created" / "running" / "stopped".

@@ -211,11 +211,11 @@ class FakeStream : public ShimStream {
 class FakeHandle : public ShimHandle {
  public:
   explicit FakeHandle(std::shared_ptr<FakeContainer> c) : c_(std::move(c)) {}
-  absl::Status Start() override {
+  absl::StatusOr<int64_t> Start() override {
     std::lock_guard<std::mutex> lock(c_->mu);
     if (!c_->alive) return absl::UnavailableError("shim is gone");
     c_->started = true;
-    return absl::OkStatus();
+    return 4242;
   }
   absl::Status Kill(int signal, bool all) override {
     std::lock_guard<std::mutex> lock(c_->mu);

@@ -96,7 +96,9 @@ TEST_CASE("output reaches an early attach and the json log; exit code and exit f
 
   auto attachment = client.Attach(false, true, true);
   REQUIRE(attachment.ok());
-  REQUIRE(client.Start().ok());
+  absl::StatusOr<int64_t> started = client.Start();
+  REQUIRE(started.ok());
+  CHECK(*started == state->pid());  // the start reply carries the container's pid
   Captured captured = ReadAll(**attachment);
   CHECK(captured.out == "hello\n");
   CHECK(captured.err == "oops\n");
