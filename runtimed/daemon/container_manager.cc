@@ -23,13 +23,12 @@
 #include "common/mount_points.h"
 #include "common/replace_file.h"
 #include "common/status.h"
-#include "runtimed/daemon/cgroup_driver.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/names.h"
 #include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/network_files.h"
-#include "runtimed/daemon/restart_policy.h"
 #include "runtimed/daemon/phase_clock.h"
+#include "runtimed/daemon/restart_policy.h"
 #include "runtimed/daemon/rootfs.h"
 #include "runtimed/daemon/signals.h"
 #include "runtimed/daemon/spec_builder.h"
@@ -573,10 +572,10 @@ absl::StatusOr<std::string> ContainerManager::JoinedNamespace(const Json& host,
 }
 
 absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool* shim_error) {
+  PhaseClock clock;
   Container c;
   {
     std::lock_guard<std::mutex> lock(mu_);
-  PhaseClock clock;
     c = entry->c;
   }
   const std::string& id = c.id();
@@ -628,10 +627,10 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   const std::string network_mode = JsonString(host, "NetworkMode");
   const std::string hostname = JsonString(config, "Hostname");
   const std::string& netns = sandbox.netns_path;
+  clock.Mark("rootfs+sandbox");
 
   RETURN_IF_ERROR(MakeDirs(ContainerDir(id), 0710));
   RETURN_IF_ERROR(ReplaceFile(c.hostname_path(), hostname + "\n"));
-  clock.Mark("rootfs+sandbox");
   std::string hosts;
   if (network_mode == "host") {
     hosts = ReadFile(options_.host_hosts).value_or("127.0.0.1\tlocalhost\n");
@@ -681,7 +680,6 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   inputs.resolv_conf_path = c.resolv_conf_path();
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.cgroup_v2 = options_.cgroup_v2;
-  inputs.systemd_cgroup = options_.systemd_cgroup;
   inputs.init_path = options_.init_path;
   ASSIGN_OR_RETURN(inputs.pid_namespace_path, JoinedNamespace(host, "pid"));
   ASSIGN_OR_RETURN(inputs.ipc_namespace_path, JoinedNamespace(host, "ipc"));
@@ -694,11 +692,11 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     inputs.shared_shm_path = SharedShmPath(donor->c.id());
   }
   ASSIGN_OR_RETURN(Json spec, BuildOciSpec(inputs));
+  clock.Mark("files+spec");
 
   (void)RemoveAll(bundle);
   RETURN_IF_ERROR(MakeDirs(bundle, 0700));
   undo.push_back([bundle] { (void)RemoveAll(bundle); });
-  clock.Mark("files+spec");
   if (ipc_mode == "shareable") {
     RETURN_IF_ERROR(MountSharedShm(id, host));
     undo.push_back([this, id] { UnmountSharedShm(id); });
@@ -737,10 +735,12 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   }
   bootstrap.set_log_compress(LogCompressed(host["LogConfig"]));
 
+  clock.Mark("bundle");
   if (absl::Status status = launcher_->Launch(options_.shim_binary, bootstrap); !status.ok()) {
     *shim_error = true;
     return status;
   }
+  clock.Mark("shim launch");
   std::shared_ptr<ShimHandle> shim = launcher_->Connect(socket);
   undo.push_back([shim] {
     (void)shim->Kill(SIGKILL, true);
@@ -750,12 +750,10 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   std::vector<std::shared_ptr<Attachment>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
-  clock.Mark("bundle");
     pending.swap(entry->pending);
   }
   for (auto& attachment : pending) {
     if (attachment->cancelled()) continue;
-  clock.Mark("shim launch");
     const AttachStreams& s = attachment->streams();
     auto stream = shim->Attach(s.stdin, s.stdout, s.stderr);
     if (stream.ok()) {
@@ -766,12 +764,17 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     }
   }
 
-  if (absl::Status status = shim->Start(); !status.ok()) {
+  clock.Mark("attach");
+  absl::StatusOr<int64_t> started = shim->Start();
+  if (!started.ok()) {
     *shim_error = true;
-    return status;
+    return started.status();
   }
-  int64_t pid = 0;
-  if (auto state = shim->State(); state.ok()) pid = state->pid;
+  clock.Mark("container start");
+  int64_t pid = *started;
+  if (pid == 0) {
+    if (auto state = shim->State(); state.ok()) pid = state->pid;
+  }
 
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -779,12 +782,10 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
     state->set_status(kRunning);
     state->set_pid(pid);
     state->set_exit_code(0);
-  clock.Mark("attach");
     state->set_error("");
     state->set_oom_killed(false);
     state->set_started_at(NowNanos());
     state->set_finished_at(0);
-  clock.Mark("container start");
     state->set_stopped_by_user(false);
     entry->c.set_rootfs_path(rootfs);
     entry->c.set_network_settings_json(sandbox.network_settings_json);
@@ -799,7 +800,9 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   unwinder.armed = false;
   PublishEvent(c, "start");
   StartMonitor(entry, shim);
+  clock.Mark("record");
   spdlog::info("started container {} (pid {})", id, pid);
+  spdlog::debug("container {} start: {}", id, clock.Summary());
   return absl::OkStatus();
 }
 
@@ -812,9 +815,7 @@ void ContainerManager::RecordStartFailure(const std::shared_ptr<Entry>& entry,
     state->set_exit_code(StartFailureExitCode(status, shim_error));
     state->set_error(std::string(status.message()));
     state->set_pid(0);
-  clock.Mark("record");
     if (entry->restarting()) state->set_status(kExited);
-  spdlog::debug("container {} start: {}", id, clock.Summary());
     if (absl::Status s = Persist(*entry); !s.ok()) {
       spdlog::warn("container {}: record start failure: {}", entry->c.id(), s.ToString());
     }
@@ -984,10 +985,15 @@ void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
                                   const shim::v1::ExitStatus& exit, const std::string& error) {
   bool auto_remove = false;
   {
+    PhaseClock clock;
     std::lock_guard<std::mutex> op(entry->op);
     std::shared_ptr<ShimHandle> shim = RecordExit(entry, exit, error, &auto_remove);
+    clock.Mark("record");
     if (shim) (void)shim->Shutdown();
+    clock.Mark("shim shutdown");
     ReleaseRuntimeResources(entry->c.id());
+    clock.Mark("release");
+    spdlog::debug("container {} exit: {}", entry->c.id(), clock.Summary());
   }
   if (auto_remove) {
     AutoRemove(entry);
@@ -999,15 +1005,10 @@ void ContainerManager::HandleExit(const std::shared_ptr<Entry>& entry,
 void ContainerManager::AutoRemove(const std::shared_ptr<Entry>& entry) {
   // --rm takes the container's anonymous volumes with it, as in Docker.
   if (absl::Status s = RemoveEntry(entry, /*remove_volumes=*/true); !s.ok()) {
-    PhaseClock clock;
     spdlog::warn("container {}: auto-remove: {}", entry->c.id(), s.ToString());
   }
-    clock.Mark("record");
 }
-    clock.Mark("shim shutdown");
 
-    clock.Mark("release");
-    spdlog::debug("container {} exit: {}", entry->c.id(), clock.Summary());
 std::string ContainerManager::SharedShmPath(const std::string& id) const {
   return BundleDir(id) + "/shm";
 }
@@ -1262,14 +1263,14 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
 
 std::string ContainerManager::CgroupsPath(const Container& c) const {
   std::string parent = JsonString(ParseJson(c.host_config_json()).value_or(Json()), "CgroupParent");
-  // The container was created with this path, so it is valid.
-  return ContainerCgroupsPath(options_.systemd_cgroup, parent, options_.cgroup_parent, c.id())
-      .value_or("");
+  if (parent.empty()) parent = options_.cgroup_parent;
+  while (!parent.empty() && parent.back() == '/') parent.pop_back();
+  while (!parent.empty() && parent.front() == '/') parent.erase(0, 1);
+  return parent.empty() ? c.id() : parent + "/" + c.id();
 }
 
 std::string ContainerManager::FreezerFile(const Container& c, bool* v2) const {
-  const std::string path =
-      runtime::CgroupRelativePath(CgroupsPath(c), options_.cgroup_root).value_or("");
+  const std::string path = CgroupsPath(c);
   *v2 = options_.cgroup_v2;
   if (*v2) return options_.cgroup_root + "/" + path + "/cgroup.freeze";
   return options_.cgroup_root + "/freezer/" + path + "/freezer.state";
@@ -1600,14 +1601,18 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
         JsonBool(ParseJson(entry->c.host_config_json()).value_or(Json()), "AutoRemove");
     RETURN_IF_ERROR(Persist(*entry, auto_remove ? Durability::kUnsynced : Durability::kSynced));
   }
+  PhaseClock clock;
   absl::Status status = storage_->RemoveRootfs(id);
   if (status.code() == absl::StatusCode::kNotFound) status = absl::OkStatus();
+  clock.Mark("rootfs");
   if (status.ok()) status = ReleaseVolumes(entry->c, remove_volumes);
   if (status.ok()) status = RemoveAll(ContainerDir(id));
   if (status.ok()) status = RemoveAll(BundleDir(id));
+  clock.Mark("volumes+dirs");
   // Unsynced: a lost deletion leaves the row marked removing, which startup
   // finishes.
   if (status.ok()) status = store_->Delete(id, Durability::kUnsynced);
+  clock.Mark("record");
   std::vector<std::shared_ptr<Attachment>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1623,16 +1628,13 @@ absl::Status ContainerManager::RemoveEntry(const std::shared_ptr<Entry>& entry,
   }
   for (auto& attachment : pending) attachment->End();
   spdlog::info("removed container {}", id);
-  PhaseClock clock;
+  spdlog::debug("container {} removal: {}", id, clock.Summary());
   PublishEvent(entry->c, "destroy");
   return absl::OkStatus();
-  clock.Mark("rootfs");
 }
 
 // ---------------------------------------------------------------------------
-  clock.Mark("volumes+dirs");
 // Wait, attach, logs
-  clock.Mark("record");
 
 absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
     const std::string& ref, const std::string& condition,
@@ -1648,7 +1650,6 @@ absl::StatusOr<runtime::v1::WaitResult> ContainerManager::Wait(
     return absl::InvalidArgumentError("invalid condition: \"" + condition + "\"");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
-  spdlog::debug("container {} removal: {}", id, clock.Summary());
   uint64_t seen = 0;
   bool running = false;
   {
