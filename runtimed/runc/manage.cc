@@ -178,6 +178,9 @@ absl::Status UpdateVerb(const GlobalOptions& global, const std::vector<std::stri
 }
 
 absl::Status FeaturesVerb(const GlobalOptions&, const std::vector<std::string>&, int* exit_code) {
+  std::vector<std::string> namespaces = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
+  // Time namespaces came with Linux 5.6; runc lists them only where the kernel has them.
+  if (PathExists("/proc/self/ns/time")) namespaces.push_back("time");
   Json features = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.2.0"},
@@ -188,7 +191,7 @@ absl::Status FeaturesVerb(const GlobalOptions&, const std::vector<std::string>&,
         "noexec",   "exec",        "private", "rprivate", "shared", "rshared", "slave", "rslave",
         "relatime", "strictatime", "noatime", "remount",  "idmap",  "ridmap"}},
       {"linux",
-       {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
+       {{"namespaces", namespaces},
         {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
         {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}}},
         {"seccomp",

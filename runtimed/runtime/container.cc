@@ -62,6 +62,7 @@ absl::Status RunInit(const InitArgs& args) {
   if (!args.joined) RETURN_IF_ERROR(JoinNamespaces(spec));
   RETURN_IF_ERROR(BecomeNamespaceRoot(spec));
   RETURN_IF_ERROR(UnshareCgroupNamespace(spec));
+  RETURN_IF_ERROR(UnshareTimeNamespace(spec));
   if (!args.io.terminal) RETURN_IF_ERROR(SetupStdio(args.io));
   bool new_mount_ns = spec.FindNamespace("mount") != nullptr;
   auto creation_hooks = [&]() -> absl::Status {

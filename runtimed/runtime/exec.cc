@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "runtimed/runtime/console.h"
+#include "runtimed/runtime/namespaces.h"
 #include "runtimed/runtime/sync.h"
 
 namespace berth::runtime {
@@ -32,8 +33,9 @@ struct NamespaceFd {
 // last, as it takes /proc away. The pid namespace is joined by the parent
 // (it only applies to children).
 std::vector<NamespaceFd> NamespaceOrder() {
-  return {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
-          {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  return {{"user", CLONE_NEWUSER},  {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+          {"net", CLONE_NEWNET},    {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime},
+          {"mnt", CLONE_NEWNS}};
 }
 
 bool SameFile(const std::string& a, const std::string& b) {
@@ -50,6 +52,8 @@ absl::StatusOr<std::vector<NamespaceFd>> OpenNamespaces(pid_t pid) {
     std::string path = absl::StrCat("/proc/", pid, "/ns/", ns.name);
     if (SameFile(path, absl::StrCat("/proc/self/ns/", ns.name))) continue;
     ns.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Kernels before 5.6 have no time namespace.
+    if (ns.fd < 0 && errno == ENOENT && ns.flag == kCloneNewTime) continue;
     if (ns.fd < 0) {
       absl::Status status = LastErrnoStatus("open " + path);
       for (NamespaceFd& opened : result) close(opened.fd);

@@ -56,7 +56,9 @@ absl::Status WriteProcFile(pid_t pid, const char* name, const std::string& text)
 int CloneFlags(const Spec& spec) {
   int flags = 0;
   for (const Namespace& ns : spec.namespaces) {
-    if (ns.path.empty() && ns.flag != CLONE_NEWCGROUP) flags |= ns.flag;
+    if (ns.path.empty() && ns.flag != CLONE_NEWCGROUP && ns.flag != kCloneNewTime) {
+      flags |= ns.flag;
+    }
   }
   return flags;
 }
@@ -137,6 +139,36 @@ ChildPidNamespace::~ChildPidNamespace() {
   // If it did, every later child would be born in the container.
   if (setns(own_, CLONE_NEWPID) != 0) abort();
   close(own_);
+}
+
+absl::Status UnshareTimeNamespace(const Spec& spec) {
+  const Namespace* ns = spec.FindNamespace("time");
+  if (ns == nullptr || !ns->path.empty()) return absl::OkStatus();
+  if (unshare(kCloneNewTime) != 0) {
+    if (errno == EINVAL) {
+      return absl::InvalidArgumentError(
+          "linux.namespaces: time namespaces are not supported by this kernel (5.6 or later)");
+    }
+    return LastErrnoStatus("unshare the time namespace");
+  }
+  if (spec.time_offsets.empty()) return absl::OkStatus();
+  // Only until a process enters the namespace, hence now, before the init
+  // forks anything; execve then moves the init itself into it.
+  std::string text;
+  for (const auto& [clock, offset] : spec.time_offsets) {
+    absl::StrAppend(&text, clock, " ", offset.secs, " ", offset.nanosecs, "\n");
+  }
+  // /proc/self, not /proc/<getpid()>: the init may be pid 1 of a new pid
+  // namespace while /proc is still the host's.
+  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return LastErrnoStatus("linux.timeOffsets: open /proc/self/timens_offsets");
+  ssize_t n = write(fd, text.data(), text.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    return ErrnoStatus(n < 0 ? err : EIO, "linux.timeOffsets: write " + text);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status UnshareCgroupNamespace(const Spec& spec) {

@@ -13,7 +13,8 @@ namespace berth::runtime {
 
 // CLONE_NEW* flags for clone(2): namespaces to create, not those joined by
 // path. The cgroup namespace is left out: it is unshared once the process is
-// in its cgroup, so that the cgroup becomes the namespace's root.
+// in its cgroup, so that the cgroup becomes the namespace's root; and the
+// time namespace (UnshareTimeNamespace).
 int CloneFlags(const Spec& spec);
 
 // setns(2) into every namespace the spec names by path, but the pid
@@ -56,6 +57,15 @@ class ChildPidNamespace {
   explicit ChildPidNamespace(int own) : own_(own) {}
   int own_;  // the caller's pid namespace, -1 when unchanged
 };
+
+// CLONE_NEWTIME, which older headers lack. clone(2) cannot take it (the
+// bit is part of the exit signal there): the init unshares it instead.
+inline constexpr int kCloneNewTime = 0x00000080;
+
+// For a new time namespace: unshare(CLONE_NEWTIME) and the spec's
+// linux.timeOffsets written for it. The caller stays in its own time
+// namespace; its children, and itself once it execs, are in the new one.
+absl::Status UnshareTimeNamespace(const Spec& spec);
 
 // unshare(CLONE_NEWCGROUP) when the spec asks for a new cgroup namespace.
 absl::Status UnshareCgroupNamespace(const Spec& spec);

@@ -125,7 +125,7 @@ int NamespaceFlag(const std::string& type) {
   if (type == "network") return CLONE_NEWNET;
   if (type == "cgroup") return CLONE_NEWCGROUP;
   if (type == "user") return CLONE_NEWUSER;
-  if (type == "time") return 0x00000080;  // CLONE_NEWTIME, missing from older headers
+  if (type == "time") return 0x00000080;  // CLONE_NEWTIME (kCloneNewTime in namespaces.h)
   return 0;
 }
 
@@ -380,6 +380,33 @@ absl::Status ParseDevices(const Json& json, std::vector<Device>* devices) {
   return absl::OkStatus();
 }
 
+absl::Status ParseTimeOffsets(const Json& linux, std::map<std::string, TimeOffset>* offsets) {
+  auto it = linux.find("timeOffsets");
+  if (it == linux.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("linux.timeOffsets", "must be an object");
+  for (const auto& [clock, value] : it->items()) {
+    const std::string field = "linux.timeOffsets." + clock;
+    // The two clocks a time namespace offsets (time_namespaces(7)).
+    if (clock != "monotonic" && clock != "boottime") {
+      return FieldError(field, "unknown clock (monotonic or boottime)");
+    }
+    if (!value.is_object()) return FieldError(field, "must be an object");
+    TimeOffset offset;
+    if (auto secs = value.find("secs"); secs != value.end() && !secs->is_null()) {
+      if (!secs->is_number_integer()) return FieldError(field + ".secs", "must be an integer");
+      offset.secs = secs->get<int64_t>();
+    }
+    std::optional<uint32_t> nanosecs;
+    RETURN_IF_ERROR(ReadInt(value, "nanosecs", field + ".nanosecs", &nanosecs));
+    if (nanosecs.value_or(0) >= 1000000000) {
+      return FieldError(field + ".nanosecs", "must be less than 1000000000");
+    }
+    offset.nanosecs = nanosecs.value_or(0);
+    (*offsets)[clock] = offset;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseLinux(const Json& json, Spec* spec) {
   if (!json.is_object()) return FieldError("linux", "must be an object");
   if (auto it = json.find("namespaces"); it != json.end() && !it->is_null()) {
@@ -403,6 +430,7 @@ absl::Status ParseLinux(const Json& json, Spec* spec) {
   }
   RETURN_IF_ERROR(ParseIdMappings(json, "uidMappings", &spec->uid_mappings));
   RETURN_IF_ERROR(ParseIdMappings(json, "gidMappings", &spec->gid_mappings));
+  RETURN_IF_ERROR(ParseTimeOffsets(json, &spec->time_offsets));
   if (auto it = json.find("resources"); it != json.end() && !it->is_null()) {
     RETURN_IF_ERROR(ParseResources(*it, &spec->resources));
   }
@@ -534,6 +562,15 @@ absl::StatusOr<Spec> ParseSpecJson(const Json& json) {
   if (user != nullptr && !user->path.empty() && mapped) {
     return FieldError("linux.uidMappings",
                       "a user namespace joined by path keeps its own mappings");
+  }
+  // As runc: offsets are set once, when the namespace is made; one joined
+  // by path already has its own.
+  const Namespace* time = spec.FindNamespace("time");
+  if (!spec.time_offsets.empty() && time == nullptr) {
+    return FieldError("linux.timeOffsets", "time namespace not enabled in config");
+  }
+  if (!spec.time_offsets.empty() && !time->path.empty()) {
+    return FieldError("linux.timeOffsets", "a time namespace joined by path keeps its own offsets");
   }
   return spec;
 }

@@ -75,6 +75,12 @@ struct Namespace {
   std::string path;  // join this namespace instead of creating one
 };
 
+// linux.timeOffsets' clock: how far a new time namespace's clock is moved.
+struct TimeOffset {
+  int64_t secs = 0;
+  uint32_t nanosecs = 0;
+};
+
 // linux.resources.devices: one rule of the device cgroup.
 struct DeviceRule {
   bool allow = false;
@@ -143,6 +149,9 @@ struct Spec {
   // Written for a new user namespace (not one joined by path).
   std::vector<IdMapping> uid_mappings;
   std::vector<IdMapping> gid_mappings;
+  // linux.timeOffsets, by clock ("monotonic", "boottime"), for a new time
+  // namespace only.
+  std::map<std::string, TimeOffset> time_offsets;
   Resources resources;
   std::string cgroups_path;
   std::vector<std::string> masked_paths;

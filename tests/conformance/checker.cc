@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,7 +92,7 @@ std::string Link(const std::string& path) {
 
 const std::pair<const char*, const char*> kNamespaces[] = {
     {"pid", "pid"}, {"network", "net"}, {"mount", "mnt"},     {"ipc", "ipc"},
-    {"uts", "uts"}, {"user", "user"},   {"cgroup", "cgroup"},
+    {"uts", "uts"}, {"user", "user"},   {"cgroup", "cgroup"}, {"time", "time"},
 };
 
 void CheckNamespaces(const Json& config, const std::map<std::string, std::string>& host,
@@ -116,6 +117,42 @@ void CheckNamespaces(const Json& config, const std::map<std::string, std::string
       Fail(name + " new", "a namespace other than the runtime's", got);
     } else {
       Ok(name + " new");
+    }
+  }
+}
+
+// ---- time namespace ----------------------------------------------------
+
+// linux.timeOffsets: the namespace's offsets as the kernel shows them, and
+// the clocks read here carry them (a host's uptime is far below the offsets
+// the cases use, so a clock at least that far proves the offset applies).
+void CheckTimeOffsets(const Json& config) {
+  const Json offsets = config.value("/linux/timeOffsets"_json_pointer, Json::object());
+  if (offsets.empty()) return;
+  std::map<std::string, std::string> shown;
+  for (const std::string& line : Split(Slurp("/proc/self/timens_offsets"), '\n')) {
+    std::vector<std::string> f;
+    for (const std::string& part : Split(line, ' ')) {
+      if (!part.empty()) f.push_back(part);
+    }
+    if (f.size() == 3) shown[f[0]] = f[1] + " " + f[2];
+  }
+  const std::pair<const char*, clockid_t> kClocks[] = {{"monotonic", CLOCK_MONOTONIC},
+                                                       {"boottime", CLOCK_BOOTTIME}};
+  for (const auto& [clock, id] : kClocks) {
+    const Json offset = offsets.value(clock, Json::object());
+    const int64_t secs = offset.value("secs", int64_t{0});
+    const int64_t nanos = offset.value("nanosecs", int64_t{0});
+    Expect(std::string("time/offset ") + clock, std::to_string(secs) + " " + std::to_string(nanos),
+           shown.count(clock) != 0 ? shown[clock] : "(none)");
+    if (secs <= 0) continue;
+    timespec now = {};
+    clock_gettime(id, &now);
+    if (now.tv_sec >= secs) {
+      Ok(std::string("time/clock ") + clock + " carries the offset");
+    } else {
+      Fail(std::string("time/clock ") + clock + " carries the offset",
+           ">= " + std::to_string(secs) + " s", std::to_string(now.tv_sec) + " s");
     }
   }
 }
@@ -608,6 +645,7 @@ int Check(const std::string& config_path, const std::string& host_path) {
     if (f.size() == 3 && f[0] == "path") paths[f[1]] = f[2];
   }
   CheckNamespaces(config, host, paths);
+  CheckTimeOffsets(config);
   CheckUserMappings(config);
   CheckProcess(config);
   CheckUts(config);

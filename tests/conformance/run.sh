@@ -20,7 +20,7 @@ runtime=$(realpath "${positional[0]:-$repo/bazel-bin/runtimed/berth-runc}")
 checker=$(realpath "${positional[1]:-$repo/bazel-bin/tests/conformance/checker}")
 cases=("$@")
 if ((${#cases[@]} == 0)); then
-  cases=(default full allns userns nons readonly rlimits caps caps_nonroot rootdot hooks)
+  cases=(default full allns userns nons readonly rlimits caps caps_nonroot rootdot hooks timens)
 fi
 
 work=$(mktemp -d /tmp/confXXXXXX)
@@ -131,6 +131,14 @@ if case == "full":
                       "options": ["nosuid", "nodev", "noexec", "size=1m"]})
 elif case == "allns":
   userns([(0, 100000, 65536)], [(0, 100000, 65536)])
+  # The time namespace is made by the init, in the user namespace that owns it.
+  L["namespaces"].append({"type": "time"})
+  L["timeOffsets"] = {"monotonic": {"secs": 86400, "nanosecs": 0}}
+elif case == "timens":
+  # Ten years of uptime and 1 s less boot time than monotonic would allow.
+  L["namespaces"].append({"type": "time"})
+  L["timeOffsets"] = {"monotonic": {"secs": 315360000, "nanosecs": 5000},
+                      "boottime": {"secs": 315360000 - 1, "nanosecs": 0}}
 elif case == "userns":
   # Root alone, then the rest of the range elsewhere.
   userns([(0, 200000, 1), (1, 300001, 65535)], [(0, 200000, 1), (1, 300001, 65535)])
@@ -173,7 +181,7 @@ PY
 # paths a config joins.
 host_namespaces() {
   local t
-  for t in pid net mnt ipc uts user cgroup; do
+  for t in pid net mnt ipc uts user cgroup time; do
     [[ -e /proc/self/ns/$t ]] && echo "ns $t $(readlink /proc/self/ns/$t)"
   done
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
@@ -693,6 +694,71 @@ TEST_CASE("idmapped bind mounts: the host's root owns what the container's root 
   CHECK(st.st_uid == 0);
   CHECK(st.st_gid == 0);
   CHECK_FALSE(MountsUnder(share));
+}
+
+TEST_CASE("time namespace: offsets when created, joined by path, exec lands in it") {
+  TestBundle bundle;
+  Json first = bundle.Config({"sleep", "1000"});
+  first["linux"]["namespaces"].push_back({{"type", "time"}});
+  first["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 864000}, {"nanosecs", 7}}},
+                                   {"boottime", {{"secs", 86400}}}};
+  bundle.WriteConfig(first);
+  std::string pid_file = bundle.dir() + "/pid";
+  REQUIRE(Runc(bundle, {"run", "-d", "--pid-file", pid_file, "--bundle", bundle.bundle(), "tns"})
+              .code == 0);
+  int owner = 0;
+  REQUIRE(absl::SimpleAtoi(ReadFile(pid_file).value_or(""), &owner));
+  CHECK(HostNamespace(owner, "time") != HostNamespace(getpid(), "time"));
+
+  const std::vector<std::string> show = {
+      "sh", "-c", "cat /proc/self/timens_offsets; readlink /proc/self/ns/time"};
+  // An exec'd process is in the container's time namespace, offsets and all.
+  std::vector<std::string> exec_args = {"exec", "tns"};
+  exec_args.insert(exec_args.end(), show.begin(), show.end());
+  Result exec = Runc(bundle, exec_args);
+  INFO(exec.err);
+  REQUIRE(exec.code == 0);
+  std::vector<std::string> lines = absl::StrSplit(Squeeze(exec.out), '\n');
+  REQUIRE(lines.size() >= 3);
+  CHECK(lines[0] == "monotonic 864000 7");
+  CHECK(lines[1] == "boottime 86400 0");
+  CHECK(lines[2] == HostNamespace(owner, "time"));
+
+  // Another container joins it by path and sees the same clocks.
+  const std::string path = "/proc/" + std::to_string(owner) + "/ns/time";
+  Json second = bundle.Config(show);
+  second["linux"]["cgroupsPath"] = bundle.cgroups_path() + "-2";
+  second["linux"]["namespaces"].push_back({{"type", "time"}, {"path", path}});
+  bundle.WriteConfig(second);
+  Result run = Runc(bundle, {"run", "--bundle", bundle.bundle(), "tjoin"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(Squeeze(run.out) == Squeeze(exec.out));
+
+  // Offsets belong to the namespace's creation; a path of another type is
+  // refused by name; neither leaves anything behind.
+  Json offsets = second;
+  offsets["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+  offsets["linux"]["cgroupsPath"] = bundle.cgroups_path() + "-3";
+  Json wrong = bundle.Config({"true"});
+  wrong["linux"]["cgroupsPath"] = bundle.cgroups_path() + "-3";
+  wrong["linux"]["namespaces"].push_back({{"type", "time"}, {"path", "/proc/self/ns/uts"}});
+  for (const auto& [config, error] : std::vector<std::pair<Json, std::string>>{
+           {offsets, "linux.timeOffsets: a time namespace joined by path keeps its own offsets"},
+           {wrong, "join time namespace: /proc/self/ns/uts is not a time namespace"}}) {
+    bundle.WriteConfig(config);
+    Result create = Runc(bundle, {"create", "--bundle", bundle.bundle(), "tbad"});
+    INFO(create.err);
+    CHECK(create.code != 0);
+    CHECK(create.err.find(error) != std::string::npos);
+    CHECK(Runc(bundle, {"state", "tbad"}).code != 0);
+    CHECK_FALSE(PathExists(bundle.CgroupDir("memory") + "-3"));
+  }
+  REQUIRE(Runc(bundle, {"delete", "--force", "tns"}).code == 0);
+
+  Json features = Json::parse(Runc(bundle, {"features"}).out);
+  const Json& namespaces = features["linux"]["namespaces"];
+  CHECK(std::find(namespaces.begin(), namespaces.end(), "time") != namespaces.end());
 }
 
 TEST_CASE("a namespace path of the wrong type is refused, leaving nothing") {

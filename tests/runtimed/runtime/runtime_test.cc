@@ -148,6 +148,47 @@ TEST_CASE("ParseSpec reads user namespace mappings and checks them against the n
         "invalid config.json: linux.uidMappings[0]: containerID, hostID and size are required");
 }
 
+TEST_CASE("ParseSpec reads time offsets only for a new time namespace") {
+  Json config = Json::parse(kMinimal);
+  config["linux"]["namespaces"].push_back({{"type", "time"}});
+  config["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 86400}, {"nanosecs", 5}}},
+                                    {"boottime", {{"secs", -7}}}};
+  absl::StatusOr<Spec> spec = ParseSpec(config.dump());
+  REQUIRE(spec.ok());
+  REQUIRE(spec->time_offsets.size() == 2);
+  CHECK(spec->time_offsets["monotonic"].secs == 86400);
+  CHECK(spec->time_offsets["monotonic"].nanosecs == 5);
+  CHECK(spec->time_offsets["boottime"].secs == -7);
+  CHECK(spec->FindNamespace("time") != nullptr);
+
+  auto message = [&](Json changed) {
+    return std::string(ParseSpec(changed.dump()).status().message());
+  };
+  Json no_ns = Json::parse(kMinimal);
+  no_ns["linux"]["timeOffsets"] = config["linux"]["timeOffsets"];
+  CHECK(message(no_ns) ==
+        "invalid config.json: linux.timeOffsets: time namespace not enabled in config");
+  Json joined = config;
+  joined["linux"]["namespaces"].back()["path"] = "/proc/1/ns/time";
+  CHECK(message(joined) ==
+        "invalid config.json: linux.timeOffsets: a time namespace joined by path keeps its own "
+        "offsets");
+  joined["linux"].erase("timeOffsets");
+  CHECK(ParseSpec(joined.dump()).ok());
+  Json clock = config;
+  clock["linux"]["timeOffsets"]["realtime"] = {{"secs", 1}};
+  CHECK(message(clock) ==
+        "invalid config.json: linux.timeOffsets.realtime: unknown clock (monotonic or boottime)");
+  Json nanos = config;
+  nanos["linux"]["timeOffsets"]["boottime"]["nanosecs"] = 1000000000;
+  CHECK(message(nanos) ==
+        "invalid config.json: linux.timeOffsets.boottime.nanosecs: must be less than 1000000000");
+  Json secs = config;
+  secs["linux"]["timeOffsets"]["boottime"]["secs"] = "1";
+  CHECK(message(secs) ==
+        "invalid config.json: linux.timeOffsets.boottime.secs: must be an integer");
+}
+
 TEST_CASE("ParseSpec: idmapped mounts take their own mapping or the container's") {
   Json config = Json::parse(kMinimal);
   config["mounts"][1]["options"] = {"rbind", "idmap"};
