@@ -7,11 +7,14 @@ const std::vector<ComponentSpec>& BuiltinComponents() {
       // Unpacks layers (ownership, device nodes, xattrs) and mounts overlays.
       // docker cp's helper chroots into a container's view, or joins a running
       // container's mount namespace (which needs ptrace access to its pid).
+      // Under userns-remap it writes the maps of the user namespace that
+      // idmaps image layers (CAP_SETUID, CAP_SETGID).
       {"stored",
        "berth-stored",
        true,
        {"CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_FOWNER", "CAP_FSETID", "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE"},
+        "CAP_DAC_READ_SEARCH", "CAP_MKNOD", "CAP_SETFCAP", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+        "CAP_SETUID", "CAP_SETGID"},
        false},
       // Creates network namespaces (mount of nsfs, unshare) and configures links;
       // holds published host ports (below 1024 too) for its userland proxy.

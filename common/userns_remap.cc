@@ -261,6 +261,24 @@ absl::StatusOr<std::optional<UsernsRemap>> LoadUsernsRemap(const std::string& co
   return remap;
 }
 
+uint32_t ToContainerId(const std::vector<IdMapping>& map, uint32_t host_id) {
+  for (const IdMapping& m : map) {
+    if (host_id >= m.host_id && host_id - m.host_id < m.size) {
+      return m.container_id + (host_id - m.host_id);
+    }
+  }
+  return host_id;
+}
+
+uint32_t ToHostId(const std::vector<IdMapping>& map, uint32_t container_id) {
+  for (const IdMapping& m : map) {
+    if (container_id >= m.container_id && container_id - m.container_id < m.size) {
+      return m.host_id + (container_id - m.container_id);
+    }
+  }
+  return container_id;
+}
+
 std::string FormatIdMap(const std::vector<IdMapping>& map) {
   std::string text;
   for (const IdMapping& m : map) {

@@ -79,6 +79,13 @@ absl::StatusOr<UsernsRemap> ResolveUsernsRemap(const std::string& setting,
 // setting; nullopt when remapping is off.
 absl::StatusOr<std::optional<UsernsRemap>> LoadUsernsRemap(const std::string& config_file);
 
+// The container's id for a host id (what a layer records for a file the
+// remapped container wrote); ids outside the map are kept as they are.
+uint32_t ToContainerId(const std::vector<IdMapping>& map, uint32_t host_id);
+
+// The host's id for a container id; ids outside the map are kept.
+uint32_t ToHostId(const std::vector<IdMapping>& map, uint32_t container_id);
+
 // "0 100000 65536\n" lines, as /proc/<pid>/uid_map takes them.
 std::string FormatIdMap(const std::vector<IdMapping>& map);
 

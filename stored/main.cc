@@ -14,7 +14,9 @@
 #include "common/event_journal.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/userns_remap.h"
 #include "stored/archive/helper.h"
+#include "stored/rootfs/idmapped_overlay.h"
 #include "stored/rootfs/overlay.h"
 #include "stored/service/container_files.h"
 #include "stored/service/storage.h"
@@ -31,8 +33,23 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   berth::DaemonOptions options = berth::ParseDaemonFlags(argc, argv, "stored");
 
-  auto storage =
-      berth::stored::Storage::Open(options.StateDir(), berth::rootfs::NewKernelMounter());
+  std::unique_ptr<berth::rootfs::Mounter> mounter = berth::rootfs::NewKernelMounter();
+  // userns-remap: layers are idmapped into each container's overlay instead
+  // of being chowned (stored/rootfs/idmapped_overlay.h).
+  auto remap = berth::LoadUsernsRemap(options.config_file);
+  if (!remap.ok()) {
+    spdlog::critical("{}: userns-remap: {}", options.config_file, remap.status().ToString());
+    return EXIT_FAILURE;
+  }
+  if (remap->has_value()) {
+    auto idmapped = berth::rootfs::NewIdmappedOverlayMounter(std::move(mounter), **remap);
+    if (!idmapped.ok()) {
+      spdlog::critical("userns-remap: {}", idmapped.status().ToString());
+      return EXIT_FAILURE;
+    }
+    mounter = *std::move(idmapped);
+  }
+  auto storage = berth::stored::Storage::Open(options.StateDir(), std::move(mounter));
   if (!storage.ok()) {
     spdlog::critical("cannot open storage in {}: {}", options.StateDir(),
                      storage.status().ToString());
@@ -49,6 +66,10 @@ int main(int argc, char** argv) {
   berth::stored::StorageService service(storage->get(), &files);
   berth::EventJournal events;
   service.set_events(&events);
+  if (remap->has_value()) {
+    service.set_userns_remap(&**remap);
+    files.set_userns_remap(&**remap);
+  }
   berth::EventServiceImpl event_service(&events);
   auto server = berth::GrpcServer::Start(options, {&service, &event_service});
   if (!server.ok()) {

@@ -145,7 +145,10 @@ absl::Status Run(const HelperRequest& request) {
     Report("S " + StatJson(stat).dump());
     if (request.op == "stat") return absl::OkStatus();
     FdSink sink(STDOUT_FILENO);
-    RETURN_IF_ERROR(WriteArchive(root.get(), request.path, {}, sink));
+    ArchiveOptions options;
+    options.uids = request.uids;
+    options.gids = request.gids;
+    RETURN_IF_ERROR(WriteArchive(root.get(), request.path, options, sink));
     close(STDOUT_FILENO);
     return absl::OkStatus();
   }
@@ -153,12 +156,16 @@ absl::Status Run(const HelperRequest& request) {
     FdSink sink(STDOUT_FILENO);
     ArchiveOptions options;
     options.bare_names = true;
+    options.uids = request.uids;
+    options.gids = request.gids;
     RETURN_IF_ERROR(WriteArchive(root.get(), "/", options, sink));
     close(STDOUT_FILENO);
     return absl::OkStatus();
   }
   if (request.op == "put") {
     ExtractOptions options = request.extract;
+    options.uids = request.uids;
+    options.gids = request.gids;
     if (!options.owner.empty()) {
       ASSIGN_OR_RETURN(Owner owner, ResolveOwnerInRoot(root.get(), options.owner));
       options.keep_owners = false;
@@ -170,6 +177,20 @@ absl::Status Run(const HelperRequest& request) {
     return ReadOnlyError(request, status);
   }
   return absl::InvalidArgumentError("unknown helper operation " + request.op);
+}
+
+Json IdMapJson(const std::vector<IdMapping>& map) {
+  Json list = Json::array();
+  for (const IdMapping& m : map) list.push_back({m.container_id, m.host_id, m.size});
+  return list;
+}
+
+std::vector<IdMapping> IdMapFromJson(const Json& list) {
+  std::vector<IdMapping> map;
+  for (const Json& m : list) {
+    map.push_back({m.at(0).get<uint32_t>(), m.at(1).get<uint32_t>(), m.at(2).get<uint32_t>()});
+  }
+  return map;
 }
 
 }  // namespace
@@ -192,7 +213,9 @@ std::string EncodeRequest(const HelperRequest& request) {
               {"keep_owners", request.extract.keep_owners},
               {"uid", request.extract.uid},
               {"gid", request.extract.gid},
-              {"owner", request.extract.owner}}
+              {"owner", request.extract.owner},
+              {"uid_map", IdMapJson(request.uids)},
+              {"gid_map", IdMapJson(request.gids)}}
       .dump();
 }
 
@@ -217,6 +240,8 @@ absl::StatusOr<HelperRequest> DecodeRequest(const std::string& text) {
     request.extract.uid = json.at("uid").get<uid_t>();
     request.extract.gid = json.at("gid").get<gid_t>();
     request.extract.owner = json.value("owner", "");
+    request.uids = IdMapFromJson(json.value("uid_map", Json::array()));
+    request.gids = IdMapFromJson(json.value("gid_map", Json::array()));
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid helper request: ", e.what()));
   }

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
+#include "common/userns_remap.h"
 #include "stored/archive/tar_io.h"
 #include "stored/rootfs/overlay.h"
 
@@ -47,6 +48,9 @@ struct HelperRequest {
   bool read_only_rootfs = false;
   std::vector<ViewMount> mounts;
   ExtractOptions extract;
+  // userns-remap: the container's ids are these host ids (empty: none).
+  std::vector<IdMapping> uids;
+  std::vector<IdMapping> gids;
 };
 
 std::string EncodeRequest(const HelperRequest& request);

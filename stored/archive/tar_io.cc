@@ -89,7 +89,8 @@ la_ssize_t WriteToSink(struct archive* a, void* data, const void* buffer, size_t
 
 class TarWriter {
  public:
-  explicit TarWriter(ByteSink& sink) : sink_(sink), archive_(archive_write_new()) {}
+  TarWriter(ByteSink& sink, const ArchiveOptions& options)
+      : sink_(sink), archive_(archive_write_new()), options_(options) {}
 
   absl::Status Open() {
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
@@ -107,6 +108,8 @@ class TarWriter {
                    int content_fd) {
     EntryPtr entry(archive_entry_new());
     archive_entry_copy_stat(entry.get(), &st);
+    archive_entry_set_uid(entry.get(), ToContainerId(options_.uids, st.st_uid));
+    archive_entry_set_gid(entry.get(), ToContainerId(options_.gids, st.st_gid));
     archive_entry_unset_atime(entry.get());
     archive_entry_unset_ctime(entry.get());
     archive_entry_unset_birthtime(entry.get());
@@ -171,6 +174,7 @@ class TarWriter {
 
   ByteSink& sink_;
   ArchivePtr archive_;
+  const ArchiveOptions& options_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
@@ -264,8 +268,12 @@ class Extractor {
     if (rel.empty()) return absl::OkStatus();  // "." itself: dest exists
     const std::string full = JoinPath(dest_, rel);
     const std::string base = BaseName(full);
-    uid_t uid = options_.keep_owners ? static_cast<uid_t>(archive_entry_uid(entry)) : options_.uid;
-    gid_t gid = options_.keep_owners ? static_cast<gid_t>(archive_entry_gid(entry)) : options_.gid;
+    uid_t uid =
+        ToHostId(options_.uids, options_.keep_owners ? static_cast<uid_t>(archive_entry_uid(entry))
+                                                     : options_.uid);
+    gid_t gid =
+        ToHostId(options_.gids, options_.keep_owners ? static_cast<gid_t>(archive_entry_gid(entry))
+                                                     : options_.gid);
 
     const char* hardlink = archive_entry_hardlink(entry);
     std::string link_full;
@@ -528,7 +536,7 @@ absl::Status WriteArchive(int root_fd, const std::string& path, const ArchiveOpt
   if (fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return NotFoundIfMissing(LastErrnoStatus(path));
   }
-  TarWriter writer(sink);
+  TarWriter writer(sink, options);
   RETURN_IF_ERROR(writer.Open());
   std::string top = p.ends_with_dot ? "." : p.base;
   if (options.bare_names) top = "";

@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/userns_remap.h"
 #include "stored/layers/extract.h"
 
 namespace berth::containerfs {
@@ -61,6 +63,9 @@ struct ArchiveOptions {
   // Export: the children of path with bare relative names ("bin/", "etc/x"),
   // no entry for path itself.
   bool bare_names = false;
+  // userns-remap: owners on disk are host ids, recorded as the container's.
+  std::vector<IdMapping> uids;
+  std::vector<IdMapping> gids;
 };
 
 // Streams a tar of `path` (as docker cp's GET archive: the top entry is named
@@ -81,6 +86,10 @@ struct ExtractOptions {
   // container_user.h), resolved where the archive is extracted; it replaces
   // uid/gid. Not used by ExtractArchive itself.
   std::string owner;
+  // userns-remap: the container's ids (the archive's, or uid/gid) are stored
+  // as these host ids.
+  std::vector<IdMapping> uids;
+  std::vector<IdMapping> gids;
 };
 
 // Unpacks a tar (plain or compressed) into the existing directory `dest`.

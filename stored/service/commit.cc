@@ -76,8 +76,12 @@ std::vector<std::pair<std::string, std::string>> Xattrs(const std::string& proc_
 
 class LayerDiffWriter {
  public:
-  LayerDiffWriter(containerfs::ByteSink& sink, const std::vector<std::string>& excluded)
-      : sink_(sink), archive_(archive_write_new()), excluded_(excluded.begin(), excluded.end()) {}
+  LayerDiffWriter(containerfs::ByteSink& sink, const std::vector<std::string>& excluded,
+                  const UsernsRemap* remap)
+      : sink_(sink),
+        archive_(archive_write_new()),
+        excluded_(excluded.begin(), excluded.end()),
+        remap_(remap) {}
 
   absl::Status Open() {
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
@@ -208,6 +212,12 @@ class LayerDiffWriter {
   }
 
   absl::Status WriteHeader(archive_entry* entry, const std::string& name) {
+    if (remap_ != nullptr) {
+      archive_entry_set_uid(
+          entry, ToContainerId(remap_->uids, static_cast<uint32_t>(archive_entry_uid(entry))));
+      archive_entry_set_gid(
+          entry, ToContainerId(remap_->gids, static_cast<uint32_t>(archive_entry_gid(entry))));
+    }
     int rc = archive_write_header(archive_.get(), entry);
     if (rc == ARCHIVE_WARN || rc == ARCHIVE_OK) return absl::OkStatus();
     return absl::UnavailableError(
@@ -218,6 +228,7 @@ class LayerDiffWriter {
   ArchivePtr archive_;
   std::set<std::string> excluded_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  const UsernsRemap* const remap_;
 };
 
 }  // namespace
@@ -227,7 +238,7 @@ std::vector<std::string> DefaultCommitExclusions() {
 }
 
 absl::Status WriteLayerDiff(const std::string& upper_dir, const std::vector<std::string>& excluded,
-                            containerfs::ByteSink& sink) {
+                            containerfs::ByteSink& sink, const UsernsRemap* remap) {
   UniqueFd root(open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return LastErrnoStatus("open " + upper_dir);
   std::vector<std::string> cleaned;
@@ -235,7 +246,7 @@ absl::Status WriteLayerDiff(const std::string& upper_dir, const std::vector<std:
     while (path.size() > 1 && path.back() == '/') path.pop_back();
     if (!path.empty() && path[0] == '/') cleaned.push_back(path);
   }
-  LayerDiffWriter writer(sink, cleaned);
+  LayerDiffWriter writer(sink, cleaned, remap);
   RETURN_IF_ERROR(writer.Open());
   RETURN_IF_ERROR(writer.Walk(root.get(), ""));
   return writer.Close();

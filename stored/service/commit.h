@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/userns_remap.h"
 #include "stored/archive/tar_io.h"
 
 namespace berth::stored {
@@ -23,8 +24,9 @@ namespace berth::stored {
 std::vector<std::string> DefaultCommitExclusions();
 
 // Writes the tar of upper_dir to sink. excluded: absolute container paths
-// left out with everything below them.
+// left out with everything below them. remap: the owners on disk are the
+// host's subordinate ids, recorded as the container's (as dockerd does).
 absl::Status WriteLayerDiff(const std::string& upper_dir, const std::vector<std::string>& excluded,
-                            containerfs::ByteSink& sink);
+                            containerfs::ByteSink& sink, const UsernsRemap* remap = nullptr);
 
 }  // namespace berth::stored

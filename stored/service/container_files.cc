@@ -26,6 +26,10 @@ absl::StatusOr<containerfs::HelperRequest> ContainerFiles::Request(const Contain
   ASSIGN_OR_RETURN(Storage::RootfsPaths rootfs, storage_->Rootfs(view.container_id));
   request.merged = rootfs.merged;
   request.overlay = rootfs.overlay;
+  if (remap_ != nullptr) {
+    request.uids = remap_->uids;
+    request.gids = remap_->gids;
+  }
   for (const ContainerMountRef& m : view.mounts) {
     containerfs::ViewMount mount{m.source, m.destination, m.read_only};
     if (!m.volume.empty()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/userns_remap.h"
 #include "stored/archive/helper.h"
 #include "stored/archive/tar_io.h"
 #include "stored/service/storage.h"
@@ -35,6 +36,9 @@ class ContainerFiles {
   // helper_exe: the binary run as "<exe> archive-helper <request>".
   ContainerFiles(Storage* storage, std::string helper_exe)
       : storage_(storage), helper_exe_(std::move(helper_exe)) {}
+  // userns-remap: archives carry the container's ids, files extracted get
+  // the host's (as with dockerd, for every container of a remapped engine).
+  void set_userns_remap(const UsernsRemap* remap) { remap_ = remap; }
 
   absl::StatusOr<containerfs::PathStat> Stat(const ContainerViewSpec& view,
                                              const std::string& path);
@@ -58,6 +62,7 @@ class ContainerFiles {
   std::unique_ptr<ContainerLocks::Held> LockOwnView(const ContainerViewSpec& view);
 
   Storage* storage_;
+  const UsernsRemap* remap_ = nullptr;
   std::string helper_exe_;
 };
 

@@ -353,7 +353,7 @@ grpc::Status StorageService::ExportChanges(grpc::ServerContext*,
                   request->excluded_paths().end());
   StreamSink<types::v1::Chunk> sink(
       writer, [](types::v1::Chunk* m, const char* data, size_t size) { m->set_data(data, size); });
-  return ToGrpcStatus(WriteLayerDiff(paths->overlay.upper_dir, excluded, sink));
+  return ToGrpcStatus(WriteLayerDiff(paths->overlay.upper_dir, excluded, sink, remap_));
 }
 
 grpc::Status StorageService::ContainerChanges(grpc::ServerContext*,

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/event_journal.h"
+#include "common/userns_remap.h"
 #include "proto/storage/v1/storage.grpc.pb.h"
 #include "stored/service/container_files.h"
 #include "stored/service/storage.h"
@@ -19,6 +20,8 @@ class StorageService final : public storage::v1::StorageService::Service {
   StorageService(Storage* storage, ContainerFiles* files) : storage_(storage), files_(files) {}
   // Volume events (create, destroy, mount, unmount, prune) go here.
   void set_events(EventJournal* events) { events_ = events; }
+  // userns-remap: committed layers record the container's ids.
+  void set_userns_remap(const UsernsRemap* remap) { remap_ = remap; }
 
   grpc::Status StatLayer(grpc::ServerContext* context, const storage::v1::StatLayerRequest* request,
                          storage::v1::StatLayerResponse* response) override;
@@ -98,6 +101,7 @@ class StorageService final : public storage::v1::StorageService::Service {
   Storage* storage_;
   ContainerFiles* files_ = nullptr;
   EventJournal* events_ = nullptr;
+  const UsernsRemap* remap_ = nullptr;
 };
 
 }  // namespace berth::stored

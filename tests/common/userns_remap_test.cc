@@ -61,6 +61,16 @@ TEST_CASE("several ranges make contiguous container ids from 0") {
   CHECK(map[1].host_id == 300000);
   CHECK(map[1].size == 65536);
   CHECK(FormatIdMap(map) == "0 100000 10\n10 300000 65536\n");
+  CHECK(ToContainerId(map, 100000) == 0);
+  CHECK(ToContainerId(map, 100009) == 9);
+  CHECK(ToContainerId(map, 300000) == 10);
+  CHECK(ToContainerId(map, 365535) == 65545);
+  // Unmapped ids stay as they are.
+  CHECK(ToContainerId(map, 100010) == 100010);
+  CHECK(ToContainerId(map, 0) == 0);
+  CHECK(ToHostId(map, 0) == 100000);
+  CHECK(ToHostId(map, 12) == 300002);
+  CHECK(ToHostId(map, 70000) == 70000);
 }
 
 TEST_CASE("a new range goes to the first gap at or above 100000") {

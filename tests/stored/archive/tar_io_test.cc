@@ -117,6 +117,40 @@ TEST_CASE("owners are replaced unless kept") {
   CHECK(st.st_gid == 66);
 }
 
+TEST_CASE("under userns-remap the container's ids are stored as the host's and read back") {
+  TempRoot t;
+  ExtractOptions options;
+  options.uids = {{0, 100000, 65536}};
+  options.gids = {{0, 200000, 65536}};
+  // docker cp: the archive's owners, container ids.
+  REQUIRE(t.Extract("/", MakeTar({File("kept", "k", 0644, 1000), File("far", "f", 0644, 70000)}),
+                    options)
+              .ok());
+  struct stat st;
+  REQUIRE(lstat((t.root + "/kept").c_str(), &st) == 0);
+  CHECK(st.st_uid == 101000);
+  CHECK(st.st_gid == 201000);
+  // Outside the map: kept as it is (the kernel shows it as nobody inside).
+  REQUIRE(lstat((t.root + "/far").c_str(), &st) == 0);
+  CHECK(st.st_uid == 70000);
+  // Owners replaced (cp -a into a container running as a user).
+  options.keep_owners = false;
+  options.uid = 5;
+  options.gid = 6;
+  layers::StringSource source(MakeTar({File("given", "g", 0644, 1234)}));
+  REQUIRE(ExtractArchive(t.fd.get(), "/", source, options).ok());
+  REQUIRE(lstat((t.root + "/given").c_str(), &st) == 0);
+  CHECK(st.st_uid == 100005);
+  CHECK(st.st_gid == 200006);
+
+  ArchiveOptions archive;
+  archive.uids = options.uids;
+  archive.gids = options.gids;
+  StringSink sink;
+  REQUIRE(WriteArchive(t.fd.get(), "/kept", archive, sink).ok());
+  CHECK(ReadTar(sink.out)["kept"] == "file:k:420:1000");
+}
+
 TEST_CASE("a file replaced by a shorter one holds exactly the new content") {
   TempRoot t;
   REQUIRE(t.Extract("/", MakeTar({File("f", std::string(100000, 'a'))})).ok());

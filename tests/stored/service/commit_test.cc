@@ -142,5 +142,32 @@ TEST_CASE("a missing upper dir is an error", "[commit]") {
   CHECK_FALSE(WriteLayerDiff("/nonexistent/upper", {}, sink).ok());
 }
 
+TEST_CASE("under userns-remap a layer records the container's ids, not the host's") {
+  TempDir temp;
+  const std::string upper = temp.path + "/upper";
+  REQUIRE(MakeDirs(upper + "/made", 0755).ok());
+  Write(upper + "/made/by-root", "r");
+  Write(upper + "/by-user", "u");
+  Write(upper + "/copied-in", "c");
+  REQUIRE(chown((upper + "/made").c_str(), 100000, 100000) == 0);
+  REQUIRE(chown((upper + "/made/by-root").c_str(), 100000, 100000) == 0);
+  REQUIRE(chown((upper + "/by-user").c_str(), 101000, 101000) == 0);
+  UsernsRemap remap;
+  remap.uids = {{0, 100000, 65536}};
+  remap.gids = {{0, 100000, 65536}};
+  StringSink sink;
+  REQUIRE(WriteLayerDiff(upper, {}, sink, &remap).ok());
+  auto entries = ReadTar(sink.data_);
+  CHECK(entries.at("made/").uid == 0);
+  CHECK(entries.at("made/by-root").uid == 0);
+  CHECK(entries.at("by-user").uid == 1000);
+  // Outside the map (host root's, e.g. docker cp'd in): kept.
+  CHECK(entries.at("copied-in").uid == 0);
+
+  StringSink plain;
+  REQUIRE(WriteLayerDiff(upper, {}, plain).ok());
+  CHECK(ReadTar(plain.data_).at("by-user").uid == 101000);
+}
+
 }  // namespace
 }  // namespace berth::stored
