@@ -95,13 +95,18 @@ class BuildRun {
   }
 
   LineFn Progress() {
-    return [this](const std::string& line) { output_.Stream(line).IgnoreError(); };
+    return [this](const std::string& line) {
+      output_.Stream(line).IgnoreError();
+      output_.Flush().IgnoreError();
+    };
   }
 
   absl::Status BuildStage(int index) {
     const Instructions& in = plan_.instructions;
     const Stage& stage = in.stages[index];
     RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, stage.original));
+    // The base image may have to be pulled.
+    RETURN_IF_ERROR(output_.Flush());
     ShellLex lex(in.escape_token);
     std::vector<std::string> meta = EnvList(args_.GetAllMeta());
     ASSIGN_OR_RETURN(std::string base, Expand(lex, stage.base, meta));
@@ -145,6 +150,7 @@ class BuildRun {
         ASSIGN_OR_RETURN(Node node, ParseLine(trigger, '\\'));
         ASSIGN_OR_RETURN(Command command, ParseCommand(node));
         RETURN_IF_ERROR(RunStep(index, command));
+        RETURN_IF_ERROR(output_.Flush());
       }
       RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> ", ShortId(image_.id), "\n")));
     }
@@ -154,6 +160,7 @@ class BuildRun {
       }
       RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, command.original));
       RETURN_IF_ERROR(RunStep(index, command));
+      RETURN_IF_ERROR(output_.Flush());
     }
     if (!image_.id.empty()) RETURN_IF_ERROR(output_.Aux(image_.id));
     args_.MergeReferencedArgs(state_->args());
@@ -220,6 +227,8 @@ class BuildRun {
         }
       }
     }
+    // Not from the cache: the step line shows while the step works.
+    RETURN_IF_ERROR(output_.Flush());
     // The step builds on image_: it must still be there.
     if (!image_.id.empty()) RETURN_IF_ERROR(deps_.images->Confirm(image_.id));
     if (!options_.no_cache) {
@@ -392,6 +401,7 @@ class BuildRun {
 
   absl::StatusOr<Layer> RunAndCommit(const std::string& container, const Step& step) {
     RETURN_IF_ERROR(output_.Stream(absl::StrCat(" ---> Running in ", ShortId(container), "\n")));
+    RETURN_IF_ERROR(output_.Flush());
     ASSIGN_OR_RETURN(int code, deps_.runner->Run(container, Progress()));
     if (code != 0) {
       exit_code_ = code;

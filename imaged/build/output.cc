@@ -114,9 +114,17 @@ absl::Status BuildOutput::Write(const std::string& message, bool suppressible) {
   started_ = true;
   if (quiet_ && suppressible) {
     held_ += message;
-    return absl::OkStatus();
+  } else {
+    pending_ += message;
   }
-  return sink_(message);
+  return absl::OkStatus();
+}
+
+absl::Status BuildOutput::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  std::string bytes;
+  bytes.swap(pending_);
+  return sink_(bytes);
 }
 
 absl::Status BuildOutput::Stream(const std::string& text) {
@@ -135,18 +143,19 @@ absl::Status BuildOutput::StepLine(int step, int total, const std::string& origi
 
 absl::Status BuildOutput::Error(const std::string& message, int code) {
   started_ = true;
-  if (quiet_ && !held_.empty()) {
-    absl::Status status = sink_(held_);
-    held_.clear();
-    if (!status.ok()) return status;
-  }
-  return sink_(ErrorMessage(message, code));
+  std::string bytes;
+  bytes.swap(held_);
+  bytes += pending_;
+  pending_.clear();
+  bytes += ErrorMessage(message, code);
+  return sink_(bytes);
 }
 
 absl::Status BuildOutput::Finish(const std::string& image_id) {
-  if (!quiet_) return absl::OkStatus();
+  if (!quiet_) return Flush();
   held_.clear();
-  return sink_(StreamMessage(image_id + "\n"));
+  pending_ += StreamMessage(image_id + "\n");
+  return Flush();
 }
 
 }  // namespace berth::imaged::build

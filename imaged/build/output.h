@@ -30,7 +30,10 @@ std::string ShortId(const std::string& id);
 std::string CacheKey(const std::string& parent_image_id, const std::string& cache_text,
                      const std::string& copy_checksum);
 
-// The build's output channel: one JSON message per call, written to sink.
+// The build's output channel: one JSON message per call, gathered and
+// written to sink by Flush (the builder flushes once per step, and before
+// anything that takes long), by Error and by Finish: a write is a gRPC
+// message and an HTTP chunk, and a cached step has four messages.
 // Quiet (-q) keeps the stream messages back: they are written only before an
 // error, and a successful build shows only the image ID, as Docker does.
 class BuildOutput {
@@ -43,9 +46,11 @@ class BuildOutput {
   // "Step 2/5 : RUN make", sent in two messages (the line, then "\n") as
   // Docker sends it.
   absl::Status StepLine(int step, int total, const std::string& original);
+  // Writes what was gathered. The status is the sink's (the client went away).
+  absl::Status Flush();
   // Writes the held-back output first in quiet mode.
   absl::Status Error(const std::string& message, int code = 0);
-  // Quiet mode's only output: "sha256:<hex>\n".
+  // Writes what was gathered; quiet mode's only output: "sha256:<hex>\n".
   absl::Status Finish(const std::string& image_id);
   bool quiet() const { return quiet_; }
   // Whether anything was written or held back: until then an error can
@@ -57,6 +62,9 @@ class BuildOutput {
 
   Sink sink_;
   bool quiet_;
+  // Written at the next Flush.
+  std::string pending_;
+  // Quiet mode's messages, written only before an error.
   std::string held_;
   bool started_ = false;
 };

@@ -182,9 +182,11 @@ struct Fixture {
   absl::StatusOr<std::string> Build(const std::string& dockerfile, BuildOptions options = {},
                                     bool quiet = false) {
     stream.clear();
+    sink_writes = 0;
     BuildOutput output(
         [this](const std::string& bytes) {
           stream += bytes;
+          ++sink_writes;
           return absl::OkStatus();
         },
         quiet);
@@ -214,6 +216,7 @@ struct Fixture {
   TempDir dir;
   std::unique_ptr<BuildContext> context;
   std::string stream;
+  int sink_writes = 0;
 };
 
 TEST_CASE("a metadata-only build: output, config, history, then all from cache") {
@@ -269,6 +272,8 @@ TEST_CASE("a metadata-only build: output, config, history, then all from cache")
     ++hits;
   }
   CHECK(hits == 3);
+  // One write per step (each a gRPC message and an HTTP chunk), one at the end.
+  CHECK(f.sink_writes == 5);
   // The reused entries are marked used once, at the end of each build.
   CHECK(f.cache.touches == 2);
   REQUIRE(f.cache.uses.size() == 3);

@@ -45,8 +45,36 @@ TEST_CASE("step lines, quiet mode") {
         return absl::OkStatus();
       },
       false);
-  REQUIRE(output.StepLine(1, 3, "FROM busybox").ok());
-  CHECK(out == "{\"stream\":\"Step 1/3 : FROM busybox\"}\r\n{\"stream\":\"\\n\"}\r\n");
+  int writes = 0;
+  BuildOutput counted(
+      [&](const std::string& bytes) {
+        out += bytes;
+        ++writes;
+        return absl::OkStatus();
+      },
+      false);
+  REQUIRE(counted.StepLine(1, 3, "FROM busybox").ok());
+  REQUIRE(counted.Stream(" ---> Using cache\n").ok());
+  // Gathered until flushed, then one write.
+  CHECK(out.empty());
+  REQUIRE(counted.Flush().ok());
+  REQUIRE(counted.Flush().ok());
+  CHECK(writes == 1);
+  CHECK(out ==
+        "{\"stream\":\"Step 1/3 : FROM busybox\"}\r\n{\"stream\":\"\\n\"}\r\n"
+        "{\"stream\":\" ---\\u003e Using cache\\n\"}\r\n");
+  // An error writes what was gathered with it; so does the end.
+  out.clear();
+  REQUIRE(counted.Stream("partial\n").ok());
+  REQUIRE(counted.Error("boom").ok());
+  CHECK(writes == 2);
+  CHECK(out ==
+        "{\"stream\":\"partial\\n\"}\r\n{\"errorDetail\":{\"message\":\"boom\"},\"error\":"
+        "\"boom\"}\r\n");
+  out.clear();
+  REQUIRE(output.Stream("done\n").ok());
+  REQUIRE(output.Finish("sha256:abc").ok());
+  CHECK(out == "{\"stream\":\"done\\n\"}\r\n");
 
   std::string quiet_out;
   BuildOutput quiet(
