@@ -90,4 +90,14 @@ std::string DefaultLoggingDriver(const std::string& config_file) {
   return driver->get<std::string>();
 }
 
+bool UsernsRemapEnabled(const std::string& config_file) {
+  if (config_file.empty()) return false;
+  absl::StatusOr<std::string> text = berth::ReadFile(config_file);
+  if (!text.ok()) return false;
+  absl::StatusOr<berth::Json> config = berth::ParseJson(*text);
+  if (!config.ok() || !config->is_object()) return false;
+  auto remap = config->find("userns-remap");
+  return remap != config->end() && remap->is_string() && !remap->get<std::string>().empty();
+}
+
 }  // namespace berth::apiserver

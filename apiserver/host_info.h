@@ -18,6 +18,7 @@ struct HostInfo {
   int64_t mem_total = 0;                     // bytes
   std::string root_dir;                      // --root
   std::string logging_driver = "json-file";  // daemon.json's log-driver
+  bool userns_remap = false;                 // daemon.json sets userns-remap
   std::string cgroup_driver = "cgroupfs";    // daemon.json's native.cgroupdriver
 };
 
@@ -26,6 +27,10 @@ HostInfo ProbeHost(const std::string& root_dir);
 // The log driver containers get by default: daemon.json's "log-driver", which
 // runtimed applies; "json-file" without one (or when the file is unreadable).
 std::string DefaultLoggingDriver(const std::string& config_file);
+
+// daemon.json asks for userns-remap (runtimed and stored refuse to start
+// when it cannot be set up, so the apiserver only reports it).
+bool UsernsRemapEnabled(const std::string& config_file);
 
 // Go's GOARCH for uname's machine ("x86_64" -> "amd64").
 std::string GoArch(const std::string& machine);

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   GrpcVolumeBackend volumes(berth::UnixChannel(options.GrpcSocketOf("stored")));
   HostInfo host = ProbeHost(options.root);
   host.logging_driver = DefaultLoggingDriver(options.config_file);
+  host.userns_remap = UsernsRemapEnabled(options.config_file);
   host.cgroup_driver =
       berth::CgroupDriverName(berth::CgroupDriverFromConfigFile(options.config_file)
                                   .value_or(berth::CgroupDriver::kCgroupfs));

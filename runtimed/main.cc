@@ -13,6 +13,7 @@
 #include "common/grpc_server.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/userns_remap.h"
 #include "runtimed/daemon/cgroup_driver.h"
 #include "runtimed/daemon/container_events.h"
 #include "runtimed/daemon/container_manager.h"
@@ -79,13 +80,19 @@ int main(int argc, char** argv) {
   // A missing daemon.json is an empty one, as for dockerd.
   if (auto text = berth::ReadFile(options.config_file); !options.config_file.empty() && text.ok()) {
     auto config = berth::ParseJson(*text);
-    // Running containers as the host's root when remapping was asked for
-    // would be a silent loss of isolation: refuse, as dockerd refuses a
-    // remap it cannot set up.
-    if (config.ok() && config->is_object() && config->contains("userns-remap") &&
-        (*config)["userns-remap"] != "") {
-      spdlog::critical("{}: userns-remap is not supported by berth yet", options.config_file);
+    // A remap that cannot be set up stops the daemon, as it stops dockerd:
+    // running containers as the host's root instead would be a silent loss
+    // of isolation.
+    auto remap = berth::LoadUsernsRemap(options.config_file);
+    if (!remap.ok()) {
+      spdlog::critical("{}: userns-remap: {}", options.config_file, remap.status().ToString());
       return 1;
+    }
+    manager_options.userns_remap = *std::move(remap);
+    if (manager_options.userns_remap) {
+      spdlog::info("userns-remap: containers' root is {}:{} on the host ({}:{})",
+                   manager_options.userns_remap->RootUid(), manager_options.userns_remap->RootGid(),
+                   manager_options.userns_remap->user, manager_options.userns_remap->group);
     }
     auto defaults = config.ok() ? berth::runtimed::ParseLogDefaults(*config) : config.status();
     if (!defaults.ok()) {

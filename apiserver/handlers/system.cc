@@ -62,6 +62,14 @@ absl::Status SystemHandlers::Version(Exchange& exchange) {
   return absl::OkStatus();
 }
 
+// In dockerd's order.
+Json SystemHandlers::SecurityOptions() const {
+  Json options = Json::array({"name=seccomp,profile=builtin"});
+  if (host_.userns_remap) options.push_back("name=userns");
+  options.push_back("name=cgroupns");
+  return options;
+}
+
 Json SystemHandlers::InfoJson() {
   Json warnings = Json::array();
   int running = 0, paused = 0, stopped = 0, total = 0, images = 0;
@@ -169,7 +177,7 @@ Json SystemHandlers::InfoJson() {
       {"ContainerdCommit", commit},
       {"RuncCommit", commit},
       {"InitCommit", commit},
-      {"SecurityOptions", Json::array({"name=seccomp,profile=builtin", "name=cgroupns"})},
+      {"SecurityOptions", SecurityOptions()},
       {"CDISpecDirs", Json::array()},
       {"Warnings", warnings},
   };

@@ -23,6 +23,7 @@ class SystemHandlers {
   // Never fails: a backend that is down shows up in Warnings, so that
   // `docker info` keeps working while a daemon restarts.
   Json InfoJson();
+  Json SecurityOptions() const;
 
  private:
   ContainerBackend* containers_;

@@ -34,6 +34,7 @@
 #include "runtimed/daemon/spec_builder.h"
 #include "runtimed/daemon/top.h"
 #include "runtimed/daemon/user.h"
+#include "runtimed/daemon/userns_remap.h"
 #include "runtimed/daemon/volumes_from.h"
 #include "runtimed/runtime/cgroups.h"
 #include "runtimed/runtime/spec.h"
@@ -411,6 +412,7 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
   const std::string id = GenerateId();
   ASSIGN_OR_RETURN(CreateConfig merged,
                    MergeCreateConfig(user_config, host_config, image_config, id));
+  RETURN_IF_ERROR(CheckRemapConflicts(merged.host_config, RemapOrNull()));
 
   RETURN_IF_ERROR(ExpandVolumesFrom(merged.config, merged.host_config, id,
                                     [this](const std::string& ref) { return Get(ref); }));
@@ -700,6 +702,15 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   if (ipc_mode == "shareable") {
     RETURN_IF_ERROR(MountSharedShm(id, host));
     undo.push_back([this, id] { UnmountSharedShm(id); });
+  }
+  if (RemapsContainer(host, RemapOrNull())) {
+    AddUserNamespace(*options_.userns_remap, &spec);
+    RETURN_IF_ERROR(PrepareRemappedPaths(
+        ContainerRemappedPaths(options_.state_dir, options_.run_dir, rootfs,
+                               {c.hostname_path(), c.hosts_path(), c.resolv_conf_path()},
+                               inputs.mounts, inputs.shared_shm_path),
+        *options_.userns_remap));
+    if (!netns.empty()) RETURN_IF_ERROR(OpenUnprivilegedNetwork(netns));
   }
   RETURN_IF_ERROR(ReplaceFile(bundle + "/config.json", Dump(spec), 0600));
   RETURN_IF_ERROR(MakeDirs(options_.run_dir + "/s", 0700));

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "common/event_journal.h"
 #include "common/json.h"
+#include "common/userns_remap.h"
 #include "proto/runtime/v1/runtime.pb.h"
 #include "runtimed/daemon/attachment.h"
 #include "runtimed/daemon/health.h"
@@ -66,6 +67,9 @@ struct ManagerOptions {
   std::chrono::milliseconds restart_reset_after{10000};
   // daemon.json's log-driver and log-opts.
   LogDefaults log_defaults;
+  // daemon.json's userns-remap: containers get a user namespace with these
+  // maps unless they ask for --userns=host.
+  std::optional<UsernsRemap> userns_remap;
 };
 
 class ContainerManager : public HealthSink {
@@ -175,6 +179,9 @@ class ContainerManager : public HealthSink {
   // --ipc shareable: a tmpfs in the bundle, mounted in runtimed's namespace so
   // that containers joining the IPC namespace can bind it too.
   std::string SharedShmPath(const std::string& id) const;
+  const UsernsRemap* RemapOrNull() const {
+    return options_.userns_remap ? &*options_.userns_remap : nullptr;
+  }
   absl::Status MountSharedShm(const std::string& id, const Json& host);
   void UnmountSharedShm(const std::string& id);
   void RecordStartFailure(const std::shared_ptr<Entry>& entry, const absl::Status& status,

@@ -1,6 +1,7 @@
 #include "runtimed/runtime/exec.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -73,13 +74,42 @@ struct ChildArgs {
   int sync_fd;
 };
 
+// Whether the user namespace `user_fd` owns the namespace `ns_fd`.
+bool OwnedBy(int ns_fd, int user_fd) {
+  int owner = ioctl(ns_fd, NS_GET_USERNS);
+  // Without the ioctl, assume the usual case.
+  if (owner < 0) return true;
+  struct stat a, b;
+  bool same = fstat(owner, &a) == 0 && fstat(user_fd, &b) == 0 && a.st_dev == b.st_dev &&
+              a.st_ino == b.st_ino;
+  close(owner);
+  return same;
+}
+
 absl::Status RunChild(const ChildArgs& args) {
   ResetSignals();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return LastErrnoStatus("PR_SET_PDEATHSIG");
   RETURN_IF_ERROR(WaitFor(args.sync_fd, kSyncGo));
+  // A namespace the container's user namespace does not own (a network
+  // namespace made beforehand by the engine, as under userns-remap) is
+  // joined first: once in the user namespace, the process has no privilege
+  // over namespaces of the host's.
+  int user_fd = -1;
   for (const NamespaceFd& ns : *args.namespaces) {
-    if (setns(ns.fd, ns.flag) != 0) {
-      return LastErrnoStatus(absl::StrCat("join the container's ", ns.name, " namespace"));
+    if (ns.flag == CLONE_NEWUSER) user_fd = ns.fd;
+  }
+  std::vector<bool> joined(args.namespaces->size(), false);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < args.namespaces->size(); ++i) {
+      const NamespaceFd& ns = (*args.namespaces)[i];
+      if (joined[i]) continue;
+      if (pass == 0 && (user_fd < 0 || ns.flag == CLONE_NEWUSER || OwnedBy(ns.fd, user_fd))) {
+        continue;
+      }
+      if (setns(ns.fd, ns.flag) != 0) {
+        return LastErrnoStatus(absl::StrCat("join the container's ", ns.name, " namespace"));
+      }
+      joined[i] = true;
     }
   }
   // The init's root, not the mount namespace's: they differ when the init

@@ -17,7 +17,8 @@ if ((${#tests[@]} == 0)); then
          test_storage test_storage_race test_commit test_build test_build_cache test_build_cache_from test_build_options test_build_dockerfile
          test_runc_under_dockerd test_detach_keys test_log_drivers test_restarting test_events_order test_cgroupns
          test_events_actions
-         test_runc_conformance test_systemd_cgroups test_systemd_cgroups_v2)
+         test_runc_conformance test_systemd_cgroups test_systemd_cgroups_v2
+         test_userns_remap)
 fi
 
 trap 'engine_stop; engine_cleanup' EXIT
