@@ -24,6 +24,7 @@
 #include "common/replace_file.h"
 #include "common/status.h"
 #include "runtimed/daemon/container_config.h"
+#include "runtimed/daemon/host_checks.h"
 #include "runtimed/daemon/names.h"
 #include "runtimed/daemon/namespace_modes.h"
 #include "runtimed/daemon/network_files.h"
@@ -412,6 +413,8 @@ absl::StatusOr<runtime::v1::CreateContainerResponse> ContainerManager::Create(
   const std::string id = GenerateId();
   ASSIGN_OR_RETURN(CreateConfig merged,
                    MergeCreateConfig(user_config, host_config, image_config, id));
+  RETURN_IF_ERROR(VerifyContainerSettings(merged.config, merged.host_config,
+                                          ReadHostCpus(options_.cgroup_root)));
   RETURN_IF_ERROR(CheckRemapConflicts(merged.host_config, RemapOrNull()));
 
   RETURN_IF_ERROR(ExpandVolumesFrom(merged.config, merged.host_config, id,
@@ -1328,6 +1331,8 @@ absl::StatusOr<std::vector<std::string>> ContainerManager::Update(const std::str
   }
   ASSIGN_OR_RETURN(Json host, ParseDocument(c.host_config_json(), "host config"));
   // Docker's checks, in its words.
+  RETURN_IF_ERROR(VerifyContainerSettings(Json::object(), update,
+                                          ReadHostCpus(options_.cgroup_root), /*update=*/true));
   if (JsonInt(update, "NanoCpus") > 0 &&
       (JsonInt(update, "CpuPeriod") > 0 || JsonInt(update, "CpuQuota") > 0)) {
     return absl::InvalidArgumentError(

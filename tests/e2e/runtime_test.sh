@@ -434,3 +434,59 @@ test_cgroupns() {
   out=$(docker run --rm --userns host busybox cat /proc/self/uid_map | tr -s ' ')
   check_eq "--userns host: the host's user namespace" " 0 0 4294967295" "$out"
 }
+
+# Bad input through the real CLI: each refusal in Moby's words, and nothing
+# left behind (no container, cgroup, mount or process).
+test_bad_input() {
+  say "== bad input: Moby's refusals, nothing half-created"
+  local out before
+  before=$(docker ps -aq | wc -l)
+  refused() {  # refused NAME EXPECTED docker-run-args...
+    local name=$1 want=$2; shift 2
+    out=$(docker run --rm "$@" 2>&1)
+    check_contains "$name" "$want" "$out"
+  }
+  refused "memory below 6MB" "Minimum memory limit allowed is 6MB" --memory 4m busybox true
+  refused "memory-swap below memory" \
+    "Minimum memoryswap limit should be larger than memory limit" --memory 20m --memory-swap 10m busybox true
+  refused "memory-swap without memory" \
+    "You should always set the Memory limit when using Memoryswap limit" --memory-swap 20m busybox true
+  refused "reservation above the limit" \
+    "Minimum memory limit can not be less than memory reservation limit" --memory 10m --memory-reservation 20m busybox true
+  refused "cpu-quota below 1ms" "CPU cfs quota can not be less than 1ms (i.e. 1000)" --cpu-quota 500 busybox true
+  refused "cpu-period out of range" \
+    "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)" --cpu-period 500 busybox true
+  refused "more CPUs than the host has" "Range of CPUs is from 0.01 to" --cpus 1000 busybox true
+  refused "cpuset the host lacks" "Requested CPUs are not available - requested 999" --cpuset-cpus 999 busybox true
+  refused "cpuset that does not parse" "Invalid value 0-x for cpuset cpus" --cpuset-cpus 0-x busybox true
+  refused "memory node the host lacks" "Requested memory nodes are not available - requested 99" --cpuset-mems 99 busybox true
+  refused "oom-score-adj out of range" "Invalid value 2000, range for oom score adj is [-1000, 1000]" --oom-score-adj 2000 busybox true
+  refused "blkio-weight out of range" "Range of blkio weight is from 10 to 1000" --blkio-weight 5 busybox true
+  refused "unknown stop signal" "Invalid signal: NOSUCH" --stop-signal NOSUCH busybox true
+  refused "missing device" 'error gathering device information while adding custom device "/dev/nonexistent"' --device /dev/nonexistent busybox true
+  refused "pid of a missing container" "No such container: nosuch" --pid container:nosuch busybox true
+  refused "ipc of a missing container" "No such container: nosuch" --ipc container:nosuch busybox true
+  check_eq "no container left by the refusals" "$before" "$(docker ps -aq | wc -l)"
+  check_eq "no cgroup left by the refusals" "" "$(cgroup_leftovers)"
+
+  # Refused at start, as Moby does: the container stays created, nothing runs.
+  out=$(docker run --name bi-exe busybox /nonexistent 2>&1)
+  check_contains "missing executable" 'exec: "/nonexistent": stat /nonexistent: no such file or directory' "$out"
+  check_eq "exit status 127 and the container is created" "127 created" \
+    "$(docker inspect -f '{{.State.ExitCode}} {{.State.Status}}' bi-exe)"
+  out=$(docker run --name bi-cwd -w /etc/passwd busybox true 2>&1)
+  check_contains "a working dir that is a file" "/etc/passwd in rootfs: Not a directory" "$out"
+  check_eq "no cgroup left by failed starts" "" "$(cgroup_leftovers)"
+  check_eq "no shim left by failed starts" "" "$(pgrep -f "berth-shim.*$EXEC_ROOT" || true)"
+  docker rm bi-exe bi-cwd >/dev/null
+
+  # Stopped containers: exec and kill are refused with the container's ID.
+  docker run --name bi-stopped busybox true
+  local id
+  id=$(docker inspect -f '{{.Id}}' bi-stopped)
+  check_contains "exec into a stopped container" "Container $id is not running" \
+    "$(docker exec bi-stopped true 2>&1)"
+  check_contains "kill of a stopped container" "Container $id is not running" \
+    "$(docker kill bi-stopped 2>&1)"
+  docker rm bi-stopped >/dev/null
+}
