@@ -76,6 +76,21 @@ test_userns_remap() {
   check "the committed image's directories stay writable by the remapped root" \
     docker run --rm un-img sh -c 'touch /made/deeper/x'
 
+  # netd made the network namespace, so it is the host user namespace's:
+  # dockerd's defaults are set from outside for ports below 1024 and ping.
+  check_eq "ports below 1024 are open to the remapped root" "0" \
+    "$(docker exec un1 cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"
+  # Listening until timeout ends it, rather than failing at once to bind.
+  out=$(docker exec un1 sh -c 'timeout 1 nc -l -p 80 2>&1; echo "exit $?"')
+  check_contains "the remapped root listens on port 80" "exit 143" "$out"
+  check_not_contains "no bind error" "denied" "$out"
+  check_eq "--network container: joins a remapped container" "0" \
+    "$(docker run --rm --network container:un1 busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"
+  check "docker restart of a remapped container" docker restart -t 1 un1
+  check_eq "it is remapped again after the restart" "0 $sub_uid 65536" \
+    "$(docker exec un1 cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+  check_eq "its files survived the restart" "hi" "$(docker exec un1 cat /created)"
+
   docker volume create unvol >/dev/null
   out=$(docker run --rm -v unvol:/data busybox sh -c 'echo v > /data/f && stat -c %u /data/f')
   check_eq "a volume is writable by the remapped root" "0" "$out"
