@@ -381,7 +381,30 @@ absl::Status StoreBaseImages::Confirm(const std::string& image_id) {
 
 absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config,
                                                     const std::string& parent_id) {
-  ASSIGN_OR_RETURN(std::vector<ImageInfo> known, store_->List());
+  // A layer's blob is where the parent has it (a pulled layer's compressed
+  // blob), else the uncompressed tar a step stored. Only a layer taken from a
+  // --cache-from image may have its blob elsewhere: then every image is
+  // asked, which costs a read of each (too much for every step).
+  std::vector<ImageInfo> known;
+  if (!parent_id.empty()) {
+    ASSIGN_OR_RETURN(ImageInfo parent, store_->Get(parent_id));
+    known.push_back(std::move(parent));
+  }
+  std::set<std::string> parent_layers;
+  for (const ImageInfo& image : known) {
+    parent_layers.insert(image.diff_ids.begin(), image.diff_ids.end());
+  }
+  const Json& rootfs = image_config.value("rootfs", Json::object());
+  if (rootfs.is_object() && rootfs.contains("diff_ids") && rootfs["diff_ids"].is_array()) {
+    for (const Json& diff_id : rootfs["diff_ids"]) {
+      if (!diff_id.is_string()) continue;
+      const std::string& id = diff_id.get_ref<const std::string&>();
+      if (!parent_layers.count(id) && !content_->Exists(id)) {
+        ASSIGN_OR_RETURN(known, store_->List());
+        break;
+      }
+    }
+  }
   return StoreLocalImage(store_, content_, image_config, known, {}, parent_id);
 }
 

@@ -180,6 +180,36 @@ TEST_CASE("a config blob that outlived its image's record fails its confirmation
       StoreBaseImages(f.store.get(), nullptr, &configs).Resolve(id, "", false, {}).status()));
 }
 
+TEST_CASE("a step's layer whose blob only another image knows is found there", "[build]") {
+  Fixture f;
+  // A pulled image's layer lives as its compressed blob, under another digest.
+  const std::string tar = TarBuilder().File("pulled.txt", "p").Finish();
+  const std::string diff_id = Sha256Digest(tar);
+  const std::string blob =
+      f.content->WriteBlob(TarBuilder(/*gzip=*/true).File("pulled.txt", "p").Finish()).value();
+  REQUIRE(blob != diff_id);
+  Json pulled_config = {{"architecture", "amd64"},
+                        {"os", "linux"},
+                        {"rootfs", {{"type", "layers"}, {"diff_ids", {diff_id}}}}};
+  PulledImage pulled;
+  pulled.config_json = pulled_config.dump();
+  pulled.id = f.content->WriteBlob(pulled.config_json).value();
+  pulled.layers.push_back(PulledLayer{nullptr, blob, diff_id});
+  REQUIRE(f.store->CommitPulled(pulled).ok());
+
+  // As a --cache-from step restores it: the base's layers, then that one.
+  ImageInfo base = f.store->Get("base").value();
+  Json config = ParseJson(base.config_json).value();
+  config["rootfs"]["diff_ids"].push_back(diff_id);
+  StoreImageWriter writer(f.store.get(), f.content.get());
+  auto id = writer.Write(config, base.id);
+  REQUIRE(id.ok());
+  ImageInfo written = f.store->Get(*id).value();
+  CHECK(written.parent == base.id);
+  CHECK(written.blob_digests.back() == blob);
+  CHECK(written.blob_digests.front() == base.blob_digests.front());
+}
+
 TEST_CASE("a build without containers writes images, tags and the cache", "[build]") {
   Fixture f;
   std::string dockerfile =
