@@ -16,7 +16,7 @@ if ((${#tests[@]} == 0)); then
          test_python_sdk test_exec test_stats test_network test_network_v6 test_registry test_registry_faults test_registry_auth test_ports_dns
          test_storage test_storage_race test_commit test_build test_build_cache test_build_cache_from test_build_options test_build_dockerfile
          test_runc_under_dockerd test_detach_keys test_log_drivers test_restarting test_events_order test_cgroupns
-         test_events_actions test_bad_input
+         test_events_actions test_bad_input test_docker_flags
          test_runc_conformance test_systemd_cgroups test_systemd_cgroups_v2
          test_userns_remap)
 fi

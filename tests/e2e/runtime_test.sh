@@ -490,3 +490,70 @@ test_bad_input() {
     "$(docker kill bi-stopped 2>&1)"
   docker rm bi-stopped >/dev/null
 }
+
+# Flags of issue 3's list that no other group covered, checked from inside
+# the container (or its cgroup) as Docker applies them.
+test_docker_flags() {
+  say "== docker run flags: sysctl, ulimit, caps, groups, shm, read-only, namespaces, limits"
+  local out id cg
+  out=$(docker run --rm --sysctl net.ipv4.ip_forward=1 --sysctl kernel.shm_rmid_forced=1 busybox \
+    cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced)
+  check_eq "--sysctl (net and ipc)" "$(printf '1\n1')" "$out"
+  out=$(docker run --rm --ulimit nofile=1024:2048 --ulimit nproc=99 busybox \
+    sh -c 'ulimit -n; ulimit -Hn; ulimit -u')
+  check_eq "--ulimit soft:hard and a single value" "$(printf '1024\n2048\n99')" "$out"
+  out=$(docker run --rm busybox grep CapEff /proc/self/status)
+  check_eq "Docker's default capabilities" "CapEff:	00000000a80425fb" "$out"
+  out=$(docker run --rm --cap-drop NET_RAW --cap-drop CHOWN busybox grep CapEff /proc/self/status)
+  check_eq "--cap-drop" "CapEff:	00000000a80405fa" "$out"
+  out=$(docker run --rm --cap-drop ALL --cap-add CHOWN busybox grep CapEff /proc/self/status)
+  check_eq "--cap-drop ALL --cap-add CHOWN" "CapEff:	0000000000000001" "$out"
+  local group gid
+  read -r group gid < <(docker run --rm busybox awk -F: 'NR == 2 {print $1, $3}' /etc/group)
+  out=$(docker run --rm --group-add 4242 --group-add "$group" busybox id -G)
+  check_contains "--group-add by number" " 4242" " $out"
+  check_contains "--group-add by name (the image's /etc/group: $group)" " $gid" " $out"
+  out=$(docker run --rm --group-add nosuchgroup busybox true 2>&1)
+  check_contains "--group-add of a group the image lacks" \
+    "unable to find group nosuchgroup: no matching entries in group file" "$out"
+  out=$(docker run --rm --shm-size 48m busybox df -k /dev/shm | awk 'NR == 2 {print $2}')
+  check_eq "--shm-size" "49152" "$out"
+  out=$(docker run --rm --read-only busybox touch /x 2>&1)
+  check_contains "--read-only" "Read-only file system" "$out"
+  out=$(docker run --rm --read-only --tmpfs /tmp busybox sh -c 'touch /tmp/x && echo ok')
+  check_eq "--read-only with a --tmpfs" "ok" "$out"
+  for ns in pid ipc uts; do
+    out=$(docker run --rm "--$ns" host busybox readlink "/proc/self/ns/$ns")
+    check_eq "--$ns host shares the host's" "$(readlink "/proc/self/ns/$ns")" "$out"
+  done
+  out=$(docker run --rm --oom-score-adj 345 busybox cat /proc/self/oom_score_adj)
+  check_eq "--oom-score-adj" "345" "$out"
+
+  id=$(docker run -d --memory 64m --memory-swap 96m --memory-reservation 32m --cpu-shares 512 \
+    --cpuset-cpus 0 --pids-limit 77 busybox sleep 300)
+  cg=$CGROUP_PARENT/$id
+  if [ -d /sys/fs/cgroup/memory ]; then
+    check_eq "--memory, --memory-swap, --memory-reservation in the cgroup" \
+      "67108864 100663296 33554432" \
+      "$(cat /sys/fs/cgroup/memory/$cg/memory.limit_in_bytes /sys/fs/cgroup/memory/$cg/memory.memsw.limit_in_bytes /sys/fs/cgroup/memory/$cg/memory.soft_limit_in_bytes | tr '\n' ' ' | sed 's/ $//')"
+    check_eq "--cpu-shares, --cpuset-cpus, --pids-limit in the cgroup" "512 0 77" \
+      "$(cat /sys/fs/cgroup/cpu/$cg/cpu.shares /sys/fs/cgroup/cpuset/$cg/cpuset.cpus /sys/fs/cgroup/pids/$cg/pids.max | tr '\n' ' ' | sed 's/ $//')"
+  fi
+  docker rm -f "$id" >/dev/null
+
+  # --stop-timeout: a process that ignores SIGTERM is killed once it runs out.
+  docker run -d --name df-stop --stop-timeout 1 busybox sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
+  check_eq "--stop-timeout recorded" "1" "$(docker inspect -f '{{.Config.StopTimeout}}' df-stop)"
+  docker stop df-stop >/dev/null
+  check_eq "killed after the timeout" "137" "$(docker inspect -f '{{.State.ExitCode}}' df-stop)"
+  docker rm df-stop >/dev/null
+
+  # unless-stopped: restarted after a failure, not after docker stop.
+  docker run -d --name df-us --restart unless-stopped busybox sh -c 'sleep 0.5; exit 1' >/dev/null
+  check "unless-stopped restarts a failed container" \
+    wait_for 30 sh -c "[ \$(docker inspect -f '{{.RestartCount}}' df-us) -ge 1 ]"
+  docker stop df-us >/dev/null
+  check_eq "docker stop ends it for good" "exited false" \
+    "$(docker inspect -f '{{.State.Status}} {{.State.Restarting}}' df-us)"
+  docker rm -f df-us >/dev/null
+}
