@@ -96,6 +96,8 @@ test_userns_remap() {
   check_eq "a volume is writable by the remapped root" "0" "$out"
   data=$(docker volume inspect -f '{{.Mountpoint}}' unvol)
   check_eq "its files are the subordinate uid's on disk" "$sub_uid" "$(stat -c %u "$data/f" 2>/dev/null)"
+  out=$(docker run --rm -v uncopy:/etc busybox sh -c 'stat -c "%u %g" /etc/passwd && touch /etc/x && echo w')
+  check_eq "a new volume gets the image's files, root's inside and writable" "$(printf '0 0\nw')" "$out"
   echo bound >"$E2E_DIR/un-bind"
   out=$(docker run --rm -v "$E2E_DIR/un-bind:/b:ro" busybox sh -c 'cat /b; stat -c %u /b')
   check_eq "a bind is not remapped: host root's file is nobody's" "$(printf 'bound\n65534')" "$out"
@@ -115,9 +117,18 @@ test_userns_remap() {
   check_contains "--pid host needs --userns=host" \
     "cannot share the host PID namespace when user namespaces are enabled" "$out"
 
+  # Killed daemons come back to the same remap (everything is derived from
+  # daemon.json and /etc/subuid).
+  restart_daemon stored
+  restart_daemon runtimed
+  check_eq "after stored and runtimed were killed, exec still enters the user namespace" \
+    "0 $sub_uid 65536" "$(docker exec un1 cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+  check_eq "and a new container is remapped" "0 $sub_uid 65536" \
+    "$(docker run --rm busybox cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+
   docker rm -f un1 un2 >/dev/null
   docker rmi un-img >/dev/null
-  docker volume rm unvol >/dev/null
+  docker volume rm unvol uncopy >/dev/null
   userns_reconfigure '"userns-remap"'
   check_not_contains "without userns-remap docker info has no name=userns" "name=userns" \
     "$(docker info --format '{{json .SecurityOptions}}')"
