@@ -66,7 +66,7 @@ absl::Status MatchesPlatform(const std::string& reference, const std::string& co
 // is still stored is another matter (see StoreBaseImages).
 class ImageConfigCache {
  public:
-  static constexpr size_t kCapacity = 4096;
+  static constexpr size_t kCapacity = 512;
   std::shared_ptr<const Json> Find(const std::string& id);
   // When full, the cache starts over: builds refill what they use.
   void Insert(const std::string& id, std::shared_ptr<const Json> config);
