@@ -1,5 +1,6 @@
 #include "imaged/build/sql_build_cache.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -58,13 +59,24 @@ absl::Status SqlBuildCache::Touch(const std::vector<std::string>& keys) {
   // A key reused twice in a build (the same step in two stages) counts twice.
   std::map<std::string, int64_t> uses;
   for (const std::string& key : keys) ++uses[key];
+  // One statement per distinct count (almost always one), of at most
+  // kKeysPerStatement keys: preparing a statement per key was most of it.
+  constexpr size_t kKeysPerStatement = 200;
+  std::map<int64_t, std::vector<std::string>> by_count;
+  for (const auto& [key, count] : uses) by_count[count].push_back(key);
   return db_->Transaction([&]() -> absl::Status {
-    for (const auto& [key, count] : uses) {
-      ASSIGN_OR_RETURN(Statement touch,
-                       db_->Prepare("UPDATE build_cache SET last_used = ?, usage_count = "
-                                    "usage_count + ? WHERE key = ?"));
-      touch.Bind(1, now).Bind(2, count).Bind(3, key);
-      RETURN_IF_ERROR(touch.Run());
+    for (const auto& [count, all] : by_count) {
+      for (size_t start = 0; start < all.size(); start += kKeysPerStatement) {
+        const size_t n = std::min(kKeysPerStatement, all.size() - start);
+        std::string sql =
+            "UPDATE build_cache SET last_used = ?, usage_count = usage_count + ? WHERE key IN (?";
+        for (size_t i = 1; i < n; ++i) sql += ",?";
+        sql += ")";
+        ASSIGN_OR_RETURN(Statement touch, db_->Prepare(sql));
+        touch.Bind(1, now).Bind(2, count);
+        for (size_t i = 0; i < n; ++i) touch.Bind(static_cast<int>(i) + 3, all[start + i]);
+        RETURN_IF_ERROR(touch.Run());
+      }
     }
     return absl::OkStatus();
   });

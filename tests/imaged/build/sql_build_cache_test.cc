@@ -84,6 +84,19 @@ TEST_CASE("usage counts uses; removing keys releases images no other entry names
   CHECK((*entries)[1].usage_count == 1);
   CHECK((*entries)[0].created == 7);
   // a is still named by k2; b by nothing; an unknown key is ignored.
+  // Many keys at once (more than one statement holds).
+  std::vector<std::string> many;
+  for (int i = 0; i < 450; ++i) {
+    many.push_back("m" + std::to_string(i));
+    REQUIRE(cache.Record(many.back(), "sha256:m").ok());
+  }
+  REQUIRE(cache.Touch(many).ok());
+  auto touched = cache.List();
+  REQUIRE(touched.ok());
+  for (const CacheEntry& entry : *touched) {
+    if (entry.key[0] == 'm') CHECK(entry.usage_count == 2);
+  }
+  REQUIRE(cache.Remove(many).ok());
   CHECK(*cache.Remove({"k1", "k3", "nope"}) == std::vector<std::string>{"sha256:b"});
   CHECK(*cache.Remove({"k2"}) == std::vector<std::string>{"sha256:a"});
   CHECK(cache.List()->empty());
