@@ -318,6 +318,17 @@ void ImageConfigCache::Erase(const std::string& id) {
   configs_.erase(id);
 }
 
+absl::StatusOr<std::shared_ptr<const Json>> StoreBaseImages::ConfigOf(const ImageInfo& image) {
+  if (configs_ != nullptr) {
+    std::shared_ptr<const Json> cached = configs_->Find(image.id);
+    if (cached != nullptr) return cached;
+  }
+  ASSIGN_OR_RETURN(Json parsed, ParseJson(image.config_json));
+  auto config = std::make_shared<const Json>(std::move(parsed));
+  if (configs_ != nullptr) configs_->Insert(image.id, config);
+  return config;
+}
+
 absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
                                                             const std::string& platform, bool pull,
                                                             const build::LineFn& progress) {
@@ -329,9 +340,11 @@ absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& r
       return build::ImageRecord{reference, *config};
     }
   }
+  std::shared_ptr<const Json> config;
   absl::StatusOr<ImageInfo> found = store_->Get(reference);
   if (found.ok()) {
-    absl::Status matches = MatchesPlatform(reference, found->config_json, platform);
+    ASSIGN_OR_RETURN(config, ConfigOf(*found));
+    absl::Status matches = ConfigMatchesPlatform(reference, *config, platform);
     if (!matches.ok()) found = matches;
   }
   if (distribution_ != nullptr && (pull || absl::IsNotFound(found.status()))) {
@@ -351,16 +364,13 @@ absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& r
     }
     absl::StatusOr<ImageInfo> pulled_image = store_->Get(reference);
     if (pulled_image.ok()) {
-      RETURN_IF_ERROR(MatchesPlatform(reference, pulled_image->config_json, platform));
+      ASSIGN_OR_RETURN(config, ConfigOf(*pulled_image));
+      RETURN_IF_ERROR(ConfigMatchesPlatform(reference, *config, platform));
     }
     found = std::move(pulled_image);
   }
-  ASSIGN_OR_RETURN(ImageInfo image, std::move(found));
-  build::ImageRecord record;
-  record.id = image.id;
-  ASSIGN_OR_RETURN(record.config, ParseJson(image.config_json));
-  if (configs_ != nullptr) configs_->Insert(image.id, std::make_shared<const Json>(record.config));
-  return record;
+  RETURN_IF_ERROR(found.status());
+  return build::ImageRecord{found->id, *config};
 }
 
 absl::Status StoreBaseImages::Confirm(const std::string& image_id) {

@@ -96,6 +96,9 @@ class StoreBaseImages : public build::BaseImages {
   absl::Status Confirm(const std::string& image_id) override;
 
  private:
+  // The image's parsed config, from configs_ when there.
+  absl::StatusOr<std::shared_ptr<const Json>> ConfigOf(const ImageInfo& image);
+
   ImageStore* store_;
   Distribution* distribution_;
   ImageConfigCache* configs_;
