@@ -519,9 +519,29 @@ absl::Status Storage::RemoveRootfs(const std::string& container_id) {
   const std::string dir = RootfsDir(rootfs->id);
   RETURN_IF_ERROR(mounter_->Unmount(dir + "/merged"));
   RETURN_IF_ERROR(volumes_->Deactivate(container_id));
-  RETURN_IF_ERROR(Discard(dir));
-  ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM rootfs WHERE id = ?"));
-  RETURN_IF_ERROR(del.Bind(1, rootfs->id).Run());
+  // Out of sight now, deleted in the background (or by the next startup).
+  if (PathExists(dir)) {
+    ASSIGN_OR_RETURN(std::string trash, MakeStagingDir("rm-"));
+    if (rename(dir.c_str(), (trash + "/x").c_str()) != 0) {
+      absl::Status status = LastErrnoStatus("move away " + dir);
+      (void)rmdir(trash.c_str());
+      return status;
+    }
+    reaper_.Reap(trash);
+  }
+  {
+    // Unsynced: a row whose directory is gone is dropped at startup
+    // (Reconcile), so a power loss may take the deletion. Under the database
+    // lock (and mu_, which every other writer of this file takes), so that no
+    // other commit runs unsynced.
+    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
+    RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+    absl::StatusOr<Statement> del = db_->Prepare("DELETE FROM rootfs WHERE id = ?");
+    absl::Status status = del.ok() ? del->Bind(1, rootfs->id).Run() : del.status();
+    absl::Status restored = db_->Exec("PRAGMA synchronous=FULL");
+    RETURN_IF_ERROR(status);
+    RETURN_IF_ERROR(restored);
+  }
   return CollectLayers(rootfs->parent_chain_id);
 }
 

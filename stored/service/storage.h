@@ -59,6 +59,7 @@
 #include "stored/layers/extract.h"
 #include "stored/rootfs/overlay.h"
 #include "stored/service/container_locks.h"
+#include "stored/service/trash_reaper.h"
 #include "stored/volumes/volumes.h"
 
 namespace berth::stored {
@@ -173,6 +174,8 @@ class Storage {
   // in its own staging directory. Taken after a container's lock.
   std::mutex mu_;
   ContainerLocks container_locks_;
+  // Last: destroyed first, finishing the deletes it was given.
+  TrashReaper reaper_;
 };
 
 }  // namespace berth::stored

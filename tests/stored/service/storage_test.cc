@@ -246,6 +246,23 @@ TEST_CASE("restart after a crash drops leftovers and rows without directories", 
   REQUIRE(RemoveAll(dir).ok());
 }
 
+TEST_CASE("a removed rootfs is out of sight at once and deleted soon after", "[stored][local]") {
+  std::string dir = testing::MakeTempDir();
+  {
+    auto storage = OpenStorage(dir);
+    REQUIRE(Apply(*storage, Base()).ok());
+    REQUIRE(storage->PrepareRootfs("c1", Base().header.chain_id).ok());
+    REQUIRE(storage->MountRootfs("c1").ok());
+    REQUIRE(WriteFileAtomic(dir + "/c/1/merged/written", "x").ok());
+    REQUIRE(storage->RemoveRootfs("c1").ok());
+    CHECK(Entries(dir + "/c") == 0);
+    CHECK(storage->MountRootfs("c1").status().code() == absl::StatusCode::kNotFound);
+  }
+  // The deletion finished before stored went away (or the next start does it).
+  CHECK(Entries(dir + "/tmp") == 0);
+  REQUIRE(RemoveAll(dir).ok());
+}
+
 TEST_CASE("a mounted rootfs survives a restart of stored", "[stored][local]") {
   std::string dir = testing::MakeTempDir();
   std::string merged;
