@@ -10,6 +10,9 @@
 #     containerd
 #
 # Usage: bench/run-bench.sh [RUNS]    (default 30)
+#   RUN_BENCH_PHASES=1: berth logs at debug level and the medians of runtimed's
+#   per-step timings (container start, exit, removal) are printed too
+#   (debug logging itself costs a little).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 RUNS=${1:-30}
@@ -65,13 +68,14 @@ pss_kb() {
 scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 
 # berth
-start_berth || exit 1
+if [ "${RUN_BENCH_PHASES:-0}" == 1 ]; then start_berth --log-level debug || exit 1; else start_berth || exit 1; fi
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/busybox.tar" >/dev/null
 DOCKER_HOST=$BERTH_HOST docker run --rm --network none busybox true  # warm up
 sleep 2
 berth_pids=$(pgrep -P "$BERTH_PID" | tr '\n' ' ')
 berth_rss=$(rss_kb $berth_pids)
 berth_pss=$(pss_kb $berth_pids)
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 berth_run=$(runs_ms "$BERTH_HOST" docker run --rm --network none busybox true)
 cli_only=$(runs_ms "$BERTH_HOST" docker version)
 berth_shim=$(shim_memory "$BERTH_HOST" "berth-shim.*$WORK/b/run")
@@ -90,8 +94,10 @@ if start_reference; then
   fi
 fi
 
+load_after=$(cut -d' ' -f1 /proc/loadavg)
 echo
-echo "docker run --rm --network none busybox true, median of $RUNS:"
+echo "docker run --rm --network none busybox true, median of $RUNS" \
+  "(load average $load_before before berth's runs, $load_after after the reference's; 2 cores: quiet is < 0.5):"
 printf '  berth      %8s ms\n' "$berth_run"
 printf '  reference  %8s ms   (berth/reference = %s)\n' "$ref_run" "$(ratio "$berth_run" "$ref_run")"
 printf '  CLI alone  %8s ms   (docker version)\n' "$cli_only"
@@ -105,5 +111,22 @@ echo "idle memory, KiB              PSS (resident together)      RSS (summed per
 printf '  berth (5 daemons)          %8d                     %8d\n' "$berth_pss" "$berth_rss"
 printf '  reference (dockerd+containerd) %4d                     %8d\n' "$ref_pss" "$ref_rss"
 printf '  berth/reference            %8s                     %8s\n' "$(ratio "$berth_pss" "$ref_pss")" "$(ratio "$berth_rss" "$ref_rss")"
+if [ "${RUN_BENCH_PHASES:-0}" == 1 ]; then
+  echo "runtimed's steps, median ms over this run's containers (debug log):"
+  python3 - "$WORK/b/root/logs/runtimed.log" <<'PY'
+import re, statistics, sys
+steps = {}
+for line in open(sys.argv[1]):
+    m = re.search(r"container \w+ (start|exit|removal): (.*) \(total ([\d.]+) ms\)", line)
+    if not m:
+        continue
+    op, parts, total = m.groups()
+    for part in parts.split(", ") + ["total " + total]:
+        name, ms = part.rsplit(" ", 1)
+        steps.setdefault((op, name), []).append(float(ms))
+for (op, name), values in steps.items():
+    print("  %-8s %-16s %6.1f" % (op, name, statistics.median(values)))
+PY
+fi
 # The cost of attaching to a bridge network: its own engines, none and bridge alternating.
 bench/network-bench.sh "$RUNS"
