@@ -129,6 +129,10 @@ class ContainerBackend {
   virtual absl::Status RecordContainerEvent(const runtime::v1::RecordContainerEventRequest&) {
     return absl::OkStatus();
   }
+  // docker rename.
+  virtual absl::Status RenameContainer(const runtime::v1::RenameContainerRequest&) {
+    return absl::UnimplementedError("rename is not supported");
+  }
 };
 
 // Volumes, kept by stored.

@@ -70,6 +70,7 @@ class GrpcContainerBackend : public ContainerBackend {
   // In grpc_container_events.cc.
   absl::Status RecordContainerEvent(
       const runtime::v1::RecordContainerEventRequest& request) override;
+  absl::Status RenameContainer(const runtime::v1::RenameContainerRequest& request) override;
 
  private:
   std::unique_ptr<runtime::v1::RuntimeService::Stub> stub_;

@@ -80,6 +80,7 @@ void ContainerHandlers::Register(Router& router) {
   router.Add("POST", "/containers/{name}/restart", bind(&ContainerHandlers::Restart));
   router.Add("POST", "/containers/{name}/kill", bind(&ContainerHandlers::Kill));
   router.Add("POST", "/containers/{name}/pause", bind(&ContainerHandlers::Pause));
+  router.Add("POST", "/containers/{name}/rename", bind(&ContainerHandlers::Rename));
   router.Add("POST", "/containers/{name}/update", bind(&ContainerHandlers::Update));
   router.Add("POST", "/containers/{name}/unpause", bind(&ContainerHandlers::Unpause));
   router.Add("GET", "/containers/{name}/top", bind(&ContainerHandlers::Top));
@@ -282,6 +283,15 @@ absl::Status ContainerHandlers::Kill(Exchange& exchange, const std::string& name
   request.set_id(container.id());
   request.set_signal(exchange.request().query.Get("signal"));
   RETURN_IF_ERROR(containers_->KillContainer(request));
+  exchange.Reply(204, "", "");
+  return absl::OkStatus();
+}
+
+absl::Status ContainerHandlers::Rename(Exchange& exchange, const std::string& name) {
+  rt::RenameContainerRequest request;
+  request.set_id(name);
+  request.set_name(exchange.request().query.Get("name"));
+  RETURN_IF_ERROR(containers_->RenameContainer(request));
   exchange.Reply(204, "", "");
   return absl::OkStatus();
 }

@@ -31,6 +31,7 @@ class ContainerHandlers {
   absl::Status Restart(Exchange& exchange, const std::string& name);
   absl::Status Kill(Exchange& exchange, const std::string& name);
   absl::Status Pause(Exchange& exchange, const std::string& name);
+  absl::Status Rename(Exchange& exchange, const std::string& name);
   absl::Status Unpause(Exchange& exchange, const std::string& name);
   absl::Status Top(Exchange& exchange, const std::string& name);
   absl::Status Update(Exchange& exchange, const std::string& name);

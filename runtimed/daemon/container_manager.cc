@@ -1266,9 +1266,48 @@ absl::Status ContainerManager::ResizeTty(const std::string& ref, uint32_t height
     shim = entry->shim;
   }
   RETURN_IF_ERROR(shim->Resize(height, width));
-  PublishEventFor(ref, "resize", {{"height", std::to_string(height)},
-                                  {"width", std::to_string(width)}})
+  PublishEventFor(ref, "resize",
+                  {{"height", std::to_string(height)}, {"width", std::to_string(width)}})
       .IgnoreError();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Rename
+
+absl::Status ContainerManager::Rename(const std::string& ref, const std::string& new_name) {
+  if (new_name.empty() || new_name == "/") {
+    return absl::InvalidArgumentError("Neither old nor new names may be empty");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::unique_lock<std::mutex> op(entry->op);
+  Container c;
+  std::string old_name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old_name = entry->c.name();
+    // Moby compares before it validates.
+    if (old_name == (new_name[0] == '/' ? new_name.substr(1) : new_name)) {
+      return absl::InvalidArgumentError(
+          "Renaming a container with the same name as its current name");
+    }
+    ASSIGN_OR_RETURN(std::string name, ValidateContainerName(new_name));
+    for (const auto& [other_id, other] : containers_) {
+      if (other != entry && !other->removed && other->c.name() == name) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "Conflict. The container name \"/", name, "\" is already in use by container \"",
+            other_id,
+            "\". You have to remove (or rename) that container to be able to reuse that name."));
+      }
+    }
+    entry->c.set_name(name);
+    if (absl::Status status = Persist(*entry); !status.ok()) {
+      entry->c.set_name(old_name);
+      return status;
+    }
+    c = entry->c;
+  }
+  PublishEvent(c, "rename", {{"oldName", "/" + old_name}});
   return absl::OkStatus();
 }
 

@@ -99,6 +99,8 @@ class ContainerManager : public HealthSink {
   absl::StatusOr<runtime::v1::Container> Get(const std::string& ref);
   std::vector<runtime::v1::Container> List(bool all);
   absl::Status ResizeTty(const std::string& ref, uint32_t height, uint32_t width);
+  // docker rename, with Moby's refusals; publishes `rename` (oldName).
+  absl::Status Rename(const std::string& ref, const std::string& new_name);
   // Freezes / thaws the container's cgroup.
   absl::Status Pause(const std::string& ref);
   // docker update: merges the new limits and restart policy into HostConfig,

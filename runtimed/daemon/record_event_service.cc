@@ -1,4 +1,5 @@
-// RecordContainerEvent of RuntimeServiceImpl: messages and ToGrpcStatus only.
+// RecordContainerEvent and RenameContainer of RuntimeServiceImpl: messages
+// and ToGrpcStatus only.
 #include <map>
 #include <string>
 
@@ -14,6 +15,12 @@ grpc::Status RuntimeServiceImpl::RecordContainerEvent(
                                                 request->attributes().end());
   return ToGrpcStatus(
       manager_->RecordReportedEvent(request->id(), request->action(), std::move(attributes)));
+}
+
+grpc::Status RuntimeServiceImpl::RenameContainer(grpc::ServerContext*,
+                                                 const runtime::v1::RenameContainerRequest* request,
+                                                 runtime::v1::RenameContainerResponse*) {
+  return ToGrpcStatus(manager_->Rename(request->id(), request->name()));
 }
 
 }  // namespace berth::runtimed

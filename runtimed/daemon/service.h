@@ -42,7 +42,9 @@ class RuntimeServiceImpl final : public runtime::v1::RuntimeService::Service {
                          runtime::v1::ResizeTtyResponse*) override;
   grpc::Status UpdateContainer(grpc::ServerContext*, const runtime::v1::UpdateContainerRequest*,
                                runtime::v1::UpdateContainerResponse*) override;
-  // In record_event_service.cc.
+  // In record_event_service.cc, with RenameContainer.
+  grpc::Status RenameContainer(grpc::ServerContext*, const runtime::v1::RenameContainerRequest*,
+                               runtime::v1::RenameContainerResponse*) override;
   grpc::Status RecordContainerEvent(grpc::ServerContext*,
                                     const runtime::v1::RecordContainerEventRequest*,
                                     runtime::v1::RecordContainerEventResponse*) override;

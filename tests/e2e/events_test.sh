@@ -223,4 +223,29 @@ test_events_actions() {
   out=$(docker events --since "$since" --until "$since" --filter event=top --format '{{.Action}}')
   check_eq "--until before them: none" "" "$out"
   docker rmi ev-commit:v1 >/dev/null
+
+  # docker rename: Moby's refusals, the new name everywhere, a rename event.
+  since=$(date +%s)
+  docker run -d --name evr-old busybox sleep 300 >/dev/null
+  docker run -d --name evr-other busybox sleep 300 >/dev/null
+  id=$(docker inspect -f '{{.Id}}' evr-old)
+  check_contains "rename to a name in use" 'Conflict. The container name "/evr-other" is already in use' \
+    "$(docker rename evr-old evr-other 2>&1)"
+  check_contains "rename to the same name" "Renaming a container with the same name as its current name" \
+    "$(docker rename evr-old evr-old 2>&1)"
+  check_contains "rename to an invalid name" "Invalid container name (a b)" \
+    "$(docker rename evr-old 'a b' 2>&1)"
+  check_contains "rename of a missing container" "No such container: evr-nosuch" \
+    "$(docker rename evr-nosuch x1 2>&1)"
+  check "rename" docker rename evr-old evr-new
+  check_eq "inspect has the new name" "/evr-new $id" "$(docker inspect -f '{{.Name}} {{.Id}}' evr-new)"
+  check_eq "ps lists it by the new name" "evr-new" "$(docker ps --filter id="$id" --format '{{.Names}}')"
+  check_fails "the old name is gone" docker inspect evr-old
+  out=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter event=rename \
+        --format '{{.Actor.ID}} {{index .Actor.Attributes "oldName"}} {{index .Actor.Attributes "name"}}')
+  check_eq "the rename event: oldName with Docker's slash, the new name" "$id /evr-old evr-new" "$out"
+  # (runtimed's event journal is in memory, as dockerd's.)
+  restart_runtimed
+  check_eq "the new name survives a runtimed restart" "$id" "$(docker inspect -f '{{.Id}}' evr-new)"
+  docker rm -f evr-new evr-other >/dev/null
 }

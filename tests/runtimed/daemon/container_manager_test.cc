@@ -822,6 +822,46 @@ TEST_CASE("resize, oom and the apiserver's reported events are Moby's", "[manage
                 });
 }
 
+TEST_CASE("rename: Moby's refusals, the store keeps the new name, a rename event", "[manager]") {
+  Fixture f;
+  const std::string a = f.Create(R"({"Cmd":["sh"]})", "{}", "alpha");
+  const std::string b = f.Create(R"({"Cmd":["sh"]})", "{}", "beta");
+  auto message = [&](const std::string& ref, const std::string& name) {
+    absl::Status status = f.manager->Rename(ref, name);
+    return status.ok() ? std::string("ok") : std::string(status.message());
+  };
+  CHECK(message("alpha", "") == "Neither old nor new names may be empty");
+  CHECK(message("alpha", "/alpha") ==
+        "Renaming a container with the same name as its current name");
+  CHECK(message("alpha", "a b") ==
+        "Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  CHECK(absl::IsAlreadyExists(f.manager->Rename("alpha", "beta")));
+  CHECK(message("alpha", "beta") ==
+        "Conflict. The container name \"/beta\" is already in use by container \"" + b +
+            "\". You have to remove (or rename) that container to be able to reuse that name.");
+  CHECK(absl::IsNotFound(f.manager->Rename("nosuch", "x1")));
+  REQUIRE(f.manager->Rename("alpha", "/gamma").ok());
+  CHECK(f.manager->Get("gamma")->id() == a);
+  CHECK_FALSE(f.manager->Get("alpha").ok());
+  // The old name is free again.
+  REQUIRE(f.manager->Rename(b, "alpha").ok());
+  std::string old_name;
+  f.events.Watch(
+      1, absl::ToUnixNanos(absl::Now()),
+      [&](const events::v1::Event& e) {
+        if (e.action() == "rename" && e.id() == a) {
+          old_name = e.attributes().at("oldName") + " " + e.attributes().at("name");
+        }
+        return true;
+      },
+      [] { return false; });
+  CHECK(old_name == "/alpha gamma");
+  // Across a restart of runtimed: the store has the new names.
+  f.Reopen();
+  CHECK(f.manager->Get("gamma")->id() == a);
+  CHECK(f.manager->Get("alpha")->id() == b);
+}
+
 TEST_CASE("restart policies and back-off follow Docker", "[restart]") {
   Json host = Json::parse(R"({"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3}})");
   RestartPolicy policy = ParseRestartPolicy(host);
