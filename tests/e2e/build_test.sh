@@ -210,6 +210,14 @@ test_build_cache() {
   out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
   check_contains "the restarted imaged reuses the cache" "Using cache" "$out"
   check_not_contains "nothing runs after the restart" "Running in" "$out"
+  # imaged now knows the steps' configs; a removed step image is still a miss.
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
+  check_not_contains "a second cached rebuild runs nothing" "Running in" "$out"
+  docker rmi build-cache-e2e:kept >/dev/null 2>&1
+  check_fails "rmi removed the build's image" docker image inspect build-cache-e2e:kept
+  out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
+  check_contains "the removed step images are built again" "Running in" "$out"
+  check_contains "and the build succeeds" "Successfully tagged build-cache-e2e:kept" "$out"
 
   out=$(docker builder prune -f 2>&1)
   check_contains "builder prune lists what it deleted" "Deleted build cache objects:" "$out"
