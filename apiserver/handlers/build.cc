@@ -1,6 +1,8 @@
 #include "apiserver/handlers/build.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -24,16 +26,18 @@ namespace {
 constexpr size_t kMaxConfigBody = 1 << 20;
 constexpr size_t kChunkSize = 1 << 20;
 
-// Up to kChunkSize bytes of the request body; empty at the end.
+// Up to kChunkSize bytes of the request body; empty at the end. Read through
+// a buffer and appended: sizing the chunk up front zeroed a megabyte per call.
 absl::Status NextChunk(Exchange& exchange, std::string* chunk) {
-  chunk->resize(kChunkSize);
-  size_t filled = 0;
-  while (filled < kChunkSize) {
-    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(&(*chunk)[filled], kChunkSize - filled));
+  constexpr size_t kReadSize = 64 << 10;
+  chunk->clear();
+  std::unique_ptr<char[]> buffer(new char[kReadSize]);
+  while (chunk->size() < kChunkSize) {
+    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(
+                                   buffer.get(), std::min(kReadSize, kChunkSize - chunk->size())));
     if (n == 0) break;
-    filled += n;
+    chunk->append(buffer.get(), n);
   }
-  chunk->resize(filled);
   return absl::OkStatus();
 }
 
