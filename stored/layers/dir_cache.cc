@@ -19,7 +19,7 @@ absl::StatusOr<std::shared_ptr<const CachedDir>> DirCache::Open(
   ASSIGN_OR_RETURN(
       UniqueFd fd,
       OpenDirBeneath(root_fd_, components, count,
-                     lower_dirs_ != nullptr ? *lower_dirs_ : std::vector<std::string>{}));
+                     lower_dirs_ != nullptr ? *lower_dirs_ : std::vector<std::string>{}, created_));
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return LastErrnoStatus("stat " + key);
   auto dir = std::make_shared<CachedDir>();

@@ -31,10 +31,11 @@ class DirCache {
   // so a small cache already hits for almost every entry.
   static constexpr size_t kDefaultCapacity = 64;
 
-  // root_fd and *lower_dirs must outlive the cache.
+  // root_fd, *lower_dirs and *created must outlive the cache. The paths of
+  // the directories the walks create are appended to *created when given.
   DirCache(int root_fd, const std::vector<std::string>* lower_dirs,
-           size_t capacity = kDefaultCapacity)
-      : root_fd_(root_fd), lower_dirs_(lower_dirs), capacity_(capacity) {}
+           size_t capacity = kDefaultCapacity, std::vector<std::string>* created = nullptr)
+      : root_fd_(root_fd), lower_dirs_(lower_dirs), capacity_(capacity), created_(created) {}
 
   // The directory made of the first `count` components, opened (and missing
   // parts created) as OpenDirBeneath does. The handle stays valid while the
@@ -56,6 +57,7 @@ class DirCache {
   int root_fd_;
   const std::vector<std::string>* lower_dirs_;
   size_t capacity_;
+  std::vector<std::string>* created_;
   size_t walks_ = 0;
   std::unordered_map<std::string, std::shared_ptr<const CachedDir>> dirs_;
 };

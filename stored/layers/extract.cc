@@ -13,6 +13,7 @@
 #include <ctime>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/digest.h"
@@ -110,7 +111,8 @@ class Extractor {
   // Runs on a thread with its own cwd (see ExtractLayer).
   absl::StatusOr<ExtractResult> Run(int root_fd) {
     root_fd_ = root_fd;
-    dirs_ = DirCache(root_fd, &options_.lower_dirs);
+    dirs_ = DirCache(root_fd, &options_.lower_dirs, DirCache::kDefaultCapacity,
+                     options_.report_implicit_dirs ? &created_dirs_ : nullptr);
     raw_.reset(archive_read_new());
     archive_read_support_filter_all(raw_.get());
     archive_read_support_format_raw(raw_.get());
@@ -153,6 +155,9 @@ class Extractor {
       return absl::InternalError("finish layer extraction: " + ArchiveError(disk_.get()));
     }
     RETURN_IF_ERROR(SetDirectoryTimes());
+    for (std::string& dir : created_dirs_) {
+      if (!described_.count(dir)) result.implicit_dirs.push_back(std::move(dir));
+    }
     // The tar reader stops at the end-of-archive blocks; the diff ID also
     // covers whatever padding follows them.
     la_ssize_t n;
@@ -207,6 +212,9 @@ class Extractor {
     // checked for symlinks and get the lower layer's attributes.
     ASSIGN_OR_RETURN(std::shared_ptr<const CachedDir> parent, dirs_.Open(components, parent_count));
     const std::string path = JoinComponents(components, components.size());
+    // An entry of its own gives the path its attributes, even when the
+    // directory was created earlier for an entry beneath it.
+    if (options_.report_implicit_dirs) described_.insert(path);
 
     const char* link = archive_entry_hardlink(entry);
     std::vector<std::string> target;
@@ -501,6 +509,10 @@ class Extractor {
   // What libarchive gives entries without times: when extraction started.
   const time_t start_time_ = time(nullptr);
   std::vector<DirectoryTimes> directory_times_;
+  // With report_implicit_dirs: directories the walks created, and the paths
+  // that entries describe.
+  std::vector<std::string> created_dirs_;
+  std::unordered_set<std::string> described_;
   CompressedInput compressed_;
   std::unique_ptr<TarInput> tar_input_;
   ArchivePtr raw_;

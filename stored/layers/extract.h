@@ -40,6 +40,11 @@ struct ExtractOptions {
   // Directories of the layers below, nearest first; directories this layer
   // has to create implicitly copy their attributes from there.
   std::vector<std::string> lower_dirs;
+  // Report the directories this layer had to create without an entry of
+  // their own (ExtractResult::implicit_dirs), for a layer extracted before
+  // its lower layers are there: they get their attributes afterwards
+  // (CopyLowerDirAttributes).
+  bool report_implicit_dirs = false;
 };
 
 struct ExtractResult {
@@ -47,6 +52,9 @@ struct ExtractResult {
   std::string diff_id;
   // Bytes of regular file content unpacked (hard links counted once).
   int64_t size = 0;
+  // With report_implicit_dirs: directories created to hold entries, that no
+  // entry of the layer describes, parents before children.
+  std::vector<std::string> implicit_dirs;
 };
 
 // Unpacks the archive into `dest` (an existing, empty directory), keeping

@@ -56,7 +56,8 @@ std::string JoinComponents(const std::vector<std::string>& components, size_t co
 }
 
 absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::string>& components,
-                                        size_t count, const std::vector<std::string>& lower_dirs) {
+                                        size_t count, const std::vector<std::string>& lower_dirs,
+                                        std::vector<std::string>* created) {
   UniqueFd current(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
   if (!current.valid()) return LastErrnoStatus("dup extraction root");
   for (size_t i = 0; i < count; ++i) {
@@ -67,7 +68,10 @@ absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::stri
         return LastErrnoStatus("mkdir " + JoinComponents(components, i + 1));
       }
       fd = openat(current.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) CopyLowerAttributes(fd, JoinComponents(components, i + 1), lower_dirs);
+      if (fd >= 0) {
+        CopyLowerAttributes(fd, JoinComponents(components, i + 1), lower_dirs);
+        if (created != nullptr) created->push_back(JoinComponents(components, i + 1));
+      }
     }
     if (fd < 0) {
       if (errno == ELOOP || errno == ENOTDIR) {
@@ -96,6 +100,16 @@ absl::StatusOr<UniqueFd> OpenExistingDirBeneath(int root_fd,
     current.Reset(fd);
   }
   return current;
+}
+
+absl::Status CopyLowerDirAttributes(int root_fd, const std::string& path,
+                                    const std::vector<std::string>& lower_dirs) {
+  ASSIGN_OR_RETURN(std::vector<std::string> components, CleanEntryPath(path));
+  absl::StatusOr<UniqueFd> dir = OpenExistingDirBeneath(root_fd, components);
+  if (absl::IsNotFound(dir.status())) return absl::OkStatus();
+  RETURN_IF_ERROR(dir.status());
+  CopyLowerAttributes(dir->get(), JoinComponents(components, components.size()), lower_dirs);
+  return absl::OkStatus();
 }
 
 }  // namespace berth::layers

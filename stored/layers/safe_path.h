@@ -24,9 +24,19 @@ std::string JoinComponents(const std::vector<std::string>& components, size_t co
 // Missing directories are created (mode 0755, root-owned) unless a lower
 // layer has the same directory, whose owner, mode and times are copied so
 // that the upper copy does not change what the container sees. A component
-// that is a symlink or not a directory is InvalidArgument.
+// that is a symlink or not a directory is InvalidArgument. The paths of the
+// directories created are appended to *created when it is given.
 absl::StatusOr<UniqueFd> OpenDirBeneath(int root_fd, const std::vector<std::string>& components,
-                                        size_t count, const std::vector<std::string>& lower_dirs);
+                                        size_t count, const std::vector<std::string>& lower_dirs,
+                                        std::vector<std::string>* created = nullptr);
+
+// Gives the existing directory `path` beneath root_fd the owner, mode and
+// times of the same directory in the nearest lower layer that has it (what
+// OpenDirBeneath does at creation, for a layer extracted before its lower
+// layers were there). Nothing happens when no lower layer has a directory
+// there or `path` is no longer a directory.
+absl::Status CopyLowerDirAttributes(int root_fd, const std::string& path,
+                                    const std::vector<std::string>& lower_dirs);
 
 // Opens the existing directory `components` beneath root_fd without creating
 // anything or following symlinks; NotFound when it is gone or was replaced by

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "stored/layers/safe_path.h"
 #include "stored/volumes/copy.h"
 
 namespace berth::stored {
@@ -328,7 +329,8 @@ absl::StatusOr<LayerInfo> Storage::ApplyLayer(const ApplyLayerHeader& header,
 
   layers::ExtractOptions options;
   options.expected_diff_id = header.diff_id;
-  {
+  options.report_implicit_dirs = header.parent_pending;
+  if (!header.parent_pending) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!header.parent_chain_id.empty()) {
       ASSIGN_OR_RETURN(std::optional<LayerRow> parent, FindLayer(header.parent_chain_id));
@@ -352,6 +354,9 @@ absl::StatusOr<LayerInfo> Storage::ApplyLayer(const ApplyLayerHeader& header,
   }
   absl::StatusOr<layers::ExtractResult> extracted = layers::ExtractLayer(source, staging, options);
   absl::Status synced = extracted.ok() ? SyncFilesystemOf(staging) : absl::OkStatus();
+  if (synced.ok() && extracted.ok() && header.parent_pending) {
+    synced = PrepareOnParent(header, staging, extracted->implicit_dirs);
+  }
   if (!extracted.ok() || !synced.ok()) {
     discard_staging();
     return extracted.ok() ? synced : extracted.status();
@@ -399,6 +404,34 @@ absl::StatusOr<LayerInfo> Storage::ApplyLayer(const ApplyLayerHeader& header,
     spdlog::info("applied layer {} ({} bytes)", header.chain_id, result->size);
   }
   return *result;
+}
+
+absl::Status Storage::PrepareOnParent(const ApplyLayerHeader& header, const std::string& staging,
+                                      const std::vector<std::string>& implicit_dirs) {
+  if (!header.await_publish) {
+    return absl::InvalidArgumentError("ApplyLayer: parent_pending without a way to publish");
+  }
+  RETURN_IF_ERROR(header.await_publish());
+  if (header.parent_chain_id.empty() || implicit_dirs.empty()) return absl::OkStatus();
+  std::vector<std::string> lower_dirs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(std::optional<LayerRow> parent, FindLayer(header.parent_chain_id));
+    if (!parent) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "parent layer ", header.parent_chain_id, " of ", header.chain_id, " does not exist"));
+    }
+    ASSIGN_OR_RETURN(lower_dirs, LayerStack(header.parent_chain_id));
+  }
+  // Outside mu_: the client holds the parent chain until its image is
+  // committed; were the stack removed meanwhile, the publish below refuses
+  // the layer anyway (its parent row is gone).
+  UniqueFd root(open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root.valid()) return LastErrnoStatus("open " + staging);
+  for (const std::string& dir : implicit_dirs) {
+    RETURN_IF_ERROR(layers::CopyLowerDirAttributes(root.get(), dir, lower_dirs));
+  }
+  return SyncFilesystemOf(staging);
 }
 
 absl::Status Storage::RemoveLayer(const std::string& chain_id) {

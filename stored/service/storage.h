@@ -75,6 +75,13 @@ struct ApplyLayerHeader {
   std::string chain_id;
   std::string parent_chain_id;
   std::string diff_id;
+  // The parent may still be being applied: the layer is extracted without
+  // it, then await_publish is called (it returns once the client says the
+  // parent is published, or an error to abandon the layer), and only then
+  // does the layer take its implicit directories' attributes from the parent
+  // stack and get published.
+  bool parent_pending = false;
+  std::function<absl::Status()> await_publish;
 };
 
 class Storage {
@@ -151,6 +158,11 @@ class Storage {
 
   Storage(std::string state_dir, std::unique_ptr<Database> db,
           std::unique_ptr<rootfs::Mounter> mounter);
+  // For a layer extracted with parent_pending: waits for the client's
+  // go-ahead, then gives the directories the layer created implicitly the
+  // attributes they have in the parent stack.
+  absl::Status PrepareOnParent(const ApplyLayerHeader& header, const std::string& staging,
+                               const std::vector<std::string>& implicit_dirs);
 
   absl::Status Reconcile();
   absl::StatusOr<std::optional<LayerRow>> FindLayer(const std::string& chain_id);

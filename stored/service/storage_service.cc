@@ -9,17 +9,25 @@ namespace {
 
 using storage::v1::ApplyLayerRequest;
 
-// The chunks following the header, as the extractor pulls them.
+// The chunks following the header, as the extractor pulls them. With
+// parent_pending the tar ends at a tar_end message, and the stream then
+// carries the go-ahead to publish.
 class StreamSource final : public layers::ByteSource {
  public:
-  StreamSource(grpc::ServerContext* context, grpc::ServerReader<ApplyLayerRequest>* reader)
-      : context_(context), reader_(reader) {}
+  StreamSource(grpc::ServerContext* context, grpc::ServerReader<ApplyLayerRequest>* reader,
+               bool parent_pending)
+      : context_(context), reader_(reader), parent_pending_(parent_pending) {}
 
   absl::StatusOr<bool> Next(std::string* chunk) override {
+    if (tar_ended_) return false;
     ApplyLayerRequest request;
     while (reader_->Read(&request)) {
+      if (parent_pending_ && request.part_case() == ApplyLayerRequest::kTarEnd) {
+        tar_ended_ = true;
+        return false;
+      }
       if (request.part_case() != ApplyLayerRequest::kChunk) {
-        return absl::InvalidArgumentError("ApplyLayer: a header after the first message");
+        return absl::InvalidArgumentError("ApplyLayer: expected a chunk of the layer");
       }
       // Empty chunks are legal; skip them rather than signalling the end.
       if (request.chunk().data().empty()) continue;
@@ -27,12 +35,32 @@ class StreamSource final : public layers::ByteSource {
       return true;
     }
     if (context_->IsCancelled()) return absl::CancelledError("ApplyLayer: client cancelled");
+    // Without its tar_end the stream was cut short: the client gave up.
+    if (parent_pending_) return absl::CancelledError("ApplyLayer: the layer was abandoned");
     return false;
+  }
+
+  // Blocks until the client's go-ahead; an error when the stream ends
+  // without it (the client gave the layer up, e.g. its parent failed).
+  absl::Status AwaitPublish() {
+    if (!tar_ended_) {
+      return absl::InvalidArgumentError("ApplyLayer: data after the end of the layer tar");
+    }
+    ApplyLayerRequest request;
+    if (!reader_->Read(&request)) {
+      return absl::CancelledError("ApplyLayer: the layer was abandoned before its parent was");
+    }
+    if (request.part_case() != ApplyLayerRequest::kPublish || !request.publish()) {
+      return absl::InvalidArgumentError("ApplyLayer: expected publish after the layer tar");
+    }
+    return absl::OkStatus();
   }
 
  private:
   grpc::ServerContext* context_;
   grpc::ServerReader<ApplyLayerRequest>* reader_;
+  const bool parent_pending_;
+  bool tar_ended_ = false;
 };
 
 void ToProto(const volumes::Volume& volume, storage::v1::Volume* out) {
@@ -139,7 +167,11 @@ grpc::Status StorageService::ApplyLayer(grpc::ServerContext* context,
   }
   ApplyLayerHeader header{first.header().chain_id(), first.header().parent_chain_id(),
                           first.header().diff_id()};
-  StreamSource source(context, reader);
+  StreamSource source(context, reader, first.header().parent_pending());
+  if (first.header().parent_pending()) {
+    header.parent_pending = true;
+    header.await_publish = [&source] { return source.AwaitPublish(); };
+  }
   absl::StatusOr<LayerInfo> layer = storage_->ApplyLayer(header, source);
   if (!layer.ok()) {
     spdlog::warn("apply layer {}: {}", header.chain_id, layer.status().ToString());
