@@ -667,32 +667,81 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     std::atomic<bool>* abort;
     std::thread* thread;
   } stop_downloads{&abort, &downloader};
+  // Layers are unpacked concurrently, each published only after the one
+  // below it (wait_for_parent). Workers take layers in order, so the lowest
+  // layer not yet applied is always being applied and every wait ends.
+  // Guarded by ready_mutex, signalled on ready_changed:
+  std::vector<bool> applied(manifest.layers.size(), false);
+  // Set at the first failure (an apply's, a download's, or the client gone):
+  // waiting layers give up, and later failures are its consequences.
+  bool applies_stopped = false;
   absl::Status apply_status;
+  auto stop_applies = [&](const absl::Status& status, bool is_apply_error) {
+    std::lock_guard<std::mutex> lock(ready_mutex);
+    if (!applies_stopped && is_apply_error) apply_status = status;
+    applies_stopped = true;
+    abort = true;
+    ready_changed.notify_all();
+  };
   // An image that is here already has its layers.
-  for (size_t i = 0; !existing.ok() && i < manifest.layers.size(); ++i) {
+  const size_t apply_count = existing.ok() ? 0 : manifest.layers.size();
+  int appliers = options_.max_concurrent_applies;
+  if (appliers <= 0) {
+    appliers =
+        std::min(workers, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  }
+  absl::Status run_status = RunConcurrently(apply_count, appliers, [&](size_t i) -> absl::Status {
     ContentWriter* blob = nullptr;
     {
       std::unique_lock<std::mutex> lock(ready_mutex);
-      ready_changed.wait(lock, [&] { return ready[i] || downloads_over; });
-      if (!ready[i]) break;  // The download failed: its error is the pull's.
+      ready_changed.wait(lock, [&] { return ready[i] || downloads_over || applies_stopped; });
+      if (!ready[i] || applies_stopped) {
+        lock.unlock();
+        // The download failed (its error is the pull's) or a layer did.
+        stop_applies(absl::OkStatus(), false);
+        return absl::AbortedError("pull stopped");
+      }
       blob = pulled.layers[i].blob;
     }
-    if (report.gone()) break;
+    if (report.gone()) {
+      stop_applies(absl::OkStatus(), false);
+      return Cancelled();
+    }
+    std::function<absl::Status()> wait_for_parent;
+    if (i > 0) {
+      wait_for_parent = [&, i]() -> absl::Status {
+        std::unique_lock<std::mutex> lock(ready_mutex);
+        ready_changed.wait(lock, [&] { return applied[i - 1] || applies_stopped; });
+        if (applied[i - 1]) return absl::OkStatus();
+        return absl::AbortedError("a layer below was not applied");
+      };
+    }
     const double began = seconds_since_start();
-    apply_status = store_->ApplyPulledLayer(*hold, diff_ids, i, manifest.layers[i].digest, blob);
-    if (!apply_status.ok()) break;
+    absl::Status status = store_->ApplyPulledLayer(*hold, diff_ids, i, manifest.layers[i].digest,
+                                                   blob, wait_for_parent);
+    if (!status.ok()) {
+      stop_applies(status, true);
+      return status;
+    }
+    {
+      std::lock_guard<std::mutex> lock(ready_mutex);
+      applied[i] = true;
+      ready_changed.notify_all();
+    }
     spdlog::debug("pull {}: layer {} applied in {:.2f} s (done at {:.2f} s)", text,
                   ShortHex(manifest.layers[i].digest), seconds_since_start() - began,
                   seconds_since_start());
     if (std::find(to_fetch.begin(), to_fetch.end(), i) != to_fetch.end()) {
       report.Status("Pull complete", ShortHex(manifest.layers[i].digest));
     }
-  }
-  if (!apply_status.ok() || report.gone()) abort = true;
+    return absl::OkStatus();
+  });
+  if (!run_status.ok() || report.gone()) abort = true;
   downloader.join();
   // A failed apply stops the downloads: its error is the cause.
   RETURN_IF_ERROR(apply_status);
   RETURN_IF_ERROR(download_status);
+  if (!report.gone()) RETURN_IF_ERROR(run_status);
   // Nobody waits for the image any more: as Docker, don't leave it half-pulled.
   if (report.gone()) return Cancelled();
   RETURN_IF_ERROR(store_->CommitPulled(pulled));

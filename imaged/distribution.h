@@ -31,6 +31,9 @@ struct RegistryOptions {
   std::string certs_dir = "/etc/docker/certs.d";
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
+  // Layers of a pull unpacked at once; 0: max_concurrent_downloads, at most
+  // one per core (unpacking is CPU and disk bound).
+  int max_concurrent_applies = 0;
   registry::RetryPolicy retry;
   // Where layers are downloaded and kept until their image is committed, so
   // that an interrupted pull resumes (see registry/blob_downloads.h). Must be

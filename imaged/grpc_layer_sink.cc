@@ -49,6 +49,8 @@ absl::StatusOr<int64_t> GrpcLayerSink::ApplyLayer(const LayerHeader& header, Byt
   request.mutable_header()->set_chain_id(header.chain_id);
   request.mutable_header()->set_parent_chain_id(header.parent_chain_id);
   request.mutable_header()->set_diff_id(header.diff_id);
+  const bool parent_pending = static_cast<bool>(header.wait_for_parent);
+  request.mutable_header()->set_parent_pending(parent_pending);
   bool open = writer->Write(request);
   absl::Status read_status;
   std::vector<char> buffer(kChunkSize);
@@ -73,9 +75,28 @@ absl::StatusOr<int64_t> GrpcLayerSink::ApplyLayer(const LayerHeader& header, Byt
     open = writer->Write(request);
     if (filled < buffer.size()) break;
   }
+  // stored extracts meanwhile; it publishes only on the go-ahead, which is
+  // sent once the parent is published. A closed stream means stored already
+  // answered (an error, or the chain was there): Finish says which.
+  absl::Status parent_status;
+  if (parent_pending && open && read_status.ok()) {
+    request.set_tar_end(true);
+    open = writer->Write(request);
+    if (open) {
+      parent_status = header.wait_for_parent();
+      if (parent_status.ok()) {
+        request.set_publish(true);
+        writer->Write(request);
+      } else {
+        // Without its go-ahead stored discards the layer.
+        context.TryCancel();
+      }
+    }
+  }
   writer->WritesDone();
   grpc::Status status = writer->Finish();
   RETURN_IF_ERROR(read_status);
+  RETURN_IF_ERROR(parent_status);
   if (!status.ok()) return FromSiblingStatus(status, "stored");
   return response.size();
 }

@@ -297,8 +297,10 @@ absl::StatusOr<std::vector<LayerRecord>> ImageStore::ApplyLayers(
       RETURN_IF_ERROR(metadata_->QueueLayerRemoval(chains[i]));
       absl::StatusOr<int64_t> size = layers_->ApplyLayer(header, *blob);
       if (!size.ok()) {
-        // stored keeps nothing of a layer it failed to apply.
-        metadata_->FinishLayerRemoval(chains[i]).IgnoreError();
+        // stored keeps nothing of a layer it failed to apply, but the entry
+        // stays queued: a pull may be applying the same chain beside us
+        // (ApplyPulledLayer) and count on it until its commit. Processing
+        // the queue finishes it (a held chain waits for its hold).
         return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[i]));
       }
       applied->push_back(chains[i]);
@@ -724,19 +726,31 @@ absl::StatusOr<std::string> ImageStore::Import(const ImportOptions& options, Byt
 
 absl::Status ImageStore::ApplyPulledLayer(Hold& hold, const std::vector<std::string>& diff_ids,
                                           size_t index, const std::string& blob_digest,
-                                          ContentWriter* blob) {
+                                          ContentWriter* blob,
+                                          std::function<absl::Status()> wait_for_parent) {
   std::vector<std::string> chains = ChainIds(diff_ids);
   const std::string& chain = chains.at(index);
-  std::lock_guard<std::mutex> lock(mutation_mutex_);
   {
-    // Held before it exists, so that a concurrent removal's
-    // ProcessLayerRemovals never takes it while the pull counts on it.
-    std::lock_guard<std::mutex> holds(holds_mutex_);
-    ++held_chains_[chain];
-    hold.chains_.push_back(chain);
+    // Only the hold and the queueing are under the lock, not the apply: a
+    // ProcessLayerRemovals runs whole under it, so once the chain is held
+    // no removal can be past its hold check and about to remove it (the
+    // stat below would otherwise see a layer that is going). While the layer
+    // is applied, removals skip it because it is held, and loads apply it
+    // beside us (stored returns whichever copy was published first).
+    std::lock_guard<std::mutex> lock(mutation_mutex_);
+    {
+      std::lock_guard<std::mutex> holds(holds_mutex_);
+      ++held_chains_[chain];
+      hold.chains_.push_back(chain);
+    }
+    ASSIGN_OR_RETURN(LayerStat stat, layers_->StatLayer(chain));
+    if (stat.exists) return absl::OkStatus();
+    // Queued before it exists: see ApplyLayers. A failed apply leaves it
+    // queued (stored kept nothing, so its removal is a no-op): a concurrent
+    // apply of the same chain by another pull or a load may have succeeded
+    // and count on the entry until its commit.
+    RETURN_IF_ERROR(metadata_->QueueLayerRemoval(chain));
   }
-  ASSIGN_OR_RETURN(LayerStat stat, layers_->StatLayer(chain));
-  if (stat.exists) return absl::OkStatus();
   std::unique_ptr<ByteSource> source;
   if (blob != nullptr) {
     ASSIGN_OR_RETURN(source, blob->Open());
@@ -747,14 +761,10 @@ absl::Status ImageStore::ApplyPulledLayer(Hold& hold, const std::vector<std::str
   // then only hashes and writes files): inflating a gzip layer costs about as
   // much CPU as unpacking it, and the two now run on two cores.
   ASSIGN_OR_RETURN(source, Decompress(std::move(source)));
-  // Queued before it exists: see ApplyLayers.
-  RETURN_IF_ERROR(metadata_->QueueLayerRemoval(chain));
-  LayerHeader header{chain, index == 0 ? "" : chains[index - 1], diff_ids[index]};
+  LayerHeader header{chain, index == 0 ? "" : chains[index - 1], diff_ids[index],
+                     index == 0 ? nullptr : std::move(wait_for_parent)};
   absl::StatusOr<int64_t> size = layers_->ApplyLayer(header, *source);
-  if (!size.ok()) {
-    metadata_->FinishLayerRemoval(chain).IgnoreError();
-    return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[index]));
-  }
+  if (!size.ok()) return Annotate(size.status(), absl::StrCat("applying layer ", diff_ids[index]));
   return absl::OkStatus();
 }
 

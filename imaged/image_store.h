@@ -177,8 +177,14 @@ class ImageStore {
   // and queued in layer_removals until CommitPulled references it: a failed
   // pull (the hold released) or a crash (GarbageCollect) leaves no layer.
   // Nothing is applied when stored has the chain.
+  // Layers of a pull may be applied concurrently: with wait_for_parent set
+  // (see LayerHeader) the layer is unpacked while the one below is still
+  // being applied, and published only once wait_for_parent returned OK,
+  // which it must do only after the parent's ApplyPulledLayer succeeded.
+  // Not under mutation_mutex_ while the layer is unpacked.
   absl::Status ApplyPulledLayer(Hold& hold, const std::vector<std::string>& diff_ids, size_t index,
-                                const std::string& blob_digest, ContentWriter* blob);
+                                const std::string& blob_digest, ContentWriter* blob,
+                                std::function<absl::Status()> wait_for_parent = nullptr);
   // Whether a blob is in the content store.
   bool HasBlob(const std::string& digest);
   // Whether an image already uses this layer chain (then stored has it).

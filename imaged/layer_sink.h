@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,12 @@ struct LayerHeader {
   // "sha256:<hex>" of the uncompressed tar; the sink refuses a layer whose
   // content does not match.
   std::string diff_id;
+  // Set when the parent may still be being applied (a pull applies layers
+  // concurrently): the sink unpacks the layer without the parent, calls this
+  // once the tar is sent, and publishes the layer only after it returned OK;
+  // an error from it abandons the layer (nothing of it stays) and is the
+  // apply's result.
+  std::function<absl::Status()> wait_for_parent;
 };
 
 class LayerSink {

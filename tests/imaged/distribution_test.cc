@@ -5,9 +5,13 @@
 #include <dirent.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -242,7 +246,8 @@ class FakeRegistry : public registry::HttpTransport {
 
 class Fixture {
  public:
-  explicit Fixture(std::vector<std::string> mirrors = {}, int64_t chunk_size = 16 << 20) {
+  explicit Fixture(std::vector<std::string> mirrors = {}, int64_t chunk_size = 16 << 20,
+                   int applies = 3) {
     content_ = FileContentStore::Open(dir_.path()).value();
     metadata_ = MetadataStore::Open(dir_.path() + "/imaged.db").value();
     store_ = std::make_unique<ImageStore>(content_.get(), metadata_.get(), &sink_);
@@ -253,6 +258,7 @@ class Fixture {
     options.downloads_dir = dir_.path() + "/downloads";
     options.compressed_dir = dir_.path() + "/compressed";
     options.upload_chunk_size = chunk_size;
+    options.max_concurrent_applies = applies;
     distribution_ =
         std::make_unique<Distribution>(store_.get(), content_.get(), &registry_, options);
   }
@@ -293,7 +299,7 @@ class Fixture {
   std::unique_ptr<Distribution> distribution_;
   std::vector<ProgressEvent> events;
   // The listener goes away.
-  bool hang_up = false;
+  std::atomic<bool> hang_up{false};
 };
 
 std::string Layer(const std::string& name) {
@@ -472,7 +478,9 @@ TEST_CASE("layers are applied bottom up while later ones download; a failure lea
   };
   REQUIRE(f.Pull("reg.test:5000/p:v1").ok());
   f.sink_.after_apply = nullptr;
-  CHECK(queued == std::vector<size_t>{1, 2, 3, 4});
+  // Layers above may be queued already while one is published.
+  REQUIRE(queued.size() == 4);
+  for (size_t i = 0; i < 4; ++i) CHECK(queued[i] >= i + 1);
   REQUIRE(f.sink_.applied.size() == 4);
   for (size_t i = 0; i < 4; ++i) {
     CHECK(f.sink_.applied[i].diff_id == Sha256Digest(layers[i]));
@@ -503,6 +511,127 @@ TEST_CASE("layers are applied bottom up while later ones download; a failure lea
   CHECK(f.sink_.applied.size() == 4);
   CHECK(f.registry_.blob_gets <= 2);  // the config, and the fourth layer if it was cut off
   CHECK(f.FilesIn("downloads") == 0);
+}
+
+namespace {
+
+// Lets a test hold a layer in the sink until others got as far.
+class Unpacked {
+ public:
+  void Add(const std::string& diff_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.insert(diff_id);
+    changed_.notify_all();
+  }
+  // False when they did not come within a minute (the applies are serial).
+  bool WaitFor(const std::vector<std::string>& diff_ids) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(60), [&] {
+      for (const std::string& id : diff_ids) {
+        if (!seen_.count(id)) return false;
+      }
+      return true;
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::set<std::string> seen_;
+};
+
+void CheckPublishedInOrder(FakeLayerSink& sink, const std::vector<std::string>& layers) {
+  REQUIRE(sink.applied.size() == layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    CHECK(sink.applied[i].diff_id == Sha256Digest(layers[i]));
+    CHECK(sink.applied[i].parent_chain_id == (i == 0 ? "" : sink.applied[i - 1].chain_id));
+    // All but the base are unpacked before their parent is published.
+    CHECK(static_cast<bool>(sink.applied[i].wait_for_parent) == (i > 0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("layers are unpacked concurrently and published in order, whatever order they finish in",
+          "[distribution]") {
+  Fixture f;
+  std::vector<std::string> layers;
+  for (int i = 0; i < 4; ++i) layers.push_back(Layer("c" + std::to_string(i)));
+  f.registry_.AddImage("c", "v1", layers);
+  Unpacked unpacked;
+  std::atomic<bool> overtaken{false};
+  f.sink_.unpacked = [&](const LayerHeader& header) {
+    unpacked.Add(header.diff_id);
+    // The base finishes unpacking after the two above it.
+    if (header.diff_id == Sha256Digest(layers[0])) {
+      overtaken = unpacked.WaitFor({Sha256Digest(layers[1]), Sha256Digest(layers[2])});
+    }
+  };
+  REQUIRE(f.Pull("reg.test:5000/c:v1").ok());
+  CHECK(overtaken);
+  CheckPublishedInOrder(f.sink_, layers);
+  CHECK(f.store_->Get("reg.test:5000/c:v1").value().chain_ids.size() == 4);
+  CHECK(f.metadata_->PendingLayerRemovals().value().empty());
+  CHECK(f.Saw("Pull complete"));
+
+  // One at a time works the same.
+  Fixture serial({}, 16 << 20, /*applies=*/1);
+  serial.registry_.AddImage("c", "v1", layers);
+  REQUIRE(serial.Pull("reg.test:5000/c:v1").ok());
+  CheckPublishedInOrder(serial.sink_, layers);
+}
+
+TEST_CASE("a failing middle layer leaves nothing, also of the layer unpacked above it",
+          "[distribution]") {
+  Fixture f;
+  std::vector<std::string> layers;
+  for (int i = 0; i < 3; ++i) layers.push_back(Layer("m" + std::to_string(i)));
+  f.registry_.AddImage("m", "v1", layers);
+  Unpacked unpacked;
+  std::atomic<bool> top_waited{false};
+  f.sink_.unpacked = [&](const LayerHeader& header) {
+    unpacked.Add(header.diff_id);
+    // The middle one fails while the top one waits for it.
+    if (header.diff_id == Sha256Digest(layers[1])) {
+      top_waited = unpacked.WaitFor({Sha256Digest(layers[2])});
+    }
+  };
+  f.sink_.fail_after = 1;
+  absl::Status status = f.Pull("reg.test:5000/m:v1");
+  CHECK(top_waited);
+  // The cause, not the abandoned top layer's "a layer below was not applied".
+  CHECK(absl::IsInternal(status));
+  CHECK(absl::StrContains(status.message(), "injected apply failure"));
+  CHECK(f.sink_.applied.size() == 1);
+  CHECK(f.sink_.layers.empty());
+  CHECK(f.metadata_->PendingLayerRemovals().value().empty());
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+
+  // Tried again, it completes from the verified downloads.
+  f.sink_.fail_after = -1;
+  f.sink_.unpacked = nullptr;
+  f.sink_.applied.clear();
+  REQUIRE(f.Pull("reg.test:5000/m:v1").ok());
+  CheckPublishedInOrder(f.sink_, layers);
+}
+
+TEST_CASE("a client going away while layers are unpacked leaves nothing", "[distribution]") {
+  Fixture f;
+  std::vector<std::string> layers;
+  for (int i = 0; i < 3; ++i) layers.push_back(Layer("g" + std::to_string(i)));
+  f.registry_.AddImage("g", "v1", layers);
+  f.sink_.unpacked = [&](const LayerHeader& header) {
+    if (header.diff_id == Sha256Digest(layers[1])) f.hang_up = true;
+  };
+  absl::Status status = f.Pull("reg.test:5000/g:v1");
+  CHECK(absl::IsCancelled(status));
+  f.hang_up = false;
+  CHECK(f.sink_.layers.empty());
+  CHECK(f.metadata_->PendingLayerRemovals().value().empty());
+  CHECK(f.store_->List().value().empty());
+  CHECK(f.content_->List().value().empty());
+  CHECK(f.FilesIn("ingest") == 0);
 }
 
 TEST_CASE("concurrent pulls of images sharing layers both complete", "[distribution]") {

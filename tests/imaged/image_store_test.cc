@@ -275,7 +275,10 @@ TEST_CASE("corrupt archives store nothing", "[load]") {
     fixture.sink().fail_after = static_cast<int>(fixture.sink().applied.size()) + 1;
     auto result = fixture.Load(testing::DockerSave2010({{BusyboxPlus(), {"plus:1"}}}));
     REQUIRE(absl::IsInternal(result.status()));
-    CHECK(fixture.sink().removed == std::vector<std::string>{Sha256Digest(BusyboxLayer())});
+    // The top one stays queued, a no-op removal in stored (a pull may apply
+    // the same chain beside the load).
+    CHECK(std::count(fixture.sink().removed.begin(), fixture.sink().removed.end(),
+                     Sha256Digest(BusyboxLayer())) == 1);
     CHECK(fixture.sink().layers.empty());
   }
   CheckNothingStored(fixture);

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,7 @@ class FakeLayerSink : public LayerSink {
   };
 
   absl::StatusOr<LayerStat> StatLayer(const std::string& chain_id) override {
+    std::lock_guard<std::mutex> lock(mutex);
     if (!available) return absl::UnavailableError("stored is unavailable: connection refused");
     ++stat_calls;
     auto it = layers.find(chain_id);
@@ -109,13 +111,13 @@ class FakeLayerSink : public LayerSink {
     return LayerStat{true, it->second.size};
   }
 
+  // As stored: reads and verifies the tar, waits for the parent when told
+  // to (wait_for_parent), then publishes.
   absl::StatusOr<int64_t> ApplyLayer(const LayerHeader& header, ByteSource& tar) override {
-    if (!available) return absl::UnavailableError("stored is unavailable: connection refused");
-    if (fail_apply || static_cast<int>(applied.size()) == fail_after) {
-      return absl::InternalError("injected apply failure");
-    }
-    if (!header.parent_chain_id.empty() && !layers.count(header.parent_chain_id)) {
-      return absl::FailedPreconditionError("parent layer missing");
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!available) return absl::UnavailableError("stored is unavailable: connection refused");
+      if (fail_apply) return absl::InternalError("injected apply failure");
     }
     std::string data;
     char buffer[4096];
@@ -125,7 +127,7 @@ class FakeLayerSink : public LayerSink {
       if (*n == 0) break;
       data.append(buffer, *n);
     }
-    std::string plain = data;
+    int64_t size = static_cast<int64_t>(data.size());
     if (DetectCompression(data) != Compression::kNone) {
       auto source = Decompress(std::make_unique<StringSource>(data));
       if (!source.ok()) return source.status();
@@ -134,38 +136,55 @@ class FakeLayerSink : public LayerSink {
       if (digest->digest != header.diff_id) {
         return absl::InvalidArgumentError("layer digest mismatch");
       }
-      applied_sizes.push_back(digest->size);
-      layers[header.chain_id] = Layer{header.parent_chain_id, digest->size};
-      applied.push_back(header);
-      if (after_apply) after_apply(header);
-      return digest->size;
-    }
-    if (Sha256Digest(plain) != header.diff_id) {
+      size = digest->size;
+    } else if (Sha256Digest(data) != header.diff_id) {
       return absl::InvalidArgumentError("layer digest mismatch");
     }
-    layers[header.chain_id] = Layer{header.parent_chain_id, static_cast<int64_t>(plain.size())};
-    applied.push_back(header);
-    applied_sizes.push_back(static_cast<int64_t>(plain.size()));
+    if (unpacked) unpacked(header);
+    if (header.wait_for_parent) {
+      absl::Status parent = header.wait_for_parent();
+      if (!parent.ok()) return parent;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (static_cast<int>(applied.size()) == fail_after) {
+        return absl::InternalError("injected apply failure");
+      }
+      if (!header.parent_chain_id.empty() && !layers.count(header.parent_chain_id)) {
+        return absl::FailedPreconditionError("parent layer missing");
+      }
+      applied_sizes.push_back(size);
+      layers[header.chain_id] = Layer{header.parent_chain_id, size};
+      applied.push_back(header);
+    }
     if (after_apply) after_apply(header);
-    return static_cast<int64_t>(plain.size());
+    return size;
   }
 
   absl::Status RemoveLayer(const std::string& chain_id) override {
+    std::lock_guard<std::mutex> lock(mutex);
     if (!available) return absl::UnavailableError("stored is unavailable: connection refused");
     removed.push_back(chain_id);
     layers.erase(chain_id);
     return absl::OkStatus();
   }
 
+  // Guards what follows against the concurrent applies of a pull.
+  std::mutex mutex;
   std::map<std::string, Layer> layers;
+  // In the order published.
   std::vector<LayerHeader> applied;
   std::vector<int64_t> applied_sizes;
   std::vector<std::string> removed;
   int stat_calls = 0;
   bool available = true;
   bool fail_apply = false;
-  // Fails the apply after this many succeeded (-1: never).
+  // Fails the publication of the layer after this many were published (-1:
+  // never).
   int fail_after = -1;
+  // Called once a layer's tar is read and verified, before it waits for its
+  // parent (from the applying thread, without the mutex).
+  std::function<void(const LayerHeader&)> unpacked;
   // Called once a layer is in place (a test may throw from it to stop
   // imaged dead at that point, as a SIGKILL would).
   std::function<void(const LayerHeader&)> after_apply;
