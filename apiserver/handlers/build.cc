@@ -1,6 +1,5 @@
 #include "apiserver/handlers/build.h"
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -24,17 +23,17 @@ namespace img = ::berth::image::v1;
 namespace {
 
 constexpr size_t kMaxConfigBody = 1 << 20;
-constexpr size_t kChunkSize = 1 << 20;
+// Forwarded as it comes: imaged extracts a chunk while the client sends the
+// next (the CLI writes the tar as it walks the context).
+constexpr size_t kChunkSize = 64 << 10;
 
 // Up to kChunkSize bytes of the request body; empty at the end. Read through
-// a buffer and appended: sizing the chunk up front zeroed a megabyte per call.
+// a buffer and appended: sizing the chunk up front zeroed it for every call.
 absl::Status NextChunk(Exchange& exchange, std::string* chunk) {
-  constexpr size_t kReadSize = 64 << 10;
   chunk->clear();
-  std::unique_ptr<char[]> buffer(new char[kReadSize]);
+  std::unique_ptr<char[]> buffer(new char[kChunkSize]);
   while (chunk->size() < kChunkSize) {
-    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(
-                                   buffer.get(), std::min(kReadSize, kChunkSize - chunk->size())));
+    ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(buffer.get(), kChunkSize - chunk->size()));
     if (n == 0) break;
     chunk->append(buffer.get(), n);
   }
