@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/digest.h"
 #include "common/fs.h"
 #include "common/status.h"
 #include "imaged/archive_input.h"
@@ -233,6 +234,8 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       }
       info = linked->second;
       context->extents_[name] = context->extents_[target];
+      auto digest = context->digests_.find(target);
+      if (digest != context->digests_.end()) context->digests_[name] = digest->second;
     } else if (type == AE_IFDIR) {
       info.type = FileType::kDirectory;
       info.size = 0;
@@ -265,11 +268,20 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       const void* block = nullptr;
       size_t size = 0;
       la_int64_t offset = 0;
+      Sha256 hash;
+      // Bytes hashed so far, -1 once the digest is left to COPY (a hole in a
+      // sparse entry, or contents that outgrew memory).
+      int64_t hashed = 0;
       while ((rc = archive_read_data_block(reader.get(), &block, &size, &offset)) == ARCHIVE_OK) {
         // A sparse entry's holes read as zeros: the block's offset places it.
         if (size > 0) {
           RETURN_IF_ERROR(context->WriteData(static_cast<const char*>(block), size, start + offset,
                                              memory_limit));
+        }
+        if (hashed >= 0 && (offset != hashed || context->data_fd_ >= 0)) hashed = -1;
+        if (hashed >= 0 && size > 0) {
+          hash.Update(block, size);
+          hashed += static_cast<int64_t>(size);
         }
         end = std::max<int64_t>(end, start + offset + static_cast<int64_t>(size));
       }
@@ -277,6 +289,7 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       end = std::max<int64_t>(end, start + info.size);
       info.size = end - start;
       context->extents_[name] = Extent{start, info.size};
+      if (hashed == info.size) context->digests_[name] = hash.FinishHex();
     }
     context->entries_[name] = info;
   }
@@ -355,6 +368,18 @@ absl::StatusOr<std::unique_ptr<ByteSource>> BuildContext::Open(const std::string
   auto it = extents_.find(name);
   if (it == extents_.end()) return absl::NotFoundError(absl::StrCat("open ", name));
   return OpenExtent(it->second);
+}
+
+std::optional<std::string> BuildContext::KnownContentDigest(const std::string& path) const {
+  std::string name = CleanPath(path);
+  if (name == "." || name == "/") name = "";
+  if (absl::StartsWith(name, "/")) name = name.substr(1);
+  // What .dockerignore hides is not there, as for Open.
+  auto visible = visible_.find(name);
+  if (visible == visible_.end() || visible->second.type != FileType::kFile) return std::nullopt;
+  auto digest = digests_.find(name);
+  if (digest == digests_.end()) return std::nullopt;
+  return digest->second;
 }
 
 absl::StatusOr<std::string> BuildContext::ReadDockerfile(const std::string& path) const {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ class SourceTree {
   // In an image's files an absolute link target means the image's root (as
   // Docker's FollowSymlinkInScope treats it); the context never has one.
   virtual bool AbsoluteLinksAreRooted() const { return false; }
+  // The hex SHA-256 of a regular file's content when the tree knows it
+  // without reading the file; nullopt otherwise.
+  virtual std::optional<std::string> KnownContentDigest(const std::string& /*path*/) const {
+    return std::nullopt;
+  }
 };
 
 // The files of a directory on disk (a stage's or an image's mounted root
@@ -91,6 +97,11 @@ class BuildContext : public SourceTree {
   absl::StatusOr<FileInfo> Lstat(const std::string& path) const override;
   absl::StatusOr<std::vector<std::string>> List(const std::string& dir) const override;
   absl::StatusOr<std::unique_ptr<ByteSource>> Open(const std::string& path) const override;
+  // Digests are taken as the contents arrive, as Docker's legacy builder
+  // sums its context while extracting it: a COPY's cache checksum then costs
+  // no reading, and the hashing overlaps the client's upload. Only while the
+  // contents fit in memory (a big context's files are hashed when copied).
+  std::optional<std::string> KnownContentDigest(const std::string& path) const override;
 
   const std::string& root() const { return root_; }
 
@@ -121,6 +132,8 @@ class BuildContext : public SourceTree {
   // and in a view copy.
   int data_fd_ = -1;
   std::map<std::string, Extent> extents_;
+  // Regular file -> hex SHA-256 of its content, taken while extracting.
+  std::map<std::string, std::string> digests_;
   // Every entry, by cleaned path ("" is the root).
   std::map<std::string, FileInfo> entries_;
   // Entries .dockerignore leaves visible.

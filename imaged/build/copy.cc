@@ -47,6 +47,8 @@ struct Source {
 };
 
 absl::StatusOr<std::string> ContentDigest(const SourceTree& tree, const std::string& path) {
+  std::optional<std::string> known = tree.KnownContentDigest(path);
+  if (known.has_value()) return *known;
   ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, tree.Open(path));
   berth::Sha256 hash;
   char buffer[1 << 16];

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/digest.h"
 #include "common/fs.h"
 #include "imaged/byte_source.h"
 #include "tests/imaged/build/tar_builder.h"
@@ -91,6 +92,35 @@ TEST_CASE("a small context's contents stay in memory, each read back whole throu
   // Not a file written for it.
   CHECK(ListDirectory(dir.path())->empty());
   CheckContents(**context);
+}
+
+std::string HexOf(const std::string& content) { return Sha256Digest(content).substr(7); }
+
+TEST_CASE("a small context knows its files' digests from the extraction") {
+  TempDir dir;
+  std::string tar = TarBuilder()
+                        .File("Dockerfile", "FROM scratch\n")
+                        .File(".dockerignore", "hidden\n")
+                        .File("a/f", "content of f")
+                        .File("empty", "")
+                        .File("hidden", "h")
+                        .Hardlink("a/hard", "a/f")
+                        .Finish();
+  auto context = Load(tar, dir);
+  REQUIRE(context.ok());
+  auto& c = **context;
+  CHECK(c.KnownContentDigest("a/f") == HexOf("content of f"));
+  CHECK(c.KnownContentDigest("/a/./f") == HexOf("content of f"));
+  CHECK(c.KnownContentDigest("a/hard") == HexOf("content of f"));
+  CHECK(c.KnownContentDigest("empty") == HexOf(""));
+  CHECK_FALSE(c.KnownContentDigest("hidden").has_value());
+  CHECK_FALSE(c.KnownContentDigest("a").has_value());
+  CHECK_FALSE(c.KnownContentDigest("missing").has_value());
+  // Beyond memory the files are hashed when copied instead.
+  TempDir spilled_dir;
+  auto spilled = Load(tar, spilled_dir, 0);
+  REQUIRE(spilled.ok());
+  CHECK_FALSE((*spilled)->KnownContentDigest("a/f").has_value());
 }
 
 TEST_CASE("a big context's contents go to one data file, also when it outgrows memory midway") {
