@@ -23,6 +23,7 @@
 #include "common/mount_points.h"
 #include "common/replace_file.h"
 #include "common/status.h"
+#include "runtimed/daemon/cgroup_driver.h"
 #include "runtimed/daemon/container_config.h"
 #include "runtimed/daemon/host_checks.h"
 #include "runtimed/daemon/names.h"
@@ -685,6 +686,7 @@ absl::Status ContainerManager::DoStart(const std::shared_ptr<Entry>& entry, bool
   inputs.resolv_conf_path = c.resolv_conf_path();
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.cgroup_v2 = options_.cgroup_v2;
+  inputs.systemd_cgroup = options_.systemd_cgroup;
   inputs.init_path = options_.init_path;
   ASSIGN_OR_RETURN(inputs.pid_namespace_path, JoinedNamespace(host, "pid"));
   ASSIGN_OR_RETURN(inputs.ipc_namespace_path, JoinedNamespace(host, "ipc"));
@@ -1316,14 +1318,14 @@ absl::Status ContainerManager::Rename(const std::string& ref, const std::string&
 
 std::string ContainerManager::CgroupsPath(const Container& c) const {
   std::string parent = JsonString(ParseJson(c.host_config_json()).value_or(Json()), "CgroupParent");
-  if (parent.empty()) parent = options_.cgroup_parent;
-  while (!parent.empty() && parent.back() == '/') parent.pop_back();
-  while (!parent.empty() && parent.front() == '/') parent.erase(0, 1);
-  return parent.empty() ? c.id() : parent + "/" + c.id();
+  // The container was created with this path, so it is valid.
+  return ContainerCgroupsPath(options_.systemd_cgroup, parent, options_.cgroup_parent, c.id())
+      .value_or("");
 }
 
 std::string ContainerManager::FreezerFile(const Container& c, bool* v2) const {
-  const std::string path = CgroupsPath(c);
+  const std::string path =
+      runtime::CgroupRelativePath(CgroupsPath(c), options_.cgroup_root).value_or("");
   *v2 = options_.cgroup_v2;
   if (*v2) return options_.cgroup_root + "/" + path + "/cgroup.freeze";
   return options_.cgroup_root + "/freezer/" + path + "/freezer.state";
