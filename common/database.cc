@@ -26,12 +26,13 @@ absl::Status SqliteError(sqlite3* db, std::string_view context) {
 
 }  // namespace
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::Statement(Statement&& other) noexcept
+    : owner_(other.owner_), db_(other.db_), stmt_(other.stmt_) {
   other.stmt_ = nullptr;
 }
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  if (stmt_ != nullptr) owner_->Recycle(stmt_);
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
@@ -108,16 +109,45 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   return database;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
 
 absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
+  {
+    std::lock_guard<std::mutex> idle_lock(idle_mutex_);
+    auto it = idle_.find(std::string(sql));
+    if (it != idle_.end()) {
+      sqlite3_stmt* stmt = it->second;
+      idle_.erase(it);
+      return Statement(this, db_, stmt);
+    }
+  }
   std::lock_guard<std::recursive_mutex> lock(mutex_);
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
     return SqliteError(db_, "prepare " + std::string(sql));
   }
-  return Statement(db_, stmt);
+  return Statement(this, db_, stmt);
+}
+
+void Database::Recycle(sqlite3_stmt* stmt) {
+  // Resetting ends the statement's read of the database (an unfinished SELECT
+  // would otherwise hold its snapshot); bindings are cleared so that a stale
+  // parameter can never leak into the next use.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  const char* sql = sqlite3_sql(stmt);
+  std::lock_guard<std::mutex> idle_lock(idle_mutex_);
+  // A statement prepared many times at once (threads, recursion) leaves as
+  // many copies; a handful per text is plenty.
+  if (sql == nullptr || idle_.count(sql) >= 4) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  idle_.emplace(sql, stmt);
 }
 
 absl::Status Database::Exec(std::string_view sql) {

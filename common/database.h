@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,11 @@
 
 namespace berth {
 
+class Database;
+
+// A prepared statement on loan from its Database: when it goes out of scope it
+// is reset and returned to the database's cache for the next Prepare of the
+// same SQL, so it must not outlive the Database.
 class Statement {
  public:
   Statement(Statement&& other) noexcept;
@@ -45,7 +51,9 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Database* owner, sqlite3* db, sqlite3_stmt* stmt)
+      : owner_(owner), db_(db), stmt_(stmt) {}
+  Database* owner_;
   sqlite3* db_;
   sqlite3_stmt* stmt_;
 };
@@ -70,10 +78,17 @@ class Database {
   std::recursive_mutex& mutex() { return mutex_; }
 
  private:
+  friend class Statement;
   explicit Database(sqlite3* db) : db_(db) {}
   absl::Status Migrate(const std::vector<std::string>& migrations);
+  // Compiling SQL costs more than running the daemons' small queries, and
+  // they run the same few statements over and over: idle statements wait
+  // here, keyed by their SQL, until a Prepare of the same text takes one.
+  void Recycle(sqlite3_stmt* stmt);
   sqlite3* db_;
   std::recursive_mutex mutex_;
+  std::mutex idle_mutex_;
+  std::multimap<std::string, sqlite3_stmt*> idle_;
 };
 
 }  // namespace berth

@@ -48,4 +48,48 @@ TEST_CASE("migrations apply once and data survives reopening", "[database]") {
   REQUIRE(RemoveAll(dir).ok());
 }
 
+TEST_CASE("a statement comes back from the cache reset and unbound", "[database]") {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/dbXXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  std::string path = dir + "/state.db";
+  std::vector<std::string> migrations = {"CREATE TABLE items (name TEXT PRIMARY KEY)"};
+  auto db = Database::Open(path, migrations);
+  REQUIRE(db.ok());
+  for (const char* name : {"a", "b", "c"}) {
+    auto insert = (*db)->Prepare("INSERT INTO items (name) VALUES (?)");
+    REQUIRE(insert.ok());
+    REQUIRE(insert->Bind(1, name).Run().ok());
+  }
+  {
+    // Left after its first row: its read must end when it is returned.
+    auto query = (*db)->Prepare("SELECT name FROM items ORDER BY name");
+    REQUIRE(query.ok());
+    REQUIRE(*query->Step());
+  }
+  {
+    // A write through another connection is seen: no read snapshot was kept.
+    auto other = Database::Open(path, migrations);
+    REQUIRE(other.ok());
+    REQUIRE((*other)->Exec("INSERT INTO items (name) VALUES ('d')").ok());
+  }
+  // The same statement again, from its first row.
+  auto query = (*db)->Prepare("SELECT name FROM items ORDER BY name");
+  REQUIRE(query.ok());
+  std::vector<std::string> names;
+  while (*query->Step()) names.push_back(query->ColumnText(0));
+  CHECK(names == std::vector<std::string>{"a", "b", "c", "d"});
+  {
+    auto unbound = (*db)->Prepare("SELECT count(*) FROM items WHERE name = ?");
+    REQUIRE(unbound.ok());
+    REQUIRE(unbound->Bind(1, "a").Step().value());
+    CHECK(unbound->ColumnInt(0) == 1);
+  }
+  auto unbound = (*db)->Prepare("SELECT count(*) FROM items WHERE name = ?");
+  REQUIRE(unbound.ok());
+  REQUIRE(*unbound->Step());
+  CHECK(unbound->ColumnInt(0) == 0);
+  REQUIRE(RemoveAll(dir).ok());
+}
+
 }  // namespace berth
