@@ -72,6 +72,10 @@ class Connection : public Exchange {
   int fd() { return socket_.native_handle(); }
 
   void Serve(const App& app) {
+    // Beast reads at most the buffer's free capacity per recv (512 bytes for a
+    // fresh buffer): a build context or an image load would take a system call
+    // per half kilobyte.
+    buffer_.reserve(64 * 1024);
     while (true) {
       parser_.emplace();
       // Not boost::none: Boost 1.74 compares Content-Length against an empty
