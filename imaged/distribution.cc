@@ -341,6 +341,7 @@ absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* op
   }
   RETURN_IF_ERROR(read_int("max-concurrent-downloads", &options->max_concurrent_downloads));
   RETURN_IF_ERROR(read_int("max-concurrent-uploads", &options->max_concurrent_uploads));
+  RETURN_IF_ERROR(read_int("max-concurrent-applies", &options->max_concurrent_applies));
   if (config.contains("upload-chunk-size")) {
     const Json& value = config["upload-chunk-size"];
     if (!value.is_number_integer() || value.get<int64_t>() < 4096) {

@@ -32,7 +32,8 @@ struct RegistryOptions {
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
   // Layers of a pull unpacked at once; 0: max_concurrent_downloads, at most
-  // one per core (unpacking is CPU and disk bound).
+  // one per core (unpacking is CPU and disk bound). daemon.json
+  // "max-concurrent-applies" (berth's own key).
   int max_concurrent_applies = 0;
   registry::RetryPolicy retry;
   // Where layers are downloaded and kept until their image is committed, so
@@ -56,7 +57,8 @@ struct RegistryOptions {
 // Reads "insecure-registries", "registry-mirrors", "max-concurrent-downloads" and
 // "max-concurrent-uploads" from a daemon.json text, and berth's own
 // "certs-dir" (Docker has it fixed at /etc/docker/certs.d; tests need a
-// private one) and "upload-chunk-size". Absent keys keep their defaults.
+// private one), "upload-chunk-size" and "max-concurrent-applies". Absent keys
+// keep their defaults.
 absl::Status ApplyDaemonConfig(const std::string& json_text, RegistryOptions* options);
 
 // One line of Docker's progress stream.

@@ -899,6 +899,10 @@ TEST_CASE("registries reached over plain HTTP, and daemon.json", "[distribution]
   CHECK(IsInsecureRegistry(options, "10.1.2.3:443"));
   CHECK_FALSE(IsInsecureRegistry(options, "11.1.2.3:443"));
   CHECK(options.max_concurrent_downloads == 7);
+  CHECK(options.max_concurrent_applies == 0);
+  REQUIRE(ApplyDaemonConfig(R"({"max-concurrent-applies":1})", &options).ok());
+  CHECK(options.max_concurrent_applies == 1);
+  CHECK_FALSE(ApplyDaemonConfig(R"({"max-concurrent-applies":0})", &options).ok());
   CHECK_FALSE(ApplyDaemonConfig(R"({"max-concurrent-uploads":0})", &options).ok());
   REQUIRE(ApplyDaemonConfig(R"({"registry-mirrors":["https://mirror.example"]})", &options).ok());
   CHECK(options.registry_mirrors == std::vector<std::string>{"https://mirror.example"});
