@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <climits>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -80,6 +83,42 @@ bool OomKillCount(const std::string& path) {
     }
   }
   return false;
+}
+
+// The "<name> N" line of a flat-keyed cgroup file; nullopt when the file is
+// unreadable (the cgroup is gone).
+std::optional<int64_t> CounterOf(const std::string& path, absl::string_view name) {
+  absl::StatusOr<std::string> content = ReadFile(path);
+  if (!content.ok()) return std::nullopt;
+  for (absl::string_view line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, name) && absl::ConsumePrefix(&line, " ")) {
+      int64_t count = 0;
+      return absl::SimpleAtoi(line, &count) ? count : 0;
+    }
+  }
+  return 0;
+}
+
+absl::StatusOr<std::unique_ptr<OomWatch>> WatchOomV1(const std::string& dir) {
+  const std::string control = dir + "/memory.oom_control";
+  UniqueFd event(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!event.valid()) return LastErrnoStatus("cgroup: eventfd");
+  UniqueFd file(open(control.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) return LastErrnoStatus("cgroup: cannot open " + control);
+  // The kernel keeps its own reference to `file`; ours may go.
+  RETURN_IF_ERROR(
+      WriteValue(dir, "cgroup.event_control", absl::StrCat(event.get(), " ", file.get())));
+  return std::make_unique<OomWatch>(std::move(event), control, false);
+}
+
+absl::StatusOr<std::unique_ptr<OomWatch>> WatchOomV2(const std::string& dir) {
+  const std::string events = dir + "/memory.events";
+  UniqueFd inotify(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify.valid()) return LastErrnoStatus("cgroup: inotify_init");
+  if (inotify_add_watch(inotify.get(), events.c_str(), IN_MODIFY) < 0) {
+    return LastErrnoStatus("cgroup: cannot watch " + events);
+  }
+  return std::make_unique<OomWatch>(std::move(inotify), events, true);
 }
 
 absl::Status RemoveDir(const std::string& dir) {
@@ -185,6 +224,12 @@ class CgroupV1 : public CgroupManager {
   bool OomKilled() const override {
     std::string memory = MountOf("memory");
     return !memory.empty() && OomKillCount(Dir(memory) + "/memory.oom_control");
+  }
+
+  absl::StatusOr<std::unique_ptr<OomWatch>> WatchOom() override {
+    std::string memory = MountOf("memory");
+    if (memory.empty()) return nullptr;
+    return WatchOomV1(Dir(memory));
   }
 
   absl::Status Destroy() override {
@@ -340,6 +385,11 @@ class CgroupV2 : public CgroupManager {
 
   bool OomKilled() const override { return OomKillCount(dir_ + "/memory.events"); }
 
+  absl::StatusOr<std::unique_ptr<OomWatch>> WatchOom() override {
+    if (!PathExists(dir_ + "/memory.events")) return nullptr;
+    return WatchOomV2(dir_);
+  }
+
   absl::Status Destroy() override { return RemoveDir(dir_); }
 
   std::vector<std::string> Paths() const override { return {dir_}; }
@@ -419,6 +469,28 @@ class CgroupV2 : public CgroupManager {
 };
 
 }  // namespace
+
+OomWatch::OomWatch(UniqueFd fd, std::string counter_file, bool events_file)
+    : fd_(std::move(fd)), counter_file_(std::move(counter_file)), events_file_(events_file) {}
+
+OomWatch::Seen OomWatch::OnReadable() {
+  // An eventfd's count, or queued inotify events: either way drained.
+  char buffer[4096];
+  while (read(fd_.get(), buffer, sizeof(buffer)) > 0) {
+  }
+  return Check();
+}
+
+OomWatch::Seen OomWatch::Check() const {
+  std::optional<int64_t> killed = CounterOf(counter_file_, "oom_kill");
+  if (!killed) return Seen::kGone;
+  if (*killed > 0) return Seen::kKilled;
+  // The kernel signals the OOM before it picks and kills a victim. v1 signals
+  // only OOMs (and the removal, when the file is already gone); v2's file
+  // changes on every memory event and counts the OOMs itself.
+  if (!events_file_) return Seen::kOom;
+  return CounterOf(counter_file_, "oom").value_or(0) > 0 ? Seen::kOom : Seen::kNothing;
+}
 
 absl::Status JoinSelf(std::vector<UniqueFd>* files) {
   for (UniqueFd& fd : *files) {

@@ -19,6 +19,35 @@
 
 namespace berth::runtime {
 
+// Watches a cgroup for OOM kills while it runs (CgroupManager::WatchOom), as
+// containerd does: reading the counter only after the exit loses it when the
+// cgroup is removed first, which systemd does to an empty scope at once.
+// fd() becomes readable on an OOM (cgroup v1: an eventfd registered on
+// memory.oom_control; v2: inotify IN_MODIFY on memory.events), and on v1 also
+// when the cgroup is removed.
+class OomWatch {
+ public:
+  enum class Seen {
+    kNothing,  // a wake-up that was no OOM (v2: another memory event)
+    kOom,      // the cgroup is out of memory, no kill counted yet
+    kKilled,   // the OOM killer killed a process of the cgroup
+    kGone,     // the cgroup was removed: the descriptor is of no more use
+  };
+
+  OomWatch(UniqueFd fd, std::string counter_file, bool events_file);
+
+  int fd() const { return fd_.get(); }
+  // Consumes what made fd() readable (never blocks), then reads the counter.
+  Seen OnReadable();
+  // Reads the counter without consuming anything.
+  Seen Check() const;
+
+ private:
+  UniqueFd fd_;
+  std::string counter_file_;
+  bool events_file_;  // v2 memory.events, which counts OOMs too; else v1 memory.oom_control
+};
+
 class CgroupManager {
  public:
   virtual ~CgroupManager() = default;
@@ -46,6 +75,9 @@ class CgroupManager {
   virtual absl::StatusOr<std::vector<pid_t>> Pids() const = 0;
   // True when the kernel's OOM killer killed a process of the cgroup.
   virtual bool OomKilled() const = 0;
+  // Starts watching an existing cgroup for OOM kills; null when there is no
+  // memory controller.
+  virtual absl::StatusOr<std::unique_ptr<OomWatch>> WatchOom() = 0;
   // Removes the cgroup once its processes are gone (retrying briefly while
   // the kernel still reports it busy). Only the leaf goes: its parents (the
   // cgroup parent, e.g. "berth") are shared. A missing cgroup is fine.

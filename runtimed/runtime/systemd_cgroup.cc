@@ -62,6 +62,9 @@ class SystemdCgroup : public CgroupManager {
 
   absl::StatusOr<std::vector<pid_t>> Pids() const override { return fs_->Pids(); }
   bool OomKilled() const override { return fs_->OomKilled(); }
+  // The scope's memory cgroup (v1) or its unified one (v2): systemd removes
+  // them as soon as the scope is empty, so only a watch sees every OOM.
+  absl::StatusOr<std::unique_ptr<OomWatch>> WatchOom() override { return fs_->WatchOom(); }
 
   absl::Status Destroy() override {
     absl::Status status = StopScope();

@@ -1,6 +1,7 @@
 #include "runtimed/shim/shim.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
@@ -191,6 +192,14 @@ absl::Status Shim::Create() {
   options.seccomp_cache_dir = SeccompCacheDir();
   ASSIGN_OR_RETURN(container_, CreateContainer(spec, options));
   pid_ = container_->pid();
+  // Now that the cgroup exists and before the init runs user code: the
+  // counter alone may be gone with the cgroup by the time the init is reaped.
+  absl::StatusOr<std::unique_ptr<OomWatch>> oom_watch = cgroup_->WatchOom();
+  if (oom_watch.ok()) {
+    oom_ = OomLatch(*std::move(oom_watch));
+  } else {
+    Log("cgroup: no OOM watch: %s", std::string(oom_watch.status().message()).c_str());
+  }
   // The container holds its ends now; ours would keep its output from ever
   // reaching EOF.
   CloseFd(&child_stdin_);
@@ -211,6 +220,7 @@ absl::Status Shim::Create() {
     Watch(signal_fd_, EPOLLIN);
     Watch(stdout_fd_, EPOLLIN);
     if (stderr_fd_ >= 0) Watch(stderr_fd_, EPOLLIN);
+    if (oom_.fd() >= 0) Watch(oom_.fd(), EPOLLIN);
     return absl::OkStatus();
   }();
   if (!status.ok()) Abort();
@@ -249,6 +259,7 @@ void Shim::Run() {
       MaybeFinish();
     }
     ExpireExecOutput(now);
+    OnOomTimer(now);
     if (finished_) {
       bool flushed = execs_.empty();
       for (const auto& [fd, client] : clients_) flushed &= client.out.empty();
@@ -288,6 +299,8 @@ int64_t Shim::NextTimeoutMs() const {
       deadline = exec.output_deadline_ms;
     }
   }
+  int64_t oom_check = oom_.NextCheckMs();
+  if (oom_check >= 0 && (deadline < 0 || oom_check < deadline)) deadline = oom_check;
   if (deadline < 0) return -1;
   // Also wake up regularly while clients still have output to drain.
   int64_t left = deadline - NowMs();
@@ -298,6 +311,7 @@ int64_t Shim::NextTimeoutMs() const {
 void Shim::OnEvent(int fd, uint32_t events) {
   if (fd == listen_fd_) return OnAccept();
   if (fd == signal_fd_) return OnSignal();
+  if (fd == oom_.fd()) return OnOom();
   if (fd == stdout_fd_ || fd == stderr_fd_) return OnOutput(fd);
   if (fd == stdin_fd_) return FlushStdin();
   if (exec_fds_.count(fd) != 0) return OnExecFd(fd, events);
@@ -342,13 +356,40 @@ void Shim::OnSignal() {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     exit_.set_exit_code(code);
     exit_.set_exited_at(NowNs());
-    exit_.set_oom_killed(cgroup_ != nullptr && cgroup_->OomKilled());
+    // The OOM's wake-up may be in the same batch as this SIGCHLD, behind it.
+    pollfd oom_ready = {oom_.fd(), POLLIN, 0};
+    if (oom_.fd() >= 0 && poll(&oom_ready, 1, 0) > 0) OnOom();
+    exit_.set_oom_killed(oom_.ExitWasOomKill(status, cgroup_ != nullptr && cgroup_->OomKilled()));
+    if (exit_.oom_killed()) Log("init %d was OOM-killed", pid_);
     output_deadline_ms_ = NowMs() + kOutputGraceMs;
     Log("init %d exited with %d", pid_, code);
     // Without a pid namespace of its own the kernel leaves them running.
     KillExecs();
   }
   MaybeFinish();
+}
+
+void Shim::OnOom() {
+  int fd = oom_.fd();
+  oom_.OnReadable(NowMs());
+  // Gone with the cgroup (v1 signals its removal too), or latched: either
+  // way the descriptor has nothing more to say.
+  if (oom_.fd() < 0 || oom_.killed()) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    oom_.Stop();
+  }
+  if (oom_.killed()) Log("OOM kill in the container's cgroup");
+}
+
+void Shim::OnOomTimer(int64_t now) {
+  int fd = oom_.fd();
+  if (fd < 0 || oom_.NextCheckMs() < 0 || now < oom_.NextCheckMs()) return;
+  oom_.OnTimer(now);
+  if (oom_.fd() < 0 || oom_.killed()) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    oom_.Stop();
+  }
+  if (oom_.killed()) Log("OOM kill in the container's cgroup");
 }
 
 void Shim::OnOutput(int fd) {

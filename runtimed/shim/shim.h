@@ -15,6 +15,7 @@
 #include "runtimed/runtime/cgroups.h"
 #include "runtimed/runtime/container.h"
 #include "runtimed/shim/json_log.h"
+#include "runtimed/shim/oom_latch.h"
 
 namespace berth::runtime {
 
@@ -80,6 +81,8 @@ class Shim {
   void OnEvent(int fd, uint32_t events);
   void OnAccept();
   void OnSignal();
+  void OnOom();
+  void OnOomTimer(int64_t now);
   void OnOutput(int fd);
   void CloseOutput(int fd);
   void OnClientReadable(int fd);
@@ -117,6 +120,7 @@ class Shim {
   shim::v1::Bootstrap bootstrap_;
   std::unique_ptr<CgroupManager> cgroup_;
   std::unique_ptr<Container> container_;
+  OomLatch oom_;
   JsonLogWriter log_;
   pid_t pid_ = 0;
   std::string status_ = "created";

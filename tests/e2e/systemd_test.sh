@@ -254,14 +254,23 @@ test_systemd_cgroups() {
   check "docker rm -f" docker rm -f sd1
   check_eq "rm: no scope left" "" "$(sd_berth_units)"
 
-  # The scope's limit holds. (Not State.OOMKilled: systemd prunes an empty
-  # scope's cgroups, memory.oom_control with them, possibly before the shim
-  # reads it; see docs/cgroup-drivers.md.)
+  # The scope's limit holds, and the OOM kill is recorded although systemd
+  # prunes the empty scope's cgroups (memory.oom_control with them) at once:
+  # the shim latched it while the container ran.
   docker run --name sdoom --memory 32m --memory-swap 32m busybox \
     sh -c 'x=a; while :; do x=$x$x; done' >/dev/null 2>&1
   check_eq "the OOM killer ends a container over its scope's limit" "137" \
     "$(docker inspect -f '{{.State.ExitCode}}' sdoom)"
+  check_eq "State.OOMKilled under the systemd driver" "true" \
+    "$(docker inspect -f '{{.State.OOMKilled}}' sdoom)"
   docker rm -f sdoom >/dev/null
+  # A plain SIGKILL is no OOM kill.
+  docker run -d --name sdkill --memory 32m busybox sleep 60 >/dev/null
+  docker kill sdkill >/dev/null
+  docker wait sdkill >/dev/null
+  check_eq "a SIGKILL under the systemd driver is no OOM kill" "false" \
+    "$(docker inspect -f '{{.State.OOMKilled}}' sdkill)"
+  docker rm -f sdkill >/dev/null
 
   out=$(docker run --rm --cgroup-parent berth-e2e.slice busybox cat /proc/self/cgroup)
   check_contains "--cgroup-parent names a slice, nested as systemd nests them" \
