@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/netns_thread.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "netd/dns/resolver.h"
@@ -54,21 +55,10 @@ absl::Status BindBoth(const sockaddr_in& address, Sockets* sockets) {
   return absl::OkStatus();
 }
 
-// On a thread of its own that joins the namespace: the daemon's threads
-// never change namespace, and sockets keep the namespace they were made in.
+// Sockets keep the namespace they were made in.
 absl::StatusOr<Sockets> OpenInNetns(const std::string& netns_path, const sockaddr_in& address) {
-  absl::StatusOr<Sockets> result = absl::InternalError("not run");
-  std::thread worker([&] {
-    UniqueFd ns(open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns.valid()) {
-      result = LastErrnoStatus("open " + netns_path);
-      return;
-    }
-    if (setns(ns.get(), CLONE_NEWNET) != 0) {
-      result = LastErrnoStatus("join " + netns_path);
-      return;
-    }
-    Sockets sockets;
+  Sockets sockets;
+  absl::Status status = RunInNetworkNamespace(netns_path, [&]() -> absl::Status {
     absl::Status bound = BindBoth(address, &sockets);
     if (absl::IsPermissionDenied(bound)) {
       // Port 53 without CAP_NET_BIND_SERVICE: lower the namespace's
@@ -80,14 +70,10 @@ absl::StatusOr<Sockets> OpenInNetns(const std::string& netns_path, const sockadd
       sockets = Sockets();
       bound = BindBoth(address, &sockets);
     }
-    if (!bound.ok()) {
-      result = Annotate(bound, "DNS server in " + netns_path);
-      return;
-    }
-    result = std::move(sockets);
+    return Annotate(bound, "DNS server in " + netns_path);
   });
-  worker.join();
-  return result;
+  if (!status.ok()) return status;
+  return sockets;
 }
 
 bool ReadFullWithin(int fd, char* buffer, size_t length) {

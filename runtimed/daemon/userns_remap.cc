@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/netns_thread.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "runtimed/daemon/container_config.h"
@@ -140,32 +141,19 @@ absl::Status PrepareRemappedPaths(const RemappedPaths& paths, const UsernsRemap&
 }
 
 absl::Status OpenUnprivilegedNetwork(const std::string& netns_path) {
-  absl::Status result;
-  // A thread of its own: setns changes only the calling thread's network
-  // namespace, and /proc/sys/net shows the opener's.
-  std::thread worker([&] {
-    UniqueFd ns(open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns.valid()) {
-      result = LastErrnoStatus("open " + netns_path);
-      return;
-    }
-    if (setns(ns.get(), CLONE_NEWNET) != 0) {
-      result = LastErrnoStatus("join " + netns_path);
-      return;
-    }
+  // /proc/sys/net shows the namespace of the thread that opens it.
+  return RunInNetworkNamespace(netns_path, [&]() -> absl::Status {
     for (const auto& [file, value] : {std::pair<const char*, const char*>{
                                           "/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n"},
                                       {"/proc/sys/net/ipv4/ping_group_range", "0 2147483647\n"}}) {
       UniqueFd fd(open(file, O_WRONLY | O_CLOEXEC));
       const size_t length = strlen(value);
       if (!fd.valid() || write(fd.get(), value, length) != static_cast<ssize_t>(length)) {
-        result = LastErrnoStatus(absl::StrCat("set ", file, " in ", netns_path));
-        return;
+        return LastErrnoStatus(absl::StrCat("set ", file, " in ", netns_path));
       }
     }
+    return absl::OkStatus();
   });
-  worker.join();
-  return result;
 }
 
 }  // namespace berth::runtimed
