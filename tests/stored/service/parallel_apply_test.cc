@@ -13,6 +13,7 @@
 #include "common/digest.h"
 #include "common/fs.h"
 #include "stored/service/storage.h"
+#include "tests/stored/service/storage_fixtures.h"
 #include "tests/stored/test_tar.h"
 
 namespace berth::stored {
@@ -21,37 +22,6 @@ namespace {
 using testing::Dir;
 using testing::File;
 using testing::MakeTar;
-
-struct TestLayer {
-  std::string tar;
-  ApplyLayerHeader header;
-};
-
-TestLayer MakeLayer(const std::vector<testing::TarEntry>& entries, const std::string& parent = "") {
-  TestLayer layer;
-  layer.tar = MakeTar(entries);
-  layer.header.diff_id = Sha256Digest(layer.tar);
-  layer.header.parent_chain_id = parent;
-  layer.header.chain_id =
-      parent.empty() ? layer.header.diff_id : Sha256Digest(parent + " " + layer.header.diff_id);
-  return layer;
-}
-
-std::unique_ptr<Storage> OpenStorage(const std::string& dir) {
-  auto storage = Storage::Open(dir, rootfs::NewKernelMounter());
-  INFO(storage.status().ToString());
-  REQUIRE(storage.ok());
-  return std::move(*storage);
-}
-
-size_t Entries(const std::string& dir) {
-  size_t n = 0;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
 
 // A go-ahead the test gives (or refuses) when it likes.
 class GoAhead {

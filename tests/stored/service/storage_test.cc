@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "tests/stored/service/fixtures.h"
+#include "tests/stored/service/storage_fixtures.h"
 #include "tests/stored/test_tar.h"
 
 namespace berth::stored {
@@ -24,41 +25,9 @@ using testing::File;
 using testing::MakeTar;
 using testing::MountedUnder;
 
-// A layer whose chain ID is derived like OCI's, so stacks are consistent.
-struct TestLayer {
-  std::string tar;
-  ApplyLayerHeader header;
-};
-
-TestLayer MakeLayer(const std::vector<testing::TarEntry>& entries, const std::string& parent = "") {
-  TestLayer layer;
-  layer.tar = MakeTar(entries);
-  layer.header.diff_id = Sha256Digest(layer.tar);
-  layer.header.parent_chain_id = parent;
-  layer.header.chain_id =
-      parent.empty() ? layer.header.diff_id : Sha256Digest(parent + " " + layer.header.diff_id);
-  return layer;
-}
-
 absl::StatusOr<LayerInfo> Apply(Storage& storage, const TestLayer& layer) {
   layers::StringSource source(layer.tar);
   return storage.ApplyLayer(layer.header, source);
-}
-
-std::unique_ptr<Storage> OpenStorage(const std::string& dir) {
-  auto storage = Storage::Open(dir, rootfs::NewKernelMounter());
-  INFO(storage.status().ToString());
-  REQUIRE(storage.ok());
-  return std::move(*storage);
-}
-
-size_t Entries(const std::string& dir) {
-  size_t n = 0;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
 }
 
 const TestLayer& Base() {
