@@ -7,8 +7,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/byte_relay.h"
+#include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/request_body.h"
 #include "apiserver/handlers/util.h"
 #include "apiserver/handlers/volumes.h"

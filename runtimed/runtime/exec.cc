@@ -34,8 +34,8 @@ struct NamespaceFd {
 // last, as it takes /proc away. The pid namespace is joined by the parent
 // (it only applies to children).
 std::vector<NamespaceFd> NamespaceOrder() {
-  return {{"user", CLONE_NEWUSER},  {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
-          {"net", CLONE_NEWNET},    {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime},
+  return {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+          {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"time", kCloneNewTime},
           {"mnt", CLONE_NEWNS}};
 }
 
