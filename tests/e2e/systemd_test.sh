@@ -59,7 +59,25 @@ sd_boot() {
     mount -t proc proc "$R/proc"
     mount --rbind /sys "$R/sys"
     mount -o remount,bind,ro "$R/sys"
-    [ "$2" = v2 ] && mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+    if [ "$2" = v2 ]; then
+      mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+    else
+      # systemd sets /sys/fs/cgroup up itself: directories and links for the
+      # controllers it knows, then a read-only remount of that tmpfs, which
+      # would reach the host (a mount namespace shares the file system, not
+      # its own copy). A tmpfs of its own, holding the host hierarchies,
+      # keeps all of that private.
+      mount -t tmpfs -o mode=0755 cgroup "$R/sys/fs/cgroup"
+      for h in /sys/fs/cgroup/*; do
+        n=${h##*/}
+        if [ -L "$h" ]; then
+          ln -s "$(readlink "$h")" "$R/sys/fs/cgroup/$n"
+        elif mountpoint -q "$h"; then
+          mkdir "$R/sys/fs/cgroup/$n"
+          mount --bind "$h" "$R/sys/fs/cgroup/$n"
+        fi
+      done
+    fi
     mount -t tmpfs -o mode=0755 dev "$R/dev"
     for n in null zero full random urandom tty; do
       touch "$R/dev/$n"
@@ -97,6 +115,13 @@ sd_running() { [ "$(sd_ctl is-system-running 2>/dev/null)" = running ]; }
 sd_prop() { sd_ctl show -p "$2" --value "$1" 2>/dev/null; }
 # The scope's directory in hierarchy $2 ("memory", "systemd", ...).
 sd_scope_dir() { echo "/sys/fs/cgroup/$2/$SD_CG/system.slice/$1"; }
+
+# What systemd must leave as it was on the host: the entries of its
+# /sys/fs/cgroup and that file system's options.
+sd_host_cgroup_state() {
+  ls -A /sys/fs/cgroup
+  grep " /sys/fs/cgroup " /proc/self/mountinfo | sed "s/.* - //"
+}
 
 sd_teardown() {
   [ -n "$SD_PID" ] && kill -KILL "$SD_PID" 2>/dev/null
@@ -166,7 +191,8 @@ sd_berth_units() { sd_ctl list-units --all --no-legend --plain 'berth-*.scope' 2
 
 test_systemd_cgroups() {
   say "== the systemd cgroup driver, against a private systemd"
-  local out id unit pid err
+  local out id unit pid err host_cgroups
+  host_cgroups=$(sd_host_cgroup_state)
   if ! sd_boot; then
     fail "a private systemd boots" "$(tail -5 "$SD_DIR/systemd.log" 2>/dev/null)"
     sd_teardown
@@ -325,6 +351,8 @@ PY
   check_eq "its namespaces' processes are gone" "" "$(pgrep -f "container=berth-e2e" || true)"
   check_eq "its cgroup subtree is gone" "" "$(ls -d /sys/fs/cgroup/*/"$SD_CG" 2>/dev/null)"
   check_eq "its root is gone" "" "$(ls -d "$SD_DIR" 2>/dev/null)"
+  check_eq "the host's /sys/fs/cgroup is as it was (entries, read-write)" "$host_cgroups" \
+    "$(sd_host_cgroup_state)"
 }
 
 # The same driver where systemd and the engine see a cgroup v2 host: the
