@@ -70,7 +70,11 @@ python3 "$timer" "$runs" "$work" "$bundle" "berth-runc=$berth" "runc=$runc"
 echo "== all three on plain cgroup v1 (unified hierarchy unmounted in a private mount ns)"
 set -- "berth-runc=$berth" "runc=$runc"
 [[ -n $crun ]] && set -- "$@" "crun=$crun"
-unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec python3 "$@"' sh \
+# Without the unified mount, crun (which still finds the "0::" line in
+# /proc/self/cgroup) makes its directories in the cgroup tmpfs below the mount
+# point, seen only from this namespace: remove them from here.
+unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; python3 "$@"; rc=$?
+  rm -rf "/sys/fs/cgroup/unified/runc-bench-'$$'" 2>/dev/null; exit $rc' sh \
   "$timer" "$runs" "$work" "$bundle" "$@"
 for c in /sys/fs/cgroup/*/runc-bench-$$ /sys/fs/cgroup/unified/runc-bench-$$; do
   [[ -d $c ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
