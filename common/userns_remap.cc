@@ -279,12 +279,4 @@ uint32_t ToHostId(const std::vector<IdMapping>& map, uint32_t container_id) {
   return container_id;
 }
 
-std::string FormatIdMap(const std::vector<IdMapping>& map) {
-  std::string text;
-  for (const IdMapping& m : map) {
-    absl::StrAppend(&text, m.container_id, " ", m.host_id, " ", m.size, "\n");
-  }
-  return text;
-}
-
 }  // namespace berth

@@ -16,16 +16,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/id_map.h"
 #include "common/json.h"
 
 namespace berth {
-
-// One line of a uid_map / gid_map.
-struct IdMapping {
-  uint32_t container_id = 0;
-  uint32_t host_id = 0;
-  uint32_t size = 0;
-};
 
 struct UsernsRemap {
   std::string user;
@@ -85,8 +79,5 @@ uint32_t ToContainerId(const std::vector<IdMapping>& map, uint32_t host_id);
 
 // The host's id for a container id; ids outside the map are kept.
 uint32_t ToHostId(const std::vector<IdMapping>& map, uint32_t container_id);
-
-// "0 100000 65536\n" lines, as /proc/<pid>/uid_map takes them.
-std::string FormatIdMap(const std::vector<IdMapping>& map);
 
 }  // namespace berth

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
+#include "common/id_map.h"
 #include "common/status.h"
 #include "runtimed/runtime/cgroups.h"
 
@@ -447,56 +448,7 @@ absl::Status FinalizeRootfs(const Spec& spec) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// A user namespace holding `spec`'s mappings, as a descriptor: a child is
-// born in a new one, the maps are written, the namespace is kept open and
-// the child let go.
-absl::StatusOr<int> MappedUserNamespace(const Mount& m) {
-  int gate[2];
-  if (pipe2(gate, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
-  long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    close(gate[1]);
-    char byte;
-    while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
-    }
-    _exit(0);
-  }
-  close(gate[0]);
-  if (pid < 0) {
-    close(gate[1]);
-    return LastErrnoStatus("clone a user namespace for an idmapped mount");
-  }
-  auto write_map = [&](const char* name, const std::vector<IdMapping>& mappings) {
-    std::string text;
-    for (const IdMapping& id : mappings) {
-      absl::StrAppend(&text, id.container_id, " ", id.host_id, " ", id.size, "\n");
-    }
-    std::string path = absl::StrCat("/proc/", pid, "/", name);
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return LastErrnoStatus("open " + path);
-    ssize_t n = write(fd, text.data(), text.size());
-    close(fd);
-    if (n != static_cast<ssize_t>(text.size())) return LastErrnoStatus("write " + path);
-    return absl::OkStatus();
-  };
-  absl::Status status = write_map("uid_map", m.uid_mappings);
-  if (status.ok()) status = write_map("gid_map", m.gid_mappings);
-  int ns = -1;
-  if (status.ok()) {
-    std::string path = absl::StrCat("/proc/", pid, "/ns/user");
-    ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) status = LastErrnoStatus("open " + path);
-  }
-  close(gate[1]);
-  while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (!status.ok()) return status;
-  return ns;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 IdmappedMounts::~IdmappedMounts() {
   for (int fd : fds_) {
@@ -519,16 +471,14 @@ absl::StatusOr<std::unique_ptr<IdmappedMounts>> IdmappedMounts::Prepare(const Sp
                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (tree < 0) return LastErrnoStatus("open_tree " + m.source);
     result->fds_[i] = tree;
-    ASSIGN_OR_RETURN(int userns, MappedUserNamespace(m));
+    ASSIGN_OR_RETURN(UniqueFd userns, OpenMappedUserNamespace(m.uid_mappings, m.gid_mappings));
     mount_attr attr = {};
     attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns);
+    attr.userns_fd = static_cast<uint64_t>(userns.get());
     long rc = syscall(SYS_mount_setattr, tree, "",
                       AT_EMPTY_PATH | (m.recursive_idmap ? AT_RECURSIVE : 0), &attr, sizeof(attr));
-    int err = errno;
-    close(userns);
     if (rc != 0) {
-      return ErrnoStatus(err, "idmap the mount of " + m.source + " (mount_setattr)");
+      return LastErrnoStatus("idmap the mount of " + m.source + " (mount_setattr)");
     }
   }
   return result;

@@ -29,14 +29,6 @@ absl::Status JoinNamespace(const Namespace& ns) {
   return ErrnoStatus(err, absl::StrCat("join ", ns.type, " namespace ", ns.path));
 }
 
-std::string FormatMappings(const std::vector<IdMapping>& mappings) {
-  std::string text;
-  for (const IdMapping& m : mappings) {
-    absl::StrAppend(&text, m.container_id, " ", m.host_id, " ", m.size, "\n");
-  }
-  return text;
-}
-
 absl::Status WriteProcFile(pid_t pid, const char* name, const std::string& text) {
   std::string path = absl::StrCat("/proc/", pid, "/", name);
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -86,9 +78,9 @@ absl::Status WriteIdMappings(pid_t pid, const Spec& spec) {
   const Namespace* user = spec.FindNamespace("user");
   if (user == nullptr || !user->path.empty()) return absl::OkStatus();
   if (geteuid() != 0) RETURN_IF_ERROR(WriteProcFile(pid, "setgroups", "deny"));
-  RETURN_IF_ERROR(Annotate(WriteProcFile(pid, "uid_map", FormatMappings(spec.uid_mappings)),
-                           "linux.uidMappings"));
-  return Annotate(WriteProcFile(pid, "gid_map", FormatMappings(spec.gid_mappings)),
+  RETURN_IF_ERROR(
+      Annotate(WriteProcFile(pid, "uid_map", FormatIdMap(spec.uid_mappings)), "linux.uidMappings"));
+  return Annotate(WriteProcFile(pid, "gid_map", FormatIdMap(spec.gid_mappings)),
                   "linux.gidMappings");
 }
 

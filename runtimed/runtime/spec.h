@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/id_map.h"
 #include "common/json.h"
 #include "runtimed/runtime/seccomp.h"
 
@@ -46,14 +47,6 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
-};
-
-// linux.uidMappings / gidMappings: `size` ids from container_id on map to
-// host_id on.
-struct IdMapping {
-  uint32_t container_id = 0;
-  uint32_t host_id = 0;
-  uint32_t size = 0;
 };
 
 struct Mount {

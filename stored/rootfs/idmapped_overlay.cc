@@ -112,48 +112,11 @@ class IdmappedOverlayMounter final : public Mounter {
 
 }  // namespace
 
-absl::StatusOr<int> OpenMappedUserNamespace(const UsernsRemap& remap) {
-  int gate[2];
-  if (pipe2(gate, O_CLOEXEC) != 0) return LastErrnoStatus("pipe");
-  UniqueFd gate_read(gate[0]), gate_write(gate[1]);
-  long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    char byte;
-    gate_write.Reset();
-    while (read(gate_read.get(), &byte, 1) < 0 && errno == EINTR) {
-    }
-    _exit(0);
-  }
-  if (pid < 0) return LastErrnoStatus("clone a user namespace for the remap");
-  auto write_map = [&](const char* name, const std::string& text) -> absl::Status {
-    std::string path = absl::StrCat("/proc/", pid, "/", name);
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid()) return LastErrnoStatus("open " + path);
-    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-      return LastErrnoStatus("write " + path);
-    }
-    return absl::OkStatus();
-  };
-  absl::Status status = write_map("uid_map", FormatIdMap(remap.uids));
-  if (status.ok()) status = write_map("gid_map", FormatIdMap(remap.gids));
-  int ns = -1;
-  if (status.ok()) {
-    std::string path = absl::StrCat("/proc/", pid, "/ns/user");
-    ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) status = LastErrnoStatus("open " + path);
-  }
-  gate_write.Reset();
-  while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (!status.ok()) return status;
-  return ns;
-}
-
 absl::StatusOr<std::unique_ptr<Mounter>> NewIdmappedOverlayMounter(std::unique_ptr<Mounter> plain,
                                                                    const UsernsRemap& remap) {
-  ASSIGN_OR_RETURN(int userns, OpenMappedUserNamespace(remap));
+  ASSIGN_OR_RETURN(UniqueFd userns, OpenMappedUserNamespace(remap.uids, remap.gids));
   return std::unique_ptr<Mounter>(
-      new IdmappedOverlayMounter(std::move(plain), remap, UniqueFd(userns)));
+      new IdmappedOverlayMounter(std::move(plain), remap, std::move(userns)));
 }
 
 }  // namespace berth::rootfs

@@ -23,8 +23,4 @@ namespace berth::rootfs {
 absl::StatusOr<std::unique_ptr<Mounter>> NewIdmappedOverlayMounter(std::unique_ptr<Mounter> plain,
                                                                    const UsernsRemap& remap);
 
-// A user namespace with the remap's maps, as a descriptor (the namespace
-// lives as long as the descriptor; no process stays in it).
-absl::StatusOr<int> OpenMappedUserNamespace(const UsernsRemap& remap);
-
 }  // namespace berth::rootfs
