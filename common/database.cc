@@ -171,6 +171,22 @@ absl::Status Database::Transaction(const std::function<absl::Status()>& fn) {
   return status;
 }
 
+absl::Status Database::WriteUnsynced(const std::function<absl::Status()>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  int64_t previous;
+  {
+    ASSIGN_OR_RETURN(Statement query, Prepare("PRAGMA synchronous"));
+    ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) return absl::InternalError("PRAGMA synchronous returned nothing");
+    previous = query.ColumnInt(0);
+  }
+  if (previous <= 1) return fn();  // Already NORMAL or OFF.
+  RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status status = fn();
+  absl::Status restored = Exec(absl::StrCat("PRAGMA synchronous=", previous));
+  return status.ok() ? restored : status;
+}
+
 absl::Status Database::Migrate(const std::vector<std::string>& migrations) {
   ASSIGN_OR_RETURN(Statement version_query, Prepare("PRAGMA user_version"));
   ASSIGN_OR_RETURN(bool row, version_query.Step());

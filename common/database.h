@@ -73,6 +73,13 @@ class Database {
   // The database lock is held for the duration, so transactions are serialised.
   absl::Status Transaction(const std::function<absl::Status()>& fn);
 
+  // Runs fn's writes with synchronous=NORMAL, then restores the setting: for
+  // writes that a crash of the process never loses (WAL) and that only a
+  // power loss could undo, where start-up repairs what such a loss leaves.
+  // The connection's lock is held throughout, so no other commit runs
+  // unsynced.
+  absl::Status WriteUnsynced(const std::function<absl::Status()>& fn);
+
   // Serialises users of this connection (SQLite connections are not to be
   // shared between threads without it). Prepare/Exec/Transaction take it.
   std::recursive_mutex& mutex() { return mutex_; }

@@ -39,14 +39,8 @@ absl::StatusOr<std::unique_ptr<ContainerStore>> ContainerStore::Open(const std::
 
 absl::Status ContainerStore::Write(Durability durability,
                                    const std::function<absl::Status()>& write) {
-  // Under the connection's lock: no other write commits while the setting is
-  // lowered.
-  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
   if (durability == Durability::kSynced) return write();
-  RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
-  absl::Status status = write();
-  absl::Status restored = db_->Exec("PRAGMA synchronous=FULL");
-  return status.ok() ? restored : status;
+  return db_->WriteUnsynced(write);
 }
 
 absl::Status ContainerStore::Put(const runtime::v1::Container& container, Phase phase,

@@ -564,16 +564,11 @@ absl::Status Storage::RemoveRootfs(const std::string& container_id) {
   }
   {
     // Unsynced: a row whose directory is gone is dropped at startup
-    // (Reconcile), so a power loss may take the deletion. Under the database
-    // lock (and mu_, which every other writer of this file takes), so that no
-    // other commit runs unsynced.
-    std::lock_guard<std::recursive_mutex> db_lock(db_->mutex());
-    RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
-    absl::StatusOr<Statement> del = db_->Prepare("DELETE FROM rootfs WHERE id = ?");
-    absl::Status status = del.ok() ? del->Bind(1, rootfs->id).Run() : del.status();
-    absl::Status restored = db_->Exec("PRAGMA synchronous=FULL");
-    RETURN_IF_ERROR(status);
-    RETURN_IF_ERROR(restored);
+    // (Reconcile), so a power loss may take the deletion.
+    RETURN_IF_ERROR(db_->WriteUnsynced([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(Statement del, db_->Prepare("DELETE FROM rootfs WHERE id = ?"));
+      return del.Bind(1, rootfs->id).Run();
+    }));
   }
   return CollectLayers(rootfs->parent_chain_id);
 }

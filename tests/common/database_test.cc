@@ -92,4 +92,39 @@ TEST_CASE("a statement comes back from the cache reset and unbound", "[database]
   REQUIRE(RemoveAll(dir).ok());
 }
 
+int64_t Synchronous(Database& db) {
+  auto query = db.Prepare("PRAGMA synchronous");
+  REQUIRE(query.ok());
+  REQUIRE(*query->Step());
+  return query->ColumnInt(0);
+}
+
+TEST_CASE("an unsynced write lowers synchronous for itself only", "[database]") {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/dbXXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  auto db = Database::Open(dir + "/state.db", {"CREATE TABLE items (name TEXT PRIMARY KEY)"});
+  REQUIRE(db.ok());
+  CHECK(Synchronous(**db) == 2);  // FULL
+  int64_t inside = -1;
+  REQUIRE((*db)
+              ->WriteUnsynced([&]() -> absl::Status {
+                inside = Synchronous(**db);
+                return (*db)->Exec("INSERT INTO items (name) VALUES ('a')");
+              })
+              .ok());
+  CHECK(inside == 1);  // NORMAL
+  CHECK(Synchronous(**db) == 2);
+  // Restored after a failing write too, whose error is the one returned.
+  absl::Status failed = (*db)->WriteUnsynced(
+      [&]() -> absl::Status { return (*db)->Exec("INSERT INTO items (name) VALUES ('a')"); });
+  CHECK_FALSE(failed.ok());
+  CHECK(Synchronous(**db) == 2);
+  // A connection already at NORMAL stays there.
+  REQUIRE((*db)->Exec("PRAGMA synchronous=NORMAL").ok());
+  REQUIRE((*db)->WriteUnsynced([] { return absl::OkStatus(); }).ok());
+  CHECK(Synchronous(**db) == 1);
+  REQUIRE(RemoveAll(dir).ok());
+}
+
 }  // namespace berth
