@@ -63,7 +63,30 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
+# bench_data_fs DIR : when BENCH_DATA_FS is ext4 or xfs, DIR becomes a file
+# system of its own, made for this run in a sparse file on a loop device. The
+# benchmarks that write many files (pull, load) give each engine one: the
+# host's disk carries what earlier runs deleted, and ext4 without a journal
+# (this VM's root) skips inodes freed in the last minutes, which decided
+# whichever engine ran after a removal. A fresh file system with a journal, as
+# hosts have it, measures the engines instead. BENCH_DATA_FS=host (the
+# default of the other benchmarks) keeps DIR on the host's file system.
+bench_data_fs() {
+  local dir=$1 fs=${BENCH_DATA_FS:-host} image
+  mkdir -p "$dir"
+  [ "$fs" == host ] && return 0
+  image=$WORK/$(echo "$dir" | tr / _).img
+  truncate -s "${BENCH_DATA_FS_SIZE:-8G}" "$image" || return 1
+  case $fs in
+    ext4) mkfs.ext4 -q -F "$image" ;;
+    xfs) mkfs.xfs -q -f "$image" ;;
+    *) echo "BENCH_DATA_FS: ext4, xfs or host, not $fs" >&2; return 1 ;;
+  esac || return 1
+  mount -o loop "$image" "$dir"
+}
+
 start_berth() {
+  bench_data_fs "$WORK/b/root" || return 1
   printf '{"bridge": "%s", "bip": "%s"}\n' "$BERTH_BRIDGE" "$BERTH_NET" >"$WORK/daemon.json"
   chmod 0644 "$WORK/daemon.json"
   BERTH_HOST=unix://$WORK/b/run/docker.sock
@@ -84,6 +107,7 @@ start_reference() {
     return 1
   fi
   mkdir -p "$WORK/d"
+  bench_data_fs "$WORK/d/root" || return 1
   ip link add "$REF_BRIDGE" type bridge && ip addr add "$REF_NET" dev "$REF_BRIDGE" &&
     ip link set "$REF_BRIDGE" up || return 1
   dockerd --data-root "$WORK/d/root" --exec-root "$WORK/d/exec" --pidfile "$WORK/d/docker.pid" \

@@ -6,9 +6,11 @@
 # removed between runs so that each load unpacks every layer; the engines take
 # turns. These machines are noisy: compare the ratio.
 #
-# Usage: bench/load-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
+# Usage: [BENCH_DATA_FS=ext4|xfs|host] bench/load-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+# Each engine's data root on a file system made for this run (see bench_data_fs).
+BENCH_DATA_FS=${BENCH_DATA_FS:-ext4}
 bench_init lb
 
 load_once() {  # load_once HOST : prints the seconds one load takes at HOST

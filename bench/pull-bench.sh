@@ -14,11 +14,13 @@
 # medians (goal: berth at least 1.5 times faster). These machines are noisy:
 # compare the ratio.
 #
-# Usage: bench/pull-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
+# Usage: [BENCH_DATA_FS=ext4|xfs|host] bench/pull-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
 #   PULL_BENCH_LOG=file: berth runs at debug level and imaged's and stored's logs
 #   are kept in file (imaged logs when each layer of a pull was verified and applied).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+# Each engine's data root on a file system made for this run (see bench_data_fs).
+BENCH_DATA_FS=${BENCH_DATA_FS:-ext4}
 command -v docker-registry >/dev/null || { echo "docker-registry is required" >&2; exit 1; }
 bench_init pb
 bench_on_exit '[ -n "${PULL_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" >"$PULL_BENCH_LOG"'
