@@ -128,6 +128,14 @@ void DnsObserver::EndpointRemoved(const Network& network, const Endpoint& endpoi
   if (stop) servers_->Stop(endpoint.container_id);
 }
 
+void DnsObserver::EndpointRenamed(const Network& network, const Endpoint& endpoint) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = endpoints_.find(endpoint.container_id);
+  if (it == endpoints_.end()) return;
+  auto known = it->second.find(network.id);
+  if (known != it->second.end()) known->second = endpoint;
+}
+
 std::vector<const Endpoint*> DnsObserver::MatchLocked(const std::string& asker,
                                                       const std::string& name) {
   std::vector<const Endpoint*> found;

@@ -47,6 +47,7 @@ class DnsObserver final : public NetworkObserver, public NameSource {
   absl::Status EndpointCreated(const Network& network, const Endpoint& endpoint,
                                const std::string& netns_path) override;
   void EndpointRemoved(const Network& network, const Endpoint& endpoint) override;
+  void EndpointRenamed(const Network& network, const Endpoint& endpoint) override;
 
   std::vector<uint32_t> Lookup(const std::string& asker, const std::string& name) override;
   std::vector<std::string> Lookup6(const std::string& asker, const std::string& name) override;

@@ -666,6 +666,18 @@ absl::Status NetworkManager::DisconnectAll(const std::string& container_id) {
   return first;
 }
 
+absl::Status NetworkManager::RenameContainer(const std::string& container_id,
+                                             const std::string& container_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(store_.RenameEndpoints(container_id, container_name));
+  ASSIGN_OR_RETURN(std::vector<Endpoint> mine, store_.EndpointsOfContainer(container_id));
+  for (const Endpoint& endpoint : mine) {
+    ASSIGN_OR_RETURN(Network network, store_.FindNetwork(endpoint.network_id));
+    for (NetworkObserver* observer : observers_) observer->EndpointRenamed(network, endpoint);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Endpoint>> NetworkManager::EndpointsOf(const std::string& container_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return store_.EndpointsOfContainer(container_id);

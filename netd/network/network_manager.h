@@ -83,6 +83,9 @@ class NetworkManager {
   absl::Status Disconnect(const std::string& container_id, const std::string& network_name_or_id);
   // Every endpoint of the container; fine when there are none.
   absl::Status DisconnectAll(const std::string& container_id);
+  // docker rename: the container's endpoints answer to the new name (DNS,
+  // reverse lookups, inspect) from now on, as Moby renames its endpoints.
+  absl::Status RenameContainer(const std::string& container_id, const std::string& container_name);
 
   absl::StatusOr<std::vector<Endpoint>> EndpointsOf(const std::string& container_id);
   absl::StatusOr<std::vector<Endpoint>> AllEndpoints();

@@ -26,6 +26,8 @@ class NetworkObserver {
     return absl::OkStatus();
   }
   virtual void EndpointRemoved(const Network& network, const Endpoint& endpoint) {}
+  // The container was renamed; `endpoint` carries the new name.
+  virtual void EndpointRenamed(const Network& network, const Endpoint& endpoint) {}
 };
 
 }  // namespace berth::netd

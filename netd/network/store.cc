@@ -226,6 +226,13 @@ absl::Status NetworkStore::DeleteEndpoint(const std::string& container_id,
   return del.Bind(1, container_id).Bind(2, network_id).Run();
 }
 
+absl::Status NetworkStore::RenameEndpoints(const std::string& container_id,
+                                           const std::string& container_name) {
+  ASSIGN_OR_RETURN(Statement update, db_->Prepare("UPDATE endpoints SET container_name = ? WHERE "
+                                                  "container_id = ?"));
+  return update.Bind(1, container_name).Bind(2, container_id).Run();
+}
+
 absl::StatusOr<std::vector<Endpoint>> NetworkStore::QueryEndpoints(const std::string& where,
                                                                    const std::string& argument) {
   ASSIGN_OR_RETURN(

@@ -35,6 +35,7 @@ class NetworkStore {
 
   absl::Status PutEndpoint(const Endpoint& endpoint);
   absl::Status DeleteEndpoint(const std::string& container_id, const std::string& network_id);
+  absl::Status RenameEndpoints(const std::string& container_id, const std::string& container_name);
   absl::StatusOr<std::vector<Endpoint>> ListEndpoints();
   absl::StatusOr<std::vector<Endpoint>> EndpointsOfNetwork(const std::string& network_id);
   absl::StatusOr<std::vector<Endpoint>> EndpointsOfContainer(const std::string& container_id);

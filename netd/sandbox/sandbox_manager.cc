@@ -440,6 +440,22 @@ absl::StatusOr<Json> SandboxManager::Disconnect(const std::string& container_id,
   return RenderSettings(*sandbox);
 }
 
+absl::StatusOr<Json> SandboxManager::Rename(const std::string& container_id,
+                                            const std::string& container_name) {
+  RETURN_IF_ERROR(ValidateContainerId(container_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Sandbox> sandbox, FindRow(container_id));
+  if (!sandbox) {
+    return absl::NotFoundError(absl::StrCat("container ", container_id, " has no network sandbox"));
+  }
+  ASSIGN_OR_RETURN(Statement update, db_->Prepare("UPDATE sandboxes SET container_name = ? WHERE "
+                                                  "container_id = ?"));
+  RETURN_IF_ERROR(update.Bind(1, container_name).Bind(2, container_id).Run());
+  RETURN_IF_ERROR(networks_->RenameContainer(container_id, container_name));
+  sandbox->container_name = container_name;
+  return RenderSettings(*sandbox);
+}
+
 absl::Status SandboxManager::RemoveSandbox(const std::string& container_id) {
   const auto started = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(ValidateContainerId(container_id));

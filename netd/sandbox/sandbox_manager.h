@@ -83,6 +83,9 @@ class SandboxManager {
   absl::StatusOr<Json> Connect(const std::string& container_id, const std::string& container_name,
                                const std::string& network, const Json& endpoint_config);
   absl::StatusOr<Json> Disconnect(const std::string& container_id, const std::string& network);
+  // docker rename of a running container: its NetworkSettings afterwards.
+  // NotFound when it has no sandbox.
+  absl::StatusOr<Json> Rename(const std::string& container_id, const std::string& container_name);
 
   absl::StatusOr<std::vector<Sandbox>> ListSandboxes();
   NetworkManager* networks() { return networks_.get(); }

@@ -182,4 +182,14 @@ grpc::Status NetworkService::DisconnectContainer(
   return grpc::Status::OK;
 }
 
+grpc::Status NetworkService::RenameSandbox(grpc::ServerContext*,
+                                           const network::v1::RenameSandboxRequest* request,
+                                           network::v1::RenameSandboxResponse* response) {
+  absl::StatusOr<Json> settings =
+      sandboxes_->Rename(request->container_id(), request->container_name());
+  if (!settings.ok()) return ToGrpcStatus(settings.status());
+  response->set_network_settings_json(settings->dump());
+  return grpc::Status::OK;
+}
+
 }  // namespace berth::netd

@@ -44,6 +44,9 @@ class NetworkService final : public network::v1::NetworkService::Service {
   grpc::Status DisconnectContainer(grpc::ServerContext* context,
                                    const network::v1::DisconnectContainerRequest* request,
                                    network::v1::DisconnectContainerResponse* response) override;
+  grpc::Status RenameSandbox(grpc::ServerContext* context,
+                             const network::v1::RenameSandboxRequest* request,
+                             network::v1::RenameSandboxResponse* response) override;
 
  private:
   absl::StatusOr<std::string> NetworkJson(const Network& network);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -1284,16 +1285,18 @@ absl::Status ContainerManager::Rename(const std::string& ref, const std::string&
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   std::unique_lock<std::mutex> op(entry->op);
   Container c;
-  std::string old_name;
+  std::string id, old_name, name;
+  bool running = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    id = entry->c.id();
     old_name = entry->c.name();
     // Moby compares before it validates.
     if (old_name == (new_name[0] == '/' ? new_name.substr(1) : new_name)) {
       return absl::InvalidArgumentError(
           "Renaming a container with the same name as its current name");
     }
-    ASSIGN_OR_RETURN(std::string name, ValidateContainerName(new_name));
+    ASSIGN_OR_RETURN(name, ValidateContainerName(new_name));
     for (const auto& [other_id, other] : containers_) {
       if (other != entry && !other->removed && other->c.name() == name) {
         return absl::AlreadyExistsError(absl::StrCat(
@@ -1302,12 +1305,40 @@ absl::Status ContainerManager::Rename(const std::string& ref, const std::string&
             "\". You have to remove (or rename) that container to be able to reuse that name."));
       }
     }
+    // Taken now, so that no other rename or create takes it meanwhile.
     entry->c.set_name(name);
-    if (absl::Status status = Persist(*entry); !status.ok()) {
+    running = entry->running();
+  }
+  // A running container's endpoints answer to the new name on its networks
+  // (DNS, container:<name>), as Moby renames its sandbox; a failure there
+  // keeps the old name everywhere.
+  std::optional<std::string> settings;
+  if (running) {
+    absl::StatusOr<std::string> renamed = network_->RenameSandbox(id, name);
+    if (renamed.ok()) {
+      settings = std::move(*renamed);
+    } else if (!absl::IsNotFound(renamed.status())) {
+      std::lock_guard<std::mutex> lock(mu_);
       entry->c.set_name(old_name);
-      return status;
+      return renamed.status();
     }
-    c = entry->c;
+  }
+  absl::Status persisted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string old_settings = entry->c.network_settings_json();
+    if (settings) entry->c.set_network_settings_json(*settings);
+    persisted = Persist(*entry);
+    if (persisted.ok()) {
+      c = entry->c;
+    } else {
+      entry->c.set_name(old_name);
+      entry->c.set_network_settings_json(old_settings);
+    }
+  }
+  if (!persisted.ok()) {
+    if (settings) network_->RenameSandbox(id, old_name).IgnoreError();
+    return persisted;
   }
   PublishEvent(c, "rename", {{"oldName", "/" + old_name}});
   return absl::OkStatus();

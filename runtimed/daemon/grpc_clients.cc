@@ -152,6 +152,20 @@ absl::StatusOr<std::string> GrpcNetwork::DisconnectNetwork(const std::string& co
   return response.network_settings_json();
 }
 
+absl::StatusOr<std::string> GrpcNetwork::RenameSandbox(const std::string& container_id,
+                                                       const std::string& container_name) {
+  grpc::ClientContext context;
+  SetDeadline(&context, 60);
+  network::v1::RenameSandboxRequest request;
+  request.set_container_id(container_id);
+  request.set_container_name(container_name);
+  network::v1::RenameSandboxResponse response;
+  absl::Status status =
+      FromSiblingStatus(stub_->RenameSandbox(&context, request, &response), "netd");
+  if (!status.ok()) return status;
+  return response.network_settings_json();
+}
+
 absl::Status GrpcNetwork::RemoveSandbox(const std::string& container_id) {
   grpc::ClientContext context;
   SetDeadline(&context, 60);

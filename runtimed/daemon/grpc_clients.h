@@ -45,6 +45,8 @@ class GrpcNetwork : public Network {
                                              const std::string& endpoint_config_json) override;
   absl::StatusOr<std::string> DisconnectNetwork(const std::string& container_id,
                                                 const std::string& network) override;
+  absl::StatusOr<std::string> RenameSandbox(const std::string& container_id,
+                                            const std::string& container_name) override;
 
  private:
   std::unique_ptr<network::v1::NetworkService::Stub> stub_;

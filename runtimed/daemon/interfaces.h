@@ -72,6 +72,10 @@ class Network {
                                                      const std::string& endpoint_config_json) = 0;
   virtual absl::StatusOr<std::string> DisconnectNetwork(const std::string& container_id,
                                                         const std::string& network) = 0;
+  // docker rename of a running container: the new NetworkSettings; NotFound
+  // when netd has no sandbox for it.
+  virtual absl::StatusOr<std::string> RenameSandbox(const std::string& container_id,
+                                                    const std::string& container_name) = 0;
 };
 
 // One attach connection to a shim.

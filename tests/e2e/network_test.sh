@@ -423,8 +423,8 @@ test_network_macvlan() {
 # What issue 5 names beyond the basics: connect --ip/--alias on a running
 # container (reachable by the alias), ls name/dangling filters, prune until.
 test_network_extras() {
-  say "== network: connect on running containers, filters, prune until"
-  local out net=10.$E2E_NET_OCTET
+  say "== network: connect on running containers, rename, filters, prune until"
+  local out ip net=10.$E2E_NET_OCTET
   docker network create --subnet "$net.90.0/24" ex1 >/dev/null
   docker network create --label keep=no ex2 >/dev/null
   docker run -d --name ex0 --network ex1 busybox sleep 300 >/dev/null
@@ -447,6 +447,19 @@ test_network_extras() {
   out=$(docker network disconnect ex1 exr 2>&1)
   check_contains "disconnecting twice is refused" "is not connected to network ex1" "$out"
   check_fails "the alias is gone with the endpoint" docker exec ex0 nslookup svc 127.0.0.11
+  # docker rename of a running container: the new name resolves and the old
+  # one no longer does (Moby renames the endpoints), inspect's DNSNames
+  # follow, and container:<new name> joins its network namespace.
+  docker run -d --name exq --network ex1 busybox sleep 300 >/dev/null
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.ex1.IPAddress}}' exq)
+  check "rename a running container on a user network" docker rename exq exq2
+  out=$(docker exec ex0 nslookup exq2 127.0.0.11 2>&1)
+  check_contains "the renamed container resolves by its new name" "$ip" "$out"
+  check_fails "and no longer by its old one" docker exec ex0 nslookup exq 127.0.0.11
+  check_contains "inspect's DNSNames has the new name" "exq2" \
+    "$(docker inspect -f '{{.NetworkSettings.Networks.ex1.DNSNames}}' exq2)"
+  out=$(docker run --rm --network container:exq2 busybox ip -4 -o addr show eth0)
+  check_contains "container:<new name> joins its network namespace" "inet $ip/" "$out"
   out=$(docker network prune -f --filter until=1h 2>&1)
   check_not_contains "prune until=1h is accepted" "rror" "$out"
   check_not_contains "prune until=1h keeps networks made just now" "ex2" "$out"
@@ -454,6 +467,6 @@ test_network_extras() {
   sleep 2
   out=$(docker network prune -f --filter until=1s 2>&1)
   check_contains "prune until=1s removes the unused one" "ex2" "$out"
-  docker rm -f ex0 exr >/dev/null
+  docker rm -f ex0 exr exq2 >/dev/null
   docker network rm ex1 >/dev/null
 }

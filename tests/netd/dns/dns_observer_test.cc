@@ -102,6 +102,28 @@ TEST_CASE("names, aliases, short IDs and name.network resolve on shared user net
   CHECK(f.observer->Lookup(kIdB, "web").empty());
 }
 
+TEST_CASE("a renamed container answers to its new name only") {
+  Fixture f;
+  const Network mynet = MakeNetwork("n1", "mynet");
+  REQUIRE(f.observer->NetworkCreated(mynet).ok());
+  REQUIRE(
+      f.observer
+          ->EndpointCreated(mynet, MakeEndpoint(kIdA, "n1", "web", 0x0a000002, {"www"}), f.a.path())
+          .ok());
+  REQUIRE(f.observer->EndpointCreated(mynet, MakeEndpoint(kIdB, "n1", "db", 0x0a000003), f.b.path())
+              .ok());
+  f.observer->EndpointRenamed(mynet, MakeEndpoint(kIdA, "n1", "front", 0x0a000002, {"www"}));
+  using V = std::vector<uint32_t>;
+  CHECK(f.observer->Lookup(kIdB, "web").empty());
+  CHECK(f.observer->Lookup(kIdB, "front") == V{0x0a000002});
+  CHECK(f.observer->Lookup(kIdB, "front.mynet") == V{0x0a000002});
+  CHECK(f.observer->Lookup(kIdB, "www") == V{0x0a000002});
+  CHECK(f.observer->ReverseLookup(kIdB, 0x0a000002) == "front.mynet");
+  // An endpoint the observer does not know is not made up by a rename.
+  f.observer->EndpointRenamed(mynet, MakeEndpoint(kIdC, "n1", "ghost", 0x0a000009));
+  CHECK(f.observer->Lookup(kIdB, "ghost").empty());
+}
+
 TEST_CASE("AAAA addresses and --link aliases (for the linking container only)") {
   Fixture f;
   Network mynet = MakeNetwork("n1", "mynet");

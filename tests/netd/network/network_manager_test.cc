@@ -80,6 +80,10 @@ class RecordingObserver : public NetworkObserver {
   void EndpointRemoved(const Network& network, const Endpoint& endpoint) override {
     events.push_back("endpoint- " + network.name + " " + endpoint.container_id);
   }
+  void EndpointRenamed(const Network& network, const Endpoint& endpoint) override {
+    events.push_back("endpoint= " + network.name + " " + endpoint.container_id + " " +
+                     endpoint.container_name);
+  }
   std::vector<std::string> events;
   absl::Status fail;
 };
@@ -536,6 +540,33 @@ TEST_CASE("prune's until takes Docker's durations, timestamps and dates", "[netd
   old.created = recent.created - int64_t{3600} * 1000000000;
   CHECK((*keep)(recent));
   CHECK_FALSE((*keep)(old));
+}
+
+TEST_CASE("a renamed container's endpoints carry the new name, also after a restart",
+          "[netd][network]") {
+  Fixture f;
+  f.Create(R"({"Name": "n"})");
+  f.Create(R"({"Name": "m"})");
+  f.Connect("a", "n");
+  f.Connect("a", "m");
+  f.Connect("b", "n");
+  RecordingObserver observer;
+  REQUIRE(f.manager->AddObserver(&observer).ok());
+  observer.events.clear();
+
+  REQUIRE(f.manager->RenameContainer("a", "renamed").ok());
+  CHECK(observer.events ==
+        std::vector<std::string>{"endpoint= n a renamed", "endpoint= m a renamed"});
+  f.Reopen();
+  auto endpoints = f.manager->AllEndpoints();
+  REQUIRE(endpoints.ok());
+  REQUIRE(endpoints->size() == 3);
+  for (const Endpoint& endpoint : *endpoints) {
+    CHECK(endpoint.container_name == (endpoint.container_id == "a" ? "renamed" : "name-b"));
+  }
+  // A container without endpoints has nothing to rename.
+  observer.events.clear();
+  CHECK(f.manager->RenameContainer("nobody", "x").ok());
 }
 
 }  // namespace berth::netd

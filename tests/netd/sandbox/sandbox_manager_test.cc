@@ -116,6 +116,28 @@ TEST_CASE("sandboxes per network mode", "[netd][local]") {
   testing::CleanUp(dir);
 }
 
+TEST_CASE("a renamed sandbox answers to its new name", "[netd][local]") {
+  std::string dir = testing::MakeTempDir();
+  auto manager = Open(dir);
+  REQUIRE(Create(*manager, "r1", "bridge", "old").ok());
+  auto settings = manager->Rename("r1", "new");
+  REQUIRE(settings.ok());
+  CHECK((*settings)["Networks"]["bridge"]["IPAddress"] == "10.51.0.2");
+  CHECK(manager->ListSandboxes()->at(0).container_name == "new");
+  CHECK(manager->networks()->EndpointsOf("r1")->at(0).container_name == "new");
+  // container:<name> finds it by the new name only.
+  CHECK(Create(*manager, "j1", "container:old").status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  auto joined = Create(*manager, "j2", "container:new");
+  REQUIRE(joined.ok());
+  CHECK(*joined == dir + "/run/netns/r1");
+  CHECK(manager->Rename("nosuch", "x").status().code() == absl::StatusCode::kNotFound);
+  CHECK(manager->Rename("../x", "x").status().code() == absl::StatusCode::kInvalidArgument);
+  for (const char* id : {"j2", "r1"}) REQUIRE(manager->RemoveSandbox(id).ok());
+  manager.reset();
+  testing::CleanUp(dir);
+}
+
 TEST_CASE("a clean shutdown leaves no mount once no sandbox is left", "[netd][local]") {
   std::string dir = testing::MakeTempDir();
   auto manager = Open(dir);

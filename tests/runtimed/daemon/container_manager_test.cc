@@ -480,7 +480,11 @@ TEST_CASE("after a restart runtimed reconnects to live shims and reaps dead ones
     std::lock_guard<std::mutex> lock(f.storage.mu);
     return f.storage.mounted == std::set<std::string>{live};
   }));
-  CHECK(f.network.sandboxes.size() == 1);
+  // The clean-up unmounts before it removes the sandbox.
+  CHECK(Eventually([&] {
+    std::lock_guard<std::mutex> lock(f.network.mu);
+    return f.network.sandboxes.size() == 1;
+  }));
 
   // The reconnected container is monitored: its exit is seen.
   auto waiter = f.WaitAsync(live, "next-exit");
@@ -860,6 +864,28 @@ TEST_CASE("rename: Moby's refusals, the store keeps the new name, a rename event
   f.Reopen();
   CHECK(f.manager->Get("gamma")->id() == a);
   CHECK(f.manager->Get("alpha")->id() == b);
+}
+
+TEST_CASE("rename of a running container renames its sandbox; netd refusing keeps the old name",
+          "[manager]") {
+  Fixture f;
+  const std::string id = f.Create(R"({"Cmd":["sh"]})", "{}", "web");
+  // Stopped: nothing to tell netd.
+  REQUIRE(f.manager->Rename("web", "web1").ok());
+  CHECK(f.network.renames.empty());
+  REQUIRE(f.manager->Start(id).ok());
+  REQUIRE(f.manager->Rename("web1", "web2").ok());
+  CHECK(f.network.renames == std::vector<std::string>{"web2"});
+  CHECK(f.manager->Get(id)->network_settings_json() == R"({"DNSName":"web2"})");
+
+  f.network.fail_rename = absl::UnavailableError("netd is down");
+  absl::Status refused = f.manager->Rename("web2", "web3");
+  CHECK(absl::IsUnavailable(refused));
+  CHECK(f.manager->Get("web2")->id() == id);
+  CHECK_FALSE(f.manager->Get("web3").ok());
+  CHECK(f.manager->Get(id)->network_settings_json() == R"({"DNSName":"web2"})");
+  f.Reopen();
+  CHECK(f.manager->Get("web2")->id() == id);
 }
 
 TEST_CASE("restart policies and back-off follow Docker", "[restart]") {

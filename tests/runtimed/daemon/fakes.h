@@ -127,9 +127,19 @@ class FakeNetwork : public Network {
     sandboxes.erase(id);
     return absl::OkStatus();
   }
+  absl::StatusOr<std::string> RenameSandbox(const std::string& id,
+                                            const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!fail_rename.ok()) return fail_rename;
+    if (sandboxes.count(id) == 0) return absl::NotFoundError("no sandbox");
+    renames.push_back(name);
+    return "{\"DNSName\":\"" + name + "\"}";
+  }
   std::mutex mu;
   std::map<std::string, std::string> sandboxes;
+  std::vector<std::string> renames;
   absl::Status fail_create;
+  absl::Status fail_rename;
 };
 
 // The container behind one fake shim.
