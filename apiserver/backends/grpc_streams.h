@@ -1,7 +1,8 @@
-// The gRPC call shapes the backends share: a unary call with a deadline, a
-// server stream read as a ReadStream, and an attach-like call (the daemon's
-// output events in, stdin and its end out). Each stream owns its
-// ClientContext, so Cancel works from any thread for as long as it lives.
+// The gRPC call shapes the backends share beyond a unary call
+// (common/grpc_call.h): a server stream read as a ReadStream, and an
+// attach-like call (the daemon's output events in, stdin and its end out).
+// Each stream owns its ClientContext, so Cancel works from any thread for as
+// long as it lives.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -13,22 +14,10 @@
 #include <utility>
 
 #include "apiserver/backends/backends.h"
+#include "common/grpc_call.h"
 #include "common/grpc_status.h"
 
 namespace berth::apiserver {
-
-// One unary call, bounded by `timeout`, its status mapped for the sibling.
-template <typename Stub, typename Request, typename Response, typename Duration>
-absl::StatusOr<Response> UnaryCall(
-    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, Duration timeout, absl::string_view component) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-  Response response;
-  absl::Status status = FromSiblingStatus((stub->*method)(&context, request, &response), component);
-  if (!status.ok()) return status;
-  return response;
-}
 
 template <typename T>
 class GrpcReadStream : public ReadStream<T> {
