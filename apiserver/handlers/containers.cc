@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "apiserver/filters.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/client_input.h"
 #include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/detach_keys.h"
 #include "apiserver/handlers/util.h"
@@ -441,39 +442,13 @@ absl::Status ContainerHandlers::Attach(Exchange& exchange, const std::string& na
   }
 
   std::atomic<bool> output_done{false};
+  ClientInputOptions input_options;
+  input_options.forward_stdin = options.stdin();
+  input_options.close_stdin_on_eof = options.stdin();
+  input_options.on_detach = [&] { RecordContainerEvent(containers_, container.id(), "detach"); };
   std::thread input([&] {
-    char buf[32 * 1024];
-    while (true) {
-      long n = exchange.ReadRaw(buf, sizeof(buf));
-      if (output_done) return;
-      if (n > 0) {
-        std::string data(buf, static_cast<size_t>(n));
-        bool detached = false;
-        if (detach_filter) data = detach_filter->Feed(data, &detached);
-        if (options.stdin() && !data.empty() && !session->WriteStdin(data)) return;
-        if (detached) {
-          // The container keeps running with its stdin open; only this
-          // attach ends.
-          RecordContainerEvent(containers_, container.id(), "detach");
-          session->Cancel();
-          return;
-        }
-        continue;
-      }
-      // A client with a terminal that closes its side has left (the docker
-      // CLI detaches so when it sees the keys itself); as in Moby, that
-      // never closes a terminal's input.
-      if (detach_filter) {
-        session->Cancel();
-        return;
-      }
-      // Without a terminal EOF is a half-close: the docker CLI closes its
-      // write side as soon as it has no more stdin to send (at once when it
-      // attaches without stdin), and output keeps flowing. A client that is
-      // really gone shows up as a failed write of output.
-      if (options.stdin()) session->CloseStdin();
-      return;
-    }
+    PumpClientInput(exchange, *session, detach_filter ? &*detach_filter : nullptr, output_done,
+                    input_options);
   });
 
   auto write_output = [&](const rt::OutputChunk& chunk) {

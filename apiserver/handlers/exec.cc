@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "apiserver/framing.h"
+#include "apiserver/handlers/client_input.h"
 #include "apiserver/handlers/container_events.h"
 #include "apiserver/handlers/detach_keys.h"
 #include "apiserver/handlers/util.h"
@@ -130,39 +131,18 @@ absl::Status ExecHandlers::Start(Exchange& exchange, const std::string& id) {
   }
 
   std::atomic<bool> output_done{false};
-  bool with_stdin = exec.open_stdin();
-  std::thread input([&] {
-    char buf[32 * 1024];
-    while (true) {
-      long n = exchange.ReadRaw(buf, sizeof(buf));
-      if (output_done) return;
-      if (n > 0) {
-        std::string data(buf, static_cast<size_t>(n));
-        bool detached = false;
-        if (detach_filter) data = detach_filter->Feed(data, &detached);
-        if (with_stdin && !data.empty() && !session->WriteStdin(data)) return;
-        if (detached) {
-          // The process keeps running; only this client leaves.
-          if (containers_ != nullptr) {
-            RecordContainerEvent(containers_, exec.container_id(), "exec_detach",
-                                 {{"execID", exec.id()}});
-          }
-          session->Cancel();
-          return;
-        }
-        continue;
-      }
-      // A client with a terminal that closes its side has left (the docker
-      // CLI does so when it sees the detach keys itself): as Moby, that never
-      // closes a terminal's input, so the process runs on.
-      if (detach_filter) {
-        session->Cancel();
-        return;
-      }
-      // EOF is the client's half-close of stdin; output keeps flowing.
-      session->CloseStdin();
-      return;
+  ClientInputOptions input_options;
+  input_options.forward_stdin = exec.open_stdin();
+  input_options.close_stdin_on_eof = true;
+  input_options.on_detach = [&] {
+    if (containers_ != nullptr) {
+      RecordContainerEvent(containers_, exec.container_id(), "exec_detach",
+                           {{"execID", exec.id()}});
     }
+  };
+  std::thread input([&] {
+    PumpClientInput(exchange, *session, detach_filter ? &*detach_filter : nullptr, output_done,
+                    input_options);
   });
   bool writable = true;
   while (session->Read(&event)) {
