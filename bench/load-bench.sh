@@ -7,11 +7,15 @@
 # turns. These machines are noisy: compare the ratio.
 #
 # Usage: [BENCH_DATA_FS=ext4|xfs|host] bench/load-bench.sh     (BERTH_BIN=dir for the binaries, default out/bin)
+#   LOAD_BENCH_LOG=file: berth runs at debug level and imaged's and stored's logs
+#   are kept in file (imaged logs when a load's archive was read, each layer
+#   applied and the image committed).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 # Each engine's data root on a file system made for this run (see bench_data_fs).
 BENCH_DATA_FS=${BENCH_DATA_FS:-ext4}
 bench_init lb
+bench_on_exit '[ -n "${LOAD_BENCH_LOG:-}" ] && cat "$WORK/b/root/logs/imaged.log" "$WORK/b/root/logs/stored.log" >"$LOAD_BENCH_LOG"'
 
 load_once() {  # load_once HOST : prints the seconds one load takes at HOST
   local host=$1 t
@@ -28,7 +32,7 @@ load_once() {  # load_once HOST : prints the seconds one load takes at HOST
 make_many_files_image "$WORK/image.tar" loadbench:1
 size_mb=$(($(stat -c %s "$WORK/image.tar") / 1000000))
 
-start_berth || exit 1
+start_berth $([ -n "${LOAD_BENCH_LOG:-}" ] && echo --log-level debug) || exit 1
 start_reference
 
 # Both engines run side by side and take turns, so that the load other work

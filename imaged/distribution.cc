@@ -383,32 +383,6 @@ registry::Endpoint ResolveEndpoint(const RegistryOptions& options, const std::st
   return endpoint;
 }
 
-absl::Status RunConcurrently(size_t count, int workers,
-                             const std::function<absl::Status(size_t index)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mutex;
-  absl::Status first_error;
-  std::atomic<bool> failed{false};
-  auto work = [&] {
-    while (!failed) {
-      size_t index = next++;
-      if (index >= count) return;
-      absl::Status status = fn(index);
-      if (!status.ok()) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (first_error.ok()) first_error = status;
-        failed = true;
-      }
-    }
-  };
-  size_t threads = std::min<size_t>(count, static_cast<size_t>(std::max(workers, 1)));
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
-  work();
-  for (std::thread& thread : pool) thread.join();
-  return first_error;
-}
-
 Distribution::Distribution(ImageStore* store, ContentStore* content, registry::HttpTransport* http,
                            RegistryOptions options)
     : store_(store), content_(content), http_(http), options_(std::move(options)) {
@@ -623,11 +597,16 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   std::vector<std::unique_ptr<ContentWriter>> writers(to_fetch.size());
-  std::vector<bool> ready(manifest.layers.size(), true);
-  for (size_t index : to_fetch) ready[index] = false;
-  std::mutex ready_mutex;
-  std::condition_variable ready_changed;
-  bool downloads_over = false;
+  // An image that is here already has its layers. Layers are unpacked
+  // concurrently, each published only after the one below it.
+  OrderedApplier applier(existing.ok() ? 0 : manifest.layers.size(),
+                         ApplyWorkers(options_.max_concurrent_applies, workers));
+  std::vector<bool> downloaded(manifest.layers.size(), false);
+  for (size_t index : to_fetch) downloaded[index] = true;
+  for (size_t i = 0; i < downloaded.size() && !existing.ok(); ++i) {
+    if (!downloaded[i]) applier.SetReady(i);
+  }
+  // Set when the pull stops: downloads give up.
   std::atomic<bool> abort{false};
   absl::Status download_status;
   std::thread downloader([&] {
@@ -637,7 +616,8 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
       const std::string id = ShortHex(layer.digest);
       int64_t last = -kProgressStep;
       ASSIGN_OR_RETURN(writers[n], DownloadLayer(client, repository, layer, [&](int64_t bytes) {
-                         return !abort && report.Bytes("Downloading", id, bytes, layer.size, &last);
+                         return !abort && !applier.stopped() &&
+                                report.Bytes("Downloading", id, bytes, layer.size, &last);
                        }));
       report.Status("Verifying Checksum", id);
       report.Status("Download complete", id);
@@ -648,16 +628,14 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
         return absl::UnavailableError(
             absl::StrCat("blob ", layer.digest, " was removed during the pull; try again"));
       }
-      std::lock_guard<std::mutex> lock(ready_mutex);
+      // Published to the applying threads by SetReady's lock.
       pulled.layers[index].blob = writers[n].get();
-      ready[index] = true;
-      ready_changed.notify_all();
+      if (!existing.ok()) applier.SetReady(index);
       return absl::OkStatus();
     });
-    std::lock_guard<std::mutex> lock(ready_mutex);
     download_status = status;
-    downloads_over = true;
-    ready_changed.notify_all();
+    // A layer whose download failed is never ready: the applies stop.
+    applier.EndInput();
   });
   // Also on an exception: a joinable thread's destructor would abort.
   struct StopDownloads {
@@ -668,83 +646,27 @@ absl::Status Distribution::Pull(const std::string& text, const std::string& plat
     std::atomic<bool>* abort;
     std::thread* thread;
   } stop_downloads{&abort, &downloader};
-  // Layers are unpacked concurrently, each published only after the one
-  // below it (wait_for_parent). Workers take layers in order, so the lowest
-  // layer not yet applied is always being applied and every wait ends.
-  // Guarded by ready_mutex, signalled on ready_changed:
-  std::vector<bool> applied(manifest.layers.size(), false);
-  // Set at the first failure (an apply's, a download's, or the client gone):
-  // waiting layers give up, and later failures are its consequences.
-  bool applies_stopped = false;
-  absl::Status apply_status;
-  auto stop_applies = [&](const absl::Status& status, bool is_apply_error) {
-    std::lock_guard<std::mutex> lock(ready_mutex);
-    if (!applies_stopped && is_apply_error) apply_status = status;
-    applies_stopped = true;
-    abort = true;
-    ready_changed.notify_all();
-  };
-  // An image that is here already has its layers.
-  const size_t apply_count = existing.ok() ? 0 : manifest.layers.size();
-  int appliers = options_.max_concurrent_applies;
-  if (appliers <= 0) {
-    appliers =
-        std::min(workers, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  }
-  absl::Status run_status = RunConcurrently(apply_count, appliers, [&](size_t i) -> absl::Status {
-    ContentWriter* blob = nullptr;
-    {
-      std::unique_lock<std::mutex> lock(ready_mutex);
-      ready_changed.wait(lock, [&] { return ready[i] || downloads_over || applies_stopped; });
-      if (!ready[i] || applies_stopped) {
-        lock.unlock();
-        // The download failed (its error is the pull's) or a layer did.
-        stop_applies(absl::OkStatus(), false);
-        return absl::AbortedError("pull stopped");
-      }
-      blob = pulled.layers[i].blob;
-    }
-    if (report.gone()) {
-      stop_applies(absl::OkStatus(), false);
-      return Cancelled();
-    }
-    std::function<absl::Status()> wait_for_parent;
-    if (i > 0) {
-      wait_for_parent = [&, i]() -> absl::Status {
-        std::unique_lock<std::mutex> lock(ready_mutex);
-        ready_changed.wait(lock, [&] { return applied[i - 1] || applies_stopped; });
-        if (applied[i - 1]) return absl::OkStatus();
-        return absl::AbortedError("a layer below was not applied");
-      };
-    }
-    const double began = seconds_since_start();
-    absl::Status status = store_->ApplyPulledLayer(*hold, diff_ids, i, manifest.layers[i].digest,
-                                                   blob, wait_for_parent);
-    if (!status.ok()) {
-      stop_applies(status, true);
-      return status;
-    }
-    {
-      std::lock_guard<std::mutex> lock(ready_mutex);
-      applied[i] = true;
-      ready_changed.notify_all();
-    }
-    spdlog::debug("pull {}: layer {} applied in {:.2f} s (done at {:.2f} s)", text,
-                  ShortHex(manifest.layers[i].digest), seconds_since_start() - began,
-                  seconds_since_start());
-    if (std::find(to_fetch.begin(), to_fetch.end(), i) != to_fetch.end()) {
-      report.Status("Pull complete", ShortHex(manifest.layers[i].digest));
-    }
-    return absl::OkStatus();
-  });
+  absl::Status run_status =
+      applier.Run([&](size_t i, std::function<absl::Status()> wait_for_parent) -> absl::Status {
+        if (report.gone()) return Cancelled();
+        const double began = seconds_since_start();
+        RETURN_IF_ERROR(store_->ApplyPulledLayer(*hold, diff_ids, i, manifest.layers[i].digest,
+                                                 pulled.layers[i].blob,
+                                                 std::move(wait_for_parent)));
+        spdlog::debug("pull {}: layer {} applied in {:.2f} s (done at {:.2f} s)", text,
+                      ShortHex(manifest.layers[i].digest), seconds_since_start() - began,
+                      seconds_since_start());
+        if (downloaded[i]) report.Status("Pull complete", ShortHex(manifest.layers[i].digest));
+        return absl::OkStatus();
+      });
   if (!run_status.ok() || report.gone()) abort = true;
   downloader.join();
   // A failed apply stops the downloads: its error is the cause.
-  RETURN_IF_ERROR(apply_status);
+  if (applier.apply_failed()) return run_status;
   RETURN_IF_ERROR(download_status);
-  if (!report.gone()) RETURN_IF_ERROR(run_status);
   // Nobody waits for the image any more: as Docker, don't leave it half-pulled.
   if (report.gone()) return Cancelled();
+  RETURN_IF_ERROR(run_status);
   RETURN_IF_ERROR(store_->CommitPulled(pulled));
   spdlog::debug("pull {}: committed at {:.2f} s", text, seconds_since_start());
   report.Status(absl::StrCat("Digest: ", top.digest));

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "imaged/content_store.h"
 #include "imaged/image_store.h"
+#include "imaged/ordered_applier.h"
 #include "imaged/registry/blob_downloads.h"
 #include "imaged/registry/client.h"
 #include "imaged/registry/http.h"
@@ -129,10 +130,5 @@ class Distribution {
   // Null without a downloads_dir (or when it cannot be opened).
   std::unique_ptr<registry::BlobDownloads> downloads_;
 };
-
-// Runs fn(0..count-1) on up to workers threads; stops handing out work after
-// the first failure, which it returns.
-absl::Status RunConcurrently(size_t count, int workers,
-                             const std::function<absl::Status(size_t index)>& fn);
 
 }  // namespace berth::imaged

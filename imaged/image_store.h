@@ -142,6 +142,10 @@ class ImageStore {
   // Not owned; must outlive the store.
   ImageStore(ContentStore* content, MetadataStore* metadata, LayerSink* layers);
 
+  // Layers of a load or import unpacked at once (as a pull's, see
+  // OrderedApplier); 0: a few, at most one per core.
+  void set_max_concurrent_applies(int applies) { max_concurrent_applies_ = applies; }
+
   // Removes blobs that no image references and layers that no image uses
   // (what a crash during a load, a pull or an image removal leaves behind).
   // Call at start, before serving.
@@ -230,8 +234,8 @@ class ImageStore {
 
   absl::StatusOr<std::string> ResolveId(const std::string& reference);
   absl::StatusOr<ImageInfo> Describe(const ImageRecord& record);
-  // Makes every layer exist in the sink (bottom up) and returns the records.
-  // Under mutation_mutex_.
+  // Makes every layer exist in the sink (unpacked concurrently, published
+  // bottom up) and returns the records. Under mutation_mutex_.
   absl::StatusOr<std::vector<LayerRecord>> ApplyLayers(const std::vector<std::string>& diff_ids,
                                                        const std::vector<std::string>& blob_digests,
                                                        const std::vector<bool>& decompress,
@@ -255,9 +259,13 @@ class ImageStore {
   // Drops a Hold's references; removes what was released while it held it.
   void Release(const std::vector<std::string>& blobs, const std::vector<std::string>& chains);
 
+  // As a pull's default (max-concurrent-downloads).
+  static constexpr int kDefaultApplies = 3;
+
   ContentStore* content_;
   MetadataStore* metadata_;
   LayerSink* layers_;
+  int max_concurrent_applies_ = 0;
   // Serialises everything that commits blobs, applies or removes layers, or
   // changes records, so that a removal never deletes a blob or a layer that a
   // concurrent load is about to reference. Spooling happens outside it.

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   if (!metadata.ok()) return fail(metadata.status());
   berth::imaged::GrpcLayerSink layers(options.GrpcSocketOf("stored"));
   berth::imaged::ImageStore store(content->get(), metadata->get(), &layers);
+  store.set_max_concurrent_applies(registry_options.max_concurrent_applies);
   if (absl::Status status = store.GarbageCollect(); !status.ok()) return fail(status);
   berth::imaged::registry::CurlTransport http;
   berth::imaged::Distribution distribution(&store, content->get(), &http, registry_options);

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "common/digest.h"
@@ -37,6 +40,7 @@ class Fixture {
   ImageStore& store() { return *store_; }
   FakeLayerSink& sink() { return sink_; }
   FileContentStore& content() { return *content_; }
+  MetadataStore& metadata() { return *metadata_; }
   const std::string& dir() const { return dir_.path(); }
 
   absl::StatusOr<std::vector<std::string>> Load(const std::string& archive,
@@ -883,6 +887,162 @@ TEST_CASE("loads racing removals of images that share their layers stay whole", 
   auto last = fixture.store().Get("plus:1");
   REQUIRE(last.ok());
   for (const std::string& chain : last->chain_ids) CHECK(fixture.sink().layers.count(chain) == 1);
+}
+
+// Three layers: busybox, then two small ones on it.
+ImageFiles ThreeLayers() {
+  std::string base = BusyboxLayer();
+  std::string middle = TarBuilder().Dir("etc").File("etc/middle", "m").Finish();
+  std::string top = TarBuilder().File("etc/top", "t").Finish();
+  return ImageFiles{ConfigFor({Sha256Digest(base), Sha256Digest(middle), Sha256Digest(top)},
+                              "2024-04-01T00:00:00Z", "three"),
+                    {base, middle, top}};
+}
+
+// Which layers (by parent: "" for the base) the sink has unpacked, so that a
+// test can hold one back until others got there. Waits are bounded only so
+// that a broken load fails the test instead of hanging it.
+class Unpacked {
+ public:
+  void Add(const LayerHeader& header) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.push_back(header.chain_id);
+    changed_.notify_all();
+  }
+  bool WaitFor(size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(60), [&] { return seen_.size() >= count; });
+  }
+  bool Has(const std::string& chain_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::find(seen_.begin(), seen_.end(), chain_id) != seen_.end();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> seen_;
+};
+
+void CheckNothingQueued(Fixture& fixture) {
+  auto pending = fixture.metadata().PendingLayerRemovals();
+  REQUIRE(pending.ok());
+  CHECK(pending->empty());
+}
+
+TEST_CASE("a load unpacks its layers concurrently and publishes them in order", "[load][apply]") {
+  Fixture fixture;
+  fixture.store().set_max_concurrent_applies(3);
+  ImageFiles image = ThreeLayers();
+  std::vector<std::string> chains =
+      ChainIds({Sha256Digest(image.layers[0]), Sha256Digest(image.layers[1]),
+                Sha256Digest(image.layers[2])});
+  Unpacked unpacked;
+  std::atomic<bool> base_waited{false};
+  fixture.sink().unpacked = [&](const LayerHeader& header) {
+    // The base finishes unpacking last, after both layers above it.
+    if (header.parent_chain_id.empty()) {
+      base_waited = unpacked.WaitFor(2);
+    }
+    unpacked.Add(header);
+  };
+  REQUIRE(fixture.Load(testing::DockerSave2010({{image, {"three:1"}}})).ok());
+  CHECK(base_waited);
+  const std::vector<LayerHeader>& applied = fixture.sink().applied;
+  REQUIRE(applied.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(applied[i].chain_id == chains[i]);
+    CHECK(applied[i].parent_chain_id == (i == 0 ? "" : chains[i - 1]));
+    // Above the base, stored is told the parent may still be pending.
+    CHECK(static_cast<bool>(applied[i].wait_for_parent) == (i > 0));
+  }
+  auto loaded = fixture.store().Get("three:1");
+  REQUIRE(loaded.ok());
+  CHECK(loaded->chain_ids == chains);
+  CheckNothingQueued(fixture);
+
+  SECTION("layers that exist are not applied again") {
+    ImageFiles other = ThreeLayers();
+    other.config =
+        ConfigFor({chains[0], Sha256Digest(image.layers[1]), Sha256Digest(image.layers[2])},
+                  "2024-05-01T00:00:00Z", "again");
+    fixture.sink().unpacked = nullptr;
+    REQUIRE(fixture.Load(testing::DockerSave2010({{other, {"again:1"}}})).ok());
+    CHECK(fixture.sink().applied.size() == 3);
+    CHECK(fixture.store().Get("again:1")->chain_ids == chains);
+  }
+}
+
+TEST_CASE("a load's failing middle layer leaves nothing, also of the layer unpacked above it",
+          "[load][apply]") {
+  Fixture fixture;
+  fixture.store().set_max_concurrent_applies(3);
+  ImageFiles image = ThreeLayers();
+  std::vector<std::string> chains =
+      ChainIds({Sha256Digest(image.layers[0]), Sha256Digest(image.layers[1]),
+                Sha256Digest(image.layers[2])});
+  Unpacked unpacked;
+  std::atomic<bool> top_waited{false};
+  fixture.sink().unpacked = [&](const LayerHeader& header) {
+    unpacked.Add(header);
+    // The middle layer fails only once the top one is unpacked (and waits
+    // for it).
+    if (header.chain_id == chains[1]) top_waited = unpacked.WaitFor(3);
+  };
+  // The second publication (the middle layer's) fails.
+  fixture.sink().fail_after = 1;
+  auto result = fixture.Load(testing::DockerSave2010({{image, {"three:1"}}}));
+  REQUIRE_FALSE(result.ok());
+  CHECK(absl::IsInternal(result.status()));
+  CHECK(std::string(result.status().message()).find("injected apply failure") != std::string::npos);
+  CHECK(top_waited);
+  CHECK(unpacked.Has(chains[2]));
+  // The base was published, then removed by the rollback; the top never was.
+  REQUIRE(fixture.sink().applied.size() == 1);
+  CHECK(fixture.sink().applied[0].chain_id == chains[0]);
+  CHECK(fixture.sink().layers.empty());
+  CheckNothingStored(fixture);
+  CheckNothingQueued(fixture);
+
+  // Nothing of the failed load is in the way of the next one.
+  fixture.sink().fail_after = -1;
+  fixture.sink().unpacked = nullptr;
+  REQUIRE(fixture.Load(testing::DockerSave2010({{image, {"three:1"}}})).ok());
+  CHECK(fixture.store().Get("three:1")->chain_ids == chains);
+  CHECK(fixture.sink().layers.size() == 3);
+}
+
+// Gives the first `limit` bytes of an archive, then fails as a client that
+// hung up does.
+class HangUpSource : public ByteSource {
+ public:
+  HangUpSource(std::string data, size_t limit) : data_(std::move(data)), limit_(limit) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    if (offset_ >= limit_) return absl::CancelledError("the client went away");
+    n = std::min({n, limit_ - offset_, size_t{1000}});
+    data_.copy(buffer, n, offset_);
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  size_t limit_;
+  size_t offset_ = 0;
+};
+
+TEST_CASE("a client gone mid-load leaves nothing", "[load][apply]") {
+  Fixture fixture;
+  std::string archive = testing::DockerSave2010({{ThreeLayers(), {"three:1"}}});
+  for (size_t limit : {archive.size() / 4, archive.size() / 2, archive.size() - 600}) {
+    INFO(limit);
+    HangUpSource source(archive, limit);
+    auto result = fixture.store().Load(source, [](const std::string&) {});
+    CHECK(absl::IsCancelled(result.status()));
+    CHECK(fixture.sink().applied.empty());
+    CheckNothingStored(fixture);
+    CheckNothingQueued(fixture);
+  }
 }
 
 }  // namespace
