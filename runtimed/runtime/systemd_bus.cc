@@ -128,6 +128,16 @@ class SdBusSystemd : public SystemdBus {
     } else if (const auto* ay = std::get_if<std::vector<uint8_t>>(&value)) {
       if ((r = api_->open_container(m, 'v', "ay")) < 0) return r;
       if ((r = api_->append_array(m, 'y', ay->data(), ay->size())) < 0) return r;
+    } else if (const auto* list = std::get_if<DeviceAllowList>(&value)) {
+      if ((r = api_->open_container(m, 'v', "a(ss)")) < 0) return r;
+      if ((r = api_->open_container(m, 'a', "(ss)")) < 0) return r;
+      for (const auto& [device, access] : *list) {
+        if ((r = api_->open_container(m, 'r', "ss")) < 0) return r;
+        if ((r = AppendString(m, device)) < 0) return r;
+        if ((r = AppendString(m, access)) < 0) return r;
+        if ((r = api_->close_container(m)) < 0) return r;
+      }
+      if ((r = api_->close_container(m)) < 0) return r;
     }
     return api_->close_container(m);
   }

@@ -1,7 +1,14 @@
 #include "runtimed/runtime/systemd_cgroup.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <chrono>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +28,39 @@ bool PidListed(const std::string& procs_file, pid_t pid) {
     if (absl::SimpleAtoi(line, &listed) && listed == pid) return true;
   }
   return false;
+}
+
+// Adds the device nodes of `dir` ("c 1:3" -> "/dev/null"), those of its
+// subdirectories when `depth` > 0 (/dev/net/tun), without following links.
+void ScanDeviceNodes(const std::string& dir, int depth, std::map<std::string, std::string>* nodes) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> subdirs;
+  while (struct dirent* entry = readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dirfd(d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const std::string path = dir + "/" + name;
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      nodes->emplace(absl::StrCat(S_ISCHR(st.st_mode) ? "c " : "b ", major(st.st_rdev), ":",
+                                  minor(st.st_rdev)),
+                     path);
+    } else if (S_ISDIR(st.st_mode) && depth > 0 && name != "pts" && name != "shm") {
+      subdirs.push_back(path);
+    }
+  }
+  closedir(d);
+  // The top level's names first: /dev/null, not a copy of it further down.
+  for (const std::string& subdir : subdirs) ScanDeviceNodes(subdir, depth - 1, nodes);
+}
+
+// Where systemd finds the container's devices on this host.
+DeviceNames HostDeviceNames(const std::string& proc) {
+  DeviceNames names;
+  names.proc_devices = ReadFile(proc + "/devices").value_or("");
+  ScanDeviceNodes("/dev", 1, &names.nodes);
+  return names;
 }
 
 class SystemdCgroup : public CgroupManager {
@@ -101,8 +141,10 @@ class SystemdCgroup : public CgroupManager {
 
   absl::Status StartScope(pid_t pid) {
     ASSIGN_OR_RETURN(SystemdBus * bus, Bus());
+    DeviceNames devices;
+    if (!resources_.devices.empty()) devices = HostDeviceNames(options_.proc);
     ASSIGN_OR_RETURN(std::vector<UnitProperty> props,
-                     SystemdScopeProperties(path_, pid, resources_, cgroup2_));
+                     SystemdScopeProperties(path_, pid, resources_, cgroup2_, devices));
     RETURN_IF_ERROR(bus->StartTransientUnit(path_.unit, props));
     // StartTransientUnit only queues the job; the limits apply once the PID
     // is in the scope, which must happen before the container runs.

@@ -45,6 +45,37 @@ uint64_t LimitOrInfinity(int64_t value) {
   return value < 0 ? kInfinity : static_cast<uint64_t>(value);
 }
 
+// The /proc/devices name of a major in the "Character devices:" or "Block
+// devices:" section; "" when it has none.
+std::string DeviceClass(const std::string& proc_devices, char type, int64_t major) {
+  const absl::string_view wanted = type == 'c' ? "Character devices:" : "Block devices:";
+  bool in_section = false;
+  for (absl::string_view line : absl::StrSplit(proc_devices, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::EndsWith(line, ":")) {
+      in_section = line == wanted;
+      continue;
+    }
+    if (!in_section) continue;
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::MaxSplits(' ', 1), absl::SkipEmpty());
+    int64_t number = 0;
+    if (fields.size() == 2 && absl::SimpleAtoi(fields[0], &number) && number == major) {
+      return std::string(fields[1]);
+    }
+  }
+  return "";
+}
+
+// `access` without the letters of `removed`.
+std::string WithoutAccess(const std::string& access, const std::string& removed) {
+  std::string left;
+  for (char c : access) {
+    if (removed.find(c) == std::string::npos) left.push_back(c);
+  }
+  return left;
+}
+
 }  // namespace
 
 bool IsSystemdCgroupsPath(const std::string& cgroups_path) {
@@ -195,10 +226,64 @@ absl::StatusOr<std::vector<UnitProperty>> SystemdResourceProperties(const Resour
   return props;
 }
 
+std::vector<UnitProperty> SystemdDeviceProperties(const std::vector<DeviceRule>& rules,
+                                                  const DeviceNames& names) {
+  // A new device cgroup allows everything until a rule says otherwise.
+  bool allow_all = true;
+  std::vector<DeviceRule> allowed;
+  for (const DeviceRule& rule : rules) {
+    if (rule.type == 'a' && rule.major < 0 && rule.minor < 0) {
+      if (WithoutAccess("rwm", rule.access).empty()) {
+        allow_all = rule.allow;
+        allowed.clear();
+        continue;
+      }
+    }
+    if (allow_all) {
+      // A deny carved out of allow-all: systemd has no way to say it.
+      if (!rule.allow) return {};
+      continue;
+    }
+    if (rule.allow) {
+      allowed.push_back(rule);
+      continue;
+    }
+    for (DeviceRule& kept : allowed) {
+      if (kept.type == rule.type && kept.major == rule.major && kept.minor == rule.minor) {
+        kept.access = WithoutAccess(kept.access, rule.access);
+      }
+    }
+  }
+  if (allow_all) return {{"DevicePolicy", std::string("auto")}, {"DeviceAllow", DeviceAllowList{}}};
+  DeviceAllowList entries;
+  for (const DeviceRule& rule : allowed) {
+    if (rule.access.empty()) continue;
+    for (char type : {'c', 'b'}) {
+      if (rule.type != 'a' && rule.type != type) continue;
+      const std::string group = type == 'c' ? "char" : "block";
+      std::string name;
+      if (rule.major < 0) {
+        // systemd matches a whole type, not "*:n".
+        if (rule.minor < 0) name = group + "-*";
+      } else if (rule.minor < 0) {
+        std::string device_class = DeviceClass(names.proc_devices, type, rule.major);
+        if (!device_class.empty()) name = group + "-" + device_class;
+      } else {
+        auto node =
+            names.nodes.find(absl::StrCat(std::string(1, type), " ", rule.major, ":", rule.minor));
+        if (node != names.nodes.end()) name = node->second;
+      }
+      if (!name.empty()) entries.emplace_back(name, rule.access);
+    }
+  }
+  return {{"DevicePolicy", std::string("strict")}, {"DeviceAllow", std::move(entries)}};
+}
+
 absl::StatusOr<std::vector<UnitProperty>> SystemdScopeProperties(const SystemdCgroupsPath& path,
                                                                  pid_t pid,
                                                                  const Resources& resources,
-                                                                 bool cgroup2) {
+                                                                 bool cgroup2,
+                                                                 const DeviceNames& devices) {
   std::vector<UnitProperty> props = {
       {"Description", "berth container " + path.unit},
       {"Slice", path.slice},
@@ -218,6 +303,10 @@ absl::StatusOr<std::vector<UnitProperty>> SystemdScopeProperties(const SystemdCg
   absl::StatusOr<std::vector<UnitProperty>> limits = SystemdResourceProperties(resources, cgroup2);
   if (!limits.ok()) return limits.status();
   props.insert(props.end(), limits->begin(), limits->end());
+  if (!resources.devices.empty()) {
+    std::vector<UnitProperty> device_props = SystemdDeviceProperties(resources.devices, devices);
+    props.insert(props.end(), device_props.begin(), device_props.end());
+  }
   return props;
 }
 

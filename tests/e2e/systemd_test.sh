@@ -78,8 +78,12 @@ sd_boot() {
         fi
       done
     fi
+    # The nodes of the devices a container gets, as a host has them: systemd
+    # names DeviceAllow= entries by their node in its own /dev.
     mount -t tmpfs -o mode=0755 dev "$R/dev"
-    for n in null zero full random urandom tty; do
+    mkdir "$R/dev/net"
+    for n in null zero full random urandom tty ptmx net/tun; do
+      [ -e "/dev/$n" ] || continue
       touch "$R/dev/$n"
       mount --bind "/dev/$n" "$R/dev/$n"
     done
@@ -297,6 +301,23 @@ test_systemd_cgroups() {
   check_eq "a SIGKILL under the systemd driver is no OOM kill" "false" \
     "$(docker inspect -f '{{.State.OOMKilled}}' sdkill)"
   docker rm -f sdkill >/dev/null
+
+  # The device list is systemd's to re-apply: a daemon-reload (or a property
+  # change) rewrites the scope's devices cgroup from DevicePolicy/DeviceAllow,
+  # so they must carry the container's rules, or every device opens up.
+  id=$(docker run -d --name sddev busybox sleep 300)
+  unit=berth-$id.scope
+  check_eq "DevicePolicy=strict on the scope" "strict" "$(sd_prop "$unit" DevicePolicy)"
+  check_contains "DeviceAllow names the container's devices" "/dev/null rwm" \
+    "$(sd_prop "$unit" DeviceAllow)"
+  local devices
+  devices=$(sort "$(sd_scope_dir "$unit" devices)/devices.list")
+  check_contains "the scope's device list is the container's" "c 1:3 rwm" "$devices"
+  sd_ctl daemon-reload
+  check_eq "a systemd daemon-reload keeps the container's device list" "$devices" \
+    "$(sort "$(sd_scope_dir "$unit" devices)/devices.list")"
+  check "and /dev/null stays open" docker exec sddev sh -c 'echo x >/dev/null'
+  docker rm -f sddev >/dev/null
 
   out=$(docker run --rm --cgroup-parent berth-e2e.slice busybox cat /proc/self/cgroup)
   check_contains "--cgroup-parent names a slice, nested as systemd nests them" \

@@ -179,6 +179,83 @@ TEST_CASE("the scope is delegated, holds the init and carries the limits") {
   CHECK(U64(*props, "MemoryMax") == 1u << 20);
 }
 
+DeviceRule Rule(bool allow, char type, int64_t major, int64_t minor, std::string access) {
+  DeviceRule rule;
+  rule.allow = allow;
+  rule.type = type;
+  rule.major = major;
+  rule.minor = minor;
+  rule.access = std::move(access);
+  return rule;
+}
+
+DeviceAllowList AllowList(const std::vector<UnitProperty>& props) {
+  const UnitProperty* p = Find(props, "DeviceAllow");
+  REQUIRE(p != nullptr);
+  REQUIRE(std::holds_alternative<DeviceAllowList>(p->value));
+  return std::get<DeviceAllowList>(p->value);
+}
+
+std::string Policy(const std::vector<UnitProperty>& props) {
+  const UnitProperty* p = Find(props, "DevicePolicy");
+  REQUIRE(p != nullptr);
+  return std::get<std::string>(p->value);
+}
+
+TEST_CASE("device rules become DevicePolicy and DeviceAllow, as runc sends them") {
+  DeviceNames names;
+  names.nodes = {{"c 1:3", "/dev/null"}, {"c 10:200", "/dev/net/tun"}, {"b 7:0", "/dev/loop0"}};
+  names.proc_devices =
+      "Character devices:\n  1 mem\n136 pts\n\nBlock devices:\n  7 loop\n136 notpts\n";
+  // Docker's shape: deny all, then what the container may use.
+  std::vector<DeviceRule> docker = {
+      Rule(false, 'a', -1, -1, "rwm"), Rule(true, 'c', -1, -1, "m"),
+      Rule(true, 'b', -1, -1, "m"),    Rule(true, 'c', 1, 3, "rwm"),
+      Rule(true, 'c', 136, -1, "rwm"), Rule(true, 'c', 10, 200, "rwm"),
+      Rule(true, 'c', 5, 2, "rwm"),   // no node here: left out
+      Rule(true, 'c', 99, -1, "rw"),  // no /proc/devices name: left out
+      Rule(true, 'c', -1, 7, "r"),    // "*:7": systemd cannot say it
+      Rule(true, 'a', 7, 0, "r"),     // both types
+  };
+  std::vector<UnitProperty> props = SystemdDeviceProperties(docker, names);
+  CHECK(Policy(props) == "strict");
+  CHECK(AllowList(props) == DeviceAllowList{{"char-*", "m"},
+                                            {"block-*", "m"},
+                                            {"/dev/null", "rwm"},
+                                            {"char-pts", "rwm"},
+                                            {"/dev/net/tun", "rwm"},
+                                            {"/dev/loop0", "r"}});
+
+  // A later deny takes its letters back from an allow.
+  props = SystemdDeviceProperties(
+      {Rule(false, 'a', -1, -1, "rwm"), Rule(true, 'c', 1, 3, "rwm"), Rule(false, 'c', 1, 3, "w"),
+       Rule(true, 'c', 10, 200, "rw"), Rule(false, 'c', 10, 200, "rw")},
+      names);
+  CHECK(AllowList(props) == DeviceAllowList{{"/dev/null", "rm"}});
+
+  // --privileged: everything, which is systemd's auto policy without entries.
+  props = SystemdDeviceProperties({Rule(true, 'a', -1, -1, "rwm")}, names);
+  CHECK(Policy(props) == "auto");
+  CHECK(AllowList(props).empty());
+  // No rule at all leaves a device cgroup open too.
+  CHECK(Policy(SystemdDeviceProperties(
+            {Rule(false, 'a', -1, -1, "rwm"), Rule(true, 'a', -1, -1, "rwm")}, names)) == "auto");
+  // A deny carved out of allow-all cannot be said: no properties.
+  CHECK(SystemdDeviceProperties({Rule(true, 'a', -1, -1, "rwm"), Rule(false, 'c', 1, 3, "rwm")},
+                                names)
+            .empty());
+
+  // The scope carries them only when the container has rules.
+  Resources r;
+  auto scope = SystemdScopeProperties({"system.slice", "berth-x.scope"}, 1, r, false, names);
+  REQUIRE(scope.ok());
+  CHECK(Find(*scope, "DevicePolicy") == nullptr);
+  r.devices = docker;
+  scope = SystemdScopeProperties({"system.slice", "berth-x.scope"}, 1, r, false, names);
+  REQUIRE(scope.ok());
+  CHECK(Policy(*scope) == "strict");
+}
+
 // A cgroup v1 tree in a temp directory: the hierarchies the driver touches,
 // and the manager's own cgroup "/sd" as /proc/1/cgroup reports it.
 struct FakeHost {
