@@ -146,10 +146,32 @@ absl::Status CallForReply(const std::string& socket_path, const shim::v1::ShimFr
   return ReplyStatus(frame.reply());
 }
 
-class ShimAttachmentImpl : public ShimAttachment {
+// A streaming connection's client half: stdin frames out, the fd for polls.
+template <typename Interface>
+class ShimStream : public Interface {
  public:
-  explicit ShimAttachmentImpl(int fd) : fd_(fd) {}
-  ~ShimAttachmentImpl() override { close(fd_); }
+  explicit ShimStream(int fd) : fd_(fd) {}
+  ~ShimStream() override { close(fd_); }
+
+  absl::Status WriteStdin(const std::string& data) override {
+    shim::v1::ShimFrame frame;
+    frame.set_stdin(data);
+    return WriteFrame(fd_, frame);
+  }
+  absl::Status CloseStdin() override {
+    shim::v1::ShimFrame frame;
+    frame.set_close_stdin(true);
+    return WriteFrame(fd_, frame);
+  }
+  int fd() const override { return fd_; }
+
+ protected:
+  const int fd_;
+};
+
+class ShimAttachmentImpl : public ShimStream<ShimAttachment> {
+ public:
+  using ShimStream::ShimStream;
 
   absl::StatusOr<std::optional<shim::v1::Output>> Read() override {
     while (true) {
@@ -158,29 +180,11 @@ class ShimAttachmentImpl : public ShimAttachment {
       if (frame->has_output()) return std::optional<shim::v1::Output>(frame->output());
     }
   }
-
-  absl::Status WriteStdin(const std::string& data) override {
-    shim::v1::ShimFrame frame;
-    frame.set_stdin(data);
-    return WriteFrame(fd_, frame);
-  }
-
-  absl::Status CloseStdin() override {
-    shim::v1::ShimFrame frame;
-    frame.set_close_stdin(true);
-    return WriteFrame(fd_, frame);
-  }
-
-  int fd() const override { return fd_; }
-
- private:
-  int fd_;
 };
 
-class ShimExecutionImpl : public ShimExecution {
+class ShimExecutionImpl : public ShimStream<ShimExecution> {
  public:
-  explicit ShimExecutionImpl(int fd) : fd_(fd) {}
-  ~ShimExecutionImpl() override { close(fd_); }
+  using ShimStream::ShimStream;
 
   void set_pid(int64_t pid) { pid_ = pid; }
   int64_t pid() const override { return pid_; }
@@ -200,20 +204,8 @@ class ShimExecutionImpl : public ShimExecution {
       }
     }
   }
-  absl::Status WriteStdin(const std::string& data) override {
-    shim::v1::ShimFrame frame;
-    frame.set_stdin(data);
-    return WriteFrame(fd_, frame);
-  }
-  absl::Status CloseStdin() override {
-    shim::v1::ShimFrame frame;
-    frame.set_close_stdin(true);
-    return WriteFrame(fd_, frame);
-  }
-  int fd() const override { return fd_; }
 
  private:
-  int fd_;
   int64_t pid_ = 0;
 };
 
