@@ -16,6 +16,13 @@ class BuildSession {
   virtual ~BuildSession() = default;
   virtual bool Write(const std::string& chunk) = 0;
   virtual void WritesDone() = 0;
+  // The context's last chunk and its end, in one message: imaged reads the
+  // end with the data instead of waiting for another.
+  virtual bool WriteLast(const std::string& chunk) {
+    const bool written = Write(chunk);
+    WritesDone();
+    return written;
+  }
   // Docker's JSON messages as imaged encoded them; false at the end.
   virtual bool Read(std::string* json_lines) = 0;
   virtual absl::Status Finish() = 0;

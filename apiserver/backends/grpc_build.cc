@@ -44,6 +44,11 @@ class GrpcBuildSession : public BuildSession {
     return stream_->Write(request);
   }
   void WritesDone() override { stream_->WritesDone(); }
+  bool WriteLast(const std::string& chunk) override {
+    image::v1::BuildRequest request;
+    request.set_context(chunk);
+    return stream_->Write(request, grpc::WriteOptions().set_last_message());
+  }
   bool Read(std::string* json_lines) override {
     image::v1::BuildResponse response;
     if (!stream_->Read(&response)) return false;

@@ -27,14 +27,18 @@ constexpr size_t kMaxConfigBody = 1 << 20;
 // next (the CLI writes the tar as it walks the context).
 constexpr size_t kChunkSize = 64 << 10;
 
-// Up to kChunkSize bytes of the request body; empty at the end. Read through
-// a buffer and appended: sizing the chunk up front zeroed it for every call.
-absl::Status NextChunk(Exchange& exchange, std::string* chunk) {
+// Up to kChunkSize bytes of the request body; *ended once the body's end was
+// read. Read through a buffer and appended: sizing the chunk up front zeroed
+// it for every call.
+absl::Status NextChunk(Exchange& exchange, std::string* chunk, bool* ended) {
   chunk->clear();
   std::unique_ptr<char[]> buffer(new char[kChunkSize]);
   while (chunk->size() < kChunkSize) {
     ASSIGN_OR_RETURN(size_t n, exchange.ReadBodySome(buffer.get(), kChunkSize - chunk->size()));
-    if (n == 0) break;
+    if (n == 0) {
+      *ended = true;
+      break;
+    }
     chunk->append(buffer.get(), n);
   }
   return absl::OkStatus();
@@ -152,26 +156,35 @@ absl::StatusOr<img::BuildParameters> BuildParametersFrom(const Query& query) {
 absl::Status BuildHandlers::Build(Exchange& exchange) {
   ASSIGN_OR_RETURN(img::BuildParameters params, BuildParametersFrom(exchange.request().query));
   ASSIGN_OR_RETURN(std::unique_ptr<BuildSession> session, builds_->Build(params));
+  // A RUN step may be silent for long: a client that goes away meanwhile
+  // (Ctrl-C) cancels the build without waiting for output to fail. Watched
+  // from the start: the watch's thread is then made while the client still
+  // uploads, not when the build's answer is due; it ends after the reply.
+  BuildSession* live = session.get();
+  std::unique_ptr<DisconnectWatch> watch = exchange.WatchDisconnect([live] { live->Cancel(); });
   std::string chunk;
+  bool ended = false;
   while (true) {
-    absl::Status read = NextChunk(exchange, &chunk);
+    absl::Status read = NextChunk(exchange, &chunk, &ended);
     if (!read.ok()) {
+      watch.reset();
       session.reset();  // cancels the build
       return read;
     }
-    if (chunk.empty() || !session->Write(chunk)) break;
+    if (ended && !chunk.empty()) {
+      session->WriteLast(chunk);
+      break;
+    }
+    if (chunk.empty() || !session->Write(chunk)) {
+      session->WritesDone();
+      break;
+    }
   }
-  session->WritesDone();
-  // A RUN step may be silent for long: a client that goes away meanwhile
-  // (Ctrl-C) cancels the build without waiting for output to fail.
-  BuildSession* live = session.get();
-  std::unique_ptr<DisconnectWatch> watch = exchange.WatchDisconnect([live] { live->Cancel(); });
   std::string lines;
   // An error before the first message (the Dockerfile does not parse, ...)
   // is the reply itself: Docker answers it with its HTTP status, not 200.
   if (!session->Read(&lines)) {
     absl::Status status = session->Finish();
-    watch.reset();
     if (!status.ok()) return status;
     exchange.StartChunked(200, kJsonType);
     exchange.EndChunked();
@@ -189,7 +202,6 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
     return absl::OkStatus();
   }
   absl::Status status = session->Finish();
-  watch.reset();
   if (!status.ok()) exchange.WriteChunk(JsonMessageLine(JsonErrorMessage(status.message())));
   exchange.EndChunked();
   return absl::OkStatus();

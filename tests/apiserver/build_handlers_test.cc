@@ -16,6 +16,9 @@ using testing::FakeImages;
 // What a build session saw, kept past the session's end.
 struct SessionLog {
   std::string uploaded;
+  // Messages the upload took, and whether the last one carried the end.
+  int messages = 0;
+  bool ended_with_data = false;
   bool writes_done = false;
   bool cancelled = false;
   std::vector<std::string> lines;
@@ -29,9 +32,16 @@ class FakeSession : public BuildSession {
   explicit FakeSession(SessionLog* log) : log_(log) {}
   bool Write(const std::string& chunk) override {
     log_->uploaded += chunk;
+    ++log_->messages;
     return true;
   }
   void WritesDone() override { log_->writes_done = true; }
+  bool WriteLast(const std::string& chunk) override {
+    Write(chunk);
+    log_->ended_with_data = true;
+    log_->writes_done = true;
+    return true;
+  }
   bool Read(std::string* lines) override {
     if (log_->on_read) std::exchange(log_->on_read, nullptr)();
     if (next_ >= log_->lines.size()) return false;
@@ -296,6 +306,34 @@ TEST_CASE("POST /build uploads the body and copies imaged's lines back", "[build
   f.api.Handle(midway);
   CHECK(midway.status == 200);
   CHECK(midway.body.find("imaged is unavailable: gone") != std::string::npos);
+}
+
+TEST_CASE("POST /build's last context chunk carries the end of the upload", "[build]") {
+  Fixture f;
+  SessionLog log;
+  f.builds.session_log = &log;
+  std::string context((64 << 10) + 100, 'c');
+  FakeExchange exchange("POST", "/build", context);
+  f.api.Handle(exchange);
+  CHECK(log.uploaded == context);
+  CHECK(log.messages == 2);
+  CHECK(log.ended_with_data);
+
+  // A body that ends on a chunk's end has nothing left to carry it.
+  SessionLog even;
+  f.builds.session_log = &even;
+  FakeExchange whole("POST", "/build", std::string(64 << 10, 'c'));
+  f.api.Handle(whole);
+  CHECK(even.messages == 1);
+  CHECK_FALSE(even.ended_with_data);
+  CHECK(even.writes_done);
+
+  SessionLog empty;
+  f.builds.session_log = &empty;
+  FakeExchange nothing("POST", "/build", "");
+  f.api.Handle(nothing);
+  CHECK(empty.messages == 0);
+  CHECK(empty.writes_done);
 }
 
 TEST_CASE("a client gone during a silent step cancels the build", "[build]") {
