@@ -1,5 +1,8 @@
 #include "imaged/build/builder.h"
 
+#include <set>
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -22,6 +25,64 @@ std::vector<std::string> EnvList(const std::map<std::string, std::string>& value
   return env;
 }
 
+absl::StatusOr<std::string> Expand(const ShellLex& lex, const std::string& word,
+                                   const std::vector<std::string>& env) {
+  absl::StatusOr<std::string> expanded = lex.ProcessWord(word, env);
+  if (!expanded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("failed to process ", GoQuote(word), ": ", expanded.status().message()));
+  }
+  return expanded;
+}
+
+// A global ARG (before the first FROM): in scope for FROM lines.
+absl::Status AddMetaArg(const ShellLex& lex, const Command& meta, BuildArgs& args) {
+  std::vector<std::string> env = EnvList(args.GetAllAllowed());
+  for (const KeyValue& pair : meta.pairs) {
+    std::optional<std::string> value = pair.value;
+    if (value.has_value()) {
+      ASSIGN_OR_RETURN(*value, Expand(lex, *value, env));
+    }
+    args.AddArg(pair.key, value);
+    args.AddMetaArg(pair.key, value);
+  }
+  return absl::OkStatus();
+}
+
+// What a stage's FROM names once expanded: an earlier stage, scratch or an
+// image reference, and the platform its image is for.
+struct StageBase {
+  std::string reference;
+  std::string platform;
+  // The earlier stage it names, or -1.
+  int stage = -1;
+  bool image() const { return stage < 0 && reference != "scratch"; }
+};
+
+absl::StatusOr<StageBase> ExpandStageBase(const Instructions& in, int index, const BuildArgs& args,
+                                          const std::string& build_platform) {
+  const Stage& stage = in.stages[index];
+  ShellLex lex(in.escape_token);
+  std::vector<std::string> meta = EnvList(args.GetAllMeta());
+  StageBase base;
+  ASSIGN_OR_RETURN(base.reference, Expand(lex, stage.base, meta));
+  if (base.reference.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("base name (", stage.base, ") should not be blank"));
+  }
+  ASSIGN_OR_RETURN(std::string platform, Expand(lex, stage.platform, meta));
+  ASSIGN_OR_RETURN(base.platform, NormalizePlatform(platform));
+  if (base.platform.empty()) base.platform = build_platform;
+  // FROM names only earlier stages; anything else (its own name included,
+  // as in "FROM ubuntu AS ubuntu") is an image, as in Docker's legacy builder.
+  for (int i = 0; i < index; ++i) {
+    if (!in.stages[i].name.empty() && in.stages[i].name == absl::AsciiStrToLower(base.reference)) {
+      base.stage = i;
+    }
+  }
+  return base;
+}
+
 // One build: the state that lives from the first step to the last.
 class BuildRun {
  public:
@@ -33,8 +94,13 @@ class BuildRun {
         output_(output),
         args_(options.build_args, PlatformArgs(options.platform)) {}
 
-  absl::StatusOr<std::string> Run(const std::string& dockerfile) {
-    ASSIGN_OR_RETURN(plan_, MakePlan(dockerfile, PlanOptions{options_.target, options_.labels}));
+  // prepared: the plan of dockerfile with these options, when known.
+  absl::StatusOr<std::string> Run(const std::string& dockerfile, const BuildPlan* prepared) {
+    if (prepared != nullptr) {
+      plan_ = *prepared;
+    } else {
+      ASSIGN_OR_RETURN(plan_, MakePlan(dockerfile, PlanOptions{options_.target, options_.labels}));
+    }
     if (!options_.no_cache) {
       for (const std::string& reference : options_.cache_from) {
         absl::StatusOr<ImageRecord> source =
@@ -52,15 +118,7 @@ class BuildRun {
     ShellLex lex(in.escape_token);
     for (const Command& meta : in.meta_args) {
       RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, meta.original));
-      std::vector<std::string> env = EnvList(args_.GetAllAllowed());
-      for (const KeyValue& pair : meta.pairs) {
-        std::optional<std::string> value = pair.value;
-        if (value.has_value()) {
-          ASSIGN_OR_RETURN(*value, Expand(lex, *value, env));
-        }
-        args_.AddArg(pair.key, value);
-        args_.AddMetaArg(pair.key, value);
-      }
+      RETURN_IF_ERROR(AddMetaArg(lex, meta, args_));
     }
     for (int i = 0; i < static_cast<int>(in.stages.size()); ++i) {
       RETURN_IF_ERROR(BuildStage(i));
@@ -84,16 +142,6 @@ class BuildRun {
   const std::vector<std::string>& reused() const { return reused_; }
 
  private:
-  static absl::StatusOr<std::string> Expand(const ShellLex& lex, const std::string& word,
-                                            const std::vector<std::string>& env) {
-    absl::StatusOr<std::string> expanded = lex.ProcessWord(word, env);
-    if (!expanded.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("failed to process ", GoQuote(word), ": ", expanded.status().message()));
-    }
-    return expanded;
-  }
-
   LineFn Progress() {
     return [this](const std::string& line) {
       output_.Stream(line).IgnoreError();
@@ -107,30 +155,15 @@ class BuildRun {
     RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, stage.original));
     // The base image may have to be pulled.
     RETURN_IF_ERROR(output_.Flush());
-    ShellLex lex(in.escape_token);
-    std::vector<std::string> meta = EnvList(args_.GetAllMeta());
-    ASSIGN_OR_RETURN(std::string base, Expand(lex, stage.base, meta));
-    if (base.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("base name (", stage.base, ") should not be blank"));
-    }
-    ASSIGN_OR_RETURN(std::string platform, Expand(lex, stage.platform, meta));
-    ASSIGN_OR_RETURN(platform_, NormalizePlatform(platform));
-    if (platform_.empty()) platform_ = options_.platform;
-    // FROM names only earlier stages; anything else (its own name included,
-    // as in "FROM ubuntu AS ubuntu") is an image, as in Docker's legacy builder.
-    int stage_ref = -1;
-    for (int i = 0; i < index; ++i) {
-      if (!in.stages[i].name.empty() && in.stages[i].name == absl::AsciiStrToLower(base)) {
-        stage_ref = i;
-      }
-    }
-    if (stage_ref >= 0) {
-      image_ = stages_[stage_ref];
-    } else if (base == "scratch") {
+    ASSIGN_OR_RETURN(StageBase base, ExpandStageBase(in, index, args_, options_.platform));
+    platform_ = base.platform;
+    if (base.stage >= 0) {
+      image_ = stages_[base.stage];
+    } else if (!base.image()) {
       image_ = ImageRecord{};
     } else {
-      ASSIGN_OR_RETURN(image_, deps_.images->Resolve(base, platform_, options_.pull, Progress()));
+      ASSIGN_OR_RETURN(image_,
+                       deps_.images->Resolve(base.reference, platform_, options_.pull, Progress()));
     }
     state_ = std::make_unique<StageState>(args_, in.escape_token);
     state_->Begin(stage.name, image_.config.value("config", Json::object()));
@@ -470,7 +503,10 @@ absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
   BuildOptions normalized = options;
   ASSIGN_OR_RETURN(normalized.platform, NormalizePlatform(options.platform));
   BuildRun run(deps_, normalized, context, output);
-  absl::StatusOr<std::string> id = run.Run(dockerfile);
+  const bool prepared = prepared_ != nullptr && prepared_->dockerfile == dockerfile &&
+                        prepared_->plan_options.target == options.target &&
+                        prepared_->plan_options.labels == options.labels;
+  absl::StatusOr<std::string> id = run.Run(dockerfile, prepared ? &prepared_->plan : nullptr);
   // Also after a failure: the steps reused before it were used. Losing this
   // only ages the entries (an earlier prune by --filter until), so it does
   // not fail a build whose images are stored.
@@ -486,6 +522,30 @@ absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
   }
   RETURN_IF_ERROR(output.Finish(*id));
   return id;
+}
+
+void Builder::Prepare(const BuildOptions& options, const std::string& dockerfile) {
+  PlanOptions plan_options{options.target, options.labels};
+  absl::StatusOr<BuildPlan> plan = MakePlan(dockerfile, plan_options);
+  absl::StatusOr<std::string> platform = NormalizePlatform(options.platform);
+  if (!plan.ok() || !platform.ok()) return;
+  prepared_ = std::make_unique<Prepared>(Prepared{dockerfile, plan_options, std::move(*plan)});
+  // --pull asks the registry first: nothing to look up ahead.
+  if (options.pull) return;
+  const Instructions& in = prepared_->plan.instructions;
+  BuildArgs args(options.build_args, PlatformArgs(*platform));
+  ShellLex lex(in.escape_token);
+  for (const Command& meta : in.meta_args) {
+    if (!AddMetaArg(lex, meta, args).ok()) return;
+  }
+  std::set<std::pair<std::string, std::string>> hinted;
+  for (int i = 0; i < static_cast<int>(in.stages.size()); ++i) {
+    absl::StatusOr<StageBase> base = ExpandStageBase(in, i, args, *platform);
+    if (!base.ok()) return;
+    if (base->image() && hinted.emplace(base->reference, base->platform).second) {
+      deps_.images->Prefetch(base->reference, base->platform);
+    }
+  }
 }
 
 }  // namespace berth::imaged::build

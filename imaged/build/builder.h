@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,22 @@ class Builder {
   absl::StatusOr<std::string> Build(const BuildOptions& options, const std::string& dockerfile,
                                     const SourceTree& context, BuildOutput& output);
 
+  // Called as soon as the Dockerfile has arrived, while the rest of the
+  // context may still be uploading: plans it and hints the stages' base
+  // images to deps.images (BaseImages::Prefetch), so that a Build of the same
+  // text with the same options starts from there. A cached build's FROM and
+  // planning then overlap the upload. Errors are left for Build to report.
+  void Prepare(const BuildOptions& options, const std::string& dockerfile);
+
  private:
+  struct Prepared {
+    std::string dockerfile;
+    PlanOptions plan_options;
+    BuildPlan plan;
+  };
+
   Dependencies deps_;
+  std::unique_ptr<Prepared> prepared_;
 };
 
 // The image a step makes: parent's config with the stage's container config,

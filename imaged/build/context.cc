@@ -194,7 +194,8 @@ absl::Status BuildContext::WriteData(const char* data, size_t size, int64_t offs
 
 absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& tar,
                                                                     const std::string& root,
-                                                                    int64_t memory_limit) {
+                                                                    int64_t memory_limit,
+                                                                    const FileFn& on_file) {
   std::unique_ptr<BuildContext> context(new BuildContext(root));
   context->entries_[""] = FileInfo{FileType::kDirectory, 0755, 0, ""};
   std::unique_ptr<struct archive, ArchiveDeleter> reader(archive_read_new());
@@ -290,6 +291,12 @@ absl::StatusOr<std::unique_ptr<BuildContext>> BuildContext::Extract(ByteSource& 
       info.size = end - start;
       context->extents_[name] = Extent{start, info.size};
       if (hashed == info.size) context->digests_[name] = hash.FinishHex();
+      // (A sparse entry's trailing hole is not in memory yet: left out.)
+      if (on_file && context->data_fd_ < 0 &&
+          static_cast<int64_t>(context->memory_.size()) >= start + info.size) {
+        on_file(name,
+                absl::string_view(context->memory_.data() + start, static_cast<size_t>(info.size)));
+      }
     }
     context->entries_[name] = info;
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "imaged/build/dockerignore.h"
 #include "imaged/byte_source.h"
 
@@ -82,12 +84,18 @@ class BuildContext : public SourceTree {
   // cached build's time went largely to writing and removing the data file.
   static constexpr int64_t kMemoryLimit = 16 << 20;
 
+  // Called with each regular file (cleaned name, content) as soon as it is
+  // extracted, while the rest of the tar may still be arriving; only while
+  // the contents are in memory. A later entry of the same name replaces it.
+  using FileFn = std::function<void(const std::string& name, absl::string_view content)>;
+
   // Extracts a tar (plain, gzip, bzip2 or xz) and reads .dockerignore. When
   // the contents exceed memory_limit they go to root/data (root, a
   // directory imaged owns, is made then).
   static absl::StatusOr<std::unique_ptr<BuildContext>> Extract(ByteSource& tar,
                                                                const std::string& root,
-                                                               int64_t memory_limit = kMemoryLimit);
+                                                               int64_t memory_limit = kMemoryLimit,
+                                                               const FileFn& on_file = nullptr);
 
   // The Dockerfile at path inside the context (default "Dockerfile", then
   // "dockerfile" as Docker falls back), symlinks followed inside the context.

@@ -51,6 +51,11 @@ class BaseImages {
   // sure the image is still stored: NotFound when it is not. An image with
   // children is never removed, so confirming one confirms its parents.
   virtual absl::Status Confirm(const std::string& /*image_id*/) { return absl::OkStatus(); }
+  // A hint, given while the context is still arriving, that
+  // Resolve(reference, platform, pull=false) follows: a stored image may be
+  // looked up now, off the build's critical path, and Resolve answered from
+  // that. Never pulls; a miss is left for Resolve.
+  virtual void Prefetch(const std::string& /*reference*/, const std::string& /*platform*/) {}
 };
 
 // Runs RUN steps in containers (runtimed).

@@ -39,7 +39,11 @@ struct FakeImages : BaseImages {
     if (gone.count(id)) return absl::NotFoundError("No such image: " + id);
     return absl::OkStatus();
   }
+  void Prefetch(const std::string& reference, const std::string& platform) override {
+    prefetched.push_back(reference + "@" + platform);
+  }
   std::map<std::string, ImageRecord> by_name;
+  std::vector<std::string> prefetched;
   std::map<std::string, Json> by_id;
   int resolves = 0;
   std::vector<std::string> confirmed;
@@ -206,6 +210,17 @@ struct Fixture {
     return text;
   }
   Json Image(const std::string& id) { return images.by_id.at(id); }
+  // A fresh output into stream, for a Builder of the test's own.
+  BuildOutput& Output(bool quiet = false) {
+    stream.clear();
+    output = std::make_unique<BuildOutput>(
+        [this](const std::string& bytes) {
+          stream += bytes;
+          return absl::OkStatus();
+        },
+        quiet);
+    return *output;
+  }
 
   FakeImages images;
   FakeWriter writer;
@@ -217,6 +232,7 @@ struct Fixture {
   std::unique_ptr<BuildContext> context;
   std::string stream;
   int sink_writes = 0;
+  std::unique_ptr<BuildOutput> output;
 };
 
 TEST_CASE("a metadata-only build: output, config, history, then all from cache") {
@@ -756,6 +772,64 @@ TEST_CASE("--platform: normalized, refused in containerd's words, FROM --platfor
   id = f.Build("FROM --platform=bar busybox\n");
   REQUIRE_FALSE(id.ok());
   CHECK(absl::StrContains(f.stream, "unknown operating system or architecture"));
+}
+
+TEST_CASE("Prepare hints each stage's base image once; the build then reads as without it") {
+  Fixture f;
+  const std::string dockerfile =
+      "ARG BASE=alpine\nFROM ${BASE} AS one\nFROM one\nFROM scratch\nFROM busybox\n"
+      "FROM --platform=linux/arm64 busybox\nLABEL last=yes\n";
+  BuildOptions options;
+  options.build_args["BASE"] = std::string("busybox");
+  Builder prepared(f.deps);
+  prepared.Prepare(options, dockerfile);
+  // Stages and scratch are not images; ARGs are expanded as FROM expands them.
+  CHECK(f.images.prefetched == std::vector<std::string>{"busybox@", "busybox@linux/arm64"});
+
+  std::string stream;
+  BuildOutput output(
+      [&](const std::string& bytes) {
+        stream += bytes;
+        return absl::OkStatus();
+      },
+      false);
+  auto id = prepared.Build(options, dockerfile, *f.context, output);
+  REQUIRE(id.ok());
+  Fixture unprepared;
+  auto fresh = unprepared.Build(dockerfile, options);
+  REQUIRE(fresh.ok());
+  CHECK(*fresh == *id);
+  CHECK(unprepared.stream == stream);
+  CHECK(absl::StrContains(stream, "Step 7/7 : LABEL last=yes"));
+
+  // --pull asks the registry first: nothing is looked up ahead.
+  f.images.prefetched.clear();
+  options.pull = true;
+  Builder(f.deps).Prepare(options, dockerfile);
+  CHECK(f.images.prefetched.empty());
+}
+
+TEST_CASE("a prepared plan serves only the Dockerfile and options it was made for") {
+  Fixture f;
+  BuildOptions options;
+  Builder builder(f.deps);
+  builder.Prepare(options, "FROM busybox\nLABEL v=1\n");
+  // The context's last entry of that name won: another text.
+  REQUIRE(builder.Build(options, "FROM busybox\nLABEL v=2\n", *f.context, f.Output()).ok());
+  CHECK(absl::StrContains(f.stream, "LABEL v=2"));
+  CHECK_FALSE(absl::StrContains(f.stream, "LABEL v=1"));
+
+  Builder labelled(f.deps);
+  labelled.Prepare(options, "FROM busybox\n");
+  options.labels["extra"] = "x";
+  REQUIRE(labelled.Build(options, "FROM busybox\n", *f.context, f.Output()).ok());
+  CHECK(absl::StrContains(f.stream, "LABEL extra=x"));
+
+  // A Dockerfile that does not parse is reported by the build, not by Prepare.
+  Builder broken(f.deps);
+  broken.Prepare(options, "FROOM busybox\n");
+  absl::Status status = broken.Build(options, "FROOM busybox\n", *f.context, f.Output()).status();
+  CHECK(absl::StrContains(status.message(), "unknown instruction: FROOM"));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "imaged/build/context.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "common/digest.h"
 #include "common/fs.h"
@@ -182,6 +184,59 @@ TEST_CASE(".dockerignore hides files but not the Dockerfile") {
   CHECK(absl::IsNotFound(c.Lstat("app.log").status()));
   CHECK(absl::IsNotFound(c.Open("Dockerfile").status()));
   CHECK(*c.ReadDockerfile("Dockerfile") == "FROM x\n");
+}
+
+// Hands out the tar a few bytes at a time, as an upload arrives.
+class TrickleSource : public ByteSource {
+ public:
+  explicit TrickleSource(std::string data) : data_(std::move(data)) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    size_t count = std::min({n, size_t{4096}, data_.size() - offset_});
+    std::memcpy(buffer, data_.data() + offset_, count);
+    offset_ += count;
+    return count;
+  }
+  size_t offset() const { return offset_; }
+  size_t size() const { return data_.size(); }
+
+ private:
+  std::string data_;
+  size_t offset_ = 0;
+};
+
+TEST_CASE("each file is handed over as soon as it is extracted, while the rest arrives") {
+  TempDir dir;
+  TrickleSource source(TarBuilder()
+                           .File("Dockerfile", "FROM busybox\n")
+                           .File("big.bin", std::string(256 << 10, 'x'))
+                           .File("src/a.txt", "a")
+                           .Finish());
+  std::vector<std::string> names;
+  std::string dockerfile;
+  size_t read_when_dockerfile = 0;
+  auto context = BuildContext::Extract(source, dir.path() + "/context", BuildContext::kMemoryLimit,
+                                       [&](const std::string& name, absl::string_view content) {
+                                         names.push_back(name);
+                                         if (name == "Dockerfile") {
+                                           dockerfile = std::string(content);
+                                           read_when_dockerfile = source.offset();
+                                         }
+                                       });
+  REQUIRE(context.ok());
+  CHECK(names == std::vector<std::string>{"Dockerfile", "big.bin", "src/a.txt"});
+  CHECK(dockerfile == "FROM busybox\n");
+  CHECK(read_when_dockerfile < source.size() / 2);
+
+  // Contents that outgrew memory are not handed over.
+  TempDir spill_dir;
+  StringSource spilled(
+      TarBuilder().File("a", std::string(2048, 'a')).File("Dockerfile", "FROM x\n").Finish());
+  names.clear();
+  REQUIRE(BuildContext::Extract(
+              spilled, spill_dir.path() + "/context", 1024,
+              [&](const std::string& name, absl::string_view) { names.push_back(name); })
+              .ok());
+  CHECK(names.empty());
 }
 
 }  // namespace
