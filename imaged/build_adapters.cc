@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <set>
@@ -18,6 +19,7 @@
 #include "common/fs.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/reference.h"
 #include "common/status.h"
 #include "imaged/build/layer_writer.h"
 #include "imaged/build/plan.h"
@@ -329,9 +331,22 @@ absl::StatusOr<std::shared_ptr<const Json>> StoreBaseImages::ConfigOf(const Imag
   return config;
 }
 
+void StoreBaseImages::Prefetch(const std::string& reference, const std::string& platform) {
+  if (prefetched_.count({reference, platform})) return;
+  absl::StatusOr<ImageInfo> found = store_->Get(reference);
+  if (!found.ok()) return;
+  absl::StatusOr<std::shared_ptr<const Json>> config = ConfigOf(*found);
+  if (!config.ok() || !ConfigMatchesPlatform(reference, **config, platform).ok()) return;
+  prefetched_[{reference, platform}] = build::ImageRecord{found->id, **config};
+}
+
 absl::StatusOr<build::ImageRecord> StoreBaseImages::Resolve(const std::string& reference,
                                                             const std::string& platform, bool pull,
                                                             const build::LineFn& progress) {
+  if (!pull) {
+    auto prefetched = prefetched_.find({reference, platform});
+    if (prefetched != prefetched_.end()) return prefetched->second;
+  }
   if (configs_ != nullptr && !pull && IsSha256Digest(reference)) {
     std::shared_ptr<const Json> config = configs_->Find(reference);
     if (config != nullptr && store_->HasBlob(reference)) {
@@ -419,6 +434,17 @@ absl::StatusOr<std::string> StoreImageWriter::Write(const Json& image_config,
 }
 
 absl::Status StoreImageWriter::Tag(const std::string& image_id, const std::string& reference) {
+  // Rebuilding an image under the name it has changes nothing, and the tag
+  // write would be a synced commit per build.
+  absl::StatusOr<Reference> named = Reference::ParseNormalized(reference);
+  if (named.ok() && !named->has_digest()) {
+    const std::string familiar = named->TagNameOnly().FamiliarString();
+    absl::StatusOr<ImageInfo> image = store_->Get(image_id);
+    if (image.ok() && std::find(image->repo_tags.begin(), image->repo_tags.end(), familiar) !=
+                          image->repo_tags.end()) {
+      return absl::OkStatus();
+    }
+  }
   return store_->Tag(image_id, reference, "");
 }
 

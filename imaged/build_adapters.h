@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "imaged/build/executor.h"
 #include "imaged/commit.h"
@@ -94,6 +95,9 @@ class StoreBaseImages : public build::BaseImages {
                                              const std::string& platform, bool pull,
                                              const build::LineFn& progress) override;
   absl::Status Confirm(const std::string& image_id) override;
+  // Looks the image up as Resolve would without pulling; Resolve(pull=false)
+  // then answers from what it found (one build's instance: for a few ms).
+  void Prefetch(const std::string& reference, const std::string& platform) override;
 
  private:
   // The image's parsed config, from configs_ when there.
@@ -104,6 +108,8 @@ class StoreBaseImages : public build::BaseImages {
   ImageConfigCache* configs_;
   // IDs answered from configs_ and not confirmed yet.
   std::set<std::string> unconfirmed_;
+  // (reference, platform) -> the stored image Prefetch found.
+  std::map<std::pair<std::string, std::string>, build::ImageRecord> prefetched_;
 };
 
 class StoreImageWriter : public build::ImageWriter {

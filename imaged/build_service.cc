@@ -1,5 +1,8 @@
 #include "imaged/build_service.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "imaged/build/dispatch.h"
 
 namespace berth::imaged {
 namespace {
@@ -76,10 +80,13 @@ std::function<bool()> Throttled(std::function<bool()> check, absl::Duration ever
 // The cache as one build sees it: every entry it looks up or makes is in
 // use (a concurrent prune leaves it) until the build ends. Registered before
 // the lookup, so that a prune listing entries after it sees the entry in use.
+// Touch only takes the keys down (into *reused): the build's handle ends
+// after they are marked (ActiveBuilds::EndAfterTouch).
 class BuildScopedCache : public build::BuildCache {
  public:
-  BuildScopedCache(build::BuildCache* cache, ActiveBuilds::Handle* build)
-      : cache_(cache), build_(build) {}
+  BuildScopedCache(build::BuildCache* cache, ActiveBuilds::Handle* build,
+                   std::vector<std::string>* reused)
+      : cache_(cache), build_(build), reused_(reused) {}
   absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override {
     build_->Use(key);
     return cache_->Lookup(key);
@@ -88,11 +95,15 @@ class BuildScopedCache : public build::BuildCache {
     build_->Use(key);
     return cache_->Record(key, image_id);
   }
-  absl::Status Touch(const std::vector<std::string>& keys) override { return cache_->Touch(keys); }
+  absl::Status Touch(const std::vector<std::string>& keys) override {
+    *reused_ = keys;
+    return absl::OkStatus();
+  }
 
  private:
   build::BuildCache* cache_;
   ActiveBuilds::Handle* build_;
+  std::vector<std::string>* reused_;
 };
 
 }  // namespace
@@ -135,21 +146,64 @@ void ActiveBuilds::End(int64_t id) {
   builds_.erase(id);
 }
 
+void ActiveBuilds::EndAfterTouch(std::unique_ptr<Handle> build, std::vector<std::string> keys,
+                                 build::BuildCache* cache) {
+  if (keys.empty()) return;
+  std::lock_guard<std::mutex> lock(touch_mutex_);
+  touches_.push_back(Touch{std::move(build), std::move(keys), cache});
+  ++touches_added_;
+  if (!toucher_.joinable()) toucher_ = std::thread([this] { TouchLoop(); });
+  touch_changed_.notify_all();
+}
+
+void ActiveBuilds::TouchLoop() {
+  // A batch thread does not preempt the build thread that woke it: the
+  // touch waits for the CPU until the build's answer is out.
+  struct sched_param param = {};
+  if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) != 0) {
+    SPDLOG_DEBUG("build cache: the touch thread keeps the normal policy");
+  }
+  std::unique_lock<std::mutex> lock(touch_mutex_);
+  while (true) {
+    touch_changed_.wait(lock, [this] { return stopping_ || !touches_.empty(); });
+    if (touches_.empty()) return;
+    Touch touch = std::move(touches_.front());
+    touches_.pop_front();
+    lock.unlock();
+    // Losing this only ages the entries (an earlier prune by --filter
+    // until): a build whose images are stored does not fail for it.
+    absl::Status touched = touch.cache->Touch(touch.keys);
+    if (!touched.ok()) spdlog::warn("build cache: marking entries used: {}", touched.ToString());
+    touch.build.reset();
+    lock.lock();
+    ++touches_done_;
+    touch_changed_.notify_all();
+  }
+}
+
+void ActiveBuilds::WaitForTouches() {
+  std::unique_lock<std::mutex> lock(touch_mutex_);
+  const int64_t added = touches_added_;
+  touch_changed_.wait(lock, [&] { return touches_done_ >= added; });
+}
+
+ActiveBuilds::~ActiveBuilds() {
+  {
+    std::lock_guard<std::mutex> lock(touch_mutex_);
+    stopping_ = true;
+  }
+  touch_changed_.notify_all();
+  if (toucher_.joinable()) toucher_.join();
+}
+
 absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink) {
   std::unique_ptr<ActiveBuilds::Handle> running = active_.Begin(absl::ToUnixSeconds(absl::Now()));
   build::BuildOutput output(sink, params.quiet);
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
   CompletedTar completed(context);
+  // The cache entries the build reused, marked used after it answered.
+  std::vector<std::string> reused;
   auto run = [&]() -> absl::Status {
-    // The directories are made when needed (a big context, COPY --from, ADD
-    // of a URL): a cached build of a small context touches no file here.
-    // Errors before the first step are the reply itself, as in Docker.
-    ASSIGN_OR_RETURN(std::unique_ptr<build::BuildContext> tree,
-                     build::BuildContext::Extract(completed, dir + "/context"));
-    ASSIGN_OR_RETURN(
-        std::string dockerfile,
-        tree->ReadDockerfile(params.dockerfile.empty() ? "Dockerfile" : params.dockerfile));
-
     StoreBaseImages images(store_, distribution_, &configs_);
     StoreImageWriter writer(store_, content_);
     BlobLayerStore layers(store_, content_, changes_, dir + "/scratch");
@@ -158,7 +212,7 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
     deps.runner = runner_;
     deps.layers = &layers;
     deps.writer = &writer;
-    BuildScopedCache cache(cache_, running.get());
+    BuildScopedCache cache(cache_, running.get(), &reused);
     deps.cache = &cache;
     deps.now = [] {
       return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::Now(), absl::UTCTimeZone());
@@ -172,6 +226,22 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
     build::Builder builder(std::move(deps));
     build::BuildOptions options = params.options;
     options.cancelled = Throttled(params.options.cancelled, absl::Milliseconds(20));
+    // The directories are made when needed (a big context, COPY --from, ADD
+    // of a URL): a cached build of a small context touches no file here.
+    // Errors before the first step are the reply itself, as in Docker.
+    const std::string dockerfile_name =
+        params.dockerfile.empty() ? "Dockerfile" : params.dockerfile;
+    const std::string early_name = build::CleanPath(dockerfile_name);
+    // The CLI sends the Dockerfile among the first entries: the build plans
+    // and finds its base images while the rest of the context arrives.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<build::BuildContext> tree,
+        build::BuildContext::Extract(completed, dir + "/context", build::BuildContext::kMemoryLimit,
+                                     [&](const std::string& name, absl::string_view content) {
+                                       if (name == early_name)
+                                         builder.Prepare(options, std::string(content));
+                                     }));
+    ASSIGN_OR_RETURN(std::string dockerfile, tree->ReadDockerfile(dockerfile_name));
     absl::StatusOr<std::string> id = builder.Build(options, dockerfile, *tree, output);
     if (!id.ok()) {
       SPDLOG_DEBUG("build failed: {}", id.status().ToString());
@@ -180,6 +250,7 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
     return absl::OkStatus();
   };
   absl::Status status = run();
+  active_.EndAfterTouch(std::move(running), std::move(reused), cache_);
   absl::Status removed = RemoveAll(dir);
   if (!removed.ok()) spdlog::warn("removing build directory {}: {}", dir, removed.ToString());
   return status;
@@ -208,6 +279,7 @@ void DescribeStep(const ImageInfo& image, BuildCacheUsage* usage) {
 }  // namespace
 
 absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
+  if (active_ != nullptr) active_->WaitForTouches();
   const int64_t oldest_build = active_ != nullptr ? active_->OldestStart() : 0;
   const std::set<std::string> keys_in_use =
       active_ != nullptr ? active_->KeysInUse() : std::set<std::string>();
@@ -253,6 +325,7 @@ absl::StatusOr<std::vector<BuildCacheUsage>> BuildCacheManager::List() {
 absl::StatusOr<BuildCachePruneResult> BuildCacheManager::Prune(
     const BuildCachePruneOptions& options) {
   std::lock_guard<std::mutex> lock(prune_mutex_);
+  if (active_ != nullptr) active_->WaitForTouches();
   ASSIGN_OR_RETURN(std::vector<build::CacheEntry> entries, cache_->List());
   ASSIGN_OR_RETURN(std::vector<BuildCacheUsage> listed, List());
   std::map<std::string, const BuildCacheUsage*> by_key;

@@ -6,12 +6,15 @@
 // builder writes it.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -56,6 +59,23 @@ class ActiveBuilds {
   // The cache entries running builds use.
   std::set<std::string> KeysInUse();
 
+  // Ends `build` once the entries it reused (`keys`) are marked used in
+  // cache, which happens on a thread of its own: that write transaction is
+  // off the build's answer. Until then the build counts as running (a prune
+  // leaves its entries alone). A crash loses the marks of builds that had
+  // just ended: their entries only look older, none is lost.
+  void EndAfterTouch(std::unique_ptr<Handle> build, std::vector<std::string> keys,
+                     build::BuildCache* cache);
+  // Waits until the builds ended so far have their entries marked (before
+  // the cache is listed or pruned).
+  void WaitForTouches();
+
+  ActiveBuilds() = default;
+  // Marks what is pending first.
+  ~ActiveBuilds();
+  ActiveBuilds(const ActiveBuilds&) = delete;
+  ActiveBuilds& operator=(const ActiveBuilds&) = delete;
+
  private:
   struct Build {
     int64_t start = 0;
@@ -66,6 +86,21 @@ class ActiveBuilds {
   std::mutex mutex_;
   int64_t next_id_ = 0;
   std::map<int64_t, Build> builds_;
+
+  struct Touch {
+    std::unique_ptr<Handle> build;
+    std::vector<std::string> keys;
+    build::BuildCache* cache;
+  };
+  void TouchLoop();
+  std::mutex touch_mutex_;
+  std::condition_variable touch_changed_;
+  std::deque<Touch> touches_;
+  // Touches queued and done since the start.
+  int64_t touches_added_ = 0;
+  int64_t touches_done_ = 0;
+  bool stopping_ = false;
+  std::thread toucher_;
 };
 
 class BuildService {

@@ -1,6 +1,8 @@
 #include "imaged/build_service.h"
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "common/digest.h"
@@ -94,6 +96,8 @@ struct Fixture {
                         })
                 .ok());
     (void)dockerfile;
+    // Reused entries are marked used after the answer: settled for the test.
+    service->active()->WaitForTouches();
     return out;
   }
   TempDir dir;
@@ -433,6 +437,120 @@ TEST_CASE("a missing Dockerfile is the reply, not a stream", "[build]") {
   CHECK(status.message() == "Cannot locate specified Dockerfile: Dockerfile");
   CHECK(out.empty());
   CHECK(ListDirectory(f.dir.path() + "/work").value().empty());
+}
+
+TEST_CASE("Resolve answers from what Prefetch found; a miss is left for Resolve", "[build]") {
+  Fixture f;
+  ImageConfigCache configs;
+  const std::string base = f.store->Get("base").value().id;
+  StoreBaseImages images(f.store.get(), nullptr, &configs);
+  images.Prefetch("base", "");
+  images.Prefetch("missing", "");
+  images.Prefetch("base", "linux/s390x");
+  // The build's view of its FROM is the one taken when the Dockerfile
+  // arrived: a tag moved since does not change it.
+  f.Build("", Context("FROM base\nLABEL other=1\n"), {"labelled:1"});
+  const ImageInfo labelled = f.store->Get("labelled:1").value();
+  REQUIRE(f.store->Tag(labelled.id, "base", "").ok());
+  auto resolved = images.Resolve("base", "", false, {});
+  REQUIRE(resolved.ok());
+  CHECK(resolved->id == base);
+  CHECK(StoreBaseImages(f.store.get(), nullptr, &configs).Resolve("base", "", false, {})->id ==
+        labelled.id);
+  // --pull and what was not found go the usual way.
+  CHECK(images.Resolve("base", "", true, {})->id == labelled.id);
+  CHECK(absl::IsNotFound(images.Resolve("missing", "", false, {}).status()));
+  CHECK(absl::StrContains(images.Resolve("base", "linux/s390x", false, {}).status().message(),
+                          "does not match the specified platform"));
+}
+
+TEST_CASE("tagging an image with a name it has writes nothing; other names are written",
+          "[build]") {
+  Fixture f;
+  StoreImageWriter writer(f.store.get(), f.content.get());
+  const std::string base = f.store->Get("base").value().id;
+  REQUIRE(writer.Tag(base, "app:1").ok());
+  REQUIRE(writer.Tag(base, "app:1").ok());
+  REQUIRE(writer.Tag(base, "docker.io/library/app:1").ok());
+  CHECK(f.store->Get("app:1").value().id == base);
+  // A name that is also a prefix of the image's ID is still a new tag.
+  const std::string prefix = base.substr(7, 12);
+  REQUIRE(writer.Tag(base, prefix).ok());
+  CHECK(f.metadata->ResolveTag("docker.io/library/" + prefix + ":latest").value() == base);
+  // The name moves to another image.
+  f.Build("", Context("FROM base\nLABEL other=1\n"), {"app:1"});
+  CHECK(f.store->Get("app:1").value().id != base);
+  REQUIRE(writer.Tag(base, "app:1").ok());
+  CHECK(f.store->Get("app:1").value().id == base);
+}
+
+// Touch waits until released: the build's answer must not.
+class HeldTouches : public build::BuildCache {
+ public:
+  explicit HeldTouches(build::BuildCache* cache) : cache_(cache) {}
+  absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override {
+    return cache_->Lookup(key);
+  }
+  absl::Status Record(const std::string& key, const std::string& image_id) override {
+    return cache_->Record(key, image_id);
+  }
+  absl::Status Touch(const std::vector<std::string>& keys) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return released_; });
+    return cache_->Touch(keys);
+  }
+  void WaitForTouch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return waiting_ > 0; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  build::BuildCache* cache_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int waiting_ = 0;
+  bool released_ = false;
+};
+
+TEST_CASE("a cached build answers before its entries are marked used, and runs until then",
+          "[build]") {
+  Fixture f;
+  std::string dockerfile = "FROM base\nENV A=1\n";
+  f.Build(dockerfile, Context(dockerfile));
+  HeldTouches held(f.cache.get());
+  BuildService service(f.store.get(), f.content.get(), nullptr, nullptr, &f.changes, &f.runner,
+                       &held, f.dir.path() + "/work2");
+  REQUIRE(service.CleanUp().ok());
+  BuildCacheManager manager(f.store.get(), f.cache.get(), service.active());
+  StringSource source(Context(dockerfile));
+  std::string out;
+  REQUIRE(service
+              .Build(BuildParams{}, source,
+                     [&](const std::string& bytes) {
+                       out += bytes;
+                       return absl::OkStatus();
+                     })
+              .ok());
+  CHECK(absl::StrContains(out, "Successfully built"));
+  held.WaitForTouch();
+  // Answered; the entry is still in use and not yet marked.
+  CHECK(service.active()->OldestStart() != 0);
+  CHECK(service.active()->KeysInUse().size() == 1);
+  CHECK(f.cache->List()->front().usage_count == 1);
+  held.Release();
+  // Listing waits for the marks.
+  auto listed = manager.List();
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].usage_count == 2);
+  CHECK_FALSE((*listed)[0].in_use);
+  CHECK(service.active()->OldestStart() == 0);
 }
 
 }  // namespace
