@@ -193,7 +193,8 @@ class BuildRun {
       }
       RETURN_IF_ERROR(output_.StepLine(step_++, plan_.total_steps, command.original));
       RETURN_IF_ERROR(RunStep(index, command));
-      RETURN_IF_ERROR(output_.Flush());
+      // A step that works flushed its step line before working (RunStep).
+      RETURN_IF_ERROR(output_.FlushDue());
     }
     if (!image_.id.empty()) RETURN_IF_ERROR(output_.Aux(image_.id));
     args_.MergeReferencedArgs(state_->args());

@@ -122,9 +122,15 @@ absl::Status BuildOutput::Write(const std::string& message, bool suppressible) {
 
 absl::Status BuildOutput::Flush() {
   if (pending_.empty()) return absl::OkStatus();
+  last_flush_ = clock_();
   std::string bytes;
   bytes.swap(pending_);
   return sink_(bytes);
+}
+
+absl::Status BuildOutput::FlushDue() {
+  if (pending_.empty() || clock_() - last_flush_ < kFlushInterval) return absl::OkStatus();
+  return Flush();
 }
 
 absl::Status BuildOutput::Stream(const std::string& text) {

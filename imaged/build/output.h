@@ -7,6 +7,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace berth::imaged::build {
 
@@ -39,7 +41,12 @@ std::string CacheKey(const std::string& parent_image_id, const std::string& cach
 class BuildOutput {
  public:
   using Sink = std::function<absl::Status(const std::string& bytes)>;
-  BuildOutput(Sink sink, bool quiet) : sink_(std::move(sink)), quiet_(quiet) {}
+  using Clock = std::function<absl::Time()>;
+  // How long gathered messages may wait at FlushDue.
+  static constexpr absl::Duration kFlushInterval = absl::Milliseconds(100);
+
+  BuildOutput(Sink sink, bool quiet, Clock clock = absl::Now)
+      : sink_(std::move(sink)), quiet_(quiet), clock_(std::move(clock)), last_flush_(clock_()) {}
 
   absl::Status Stream(const std::string& text);
   absl::Status Aux(const std::string& image_id);
@@ -48,6 +55,10 @@ class BuildOutput {
   absl::Status StepLine(int step, int total, const std::string& original);
   // Writes what was gathered. The status is the sink's (the client went away).
   absl::Status Flush();
+  // Flush when the last write is kFlushInterval old: after a step from the
+  // cache (microseconds), whose messages can go out with the next step that
+  // works or with the end, while a long run of cached steps still shows.
+  absl::Status FlushDue();
   // Writes the held-back output first in quiet mode.
   absl::Status Error(const std::string& message, int code = 0);
   // Writes what was gathered; quiet mode's only output: "sha256:<hex>\n".
@@ -62,6 +73,8 @@ class BuildOutput {
 
   Sink sink_;
   bool quiet_;
+  Clock clock_;
+  absl::Time last_flush_;
   // Written at the next Flush.
   std::string pending_;
   // Quiet mode's messages, written only before an error.

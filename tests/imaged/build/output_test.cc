@@ -1,6 +1,8 @@
 #include "imaged/build/output.h"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 namespace berth::imaged::build {
 namespace {
@@ -101,6 +103,40 @@ TEST_CASE("step lines, quiet mode") {
   CHECK(failed_out ==
         "{\"stream\":\"step output\\n\"}\r\n{\"errorDetail\":{\"message\":\"boom\"},\"error\":"
         "\"boom\"}\r\n");
+}
+
+TEST_CASE("FlushDue holds messages until the last write is kFlushInterval old") {
+  absl::Time now = absl::FromUnixSeconds(1000);
+  std::vector<std::string> writes;
+  BuildOutput output(
+      [&](const std::string& bytes) {
+        writes.push_back(bytes);
+        return absl::OkStatus();
+      },
+      false, [&] { return now; });
+  REQUIRE(output.Stream("Step 2/3 : ENV A=1\n").ok());
+  REQUIRE(output.FlushDue().ok());
+  now += absl::Milliseconds(1);
+  REQUIRE(output.Stream(" ---> Using cache\n").ok());
+  REQUIRE(output.FlushDue().ok());
+  CHECK(writes.empty());
+  now += BuildOutput::kFlushInterval;
+  REQUIRE(output.FlushDue().ok());
+  REQUIRE(writes.size() == 1);
+  CHECK(writes[0] == StreamMessage("Step 2/3 : ENV A=1\n") + StreamMessage(" ---> Using cache\n"));
+  // Nothing gathered: nothing written, however late.
+  now += absl::Seconds(5);
+  REQUIRE(output.FlushDue().ok());
+  CHECK(writes.size() == 1);
+  // A flush restarts the interval.
+  REQUIRE(output.Stream("Step 3/3 : CMD x\n").ok());
+  REQUIRE(output.Flush().ok());
+  REQUIRE(output.Stream(" ---> abc\n").ok());
+  now += absl::Milliseconds(99);
+  REQUIRE(output.FlushDue().ok());
+  CHECK(writes.size() == 2);
+  REQUIRE(output.Finish("sha256:abc").ok());
+  CHECK(writes.size() == 3);
 }
 
 }  // namespace
