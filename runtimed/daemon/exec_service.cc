@@ -1,11 +1,8 @@
 // The exec RPCs of RuntimeServiceImpl over ExecManager: messages and
 // ToGrpcStatus only.
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "common/grpc_status.h"
+#include "runtimed/daemon/duplex_relay.h"
 #include "runtimed/daemon/service.h"
 
 namespace berth::runtimed {
@@ -47,62 +44,13 @@ grpc::Status RuntimeServiceImpl::StartExec(
   stream->Write(registered);
   if (first.options().detach()) return grpc::Status::OK;
 
-  // As in Attach: stdin on its own thread, a watcher for a client that went
-  // away while the output loop waits for the process.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool output_done = false;
-  bool reader_done = false;
-  std::thread reader([&] {
-    StartExecRequest request;
-    while (stream->Read(&request)) {
-      if (request.has_stdin()) {
-        (void)session->WriteStdin(request.stdin());
-      } else if (request.has_close_stdin()) {
-        (void)session->CloseStdin();
-      }
-    }
-    (void)session->CloseStdin();
-    std::lock_guard<std::mutex> lock(mu);
-    reader_done = true;
-    cv.notify_all();
-  });
-  std::thread watcher([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!output_done) {
-      if (context->IsCancelled()) {
-        session->Cancel();
-        return;
-      }
-      cv.wait_for(lock, std::chrono::milliseconds(100));
-    }
-  });
-  while (std::optional<shim::v1::Output> chunk = session->Read()) {
-    AttachResponse response;
-    response.mutable_output()->set_stream(chunk->stream() == 2 ? STDERR : STDOUT);
-    response.mutable_output()->set_data(chunk->data());
-    if (!stream->Write(response)) {
-      session->Cancel();
-      break;
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    output_done = true;
-    cv.notify_all();
-  }
-  watcher.join();
-  AttachResponse ended;
-  ended.mutable_ended();
-  stream->Write(ended);
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return reader_done; })) {
-      context->TryCancel();
-      cv.wait(lock, [&] { return reader_done; });
-    }
-  }
-  reader.join();
+  DuplexTarget target;
+  target.write_stdin = [&](const std::string& data) { (void)session->WriteStdin(data); };
+  target.close_stdin = [&] { (void)session->CloseStdin(); };
+  target.cancel = [&] { session->Cancel(); };
+  target.read = [&] { return session->Read(); };
+  target.close_stdin_when_client_ends = true;
+  RelayDuplex(context, stream, target);
   return grpc::Status::OK;
 }
 

@@ -1,12 +1,7 @@
 #include "runtimed/daemon/service.h"
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "common/grpc_status.h"
+#include "runtimed/daemon/duplex_relay.h"
 
 namespace berth::runtimed {
 
@@ -143,68 +138,17 @@ grpc::Status RuntimeServiceImpl::Attach(
   }
   if (!attachment) return grpc::Status::OK;
 
-  // Stdin flows client → shim on a thread of its own; a watcher notices a
-  // client that went away while the output loop blocks on the shim.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool output_done = false;
-  bool reader_done = !options.stdin();
-  std::thread reader;
-  if (options.stdin()) {
-    reader = std::thread([&] {
-      AttachRequest request;
-      while (stream->Read(&request)) {
-        if (request.has_stdin()) {
-          (void)attachment->WriteStdin(request.stdin());
-        } else if (request.has_close_stdin()) {
-          (void)attachment->CloseStdin();
-        }
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      reader_done = true;
-      cv.notify_all();
-    });
-  }
-  std::thread watcher([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!output_done) {
-      if (context->IsCancelled()) {
-        attachment->Cancel();
-        return;
-      }
-      cv.wait_for(lock, std::chrono::milliseconds(100));
-    }
-  });
-
-  for (;;) {
+  DuplexTarget target;
+  target.write_stdin = [&](const std::string& data) { (void)attachment->WriteStdin(data); };
+  target.close_stdin = [&] { (void)attachment->CloseStdin(); };
+  target.cancel = [&] { attachment->Cancel(); };
+  target.read = [&]() -> std::optional<shim::v1::Output> {
     auto chunk = attachment->Read();
-    if (!chunk.ok() || !chunk->has_value()) break;
-    AttachResponse response;
-    response.mutable_output()->set_stream(ToStdStream((*chunk)->stream()));
-    response.mutable_output()->set_data((*chunk)->data());
-    if (!stream->Write(response)) {
-      attachment->Cancel();
-      break;
-    }
-  }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    output_done = true;
-    cv.notify_all();
-  }
-  watcher.join();
-  if (reader.joinable()) {
-    AttachResponse ended;
-    ended.mutable_ended();
-    stream->Write(ended);
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return reader_done; })) {
-      context->TryCancel();
-      cv.wait(lock, [&] { return reader_done; });
-    }
-    lock.unlock();
-    reader.join();
-  }
+    if (!chunk.ok()) return std::nullopt;
+    return *std::move(chunk);
+  };
+  target.forward_stdin = options.stdin();
+  RelayDuplex(context, stream, target);
   return grpc::Status::OK;
 }
 
