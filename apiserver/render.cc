@@ -6,6 +6,7 @@
 #include "apiserver/port_summary.h"
 #include "apiserver/timefmt.h"
 #include "apiserver/version.h"
+#include "common/endpoint_settings.h"
 
 namespace berth::apiserver {
 
@@ -41,11 +42,7 @@ Json RecordedNetworks(const rt::Container& container) {
   auto add = [&](std::string name) {
     if (name.empty() || name == "default") name = "bridge";
     if (name.rfind("container:", 0) == 0) return;
-    networks[name] = {{"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
-                      {"MacAddress", ""},        {"DriverOpts", nullptr},    {"GwPriority", 0},
-                      {"NetworkID", ""},         {"EndpointID", ""},         {"Gateway", ""},
-                      {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
-                      {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"DNSNames", nullptr}};
+    networks[name] = EmptyEndpointSettings("");
   };
   Json host_config = ParseObject(container.host_config_json());
   auto mode = host_config.find("NetworkMode");

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/endpoint_settings.h"
 
 namespace berth::netd {
 namespace {
@@ -106,16 +107,6 @@ Json RenderEndpointSettings(const Network& network, const Endpoint& endpoint) {
   };
 }
 
-Json RenderEmptyEndpointSettings(const Network& network) {
-  return {
-      {"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
-      {"MacAddress", ""},        {"DriverOpts", nullptr},    {"GwPriority", 0},
-      {"NetworkID", network.id}, {"EndpointID", ""},         {"Gateway", ""},
-      {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
-      {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"DNSNames", nullptr},
-  };
-}
-
 Json RenderNetworkSettings(const std::string& sandbox_id, const std::string& sandbox_key,
                            const std::vector<std::pair<Network, Endpoint>>& attached,
                            const std::vector<Network>& endpointless) {
@@ -154,7 +145,7 @@ Json RenderNetworkSettings(const std::string& sandbox_id, const std::string& san
     }
   }
   for (const Network& network : endpointless) {
-    settings["Networks"][network.name] = RenderEmptyEndpointSettings(network);
+    settings["Networks"][network.name] = EmptyEndpointSettings(network.id);
   }
   return settings;
 }

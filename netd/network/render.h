@@ -19,8 +19,6 @@ Json RenderNetwork(const Network& network, const std::vector<Endpoint>& endpoint
 
 // One entry of NetworkSettings.Networks.
 Json RenderEndpointSettings(const Network& network, const Endpoint& endpoint);
-// An entry for host/none, which have no endpoint of their own.
-Json RenderEmptyEndpointSettings(const Network& network);
 
 // NetworkSettings: `attached` lists the container's networks with their
 // endpoints; the default bridge's endpoint also fills the top-level fields.
