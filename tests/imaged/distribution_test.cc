@@ -28,10 +28,12 @@ namespace {
 
 using registry::HttpRequest;
 using registry::HttpResponse;
+using testing::CheckPublishedInOrder;
 using testing::ConfigFor;
 using testing::FakeLayerSink;
 using testing::TarBuilder;
 using testing::TempDir;
+using testing::Unpacked;
 
 std::string UrlDecode(const std::string& text) {
   std::string out;
@@ -512,45 +514,6 @@ TEST_CASE("layers are applied bottom up while later ones download; a failure lea
   CHECK(f.registry_.blob_gets <= 2);  // the config, and the fourth layer if it was cut off
   CHECK(f.FilesIn("downloads") == 0);
 }
-
-namespace {
-
-// Lets a test hold a layer in the sink until others got as far.
-class Unpacked {
- public:
-  void Add(const std::string& diff_id) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    seen_.insert(diff_id);
-    changed_.notify_all();
-  }
-  // False when they did not come within a minute (the applies are serial).
-  bool WaitFor(const std::vector<std::string>& diff_ids) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(60), [&] {
-      for (const std::string& id : diff_ids) {
-        if (!seen_.count(id)) return false;
-      }
-      return true;
-    });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::set<std::string> seen_;
-};
-
-void CheckPublishedInOrder(FakeLayerSink& sink, const std::vector<std::string>& layers) {
-  REQUIRE(sink.applied.size() == layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    CHECK(sink.applied[i].diff_id == Sha256Digest(layers[i]));
-    CHECK(sink.applied[i].parent_chain_id == (i == 0 ? "" : sink.applied[i - 1].chain_id));
-    // All but the base are unpacked before their parent is published.
-    CHECK(static_cast<bool>(sink.applied[i].wait_for_parent) == (i > 0));
-  }
-}
-
-}  // namespace
 
 TEST_CASE("layers are unpacked concurrently and published in order, whatever order they finish in",
           "[distribution]") {

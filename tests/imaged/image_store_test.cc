@@ -18,11 +18,13 @@ namespace berth::imaged {
 namespace {
 
 using testing::BusyboxLayer;
+using testing::CheckPublishedInOrder;
 using testing::ConfigFor;
 using testing::FakeLayerSink;
 using testing::ImageFiles;
 using testing::TarBuilder;
 using testing::TempDir;
+using testing::Unpacked;
 
 // An image store over a temp dir, reopenable to simulate a restart.
 class Fixture {
@@ -899,30 +901,11 @@ ImageFiles ThreeLayers() {
                     {base, middle, top}};
 }
 
-// Which layers (by parent: "" for the base) the sink has unpacked, so that a
-// test can hold one back until others got there. Waits are bounded only so
-// that a broken load fails the test instead of hanging it.
-class Unpacked {
- public:
-  void Add(const LayerHeader& header) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    seen_.push_back(header.chain_id);
-    changed_.notify_all();
-  }
-  bool WaitFor(size_t count) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(60), [&] { return seen_.size() >= count; });
-  }
-  bool Has(const std::string& chain_id) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return std::find(seen_.begin(), seen_.end(), chain_id) != seen_.end();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> seen_;
-};
+std::vector<std::string> ThreeLayerChains(const ImageFiles& image) {
+  std::vector<std::string> diff_ids;
+  for (const std::string& layer : image.layers) diff_ids.push_back(Sha256Digest(layer));
+  return ChainIds(diff_ids);
+}
 
 void CheckNothingQueued(Fixture& fixture) {
   auto pending = fixture.metadata().PendingLayerRemovals();
@@ -934,28 +917,17 @@ TEST_CASE("a load unpacks its layers concurrently and publishes them in order", 
   Fixture fixture;
   fixture.store().set_max_concurrent_applies(3);
   ImageFiles image = ThreeLayers();
-  std::vector<std::string> chains =
-      ChainIds({Sha256Digest(image.layers[0]), Sha256Digest(image.layers[1]),
-                Sha256Digest(image.layers[2])});
+  std::vector<std::string> chains = ThreeLayerChains(image);
   Unpacked unpacked;
   std::atomic<bool> base_waited{false};
   fixture.sink().unpacked = [&](const LayerHeader& header) {
     // The base finishes unpacking last, after both layers above it.
-    if (header.parent_chain_id.empty()) {
-      base_waited = unpacked.WaitFor(2);
-    }
-    unpacked.Add(header);
+    if (header.parent_chain_id.empty()) base_waited = unpacked.WaitFor({chains[1], chains[2]});
+    unpacked.Add(header.chain_id);
   };
   REQUIRE(fixture.Load(testing::DockerSave2010({{image, {"three:1"}}})).ok());
   CHECK(base_waited);
-  const std::vector<LayerHeader>& applied = fixture.sink().applied;
-  REQUIRE(applied.size() == 3);
-  for (size_t i = 0; i < 3; ++i) {
-    CHECK(applied[i].chain_id == chains[i]);
-    CHECK(applied[i].parent_chain_id == (i == 0 ? "" : chains[i - 1]));
-    // Above the base, stored is told the parent may still be pending.
-    CHECK(static_cast<bool>(applied[i].wait_for_parent) == (i > 0));
-  }
+  CheckPublishedInOrder(fixture.sink(), image.layers);
   auto loaded = fixture.store().Get("three:1");
   REQUIRE(loaded.ok());
   CHECK(loaded->chain_ids == chains);
@@ -978,16 +950,14 @@ TEST_CASE("a load's failing middle layer leaves nothing, also of the layer unpac
   Fixture fixture;
   fixture.store().set_max_concurrent_applies(3);
   ImageFiles image = ThreeLayers();
-  std::vector<std::string> chains =
-      ChainIds({Sha256Digest(image.layers[0]), Sha256Digest(image.layers[1]),
-                Sha256Digest(image.layers[2])});
+  std::vector<std::string> chains = ThreeLayerChains(image);
   Unpacked unpacked;
   std::atomic<bool> top_waited{false};
   fixture.sink().unpacked = [&](const LayerHeader& header) {
-    unpacked.Add(header);
+    unpacked.Add(header.chain_id);
     // The middle layer fails only once the top one is unpacked (and waits
     // for it).
-    if (header.chain_id == chains[1]) top_waited = unpacked.WaitFor(3);
+    if (header.chain_id == chains[1]) top_waited = unpacked.WaitFor({chains[2]});
   };
   // The second publication (the middle layer's) fails.
   fixture.sink().fail_after = 1;

@@ -7,9 +7,13 @@
 #include <archive_entry.h>
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -189,6 +193,47 @@ class FakeLayerSink : public LayerSink {
   // imaged dead at that point, as a SIGKILL would).
   std::function<void(const LayerHeader&)> after_apply;
 };
+
+// Lets a test hold a layer in the sink until others got as far.
+class Unpacked {
+ public:
+  void Add(const std::string& diff_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.insert(diff_id);
+    changed_.notify_all();
+  }
+  // False when they did not come within a minute (the applies are serial).
+  bool WaitFor(const std::vector<std::string>& diff_ids) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(60), [&] {
+      for (const std::string& id : diff_ids) {
+        if (!seen_.count(id)) return false;
+      }
+      return true;
+    });
+  }
+  bool Has(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seen_.count(id) > 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::set<std::string> seen_;
+};
+
+// The sink published the layers bottom up, each above the base unpacked
+// before its parent was published.
+inline void CheckPublishedInOrder(FakeLayerSink& sink, const std::vector<std::string>& layers) {
+  REQUIRE(sink.applied.size() == layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    CHECK(sink.applied[i].diff_id == Sha256Digest(layers[i]));
+    CHECK(sink.applied[i].parent_chain_id == (i == 0 ? "" : sink.applied[i - 1].chain_id));
+    // All but the base are unpacked before their parent is published.
+    CHECK(static_cast<bool>(sink.applied[i].wait_for_parent) == (i > 0));
+  }
+}
 
 // A layer with bin/busybox (Debian's busybox-static) and the bin/sh symlink.
 inline std::string BusyboxLayer() {
