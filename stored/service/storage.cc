@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <set>
 
@@ -352,11 +353,23 @@ absl::StatusOr<LayerInfo> Storage::ApplyLayer(const ApplyLayerHeader& header,
     discard_staging();
     return status;
   }
+  const auto began = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  };
   absl::StatusOr<layers::ExtractResult> extracted = layers::ExtractLayer(source, staging, options);
+  const double extract_seconds = seconds_since(began);
+  const auto sync_began = std::chrono::steady_clock::now();
   absl::Status synced = extracted.ok() ? SyncFilesystemOf(staging) : absl::OkStatus();
+  const double sync_seconds = seconds_since(sync_began);
+  const auto wait_began = std::chrono::steady_clock::now();
   if (synced.ok() && extracted.ok() && header.parent_pending) {
     synced = PrepareOnParent(header, staging, extracted->implicit_dirs);
   }
+  // Where an apply's time goes (received and unpacked, synced, waited for
+  // the parent and prepared on it).
+  spdlog::debug("layer {}: unpacked in {:.2f} s, synced in {:.2f} s, published after {:.2f} s",
+                header.chain_id, extract_seconds, sync_seconds, seconds_since(wait_began));
   if (!extracted.ok() || !synced.ok()) {
     discard_staging();
     return extracted.ok() ? synced : extracted.status();
