@@ -99,6 +99,12 @@ TEST_CASE("stored over gRPC: a child streamed before its parent is published on 
   }
   SECTION("a cancelled stream leaves nothing") {
     PendingChild child(stub, top, top_tar);
+    // Cancelled once stored has unpacked it and waits for the go-ahead (a
+    // cancel that came first would find no staging directory to remove).
+    for (int i = 0; i < 600 && Staging(server.options.StateDir()) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(Staging(server.options.StateDir()) == 1);
     child.Cancel();
     CHECK_FALSE(child.Finish(/*publish=*/false).ok());
     // The server side notices the cancellation on its own thread.
