@@ -196,9 +196,11 @@ ActiveBuilds::~ActiveBuilds() {
   if (toucher_.joinable()) toucher_.join();
 }
 
-absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink) {
+absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink,
+                                 const Sink& last_sink) {
   std::unique_ptr<ActiveBuilds::Handle> running = active_.Begin(absl::ToUnixSeconds(absl::Now()));
   build::BuildOutput output(sink, params.quiet);
+  if (last_sink) output.set_last_sink(last_sink);
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
   CompletedTar completed(context);
   // The cache entries the build reused, marked used after it answered.

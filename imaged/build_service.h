@@ -128,7 +128,10 @@ class BuildService {
   // the stream could not be written, or for an error before anything was
   // written (an invalid context, no Dockerfile, a parse error, a bad
   // --platform): Docker replies with that as an HTTP error.
-  absl::Status Build(const BuildParams& params, ByteSource& context, const Sink& sink);
+  // last_sink, when set, takes the stream's last bytes (the end of a build,
+  // or its error), which the gRPC adapter sends together with the status.
+  absl::Status Build(const BuildParams& params, ByteSource& context, const Sink& sink,
+                     const Sink& last_sink = nullptr);
 
   ActiveBuilds* active() { return &active_; }
 

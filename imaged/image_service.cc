@@ -391,12 +391,18 @@ grpc::Status ImageService::Build(grpc::ServerContext* context,
   params.dockerfile = p.dockerfile();
   params.quiet = p.quiet();
   BuildContextSource source(stream);
-  absl::Status status = builder_->Build(params, source, [&](const std::string& bytes) {
-    berth::image::v1::BuildResponse response;
-    response.set_json_lines(bytes);
-    if (!stream->Write(response)) return absl::CancelledError("the client went away");
-    return absl::OkStatus();
-  });
+  auto writer = [stream](grpc::WriteOptions options) {
+    return [stream, options](const std::string& bytes) {
+      berth::image::v1::BuildResponse response;
+      response.set_json_lines(bytes);
+      if (!stream->Write(response, options)) return absl::CancelledError("the client went away");
+      return absl::OkStatus();
+    };
+  };
+  // The last message goes out with the status: one write, and the
+  // apiserver reads the end together with it.
+  absl::Status status = builder_->Build(params, source, writer(grpc::WriteOptions()),
+                                        writer(grpc::WriteOptions().set_last_message()));
   return ToGrpcStatus(status);
 }
 

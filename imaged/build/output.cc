@@ -154,14 +154,19 @@ absl::Status BuildOutput::Error(const std::string& message, int code) {
   bytes += pending_;
   pending_.clear();
   bytes += ErrorMessage(message, code);
-  return sink_(bytes);
+  return last_sink_ ? last_sink_(bytes) : sink_(bytes);
 }
 
 absl::Status BuildOutput::Finish(const std::string& image_id) {
-  if (!quiet_) return Flush();
-  held_.clear();
-  pending_ += StreamMessage(image_id + "\n");
-  return Flush();
+  if (quiet_) {
+    held_.clear();
+    pending_ += StreamMessage(image_id + "\n");
+  }
+  if (!last_sink_) return Flush();
+  if (pending_.empty()) return absl::OkStatus();
+  std::string bytes;
+  bytes.swap(pending_);
+  return last_sink_(bytes);
 }
 
 }  // namespace berth::imaged::build

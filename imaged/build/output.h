@@ -63,6 +63,9 @@ class BuildOutput {
   absl::Status Error(const std::string& message, int code = 0);
   // Writes what was gathered; quiet mode's only output: "sha256:<hex>\n".
   absl::Status Finish(const std::string& image_id);
+  // Where Error and Finish write, when set: the output's end, which the
+  // gRPC adapter sends together with the call's status.
+  void set_last_sink(Sink sink) { last_sink_ = std::move(sink); }
   bool quiet() const { return quiet_; }
   // Whether anything was written or held back: until then an error can
   // still be the reply itself (Docker answers it as an HTTP error).
@@ -72,6 +75,7 @@ class BuildOutput {
   absl::Status Write(const std::string& message, bool suppressible);
 
   Sink sink_;
+  Sink last_sink_;
   bool quiet_;
   Clock clock_;
   absl::Time last_flush_;

@@ -139,5 +139,39 @@ TEST_CASE("FlushDue holds messages until the last write is kFlushInterval old") 
   CHECK(writes.size() == 3);
 }
 
+TEST_CASE("the end of the output goes to the last sink, with the status") {
+  for (bool quiet : {false, true}) {
+    std::vector<std::string> writes;
+    std::vector<std::string> last;
+    BuildOutput output(
+        [&](const std::string& bytes) {
+          writes.push_back(bytes);
+          return absl::OkStatus();
+        },
+        quiet);
+    output.set_last_sink([&](const std::string& bytes) {
+      last.push_back(bytes);
+      return absl::OkStatus();
+    });
+    REQUIRE(output.Stream("Step 1/1 : FROM x\n").ok());
+    REQUIRE(output.Flush().ok());
+    REQUIRE(output.Stream(" ---> abc\n").ok());
+    REQUIRE(output.Finish("sha256:abc").ok());
+    CHECK(writes.size() == (quiet ? 0 : 1));
+    REQUIRE(last.size() == 1);
+    CHECK(last[0] == (quiet ? StreamMessage("sha256:abc\n") : StreamMessage(" ---> abc\n")));
+  }
+  std::vector<std::string> last;
+  BuildOutput failed([](const std::string&) { return absl::OkStatus(); }, false);
+  failed.set_last_sink([&](const std::string& bytes) {
+    last.push_back(bytes);
+    return absl::OkStatus();
+  });
+  REQUIRE(failed.Stream("out\n").ok());
+  REQUIRE(failed.Error("boom").ok());
+  REQUIRE(last.size() == 1);
+  CHECK(last[0] == StreamMessage("out\n") + ErrorMessage("boom"));
+}
+
 }  // namespace
 }  // namespace berth::imaged::build
