@@ -130,6 +130,7 @@ scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 start_berth || exit 1
 DOCKER_HOST=$BERTH_HOST docker load -i "$WORK/busybox.tar" >/dev/null
 DOCKER_HOST=$BERTH_HOST docker build -q "$CTX" >/dev/null 2>&1  # fills the cache
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 cached_and_floor_ms "$BERTH_HOST"
 berth_cached=$CACHED_MS
 berth_floor=$FLOOR_MS
@@ -148,8 +149,11 @@ if start_reference && DOCKER_HOST=$REF_HOST docker load -i "$WORK/busybox.tar" >
   ref_uncached=$(build_ms "$REF_HOST" --no-cache)
 fi
 
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+
 echo
-echo "docker build (legacy builder) of a 10-step Dockerfile, median of $RUNS:"
+echo "docker build (legacy builder) of a 10-step Dockerfile, median of $RUNS"
+echo "(load average $load_before before berth's runs, $load_after after the reference's; 2 cores: quiet is < 0.5):"
 echo "                     berth ms   reference ms   berth/reference   goal"
 printf '  cached rebuild   %10s   %12s   %15s   <= 0.30\n' "$berth_cached" "$ref_cached" \
   "$(ratio "$berth_cached" "$ref_cached")"
