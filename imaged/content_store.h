@@ -22,14 +22,15 @@ class ContentWriter {
   // Discards the staged data unless it was committed.
   virtual ~ContentWriter() = default;
   virtual absl::Status Write(absl::string_view data) = 0;
-  // Ends the write (fsync, close) and returns "sha256:<hex>" of the content.
-  // Calling it again returns the same digest.
+  // Ends the write (closes it and starts its write-back; Commit waits for
+  // that) and returns "sha256:<hex>" of the content. Calling it again
+  // returns the same digest.
   virtual absl::StatusOr<std::string> Finish() = 0;
   virtual int64_t size() const = 0;
   // The first bytes written (up to 16), to recognise compressed data.
   virtual const std::string& head() const = 0;
   // Finishes the write, verifies that the digest is `expected` (any digest
-  // when empty) and makes the blob visible. InvalidArgument on a mismatch,
+  // when empty), makes it durable (fsync) and then visible. InvalidArgument on a mismatch,
   // and the staged data is discarded. Committing again is a no-op.
   virtual absl::Status Commit(const std::string& expected) = 0;
   // The content written so far, read back (for small files such as configs).

@@ -278,7 +278,8 @@ absl::StatusOr<std::vector<ImageInfo>> ImageStore::List() {
 
 absl::StatusOr<std::vector<LayerRecord>> ImageStore::ApplyLayers(
     const std::vector<std::string>& diff_ids, const std::vector<std::string>& blob_digests,
-    const std::vector<bool>& decompress, std::vector<std::string>* applied) {
+    const std::vector<bool>& decompress, std::vector<std::string>* applied,
+    const std::vector<ContentWriter*>& writers) {
   std::vector<std::string> chains = ChainIds(diff_ids);
   std::vector<LayerRecord> records(diff_ids.size());
   std::mutex applied_mutex;
@@ -296,7 +297,12 @@ absl::StatusOr<std::vector<LayerRecord>> ImageStore::ApplyLayers(
           record.size = stat.size;
           return absl::OkStatus();
         }
-        ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> blob, content_->OpenBlob(blob_digests[i]));
+        std::unique_ptr<ByteSource> blob;
+        if (i < writers.size() && writers[i] != nullptr) {
+          ASSIGN_OR_RETURN(blob, writers[i]->Open());
+        } else {
+          ASSIGN_OR_RETURN(blob, content_->OpenBlob(blob_digests[i]));
+        }
         if (decompress[i]) {
           ASSIGN_OR_RETURN(blob, Decompress(std::move(blob)));
         }
@@ -399,22 +405,31 @@ absl::Status ImageStore::CommitPending(const std::vector<PendingImage>& images,
       }
       std::vector<std::string> diff_ids;
       std::vector<std::string> blob_digests;
+      std::vector<ContentWriter*> writers;
       for (const PendingLayer& layer : image.layers) {
         std::string digest = layer.expected_blob_digest;
         if (layer.blob != nullptr) {
-          RETURN_IF_ERROR(layer.blob->Commit(layer.expected_blob_digest));
           ASSIGN_OR_RETURN(digest, layer.blob->Finish());
-          committed.push_back(digest);
         }
         diff_ids.push_back(layer.diff_id);
         blob_digests.push_back(digest);
+        writers.push_back(layer.blob);
       }
       ImageRecord record;
       record.id = image.id;
       record.parent = image.parent;
-      ASSIGN_OR_RETURN(
-          record.layers,
-          ApplyLayers(diff_ids, blob_digests, std::vector<bool>(diff_ids.size(), false), &applied));
+      ASSIGN_OR_RETURN(record.layers,
+                       ApplyLayers(diff_ids, blob_digests,
+                                   std::vector<bool>(diff_ids.size(), false), &applied, writers));
+      // Committed after the layers are applied: their blobs' write-back then
+      // overlaps the unpacking (and stored's sync), and a commit's fsync
+      // finds them written.
+      for (const PendingLayer& layer : image.layers) {
+        if (layer.blob == nullptr) continue;
+        RETURN_IF_ERROR(layer.blob->Commit(layer.expected_blob_digest));
+        ASSIGN_OR_RETURN(std::string digest, layer.blob->Finish());
+        committed.push_back(digest);
+      }
       for (const LayerRecord& layer : record.layers) record.size += layer.size;
       auto config = ParseJson(image.config_json);
       if (config.ok() && config->contains("created") && (*config)["created"].is_string()) {

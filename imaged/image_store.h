@@ -235,11 +235,13 @@ class ImageStore {
   absl::StatusOr<std::string> ResolveId(const std::string& reference);
   absl::StatusOr<ImageInfo> Describe(const ImageRecord& record);
   // Makes every layer exist in the sink (unpacked concurrently, published
-  // bottom up) and returns the records. Under mutation_mutex_.
-  absl::StatusOr<std::vector<LayerRecord>> ApplyLayers(const std::vector<std::string>& diff_ids,
-                                                       const std::vector<std::string>& blob_digests,
-                                                       const std::vector<bool>& decompress,
-                                                       std::vector<std::string>* applied);
+  // bottom up) and returns the records. A layer comes from its writer when
+  // it has one (not yet committed), else from the content store. Under
+  // mutation_mutex_.
+  absl::StatusOr<std::vector<LayerRecord>> ApplyLayers(
+      const std::vector<std::string>& diff_ids, const std::vector<std::string>& blob_digests,
+      const std::vector<bool>& decompress, std::vector<std::string>* applied,
+      const std::vector<ContentWriter*>& writers = {});
   // Layers without a writer must have their blob committed or their chain in stored.
   absl::Status CommitPending(const std::vector<PendingImage>& images, const ProgressFn& progress);
   // After a failed load or import: drops what it made that nothing references.

@@ -316,8 +316,9 @@ test_image_gc() {
     if [ "$phase" == spooling ]; then
       wait_for 30 sh -c "[ \$(du -sm '$ROOT/imaged/ingest' | cut -f1) -gt 40 ]"
     else
-      # The layer blob is committed just before stored is asked to apply it.
-      wait_for 60 test -e "$ROOT/imaged/blobs/sha256/$diff"
+      # stored unpacks the layer into a staging directory of its own (the
+      # layer's blob is committed only after that).
+      wait_for 60 sh -c "ls '$ROOT/stored/tmp' | grep -q '^a-'"
     fi
     kill -9 "$pid"
     if wait "$loader"; then

@@ -845,7 +845,8 @@ TEST_CASE("a load killed after stored applied its layers leaves nothing after re
   };
   CHECK_THROWS_AS(fixture.Load(testing::DockerSave2010({{BusyboxPlus(), {"plus:1"}}})), Killed);
   fixture.sink().after_apply = nullptr;
-  // What the kill left: both layers in stored, the blobs committed.
+  // What the kill left: both layers in stored, the config committed (the
+  // layers' blobs are committed after their layers are applied).
   CHECK(fixture.sink().layers.size() == 2);
   CHECK(fixture.BlobCount() > 0);
   fixture.Open();  // restart
@@ -931,6 +932,8 @@ TEST_CASE("a load unpacks its layers concurrently and publishes them in order", 
   auto loaded = fixture.store().Get("three:1");
   REQUIRE(loaded.ok());
   CHECK(loaded->chain_ids == chains);
+  for (const std::string& layer : image.layers)
+    CHECK(fixture.content().Exists(Sha256Digest(layer)));
   CheckNothingQueued(fixture);
 
   SECTION("layers that exist are not applied again") {
@@ -1013,6 +1016,22 @@ TEST_CASE("a client gone mid-load leaves nothing", "[load][apply]") {
     CheckNothingStored(fixture);
     CheckNothingQueued(fixture);
   }
+}
+
+TEST_CASE("a load applies its layers from the spooled archive and commits their blobs after",
+          "[load][apply]") {
+  Fixture fixture;
+  ImageFiles image = ThreeLayers();
+  std::atomic<int> visible_while_applied{0};
+  fixture.sink().unpacked = [&](const LayerHeader& header) {
+    // Written back while the layers are applied, made visible only after.
+    if (fixture.content().Exists(header.diff_id)) ++visible_while_applied;
+  };
+  REQUIRE(fixture.Load(testing::DockerSave2010({{image, {"three:1"}}})).ok());
+  CHECK(visible_while_applied == 0);
+  for (const std::string& layer : image.layers)
+    CHECK(fixture.content().Exists(Sha256Digest(layer)));
+  CHECK(fixture.IngestCount() == 0);
 }
 
 }  // namespace
