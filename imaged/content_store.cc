@@ -17,16 +17,9 @@ namespace {
 
 constexpr size_t kHeadSize = 16;
 
-absl::Status FsyncDirectory(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return LastErrnoStatus("open " + dir);
-  absl::Status status = fsync(fd) == 0 ? absl::OkStatus() : LastErrnoStatus("fsync " + dir);
-  close(fd);
-  return status;
-}
-
-absl::Status FsyncFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// A file or (with O_DIRECTORY) a directory made durable.
+absl::Status Fsync(const std::string& path, int flags = 0) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
   if (fd < 0) return LastErrnoStatus("open " + path);
   absl::Status status = fsync(fd) == 0 ? absl::OkStatus() : LastErrnoStatus("fsync " + path);
   close(fd);
@@ -98,11 +91,11 @@ class FileContentWriter : public ContentWriter {
     } else {
       // Durable before it is visible. An fsync through a new descriptor
       // still reports a write-back error that nobody has seen.
-      RETURN_IF_ERROR(FsyncFile(staged_path_));
+      RETURN_IF_ERROR(Fsync(staged_path_));
       if (rename(staged_path_.c_str(), target.c_str()) != 0) {
         return LastErrnoStatus("rename " + staged_path_);
       }
-      RETURN_IF_ERROR(FsyncDirectory(target.substr(0, target.rfind('/'))));
+      RETURN_IF_ERROR(Fsync(target.substr(0, target.rfind('/')), O_DIRECTORY));
     }
     committed_ = true;
     committed_path_ = target;
@@ -159,7 +152,7 @@ class AdoptedWriter : public ContentWriter {
       unlink(path_.c_str());
     } else {
       if (rename(path_.c_str(), target.c_str()) != 0) return LastErrnoStatus("rename " + path_);
-      RETURN_IF_ERROR(FsyncDirectory(target.substr(0, target.rfind('/'))));
+      RETURN_IF_ERROR(Fsync(target.substr(0, target.rfind('/')), O_DIRECTORY));
     }
     committed_ = true;
     path_ = target;
