@@ -30,8 +30,8 @@ PACKAGES=(
 # benchmarks measure against and the interoperability tests run beside berth
 # (on private sockets and roots; no service of it is started here).
 if [ "${1:-}" = "--bench" ] || [ "${1:-}" = "--reference" ]; then PACKAGES+=(docker.io); fi
-# crun: the second reference runtime of bench/runc-bench.sh.
-if [ "${1:-}" = "--bench" ]; then PACKAGES+=(crun); fi
+# crun: the second reference runtime of bench/runc-bench.sh; xfsprogs: BENCH_DATA_FS=xfs.
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(crun xfsprogs); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
