@@ -138,26 +138,24 @@ absl::Status VerifyContainerSettings(const Json& config, const Json& host_config
   if (quota > 0 && quota < 1000)
     return Invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
 
-  const std::string cpus = String(h, "CpusetCpus");
-  absl::StatusOr<bool> cpus_ok = ListAvailable(cpus, host.cpus);
-  if (!cpus_ok.ok()) {
-    return Invalid(
-        absl::StrCat("Invalid value ", cpus, " for cpuset cpus: ", cpus_ok.status().message()));
-  }
-  if (!*cpus_ok) {
-    return Invalid(absl::StrCat("Requested CPUs are not available - requested ", cpus,
-                                ", available: ", host.cpus));
-  }
-  const std::string mems = String(h, "CpusetMems");
-  absl::StatusOr<bool> mems_ok = ListAvailable(mems, host.mems);
-  if (!mems_ok.ok()) {
-    return Invalid(
-        absl::StrCat("Invalid value ", mems, " for cpuset mems: ", mems_ok.status().message()));
-  }
-  if (!*mems_ok) {
-    return Invalid(absl::StrCat("Requested memory nodes are not available - requested ", mems,
-                                ", available: ", host.mems));
-  }
+  // Moby's words for a cpuset list that does not parse or asks for what the
+  // host lacks; `what` is "cpus" or "mems", `unit` how Moby calls them then.
+  auto check_cpuset = [&](const char* field, const char* what, const char* unit,
+                          const std::string& available) -> absl::Status {
+    const std::string list = String(h, field);
+    absl::StatusOr<bool> ok = ListAvailable(list, available);
+    if (!ok.ok()) {
+      return Invalid(
+          absl::StrCat("Invalid value ", list, " for cpuset ", what, ": ", ok.status().message()));
+    }
+    if (!*ok) {
+      return Invalid(absl::StrCat("Requested ", unit, " are not available - requested ", list,
+                                  ", available: ", available));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(check_cpuset("CpusetCpus", "cpus", "CPUs", host.cpus));
+  RETURN_IF_ERROR(check_cpuset("CpusetMems", "mems", "memory nodes", host.mems));
 
   if (const int64_t weight = Int(h, "BlkioWeight"); weight > 0 && (weight < 10 || weight > 1000)) {
     return Invalid("Range of blkio weight is from 10 to 1000");
