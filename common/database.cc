@@ -171,6 +171,11 @@ absl::Status Database::Transaction(const std::function<absl::Status()>& fn) {
   return status;
 }
 
+int64_t Database::ChangeCount() {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  return sqlite3_total_changes64(db_);
+}
+
 absl::Status Database::WriteUnsynced(const std::function<absl::Status()>& fn) {
   std::lock_guard<std::recursive_mutex> lock(mutex_);
   int64_t previous;

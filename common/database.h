@@ -80,6 +80,12 @@ class Database {
   // unsynced.
   absl::Status WriteUnsynced(const std::function<absl::Status()>& fn);
 
+  // Rows inserted, updated or deleted through this connection since it
+  // opened (rolled back ones too). Read under the connection's lock, so never
+  // in the middle of a transaction: an unchanged count means nothing was
+  // written in between.
+  int64_t ChangeCount();
+
   // Serialises users of this connection (SQLite connections are not to be
   // shared between threads without it). Prepare/Exec/Transaction take it.
   std::recursive_mutex& mutex() { return mutex_; }

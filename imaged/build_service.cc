@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/digest.h"
 #include "common/fs.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
@@ -54,6 +55,45 @@ class CompletedTar : public ByteSource {
   bool compressed_ = false;
   int64_t padding_left_ = -1;
 };
+
+// Hashes the context as the extraction reads it.
+class DigestingSource : public ByteSource {
+ public:
+  explicit DigestingSource(ByteSource& inner) : inner_(inner) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+    ASSIGN_OR_RETURN(size_t got, inner_.Read(buffer, n));
+    hash_.Update(buffer, got);
+    return got;
+  }
+  std::string Finish() { return hash_.Finish(); }
+
+ private:
+  ByteSource& inner_;
+  Sha256 hash_;
+};
+
+// Every parameter that can change a build's image or output, as one string.
+std::string RequestFingerprint(const BuildParams& params) {
+  const build::BuildOptions& options = params.options;
+  Json args = Json::object();
+  for (const auto& [key, value] : options.build_args) {
+    args[key] = value.has_value() ? Json(*value) : Json(nullptr);
+  }
+  const Json request = {{"tags", options.tags},
+                        {"build_args", args},
+                        {"labels", options.labels},
+                        {"target", options.target},
+                        {"no_cache", options.no_cache},
+                        {"pull", options.pull},
+                        {"platform", options.platform},
+                        {"cache_from", options.cache_from},
+                        {"host_config", options.host_config},
+                        {"keep_containers", options.keep_containers},
+                        {"force_rm", options.force_rm},
+                        {"dockerfile", params.dockerfile},
+                        {"quiet", params.quiet}};
+  return request.dump();
+}
 
 // Asking gRPC whether the client went away cost more than a cached step
 // does: the answer is kept for `every` (a cancelled build stops that much
@@ -99,6 +139,7 @@ class BuildScopedCache : public build::BuildCache {
     *reused_ = keys;
     return absl::OkStatus();
   }
+  std::optional<int64_t> Generation() override { return cache_->Generation(); }
 
  private:
   build::BuildCache* cache_;
@@ -196,13 +237,34 @@ ActiveBuilds::~ActiveBuilds() {
   if (toucher_.joinable()) toucher_.join();
 }
 
+std::optional<build::StoreGenerations> BuildService::Generations() {
+  std::optional<int64_t> cache = cache_->Generation();
+  if (!cache.has_value()) return std::nullopt;
+  return build::StoreGenerations{store_->Generation(), *cache};
+}
+
 absl::Status BuildService::Build(const BuildParams& params, ByteSource& context, const Sink& sink,
                                  const Sink& last_sink) {
   std::unique_ptr<ActiveBuilds::Handle> running = active_.Begin(absl::ToUnixSeconds(absl::Now()));
-  build::BuildOutput output(sink, params.quiet);
-  if (last_sink) output.set_last_sink(last_sink);
+  // --pull asks the registry each time and --no-cache runs every step:
+  // neither is answered from memory. Otherwise the build's output is kept
+  // until it is known whether every step came from the cache.
+  const std::optional<build::StoreGenerations> before =
+      params.options.no_cache || params.options.pull ? std::nullopt : Generations();
+  std::vector<std::pair<std::string, bool>> written;
+  const Sink recorded = [&](const std::string& bytes) {
+    if (before.has_value()) written.emplace_back(bytes, false);
+    return sink(bytes);
+  };
+  const Sink recorded_last = [&](const std::string& bytes) {
+    if (before.has_value()) written.emplace_back(bytes, true);
+    return last_sink(bytes);
+  };
+  build::BuildOutput output(recorded, params.quiet);
+  if (last_sink) output.set_last_sink(recorded_last);
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
-  CompletedTar completed(context);
+  DigestingSource digesting(context);
+  CompletedTar completed(digesting);
   // The cache entries the build reused, marked used after it answered.
   std::vector<std::string> reused;
   auto run = [&]() -> absl::Status {
@@ -244,10 +306,29 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
                                          builder.Prepare(options, std::string(content));
                                      }));
     ASSIGN_OR_RETURN(std::string dockerfile, tree->ReadDockerfile(dockerfile_name));
+    std::string memo_key;
+    if (before.has_value()) {
+      memo_key = Sha256Digest(absl::StrCat(RequestFingerprint(params), "\n", digesting.Finish()));
+      std::optional<build::MemoizedBuild> memoized = memo_.Find(memo_key, *Generations());
+      if (memoized.has_value()) {
+        // In use first, as a build's lookups make its entries; then the
+        // stores must still be as the remembered build saw them.
+        for (const std::string& key : memoized->reused) running->Use(key);
+        if (Generations() == memoized->generations) {
+          for (const auto& [bytes, last] : memoized->output) {
+            RETURN_IF_ERROR(last && last_sink ? last_sink(bytes) : sink(bytes));
+          }
+          reused = std::move(memoized->reused);
+          return absl::OkStatus();
+        }
+      }
+    }
     absl::StatusOr<std::string> id = builder.Build(options, dockerfile, *tree, output);
     if (!id.ok()) {
       SPDLOG_DEBUG("build failed: {}", id.status().ToString());
       if (!output.started()) return id.status();
+    } else if (before.has_value() && builder.from_cache_only() && Generations() == before) {
+      memo_.Remember(memo_key, build::MemoizedBuild{*id, std::move(written), reused, *before});
     }
     return absl::OkStatus();
   };

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "absl/status/status.h"
 #include "common/database.h"
 #include "imaged/build/builder.h"
+#include "imaged/build/memo.h"
 #include "imaged/build/sql_build_cache.h"
 #include "imaged/build_adapters.h"
 #include "imaged/byte_source.h"
@@ -134,8 +136,13 @@ class BuildService {
                      const Sink& last_sink = nullptr);
 
   ActiveBuilds* active() { return &active_; }
+  // Fully cached builds answered again from memory (build/memo.h).
+  build::BuildMemo* memo() { return &memo_; }
 
  private:
+  // Both stores' generations; none when the cache cannot tell.
+  std::optional<build::StoreGenerations> Generations();
+
   ImageStore* store_;
   ContentStore* content_;
   Distribution* distribution_;
@@ -146,6 +153,7 @@ class BuildService {
   std::string work_root_;
   ActiveBuilds active_;
   ImageConfigCache configs_;
+  build::BuildMemo memo_;
 };
 
 // One build cache entry as `docker system df -v` shows it.

@@ -191,6 +191,9 @@ class ImageStore {
                                 std::function<absl::Status()> wait_for_parent = nullptr);
   // Whether a blob is in the content store.
   bool HasBlob(const std::string& digest);
+  // See MetadataStore::Generation: the same value means no image, tag or
+  // digest reference changed in between.
+  int64_t Generation() { return metadata_->Generation(); }
   // Whether an image already uses this layer chain (then stored has it).
   bool HasChain(const std::string& chain_id);
   // Records that the registry repository ("host/path") holds the blobs.

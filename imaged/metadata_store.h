@@ -99,6 +99,10 @@ class MetadataStore {
   absl::Status AddBlobSource(const std::string& blob_digest, const std::string& repository);
   absl::StatusOr<std::vector<std::string>> BlobSources(const std::string& blob_digest);
 
+  // Changes whenever anything above was written: while it stays the same,
+  // every reference resolves to the same image and every image is there.
+  int64_t Generation() { return db_->ChangeCount(); }
+
   // IDs of images whose parent is id.
   absl::StatusOr<std::vector<std::string>> Children(const std::string& id);
 

@@ -138,6 +138,7 @@ class BuildRun {
   }
 
   int exit_code() const { return exit_code_; }
+  bool from_cache_only() const { return from_cache_only_; }
   // The cache entries the build reused, in order.
   const std::vector<std::string>& reused() const { return reused_; }
 
@@ -238,6 +239,7 @@ class BuildRun {
       RETURN_IF_ERROR(dir_error);
       ASSIGN_OR_RETURN(bool downloaded, Download(&copy_plan));
       if (downloaded) {
+        from_cache_only_ = false;
         download_tree_ = std::make_unique<DirectoryTree>(DownloadDir());
         mounted_ = std::make_unique<MountedTree>(*source, "/downloads", *download_tree_);
         source = mounted_.get();
@@ -262,6 +264,7 @@ class BuildRun {
       }
     }
     // Not from the cache: the step line shows while the step works.
+    from_cache_only_ = false;
     RETURN_IF_ERROR(output_.Flush());
     // The step builds on image_: it must still be there.
     if (!image_.id.empty()) RETURN_IF_ERROR(deps_.images->Confirm(image_.id));
@@ -463,6 +466,7 @@ class BuildRun {
   std::unique_ptr<SourceTree> mounted_;
   int exit_code_ = 0;
   std::vector<std::string> reused_;
+  bool from_cache_only_ = true;
 };
 
 }  // namespace
@@ -508,6 +512,7 @@ absl::StatusOr<std::string> Builder::Build(const BuildOptions& options,
                         prepared_->plan_options.target == options.target &&
                         prepared_->plan_options.labels == options.labels;
   absl::StatusOr<std::string> id = run.Run(dockerfile, prepared ? &prepared_->plan : nullptr);
+  from_cache_only_ = id.ok() && run.from_cache_only();
   // Also after a failure: the steps reused before it were used. Losing this
   // only ages the entries (an earlier prune by --filter until), so it does
   // not fail a build whose images are stored.

@@ -83,6 +83,10 @@ class Builder {
   // planning then overlap the upload. Errors are left for Build to report.
   void Prepare(const BuildOptions& options, const std::string& dockerfile);
 
+  // Whether the last Build succeeded with every step from the cache:
+  // nothing run, copied, downloaded or restored from --cache-from.
+  bool from_cache_only() const { return from_cache_only_; }
+
  private:
   struct Prepared {
     std::string dockerfile;
@@ -92,6 +96,7 @@ class Builder {
 
   Dependencies deps_;
   std::unique_ptr<Prepared> prepared_;
+  bool from_cache_only_ = false;
 };
 
 // The image a step makes: parent's config with the stage's container config,

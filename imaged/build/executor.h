@@ -137,6 +137,10 @@ class BuildCache {
   // build ends: a fully cached build then writes to the cache once, not once
   // per step.
   virtual absl::Status Touch(const std::vector<std::string>& keys) = 0;
+  // Changes whenever an entry is recorded or removed (not when touched):
+  // while it stays the same, every lookup answers as before. None when the
+  // cache cannot tell; then no build is replayed from memory.
+  virtual std::optional<int64_t> Generation() { return std::nullopt; }
 };
 
 }  // namespace berth::imaged::build

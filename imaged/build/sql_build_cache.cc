@@ -24,6 +24,18 @@ absl::StatusOr<std::vector<std::string>> Unreferenced(Database* db,
   return released;
 }
 
+// Moves a generation on when made and again when gone.
+class Change {
+ public:
+  explicit Change(std::atomic<int64_t>& generation) : generation_(generation) { ++generation_; }
+  ~Change() { ++generation_; }
+  Change(const Change&) = delete;
+  Change& operator=(const Change&) = delete;
+
+ private:
+  std::atomic<int64_t>& generation_;
+};
+
 }  // namespace
 
 std::vector<std::string> BuildCacheMigrations() {
@@ -83,6 +95,7 @@ absl::Status SqlBuildCache::Touch(const std::vector<std::string>& keys) {
 }
 
 absl::Status SqlBuildCache::Record(const std::string& key, const std::string& image_id) {
+  Change change(generation_);
   ASSIGN_OR_RETURN(Statement insert,
                    db_->Prepare("INSERT INTO build_cache (key, image_id, created, last_used) "
                                 "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
@@ -109,6 +122,7 @@ absl::StatusOr<std::vector<CacheEntry>> SqlBuildCache::List() {
 }
 
 absl::StatusOr<std::vector<std::string>> SqlBuildCache::Prune(int64_t before) {
+  Change change(generation_);
   std::vector<std::string> released;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
     std::set<std::string> candidates;
@@ -135,6 +149,7 @@ absl::StatusOr<std::vector<std::string>> SqlBuildCache::Prune(int64_t before) {
 
 absl::StatusOr<std::vector<std::string>> SqlBuildCache::Remove(
     const std::vector<std::string>& keys) {
+  Change change(generation_);
   std::vector<std::string> released;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
     std::set<std::string> candidates;
@@ -156,6 +171,7 @@ absl::StatusOr<std::vector<std::string>> SqlBuildCache::Remove(
 }
 
 absl::Status SqlBuildCache::ForgetImage(const std::string& image_id) {
+  Change change(generation_);
   ASSIGN_OR_RETURN(Statement remove, db_->Prepare("DELETE FROM build_cache WHERE image_id = ?"));
   remove.Bind(1, image_id);
   return remove.Run();

@@ -8,6 +8,7 @@
 //               usage_count INTEGER)
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +47,7 @@ class SqlBuildCache : public BuildCache {
   absl::Status Record(const std::string& key, const std::string& image_id) override;
   // One transaction; keys no longer in the cache are skipped.
   absl::Status Touch(const std::vector<std::string>& keys) override;
+  std::optional<int64_t> Generation() override { return generation_.load(); }
 
   // For `docker system df` and `docker builder prune`.
   absl::StatusOr<std::vector<CacheEntry>> List();
@@ -61,6 +63,9 @@ class SqlBuildCache : public BuildCache {
  private:
   Database* db_;
   std::function<int64_t()> clock_;
+  // Moved on before and after each change: a reader who sees the same
+  // value twice saw no change start or end in between.
+  std::atomic<int64_t> generation_{0};
 };
 
 }  // namespace berth::imaged::build

@@ -127,4 +127,29 @@ TEST_CASE("an unsynced write lowers synchronous for itself only", "[database]") 
   REQUIRE(RemoveAll(dir).ok());
 }
 
+TEST_CASE("the change count moves with written rows only", "[database]") {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/dbXXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  auto db = Database::Open(dir + "/state.db", {"CREATE TABLE items (name TEXT PRIMARY KEY)"});
+  REQUIRE(db.ok());
+  const int64_t start = (*db)->ChangeCount();
+  REQUIRE((*db)->Exec("INSERT INTO items (name) VALUES ('a')").ok());
+  const int64_t inserted = (*db)->ChangeCount();
+  CHECK(inserted > start);
+  auto select = (*db)->Prepare("SELECT name FROM items");
+  REQUIRE(select.ok());
+  REQUIRE(select->Step().value());
+  CHECK((*db)->ChangeCount() == inserted);
+  // A rolled back write counts too: the count never goes back.
+  CHECK_FALSE((*db)
+                  ->Transaction([&]() -> absl::Status {
+                    RETURN_IF_ERROR((*db)->Exec("DELETE FROM items"));
+                    return absl::AbortedError("changed my mind");
+                  })
+                  .ok());
+  CHECK((*db)->ChangeCount() > inserted);
+  CHECK(RemoveAll(dir).ok());
+}
+
 }  // namespace berth

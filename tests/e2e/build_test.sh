@@ -211,8 +211,23 @@ test_build_cache() {
   check_contains "the restarted imaged reuses the cache" "Using cache" "$out"
   check_not_contains "nothing runs after the restart" "Running in" "$out"
   # imaged now knows the steps' configs; a removed step image is still a miss.
+  # The rebuild above took every step from the cache: this one is answered
+  # from imaged's memory of it, and must not differ.
+  local again id_before
+  again=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
+  check_not_contains "a second cached rebuild runs nothing" "Running in" "$again"
+  check_eq "a rebuild answered from memory prints what the cached one did" "$out" "$again"
+  id_before=$(docker image inspect -f '{{.Id}}' build-cache-e2e:kept)
+  echo changed >"$d/ctx/data.txt"
   out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)
-  check_not_contains "a second cached rebuild runs nothing" "Running in" "$out"
+  check_contains "a changed context file is copied and the steps after it run" "Running in" "$out"
+  echo data >"$d/ctx/data.txt"
+  out=$(DOCKER_BUILDKIT=0 docker build -q -t build-cache-e2e:kept "$d/ctx" 2>/dev/null)
+  check_eq "the first context again is the first image, from the cache" "$id_before" "$out"
+  docker tag busybox build-cache-e2e:other
+  out=$(DOCKER_BUILDKIT=0 docker build -q -t build-cache-e2e:kept "$d/ctx" 2>/dev/null)
+  check_eq "a tag made in between changes nothing" "$id_before" "$out"
+  docker rmi build-cache-e2e:other >/dev/null 2>&1
   docker rmi build-cache-e2e:kept >/dev/null 2>&1
   check_fails "rmi removed the build's image" docker image inspect build-cache-e2e:kept
   out=$(DOCKER_BUILDKIT=0 docker build -t build-cache-e2e:kept "$d/ctx" 2>&1)

@@ -553,5 +553,127 @@ TEST_CASE("a cached build answers before its entries are marked used, and runs u
   CHECK(service.active()->OldestStart() == 0);
 }
 
+// Counts the lookups that reach the cache.
+class CountingCache : public build::BuildCache {
+ public:
+  explicit CountingCache(build::BuildCache* cache) : cache_(cache) {}
+  absl::StatusOr<std::optional<std::string>> Lookup(const std::string& key) override {
+    ++lookups;
+    return cache_->Lookup(key);
+  }
+  absl::Status Record(const std::string& key, const std::string& image_id) override {
+    return cache_->Record(key, image_id);
+  }
+  absl::Status Touch(const std::vector<std::string>& keys) override { return cache_->Touch(keys); }
+  std::optional<int64_t> Generation() override { return cache_->Generation(); }
+  int lookups = 0;
+
+ private:
+  build::BuildCache* cache_;
+};
+
+struct MemoFixture : Fixture {
+  MemoFixture()
+      : counting(cache.get()),
+        memoizing(store.get(), content.get(), nullptr, nullptr, &changes, &runner, &counting,
+                  dir.path() + "/work3") {
+    REQUIRE(memoizing.CleanUp().ok());
+  }
+  // The output (pieces marked "|" where one written ends, "$" for the last)
+  // and how many lookups the build made.
+  std::pair<std::string, int> Run(const std::string& context, BuildParams params = {}) {
+    StringSource source(context);
+    std::string out;
+    const int lookups = counting.lookups;
+    auto into = [&](const char* mark) {
+      return [&out, mark](const std::string& bytes) {
+        out += bytes + mark;
+        return absl::OkStatus();
+      };
+    };
+    REQUIRE(memoizing.Build(params, source, into("|"), into("$")).ok());
+    memoizing.active()->WaitForTouches();
+    return {out, counting.lookups - lookups};
+  }
+  CountingCache counting;
+  BuildService memoizing;
+};
+
+TEST_CASE("a fully cached rebuild is answered again from memory, byte for byte", "[build]") {
+  MemoFixture f;
+  const std::string dockerfile = "FROM base\nENV A=1\nCOPY f.txt /r/\nRUN true\n";
+  f.Run(Context(dockerfile));
+  // The first build ran a step: nothing to remember.
+  CHECK(f.memoizing.memo()->size() == 0);
+  auto [cached, cached_lookups] = f.Run(Context(dockerfile));
+  CHECK(cached_lookups == 3);
+  CHECK(absl::StrContains(cached, "Using cache"));
+  CHECK(f.memoizing.memo()->size() == 1);
+  auto [again, again_lookups] = f.Run(Context(dockerfile));
+  CHECK(again_lookups == 0);
+  CHECK(again == cached);
+  CHECK(f.runner.created == 1);
+  // Its entries were marked used as a build's are.
+  const std::vector<build::CacheEntry> entries = f.cache->List().value();
+  for (const auto& entry : entries) CHECK(entry.usage_count == 3);
+
+  SECTION("quiet is another request") {
+    BuildParams quiet;
+    quiet.quiet = true;
+    auto [out, lookups] = f.Run(Context(dockerfile), quiet);
+    CHECK(lookups == 3);
+    CHECK_FALSE(absl::StrContains(out, "Step"));
+  }
+  SECTION("other context bytes are another build") {
+    auto [out, lookups] =
+        f.Run(TarBuilder().File("Dockerfile", dockerfile).File("f.txt", "changed").Finish());
+    CHECK(lookups == 3);
+    CHECK(f.runner.created == 2);
+  }
+  SECTION("another build argument is another request") {
+    BuildParams params;
+    params.options.build_args["UNUSED"] = "1";
+    CHECK(f.Run(Context(dockerfile), params).second == 3);
+  }
+  SECTION("--no-cache and --pull are never answered from memory") {
+    BuildParams no_cache;
+    no_cache.options.no_cache = true;
+    auto [out, lookups] = f.Run(Context(dockerfile), no_cache);
+    CHECK_FALSE(absl::StrContains(out, "Using cache"));
+    CHECK(f.runner.created == 2);
+    // That build replaced the entries it made: the next one looks again.
+    CHECK(f.Run(Context(dockerfile)).second == 3);
+  }
+  SECTION("a changed tag makes it look again") {
+    REQUIRE(f.store->Tag(f.base, "other", "1").ok());
+    auto [out, lookups] = f.Run(Context(dockerfile));
+    CHECK(lookups == 3);
+    CHECK(out == cached);
+    // And then it is remembered again.
+    CHECK(f.Run(Context(dockerfile)).second == 0);
+  }
+  SECTION("a removed image is built again") {
+    // The image of the last step: the one that is nobody's parent.
+    const std::vector<ImageInfo> images = f.store->List().value();
+    std::string last_id;
+    for (const ImageInfo& image : images) {
+      bool is_parent = false;
+      for (const ImageInfo& other : images) is_parent |= other.parent == image.id;
+      if (!is_parent && image.id != f.base) last_id = image.id;
+    }
+    REQUIRE_FALSE(last_id.empty());
+    REQUIRE(f.store->Remove(last_id, /*force=*/true, {}, /*prune=*/false).ok());
+    auto [out, lookups] = f.Run(Context(dockerfile));
+    CHECK(lookups == 3);
+    CHECK(f.runner.created == 2);
+    CHECK(absl::StrContains(out, "Successfully built"));
+    CHECK(f.store->List()->size() == images.size());
+  }
+  SECTION("a removed cache entry is looked up again") {
+    REQUIRE(f.cache->Remove({entries.back().key}).ok());
+    CHECK(f.Run(Context(dockerfile)).second == 3);
+  }
+}
+
 }  // namespace
 }  // namespace berth::imaged

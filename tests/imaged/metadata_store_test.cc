@@ -73,6 +73,36 @@ TEST_CASE("prefix search, tag moves and removal", "[metadata]") {
   CHECK((*store)->PendingLayerRemovals().value().empty());
 }
 
+TEST_CASE("the generation moves with every written image, tag or digest, not with reads",
+          "[metadata]") {
+  TempDir dir;
+  auto store = MetadataStore::Open(dir.path() + "/imaged.db");
+  REQUIRE(store.ok());
+  MetadataStore& metadata = **store;
+  int64_t last = metadata.Generation();
+  auto moved = [&] {
+    const int64_t now = metadata.Generation();
+    const bool changed = now != last;
+    last = now;
+    return changed;
+  };
+  ImageRecord image = MakeImage("a", {"l1"});
+  REQUIRE(metadata.Commit({image}, {{"docker.io/library/a:latest", image.id}}).ok());
+  CHECK(moved());
+  CHECK(metadata.ResolveTag("docker.io/library/a:latest").ok());
+  CHECK(metadata.GetImage(image.id).ok());
+  CHECK(metadata.ListImages().ok());
+  CHECK_FALSE(moved());
+  REQUIRE(metadata.SetTag("docker.io/library/b:1", image.id).ok());
+  CHECK(moved());
+  REQUIRE(metadata.SetRepoDigest("docker.io/library/a@" + Sha256Digest("m"), image.id).ok());
+  CHECK(moved());
+  REQUIRE(metadata.RemoveTag("docker.io/library/b:1").ok());
+  CHECK(moved());
+  REQUIRE(metadata.DeleteImage(image.id).ok());
+  CHECK(moved());
+}
+
 }  // namespace
 }  // namespace berth::imaged
 

@@ -102,5 +102,35 @@ TEST_CASE("usage counts uses; removing keys releases images no other entry names
   CHECK(cache.List()->empty());
 }
 
+TEST_CASE("the generation moves with every recorded or removed entry, not with use") {
+  TempDir dir;
+  auto db = Database::Open(dir.path() + "/build.db", BuildCacheMigrations());
+  REQUIRE(db.ok());
+  SqlBuildCache cache(db->get(), [] { return int64_t{100}; });
+  int64_t last = cache.Generation().value();
+  auto moved = [&] {
+    const int64_t now = cache.Generation().value();
+    const bool changed = now != last;
+    last = now;
+    return changed;
+  };
+  REQUIRE(cache.Record("k1", "sha256:a").ok());
+  CHECK(moved());
+  REQUIRE(cache.Record("k2", "sha256:b").ok());
+  CHECK(moved());
+  CHECK(cache.Lookup("k1")->has_value());
+  REQUIRE(cache.Touch({"k1", "k2"}).ok());
+  CHECK(cache.List()->size() == 2);
+  CHECK_FALSE(moved());
+  REQUIRE(cache.Remove({"k1"}).ok());
+  CHECK(moved());
+  REQUIRE(cache.ForgetImage("sha256:b").ok());
+  CHECK(moved());
+  REQUIRE(cache.Record("k3", "sha256:c").ok());
+  CHECK(moved());
+  REQUIRE(cache.Prune(0).ok());
+  CHECK(moved());
+}
+
 }  // namespace
 }  // namespace berth::imaged::build
