@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,19 +57,53 @@ class CompletedTar : public ByteSource {
   int64_t padding_left_ = -1;
 };
 
-// Hashes the context as the extraction reads it.
-class DigestingSource : public ByteSource {
+// The context hashed as it arrives. The inner source is read a whole piece
+// at a time (a gRPC message), so that once it is drained the digest of the
+// complete context is known while its last piece is still to be unpacked:
+// on_complete(digest) then says whether the extraction goes on, and a build
+// answered from memory skips unpacking the last files.
+class HashedContext : public ByteSource {
  public:
-  explicit DigestingSource(ByteSource& inner) : inner_(inner) {}
+  using CompleteFn = std::function<bool(const std::string& digest)>;
+  HashedContext(ByteSource& inner, CompleteFn on_complete)
+      : inner_(inner), on_complete_(std::move(on_complete)), piece_(new char[kPiece]) {}
+
   absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
-    ASSIGN_OR_RETURN(size_t got, inner_.Read(buffer, n));
-    hash_.Update(buffer, got);
-    return got;
+    if (offset_ == filled_) {
+      if (ended_) return size_t{0};
+      ASSIGN_OR_RETURN(filled_, inner_.Read(piece_.get(), kPiece));
+      offset_ = 0;
+      hash_.Update(piece_.get(), filled_);
+      if (filled_ == 0 || inner_.Drained()) {
+        ended_ = true;
+        stopped_ = !on_complete_(hash_.Finish());
+      }
+      if (stopped_) return absl::CancelledError("the rest of the context is not needed");
+      if (filled_ == 0) return size_t{0};
+    }
+    const size_t count = std::min(n, filled_ - offset_);
+    std::memcpy(buffer, piece_.get() + offset_, count);
+    offset_ += count;
+    return count;
   }
-  std::string Finish() { return hash_.Finish(); }
+
+  // Reads what the extraction left (bytes after the archive's end), so that
+  // on_complete has run.
+  absl::Status Finish() {
+    char rest[4096];
+    while (!ended_) RETURN_IF_ERROR(Read(rest, sizeof(rest)).status());
+    return absl::OkStatus();
+  }
 
  private:
+  static constexpr size_t kPiece = 1 << 20;
   ByteSource& inner_;
+  CompleteFn on_complete_;
+  std::unique_ptr<char[]> piece_;
+  size_t filled_ = 0;
+  size_t offset_ = 0;
+  bool ended_ = false;
+  bool stopped_ = false;
   Sha256 hash_;
 };
 
@@ -263,8 +298,21 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
   build::BuildOutput output(recorded, params.quiet);
   if (last_sink) output.set_last_sink(recorded_last);
   const std::string dir = absl::StrCat(work_root_, "/", GenerateId().substr(0, 16));
-  DigestingSource digesting(context);
-  CompletedTar completed(digesting);
+  // A fully cached build asked before is known once the context is: its
+  // entries are taken in use first, as a build's lookups make them, then the
+  // stores must still be as the remembered build saw them.
+  std::string memo_key;
+  std::optional<build::MemoizedBuild> memoized;
+  HashedContext hashed(context, [&](const std::string& digest) {
+    if (!before.has_value()) return true;
+    memo_key = Sha256Digest(absl::StrCat(RequestFingerprint(params), "\n", digest));
+    memoized = memo_.Find(memo_key, *Generations());
+    if (!memoized.has_value()) return true;
+    for (const std::string& key : memoized->reused) running->Use(key);
+    if (Generations() != memoized->generations) memoized.reset();
+    return !memoized.has_value();
+  });
+  CompletedTar completed(hashed);
   // The cache entries the build reused, marked used after it answered.
   std::vector<std::string> reused;
   auto run = [&]() -> absl::Status {
@@ -298,36 +346,29 @@ absl::Status BuildService::Build(const BuildParams& params, ByteSource& context,
     const std::string early_name = build::CleanPath(dockerfile_name);
     // The CLI sends the Dockerfile among the first entries: the build plans
     // and finds its base images while the rest of the context arrives.
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<build::BuildContext> tree,
+    absl::StatusOr<std::unique_ptr<build::BuildContext>> tree =
         build::BuildContext::Extract(completed, dir + "/context", build::BuildContext::kMemoryLimit,
                                      [&](const std::string& name, absl::string_view content) {
                                        if (name == early_name)
                                          builder.Prepare(options, std::string(content));
-                                     }));
-    ASSIGN_OR_RETURN(std::string dockerfile, tree->ReadDockerfile(dockerfile_name));
-    std::string memo_key;
-    if (before.has_value()) {
-      memo_key = Sha256Digest(absl::StrCat(RequestFingerprint(params), "\n", digesting.Finish()));
-      std::optional<build::MemoizedBuild> memoized = memo_.Find(memo_key, *Generations());
-      if (memoized.has_value()) {
-        // In use first, as a build's lookups make its entries; then the
-        // stores must still be as the remembered build saw them.
-        for (const std::string& key : memoized->reused) running->Use(key);
-        if (Generations() == memoized->generations) {
-          for (const auto& [bytes, last] : memoized->output) {
-            RETURN_IF_ERROR(last && last_sink ? last_sink(bytes) : sink(bytes));
-          }
-          reused = std::move(memoized->reused);
-          return absl::OkStatus();
-        }
+                                     });
+    // A hit found only now (the archive ended before its stream did) is
+    // still answered from memory.
+    if (tree.ok()) hashed.Finish().IgnoreError();
+    if (memoized.has_value()) {
+      for (const auto& [bytes, last] : memoized->output) {
+        RETURN_IF_ERROR(last && last_sink ? last_sink(bytes) : sink(bytes));
       }
+      reused = std::move(memoized->reused);
+      return absl::OkStatus();
     }
-    absl::StatusOr<std::string> id = builder.Build(options, dockerfile, *tree, output);
+    RETURN_IF_ERROR(tree.status());
+    ASSIGN_OR_RETURN(std::string dockerfile, (*tree)->ReadDockerfile(dockerfile_name));
+    absl::StatusOr<std::string> id = builder.Build(options, dockerfile, **tree, output);
     if (!id.ok()) {
       SPDLOG_DEBUG("build failed: {}", id.status().ToString());
       if (!output.started()) return id.status();
-    } else if (before.has_value() && builder.from_cache_only() && Generations() == before) {
+    } else if (!memo_key.empty() && builder.from_cache_only() && Generations() == before) {
       memo_.Remember(memo_key, build::MemoizedBuild{*id, std::move(written), reused, *before});
     }
     return absl::OkStatus();

@@ -20,6 +20,9 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Reads up to n bytes into buffer; 0 means end of stream.
   virtual absl::StatusOr<size_t> Read(char* buffer, size_t n) = 0;
+  // True once Read has returned every byte there is (the next Read returns
+  // 0). A source that learns its end only by asking again says false.
+  virtual bool Drained() { return false; }
 };
 
 class StringSource : public ByteSource {
@@ -31,6 +34,7 @@ class StringSource : public ByteSource {
     offset_ += count;
     return count;
   }
+  bool Drained() override { return offset_ == data_.size(); }
 
  private:
   std::string data_;

@@ -342,12 +342,14 @@ class BuildContextSource : public ByteSource {
       }
       chunk_ = std::move(*request.mutable_context());
       offset_ = 0;
+      complete_ = request.context_complete();
     }
     size_t count = std::min(n, chunk_.size() - offset_);
     std::memcpy(buffer, chunk_.data() + offset_, count);
     offset_ += count;
     return count;
   }
+  bool Drained() override { return done_ || (complete_ && offset_ == chunk_.size()); }
 
  private:
   grpc::ServerReaderWriter<berth::image::v1::BuildResponse, berth::image::v1::BuildRequest>*
@@ -355,6 +357,8 @@ class BuildContextSource : public ByteSource {
   std::string chunk_;
   size_t offset_ = 0;
   bool done_ = false;
+  // The client marked chunk_ as the context's last.
+  bool complete_ = false;
 };
 
 }  // namespace

@@ -47,6 +47,7 @@ class GrpcBuildSession : public BuildSession {
   bool WriteLast(const std::string& chunk) override {
     image::v1::BuildRequest request;
     request.set_context(chunk);
+    request.set_context_complete(true);
     return stream_->Write(request, grpc::WriteOptions().set_last_message());
   }
   bool Read(std::string* json_lines) override {

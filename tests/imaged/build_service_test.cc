@@ -617,6 +617,32 @@ TEST_CASE("a fully cached rebuild is answered again from memory, byte for byte",
   const std::vector<build::CacheEntry> entries = f.cache->List().value();
   for (const auto& entry : entries) CHECK(entry.usage_count == 3);
 
+  SECTION("a context that says its end only at EOF is answered from memory too") {
+    // A StringSource says when it is drained; this one does not.
+    class Undrained : public ByteSource {
+     public:
+      explicit Undrained(std::string data) : inner_(std::move(data)) {}
+      absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
+        return inner_.Read(buffer, n);
+      }
+
+     private:
+      StringSource inner_;
+    };
+    Undrained source(Context(dockerfile));
+    std::string out;
+    auto into = [&](const char* mark) {
+      return [&out, mark](const std::string& bytes) {
+        out += bytes + mark;
+        return absl::OkStatus();
+      };
+    };
+    const int lookups = f.counting.lookups;
+    REQUIRE(f.memoizing.Build(BuildParams{}, source, into("|"), into("$")).ok());
+    f.memoizing.active()->WaitForTouches();
+    CHECK(f.counting.lookups == lookups);
+    CHECK(out == cached);
+  }
   SECTION("quiet is another request") {
     BuildParams quiet;
     quiet.quiet = true;
