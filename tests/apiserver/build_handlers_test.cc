@@ -1,3 +1,5 @@
+#include <sched.h>
+
 #include <catch2/catch.hpp>
 
 #include "apiserver/api.h"
@@ -25,6 +27,9 @@ struct SessionLog {
   absl::Status finish;
   // Called on the first Read (to act while the build "runs").
   std::function<void()> on_read;
+  // The calling thread's scheduling policy at each upload write and read.
+  std::vector<int> write_policies;
+  std::vector<int> read_policies;
 };
 
 class FakeSession : public BuildSession {
@@ -33,6 +38,7 @@ class FakeSession : public BuildSession {
   bool Write(const std::string& chunk) override {
     log_->uploaded += chunk;
     ++log_->messages;
+    log_->write_policies.push_back(sched_getscheduler(0));
     return true;
   }
   void WritesDone() override { log_->writes_done = true; }
@@ -43,6 +49,7 @@ class FakeSession : public BuildSession {
     return true;
   }
   bool Read(std::string* lines) override {
+    log_->read_policies.push_back(sched_getscheduler(0));
     if (log_->on_read) std::exchange(log_->on_read, nullptr)();
     if (next_ >= log_->lines.size()) return false;
     *lines = log_->lines[next_++];
@@ -318,6 +325,11 @@ TEST_CASE("POST /build's last context chunk carries the end of the upload", "[bu
   CHECK(log.uploaded == context);
   CHECK(log.messages == 2);
   CHECK(log.ended_with_data);
+  // The upload is relayed at batch priority, the reply at the normal one.
+  CHECK(log.write_policies == std::vector<int>{SCHED_BATCH, SCHED_BATCH});
+  REQUIRE_FALSE(log.read_policies.empty());
+  for (int policy : log.read_policies) CHECK(policy == SCHED_OTHER);
+  CHECK(sched_getscheduler(0) == SCHED_OTHER);
 
   // A body that ends on a chunk's end has nothing left to carry it.
   SessionLog even;
