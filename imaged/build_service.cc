@@ -1,10 +1,6 @@
 #include "imaged/build_service.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/batch_priority.h"
 #include "common/digest.h"
 #include "common/fs.h"
 #include "common/grpc_status.h"
@@ -57,34 +54,28 @@ class CompletedTar : public ByteSource {
   int64_t padding_left_ = -1;
 };
 
-// The context hashed as it arrives. The inner source is read a whole piece
-// at a time (a gRPC message), so that once it is drained the digest of the
-// complete context is known while its last piece is still to be unpacked:
-// on_complete(digest) then says whether the extraction goes on, and a build
-// answered from memory skips unpacking the last files.
+// The context hashed as it arrives. Extraction reads it 64 KiB at a time
+// and the apiserver sends it in messages of at most that, so once the inner
+// source is drained the digest of the complete context is known before the
+// last bytes are unpacked: on_complete(digest) then says whether the
+// extraction goes on, and a build answered from memory skips them.
 class HashedContext : public ByteSource {
  public:
   using CompleteFn = std::function<bool(const std::string& digest)>;
   HashedContext(ByteSource& inner, CompleteFn on_complete)
-      : inner_(inner), on_complete_(std::move(on_complete)), piece_(new char[kPiece]) {}
+      : inner_(inner), on_complete_(std::move(on_complete)) {}
 
   absl::StatusOr<size_t> Read(char* buffer, size_t n) override {
-    if (offset_ == filled_) {
-      if (ended_) return size_t{0};
-      ASSIGN_OR_RETURN(filled_, inner_.Read(piece_.get(), kPiece));
-      offset_ = 0;
-      hash_.Update(piece_.get(), filled_);
-      if (filled_ == 0 || inner_.Drained()) {
-        ended_ = true;
-        stopped_ = !on_complete_(hash_.Finish());
-      }
-      if (stopped_) return absl::CancelledError("the rest of the context is not needed");
-      if (filled_ == 0) return size_t{0};
+    if (!ended_) {
+      ASSIGN_OR_RETURN(size_t got, inner_.Read(buffer, n));
+      hash_.Update(buffer, got);
+      if (got > 0 && !inner_.Drained()) return got;
+      ended_ = true;
+      stopped_ = !on_complete_(hash_.Finish());
+      if (!stopped_) return got;
     }
-    const size_t count = std::min(n, filled_ - offset_);
-    std::memcpy(buffer, piece_.get() + offset_, count);
-    offset_ += count;
-    return count;
+    if (stopped_) return absl::CancelledError("the rest of the context is not needed");
+    return size_t{0};
   }
 
   // Reads what the extraction left (bytes after the archive's end), so that
@@ -96,12 +87,8 @@ class HashedContext : public ByteSource {
   }
 
  private:
-  static constexpr size_t kPiece = 1 << 20;
   ByteSource& inner_;
   CompleteFn on_complete_;
-  std::unique_ptr<char[]> piece_;
-  size_t filled_ = 0;
-  size_t offset_ = 0;
   bool ended_ = false;
   bool stopped_ = false;
   Sha256 hash_;
@@ -235,10 +222,8 @@ void ActiveBuilds::EndAfterTouch(std::unique_ptr<Handle> build, std::vector<std:
 void ActiveBuilds::TouchLoop() {
   // A batch thread does not preempt the build thread that woke it: the
   // touch waits for the CPU until the build's answer is out.
-  struct sched_param param = {};
-  if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) != 0) {
-    SPDLOG_DEBUG("build cache: the touch thread keeps the normal policy");
-  }
+  ScopedBatchPriority batch;
+  if (!batch.batch()) SPDLOG_DEBUG("build cache: the touch thread keeps the normal policy");
   std::unique_lock<std::mutex> lock(touch_mutex_);
   while (true) {
     touch_changed_.wait(lock, [this] { return stopping_ || !touches_.empty(); });

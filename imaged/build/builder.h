@@ -22,6 +22,8 @@
 
 namespace berth::imaged::build {
 
+// A field that changes a build's image or output belongs in imaged's
+// RequestFingerprint too (build_service.cc): builds are remembered by it.
 struct BuildOptions {
   // Tags to apply, as the user wrote them ("app:1"), printed as written.
   std::vector<std::string> tags;
